@@ -1,0 +1,31 @@
+/**
+ * What the management API knows about a request once it is authenticated,
+ * and the shared types of its Hono app.
+ *
+ * @module
+ */
+import type { Config } from "../config.ts";
+import type { Org, Role } from "../store/orgs.ts";
+import type { Store } from "../store/store.ts";
+import type { User } from "../store/users.ts";
+
+/** The authenticated caller: a user acting in one org with a role. */
+export interface Principal {
+  user: User;
+  org: Org;
+  role: Role;
+  keyId: string;
+}
+
+/** Hono environment of the management API. */
+export interface ApiEnv {
+  Variables: {
+    principal: Principal;
+  };
+}
+
+/** What the route modules are built from. */
+export interface ApiDeps {
+  store: Store;
+  config: Config;
+}

@@ -1,0 +1,62 @@
+/**
+ * The management API's error shape, `{"error": {"code", "message", "field"?}}`,
+ * and the one handler that turns anything thrown into it.
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ConflictError } from "../store/errors.ts";
+
+/** An error a handler raises on purpose, with its HTTP status. */
+export class ApiError extends Error {
+  /** Creates an error answered with `status`, a machine `code` and, for bad input, the `field`. */
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** 400: the value of `field` is not acceptable. */
+export function invalid(field: string, message: string): ApiError {
+  return new ApiError(400, "invalid_request", message, field);
+}
+
+/** 404 for `what` (also used for resources of other orgs, so their existence never leaks). */
+export function notFound(what: string): ApiError {
+  return new ApiError(404, "not_found", `${what} not found`);
+}
+
+/** 403: the caller's role is too low for this. */
+export function forbidden(message: string): ApiError {
+  return new ApiError(403, "forbidden", message);
+}
+
+/** 401: no usable credential. */
+export function unauthorized(message: string): ApiError {
+  return new ApiError(401, "unauthorized", message);
+}
+
+/** The JSON body of an error response. */
+export function errorBody(code: string, message: string, field?: string) {
+  return { error: field ? { code, message, field } : { code, message } };
+}
+
+/** Hono `onError` handler: known errors keep their status, anything else is a logged 500. */
+export function handleError(err: Error, c: Context): Response {
+  if (err instanceof ApiError) {
+    const res = c.json(errorBody(err.code, err.message, err.field), err.status);
+    if (err.status === 401) res.headers.set("WWW-Authenticate", 'Bearer realm="gatehouse"');
+    return res;
+  }
+  if (err instanceof ConflictError) {
+    return c.json(errorBody("conflict", err.message, err.field), 409);
+  }
+  console.error(`internal error on ${c.req.method} ${new URL(c.req.url).pathname}:`, err);
+  return c.json(errorBody("internal_error", "internal server error"), 500);
+}

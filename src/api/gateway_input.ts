@@ -1,0 +1,78 @@
+/**
+ * Parsing of gateway bodies: the seed's `POST /gateways` shape plus
+ * `description`.
+ *
+ * @module
+ */
+import type { GatewayConfiguration, GatewayInput } from "../store/gateways.ts";
+import { invalid } from "./errors.ts";
+import { type Body, object, oneOf, onlyFields, optionalString, string } from "./validate.ts";
+
+/** The transports a gateway's connection snippet can name. */
+export const TRANSPORTS = ["http", "sse", "websocket"] as const;
+
+const SEGMENT = "[A-Za-z0-9_~-][A-Za-z0-9._~-]*";
+/** Endpoints: `/` then URL-safe segments, e.g. `/my-tools` or `/team/tools`. */
+export const ENDPOINT = new RegExp(`^(/${SEGMENT})+$`);
+/** Path segments the MCP routes use under an endpoint; an endpoint may not end with one. */
+const RESERVED_LAST = new Set(["sse", "ws", "messages", "message"]);
+
+/** Checks an endpoint and returns it, or throws a 400 naming `endpoint`. */
+export function parseEndpoint(value: unknown): string {
+  if (typeof value !== "string") {
+    throw invalid(
+      "endpoint",
+      value === undefined ? "endpoint is required" : "endpoint must be a string",
+    );
+  }
+  if (value.length > 200) throw invalid("endpoint", "endpoint must be at most 200 characters");
+  if (!ENDPOINT.test(value)) {
+    throw invalid(
+      "endpoint",
+      "endpoint must start with '/' and contain only letters, digits and - _ . ~ between slashes (e.g. '/my-tools')",
+    );
+  }
+  const last = value.slice(value.lastIndexOf("/") + 1);
+  if (RESERVED_LAST.has(last)) {
+    throw invalid(
+      "endpoint",
+      `endpoint may not end with '/${last}': that path is an MCP transport's`,
+    );
+  }
+  return value;
+}
+
+function parseConfiguration(body: Body): GatewayConfiguration {
+  const config = object(body, "configuration");
+  const transport = oneOf(config, "transport", TRANSPORTS, "configuration.transport");
+  return { ...config, transport };
+}
+
+const FIELDS = ["name", "type", "endpoint", "configuration", "description"];
+
+/** A full gateway body (create). */
+export function parseGatewayInput(body: Body): GatewayInput {
+  onlyFields(body, FIELDS);
+  return {
+    name: string(body, "name", { max: 200 }),
+    type: oneOf(body, "type", ["mcp"] as const),
+    endpoint: parseEndpoint(body.endpoint),
+    configuration: parseConfiguration(body),
+    description: optionalString(body, "description", { min: 0, max: 2000 }) ?? "",
+  };
+}
+
+/** A partial gateway body (update) applied over `current`. */
+export function mergeGatewayInput(current: GatewayInput, body: Body): GatewayInput {
+  onlyFields(body, FIELDS);
+  return parseGatewayInput({
+    name: current.name,
+    type: current.type,
+    endpoint: current.endpoint,
+    description: current.description,
+    ...body,
+    configuration: body.configuration === undefined
+      ? current.configuration
+      : { ...current.configuration, ...(body.configuration as object) },
+  });
+}

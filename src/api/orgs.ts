@@ -1,0 +1,122 @@
+/**
+ * Routes: `/orgs` (create, list mine, get) and `/orgs/:slug/members`.
+ *
+ * @module
+ */
+import { type Context, Hono } from "hono";
+import { type Role, ROLES } from "../store/orgs.ts";
+import type { ApiDeps, ApiEnv } from "./context.ts";
+import { readJson } from "./body.ts";
+import { forbidden, invalid, notFound } from "./errors.ts";
+import { hasRole } from "./principal.ts";
+import { presentOrg } from "./present.ts";
+import { oneOf, onlyFields, optionalString, string } from "./validate.ts";
+
+/** Org slugs: lower-case letters, digits and inner hyphens, 1-63 characters. */
+export const ORG_SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+
+/** The org routes. */
+export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+
+  /** The org named in the path, with the caller's role there; 404 when not a member. */
+  const orgOf = (c: Context<ApiEnv>, min: Role = "viewer") => {
+    const p = c.get("principal");
+    const org = store.orgs.bySlug(c.req.param("slug") ?? "");
+    const role = org && store.orgs.roleOf(org.id, p.user.id);
+    if (!org || !role) throw notFound("organization");
+    if (!hasRole(role, min)) {
+      throw forbidden(`this needs the ${min} role or higher; you are ${role} in '${org.slug}'`);
+    }
+    return { org, role, user: p.user };
+  };
+
+  app.post("/", async (c) => {
+    const body = await readJson(c);
+    onlyFields(body, ["name", "slug"]);
+    const name = string(body, "name", { max: 200 });
+    const slug = string(body, "slug", {
+      max: 63,
+      pattern: ORG_SLUG,
+      patternHint: "must be lower-case letters, digits and inner hyphens (e.g. 'acme')",
+    });
+    const org = store.orgs.create(name, slug, c.get("principal").user.id);
+    return c.json(presentOrg(org, "owner"), 201);
+  });
+
+  app.get("/", (c) => {
+    const orgs = store.orgs.forUser(c.get("principal").user.id);
+    return c.json({ orgs: orgs.map(({ role, ...org }) => presentOrg(org, role)) });
+  });
+
+  app.get("/:slug", (c) => {
+    const { org, role } = orgOf(c);
+    return c.json(presentOrg(org, role));
+  });
+
+  app.get("/:slug/members", (c) => {
+    const { org } = orgOf(c);
+    return c.json({ members: store.orgs.members(org.id) });
+  });
+
+  app.post("/:slug/members", async (c) => {
+    const { org, role: myRole } = orgOf(c, "admin");
+    const body = await readJson(c);
+    onlyFields(body, ["email", "name", "role"]);
+    const email = string(body, "email", {
+      max: 320,
+      pattern: EMAIL,
+      patternHint: "must be an email address",
+    });
+    const name = optionalString(body, "name", { max: 200 }) ?? email.split("@")[0];
+    const role = oneOf(body, "role", ROLES);
+    if (role === "owner" && myRole !== "owner") throw forbidden("only owners can add owners");
+    const member = store.tx(() => {
+      const user = store.users.ensure(email, name);
+      store.orgs.addMember(org.id, user.id, role);
+      return store.orgs.member(org.id, user.id)!;
+    });
+    return c.json(member, 201);
+  });
+
+  app.patch("/:slug/members/:userId", async (c) => {
+    const { org, role: myRole } = orgOf(c, "admin");
+    const body = await readJson(c);
+    onlyFields(body, ["role"]);
+    const role = oneOf(body, "role", ROLES);
+    const userId = c.req.param("userId");
+    const member = store.tx(() => {
+      const current = store.orgs.member(org.id, userId);
+      if (!current) throw notFound("member");
+      if ((current.role === "owner" || role === "owner") && myRole !== "owner") {
+        throw forbidden("only owners can grant or take away the owner role");
+      }
+      if (current.role === "owner" && role !== "owner" && store.orgs.ownerCount(org.id) === 1) {
+        throw invalid("role", "an organization must keep at least one owner");
+      }
+      store.orgs.setRole(org.id, userId, role);
+      return store.orgs.member(org.id, userId)!;
+    });
+    return c.json(member);
+  });
+
+  app.delete("/:slug/members/:userId", (c) => {
+    const { org, role: myRole } = orgOf(c, "admin");
+    const userId = c.req.param("userId");
+    store.tx(() => {
+      const current = store.orgs.member(org.id, userId);
+      if (!current) throw notFound("member");
+      if (current.role === "owner" && myRole !== "owner") {
+        throw forbidden("only owners can remove owners");
+      }
+      if (current.role === "owner" && store.orgs.ownerCount(org.id) === 1) {
+        throw invalid("userId", "an organization must keep at least one owner");
+      }
+      store.orgs.removeMember(org.id, userId);
+    });
+    return c.body(null, 204);
+  });
+
+  return app;
+}

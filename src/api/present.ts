@@ -1,0 +1,89 @@
+/**
+ * How stored records are shown by the API: camelCase JSON, never a hash or
+ * secret, gateways with their ready-to-paste MCP URLs.
+ *
+ * @module
+ */
+import type { Gateway } from "../store/gateways.ts";
+import type { AccessKey, GatewayKey } from "../store/keys.ts";
+import type { Org } from "../store/orgs.ts";
+import type { Assignment, Tool } from "../store/tools.ts";
+
+/** The three MCP URLs of a gateway. */
+export interface GatewayUrls {
+  http: string;
+  sse: string;
+  websocket: string;
+}
+
+/** The MCP URLs of `gateway` in `org`, under `baseUrl` (no trailing slash). */
+export function gatewayUrls(baseUrl: string, org: Org, gateway: Gateway): GatewayUrls {
+  const http = `${baseUrl}/mcp/${org.slug}${gateway.endpoint}`;
+  return { http, sse: `${http}/sse`, websocket: `${http.replace(/^http/, "ws")}/ws` };
+}
+
+/** A gateway as the API returns it, with its URLs and the client snippet for its transport. */
+export function presentGateway(baseUrl: string, org: Org, gateway: Gateway) {
+  const urls = gatewayUrls(baseUrl, org, gateway);
+  const transport = gateway.configuration.transport;
+  const url = transport === "sse"
+    ? urls.sse
+    : transport === "websocket"
+    ? urls.websocket
+    : urls.http;
+  return {
+    id: gateway.id,
+    name: gateway.name,
+    description: gateway.description,
+    type: gateway.type,
+    endpoint: gateway.endpoint,
+    configuration: gateway.configuration,
+    org: org.slug,
+    urls,
+    connection: {
+      transport,
+      url,
+      mcpServers: {
+        [gateway.endpoint.slice(1).replace(/\//g, "-")]: {
+          url,
+          headers: { Authorization: "Bearer <gateway key>" },
+        },
+      },
+    },
+    createdAt: gateway.createdAt,
+    updatedAt: gateway.updatedAt,
+  };
+}
+
+/** A tool as the API returns it. */
+export function presentTool(tool: Tool) {
+  const { orgId: _orgId, ...rest } = tool;
+  return rest;
+}
+
+/** A gateway's tool assignment as the API returns it. */
+export function presentAssignment(a: Assignment) {
+  return {
+    toolId: a.tool.id,
+    name: a.tool.name,
+    enabled: a.enabled,
+    assignedAt: a.assignedAt,
+    tool: presentTool(a.tool),
+  };
+}
+
+/** An access key without its value. */
+export function presentAccessKey(key: AccessKey) {
+  const { orgId: _orgId, ...rest } = key;
+  return rest;
+}
+
+/** A gateway key without its value. */
+export function presentGatewayKey(key: GatewayKey) {
+  return key;
+}
+
+/** An org, with the caller's role when known. */
+export function presentOrg(org: Org, role?: string) {
+  return role ? { ...org, role } : org;
+}

@@ -1,0 +1,85 @@
+/**
+ * Server settings, from command-line flags first, then `GATEHOUSE_*`
+ * environment variables, then defaults.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+/** Everything the server needs to know before it starts. */
+export interface Config {
+  /** Interface to listen on. */
+  host: string;
+  /** TCP port (0 picks a free one). */
+  port: number;
+  /** Folder that holds the database and other state. */
+  dataDir: string;
+  /** The SQLite file (`<dataDir>/gatehouse.db`). */
+  dbPath: string;
+  /** Public base URL (behind a reverse proxy); when unset, each request's own origin is used. */
+  publicUrl?: string;
+  /** A fixed admin key for automation; a random one is generated when unset. */
+  adminKey?: string;
+  /** Largest management API request body, in bytes. */
+  maxBodyBytes: number;
+  /** Whether to write a line per request to the log. */
+  logRequests: boolean;
+}
+
+const FLAGS = {
+  host: { type: "string" },
+  port: { type: "string" },
+  data: { type: "string" },
+  "public-url": { type: "string" },
+  "log-requests": { type: "boolean" },
+} as const;
+
+/** A setting that cannot be used, named so the operator can fix it. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Reads the settings from `args` (flags) and `env`. */
+export function loadConfig(
+  args: string[] = Deno.args,
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): Config {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args, options: FLAGS, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const host = str(values.host) ?? env("GATEHOUSE_HOST") ?? "127.0.0.1";
+  const portText = str(values.port) ?? env("GATEHOUSE_PORT") ?? "8787";
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) {
+    throw new ConfigError(`port must be a number from 0 to 65535, got '${portText}'`);
+  }
+  const dataDir = str(values.data) ?? env("GATEHOUSE_DATA") ?? "./data";
+  const publicUrl = str(values["public-url"]) ?? env("GATEHOUSE_PUBLIC_URL");
+  if (publicUrl !== undefined && !/^https?:\/\/[^/]+(\/.*)?$/.test(publicUrl)) {
+    throw new ConfigError(`public URL must be an http(s) URL, got '${publicUrl}'`);
+  }
+  const adminKey = env("GATEHOUSE_ADMIN_KEY") || undefined;
+  if (adminKey !== undefined && !/^[\x21-\x7e]{16,256}$/.test(adminKey)) {
+    throw new ConfigError(
+      "GATEHOUSE_ADMIN_KEY must be 16 to 256 printable characters without spaces",
+    );
+  }
+  const logRequests = values["log-requests"] === true || env("GATEHOUSE_LOG_REQUESTS") === "1";
+  return {
+    host,
+    port,
+    dataDir,
+    dbPath: dataDir === ":memory:" ? ":memory:" : `${dataDir.replace(/\/+$/, "")}/gatehouse.db`,
+    publicUrl: publicUrl?.replace(/\/+$/, ""),
+    adminKey,
+    maxBodyBytes: 1024 * 1024,
+    logRequests,
+  };
+}
+
+function str(v: string | boolean | undefined): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}

@@ -1,0 +1,50 @@
+/**
+ * `deno task start`: runs a Gatehouse server until SIGINT or SIGTERM.
+ *
+ * @module
+ */
+import { ConfigError, loadConfig } from "./config.ts";
+import { startServer } from "./server.ts";
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`gatehouse: ${err.message}`);
+    Deno.exit(2);
+  }
+  const server = await startServer(config);
+  const base = config.publicUrl ?? server.url;
+  console.log(`Gatehouse listening on ${server.url} (data: ${config.dbPath})`);
+  if (server.setup.firstRun) {
+    const key = server.setup.adminKey!;
+    const shown = config.adminKey ? "(the value of GATEHOUSE_ADMIN_KEY)" : key;
+    console.log(
+      [
+        "",
+        "First run: created organization 'default' and its owner.",
+        `Admin access key (shown once, store it now): ${shown}`,
+        "",
+        "Try it:",
+        `  curl -H "Authorization: Bearer ${
+          config.adminKey ? "$GATEHOUSE_ADMIN_KEY" : key
+        }" ${base}/gateways`,
+        "",
+      ].join("\n"),
+    );
+  }
+  let signalled = false;
+  const stop = () => {
+    if (signalled) return;
+    signalled = true;
+    console.log("Shutting down: finishing in-flight requests...");
+    server.shutdown().then(() => console.log("Stopped."));
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await server.finished;
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,34 @@
+/**
+ * Change notices from the store, so that caches above it (gateway lookups,
+ * tool lists) are invalidated on write and open MCP sessions can be told
+ * their tool list changed.
+ *
+ * @module
+ */
+
+/** What changed: the gateways whose MCP-visible state (tools, auth, endpoint) is affected. */
+export interface Change {
+  gatewayIds: string[];
+}
+
+/** A listener for {@link Change}s. */
+export type ChangeListener = (change: Change) => void;
+
+/** Fans change notices out to listeners, synchronously, after the write committed. */
+export class ChangeFeed {
+  #listeners = new Set<ChangeListener>();
+  /** Increments on every change; caches compare it to know whether they are stale. */
+  version = 0;
+
+  /** Registers `fn`; returns a function that unregisters it. */
+  subscribe(fn: ChangeListener): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /** Announces that `gatewayIds` changed. */
+  emit(gatewayIds: string[]): void {
+    this.version++;
+    for (const fn of this.#listeners) fn({ gatewayIds });
+  }
+}

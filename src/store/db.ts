@@ -1,0 +1,78 @@
+/**
+ * Opens the SQLite database behind Gatehouse and offers the one transaction
+ * helper every multi-step write goes through.
+ *
+ * @module
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { migrate } from "./migrations.ts";
+
+/** A SQLite handle with a statement cache and a transaction helper. */
+export class Db {
+  /** The raw `node:sqlite` handle; only code under `src/store/` touches it. */
+  readonly raw: DatabaseSync;
+  #statements = new Map<string, StatementSync>();
+  #depth = 0;
+
+  /** Opens (creating if needed) the database at `path` and applies pending migrations. */
+  constructor(path: string) {
+    this.raw = new DatabaseSync(path);
+    this.raw.exec("PRAGMA journal_mode = WAL");
+    this.raw.exec("PRAGMA synchronous = NORMAL");
+    this.raw.exec("PRAGMA foreign_keys = ON");
+    this.raw.exec("PRAGMA busy_timeout = 5000");
+    migrate(this);
+  }
+
+  /** Returns a prepared statement for `sql`, compiled once and reused. */
+  prepare(sql: string): StatementSync {
+    let st = this.#statements.get(sql);
+    if (!st) {
+      st = this.raw.prepare(sql);
+      this.#statements.set(sql, st);
+    }
+    return st;
+  }
+
+  /**
+   * Runs `fn` inside a transaction: all of its writes land, or none do.
+   * Nested calls join the outer transaction.
+   */
+  tx<T>(fn: () => T): T {
+    if (this.#depth > 0) {
+      this.#depth++;
+      try {
+        return fn();
+      } finally {
+        this.#depth--;
+      }
+    }
+    this.raw.exec("BEGIN IMMEDIATE");
+    this.#depth = 1;
+    try {
+      const out = fn();
+      this.raw.exec("COMMIT");
+      return out;
+    } catch (err) {
+      this.raw.exec("ROLLBACK");
+      throw err;
+    } finally {
+      this.#depth = 0;
+    }
+  }
+
+  /** True when the database answers a trivial query. */
+  healthy(): boolean {
+    try {
+      return this.prepare("SELECT 1 AS ok").get()?.ok === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Closes the handle; further use throws. */
+  close(): void {
+    this.#statements.clear();
+    if (this.raw.isOpen) this.raw.close();
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Gateways: named MCP endpoints of an org, each with its own tools, keys and auth methods.
+ *
+ * @module
+ */
+import type { ChangeFeed } from "./changes.ts";
+import type { Db } from "./db.ts";
+import { uniqueOr } from "./errors.ts";
+import { newId, now } from "./util.ts";
+
+/** A gateway's transport settings and anything else clients configure. */
+export interface GatewayConfiguration {
+  transport: "http" | "sse" | "websocket";
+  [key: string]: unknown;
+}
+
+/** A gateway as stored. */
+export interface Gateway {
+  id: string;
+  orgId: string;
+  name: string;
+  description: string;
+  type: "mcp";
+  endpoint: string;
+  configuration: GatewayConfiguration;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The fields a caller sets on create or update. */
+export type GatewayInput = Pick<
+  Gateway,
+  "name" | "description" | "type" | "endpoint" | "configuration"
+>;
+
+type Row = Record<string, unknown>;
+
+function toGateway(r: Row): Gateway {
+  return {
+    id: r.id as string,
+    orgId: r.org_id as string,
+    name: r.name as string,
+    description: r.description as string,
+    type: r.type as "mcp",
+    endpoint: r.endpoint as string,
+    configuration: JSON.parse(r.configuration as string),
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}
+
+const DUPLICATE_ENDPOINT = "a gateway with this endpoint already exists in the organization";
+
+/** Reads and writes `gateways`. */
+export class Gateways {
+  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
+
+  /** Creates a gateway; a duplicate endpoint in the org is a conflict. */
+  create(orgId: string, input: GatewayInput): Gateway {
+    const ts = now();
+    const gw: Gateway = { id: newId(), orgId, ...input, createdAt: ts, updatedAt: ts };
+    uniqueOr("endpoint", DUPLICATE_ENDPOINT, () =>
+      this.db.prepare(
+        `INSERT INTO gateways (id, org_id, name, description, type, endpoint, configuration, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        gw.id,
+        orgId,
+        gw.name,
+        gw.description,
+        gw.type,
+        gw.endpoint,
+        JSON.stringify(gw.configuration),
+        ts,
+        ts,
+      ));
+    return gw;
+  }
+
+  /** The gateway `id` of `orgId`, if any. */
+  get(orgId: string, id: string): Gateway | undefined {
+    const r = this.db.prepare("SELECT * FROM gateways WHERE org_id = ? AND id = ?").get(orgId, id);
+    return r ? toGateway(r) : undefined;
+  }
+
+  /** The gateway serving `endpoint` in the org with slug `orgSlug`, if any. */
+  byPath(orgSlug: string, endpoint: string): Gateway | undefined {
+    const r = this.db.prepare(
+      `SELECT g.* FROM gateways g JOIN orgs o ON o.id = g.org_id
+       WHERE o.slug = ? AND g.endpoint = ?`,
+    ).get(orgSlug, endpoint);
+    return r ? toGateway(r) : undefined;
+  }
+
+  /** The gateways of `orgId`, oldest first. */
+  list(orgId: string): Gateway[] {
+    return this.db.prepare("SELECT * FROM gateways WHERE org_id = ? ORDER BY created_at, id")
+      .all(orgId).map(toGateway);
+  }
+
+  /** Replaces the settable fields of a gateway; undefined when not found. */
+  update(orgId: string, id: string, input: GatewayInput): Gateway | undefined {
+    const ts = now();
+    const res = uniqueOr("endpoint", DUPLICATE_ENDPOINT, () =>
+      this.db.prepare(
+        `UPDATE gateways SET name = ?, description = ?, type = ?, endpoint = ?, configuration = ?,
+         updated_at = ? WHERE org_id = ? AND id = ?`,
+      ).run(
+        input.name,
+        input.description,
+        input.type,
+        input.endpoint,
+        JSON.stringify(input.configuration),
+        ts,
+        orgId,
+        id,
+      ));
+    if (Number(res.changes) === 0) return undefined;
+    this.changes.emit([id]);
+    return this.get(orgId, id);
+  }
+
+  /** Deletes a gateway with its assignments, keys and auth methods; false when not found. */
+  delete(orgId: string, id: string): boolean {
+    const res = this.db.prepare("DELETE FROM gateways WHERE org_id = ? AND id = ?").run(orgId, id);
+    if (Number(res.changes) === 0) return false;
+    this.changes.emit([id]);
+    return true;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Versioned schema migrations, applied in order at start-up. A migration is
+ * never edited once released: add a new one instead.
+ *
+ * @module
+ */
+import type { Db } from "./db.ts";
+
+const MIGRATIONS: readonly string[] = [
+  // 1: organizations, users, access keys, gateways, tools, gateway keys and auth methods.
+  `
+  CREATE TABLE orgs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    slug TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE org_members (
+    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'viewer')),
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (org_id, user_id)
+  );
+  CREATE INDEX org_members_user ON org_members(user_id);
+  CREATE TABLE access_keys (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT,
+    revoked_at TEXT
+  );
+  CREATE INDEX access_keys_org ON access_keys(org_id);
+  CREATE TABLE gateways (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    type TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    configuration TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (org_id, endpoint)
+  );
+  CREATE TABLE tools (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    title TEXT,
+    description TEXT NOT NULL DEFAULT '',
+    input_schema TEXT NOT NULL,
+    output_schema TEXT,
+    annotations TEXT,
+    type TEXT NOT NULL,
+    execution_config TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (org_id, name)
+  );
+  CREATE TABLE gateway_tools (
+    gateway_id TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+    tool_id TEXT NOT NULL REFERENCES tools(id) ON DELETE CASCADE,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (gateway_id, tool_id)
+  );
+  CREATE INDEX gateway_tools_tool ON gateway_tools(tool_id);
+  CREATE TABLE gateway_keys (
+    id TEXT PRIMARY KEY,
+    gateway_id TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT,
+    revoked_at TEXT
+  );
+  CREATE INDEX gateway_keys_gateway ON gateway_keys(gateway_id);
+  CREATE TABLE gateway_auth_methods (
+    id TEXT PRIMARY KEY,
+    gateway_id TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+    type TEXT NOT NULL,
+    configuration TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (gateway_id, type)
+  );
+  `,
+];
+
+/** The schema version this build expects. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Applies every migration newer than the database's `user_version`, each in its own transaction. */
+export function migrate(db: Db): void {
+  const current = Number(db.raw.prepare("PRAGMA user_version").get()?.user_version ?? 0);
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `database schema version ${current} is newer than this build (${MIGRATIONS.length}); upgrade Gatehouse`,
+    );
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.tx(() => {
+      db.raw.exec(MIGRATIONS[v]);
+      db.raw.exec(`PRAGMA user_version = ${v + 1}`);
+    });
+  }
+}

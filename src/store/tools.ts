@@ -1,0 +1,203 @@
+/**
+ * Tools of an org and their assignment to gateways.
+ *
+ * @module
+ */
+import type { ChangeFeed } from "./changes.ts";
+import type { Db } from "./db.ts";
+import { uniqueOr } from "./errors.ts";
+import { jsonOrNull, newId, now, parseJson } from "./util.ts";
+
+/** A JSON object (a schema, an annotation set, an execution config). */
+export type JsonObject = Record<string, unknown>;
+
+/** A tool as stored. */
+export interface Tool {
+  id: string;
+  orgId: string;
+  name: string;
+  title?: string;
+  description: string;
+  inputSchema: JsonObject;
+  outputSchema?: JsonObject;
+  annotations?: JsonObject;
+  type: string;
+  executionConfig: JsonObject;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The fields a caller sets on create or update. */
+export type ToolInput = Omit<Tool, "id" | "orgId" | "createdAt" | "updatedAt">;
+
+/** A tool as assigned to a gateway. */
+export interface Assignment {
+  tool: Tool;
+  enabled: boolean;
+  assignedAt: string;
+}
+
+type Row = Record<string, unknown>;
+
+function toTool(r: Row): Tool {
+  const tool: Tool = {
+    id: r.id as string,
+    orgId: r.org_id as string,
+    name: r.name as string,
+    description: r.description as string,
+    inputSchema: JSON.parse(r.input_schema as string),
+    type: r.type as string,
+    executionConfig: JSON.parse(r.execution_config as string),
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+  if (typeof r.title === "string") tool.title = r.title;
+  const output = parseJson<JsonObject>(r.output_schema);
+  if (output) tool.outputSchema = output;
+  const annotations = parseJson<JsonObject>(r.annotations);
+  if (annotations) tool.annotations = annotations;
+  return tool;
+}
+
+const DUPLICATE_NAME = "a tool with this name already exists in the organization";
+
+/** Reads and writes `tools` and `gateway_tools`. */
+export class Tools {
+  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
+
+  /** Creates a tool; a duplicate name in the org is a conflict. */
+  create(orgId: string, input: ToolInput): Tool {
+    const ts = now();
+    const id = newId();
+    uniqueOr("name", DUPLICATE_NAME, () =>
+      this.db.prepare(
+        `INSERT INTO tools (id, org_id, name, title, description, input_schema, output_schema,
+         annotations, type, execution_config, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        id,
+        orgId,
+        input.name,
+        input.title ?? null,
+        input.description,
+        JSON.stringify(input.inputSchema),
+        jsonOrNull(input.outputSchema),
+        jsonOrNull(input.annotations),
+        input.type,
+        JSON.stringify(input.executionConfig),
+        ts,
+        ts,
+      ));
+    return this.get(orgId, id)!;
+  }
+
+  /** The tool `id` of `orgId`, if any. */
+  get(orgId: string, id: string): Tool | undefined {
+    const r = this.db.prepare("SELECT * FROM tools WHERE org_id = ? AND id = ?").get(orgId, id);
+    return r ? toTool(r) : undefined;
+  }
+
+  /** The tools of `orgId`, by name. */
+  list(orgId: string): Tool[] {
+    return this.db.prepare("SELECT * FROM tools WHERE org_id = ? ORDER BY name").all(orgId)
+      .map(toTool);
+  }
+
+  /** Replaces the settable fields of a tool; undefined when not found. */
+  update(orgId: string, id: string, input: ToolInput): Tool | undefined {
+    const res = uniqueOr("name", DUPLICATE_NAME, () =>
+      this.db.prepare(
+        `UPDATE tools SET name = ?, title = ?, description = ?, input_schema = ?, output_schema = ?,
+         annotations = ?, type = ?, execution_config = ?, updated_at = ? WHERE org_id = ? AND id = ?`,
+      ).run(
+        input.name,
+        input.title ?? null,
+        input.description,
+        JSON.stringify(input.inputSchema),
+        jsonOrNull(input.outputSchema),
+        jsonOrNull(input.annotations),
+        input.type,
+        JSON.stringify(input.executionConfig),
+        now(),
+        orgId,
+        id,
+      ));
+    if (Number(res.changes) === 0) return undefined;
+    this.changes.emit(this.#gatewaysOf(id));
+    return this.get(orgId, id);
+  }
+
+  /** Deletes a tool and its assignments; false when not found. */
+  delete(orgId: string, id: string): boolean {
+    const gateways = this.#gatewaysOf(id);
+    const res = this.db.prepare("DELETE FROM tools WHERE org_id = ? AND id = ?").run(orgId, id);
+    if (Number(res.changes) === 0) return false;
+    this.changes.emit(gateways);
+    return true;
+  }
+
+  #gatewaysOf(toolId: string): string[] {
+    return this.db.prepare("SELECT gateway_id FROM gateway_tools WHERE tool_id = ?").all(toolId)
+      .map((r) => r.gateway_id as string);
+  }
+
+  /**
+   * Assigns `toolIds` to `gatewayId` in one transaction (all or none);
+   * tools already assigned keep their row and take the new `enabled`.
+   */
+  assign(gatewayId: string, toolIds: string[], enabled: boolean): void {
+    const ts = now();
+    this.db.tx(() => {
+      const st = this.db.prepare(
+        `INSERT INTO gateway_tools (gateway_id, tool_id, enabled, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (gateway_id, tool_id) DO UPDATE SET enabled = excluded.enabled`,
+      );
+      for (const toolId of toolIds) st.run(gatewayId, toolId, enabled ? 1 : 0, ts);
+    });
+    this.changes.emit([gatewayId]);
+  }
+
+  /** Switches one assignment on or off; false when the tool is not assigned. */
+  setEnabled(gatewayId: string, toolId: string, enabled: boolean): boolean {
+    const res = this.db.prepare(
+      "UPDATE gateway_tools SET enabled = ? WHERE gateway_id = ? AND tool_id = ?",
+    ).run(enabled ? 1 : 0, gatewayId, toolId);
+    if (Number(res.changes) === 0) return false;
+    this.changes.emit([gatewayId]);
+    return true;
+  }
+
+  /** Removes one assignment; false when the tool was not assigned. */
+  unassign(gatewayId: string, toolId: string): boolean {
+    const res = this.db.prepare("DELETE FROM gateway_tools WHERE gateway_id = ? AND tool_id = ?")
+      .run(gatewayId, toolId);
+    if (Number(res.changes) === 0) return false;
+    this.changes.emit([gatewayId]);
+    return true;
+  }
+
+  /** Every tool assigned to `gatewayId`, enabled or not, by name. */
+  assignments(gatewayId: string): Assignment[] {
+    return this.db.prepare(
+      `SELECT t.*, gt.enabled AS gt_enabled, gt.created_at AS gt_created_at FROM gateway_tools gt
+       JOIN tools t ON t.id = gt.tool_id WHERE gt.gateway_id = ? ORDER BY t.name`,
+    ).all(gatewayId).map((r) => ({
+      tool: toTool(r),
+      enabled: r.gt_enabled === 1,
+      assignedAt: r.gt_created_at as string,
+    }));
+  }
+
+  /** One assignment of `gatewayId`, if the tool is assigned. */
+  assignment(gatewayId: string, toolId: string): Assignment | undefined {
+    return this.assignments(gatewayId).find((a) => a.tool.id === toolId);
+  }
+
+  /** The enabled tools of `gatewayId`, by name: what its MCP clients see. */
+  enabledFor(gatewayId: string): Tool[] {
+    return this.db.prepare(
+      `SELECT t.* FROM gateway_tools gt JOIN tools t ON t.id = gt.tool_id
+       WHERE gt.gateway_id = ? AND gt.enabled = 1 ORDER BY t.name`,
+    ).all(gatewayId).map(toTool);
+  }
+}

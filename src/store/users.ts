@@ -1,0 +1,56 @@
+/**
+ * Users: people (or automation) that hold access keys and belong to orgs.
+ *
+ * @module
+ */
+import type { Db } from "./db.ts";
+import { newId, now } from "./util.ts";
+
+/** A Gatehouse user. */
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  createdAt: string;
+}
+
+type Row = Record<string, unknown>;
+
+function toUser(r: Row): User {
+  return {
+    id: r.id as string,
+    email: r.email as string,
+    name: r.name as string,
+    createdAt: r.created_at as string,
+  };
+}
+
+/** Reads and writes the `users` table. */
+export class Users {
+  constructor(private readonly db: Db) {}
+
+  /** Creates a user. Emails are stored lower-cased. */
+  create(email: string, name: string): User {
+    const user = { id: newId(), email: email.toLowerCase(), name, createdAt: now() };
+    this.db.prepare("INSERT INTO users (id, email, name, created_at) VALUES (?, ?, ?, ?)")
+      .run(user.id, user.email, user.name, user.createdAt);
+    return user;
+  }
+
+  /** The user with `id`, if any. */
+  get(id: string): User | undefined {
+    const r = this.db.prepare("SELECT * FROM users WHERE id = ?").get(id);
+    return r ? toUser(r) : undefined;
+  }
+
+  /** The user with `email` (case-insensitive), if any. */
+  byEmail(email: string): User | undefined {
+    const r = this.db.prepare("SELECT * FROM users WHERE email = ?").get(email.toLowerCase());
+    return r ? toUser(r) : undefined;
+  }
+
+  /** The user with `email`, created with `name` when missing. */
+  ensure(email: string, name: string): User {
+    return this.byEmail(email) ?? this.create(email, name);
+  }
+}

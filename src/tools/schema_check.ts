@@ -1,0 +1,139 @@
+/**
+ * Structural check of a JSON Schema document as a tool's `inputSchema` or
+ * `outputSchema`: every keyword we know must have the shape the JSON Schema
+ * 2020-12 vocabulary gives it, so that a broken schema is refused when it is
+ * saved instead of failing every call later.
+ *
+ * @module
+ */
+
+const TYPES = ["string", "number", "integer", "boolean", "object", "array", "null"];
+const SCHEMA_MAPS = [
+  "properties",
+  "patternProperties",
+  "$defs",
+  "definitions",
+  "dependentSchemas",
+];
+const SCHEMA_VALUES = [
+  "additionalProperties",
+  "items",
+  "contains",
+  "not",
+  "if",
+  "then",
+  "else",
+  "propertyNames",
+  "unevaluatedProperties",
+  "unevaluatedItems",
+  "additionalItems",
+];
+const SCHEMA_LISTS = ["allOf", "anyOf", "oneOf", "prefixItems"];
+const COUNTS = [
+  "minLength",
+  "maxLength",
+  "minItems",
+  "maxItems",
+  "minProperties",
+  "maxProperties",
+  "minContains",
+  "maxContains",
+];
+const NUMBERS = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"];
+const STRINGS = ["$id", "$ref", "$schema", "$anchor", "title", "description", "format", "pattern"];
+
+/** A schema problem: where (a JSON Pointer inside the schema) and what. */
+export interface SchemaProblem {
+  pointer: string;
+  message: string;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Returns the first problem found in `schema`, or undefined when it is well formed. */
+export function checkSchema(schema: unknown, pointer = ""): SchemaProblem | undefined {
+  if (typeof schema === "boolean") return undefined;
+  if (!isObject(schema)) return { pointer, message: "a schema must be an object or a boolean" };
+  const at = (key: string) => `${pointer}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
+  const t = schema.type;
+  if (t !== undefined) {
+    const list = Array.isArray(t) ? t : [t];
+    if (list.length === 0 || list.some((x) => typeof x !== "string" || !TYPES.includes(x))) {
+      return {
+        pointer: at("type"),
+        message: `type must be one of ${TYPES.join(", ")} (or a list)`,
+      };
+    }
+  }
+  for (const key of STRINGS) {
+    if (schema[key] !== undefined && typeof schema[key] !== "string") {
+      return { pointer: at(key), message: `${key} must be a string` };
+    }
+  }
+  if (typeof schema.pattern === "string") {
+    try {
+      new RegExp(schema.pattern, "u");
+    } catch {
+      return { pointer: at("pattern"), message: "pattern is not a valid regular expression" };
+    }
+  }
+  for (const key of COUNTS) {
+    const v = schema[key];
+    if (v !== undefined && (typeof v !== "number" || !Number.isInteger(v) || v < 0)) {
+      return { pointer: at(key), message: `${key} must be a non-negative integer` };
+    }
+  }
+  for (const key of NUMBERS) {
+    if (schema[key] !== undefined && typeof schema[key] !== "number") {
+      return { pointer: at(key), message: `${key} must be a number` };
+    }
+  }
+  if (schema.required !== undefined) {
+    const r = schema.required;
+    if (!Array.isArray(r) || r.some((x) => typeof x !== "string") || new Set(r).size !== r.length) {
+      return { pointer: at("required"), message: "required must be a list of distinct strings" };
+    }
+  }
+  if (schema.enum !== undefined && !Array.isArray(schema.enum)) {
+    return { pointer: at("enum"), message: "enum must be a list" };
+  }
+  for (const key of SCHEMA_MAPS) {
+    const map = schema[key];
+    if (map === undefined) continue;
+    if (!isObject(map)) return { pointer: at(key), message: `${key} must be an object of schemas` };
+    for (const [name, sub] of Object.entries(map)) {
+      const problem = checkSchema(
+        sub,
+        `${at(key)}/${name.replace(/~/g, "~0").replace(/\//g, "~1")}`,
+      );
+      if (problem) return problem;
+    }
+  }
+  for (const key of SCHEMA_VALUES) {
+    if (schema[key] === undefined) continue;
+    // Draft-07 tuple form `items: [...]` is still common in the wild.
+    if (key === "items" && Array.isArray(schema.items)) {
+      for (let i = 0; i < schema.items.length; i++) {
+        const problem = checkSchema(schema.items[i], `${at(key)}/${i}`);
+        if (problem) return problem;
+      }
+      continue;
+    }
+    const problem = checkSchema(schema[key], at(key));
+    if (problem) return problem;
+  }
+  for (const key of SCHEMA_LISTS) {
+    const list = schema[key];
+    if (list === undefined) continue;
+    if (!Array.isArray(list) || list.length === 0) {
+      return { pointer: at(key), message: `${key} must be a non-empty list of schemas` };
+    }
+    for (let i = 0; i < list.length; i++) {
+      const problem = checkSchema(list[i], `${at(key)}/${i}`);
+      if (problem) return problem;
+    }
+  }
+  return undefined;
+}
