@@ -6,19 +6,33 @@
  */
 import { Hono } from "hono";
 import { mountApi } from "./api/app.ts";
+import { baseUrl } from "./api/base_url.ts";
 import { errorBody, handleError } from "./api/errors.ts";
 import { openApiDocument } from "./api/openapi.ts";
 import type { Config } from "./config.ts";
+import { McpService } from "./mcp/service.ts";
 import type { Store } from "./store/store.ts";
+import type { ExecutorRegistry } from "./tools/executor.ts";
+import { originPolicy } from "./transports/guards.ts";
+import { mountMcp } from "./transports/mcp_routes.ts";
 
 /** What the app is built from. */
 export interface AppDeps {
   store: Store;
   config: Config;
+  /** How tools run, by type. */
+  executors: ExecutorRegistry;
+}
+
+/** The app and the MCP service behind it (which owns sessions and open streams). */
+export interface Gatehouse {
+  app: Hono;
+  mcp: McpService;
 }
 
 /** Builds the app. */
-export function createApp(deps: AppDeps): Hono {
+export function createApp(deps: AppDeps): Gatehouse {
+  const { store, config } = deps;
   const app = new Hono();
   app.onError(handleError);
   app.notFound((c) =>
@@ -29,12 +43,31 @@ export function createApp(deps: AppDeps): Hono {
   app.get(
     "/readyz",
     (c) =>
-      deps.store.db.healthy()
+      store.db.healthy()
         ? c.json({ status: "ready", database: "ok" })
         : c.json({ status: "unavailable", database: "unreachable" }, 503),
   );
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
-  mountApi(app, deps);
-  return app;
+  mountApi(app, { store, config });
+
+  const mcp = new McpService(store, deps.executors, {
+    idleTimeoutMs: config.mcp.sessionIdleMs,
+    maxPerGateway: config.mcp.maxSessionsPerGateway,
+    pageSize: config.mcp.pageSize,
+    listTtlMs: 30_000,
+  });
+  mountMcp(app, {
+    service: mcp,
+    policy: originPolicy(config.host, config.allowedOrigins, config.publicUrl),
+    baseUrl: (req) => baseUrl(config, req),
+    limits: {
+      maxBodyBytes: config.mcp.maxBodyBytes,
+      keepAliveMs: config.mcp.keepAliveMs,
+      maxBufferedBytes: config.mcp.maxBufferedBytes,
+      maxBatch: 100,
+      replayEvents: 256,
+    },
+  });
+  return { app, mcp };
 }

@@ -24,6 +24,26 @@ export interface Config {
   maxBodyBytes: number;
   /** Whether to write a line per request to the log. */
   logRequests: boolean;
+  /** Browser origins allowed to call MCP endpoints besides the server's own (`*` for any). */
+  allowedOrigins: string[];
+  /** MCP transport and session settings. */
+  mcp: McpSettings;
+}
+
+/** MCP transport and session settings. */
+export interface McpSettings {
+  /** Largest MCP request body, in bytes. */
+  maxBodyBytes: number;
+  /** Idle sessions are closed after this long, in ms. */
+  sessionIdleMs: number;
+  /** Open sessions per gateway; the oldest idle one is evicted beyond it. */
+  maxSessionsPerGateway: number;
+  /** Tools per `tools/list` page. */
+  pageSize: number;
+  /** Keep-alive comment interval on idle streams, in ms. */
+  keepAliveMs: number;
+  /** Bytes a slow stream reader may leave queued before it is dropped. */
+  maxBufferedBytes: number;
 }
 
 const FLAGS = {
@@ -32,6 +52,7 @@ const FLAGS = {
   data: { type: "string" },
   "public-url": { type: "string" },
   "log-requests": { type: "boolean" },
+  "allowed-origins": { type: "string" },
 } as const;
 
 /** A setting that cannot be used, named so the operator can fix it. */
@@ -68,6 +89,27 @@ export function loadConfig(
     );
   }
   const logRequests = values["log-requests"] === true || env("GATEHOUSE_LOG_REQUESTS") === "1";
+  const origins = str(values["allowed-origins"]) ?? env("GATEHOUSE_ALLOWED_ORIGINS") ?? "";
+  const allowedOrigins = origins.split(",").map((o) => o.trim().replace(/\/+$/, "")).filter(
+    Boolean,
+  );
+  const int = (name: string, fallback: number, min: number, max: number) => {
+    const text = env(name);
+    if (text === undefined || text === "") return fallback;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${text}'`);
+    }
+    return n;
+  };
+  const mcp: McpSettings = {
+    maxBodyBytes: int("GATEHOUSE_MCP_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024, 1024 ** 3),
+    sessionIdleMs: int("GATEHOUSE_SESSION_IDLE_SECONDS", 1800, 1, 7 * 86400) * 1000,
+    maxSessionsPerGateway: int("GATEHOUSE_MAX_SESSIONS_PER_GATEWAY", 1000, 1, 1_000_000),
+    pageSize: int("GATEHOUSE_TOOLS_PAGE_SIZE", 100, 1, 10_000),
+    keepAliveMs: int("GATEHOUSE_KEEPALIVE_SECONDS", 15, 1, 3600) * 1000,
+    maxBufferedBytes: int("GATEHOUSE_STREAM_BUFFER_BYTES", 1024 * 1024, 1024, 1024 ** 3),
+  };
   return {
     host,
     port,
@@ -77,6 +119,8 @@ export function loadConfig(
     adminKey,
     maxBodyBytes: 1024 * 1024,
     logRequests,
+    allowedOrigins,
+    mcp,
   };
 }
 

@@ -8,6 +8,7 @@ import { createApp } from "./app.ts";
 import { bootstrap, type BootstrapResult } from "./bootstrap.ts";
 import type { Config } from "./config.ts";
 import { Store } from "./store/store.ts";
+import type { ExecutorRegistry } from "./tools/executor.ts";
 
 /** A running server. */
 export interface RunningServer {
@@ -24,11 +25,14 @@ export interface RunningServer {
 }
 
 /** Opens the store under `config.dataDir` and starts listening. */
-export async function startServer(config: Config): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  executors: ExecutorRegistry = new Map(),
+): Promise<RunningServer> {
   if (config.dbPath !== ":memory:") await Deno.mkdir(config.dataDir, { recursive: true });
   const store = new Store(config.dbPath);
   const setup = bootstrap(store, config.adminKey);
-  const app = createApp({ store, config });
+  const { app, mcp } = createApp({ store, config, executors });
   const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve(
     {
@@ -43,7 +47,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
-    stopping ??= server.shutdown().finally(() => store.close());
+    // Open streams never finish on their own: end the sessions first, then drain.
+    stopping ??= (async () => {
+      mcp.dispose();
+      await server.shutdown();
+      store.close();
+    })();
     return stopping;
   };
   return {

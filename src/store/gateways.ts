@@ -74,6 +74,8 @@ export class Gateways {
         ts,
         ts,
       ));
+    // Announced too: an MCP layer may have cached "no gateway at this endpoint".
+    this.changes.emit([gw.id]);
     return gw;
   }
 
@@ -81,6 +83,11 @@ export class Gateways {
   get(orgId: string, id: string): Gateway | undefined {
     const r = this.db.prepare("SELECT * FROM gateways WHERE org_id = ? AND id = ?").get(orgId, id);
     return r ? toGateway(r) : undefined;
+  }
+
+  /** True when a gateway with `id` exists (in any org). */
+  exists(id: string): boolean {
+    return this.db.prepare("SELECT 1 AS x FROM gateways WHERE id = ?").get(id) !== undefined;
   }
 
   /** The gateway serving `endpoint` in the org with slug `orgSlug`, if any. */

@@ -1,0 +1,183 @@
+/**
+ * MCP sessions: the state a connection keeps between messages (negotiated
+ * version, log level, in-flight calls, the channel for server-initiated
+ * messages), and the registry that bounds and expires them.
+ *
+ * @module
+ */
+import type { LogLevel } from "../tools/executor.ts";
+import type { JsonRpcMessage, RequestId } from "./jsonrpc.ts";
+
+/** Where a session's server-initiated messages go (a GET stream, an SSE stream, a socket). */
+export type Outbound = (message: JsonRpcMessage) => void;
+
+/** Who opened a session: only the same credential may use it. */
+export interface SessionOwner {
+  gatewayId: string;
+  /** The credential's identity (a gateway key id, or "anonymous" for auth `none`). */
+  principalId: string;
+}
+
+/** The state of one MCP session. */
+export class Session {
+  /** Negotiated protocol version. */
+  protocolVersion: string;
+  /** True once `notifications/initialized` arrived. */
+  initialized = false;
+  /** Messages below this level are not sent; undefined sends none (stateless requests). */
+  logLevel: LogLevel | undefined;
+  /** Capabilities the client declared. */
+  clientCapabilities: Record<string, unknown> = {};
+  /** What the client said it is. */
+  clientInfo: Record<string, unknown> | undefined;
+  /** Calls still running, by request id, so `notifications/cancelled` can abort them. */
+  readonly inflight = new Map<RequestId, AbortController>();
+  /** The channel for server-initiated messages, when the transport has one open. */
+  outbound: Outbound | undefined;
+  /** Last time a message arrived or a call finished (ms since epoch). */
+  lastActive = Date.now();
+  /** Set once the session ended; a closed session answers nothing. */
+  closed = false;
+  #onClose: (() => void)[] = [];
+
+  /** Creates a session; `id` is empty for one-shot, sessionless requests. */
+  constructor(
+    readonly id: string,
+    readonly owner: SessionOwner,
+    protocolVersion: string,
+    logLevel?: LogLevel,
+  ) {
+    this.protocolVersion = protocolVersion;
+    this.logLevel = logLevel;
+  }
+
+  /** Registers `fn` to run when the session closes. */
+  onClose(fn: () => void): void {
+    this.#onClose.push(fn);
+  }
+
+  /** Ends the session: aborts running calls and runs close hooks, once. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const ctl of this.inflight.values()) ctl.abort(new Error("session closed"));
+    this.inflight.clear();
+    this.outbound = undefined;
+    for (const fn of this.#onClose.splice(0)) fn();
+  }
+}
+
+/** Limits of the session registry. */
+export interface SessionLimits {
+  /** Sessions idle this long are closed. */
+  idleTimeoutMs: number;
+  /** Sessions per gateway; the oldest idle one is evicted to make room. */
+  maxPerGateway: number;
+}
+
+/** The answer when a gateway has no room for another session. */
+export class SessionLimitError extends Error {
+  override name = "SessionLimitError";
+}
+
+/** A random session id: 32 hex characters of 128 random bits (visible ASCII, as the spec asks). */
+function newSessionId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** All open sessions, bounded per gateway and expired when idle. */
+export class SessionRegistry {
+  #byId = new Map<string, Session>();
+  #byGateway = new Map<string, Set<Session>>();
+  #timer: ReturnType<typeof setInterval>;
+
+  /** Starts the idle sweep. */
+  constructor(readonly limits: SessionLimits) {
+    const every = Math.max(50, Math.min(30_000, Math.floor(limits.idleTimeoutMs / 4)));
+    this.#timer = setInterval(() => this.sweep(), every);
+    Deno.unrefTimer(this.#timer);
+  }
+
+  /** Opens a session for `owner`, evicting that gateway's oldest idle session when full. */
+  create(owner: SessionOwner, protocolVersion: string, logLevel?: LogLevel): Session {
+    let set = this.#byGateway.get(owner.gatewayId);
+    if (!set) this.#byGateway.set(owner.gatewayId, set = new Set());
+    if (set.size >= this.limits.maxPerGateway) {
+      let victim: Session | undefined;
+      for (const s of set) {
+        if (s.inflight.size === 0 && (!victim || s.lastActive < victim.lastActive)) victim = s;
+      }
+      if (!victim) {
+        throw new SessionLimitError("this gateway has too many active sessions; try again later");
+      }
+      this.close(victim.id);
+    }
+    const session = new Session(newSessionId(), owner, protocolVersion, logLevel);
+    this.#byId.set(session.id, session);
+    set.add(session);
+    return session;
+  }
+
+  /**
+   * A session for one request only (sessionless clients and the stateless
+   * era): not registered, never listed, gone when the request ends.
+   */
+  oneShot(owner: SessionOwner, protocolVersion: string, logLevel?: LogLevel): Session {
+    return new Session("", owner, protocolVersion, logLevel);
+  }
+
+  /** The open session `id`, if `owner` may use it; refreshes its idle clock. */
+  get(id: string, owner: SessionOwner): Session | undefined {
+    const s = this.#byId.get(id);
+    if (!s || s.owner.gatewayId !== owner.gatewayId || s.owner.principalId !== owner.principalId) {
+      return undefined;
+    }
+    s.lastActive = Date.now();
+    return s;
+  }
+
+  /** The open sessions of `gatewayId`. */
+  forGateway(gatewayId: string): Iterable<Session> {
+    return this.#byGateway.get(gatewayId) ?? [];
+  }
+
+  /** How many sessions are open. */
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /** Closes and forgets session `id`; false when unknown. */
+  close(id: string): boolean {
+    const s = this.#byId.get(id);
+    if (!s) return false;
+    this.#byId.delete(id);
+    const set = this.#byGateway.get(s.owner.gatewayId);
+    set?.delete(s);
+    if (set?.size === 0) this.#byGateway.delete(s.owner.gatewayId);
+    s.close();
+    return true;
+  }
+
+  /** Closes every session of `gatewayId` (the gateway was deleted or changed hands). */
+  closeGateway(gatewayId: string): void {
+    for (const s of [...this.forGateway(gatewayId)]) this.close(s.id);
+  }
+
+  /**
+   * Closes sessions idle past the timeout. A session with running calls or an
+   * open stream to its client is not idle.
+   */
+  sweep(now = Date.now()): void {
+    for (const s of [...this.#byId.values()]) {
+      const busy = s.inflight.size > 0 || s.outbound !== undefined;
+      if (!busy && now - s.lastActive > this.limits.idleTimeoutMs) this.close(s.id);
+    }
+  }
+
+  /** Stops the sweep and closes every session. */
+  dispose(): void {
+    clearInterval(this.#timer);
+    for (const id of [...this.#byId.keys()]) this.close(id);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The one interface every kind of tool execution implements, and the registry
+ * that picks an executor by tool type. The protocol core calls tools only
+ * through it.
+ *
+ * @module
+ */
+import type { Tool } from "../store/tools.ts";
+
+/** A content block of a tool result (text, image, audio, resource link, resource). */
+export type ContentBlock = Record<string, unknown> & { type: string };
+
+/** What a tool call returns to the model. */
+export interface CallToolResult {
+  content: ContentBlock[];
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+}
+
+/** The MCP log levels, least severe first (RFC 5424 names). */
+export const LOG_LEVELS = [
+  "debug",
+  "info",
+  "notice",
+  "warning",
+  "error",
+  "critical",
+  "alert",
+  "emergency",
+] as const;
+/** One MCP log level. */
+export type LogLevel = typeof LOG_LEVELS[number];
+
+/** What an executor may use while it runs. */
+export interface ExecutionContext {
+  /** Aborted when the caller cancels or disconnects; pass it to upstream fetches. */
+  signal: AbortSignal;
+  /** Reports progress; dropped when the caller asked for none. */
+  progress(progress: number, total?: number, message?: string): void;
+  /** Sends a log message to the caller, subject to the level it set. */
+  log(level: LogLevel, data: unknown): void;
+}
+
+/**
+ * Runs tools of one type. Failures the model can act on (upstream errors,
+ * timeouts) are returned as results with `isError: true`; a throw means a
+ * fault in Gatehouse itself and becomes a JSON-RPC internal error.
+ */
+export interface ToolExecutor {
+  execute(
+    tool: Tool,
+    args: Record<string, unknown>,
+    ctx: ExecutionContext,
+  ): Promise<CallToolResult>;
+}
+
+/** Executors by tool type. */
+export type ExecutorRegistry = ReadonlyMap<string, ToolExecutor>;
+
+/** A text-only result, for errors the model should read. */
+export function errorResult(text: string): CallToolResult {
+  return { content: [{ type: "text", text }], isError: true };
+}

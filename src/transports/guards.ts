@@ -1,0 +1,95 @@
+/**
+ * Request checks every MCP transport applies before anything else: Host and
+ * Origin validation (DNS-rebinding protection) and content negotiation.
+ *
+ * @module
+ */
+
+/** Who may call the MCP endpoints from a browser, and under which Host names. */
+export interface OriginPolicy {
+  /** Origins allowed besides the server's own (`*` allows any). */
+  allowedOrigins: readonly string[];
+  /** When set, the Host header's name must be one of these (loopback-bound servers). */
+  allowedHosts?: ReadonlySet<string>;
+}
+
+const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]", "::1"];
+
+/** True when `host` (a listen address) only accepts local connections. */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_NAMES.includes(host) || /^127\./.test(host);
+}
+
+/**
+ * The policy for a server listening on `listenHost`: loopback-bound servers
+ * accept only local Host names (plus the public URL's), so a DNS-rebinding
+ * page cannot reach them.
+ */
+export function originPolicy(
+  listenHost: string,
+  allowedOrigins: readonly string[],
+  publicUrl?: string,
+): OriginPolicy {
+  if (!isLoopbackHost(listenHost)) return { allowedOrigins };
+  const hosts = new Set(LOOPBACK_NAMES);
+  if (/^127\./.test(listenHost)) hosts.add(listenHost);
+  if (publicUrl) hosts.add(new URL(publicUrl).hostname);
+  return { allowedOrigins, allowedHosts: hosts };
+}
+
+function hostnameOf(hostHeader: string): string | undefined {
+  try {
+    return new URL(`http://${hostHeader}`).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why `req` must be refused with 403, or undefined when its Host and Origin are acceptable. */
+export function checkOrigin(req: Request, policy: OriginPolicy): string | undefined {
+  const host = req.headers.get("host");
+  if (policy.allowedHosts) {
+    const name = host ? hostnameOf(host) : undefined;
+    if (!name || !policy.allowedHosts.has(name)) {
+      return `Forbidden: Host '${host ?? ""}' is not allowed for this server`;
+    }
+  }
+  const origin = req.headers.get("origin");
+  if (origin === null) return undefined;
+  if (policy.allowedOrigins.includes("*") || policy.allowedOrigins.includes(origin)) {
+    return undefined;
+  }
+  try {
+    if (host !== null && new URL(origin).host === host) return undefined;
+  } catch {
+    // A malformed Origin is refused below.
+  }
+  return `Forbidden: Origin '${origin}' is not allowed`;
+}
+
+/** What a request's Accept header allows. */
+export interface Accepts {
+  json: boolean;
+  sse: boolean;
+}
+
+/** Reads an Accept header; a missing one accepts anything (plain HTTP clients send none). */
+export function parseAccept(header: string | null): Accepts {
+  if (header === null || header.trim() === "") return { json: true, sse: false };
+  const types = header.split(",").map((part) => {
+    const [type, ...params] = part.trim().toLowerCase().split(";");
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    return { type: type.trim(), q: q ? Number(q.slice(2)) : 1 };
+  }).filter((t) => t.q > 0).map((t) => t.type);
+  const any = types.includes("*/*");
+  return {
+    json: any || types.includes("application/json") || types.includes("application/*"),
+    sse: types.includes("text/event-stream") || types.includes("text/*"),
+  };
+}
+
+/** True when a Content-Type header names JSON. */
+export function isJsonType(header: string | null): boolean {
+  const type = (header ?? "").split(";")[0].trim().toLowerCase();
+  return type === "application/json" || /^application\/[\w.-]+\+json$/.test(type);
+}

@@ -1,0 +1,119 @@
+/**
+ * The `/mcp/{org}{endpoint}` URL space: finds the gateway, applies the
+ * Host/Origin guard and the gateway's authentication, and hands the request
+ * to the transport its path names. Also serves each gateway's OAuth
+ * protected-resource metadata (RFC 9728), which is public.
+ *
+ * @module
+ */
+import type { Hono } from "hono";
+import { authenticateGateway, presentedKey } from "../auth/gateway_auth.ts";
+import { ErrorCode } from "../mcp/jsonrpc.ts";
+import type { McpService, ResolvedGateway } from "../mcp/service.ts";
+import { checkOrigin, type OriginPolicy } from "./guards.ts";
+import { jsonResponse, rpcErrorResponse } from "./responses.ts";
+import { StreamableHttpTransport, type TransportLimits } from "./streamable_http.ts";
+
+/** What the MCP routes are built from. */
+export interface McpRouteDeps {
+  service: McpService;
+  limits: TransportLimits;
+  policy: OriginPolicy;
+  /** The base URL for absolute links (public URL, else the request's origin). */
+  baseUrl(req: Request): string;
+}
+
+const PRM_SUFFIX = "/.well-known/oauth-protected-resource";
+const CORS_ALLOW_HEADERS =
+  "authorization, content-type, accept, x-api-key, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id";
+const CORS_EXPOSE_HEADERS = "mcp-session-id, www-authenticate";
+
+/** Splits `/mcp/{org}/{rest}` into the org slug and the rest (with its leading slash). */
+function splitPath(pathname: string): { org: string; rest: string } | undefined {
+  const m = /^\/mcp\/([^/]+)(\/.+)$/.exec(pathname);
+  return m ? { org: decodeURIComponent(m[1]), rest: m[2] } : undefined;
+}
+
+function metadataUrl(base: string, target: ResolvedGateway): string {
+  return `${base}${PRM_SUFFIX}/mcp/${target.orgSlug}${target.gateway.endpoint}`;
+}
+
+/** Mounts the MCP endpoints and the protected-resource metadata on `app`. */
+export function mountMcp(app: Hono, deps: McpRouteDeps): void {
+  const http = new StreamableHttpTransport();
+
+  const metadata = (req: Request, target: ResolvedGateway) => {
+    const base = deps.baseUrl(req);
+    return jsonResponse(
+      {
+        resource: `${base}/mcp/${target.orgSlug}${target.gateway.endpoint}`,
+        authorization_servers: [],
+        scopes_supported: ["tools:read", "tools:execute"],
+        bearer_methods_supported: ["header"],
+        resource_name: target.gateway.name,
+      },
+      200,
+      { "access-control-allow-origin": "*", "cache-control": "max-age=300" },
+    );
+  };
+
+  app.get(`${PRM_SUFFIX}/mcp/*`, (c) => {
+    const parts = splitPath(c.req.path.slice(PRM_SUFFIX.length));
+    const target = parts && deps.service.resolve(parts.org, parts.rest);
+    return target ? metadata(c.req.raw, target) : notFoundResponse();
+  });
+
+  app.all("/mcp/*", async (c) => {
+    const req = c.req.raw;
+    const parts = splitPath(c.req.path);
+    if (!parts) return notFoundResponse();
+    if (parts.rest.endsWith(PRM_SUFFIX)) {
+      const target = deps.service.resolve(parts.org, parts.rest.slice(0, -PRM_SUFFIX.length));
+      return target && req.method === "GET" ? metadata(req, target) : notFoundResponse();
+    }
+    const refusal = checkOrigin(req, deps.policy);
+    if (refusal) return rpcErrorResponse(403, ErrorCode.InvalidRequest, refusal);
+    const origin = req.headers.get("origin");
+    const cors: Record<string, string> = origin
+      ? {
+        "access-control-allow-origin": origin,
+        "access-control-expose-headers": CORS_EXPOSE_HEADERS,
+        vary: "origin",
+      }
+      : {};
+    if (req.method === "OPTIONS") {
+      return new Response(null, {
+        status: 204,
+        headers: {
+          ...cors,
+          "access-control-allow-methods": "GET, POST, DELETE",
+          "access-control-allow-headers": CORS_ALLOW_HEADERS,
+          "access-control-max-age": "600",
+        },
+      });
+    }
+    const target = deps.service.resolve(parts.org, parts.rest);
+    if (!target) return notFoundResponse();
+    const url = new URL(req.url);
+    const auth = authenticateGateway(deps.service.store, target.gateway.id, presentedKey(req, url));
+    if ("reason" in auth) {
+      return rpcErrorResponse(401, ErrorCode.InvalidRequest, `Unauthorized: ${auth.reason}`, {
+        ...cors,
+        "www-authenticate": `Bearer resource_metadata="${metadataUrl(deps.baseUrl(req), target)}"`,
+      });
+    }
+    const res = await http.handle({
+      req,
+      service: deps.service,
+      target,
+      principal: auth,
+      limits: deps.limits,
+    });
+    for (const [k, v] of Object.entries(cors)) res.headers.set(k, v);
+    return res;
+  });
+}
+
+function notFoundResponse(): Response {
+  return rpcErrorResponse(404, ErrorCode.InvalidRequest, "Not Found: no MCP gateway at this URL");
+}

@@ -1,0 +1,364 @@
+/**
+ * The Streamable HTTP transport (MCP 2025-03-26 onward, and the stateless
+ * 2026-07-28 form) at `POST/GET/DELETE /mcp/{org}{endpoint}`.
+ *
+ * POST carries client messages; answers are plain JSON unless a call emits
+ * notifications and the client accepts `text/event-stream`. GET opens the
+ * session's server-to-client stream (resumable with `Last-Event-ID`).
+ * DELETE ends a session. Clients that send a bare JSON-RPC POST with no
+ * session (the seed's httpx example) are served one-shot.
+ *
+ * @module
+ */
+import type { GatewayPrincipal } from "../auth/gateway_auth.ts";
+import type { Envelope, Exchange, Outcome } from "../mcp/dispatcher.ts";
+import { isStatelessMessage } from "../mcp/dispatcher.ts";
+import { ErrorCode, type JsonRpcMessage, type JsonRpcNotification } from "../mcp/jsonrpc.ts";
+import type { McpService, ResolvedGateway } from "../mcp/service.ts";
+import { type Session, SessionLimitError } from "../mcp/session.ts";
+import {
+  acceptsBatches,
+  DEFAULT_HTTP_VERSION,
+  isLegacyVersion,
+  STATELESS_VERSION,
+  SUPPORTED_VERSIONS,
+} from "../mcp/versions.ts";
+import { type Accepts, isJsonType, parseAccept } from "./guards.ts";
+import { BodyTooLargeError, jsonResponse, readBodyText, rpcErrorResponse } from "./responses.ts";
+import { SSE_HEADERS, SseStream } from "./sse.ts";
+
+/** Limits of the HTTP-based transports. */
+export interface TransportLimits {
+  /** Largest MCP request body, in bytes. */
+  maxBodyBytes: number;
+  /** Keep-alive comment interval on idle streams, in ms. */
+  keepAliveMs: number;
+  /** Bytes a slow reader may leave queued before its stream is dropped. */
+  maxBufferedBytes: number;
+  /** Messages in one JSON-RPC batch. */
+  maxBatch: number;
+  /** Server-to-client events kept per session for `Last-Event-ID` replay. */
+  replayEvents: number;
+}
+
+/** One authenticated MCP request, as the transports receive it. */
+export interface McpCall {
+  req: Request;
+  service: McpService;
+  target: ResolvedGateway;
+  principal: GatewayPrincipal;
+  limits: TransportLimits;
+}
+
+const SESSION_HEADER = "mcp-session-id";
+const EXPOSE = { "access-control-expose-headers": "Mcp-Session-Id" };
+
+/** The server-to-client stream of a session and the events kept for replay. */
+interface GetStream {
+  stream?: SseStream;
+  nextId: number;
+  replay: { id: number; data: string }[];
+}
+
+/** Streamable HTTP for every gateway. */
+export class StreamableHttpTransport {
+  #streams = new Map<string, GetStream>();
+
+  /** Answers one request to a gateway's MCP URL. */
+  handle(call: McpCall): Promise<Response> | Response {
+    switch (call.req.method) {
+      case "POST":
+        return this.#post(call);
+      case "GET":
+        return this.#get(call);
+      case "DELETE":
+        return this.#delete(call);
+      default:
+        return rpcErrorResponse(405, ErrorCode.InvalidRequest, "Method not allowed", {
+          allow: "GET, POST, DELETE",
+        });
+    }
+  }
+
+  #owner(call: McpCall) {
+    return { gatewayId: call.target.gateway.id, principalId: call.principal.id };
+  }
+
+  #exchange(call: McpCall, session: Session, emit: (m: JsonRpcNotification) => void): Exchange {
+    const h = call.req.headers;
+    const gw = call.target.gateway;
+    return {
+      gateway: { id: gw.id, name: gw.name, description: gw.description },
+      caller: { scopes: call.principal.scopes },
+      session,
+      emit,
+      signal: call.req.signal,
+      envelope: {
+        protocolVersion: h.get("mcp-protocol-version"),
+        method: h.get("mcp-method"),
+        name: h.get("mcp-name"),
+      } satisfies Envelope,
+    };
+  }
+
+  async #post(call: McpCall): Promise<Response> {
+    const { req } = call;
+    const accepts = parseAccept(req.headers.get("accept"));
+    if (!accepts.json && !accepts.sse) {
+      return rpcErrorResponse(
+        406,
+        ErrorCode.InvalidRequest,
+        "Not Acceptable: the client must accept application/json or text/event-stream",
+      );
+    }
+    if (!isJsonType(req.headers.get("content-type"))) {
+      return rpcErrorResponse(
+        415,
+        ErrorCode.InvalidRequest,
+        "Unsupported Media Type: Content-Type must be application/json",
+      );
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readBodyText(req, call.limits.maxBodyBytes));
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        return rpcErrorResponse(
+          413,
+          ErrorCode.InvalidRequest,
+          `Payload Too Large: the body exceeds ${call.limits.maxBodyBytes} bytes`,
+        );
+      }
+      return rpcErrorResponse(400, ErrorCode.ParseError, "Parse error: the body is not valid JSON");
+    }
+    const headerVersion = req.headers.get("mcp-protocol-version");
+    const envelope = { protocolVersion: headerVersion, method: null, name: null };
+    const stateless = !Array.isArray(parsed) && isStatelessMessage(parsed, envelope);
+    if (!stateless && headerVersion !== null && !SUPPORTED_VERSIONS.includes(headerVersion)) {
+      return rpcErrorResponse(
+        400,
+        ErrorCode.InvalidRequest,
+        `Bad Request: unsupported MCP-Protocol-Version '${headerVersion}'`,
+        {},
+        null,
+        { supported: SUPPORTED_VERSIONS, requested: headerVersion },
+      );
+    }
+    if (stateless) {
+      // 2026-07-28: every request stands alone; a session header is ignored.
+      const session = call.service.sessions.oneShot(this.#owner(call), STATELESS_VERSION);
+      return this.#respond(call, parsed, session, accepts);
+    }
+
+    const sessionId = req.headers.get(SESSION_HEADER);
+    const isInitialize = !Array.isArray(parsed) &&
+      (parsed as { method?: unknown })?.method === "initialize";
+    let session: Session;
+    let created = false;
+    if (isInitialize) {
+      if (sessionId !== null) {
+        return rpcErrorResponse(
+          400,
+          ErrorCode.InvalidRequest,
+          "Bad Request: initialize starts a new session; send it without Mcp-Session-Id",
+        );
+      }
+      try {
+        session = call.service.sessions.create(this.#owner(call), DEFAULT_HTTP_VERSION, "info");
+      } catch (err) {
+        if (!(err instanceof SessionLimitError)) throw err;
+        return rpcErrorResponse(503, ErrorCode.InvalidRequest, err.message, { "retry-after": "5" });
+      }
+      created = true;
+    } else if (sessionId !== null) {
+      const found = call.service.sessions.get(sessionId, this.#owner(call));
+      if (!found) return sessionNotFound();
+      session = found;
+    } else {
+      // No initialize, no session: a plain JSON-RPC client such as the seed's httpx example.
+      const version = headerVersion !== null && isLegacyVersion(headerVersion)
+        ? headerVersion
+        : DEFAULT_HTTP_VERSION;
+      session = call.service.sessions.oneShot(this.#owner(call), version, "info");
+    }
+
+    if (Array.isArray(parsed)) return this.#batch(call, parsed, session, headerVersion);
+    const res = await this.#respond(call, parsed, session, accepts);
+    if (created) {
+      if (res.status === 200 && !session.closed) {
+        res.headers.set("mcp-session-id", session.id);
+        for (const [k, v] of Object.entries(EXPOSE)) res.headers.set(k, v);
+      } else {
+        call.service.sessions.close(session.id);
+      }
+    }
+    return res;
+  }
+
+  /** Handles one message; streams when it emits notifications and the client accepts SSE. */
+  async #respond(
+    call: McpCall,
+    message: unknown,
+    session: Session,
+    accepts: Accepts,
+  ): Promise<Response> {
+    const pending: JsonRpcNotification[] = [];
+    const open: { stream?: SseStream } = {};
+    const { promise: wantsStream, resolve: switchToStream } = Promise.withResolvers<"stream">();
+    const emit = (n: JsonRpcNotification) => {
+      if (open.stream) open.stream.send({ event: "message", data: JSON.stringify(n) });
+      else if (accepts.sse) {
+        pending.push(n);
+        switchToStream("stream");
+      } else session.outbound?.(n);
+    };
+    // The call stops when the client disconnects or drops the response stream.
+    const streamGone = new AbortController();
+    const exchange = this.#exchange(call, session, emit);
+    exchange.signal = AbortSignal.any([call.req.signal, streamGone.signal]);
+    const outcome = call.service.dispatcher.handle(message, exchange);
+    const first = accepts.json ? await Promise.race([outcome, wantsStream]) : "stream";
+    if (first !== "stream") return outcomeResponse(first);
+
+    const stream = new SseStream({
+      keepAliveMs: call.limits.keepAliveMs,
+      maxBufferedBytes: call.limits.maxBufferedBytes,
+      onClose: () => streamGone.abort(new Error("response stream closed")),
+    });
+    open.stream = stream;
+    for (const n of pending) stream.send({ event: "message", data: JSON.stringify(n) });
+    outcome.then((o) => {
+      if (o.response) stream.send({ event: "message", data: JSON.stringify(o.response) });
+      stream.close();
+    });
+    return new Response(stream.readable, { status: 200, headers: SSE_HEADERS });
+  }
+
+  async #batch(
+    call: McpCall,
+    messages: unknown[],
+    session: Session,
+    headerVersion: string | null,
+  ): Promise<Response> {
+    const version = session.id ? session.protocolVersion : headerVersion ?? DEFAULT_HTTP_VERSION;
+    if (!acceptsBatches(version)) {
+      return rpcErrorResponse(
+        400,
+        ErrorCode.InvalidRequest,
+        `Invalid request: JSON-RPC batches are not supported in protocol version ${version}`,
+      );
+    }
+    if (messages.length === 0) {
+      return rpcErrorResponse(400, ErrorCode.InvalidRequest, "Invalid request: empty batch");
+    }
+    if (messages.length > call.limits.maxBatch) {
+      return rpcErrorResponse(
+        400,
+        ErrorCode.InvalidRequest,
+        `Invalid request: a batch holds at most ${call.limits.maxBatch} messages`,
+      );
+    }
+    if (messages.some((m) => (m as { method?: unknown })?.method === "initialize")) {
+      return rpcErrorResponse(
+        400,
+        ErrorCode.InvalidRequest,
+        "Invalid request: initialize must not be part of a batch",
+      );
+    }
+    const emit = (n: JsonRpcNotification) => session.outbound?.(n);
+    const exchange = this.#exchange(call, session, emit);
+    const outcomes = await Promise.all(
+      messages.map((m) => call.service.dispatcher.handle(m, exchange)),
+    );
+    const responses = outcomes.flatMap((o) => o.response ? [o.response] : []);
+    return responses.length === 0 ? new Response(null, { status: 202 }) : jsonResponse(responses);
+  }
+
+  #sessionFor(call: McpCall): Session | Response {
+    const id = call.req.headers.get(SESSION_HEADER);
+    if (id === null) {
+      return rpcErrorResponse(
+        400,
+        ErrorCode.InvalidRequest,
+        "Bad Request: Mcp-Session-Id header is required",
+      );
+    }
+    return call.service.sessions.get(id, this.#owner(call)) ?? sessionNotFound();
+  }
+
+  #get(call: McpCall): Response {
+    if (!parseAccept(call.req.headers.get("accept")).sse) {
+      return rpcErrorResponse(
+        406,
+        ErrorCode.InvalidRequest,
+        "Not Acceptable: the client must accept text/event-stream",
+      );
+    }
+    const session = this.#sessionFor(call);
+    if (session instanceof Response) return session;
+    let state = this.#streams.get(session.id);
+    if (!state) {
+      const fresh: GetStream = { nextId: 1, replay: [] };
+      this.#streams.set(session.id, state = fresh);
+      session.onClose(() => {
+        fresh.stream?.close();
+        this.#streams.delete(session.id);
+      });
+    }
+    const st = state;
+    // A reconnecting client replaces its previous stream.
+    st.stream?.close();
+    const stream = new SseStream({
+      keepAliveMs: call.limits.keepAliveMs,
+      maxBufferedBytes: call.limits.maxBufferedBytes,
+      onClose: () => {
+        if (st.stream === stream) {
+          st.stream = undefined;
+          session.outbound = undefined;
+          session.lastActive = Date.now();
+        }
+      },
+    });
+    st.stream = stream;
+    const lastId = Number(call.req.headers.get("last-event-id") ?? NaN);
+    if (Number.isInteger(lastId)) {
+      for (const ev of st.replay) {
+        if (ev.id > lastId) stream.send({ event: "message", id: String(ev.id), data: ev.data });
+      }
+    } else if (session.protocolVersion >= "2025-11-25") {
+      // Priming event: gives the client an event id to resume from before any message.
+      stream.send({ id: String(st.nextId - 1), data: "" });
+    }
+    session.outbound = (message: JsonRpcMessage) => {
+      const ev = { id: st.nextId++, data: JSON.stringify(message) };
+      st.replay.push(ev);
+      if (st.replay.length > call.limits.replayEvents) st.replay.shift();
+      st.stream?.send({ event: "message", id: String(ev.id), data: ev.data });
+    };
+    return new Response(stream.readable, { status: 200, headers: { ...SSE_HEADERS, ...EXPOSE } });
+  }
+
+  #delete(call: McpCall): Response {
+    const session = this.#sessionFor(call);
+    if (session instanceof Response) return session;
+    call.service.sessions.close(session.id);
+    return new Response(null, { status: 200 });
+  }
+}
+
+function sessionNotFound(): Response {
+  return rpcErrorResponse(
+    404,
+    -32001,
+    "Session not found: it expired or was ended; initialize a new one",
+  );
+}
+
+function outcomeResponse(o: Outcome): Response {
+  if (!o.response) return new Response(null, { status: 202 });
+  const headers: Record<string, string> = {};
+  if (o.status === 403 && o.requiredScope) {
+    headers["www-authenticate"] = `Bearer error="insufficient_scope", scope="${o.requiredScope}"`;
+  }
+  return jsonResponse(o.response, o.status, headers);
+}
