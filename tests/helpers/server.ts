@@ -7,6 +7,7 @@
  */
 import { type Config, loadConfig } from "../../src/config.ts";
 import { type RunningServer, startServer } from "../../src/server.ts";
+import type { ExecutorRegistry } from "../../src/tools/executor.ts";
 
 /** A server started for a test, with its admin key and a JSON client. */
 export interface TestServer extends RunningServer {
@@ -46,8 +47,14 @@ export async function apiCall(
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : {} };
 }
 
-/** Starts a server in this process on a free loopback port with a fresh data folder. */
-export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+/**
+ * Starts a server in this process on a free loopback port with a fresh data
+ * folder; `executors` replaces how tools run (tests of the protocol core).
+ */
+export async function startTestServer(
+  overrides: Partial<Config> = {},
+  executors?: ExecutorRegistry,
+): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? await Deno.makeTempDir({ prefix: "gatehouse-test-" });
   const adminKey = overrides.adminKey ?? `gha_test_${crypto.randomUUID()}`;
   const config: Config = {
@@ -58,7 +65,7 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     adminKey,
     ...overrides,
   };
-  const server = await startServer(config);
+  const server = await startServer(config, executors);
   return {
     ...server,
     adminKey,
