@@ -67,6 +67,9 @@ export function createApp(deps: AppDeps): Gatehouse {
       maxBufferedBytes: config.mcp.maxBufferedBytes,
       maxBatch: 100,
       replayEvents: 256,
+      wsPingSeconds: config.mcp.wsPingSeconds,
+      maxConnectionsPerGateway: config.mcp.maxConnectionsPerGateway,
+      maxConnectionsPerKey: config.mcp.maxConnectionsPerKey,
     },
   });
   return { app, mcp };

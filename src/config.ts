@@ -44,6 +44,12 @@ export interface McpSettings {
   keepAliveMs: number;
   /** Bytes a slow stream reader may leave queued before it is dropped. */
   maxBufferedBytes: number;
+  /** Seconds a WebSocket peer has to answer a ping before it is deemed dead. */
+  wsPingSeconds: number;
+  /** Open SSE and WebSocket connections per gateway. */
+  maxConnectionsPerGateway: number;
+  /** Open SSE and WebSocket connections per credential. */
+  maxConnectionsPerKey: number;
 }
 
 const FLAGS = {
@@ -105,10 +111,13 @@ export function loadConfig(
   const mcp: McpSettings = {
     maxBodyBytes: int("GATEHOUSE_MCP_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024, 1024 ** 3),
     sessionIdleMs: int("GATEHOUSE_SESSION_IDLE_SECONDS", 1800, 1, 7 * 86400) * 1000,
-    maxSessionsPerGateway: int("GATEHOUSE_MAX_SESSIONS_PER_GATEWAY", 1000, 1, 1_000_000),
+    maxSessionsPerGateway: int("GATEHOUSE_MAX_SESSIONS_PER_GATEWAY", 10_000, 1, 1_000_000),
     pageSize: int("GATEHOUSE_TOOLS_PAGE_SIZE", 100, 1, 10_000),
     keepAliveMs: int("GATEHOUSE_KEEPALIVE_SECONDS", 15, 1, 3600) * 1000,
     maxBufferedBytes: int("GATEHOUSE_STREAM_BUFFER_BYTES", 1024 * 1024, 1024, 1024 ** 3),
+    wsPingSeconds: int("GATEHOUSE_WS_PING_SECONDS", 30, 1, 3600),
+    maxConnectionsPerGateway: int("GATEHOUSE_MAX_CONNECTIONS_PER_GATEWAY", 10_000, 1, 1_000_000),
+    maxConnectionsPerKey: int("GATEHOUSE_MAX_CONNECTIONS_PER_KEY", 5_000, 1, 1_000_000),
   };
   return {
     host,

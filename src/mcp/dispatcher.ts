@@ -27,7 +27,7 @@ import {
   success,
 } from "./jsonrpc.ts";
 import type { Session } from "./session.ts";
-import { negotiate, STATELESS_VERSION, SUPPORTED_VERSIONS } from "./versions.ts";
+import { acceptsBatches, negotiate, STATELESS_VERSION, SUPPORTED_VERSIONS } from "./versions.ts";
 
 /** The gateway a message is addressed to, as the core needs it. */
 export interface GatewayInfo {
@@ -144,6 +144,33 @@ export function isStatelessMessage(raw: unknown, envelope?: Envelope): boolean {
 /** The protocol core. One instance serves every gateway; per-gateway state lives in the catalog. */
 export class Dispatcher {
   constructor(private readonly opts: DispatcherOptions) {}
+
+  /**
+   * Handles a JSON-RPC batch under protocol `version`: accepted only where
+   * 2025-03-26 requires batches, never with `initialize` inside, at most
+   * `maxBatch` messages. Answers the responses in order (an empty list when
+   * all were notifications), or one error for the whole batch.
+   */
+  async handleBatch(
+    messages: unknown[],
+    ex: Exchange,
+    version: string,
+    maxBatch: number,
+  ): Promise<{ responses: JsonRpcResponse[] } | { error: RpcError }> {
+    const refuse = (detail: string) => ({
+      error: new RpcError(ErrorCode.InvalidRequest, `Invalid request: ${detail}`),
+    });
+    if (!acceptsBatches(version)) {
+      return refuse(`JSON-RPC batches are not supported in protocol version ${version}`);
+    }
+    if (messages.length === 0) return refuse("empty batch");
+    if (messages.length > maxBatch) return refuse(`a batch holds at most ${maxBatch} messages`);
+    if (messages.some((m) => isObject(m) && m.method === "initialize")) {
+      return refuse("initialize must not be part of a batch");
+    }
+    const outcomes = await Promise.all(messages.map((m) => this.handle(m, ex)));
+    return { responses: outcomes.flatMap((o) => o.response ? [o.response] : []) };
+  }
 
   /** Handles one decoded JSON-RPC message. Never throws. */
   async handle(raw: unknown, ex: Exchange): Promise<Outcome> {

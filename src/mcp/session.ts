@@ -6,10 +6,13 @@
  * @module
  */
 import type { LogLevel } from "../tools/executor.ts";
-import type { JsonRpcMessage, RequestId } from "./jsonrpc.ts";
+import type { JsonRpcMessage, JsonRpcResponse, RequestId } from "./jsonrpc.ts";
 
-/** Where a session's server-initiated messages go (a GET stream, an SSE stream, a socket). */
-export type Outbound = (message: JsonRpcMessage) => void;
+/**
+ * Where a session's server-initiated messages go (a GET stream, an SSE
+ * stream, a socket); a list is a batch's responses.
+ */
+export type Outbound = (message: JsonRpcMessage | JsonRpcResponse[]) => void;
 
 /** Who opened a session: only the same credential may use it. */
 export interface SessionOwner {
@@ -104,9 +107,15 @@ export class SessionRegistry {
     let set = this.#byGateway.get(owner.gatewayId);
     if (!set) this.#byGateway.set(owner.gatewayId, set = new Set());
     if (set.size >= this.limits.maxPerGateway) {
+      // Oldest idle first, and sessions without an open connection before those with one.
       let victim: Session | undefined;
+      const rank = (s: Session) => (s.outbound ? 1 : 0);
       for (const s of set) {
-        if (s.inflight.size === 0 && (!victim || s.lastActive < victim.lastActive)) victim = s;
+        if (s.inflight.size > 0) continue;
+        if (
+          !victim || rank(s) < rank(victim) ||
+          (rank(s) === rank(victim) && s.lastActive < victim.lastActive)
+        ) victim = s;
       }
       if (!victim) {
         throw new SessionLimitError("this gateway has too many active sessions; try again later");

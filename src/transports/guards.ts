@@ -70,12 +70,15 @@ export function checkOrigin(req: Request, policy: OriginPolicy): string | undefi
 /** What a request's Accept header allows. */
 export interface Accepts {
   json: boolean;
+  /** `text/event-stream` named explicitly: the client is ready for a streamed answer. */
   sse: boolean;
+  /** A wildcard type was accepted: anything may be sent, streams included. */
+  any: boolean;
 }
 
 /** Reads an Accept header; a missing one accepts anything (plain HTTP clients send none). */
 export function parseAccept(header: string | null): Accepts {
-  if (header === null || header.trim() === "") return { json: true, sse: false };
+  if (header === null || header.trim() === "") return { json: true, sse: false, any: true };
   const types = header.split(",").map((part) => {
     const [type, ...params] = part.trim().toLowerCase().split(";");
     const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
@@ -85,6 +88,7 @@ export function parseAccept(header: string | null): Accepts {
   return {
     json: any || types.includes("application/json") || types.includes("application/*"),
     sse: types.includes("text/event-stream") || types.includes("text/*"),
+    any,
   };
 }
 

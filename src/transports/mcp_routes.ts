@@ -10,9 +10,13 @@ import type { Hono } from "hono";
 import { authenticateGateway, presentedKey } from "../auth/gateway_auth.ts";
 import { ErrorCode } from "../mcp/jsonrpc.ts";
 import type { McpService, ResolvedGateway } from "../mcp/service.ts";
+import type { McpCall, TransportLimits } from "./call.ts";
+import { ConnectionLimiter } from "./connection_limits.ts";
 import { checkOrigin, type OriginPolicy } from "./guards.ts";
 import { jsonResponse, rpcErrorResponse } from "./responses.ts";
-import { StreamableHttpTransport, type TransportLimits } from "./streamable_http.ts";
+import { SseTransport } from "./sse_transport.ts";
+import { StreamableHttpTransport } from "./streamable_http.ts";
+import { keyFromProtocols, WebSocketTransport } from "./websocket.ts";
 
 /** What the MCP routes are built from. */
 export interface McpRouteDeps {
@@ -41,6 +45,12 @@ function metadataUrl(base: string, target: ResolvedGateway): string {
 /** Mounts the MCP endpoints and the protected-resource metadata on `app`. */
 export function mountMcp(app: Hono, deps: McpRouteDeps): void {
   const http = new StreamableHttpTransport();
+  const limiter = new ConnectionLimiter(
+    deps.limits.maxConnectionsPerGateway,
+    deps.limits.maxConnectionsPerKey,
+  );
+  const sse = new SseTransport(limiter);
+  const ws = new WebSocketTransport(limiter);
 
   const metadata = (req: Request, target: ResolvedGateway) => {
     const base = deps.baseUrl(req);
@@ -92,23 +102,34 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
         },
       });
     }
-    const target = deps.service.resolve(parts.org, parts.rest);
+    // The last path segment may name a transport; endpoints never end with one.
+    const m = /^(.*)\/(sse|messages|ws)$/.exec(parts.rest);
+    const kind = m ? m[2] : "http";
+    const endpoint = m ? m[1] : parts.rest;
+    const target = deps.service.resolve(parts.org, endpoint);
     if (!target) return notFoundResponse();
     const url = new URL(req.url);
-    const auth = authenticateGateway(deps.service.store, target.gateway.id, presentedKey(req, url));
+    const key = presentedKey(req, url) ?? (kind === "ws" ? keyFromProtocols(req) : undefined);
+    const auth = authenticateGateway(deps.service.store, target.gateway.id, key);
     if ("reason" in auth) {
       return rpcErrorResponse(401, ErrorCode.InvalidRequest, `Unauthorized: ${auth.reason}`, {
         ...cors,
         "www-authenticate": `Bearer resource_metadata="${metadataUrl(deps.baseUrl(req), target)}"`,
       });
     }
-    const res = await http.handle({
+    const call: McpCall = {
       req,
       service: deps.service,
       target,
       principal: auth,
       limits: deps.limits,
-    });
+    };
+    if (kind === "ws") return ws.upgrade(call);
+    const res = kind === "sse"
+      ? sse.open(call, `/mcp/${parts.org}${endpoint}/messages`)
+      : kind === "messages"
+      ? await sse.post(call)
+      : await http.handle(call);
     for (const [k, v] of Object.entries(cors)) res.headers.set(k, v);
     return res;
   });

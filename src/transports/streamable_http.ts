@@ -10,45 +10,25 @@
  *
  * @module
  */
-import type { GatewayPrincipal } from "../auth/gateway_auth.ts";
-import type { Envelope, Exchange, Outcome } from "../mcp/dispatcher.ts";
+import type { Outcome } from "../mcp/dispatcher.ts";
 import { isStatelessMessage } from "../mcp/dispatcher.ts";
-import { ErrorCode, type JsonRpcMessage, type JsonRpcNotification } from "../mcp/jsonrpc.ts";
-import type { McpService, ResolvedGateway } from "../mcp/service.ts";
+import {
+  ErrorCode,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcResponse,
+} from "../mcp/jsonrpc.ts";
 import { type Session, SessionLimitError } from "../mcp/session.ts";
 import {
-  acceptsBatches,
   DEFAULT_HTTP_VERSION,
   isLegacyVersion,
   STATELESS_VERSION,
   SUPPORTED_VERSIONS,
 } from "../mcp/versions.ts";
+import { exchangeFor, type McpCall, ownerOf } from "./call.ts";
 import { type Accepts, isJsonType, parseAccept } from "./guards.ts";
 import { BodyTooLargeError, jsonResponse, readBodyText, rpcErrorResponse } from "./responses.ts";
 import { SSE_HEADERS, SseStream } from "./sse.ts";
-
-/** Limits of the HTTP-based transports. */
-export interface TransportLimits {
-  /** Largest MCP request body, in bytes. */
-  maxBodyBytes: number;
-  /** Keep-alive comment interval on idle streams, in ms. */
-  keepAliveMs: number;
-  /** Bytes a slow reader may leave queued before its stream is dropped. */
-  maxBufferedBytes: number;
-  /** Messages in one JSON-RPC batch. */
-  maxBatch: number;
-  /** Server-to-client events kept per session for `Last-Event-ID` replay. */
-  replayEvents: number;
-}
-
-/** One authenticated MCP request, as the transports receive it. */
-export interface McpCall {
-  req: Request;
-  service: McpService;
-  target: ResolvedGateway;
-  principal: GatewayPrincipal;
-  limits: TransportLimits;
-}
 
 const SESSION_HEADER = "mcp-session-id";
 const EXPOSE = { "access-control-expose-headers": "Mcp-Session-Id" };
@@ -78,27 +58,6 @@ export class StreamableHttpTransport {
           allow: "GET, POST, DELETE",
         });
     }
-  }
-
-  #owner(call: McpCall) {
-    return { gatewayId: call.target.gateway.id, principalId: call.principal.id };
-  }
-
-  #exchange(call: McpCall, session: Session, emit: (m: JsonRpcNotification) => void): Exchange {
-    const h = call.req.headers;
-    const gw = call.target.gateway;
-    return {
-      gateway: { id: gw.id, name: gw.name, description: gw.description },
-      caller: { scopes: call.principal.scopes },
-      session,
-      emit,
-      signal: call.req.signal,
-      envelope: {
-        protocolVersion: h.get("mcp-protocol-version"),
-        method: h.get("mcp-method"),
-        name: h.get("mcp-name"),
-      } satisfies Envelope,
-    };
   }
 
   async #post(call: McpCall): Promise<Response> {
@@ -146,7 +105,7 @@ export class StreamableHttpTransport {
     }
     if (stateless) {
       // 2026-07-28: every request stands alone; a session header is ignored.
-      const session = call.service.sessions.oneShot(this.#owner(call), STATELESS_VERSION);
+      const session = call.service.sessions.oneShot(ownerOf(call), STATELESS_VERSION);
       return this.#respond(call, parsed, session, accepts);
     }
 
@@ -164,14 +123,14 @@ export class StreamableHttpTransport {
         );
       }
       try {
-        session = call.service.sessions.create(this.#owner(call), DEFAULT_HTTP_VERSION, "info");
+        session = call.service.sessions.create(ownerOf(call), DEFAULT_HTTP_VERSION, "info");
       } catch (err) {
         if (!(err instanceof SessionLimitError)) throw err;
         return rpcErrorResponse(503, ErrorCode.InvalidRequest, err.message, { "retry-after": "5" });
       }
       created = true;
     } else if (sessionId !== null) {
-      const found = call.service.sessions.get(sessionId, this.#owner(call));
+      const found = call.service.sessions.get(sessionId, ownerOf(call));
       if (!found) return sessionNotFound();
       session = found;
     } else {
@@ -179,7 +138,7 @@ export class StreamableHttpTransport {
       const version = headerVersion !== null && isLegacyVersion(headerVersion)
         ? headerVersion
         : DEFAULT_HTTP_VERSION;
-      session = call.service.sessions.oneShot(this.#owner(call), version, "info");
+      session = call.service.sessions.oneShot(ownerOf(call), version, "info");
     }
 
     if (Array.isArray(parsed)) return this.#batch(call, parsed, session, headerVersion);
@@ -214,7 +173,7 @@ export class StreamableHttpTransport {
     };
     // The call stops when the client disconnects or drops the response stream.
     const streamGone = new AbortController();
-    const exchange = this.#exchange(call, session, emit);
+    const exchange = exchangeFor(call, session, emit);
     exchange.signal = AbortSignal.any([call.req.signal, streamGone.signal]);
     const outcome = call.service.dispatcher.handle(message, exchange);
     const first = accepts.json ? await Promise.race([outcome, wantsStream]) : "stream";
@@ -241,37 +200,18 @@ export class StreamableHttpTransport {
     headerVersion: string | null,
   ): Promise<Response> {
     const version = session.id ? session.protocolVersion : headerVersion ?? DEFAULT_HTTP_VERSION;
-    if (!acceptsBatches(version)) {
-      return rpcErrorResponse(
-        400,
-        ErrorCode.InvalidRequest,
-        `Invalid request: JSON-RPC batches are not supported in protocol version ${version}`,
-      );
-    }
-    if (messages.length === 0) {
-      return rpcErrorResponse(400, ErrorCode.InvalidRequest, "Invalid request: empty batch");
-    }
-    if (messages.length > call.limits.maxBatch) {
-      return rpcErrorResponse(
-        400,
-        ErrorCode.InvalidRequest,
-        `Invalid request: a batch holds at most ${call.limits.maxBatch} messages`,
-      );
-    }
-    if (messages.some((m) => (m as { method?: unknown })?.method === "initialize")) {
-      return rpcErrorResponse(
-        400,
-        ErrorCode.InvalidRequest,
-        "Invalid request: initialize must not be part of a batch",
-      );
-    }
     const emit = (n: JsonRpcNotification) => session.outbound?.(n);
-    const exchange = this.#exchange(call, session, emit);
-    const outcomes = await Promise.all(
-      messages.map((m) => call.service.dispatcher.handle(m, exchange)),
+    const exchange = exchangeFor(call, session, emit);
+    const out = await call.service.dispatcher.handleBatch(
+      messages,
+      exchange,
+      version,
+      call.limits.maxBatch,
     );
-    const responses = outcomes.flatMap((o) => o.response ? [o.response] : []);
-    return responses.length === 0 ? new Response(null, { status: 202 }) : jsonResponse(responses);
+    if ("error" in out) return rpcErrorResponse(400, out.error.code, out.error.message);
+    return out.responses.length === 0
+      ? new Response(null, { status: 202 })
+      : jsonResponse(out.responses);
   }
 
   #sessionFor(call: McpCall): Session | Response {
@@ -283,11 +223,12 @@ export class StreamableHttpTransport {
         "Bad Request: Mcp-Session-Id header is required",
       );
     }
-    return call.service.sessions.get(id, this.#owner(call)) ?? sessionNotFound();
+    return call.service.sessions.get(id, ownerOf(call)) ?? sessionNotFound();
   }
 
   #get(call: McpCall): Response {
-    if (!parseAccept(call.req.headers.get("accept")).sse) {
+    const accepts = parseAccept(call.req.headers.get("accept"));
+    if (!accepts.sse && !accepts.any) {
       return rpcErrorResponse(
         406,
         ErrorCode.InvalidRequest,
@@ -329,7 +270,7 @@ export class StreamableHttpTransport {
       // Priming event: gives the client an event id to resume from before any message.
       stream.send({ id: String(st.nextId - 1), data: "" });
     }
-    session.outbound = (message: JsonRpcMessage) => {
+    session.outbound = (message: JsonRpcMessage | JsonRpcResponse[]) => {
       const ev = { id: st.nextId++, data: JSON.stringify(message) };
       st.replay.push(ev);
       if (st.replay.length > call.limits.replayEvents) st.replay.shift();

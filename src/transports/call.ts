@@ -1,0 +1,74 @@
+/**
+ * What every MCP transport receives for an authenticated request, and how it
+ * turns that into the protocol core's {@link Exchange}.
+ *
+ * @module
+ */
+import type { GatewayPrincipal } from "../auth/gateway_auth.ts";
+import type { Envelope, Exchange } from "../mcp/dispatcher.ts";
+import type { JsonRpcNotification } from "../mcp/jsonrpc.ts";
+import type { McpService, ResolvedGateway } from "../mcp/service.ts";
+import type { Session, SessionOwner } from "../mcp/session.ts";
+
+/** Limits of the MCP transports. */
+export interface TransportLimits {
+  /** Largest MCP request body, in bytes. */
+  maxBodyBytes: number;
+  /** Keep-alive comment interval on idle streams, in ms. */
+  keepAliveMs: number;
+  /** Bytes a slow reader may leave queued before its stream is dropped. */
+  maxBufferedBytes: number;
+  /** Messages in one JSON-RPC batch. */
+  maxBatch: number;
+  /** Server-to-client events kept per session for `Last-Event-ID` replay. */
+  replayEvents: number;
+  /** Seconds a WebSocket peer has to answer a ping before it is deemed dead. */
+  wsPingSeconds: number;
+  /** Open SSE and WebSocket connections per gateway. */
+  maxConnectionsPerGateway: number;
+  /** Open SSE and WebSocket connections per credential. */
+  maxConnectionsPerKey: number;
+}
+
+/** One authenticated MCP request, as the transports receive it. */
+export interface McpCall {
+  req: Request;
+  service: McpService;
+  target: ResolvedGateway;
+  principal: GatewayPrincipal;
+  limits: TransportLimits;
+}
+
+/** Who owns sessions opened by `call`: its gateway and credential. */
+export function ownerOf(call: McpCall): SessionOwner {
+  return { gatewayId: call.target.gateway.id, principalId: call.principal.id };
+}
+
+/**
+ * The core's view of one inbound message of `call` in `session`;
+ * notifications it emits go to `emit`.
+ */
+export function exchangeFor(
+  call: McpCall,
+  session: Session,
+  emit: (m: JsonRpcNotification) => void,
+  withEnvelope = true,
+): Exchange {
+  const h = call.req.headers;
+  const gw = call.target.gateway;
+  const ex: Exchange = {
+    gateway: { id: gw.id, name: gw.name, description: gw.description },
+    caller: { scopes: call.principal.scopes },
+    session,
+    emit,
+    signal: call.req.signal,
+  };
+  if (withEnvelope) {
+    ex.envelope = {
+      protocolVersion: h.get("mcp-protocol-version"),
+      method: h.get("mcp-method"),
+      name: h.get("mcp-name"),
+    } satisfies Envelope;
+  }
+  return ex;
+}

@@ -1,0 +1,148 @@
+/**
+ * MCP over WebSocket at `.../ws`: subprotocol `mcp`, one JSON-RPC message
+ * per text frame, a session per socket. Not a spec transport, but the form
+ * the MCP TypeScript SDK's `WebSocketClientTransport` speaks.
+ *
+ * @module
+ */
+import { ErrorCode, type JsonRpcMessage, type JsonRpcResponse } from "../mcp/jsonrpc.ts";
+import { SessionLimitError } from "../mcp/session.ts";
+import { exchangeFor, type McpCall, ownerOf } from "./call.ts";
+import type { ConnectionLimiter } from "./connection_limits.ts";
+import { rpcErrorResponse } from "./responses.ts";
+
+/** WebSocket close codes used here (RFC 6455). */
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  UnsupportedData: 1003,
+  PolicyViolation: 1008,
+  MessageTooBig: 1009,
+  TryAgainLater: 1013,
+} as const;
+
+/** The subprotocol prefix that carries a credential for browsers, which cannot set headers. */
+export const WS_KEY_PROTOCOL_PREFIX = "bearer.";
+
+/** The key offered as a `bearer.<key>` entry of `Sec-WebSocket-Protocol`, if any. */
+export function keyFromProtocols(req: Request): string | undefined {
+  const offered = req.headers.get("sec-websocket-protocol");
+  if (!offered) return undefined;
+  const entry = offered.split(",").map((p) => p.trim()).find((p) =>
+    p.startsWith(WS_KEY_PROTOCOL_PREFIX)
+  );
+  return entry?.slice(WS_KEY_PROTOCOL_PREFIX.length) || undefined;
+}
+
+/** The WebSocket transport for every gateway. */
+export class WebSocketTransport {
+  /** Shares the streaming-connection limits with the other long-lived transports. */
+  constructor(private readonly limiter: ConnectionLimiter) {}
+
+  /** Upgrades an authenticated request and serves MCP on the socket. */
+  upgrade(call: McpCall): Response {
+    const { req } = call;
+    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return rpcErrorResponse(
+        426,
+        ErrorCode.InvalidRequest,
+        "Upgrade Required: connect with a WebSocket client",
+        { upgrade: "websocket" },
+      );
+    }
+    const release = this.limiter.acquire(call.target.gateway.id, call.principal.id);
+    if (typeof release !== "function") {
+      return rpcErrorResponse(
+        429,
+        ErrorCode.InvalidRequest,
+        `Too Many Requests: ${release.refused}`,
+        {
+          "retry-after": "10",
+        },
+      );
+    }
+    let session;
+    try {
+      session = call.service.sessions.create(ownerOf(call), "2025-03-26", "info");
+    } catch (err) {
+      release();
+      if (!(err instanceof SessionLimitError)) throw err;
+      return rpcErrorResponse(503, ErrorCode.InvalidRequest, err.message, { "retry-after": "5" });
+    }
+    const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) =>
+      p.trim()
+    );
+    const { socket, response } = Deno.upgradeWebSocket(req, {
+      protocol: offered.includes("mcp") ? "mcp" : undefined,
+      idleTimeout: call.limits.wsPingSeconds,
+    });
+    socket.binaryType = "arraybuffer";
+    const sessions = call.service.sessions;
+    const limits = call.limits;
+    const close = (code: number, reason: string) => {
+      if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
+        socket.close(code, reason);
+      }
+    };
+    const send = (message: JsonRpcMessage | JsonRpcResponse[]) => {
+      if (socket.readyState !== WebSocket.OPEN) return;
+      const text = JSON.stringify(message);
+      if (socket.bufferedAmount + text.length > limits.maxBufferedBytes) {
+        // The peer is not reading: drop it rather than buffer without bound.
+        close(CloseCode.PolicyViolation, "send buffer limit exceeded");
+        return;
+      }
+      socket.send(text);
+    };
+    session.outbound = send;
+    session.onClose(() => close(CloseCode.GoingAway, "session ended"));
+    // A socket outlives the upgrade request, so calls are tied to the socket, not to it.
+    const exchange = exchangeFor(call, session, send, false);
+    exchange.signal = undefined;
+    const core = call.service.dispatcher;
+
+    socket.onmessage = (event) => {
+      if (typeof event.data !== "string") {
+        close(CloseCode.UnsupportedData, "binary frames are not accepted; send JSON text");
+        return;
+      }
+      if (event.data.length > limits.maxBodyBytes) {
+        close(CloseCode.MessageTooBig, `messages are limited to ${limits.maxBodyBytes} bytes`);
+        return;
+      }
+      session.lastActive = Date.now();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(event.data);
+      } catch {
+        send({
+          jsonrpc: "2.0",
+          id: null,
+          error: {
+            code: ErrorCode.ParseError,
+            message: "Parse error: the message is not valid JSON",
+          },
+        });
+        return;
+      }
+      const work = Array.isArray(parsed)
+        ? core.handleBatch(parsed, exchange, session.protocolVersion, limits.maxBatch).then(
+          (out) => {
+            if ("error" in out) send({ jsonrpc: "2.0", id: null, error: out.error.toJSON() });
+            else if (out.responses.length > 0) send(out.responses);
+          },
+        )
+        : core.handle(parsed, exchange).then((o) => {
+          if (o.response) send(o.response);
+        });
+      work.catch((err) => console.error("WebSocket message handling failed:", err));
+    };
+    // Closing the socket ends the session, which cancels its running calls.
+    socket.onclose = () => {
+      release();
+      sessions.close(session.id);
+    };
+    socket.onerror = () => {};
+    return response;
+  }
+}
