@@ -35,6 +35,15 @@ export function createApp(deps: AppDeps): Gatehouse {
   const { store, config } = deps;
   const app = new Hono();
   app.onError(handleError);
+  if (config.logRequests) {
+    // Path only: query strings may carry an `api_key`, which must never reach a log.
+    app.use(async (c, next) => {
+      const start = performance.now();
+      await next();
+      const ms = (performance.now() - start).toFixed(1);
+      console.log(`${c.req.method} ${c.req.path} ${c.res.status} ${ms}ms`);
+    });
+  }
   app.notFound((c) =>
     c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404)
   );

@@ -16,7 +16,9 @@ async function main(): Promise<void> {
     Deno.exit(2);
   }
   const server = await startServer(config);
-  const base = config.publicUrl ?? server.url;
+  // A wildcard listen address is not somewhere to send requests; loopback is.
+  const base = config.publicUrl ??
+    server.url.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, "//127.0.0.1");
   console.log(`Gatehouse listening on ${server.url} (data: ${config.dbPath})`);
   if (server.setup.firstRun) {
     const key = server.setup.adminKey!;
@@ -40,7 +42,13 @@ async function main(): Promise<void> {
     if (signalled) return;
     signalled = true;
     console.log("Shutting down: finishing in-flight requests...");
-    server.shutdown().then(() => console.log("Stopped."));
+    server.shutdown().then(
+      () => console.log("Stopped."),
+      (err) => {
+        console.error("Shutdown failed:", err);
+        Deno.exit(1);
+      },
+    );
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);

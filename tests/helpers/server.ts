@@ -78,14 +78,20 @@ export async function startTestServer(
   };
 }
 
-/** A server running as a child process (`deno run src/main.ts`). */
-export interface ChildServer {
-  url: string;
+/** A `src/main.ts` child process with its output captured. */
+export interface MainProcess {
   process: Deno.ChildProcess;
-  /** Everything the process printed so far (stdout and stderr). */
+  /** Everything printed so far, stdout then stderr. */
   output(): string;
-  /** Sends `signal` and waits for the exit status. */
+  stdout(): string;
+  stderr(): string;
+  /** Sends `signal` (unless already exited) and waits for the exit status and all output. */
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/** A server running as a child process, once it answers `/healthz`. */
+export interface ChildServer extends MainProcess {
+  url: string;
 }
 
 /** Picks a free loopback port. */
@@ -96,13 +102,8 @@ export function freePort(): number {
   return port;
 }
 
-/** Starts `src/main.ts` in a child process and waits until `/healthz` answers. */
-export async function startChildServer(
-  dataDir: string,
-  env: Record<string, string> = {},
-  args: string[] = [],
-): Promise<ChildServer> {
-  const port = freePort();
+/** Starts `src/main.ts` with exactly `args` and `env` (no flags added), capturing its output. */
+export function spawnMain(args: string[], env: Record<string, string>): MainProcess {
   const process = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -111,22 +112,51 @@ export async function startChildServer(
       "--allow-write",
       "--allow-env",
       new URL("../../src/main.ts", import.meta.url).pathname,
-      "--port",
-      String(port),
-      "--data",
-      dataDir,
       ...args,
     ],
     env: { ...env, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let out = "";
-  const decoder = new TextDecoder();
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) out += decoder.decode(chunk, { stream: true });
+  let stdout = "";
+  let stderr = "";
+  const pump = (stream: ReadableStream<Uint8Array>, add: (t: string) => void) =>
+    stream.pipeThrough(new TextDecoderStream()).pipeTo(new WritableStream({ write: add }));
+  const pumps = Promise.all([
+    pump(process.stdout, (t) => void (stdout += t)),
+    pump(process.stderr, (t) => void (stderr += t)),
+  ]);
+  return {
+    process,
+    output: () => stdout + stderr,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    stop: async (signal?: Deno.Signal) => {
+      if (signal) {
+        try {
+          process.kill(signal);
+        } catch {
+          // Already gone.
+        }
+      }
+      const status = await process.status;
+      await pumps;
+      return status;
+    },
   };
-  const pumps = Promise.all([pump(process.stdout), pump(process.stderr)]);
+}
+
+/**
+ * Starts `src/main.ts` on a free port with `--data dataDir` (plus `args`) and
+ * waits until `/healthz` answers.
+ */
+export async function startChildServer(
+  dataDir: string,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<ChildServer> {
+  const port = freePort();
+  const main = spawnMain(["--port", String(port), "--data", dataDir, ...args], env);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   while (true) {
@@ -138,25 +168,10 @@ export async function startChildServer(
       // Not listening yet.
     }
     if (Date.now() > deadline) {
-      process.kill("SIGKILL");
-      await process.status;
-      throw new Error(`server did not start:\n${out}`);
+      await main.stop("SIGKILL");
+      throw new Error(`server did not start:\n${main.output()}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return {
-    url,
-    process,
-    output: () => out,
-    stop: async (signal: Deno.Signal = "SIGTERM") => {
-      try {
-        process.kill(signal);
-      } catch {
-        // Already gone.
-      }
-      const status = await process.status;
-      await pumps;
-      return status;
-    },
-  };
+  return { ...main, url, stop: (signal: Deno.Signal = "SIGTERM") => main.stop(signal) };
 }
