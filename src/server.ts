@@ -9,6 +9,7 @@ import { bootstrap, type BootstrapResult } from "./bootstrap.ts";
 import type { Config } from "./config.ts";
 import { Store } from "./store/store.ts";
 import type { ExecutorRegistry } from "./tools/executor.ts";
+import { defaultExecutors } from "./tools/registry.ts";
 
 /** A running server. */
 export interface RunningServer {
@@ -27,7 +28,7 @@ export interface RunningServer {
 /** Opens the store under `config.dataDir` and starts listening. */
 export async function startServer(
   config: Config,
-  executors: ExecutorRegistry = new Map(),
+  executors: ExecutorRegistry = defaultExecutors(),
 ): Promise<RunningServer> {
   if (config.dbPath !== ":memory:") await Deno.mkdir(config.dataDir, { recursive: true });
   const store = new Store(config.dbPath);

@@ -1,0 +1,209 @@
+/**
+ * One outbound HTTP attempt: fetch with a per-attempt timeout tied to the
+ * caller's cancellation, redirects followed by hand (so credentials never
+ * follow a redirect to another origin), failures classified into messages a
+ * model can act on, and bodies read incrementally up to a cap.
+ *
+ * @module
+ */
+import type { RequestPlan } from "./http_request.ts";
+
+/** What one attempt ended with. */
+export type AttemptOutcome =
+  | {
+    kind: "response";
+    response: Response;
+    /** The URL that answered (after redirects), with secrets masked. */
+    logUrl: string;
+    /** Aborts when the attempt times out or the caller cancels; it governs body reads too. */
+    signal: AbortSignal;
+    timeout: AbortSignal;
+  }
+  | { kind: "timeout" }
+  | { kind: "cancelled" }
+  | { kind: "network"; cause: NetworkCause; message: string };
+
+/** Kinds of network failure worth telling apart in messages. */
+export type NetworkCause = "dns" | "refused" | "reset" | "tls" | "redirect" | "other";
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Headers that carry credentials whatever their value came from. */
+const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
+
+function hostOf(url: URL): string {
+  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  return `${url.hostname}:${port}`;
+}
+
+/**
+ * A network failure as a short message. Deno's messages embed the full URL
+ * (with any secret query values), so only the cause is kept and the host is
+ * named from the request instead.
+ */
+export function describeNetworkError(
+  err: unknown,
+  url: URL,
+): { cause: NetworkCause; message: string } {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 5; e = e.cause) {
+    parts.push(e.message);
+  }
+  const text = parts.join(" | ");
+  const host = hostOf(url);
+  if (
+    /dns error|failed to lookup address|name or service not known|nodename nor servname|no such host|name resolution/i
+      .test(text)
+  ) {
+    return {
+      cause: "dns",
+      message: `DNS lookup failed for '${url.hostname}': the host name could not be resolved`,
+    };
+  }
+  if (/connection refused|ECONNREFUSED/i.test(text)) {
+    return {
+      cause: "refused",
+      message: `connection refused by ${host}: nothing is accepting connections there`,
+    };
+  }
+  if (/certificate|tls|ssl|handshake/i.test(text)) {
+    return { cause: "tls", message: `TLS handshake with ${host} failed` };
+  }
+  if (
+    /connection reset|broken pipe|connection closed|unexpected eof|incomplete message/i.test(text)
+  ) {
+    return { cause: "reset", message: `the connection to ${host} was closed unexpectedly` };
+  }
+  if (/are blocked/i.test(text)) {
+    return { cause: "other", message: `requests to port ${url.port} are not allowed` };
+  }
+  return { cause: "other", message: `network error reaching ${host}` };
+}
+
+/** Options of one attempt. */
+export interface AttemptOptions {
+  timeoutMs: number;
+  /** The caller's cancellation. */
+  signal: AbortSignal;
+  maxRedirects: number;
+}
+
+/**
+ * Sends `plan` once (following up to `maxRedirects` redirects). Never throws:
+ * every failure becomes an outcome.
+ */
+export async function attempt(plan: RequestPlan, opts: AttemptOptions): Promise<AttemptOutcome> {
+  // A fresh timeout per attempt; combined so either the deadline or the caller aborts the fetch.
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
+  const signal = AbortSignal.any([opts.signal, timeout]);
+  let url = plan.url;
+  let logUrl = plan.logUrl;
+  let method = plan.method;
+  let body = plan.body;
+  let headers = plan.headers;
+  for (let hop = 0;; hop++) {
+    let response: Response;
+    try {
+      response = await fetch(url, { method, headers, body, signal, redirect: "manual" });
+    } catch (err) {
+      if (opts.signal.aborted) return { kind: "cancelled" };
+      if (timeout.aborted) return { kind: "timeout" };
+      return { kind: "network", ...describeNetworkError(err, url) };
+    }
+    const location = response.headers.get("location");
+    if (!REDIRECTS.has(response.status) || location === null) {
+      return { kind: "response", response, logUrl, signal, timeout };
+    }
+    await response.body?.cancel().catch(() => {});
+    if (hop >= opts.maxRedirects) {
+      return {
+        kind: "network",
+        cause: "redirect",
+        message: `more than ${opts.maxRedirects} redirects from ${url.host}`,
+      };
+    }
+    let next: URL;
+    try {
+      next = new URL(location, url);
+    } catch {
+      return { kind: "network", cause: "redirect", message: `invalid redirect from ${url.host}` };
+    }
+    if (next.protocol !== "http:" && next.protocol !== "https:") {
+      return {
+        kind: "network",
+        cause: "redirect",
+        message: `redirect from ${url.host} to a non-http(s) URL refused`,
+      };
+    }
+    if (next.origin !== url.origin) {
+      // Credentials were configured for the tool's upstream, not wherever it points.
+      headers = new Headers(headers);
+      for (const h of [...CREDENTIAL_HEADERS, ...plan.secretHeaders]) headers.delete(h);
+    }
+    if (
+      response.status === 303 ||
+      ((response.status === 301 || response.status === 302) && method === "POST")
+    ) {
+      // What browsers and every HTTP client do: the follow-up is a GET without a body.
+      method = method === "HEAD" ? "HEAD" : "GET";
+      body = undefined;
+      headers = new Headers(headers);
+      headers.delete("content-type");
+    }
+    // The redirect target is the upstream's choice; it is only logged without its query.
+    url = next;
+    logUrl = `${next.origin}${next.pathname}`;
+  }
+}
+
+/** A body read up to a cap. */
+export interface CappedBody {
+  bytes: Uint8Array;
+  /** True when the body had more than `cap` bytes (the rest was not read). */
+  truncated: boolean;
+}
+
+/**
+ * Reads `body` up to `cap` bytes, stopping the transfer as soon as more
+ * arrives, so a huge response costs at most `cap` bytes of memory. Throws what
+ * the stream throws (a timeout or cancellation shows up here as an abort).
+ */
+export async function readCapped(
+  body: ReadableStream<Uint8Array> | null,
+  cap: number,
+): Promise<CappedBody> {
+  if (!body) return { bytes: new Uint8Array(0), truncated: false };
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let truncated = false;
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (size + value.byteLength > cap) {
+        chunks.push(value.subarray(0, cap - size));
+        size = cap;
+        truncated = true;
+        break;
+      }
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    if (truncated) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+  if (chunks.length === 1) return { bytes: chunks[0], truncated };
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return { bytes, truncated };
+}
+
+/** Discards a body we will not read (so the connection can be reused). */
+export async function discard(response: Response): Promise<void> {
+  await response.body?.cancel().catch(() => {});
+}
