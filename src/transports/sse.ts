@@ -89,8 +89,10 @@ export class SseStream {
   #write(text: string): boolean {
     if (this.#closed) return false;
     const chunk = encoder.encode(text);
-    if ((this.#controller.desiredSize ?? 0) - chunk.byteLength < 0) {
-      // The reader is not keeping up: drop the connection rather than buffer without bound.
+    if ((this.#controller.desiredSize ?? 0) <= 0) {
+      // The reader left maxBufferedBytes unread: drop the connection rather than buffer
+      // without bound. (A single message larger than the cap still goes to a reader that
+      // keeps up, so the queue holds at most the cap plus one message.)
       this.#controller.error(new Error("SSE reader too slow; buffer limit exceeded"));
       this.#finish();
       return false;

@@ -21,6 +21,8 @@ export const CloseCode = {
   TryAgainLater: 1013,
 } as const;
 
+const encoder = new TextEncoder();
+
 /** The subprotocol prefix that carries a credential for browsers, which cannot set headers. */
 export const WS_KEY_PROTOCOL_PREFIX = "bearer.";
 
@@ -72,10 +74,23 @@ export class WebSocketTransport {
     const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) =>
       p.trim()
     );
-    const { socket, response } = Deno.upgradeWebSocket(req, {
-      protocol: offered.includes("mcp") ? "mcp" : undefined,
-      idleTimeout: call.limits.wsPingSeconds,
-    });
+    let upgraded;
+    try {
+      upgraded = Deno.upgradeWebSocket(req, {
+        protocol: offered.includes("mcp") ? "mcp" : undefined,
+        idleTimeout: call.limits.wsPingSeconds,
+      });
+    } catch (err) {
+      // A malformed handshake (no Sec-WebSocket-Key, ...) must not keep its slot or session.
+      release();
+      call.service.sessions.close(session.id);
+      return rpcErrorResponse(
+        400,
+        ErrorCode.InvalidRequest,
+        `Bad Request: invalid WebSocket upgrade: ${(err as Error).message}`,
+      );
+    }
+    const { socket, response } = upgraded;
     socket.binaryType = "arraybuffer";
     const sessions = call.service.sessions;
     const limits = call.limits;
@@ -87,8 +102,9 @@ export class WebSocketTransport {
     const send = (message: JsonRpcMessage | JsonRpcResponse[]) => {
       if (socket.readyState !== WebSocket.OPEN) return;
       const text = JSON.stringify(message);
-      if (socket.bufferedAmount + text.length > limits.maxBufferedBytes) {
-        // The peer is not reading: drop it rather than buffer without bound.
+      if (socket.bufferedAmount >= limits.maxBufferedBytes) {
+        // The peer left maxBufferedBytes unread: drop it rather than buffer without bound.
+        // (A single message larger than the cap still goes to a peer that keeps up.)
         close(CloseCode.PolicyViolation, "send buffer limit exceeded");
         return;
       }
@@ -106,7 +122,11 @@ export class WebSocketTransport {
         close(CloseCode.UnsupportedData, "binary frames are not accepted; send JSON text");
         return;
       }
-      if (event.data.length > limits.maxBodyBytes) {
+      // The limit is in bytes; a UTF-16 length can be a third of the UTF-8 size.
+      if (
+        event.data.length * 3 > limits.maxBodyBytes &&
+        encoder.encode(event.data).byteLength > limits.maxBodyBytes
+      ) {
         close(CloseCode.MessageTooBig, `messages are limited to ${limits.maxBodyBytes} bytes`);
         return;
       }
