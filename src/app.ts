@@ -10,6 +10,8 @@ import { baseUrl } from "./api/base_url.ts";
 import { errorBody, handleError } from "./api/errors.ts";
 import { openApiDocument } from "./api/openapi.ts";
 import type { Config } from "./config.ts";
+import { SecretCipher } from "./secrets/cipher.ts";
+import { type Vault, vaultFor } from "./secrets/vault.ts";
 import { McpService } from "./mcp/service.ts";
 import type { Store } from "./store/store.ts";
 import type { ExecutorRegistry } from "./tools/executor.ts";
@@ -22,6 +24,8 @@ export interface AppDeps {
   config: Config;
   /** How tools run, by type. */
   executors: ExecutorRegistry;
+  /** The secrets vault; without one, secrets live under a throwaway key (route listings, tests). */
+  vault?: Vault;
 }
 
 /** The app and the MCP service behind it (which owns sessions and open streams). */
@@ -58,7 +62,8 @@ export function createApp(deps: AppDeps): Gatehouse {
   );
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
-  mountApi(app, { store, config });
+  const vault = deps.vault ?? vaultFor(store, SecretCipher.ephemeral());
+  mountApi(app, { store, config, vault });
 
   const mcp = new McpService(store, deps.executors, {
     idleTimeoutMs: config.mcp.sessionIdleMs,

@@ -5,6 +5,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { parseSecretKeyEnv, SECRET_KEY_ENV } from "./secrets/key.ts";
 
 /** Everything the server needs to know before it starts. */
 export interface Config {
@@ -20,8 +21,18 @@ export interface Config {
   publicUrl?: string;
   /** A fixed admin key for automation; a random one is generated when unset. */
   adminKey?: string;
+  /**
+   * The secrets vault key (32 bytes) from `GATEHOUSE_SECRET_KEY`; when unset
+   * the server uses `<dataDir>/secret.key`, creating it on first start.
+   */
+  secretKey?: Uint8Array;
   /** Largest management API request body, in bytes. */
   maxBodyBytes: number;
+  /**
+   * Largest `/apis` import request body, in bytes: OpenAPI documents run to
+   * tens of megabytes (GitHub's and Stripe's are 7-12 MB as JSON).
+   */
+  maxImportBodyBytes: number;
   /** Whether to write a line per request to the log. */
   logRequests: boolean;
   /** Browser origins allowed to call MCP endpoints besides the server's own (`*` for any). */
@@ -94,6 +105,9 @@ export function loadConfig(
       "GATEHOUSE_ADMIN_KEY must be 16 to 256 printable characters without spaces",
     );
   }
+  const secretKeyText = env(SECRET_KEY_ENV);
+  // Checked here so a bad key stops the server before it opens anything.
+  const secretKey = secretKeyText === undefined ? undefined : parseSecretKeyEnv(secretKeyText);
   const logRequests = values["log-requests"] === true || env("GATEHOUSE_LOG_REQUESTS") === "1";
   const origins = str(values["allowed-origins"]) ?? env("GATEHOUSE_ALLOWED_ORIGINS") ?? "";
   const allowedOrigins = origins.split(",").map((o) => o.trim().replace(/\/+$/, "")).filter(
@@ -126,7 +140,9 @@ export function loadConfig(
     dbPath: dataDir === ":memory:" ? ":memory:" : `${dataDir.replace(/\/+$/, "")}/gatehouse.db`,
     publicUrl: publicUrl?.replace(/\/+$/, ""),
     adminKey,
+    ...(secretKey ? { secretKey } : {}),
     maxBodyBytes: 1024 * 1024,
+    maxImportBodyBytes: int("GATEHOUSE_IMPORT_MAX_BODY_BYTES", 64 * 1024 * 1024, 1024, 1024 ** 3),
     logRequests,
     allowedOrigins,
     mcp,

@@ -4,6 +4,7 @@
  * @module
  */
 import { ConfigError, loadConfig } from "./config.ts";
+import { keyFileNotice } from "./secrets/key.ts";
 import { startServer } from "./server.ts";
 
 async function main(): Promise<void> {
@@ -15,7 +16,19 @@ async function main(): Promise<void> {
     console.error(`gatehouse: ${err.message}`);
     Deno.exit(2);
   }
-  const server = await startServer(config);
+  let server;
+  try {
+    server = await startServer(config);
+  } catch (err) {
+    // A vault key that is malformed or does not match the stored secrets: say so, no stack trace.
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`gatehouse: ${err.message}`);
+    Deno.exit(2);
+  }
+  if (server.secretKey.created && server.secretKey.path) {
+    console.warn(keyFileNotice(server.secretKey.path));
+  }
+  for (const warning of server.secretKey.warnings) console.warn(`gatehouse: ${warning}`);
   // A wildcard listen address is not somewhere to send requests; loopback is.
   const base = config.publicUrl ??
     server.url.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, "//127.0.0.1");

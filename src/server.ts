@@ -5,10 +5,15 @@
  * @module
  */
 import { createApp } from "./app.ts";
+import { Drain } from "./drain.ts";
 import { bootstrap, type BootstrapResult } from "./bootstrap.ts";
 import type { Config } from "./config.ts";
+import { SecretCipher } from "./secrets/cipher.ts";
+import { type LoadedSecretKey, loadSecretKey } from "./secrets/key.ts";
+import { vaultFor } from "./secrets/vault.ts";
 import { Store } from "./store/store.ts";
 import type { ExecutorRegistry } from "./tools/executor.ts";
+import { OrgOutboundPolicies, OutboundGuard } from "./tools/outbound_policy.ts";
 import { defaultExecutors } from "./tools/registry.ts";
 
 /** A running server. */
@@ -19,22 +24,52 @@ export interface RunningServer {
   store: Store;
   /** What first-run setup did. */
   setup: BootstrapResult;
+  /** Where the vault key came from (`main.ts` prints the notice when a key file was created). */
+  secretKey: Omit<LoadedSecretKey, "bytes">;
   /** Finishes in-flight requests, stops listening and closes the database. */
   shutdown(): Promise<void>;
   /** Resolves when the server has stopped. */
   finished: Promise<void>;
 }
 
-/** Opens the store under `config.dataDir` and starts listening. */
+/**
+ * Opens the store under `config.dataDir` and starts listening. Without
+ * `executors`, tools run on the default executors with the vault's secrets
+ * and the orgs' outbound policies. Throws a `ConfigError` when the vault key
+ * is unusable or is not the one the stored secrets were encrypted with.
+ */
 export async function startServer(
   config: Config,
-  executors: ExecutorRegistry = defaultExecutors(),
+  executors?: ExecutorRegistry,
 ): Promise<RunningServer> {
-  if (config.dbPath !== ":memory:") await Deno.mkdir(config.dataDir, { recursive: true });
+  const inMemory = config.dbPath === ":memory:";
+  if (!inMemory) await Deno.mkdir(config.dataDir, { recursive: true });
+  const { bytes, ...secretKey } = await loadSecretKey(
+    inMemory ? ":memory:" : config.dataDir,
+    config.secretKey,
+  );
   const store = new Store(config.dbPath);
+  const guard = new OutboundGuard();
+  const policies = new OrgOutboundPolicies(store);
+  const vault = vaultFor(store, new SecretCipher(bytes), guard, policies);
+  try {
+    await vault.verifyKey(
+      secretKey.source === "env" ? "GATEHOUSE_SECRET_KEY" : secretKey.path ?? "a throwaway key",
+    );
+  } catch (err) {
+    store.close();
+    throw err;
+  }
   const setup = bootstrap(store, config.adminKey);
-  const { app, mcp } = createApp({ store, config, executors });
+  const owned = executors === undefined;
+  executors ??= defaultExecutors({
+    secrets: vault,
+    guard,
+    outbound: (orgId) => policies.get(orgId),
+  });
+  const { app, mcp } = createApp({ store, config, executors, vault });
   const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
+  const drain = new Drain();
   const server = Deno.serve(
     {
       hostname: config.host,
@@ -42,16 +77,22 @@ export async function startServer(
       onListen: (addr) => resolve(addr),
       reusePort: false,
     },
-    app.fetch,
+    (req, info) => drain.track(() => app.fetch(req, info)),
   );
   const addr = await listening;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
-    // Open streams never finish on their own: end the sessions first, then drain.
+    // Let running requests finish (new ones get 503), then end the sessions,
+    // whose open streams never finish on their own, then stop listening.
     stopping ??= (async () => {
+      await drain.idle(10_000);
       mcp.dispose();
       await server.shutdown();
+      if (owned) {
+        for (const e of executors.values()) e.close?.();
+      }
+      guard.close();
       store.close();
     })();
     return stopping;
@@ -60,6 +101,7 @@ export async function startServer(
     url: `http://${host}:${addr.port}`,
     store,
     setup,
+    secretKey,
     shutdown,
     finished: server.finished.then(() => stopping),
   };

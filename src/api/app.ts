@@ -7,26 +7,24 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { accessKeyRoutes } from "./access_keys.ts";
+import { apiRoutes } from "./apis.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { errorBody } from "./errors.ts";
 import { gatewayRoutes } from "./gateways.ts";
 import { orgRoutes } from "./orgs.ts";
 import { authenticate, writesNeedMember } from "./principal.ts";
+import { secretRoutes } from "./secrets.ts";
 import { toolRoutes } from "./tools.ts";
 
 /** Mounts the management API on `app`. */
 export function mountApi(app: Hono, deps: ApiDeps): void {
-  const limit = bodyLimit({
-    maxSize: deps.config.maxBodyBytes,
-    onError: (c) =>
-      c.json(
-        errorBody(
-          "payload_too_large",
-          `request body is larger than ${deps.config.maxBodyBytes} bytes`,
-        ),
-        413,
-      ),
-  });
+  const limitOf = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: (c) =>
+        c.json(errorBody("payload_too_large", `request body is larger than ${maxSize} bytes`), 413),
+    });
+  const limit = limitOf(deps.config.maxBodyBytes);
   const auth = authenticate(deps.store);
   const guarded = (routes: Hono<ApiEnv>, ...extra: MiddlewareHandler<ApiEnv>[]) => {
     const sub = new Hono<ApiEnv>();
@@ -38,4 +36,11 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
   app.route("/keys", guarded(accessKeyRoutes(deps), writesNeedMember()));
   app.route("/gateways", guarded(gatewayRoutes(deps), writesNeedMember()));
   app.route("/tools", guarded(toolRoutes(deps), writesNeedMember()));
+  // Viewers may list secrets' metadata; values are never returned to anyone.
+  app.route("/secrets", guarded(secretRoutes(deps), writesNeedMember()));
+  // OpenAPI documents run to tens of megabytes: imports have their own, larger body limit
+  // (each sub-app applies only its own limit, so the 1 MiB one never sees these requests).
+  const imports = new Hono<ApiEnv>();
+  imports.use(limitOf(deps.config.maxImportBodyBytes), auth, writesNeedMember());
+  app.route("/apis", imports.route("/", apiRoutes(deps)));
 }

@@ -1,7 +1,7 @@
 /**
  * Reading JSON request bodies: 415 for a non-JSON content type, 400 for
- * malformed JSON or a non-object body. The size limit is applied before this
- * by the body-limit middleware (413).
+ * malformed JSON, a non-object body or one nested too deeply. The size limit
+ * is applied before this by the body-limit middleware (413).
  *
  * @module
  */
@@ -15,6 +15,26 @@ export function isJsonContentType(contentType: string | undefined | null): boole
   return type === "application/json" || /^application\/[\w.-]+\+json$/.test(type);
 }
 
+/**
+ * Deepest nesting of objects and lists a body may have. Validation, storage
+ * (`JSON.stringify`) and schema checks recurse through bodies; a 1 MB body of
+ * `[[[[...` would overflow the stack there and answer 500, so it is refused
+ * here. Real tool schemas stay far below this.
+ */
+export const MAX_BODY_DEPTH = 64;
+
+/** True when `value` nests objects or lists more than `max` levels deep (iterative: no recursion). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** The request's JSON object body. */
 export async function readJson(c: Context): Promise<Body> {
   if (!isJsonContentType(c.req.header("content-type"))) {
@@ -24,13 +44,28 @@ export async function readJson(c: Context): Promise<Body> {
       "request body must be JSON: send Content-Type: application/json",
     );
   }
+  let text: string;
+  try {
+    text = await c.req.text();
+  } catch {
+    // Not the client's JSON at fault: the connection broke, or the server is
+    // stopping (Deno 2.9 cuts in-flight bodies on shutdown, denoland/deno#36809).
+    // Nothing was written, so the client may safely send the request again.
+    throw new ApiError(
+      503,
+      "unavailable",
+      "the request body could not be read (connection closed or server stopping); retry",
+    );
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await c.req.text());
+    parsed = JSON.parse(text);
   } catch (err) {
-    if (err instanceof ApiError) throw err;
     throw invalid("body", `request body is not valid JSON: ${(err as Error).message}`);
   }
   if (!isObject(parsed)) throw invalid("body", "request body must be a JSON object");
+  if (nestedDeeperThan(parsed, MAX_BODY_DEPTH)) {
+    throw invalid("body", `request body nests more than ${MAX_BODY_DEPTH} levels deep`);
+  }
   return parsed;
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Config } from "../config.ts";
+import type { Vault } from "../secrets/vault.ts";
 import type { Org, Role } from "../store/orgs.ts";
 import type { Store } from "../store/store.ts";
 import type { User } from "../store/users.ts";
@@ -28,4 +29,6 @@ export interface ApiEnv {
 export interface ApiDeps {
   store: Store;
   config: Config;
+  /** Encrypts secrets on their way into the store. */
+  vault: Vault;
 }

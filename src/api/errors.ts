@@ -52,6 +52,7 @@ export function handleError(err: Error, c: Context): Response {
   if (err instanceof ApiError) {
     const res = c.json(errorBody(err.code, err.message, err.field), err.status);
     if (err.status === 401) res.headers.set("WWW-Authenticate", 'Bearer realm="gatehouse"');
+    if (err.status === 503) res.headers.set("Retry-After", "1");
     return res;
   }
   if (err instanceof ConflictError) {

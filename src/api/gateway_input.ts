@@ -6,7 +6,15 @@
  */
 import type { GatewayConfiguration, GatewayInput } from "../store/gateways.ts";
 import { invalid } from "./errors.ts";
-import { type Body, object, oneOf, onlyFields, optionalString, string } from "./validate.ts";
+import {
+  type Body,
+  isObject,
+  object,
+  oneOf,
+  onlyFields,
+  optionalString,
+  string,
+} from "./validate.ts";
 
 /** The transports a gateway's connection snippet can name. */
 export const TRANSPORTS = ["http", "sse", "websocket"] as const;
@@ -50,7 +58,7 @@ function parseConfiguration(body: Body): GatewayConfiguration {
 
 const FIELDS = ["name", "type", "endpoint", "configuration", "description"];
 
-/** A full gateway body (create). */
+/** A full gateway body (create, and replace with `PUT`). */
 export function parseGatewayInput(body: Body): GatewayInput {
   onlyFields(body, FIELDS);
   return {
@@ -62,17 +70,25 @@ export function parseGatewayInput(body: Body): GatewayInput {
   };
 }
 
-/** A partial gateway body (update) applied over `current`. */
+/**
+ * A partial gateway body (`PATCH`) applied over `current`. `configuration`
+ * is merged key by key, so `{"configuration": {"transport": "sse"}}` keeps
+ * any other configuration keys.
+ */
 export function mergeGatewayInput(current: GatewayInput, body: Body): GatewayInput {
   onlyFields(body, FIELDS);
+  const patch = body.configuration;
+  // Checked here because spreading a string, list or null below would
+  // silently turn a bad value into "no change".
+  if (patch !== undefined && !isObject(patch)) {
+    throw invalid("configuration", "configuration must be a JSON object");
+  }
   return parseGatewayInput({
     name: current.name,
     type: current.type,
     endpoint: current.endpoint,
     description: current.description,
     ...body,
-    configuration: body.configuration === undefined
-      ? current.configuration
-      : { ...current.configuration, ...(body.configuration as object) },
+    configuration: { ...current.configuration, ...patch },
   });
 }

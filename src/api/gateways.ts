@@ -1,56 +1,29 @@
 /**
  * Routes: `/gateways` (create, list, get, update, delete) and, per gateway,
- * its tool assignments, keys and auth methods.
+ * its tool assignments, keys and auth methods. Everything under
+ * `/gateways/:id` first finds the gateway in the caller's org, so a gateway
+ * of another org answers 404 exactly like a missing one.
  *
  * @module
  */
 import { type Context, Hono } from "hono";
 import { displayPrefix, GATEWAY_KEY_PREFIX, generateToken, hashToken } from "../auth/tokens.ts";
-import type { Gateway } from "../store/gateways.ts";
+import type { Gateway, GatewayInput } from "../store/gateways.ts";
 import { baseUrl } from "./base_url.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
-import { invalid, notFound } from "./errors.ts";
+import { ApiError, invalid, notFound } from "./errors.ts";
 import { mergeGatewayInput, parseGatewayInput } from "./gateway_input.ts";
-import { presentAssignment, presentGateway, presentGatewayKey } from "./present.ts";
 import {
-  type Body,
-  oneOf,
-  onlyFields,
-  optionalBoolean,
-  optionalFutureTime,
-  optionalObject,
-  string,
-} from "./validate.ts";
+  parseAssignInput,
+  parseAuthMethodInput,
+  parseGatewayKeyInput,
+} from "./gateway_parts_input.ts";
+import { presentAssignment, presentGateway, presentGatewayKey } from "./present.ts";
+import { onlyFields, optionalBoolean } from "./validate.ts";
 
-/** Scopes a gateway key can grant. */
-export const GATEWAY_SCOPES = ["tools:read", "tools:execute"] as const;
-/** Auth method types that can be configured now. */
-export const AUTH_METHOD_TYPES = ["api_key", "none"] as const;
-
-function toolIdsOf(body: Body): string[] {
-  if (body.toolIds !== undefined) {
-    const ids = body.toolIds;
-    if (!Array.isArray(ids) || ids.length === 0 || ids.some((x) => typeof x !== "string")) {
-      throw invalid("toolIds", "toolIds must be a non-empty list of tool ids");
-    }
-    if (ids.length > 1000) throw invalid("toolIds", "toolIds takes at most 1000 ids at once");
-    return [...new Set(ids as string[])];
-  }
-  return [string(body, "toolId")];
-}
-
-function scopesOf(body: Body): string[] {
-  if (body.scopes === undefined) return [...GATEWAY_SCOPES];
-  const s = body.scopes;
-  if (
-    !Array.isArray(s) || s.length === 0 ||
-    s.some((x) => !(GATEWAY_SCOPES as readonly unknown[]).includes(x))
-  ) {
-    throw invalid("scopes", `scopes must be a non-empty list of: ${GATEWAY_SCOPES.join(", ")}`);
-  }
-  return [...new Set(s as string[])];
-}
+// Kept exported from here, where they were first defined, for existing importers.
+export { AUTH_METHOD_TYPES, GATEWAY_SCOPES } from "./gateway_parts_input.ts";
 
 /** The gateway routes. */
 export function gatewayRoutes({ store, config }: ApiDeps): Hono<ApiEnv> {
@@ -63,6 +36,11 @@ export function gatewayRoutes({ store, config }: ApiDeps): Hono<ApiEnv> {
   };
   const show = (c: Context<ApiEnv>, gw: Gateway) =>
     presentGateway(baseUrl(config, c.req.raw), c.get("principal").org, gw);
+  const updated = (gw: Gateway, input: GatewayInput): Gateway => {
+    const result = store.gateways.update(gw.orgId, gw.id, input);
+    if (!result) throw notFound("gateway");
+    return result;
+  };
 
   app.post("/", async (c) => {
     const input = parseGatewayInput(await readJson(c));
@@ -76,15 +54,15 @@ export function gatewayRoutes({ store, config }: ApiDeps): Hono<ApiEnv> {
 
   app.get("/:id", (c) => c.json(show(c, gatewayOf(c))));
 
-  const update = async (c: Context<ApiEnv>) => {
+  // PATCH changes the fields given; PUT replaces the gateway with a full body.
+  app.patch("/:id", async (c) => {
     const gw = gatewayOf(c);
-    const input = mergeGatewayInput(gw, await readJson(c));
-    const updated = store.gateways.update(gw.orgId, gw.id, input);
-    if (!updated) throw notFound("gateway");
-    return c.json(show(c, updated));
-  };
-  app.patch("/:id", update);
-  app.put("/:id", update);
+    return c.json(show(c, updated(gw, mergeGatewayInput(gw, await readJson(c)))));
+  });
+  app.put("/:id", async (c) => {
+    const gw = gatewayOf(c);
+    return c.json(show(c, updated(gw, parseGatewayInput(await readJson(c)))));
+  });
 
   app.delete("/:id", (c) => {
     if (!store.gateways.delete(c.get("principal").org.id, c.req.param("id"))) {
@@ -96,16 +74,11 @@ export function gatewayRoutes({ store, config }: ApiDeps): Hono<ApiEnv> {
   // Tool assignments.
   app.post("/:id/tools", async (c) => {
     const gw = gatewayOf(c);
-    const body = await readJson(c);
-    onlyFields(body, ["toolId", "toolIds", "enabled"]);
-    const ids = toolIdsOf(body);
-    const enabled = optionalBoolean(body, "enabled") ?? true;
-    const field = body.toolIds !== undefined ? "toolIds" : "toolId";
-    for (const id of ids) {
-      // Tools of other orgs are reported exactly like missing ones.
-      if (!store.tools.get(gw.orgId, id)) throw invalid(field, `tool '${id}' not found`);
+    const input = parseAssignInput(await readJson(c));
+    const missing = store.tools.assign(gw.orgId, gw.id, input.toolIds, input.enabled);
+    if (missing.length > 0) {
+      throw new ApiError(404, "not_found", `tool '${missing[0]}' not found`, input.field);
     }
-    store.tools.assign(gw.id, ids, enabled);
     return c.json({ tools: store.tools.assignments(gw.id).map(presentAssignment) }, 201);
   });
 
@@ -120,10 +93,9 @@ export function gatewayRoutes({ store, config }: ApiDeps): Hono<ApiEnv> {
     onlyFields(body, ["enabled"]);
     const enabled = optionalBoolean(body, "enabled");
     if (enabled === undefined) throw invalid("enabled", "enabled is required");
-    if (!store.tools.setEnabled(gw.id, c.req.param("toolId"), enabled)) {
-      throw notFound("tool assignment");
-    }
-    return c.json(presentAssignment(store.tools.assignment(gw.id, c.req.param("toolId"))!));
+    const toolId = c.req.param("toolId");
+    if (!store.tools.setEnabled(gw.id, toolId, enabled)) throw notFound("tool assignment");
+    return c.json(presentAssignment(store.tools.assignment(gw.id, toolId)!));
   });
 
   app.delete("/:id/tools/:toolId", (c) => {
@@ -132,19 +104,13 @@ export function gatewayRoutes({ store, config }: ApiDeps): Hono<ApiEnv> {
     return c.body(null, 204);
   });
 
-  // Gateway keys: what MCP clients send.
+  // Gateway keys: what MCP clients send. The raw value is in this response only.
   app.post("/:id/keys", async (c) => {
     const gw = gatewayOf(c);
-    const body = await readJson(c);
-    onlyFields(body, ["name", "scopes", "expiresAt"]);
-    const name = string(body, "name", { max: 200 });
-    const scopes = scopesOf(body);
-    const expiresAt = optionalFutureTime(body, "expiresAt") ?? null;
+    const input = parseGatewayKeyInput(await readJson(c));
     const raw = generateToken(GATEWAY_KEY_PREFIX);
     const key = store.gatewayKeys.create(gw.id, {
-      name,
-      scopes,
-      expiresAt,
+      ...input,
       hash: hashToken(raw),
       prefix: displayPrefix(raw),
     });
@@ -166,15 +132,8 @@ export function gatewayRoutes({ store, config }: ApiDeps): Hono<ApiEnv> {
   // Auth methods: a gateway with none refuses every MCP request.
   app.post("/:id/auth", async (c) => {
     const gw = gatewayOf(c);
-    const body = await readJson(c);
-    onlyFields(body, ["type", "configuration"]);
-    const type = oneOf(body, "type", AUTH_METHOD_TYPES);
-    const configuration = optionalObject(body, "configuration") ?? {};
-    if (Object.keys(configuration).length > 0) {
-      const first = Object.keys(configuration)[0];
-      throw invalid(`configuration.${first}`, `the '${type}' method takes no configuration`);
-    }
-    return c.json(store.authMethods.create(gw.id, type, configuration), 201);
+    const input = parseAuthMethodInput(await readJson(c));
+    return c.json(store.authMethods.create(gw.id, input.type, input.configuration), 201);
   });
 
   app.get("/:id/auth", (c) => {

@@ -1,14 +1,961 @@
 /**
- * The OpenAPI 3.1 description of the management API, served at `/openapi.json`.
+ * The OpenAPI 3.1 description of the management API, served at
+ * `/openapi.json`. `tests/api/openapi_test.ts` keeps it true: every route of
+ * the app is described here and every path here is a route, and real
+ * responses validate against the schemas below. Patterns come from the same
+ * constants the validators use, so the two cannot drift apart.
  *
  * @module
  */
+import { DEFAULT_API_KEY_HEADER, SECRET_TYPES } from "../secrets/types.ts";
+import { ROLES } from "../store/orgs.ts";
+import { HTTP_METHODS, SECRET_NAME, TOOL_NAME, TOOL_TYPES } from "../tools/definition.ts";
+import {
+  BODY_ENCODINGS,
+  MAX_PARAMETERS,
+  PARAMETER_LOCATIONS,
+  PARAMETER_STYLES,
+} from "../tools/http_parameters.ts";
+import { DEFAULT_OUTBOUND_POLICY, OUTBOUND_SETTINGS } from "../tools/outbound_policy.ts";
+import { MAX_FILTER_VALUES } from "./apis.ts";
+import { MAX_BODY_DEPTH } from "./body.ts";
+import { ENDPOINT, TRANSPORTS } from "./gateway_input.ts";
+import { AUTH_METHOD_TYPES, GATEWAY_SCOPES, MAX_ASSIGN } from "./gateway_parts_input.ts";
+import { ORG_SLUG } from "./orgs.ts";
+
+/** A JSON Schema or OpenAPI object, kept loose on purpose: this module only builds JSON. */
+type Json = Record<string, unknown>;
+
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Json): Json => ({ "application/json": { schema } });
+const str = (description?: string, extra: Json = {}): Json =>
+  description ? { type: "string", description, ...extra } : { type: "string", ...extra };
+const time = (description: string): Json => ({ type: "string", format: "date-time", description });
+const nullableTime = (description: string): Json => ({
+  type: ["string", "null"],
+  format: "date-time",
+  description,
+});
+const list = (items: Json): Json => ({ type: "array", items });
+/** An object with exactly these properties (extra ones would be undocumented, so refused). */
+const obj = (properties: Record<string, Json>, required = Object.keys(properties)): Json => ({
+  type: "object",
+  properties,
+  required,
+  additionalProperties: false,
+});
+/** `{ <key>: [items] }`, the shape of every list response. */
+const listOf = (key: string, item: string): Json => obj({ [key]: list(ref(item)) });
+/** A free-form JSON object (schemas, configuration). */
+const anyObject = (description: string): Json => ({ type: "object", description });
+/** `base` plus the raw credential, which only the create response carries. */
+const withKey = (base: Json, description: string): Json => ({
+  ...base,
+  properties: { ...(base.properties as Json), key: str(description) },
+  required: [...(base.required as string[]), "key"],
+});
+
+const accessKey = obj({
+  id: str("Key id."),
+  name: str(),
+  prefix: str("The first characters of the key, to recognise it; never enough to use it."),
+  userId: str("The member the key acts as."),
+  createdAt: time("When the key was issued."),
+  expiresAt: nullableTime("When the key stops working; null for never."),
+  revokedAt: nullableTime("When the key was revoked; null while it is not."),
+});
+
+const gatewayKey = obj({
+  id: str("Key id."),
+  name: str(),
+  prefix: str("The first characters of the key, to recognise it; never enough to use it."),
+  gatewayId: str(),
+  scopes: list({ enum: [...GATEWAY_SCOPES] }),
+  createdAt: time("When the key was issued."),
+  expiresAt: nullableTime("When the key stops working; null for never."),
+  revokedAt: nullableTime("When the key was revoked; null while it is not."),
+});
+
+const httpExecutionConfig = (forResponse: boolean): Json => ({
+  type: "object",
+  description: "How an `http` tool calls its upstream. Strings may hold `{{parameters.NAME}}` " +
+    "(a property of inputSchema) and `{{secrets.NAME}}` templates.",
+  properties: {
+    method: forResponse
+      ? { enum: [...HTTP_METHODS] }
+      : str(`One of ${HTTP_METHODS.join(", ")} (any case).`),
+    url: str("Absolute http(s) URL; templates allowed."),
+    headers: { type: "object", additionalProperties: { type: "string" } },
+    queryParams: { type: "object", additionalProperties: { type: "string" } },
+    body: { description: "Any JSON value, sent as the request body; templates allowed." },
+    timeout: { type: "integer", minimum: 1, maximum: 300_000, description: "Milliseconds." },
+    retries: { type: "integer", minimum: 0, maximum: 5 },
+    auth: obj({
+      secret: str(
+        "Name of the secret that authenticates every request (api_key: its " +
+          "header or query parameter; bearer_token and oauth2_client_credentials: " +
+          "`Authorization: Bearer`; basic_auth: `Authorization: Basic`; custom_headers: its " +
+          "headers). An OAuth2 token is fetched and cached; an upstream 401 is retried once " +
+          "with a fresh one.",
+        { pattern: SECRET_NAME.source },
+      ),
+    }),
+    parameters: {
+      type: "array",
+      maxItems: MAX_PARAMETERS,
+      description: "Query, header and cookie parameters serialised by OpenAPI rules (OpenAPI " +
+        "imports write these). Each takes the argument `arg` (default: `name`) and is left " +
+        "out when it is absent or null. Path parameters are `{{parameters.NAME}}` in the url.",
+      items: obj({
+        name: str("The name on the wire.", { minLength: 1, maxLength: 256 }),
+        in: { enum: [...PARAMETER_LOCATIONS] },
+        arg: str("The argument (inputSchema property) holding the value."),
+        style: {
+          enum: [...new Set(Object.values(PARAMETER_STYLES).flat())],
+          description: "query: form (default; lists as repeated keys, or comma-joined with " +
+            "explode false), spaceDelimited, pipeDelimited, deepObject (`a[b]=c`); header: " +
+            "simple; cookie: form.",
+        },
+        explode: { type: "boolean", description: "Default: true for form style, else false." },
+        json: { type: "boolean", description: "Send the value as JSON text." },
+      }, ["name", "in"]),
+    },
+    bodyEncoding: {
+      enum: [...BODY_ENCODINGS],
+      description: "How the rendered body is sent: json, form " +
+        "(application/x-www-form-urlencoded; lists repeat their key) or multipart " +
+        "(multipart/form-data). Without it, a string body is sent as is and anything else " +
+        "as JSON.",
+    },
+    bodyFiles: {
+      type: "array",
+      items: { type: "string", minLength: 1 },
+      description: "Multipart members sent as file parts (the argument's text is the content).",
+    },
+  },
+  required: forResponse ? ["method", "url", "timeout", "retries"] : ["method", "url"],
+  additionalProperties: false,
+});
+
+const tool = obj({
+  id: str("Tool id."),
+  name: str("MCP tool name.", { pattern: TOOL_NAME.source }),
+  title: str(),
+  description: str(),
+  inputSchema: anyObject("JSON Schema of the arguments; its type is always object."),
+  outputSchema: anyObject("JSON Schema of structured results."),
+  annotations: anyObject("MCP tool annotations (readOnlyHint, destructiveHint, ...)."),
+  type: { enum: [...TOOL_TYPES] },
+  executionConfig: httpExecutionConfig(true),
+  createdAt: time("When the tool was created."),
+  updatedAt: time("When the tool last changed."),
+}, [
+  "id",
+  "name",
+  "description",
+  "inputSchema",
+  "type",
+  "executionConfig",
+  "createdAt",
+  "updatedAt",
+]);
+
+const toolFields = (partial: boolean): Record<string, Json> => {
+  const nullable = (s: Json): Json => partial ? { ...s, type: [s.type, "null"] } : s;
+  return {
+    name: str("MCP tool name: 1-128 letters, digits, '_', '-', '.'.", {
+      pattern: TOOL_NAME.source,
+    }),
+    title: nullable(str("Display name.", { minLength: 1, maxLength: 200 })),
+    description: nullable(str("What the tool does, for the model.", { maxLength: 10_000 })),
+    inputSchema: nullable({
+      type: "object",
+      description: 'JSON Schema with `type: "object"`; checked when saved. ' +
+        'Defaults to `{"type": "object", "properties": {}}`.',
+    }),
+    outputSchema: nullable({ type: "object", description: 'JSON Schema with `type: "object"`.' }),
+    annotations: nullable({ type: "object", description: "MCP tool annotations." }),
+    type: { enum: [...TOOL_TYPES] },
+    executionConfig: httpExecutionConfig(false),
+  };
+};
+
+const gatewayConfiguration = (partial: boolean): Json => ({
+  type: "object",
+  properties: {
+    transport: {
+      enum: [...TRANSPORTS],
+      description: "The transport the connection snippet uses; every transport is served.",
+    },
+  },
+  required: partial ? [] : ["transport"],
+});
+
+const gatewayFields: Record<string, Json> = {
+  name: str("Display name.", { minLength: 1, maxLength: 200 }),
+  type: { const: "mcp" },
+  endpoint: str(
+    "Path of the gateway under `/mcp/{org}`: starts with '/', URL-safe segments, unique in " +
+      "the org; may not end with /sse, /ws, /message or /messages.",
+    { pattern: ENDPOINT.source, maxLength: 200 },
+  ),
+  configuration: gatewayConfiguration(false),
+  description: { type: ["string", "null"], maxLength: 2000 },
+};
+
+const gateway = obj({
+  id: str("Gateway id."),
+  name: str(),
+  description: str(),
+  type: { const: "mcp" },
+  endpoint: str("e.g. `/my-tools`.", { pattern: ENDPOINT.source }),
+  configuration: { ...gatewayConfiguration(false), additionalProperties: true },
+  org: str("Slug of the gateway's organization."),
+  urls: obj({
+    http: str("Streamable HTTP: `{base}/mcp/{org}{endpoint}`.", { format: "uri" }),
+    sse: str("SSE: the HTTP URL + `/sse`.", { format: "uri" }),
+    websocket: str("WebSocket: `ws(s)://.../mcp/{org}{endpoint}/ws`.", { format: "uri" }),
+  }),
+  connection: obj({
+    transport: { enum: [...TRANSPORTS] },
+    url: str("The URL of the configured transport.", { format: "uri" }),
+    mcpServers: {
+      type: "object",
+      description: "Ready to paste into an MCP client configuration (e.g. Claude Desktop).",
+      additionalProperties: obj({
+        url: str(undefined, { format: "uri" }),
+        headers: obj({ Authorization: str() }),
+      }),
+    },
+  }),
+  createdAt: time("When the gateway was created."),
+  updatedAt: time("When the gateway last changed."),
+});
+
+const credentialText = (description: string): Json =>
+  str(description, { minLength: 1, maxLength: 16_384 });
+
+/** The value shape of each secret type, as `POST /secrets` takes it. */
+const SECRET_VALUES: Record<typeof SECRET_TYPES[number], Json> = {
+  api_key: {
+    description: `The key as a string (sent in the \`${DEFAULT_API_KEY_HEADER}\` header), or ` +
+      "where to send it: `in` header (default) or query, `name` of the header or query " +
+      `parameter (default \`${DEFAULT_API_KEY_HEADER}\`, or \`api_key\` in the query).`,
+    oneOf: [
+      credentialText("The key."),
+      obj({
+        key: credentialText("The key."),
+        in: { enum: ["header", "query"] },
+        name: str("Header or query parameter name.", { minLength: 1, maxLength: 256 }),
+      }, ["key"]),
+    ],
+  },
+  bearer_token: credentialText("The token, sent as `Authorization: Bearer <token>`."),
+  basic_auth: obj({
+    username: credentialText("No ':' allowed (RFC 7617)."),
+    password: credentialText("The password."),
+  }),
+  oauth2_client_credentials: obj({
+    tokenUrl: str("Token endpoint: https (http only to a loopback address).", {
+      format: "uri",
+      maxLength: 2048,
+    }),
+    clientId: credentialText("Client id, sent with the secret as HTTP Basic to the endpoint."),
+    clientSecret: credentialText("Client secret."),
+    scopes: { type: "array", items: { type: "string", minLength: 1 }, maxItems: 100 },
+    audience: str("Sent as the `audience` form parameter (Auth0 and others).", {
+      minLength: 1,
+      maxLength: 2048,
+    }),
+  }, ["tokenUrl", "clientId", "clientSecret"]),
+  custom_headers: obj({
+    headers: {
+      type: "object",
+      description: "Header names and values, sent as they are (only through " +
+        "`executionConfig.auth`).",
+      additionalProperties: credentialText("Header value."),
+      minProperties: 1,
+      maxProperties: 50,
+    },
+  }),
+};
+
+const secretName = str(
+  "Letters, digits and '_', not starting with a digit; used as `{{secrets.NAME}}`.",
+  { pattern: SECRET_NAME.source, maxLength: 128 },
+);
+const secretDescription = str("What the secret is for.", { maxLength: 2000 });
+
+const outboundSettings = (partial: boolean): Json => {
+  const setting = (what: string, k: typeof OUTBOUND_SETTINGS[number]): Json => ({
+    type: "boolean",
+    description: `${what} Default ${DEFAULT_OUTBOUND_POLICY[k]}.`,
+  });
+  const properties = {
+    allowPrivateNetworks: setting(
+      "Tools may reach 10/8, 172.16/12, 192.168/16, 100.64/10 and fc00::/7.",
+      "allowPrivateNetworks",
+    ),
+    allowLoopback: setting("Tools may reach 127/8, ::1 and this machine.", "allowLoopback"),
+    allowLinkLocal: setting(
+      "Tools may reach 169.254/16, fe80::/10 and cloud-metadata endpoints " +
+        "(169.254.169.254, fd00:ec2::254, 100.100.100.200, metadata.google.internal).",
+      "allowLinkLocal",
+    ),
+  };
+  return obj(properties, partial ? [] : [...OUTBOUND_SETTINGS]);
+};
+
+const nullableString = (description: string): Json => ({ type: ["string", "null"], description });
+const filterList = (description: string): Json => ({
+  type: "array",
+  items: { type: "string", minLength: 1, maxLength: 500 },
+  maxItems: MAX_FILTER_VALUES,
+  description,
+});
+
+const apiFields: Record<string, Json> = {
+  id: str("API id."),
+  name: str("Unique in the organization."),
+  title: str("`info.title` of the document."),
+  version: str("`info.version` of the document."),
+  specVersion: str("The OpenAPI (or Swagger) version the document was written in."),
+  baseUrl: nullableString("The server URL override, if one was given."),
+  secret: nullableString("The secret that authenticates the API's calls, if any."),
+  include: { ...filterList("The include filter of the last import."), type: ["array", "null"] },
+  exclude: { ...filterList("The exclude filter of the last import."), type: ["array", "null"] },
+  specHash: str("SHA-256 (hex) of the document as last imported."),
+  toolCount: { type: "integer", minimum: 0 },
+  createdAt: time("When the API was first imported."),
+  updatedAt: time("When the API was last imported."),
+};
+
+const apiTool = obj({
+  id: str("Tool id (a normal tool: see /tools)."),
+  name: str("Tool name.", { pattern: TOOL_NAME.source }),
+  operationId: nullableString("The operation's operationId, if it has one."),
+  method: { enum: [...HTTP_METHODS] },
+  path: str("The operation's path template."),
+});
+
+const SCHEMAS: Record<string, Json> = {
+  Error: obj({
+    error: obj({
+      code: str(
+        "Machine-readable: invalid_request, unauthorized, forbidden, not_found, conflict, " +
+          "payload_too_large, unsupported_media_type, unavailable.",
+      ),
+      message: str("What went wrong, for people."),
+      field: str("The request field at fault (dotted path), when one is."),
+    }, ["code", "message"]),
+  }),
+  OpenApiDocument: {
+    type: "object",
+    properties: { openapi: { const: "3.1.0" }, paths: { type: "object" } },
+    required: ["openapi", "info", "paths", "components"],
+  },
+  Health: {
+    type: "object",
+    properties: { status: str(), database: str() },
+    required: ["status"],
+  },
+  Org: obj({
+    id: str("Organization id."),
+    name: str(),
+    slug: str("Used in MCP URLs and in X-Organization.", { pattern: ORG_SLUG.source }),
+    createdAt: time("When the organization was created."),
+    settings: obj({ outbound: outboundSettings(false) }),
+    role: { enum: [...ROLES], description: "The caller's role in it." },
+  }),
+  OrgUpdate: obj({
+    settings: obj({ outbound: outboundSettings(true) }, []),
+  }),
+  OrgList: listOf("orgs", "Org"),
+  OrgCreate: obj({
+    name: str("Display name.", { minLength: 1, maxLength: 200 }),
+    slug: str("Lower-case letters, digits and inner hyphens.", {
+      pattern: ORG_SLUG.source,
+      maxLength: 63,
+    }),
+  }),
+  Member: obj({
+    userId: str(),
+    email: str(),
+    name: str(),
+    role: { enum: [...ROLES] },
+    createdAt: time("When the user joined the organization."),
+  }),
+  MemberList: listOf("members", "Member"),
+  MemberCreate: obj({
+    email: str("The user to add; created when new.", { maxLength: 320 }),
+    name: str("Display name of a new user; defaults to the email's local part.", {
+      maxLength: 200,
+    }),
+    role: { enum: [...ROLES] },
+  }, ["email", "role"]),
+  MemberUpdate: obj({ role: { enum: [...ROLES] } }),
+  AccessKey: accessKey,
+  AccessKeyWithValue: withKey(accessKey, "The access key itself. Shown in this response only."),
+  AccessKeyList: listOf("keys", "AccessKey"),
+  AccessKeyCreate: obj({
+    name: str("What the key is for.", { minLength: 1, maxLength: 200 }),
+    expiresAt: nullableTime("A future time after which the key stops working."),
+    userId: str("Issue the key to this member (admins and owners only); defaults to the caller."),
+  }, ["name"]),
+  Gateway: gateway,
+  GatewayList: listOf("gateways", "Gateway"),
+  GatewayCreate: obj(gatewayFields, ["name", "type", "endpoint", "configuration"]),
+  GatewayUpdate: obj(
+    { ...gatewayFields, configuration: gatewayConfiguration(true) },
+    [],
+  ),
+  Tool: tool,
+  ToolList: listOf("tools", "Tool"),
+  ToolCreate: obj(toolFields(false), ["name", "type", "executionConfig"]),
+  ToolUpdate: obj(toolFields(true), []),
+  Assignment: obj({
+    toolId: str(),
+    name: str("The tool's name."),
+    enabled: { type: "boolean", description: "Whether the gateway's MCP clients see the tool." },
+    assignedAt: time("When the tool was assigned."),
+    tool: ref("Tool"),
+  }),
+  AssignmentList: listOf("tools", "Assignment"),
+  AssignTools: {
+    description: "One tool (`toolId`) or many (`toolIds`, all or none: if any id is unknown " +
+      "in the organization nothing is assigned). Tools already assigned take the new `enabled`.",
+    oneOf: [
+      obj({ toolId: str(undefined, { minLength: 1 }), enabled: { type: "boolean" } }, [
+        "toolId",
+      ]),
+      obj({
+        toolIds: {
+          type: "array",
+          items: { type: "string", minLength: 1 },
+          minItems: 1,
+          maxItems: MAX_ASSIGN,
+        },
+        enabled: { type: "boolean" },
+      }, ["toolIds"]),
+    ],
+  },
+  AssignmentUpdate: obj({ enabled: { type: "boolean" } }),
+  GatewayKey: gatewayKey,
+  GatewayKeyWithValue: withKey(gatewayKey, "The gateway key itself. Shown in this response only."),
+  GatewayKeyList: listOf("keys", "GatewayKey"),
+  GatewayKeyCreate: obj({
+    name: str("What the key is for.", { minLength: 1, maxLength: 200 }),
+    scopes: {
+      type: "array",
+      items: { enum: [...GATEWAY_SCOPES] },
+      minItems: 1,
+      description: "Defaults to all scopes.",
+    },
+    expiresAt: nullableTime("A future time after which the key stops working."),
+  }, ["name"]),
+  AuthMethod: obj({
+    id: str(),
+    gatewayId: str(),
+    type: { enum: [...AUTH_METHOD_TYPES] },
+    configuration: anyObject("Settings of the method (none yet for api_key and none)."),
+    createdAt: time("When the method was added."),
+  }),
+  AuthMethodList: listOf("methods", "AuthMethod"),
+  Secret: obj({
+    id: str("Secret id."),
+    name: secretName,
+    type: { enum: [...SECRET_TYPES] },
+    description: str(),
+    createdAt: time("When the secret was created."),
+    updatedAt: time("When the secret (or its value) last changed."),
+  }),
+  SecretList: listOf("secrets", "Secret"),
+  SecretCreate: {
+    description: "A secret: its value's shape depends on its type. The value is encrypted " +
+      "(AES-256-GCM) and never returned.",
+    oneOf: SECRET_TYPES.map((type) =>
+      obj({
+        name: secretName,
+        type: { const: type },
+        value: SECRET_VALUES[type],
+        description: secretDescription,
+      }, ["name", "type", "value"])
+    ),
+  },
+  SecretUpdate: obj({
+    name: secretName,
+    description: { ...secretDescription, type: ["string", "null"] },
+    type: { enum: [...SECRET_TYPES], description: "Changing it needs a new value." },
+    value: {
+      description: "Replaces the whole value (shape as for the secret's type).",
+      anyOf: Object.values(SECRET_VALUES),
+    },
+  }, []),
+  AuthMethodCreate: obj({
+    type: {
+      enum: [...AUTH_METHOD_TYPES],
+      description: "`api_key`: clients send a gateway key. `none`: anyone may call; " +
+        "a gateway with no method refuses every MCP request.",
+    },
+    configuration: { type: "object", maxProperties: 0 },
+  }, ["type"]),
+  Api: obj(apiFields),
+  ApiList: listOf("apis", "Api"),
+  ApiTool: apiTool,
+  ApiDetail: obj({ ...apiFields, tools: list(ref("ApiTool")) }),
+  ApiImportResult: obj({
+    ...apiFields,
+    tools: list(ref("ApiTool")),
+    created: { type: "integer", minimum: 0, description: "Tools created." },
+    updated: {
+      type: "integer",
+      minimum: 0,
+      description: "Tools updated in place (re-import): same id, gateway assignments kept.",
+    },
+    removed: {
+      type: "integer",
+      minimum: 0,
+      description: "Tools removed with their assignments (operations no longer in the document).",
+    },
+    warnings: list(str("Operations skipped, filter values that matched nothing.")),
+  }),
+  ApiImport: obj({
+    name: str("Unique in the organization.", { minLength: 1, maxLength: 200 }),
+    spec: {
+      type: ["object", "string"],
+      description: "The document: OpenAPI 3.0, 3.1 or Swagger 2.0 (converted), as an object or " +
+        "as JSON or YAML text. Only references inside the document resolve.",
+    },
+    baseUrl: str(
+      "Replaces every server URL of the document; operation paths are appended to it. " +
+        "Needed when the document names no absolute server.",
+      { format: "uri", maxLength: 2000 },
+    ),
+    secret: str(
+      "A secret of the organization that authenticates every call " +
+        "(set as each tool's executionConfig.auth).",
+      { pattern: SECRET_NAME.source },
+    ),
+    include: filterList("Import only operations with one of these operationIds or tags."),
+    exclude: filterList("Leave out operations with one of these operationIds or tags."),
+  }, ["name", "spec"]),
+};
+
+/** Error responses by status, shared by every operation. */
+const ERRORS: Record<number, [string, string]> = {
+  400: [
+    "BadRequest",
+    `Invalid input: malformed JSON, a body nested more than ${MAX_BODY_DEPTH} levels, ` +
+    "or a field with a bad value (named in error.field).",
+  ],
+  401: ["Unauthorized", "Missing, unknown, revoked or expired access key."],
+  403: [
+    "Forbidden",
+    "The caller's role is too low, or X-Organization names an organization the caller is not in.",
+  ],
+  404: [
+    "NotFound",
+    "No such resource in the caller's organization (resources of other organizations are " +
+    "reported exactly like missing ones).",
+  ],
+  409: ["Conflict", "The value is taken (error.field), or the change would leave no owner."],
+  413: ["PayloadTooLarge", "The request body is over the size limit (1 MiB by default)."],
+  415: ["UnsupportedMediaType", "The request body is not declared as JSON."],
+  503: [
+    "Unavailable",
+    "The request body could not be read (the connection closed or the server is stopping). " +
+    "Nothing was written; the request may be sent again.",
+  ],
+};
+
+/** What one operation does and answers. */
+interface Op {
+  summary: string;
+  tag: string;
+  description?: string;
+  /** Request body schema name. */
+  body?: string;
+  /** Success status and response schema name (undefined: no body). */
+  ok: [number, string | undefined];
+  /** Error statuses beyond the ones every operation of its kind has. */
+  errors?: number[];
+  /** Health and discovery routes need no key. */
+  open?: boolean;
+}
+
+const orgHeader = {
+  name: "X-Organization",
+  in: "header",
+  required: false,
+  description: "Slug of the organization to act in, for users in several; " +
+    "defaults to the organization the access key was issued in.",
+  schema: { type: "string" },
+};
+
+function operation(path: string, op: Op): Json {
+  const params: Json[] = [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+    name: m[1],
+    in: "path",
+    required: true,
+    schema: { type: "string" },
+  }));
+  const statuses = new Set(op.errors ?? []);
+  if (!op.open) [401, 403].forEach((s) => statuses.add(s));
+  if (op.body) [400, 413, 415, 503].forEach((s) => statuses.add(s));
+  if (params.length > 0) statuses.add(404);
+  const responses: Json = {
+    [op.ok[0]]: op.ok[1]
+      ? { description: "Success.", content: json(ref(op.ok[1])) }
+      : { description: "Success, no content." },
+  };
+  for (const s of [...statuses].sort()) {
+    responses[s] = { $ref: `#/components/responses/${ERRORS[s][0]}` };
+  }
+  const out: Json = {
+    operationId: `${op.tag}.${op.summary}`.replace(/[^A-Za-z0-9.]+/g, "_"),
+    summary: op.summary,
+    tags: [op.tag],
+    parameters: op.open ? params : [...params, orgHeader],
+    responses,
+  };
+  if (op.description) out.description = op.description;
+  if (op.body) out.requestBody = { required: true, content: json(ref(op.body)) };
+  if (op.open) out.security = [];
+  return out;
+}
+
+const ROLE_NOTE = "Viewers may read only; writes need the member role or higher.";
+
+/** Every route: path (OpenAPI template) -> method -> operation. */
+const ROUTES: Record<string, Record<string, Op>> = {
+  "/healthz": {
+    get: { summary: "Liveness", tag: "health", ok: [200, "Health"], open: true },
+  },
+  "/readyz": {
+    get: {
+      summary: "Readiness (the database answers)",
+      tag: "health",
+      ok: [200, "Health"],
+      open: true,
+      description: "503 with the same body when the database is unreachable.",
+    },
+  },
+  "/openapi.json": {
+    get: { summary: "This document", tag: "health", ok: [200, "OpenApiDocument"], open: true },
+  },
+  "/orgs": {
+    post: {
+      summary: "Create an organization",
+      tag: "orgs",
+      description: "Any authenticated user may create one and becomes its owner.",
+      body: "OrgCreate",
+      ok: [201, "Org"],
+      errors: [409],
+    },
+    get: { summary: "List my organizations", tag: "orgs", ok: [200, "OrgList"] },
+  },
+  "/orgs/{slug}": {
+    get: { summary: "Get an organization", tag: "orgs", ok: [200, "Org"] },
+    patch: {
+      summary: "Change organization settings",
+      tag: "orgs",
+      description: "Owners and admins. `settings.outbound` decides which address ranges tools " +
+        "may reach; settings not given keep their value.",
+      body: "OrgUpdate",
+      ok: [200, "Org"],
+    },
+  },
+  "/orgs/{slug}/members": {
+    get: { summary: "List members", tag: "members", ok: [200, "MemberList"] },
+    post: {
+      summary: "Add a member",
+      tag: "members",
+      description: "Admins and owners; only owners add owners.",
+      body: "MemberCreate",
+      ok: [201, "Member"],
+      errors: [409],
+    },
+  },
+  "/orgs/{slug}/members/{userId}": {
+    patch: {
+      summary: "Change a member's role",
+      tag: "members",
+      description: "Admins and owners; only owners grant or take away the owner role. " +
+        "Demoting the last owner is a 409.",
+      body: "MemberUpdate",
+      ok: [200, "Member"],
+      errors: [409],
+    },
+    delete: {
+      summary: "Remove a member",
+      tag: "members",
+      description: "Admins and owners; only owners remove owners. Removing the last owner is " +
+        "a 409. The member's access keys in this organization are deleted.",
+      ok: [204, undefined],
+      errors: [409],
+    },
+  },
+  "/keys": {
+    post: {
+      summary: "Issue an access key",
+      tag: "keys",
+      description: "The raw key is in this response only. " + ROLE_NOTE +
+        " Issuing to another member (`userId`) needs admin, and owner for an owner.",
+      body: "AccessKeyCreate",
+      ok: [201, "AccessKeyWithValue"],
+      errors: [404],
+    },
+    get: {
+      summary: "List access keys",
+      tag: "keys",
+      description: "Admins and owners see every key of the organization, others their own. " +
+        "Values are never listed.",
+      ok: [200, "AccessKeyList"],
+    },
+  },
+  "/keys/{id}": {
+    get: { summary: "Get an access key", tag: "keys", ok: [200, "AccessKey"] },
+    delete: {
+      summary: "Revoke an access key",
+      tag: "keys",
+      description: "Answers the revoked key. Others' keys need admin (owner for an owner's).",
+      ok: [200, "AccessKey"],
+    },
+  },
+  "/gateways": {
+    post: {
+      summary: "Create a gateway",
+      tag: "gateways",
+      description: ROLE_NOTE,
+      body: "GatewayCreate",
+      ok: [201, "Gateway"],
+      errors: [409],
+    },
+    get: { summary: "List gateways", tag: "gateways", ok: [200, "GatewayList"] },
+  },
+  "/gateways/{id}": {
+    get: { summary: "Get a gateway", tag: "gateways", ok: [200, "Gateway"] },
+    patch: {
+      summary: "Update a gateway",
+      tag: "gateways",
+      description: "Changes the fields given; configuration is merged.",
+      body: "GatewayUpdate",
+      ok: [200, "Gateway"],
+      errors: [409],
+    },
+    put: {
+      summary: "Replace a gateway",
+      tag: "gateways",
+      body: "GatewayCreate",
+      ok: [200, "Gateway"],
+      errors: [409],
+    },
+    delete: {
+      summary: "Delete a gateway",
+      tag: "gateways",
+      description: "With its tool assignments, keys and auth methods.",
+      ok: [204, undefined],
+    },
+  },
+  "/gateways/{id}/tools": {
+    post: {
+      summary: "Assign tools",
+      tag: "assignments",
+      description: "Answers every assignment of the gateway. A tool id unknown in the " +
+        "organization is a 404 naming the field.",
+      body: "AssignTools",
+      ok: [201, "AssignmentList"],
+    },
+    get: { summary: "List assigned tools", tag: "assignments", ok: [200, "AssignmentList"] },
+  },
+  "/gateways/{id}/tools/{toolId}": {
+    patch: {
+      summary: "Enable or disable an assignment",
+      tag: "assignments",
+      body: "AssignmentUpdate",
+      ok: [200, "Assignment"],
+    },
+    delete: { summary: "Unassign a tool", tag: "assignments", ok: [204, undefined] },
+  },
+  "/gateways/{id}/keys": {
+    post: {
+      summary: "Issue a gateway key",
+      tag: "gateway keys",
+      description: "For MCP clients of this gateway. The raw key is in this response only.",
+      body: "GatewayKeyCreate",
+      ok: [201, "GatewayKeyWithValue"],
+    },
+    get: { summary: "List gateway keys", tag: "gateway keys", ok: [200, "GatewayKeyList"] },
+  },
+  "/gateways/{id}/keys/{keyId}": {
+    delete: {
+      summary: "Revoke a gateway key",
+      tag: "gateway keys",
+      description: "Answers the revoked key.",
+      ok: [200, "GatewayKey"],
+    },
+  },
+  "/gateways/{id}/auth": {
+    post: {
+      summary: "Add an auth method",
+      tag: "auth methods",
+      description: "A gateway with no auth method refuses every MCP request; `none` must be " +
+        "added explicitly. One method of each type per gateway (409).",
+      body: "AuthMethodCreate",
+      ok: [201, "AuthMethod"],
+      errors: [409],
+    },
+    get: { summary: "List auth methods", tag: "auth methods", ok: [200, "AuthMethodList"] },
+  },
+  "/gateways/{id}/auth/{methodId}": {
+    delete: { summary: "Remove an auth method", tag: "auth methods", ok: [204, undefined] },
+  },
+  "/secrets": {
+    post: {
+      summary: "Create a secret",
+      tag: "secrets",
+      description: ROLE_NOTE + " Names are unique in the organization (409). The value is " +
+        "encrypted and never returned.",
+      body: "SecretCreate",
+      ok: [201, "Secret"],
+      errors: [409],
+    },
+    get: {
+      summary: "List secrets",
+      tag: "secrets",
+      description: "Metadata only; values are never listed.",
+      ok: [200, "SecretList"],
+    },
+  },
+  "/secrets/{id}": {
+    get: { summary: "Get a secret", tag: "secrets", ok: [200, "Secret"] },
+    patch: {
+      summary: "Update a secret",
+      tag: "secrets",
+      description: "Changes the fields given; a value replaces the old one whole.",
+      body: "SecretUpdate",
+      ok: [200, "Secret"],
+      errors: [409],
+    },
+    put: {
+      summary: "Replace a secret",
+      tag: "secrets",
+      body: "SecretCreate",
+      ok: [200, "Secret"],
+      errors: [409],
+    },
+    delete: {
+      summary: "Delete a secret",
+      tag: "secrets",
+      description: "Tools that name it fail with a message naming it until it is added again.",
+      ok: [204, undefined],
+    },
+  },
+  "/tools": {
+    post: {
+      summary: "Create a tool",
+      tag: "tools",
+      description: ROLE_NOTE + " Names are unique in the organization (409).",
+      body: "ToolCreate",
+      ok: [201, "Tool"],
+      errors: [409],
+    },
+    get: { summary: "List tools", tag: "tools", ok: [200, "ToolList"] },
+  },
+  "/tools/{id}": {
+    get: { summary: "Get a tool", tag: "tools", ok: [200, "Tool"] },
+    patch: {
+      summary: "Update a tool",
+      tag: "tools",
+      description: "Changes the fields given; null removes an optional one. The result is " +
+        "validated as a whole.",
+      body: "ToolUpdate",
+      ok: [200, "Tool"],
+      errors: [409],
+    },
+    put: {
+      summary: "Replace a tool",
+      tag: "tools",
+      body: "ToolCreate",
+      ok: [200, "Tool"],
+      errors: [409],
+    },
+    delete: {
+      summary: "Delete a tool",
+      tag: "tools",
+      description: "Also unassigns it from every gateway.",
+      ok: [204, undefined],
+    },
+  },
+  "/apis": {
+    post: {
+      summary: "Import an OpenAPI document",
+      tag: "apis",
+      description: ROLE_NOTE + " Every operation becomes an `http` tool (name from the " +
+        "operationId, else method and path; unique in the organization, at most 64 " +
+        "characters). Arguments: the parameters, plus `body` for the request body. All or " +
+        "nothing: a document that cannot be used is a 400 naming `spec` (or `baseUrl`) with " +
+        "the parser's reasons. Bodies up to 64 MiB (GATEHOUSE_IMPORT_MAX_BODY_BYTES).",
+      body: "ApiImport",
+      ok: [201, "ApiImportResult"],
+      errors: [409],
+    },
+    get: { summary: "List imported APIs", tag: "apis", ok: [200, "ApiList"] },
+  },
+  "/apis/{id}": {
+    get: { summary: "Get an imported API with its tools", tag: "apis", ok: [200, "ApiDetail"] },
+    put: {
+      summary: "Re-import an API",
+      tag: "apis",
+      description: "Same body as an import; replaces the API's tools in one transaction. Tools " +
+        "of operations still in the document (same operationId, else same method and path) " +
+        "keep their id, name and gateway assignments; hand edits to them are overwritten.",
+      body: "ApiImport",
+      ok: [200, "ApiImportResult"],
+      errors: [409],
+    },
+    delete: {
+      summary: "Delete an imported API",
+      tag: "apis",
+      description: "With all of its tools and their gateway assignments.",
+      ok: [204, undefined],
+    },
+  },
+};
 
 /** The OpenAPI document. */
 export function openApiDocument(): Record<string, unknown> {
+  const paths: Json = {};
+  for (const [path, methods] of Object.entries(ROUTES)) {
+    paths[path] = Object.fromEntries(
+      Object.entries(methods).map(([method, op]) => [method, operation(path, op)]),
+    );
+  }
+  const responses: Json = {};
+  for (const [name, description] of Object.values(ERRORS)) {
+    responses[name] = { description, content: json(ref("Error")) };
+  }
   return {
     openapi: "3.1.0",
-    info: { title: "Gatehouse management API", version: "0.1.0" },
-    paths: {},
+    info: {
+      title: "Gatehouse management API",
+      version: "0.1.0",
+      description: "Manage organizations, members, access keys, secrets, tools and MCP gateways. " +
+        "Every request needs `Authorization: Bearer <access key>`; errors are " +
+        '`{"error": {"code", "message", "field"?}}`.',
+    },
+    security: [{ bearerAuth: [] }],
+    paths,
+    components: {
+      securitySchemes: {
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          description: "A management access key (`gha_...`).",
+        },
+      },
+      schemas: SCHEMAS,
+      responses,
+    },
   };
 }

@@ -1,5 +1,7 @@
 /**
- * Routes: `/orgs` (create, list mine, get) and `/orgs/:slug/members`.
+ * Routes: `/orgs` (create, list mine, get, update settings) and `/orgs/:slug/members`. These
+ * name the org in the path (not `X-Organization`); an org the caller is not a
+ * member of answers 404 exactly like one that does not exist.
  *
  * @module
  */
@@ -7,10 +9,12 @@ import { type Context, Hono } from "hono";
 import { type Role, ROLES } from "../store/orgs.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { readJson } from "./body.ts";
-import { forbidden, invalid, notFound } from "./errors.ts";
+import { forbidden, notFound } from "./errors.ts";
+import { checkMemberChange } from "./member_rules.ts";
 import { hasRole } from "./principal.ts";
 import { presentOrg } from "./present.ts";
 import { oneOf, onlyFields, optionalString, string } from "./validate.ts";
+import { patchOrgSettings } from "./org_settings.ts";
 
 /** Org slugs: lower-case letters, digits and inner hyphens, 1-63 characters. */
 export const ORG_SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -30,6 +34,11 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
       throw forbidden(`this needs the ${min} role or higher; you are ${role} in '${org.slug}'`);
     }
     return { org, role, user: p.user };
+  };
+  const memberOf = (orgId: string, userId: string) => {
+    const member = store.orgs.member(orgId, userId);
+    if (!member) throw notFound("member");
+    return member;
   };
 
   app.post("/", async (c) => {
@@ -55,6 +64,14 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     return c.json(presentOrg(org, role));
   });
 
+  // Settings decide what tools may reach (the outbound policy): owners and admins only.
+  app.patch("/:slug", async (c) => {
+    const { org, role } = orgOf(c, "admin");
+    const settings = patchOrgSettings(await readJson(c), org.settings);
+    if (!store.orgs.setSettings(org.id, settings)) throw notFound("organization");
+    return c.json(presentOrg(store.orgs.get(org.id)!, role));
+  });
+
   app.get("/:slug/members", (c) => {
     const { org } = orgOf(c);
     return c.json({ members: store.orgs.members(org.id) });
@@ -71,7 +88,7 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     });
     const name = optionalString(body, "name", { max: 200 }) ?? email.split("@")[0];
     const role = oneOf(body, "role", ROLES);
-    if (role === "owner" && myRole !== "owner") throw forbidden("only owners can add owners");
+    checkMemberChange(myRole, undefined, role);
     const member = store.tx(() => {
       const user = store.users.ensure(email, name);
       store.orgs.addMember(org.id, user.id, role);
@@ -85,36 +102,19 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     const body = await readJson(c);
     onlyFields(body, ["role"]);
     const role = oneOf(body, "role", ROLES);
-    const userId = c.req.param("userId");
-    const member = store.tx(() => {
-      const current = store.orgs.member(org.id, userId);
-      if (!current) throw notFound("member");
-      if ((current.role === "owner" || role === "owner") && myRole !== "owner") {
-        throw forbidden("only owners can grant or take away the owner role");
-      }
-      if (current.role === "owner" && role !== "owner" && store.orgs.ownerCount(org.id) === 1) {
-        throw invalid("role", "an organization must keep at least one owner");
-      }
-      store.orgs.setRole(org.id, userId, role);
-      return store.orgs.member(org.id, userId)!;
-    });
-    return c.json(member);
+    const current = memberOf(org.id, c.req.param("userId"));
+    checkMemberChange(myRole, current.role, role);
+    // The store refuses to demote the last owner (409).
+    store.orgs.setRole(org.id, current.userId, role);
+    return c.json(store.orgs.member(org.id, current.userId)!);
   });
 
   app.delete("/:slug/members/:userId", (c) => {
     const { org, role: myRole } = orgOf(c, "admin");
-    const userId = c.req.param("userId");
-    store.tx(() => {
-      const current = store.orgs.member(org.id, userId);
-      if (!current) throw notFound("member");
-      if (current.role === "owner" && myRole !== "owner") {
-        throw forbidden("only owners can remove owners");
-      }
-      if (current.role === "owner" && store.orgs.ownerCount(org.id) === 1) {
-        throw invalid("userId", "an organization must keep at least one owner");
-      }
-      store.orgs.removeMember(org.id, userId);
-    });
+    const current = memberOf(org.id, c.req.param("userId"));
+    checkMemberChange(myRole, current.role, undefined);
+    // The store refuses to remove the last owner (409) and drops the member's keys here.
+    store.orgs.removeMember(org.id, current.userId);
     return c.body(null, 204);
   });
 

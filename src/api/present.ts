@@ -7,6 +7,8 @@
 import type { Gateway } from "../store/gateways.ts";
 import type { AccessKey, GatewayKey } from "../store/keys.ts";
 import type { Org } from "../store/orgs.ts";
+import type { SecretInfo } from "../store/secrets.ts";
+import { outboundPolicyOf } from "../tools/outbound_policy.ts";
 import type { Assignment, Tool } from "../store/tools.ts";
 
 /** The three MCP URLs of a gateway. */
@@ -83,7 +85,23 @@ export function presentGatewayKey(key: GatewayKey) {
   return key;
 }
 
-/** An org, with the caller's role when known. */
+/**
+ * An org, with the caller's role when known and its effective settings
+ * (stored values over the defaults, so the answer shows what applies).
+ */
 export function presentOrg(org: Org, role?: string) {
-  return role ? { ...org, role } : org;
+  const shown = { ...org, settings: { outbound: outboundPolicyOf(org.settings) } };
+  return role ? { ...shown, role } : shown;
+}
+
+/** A secret's metadata: never its value, in any form. */
+export function presentSecret(s: SecretInfo) {
+  return {
+    id: s.id,
+    name: s.name,
+    type: s.type,
+    description: s.description,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+  };
 }

@@ -1,10 +1,11 @@
 /**
- * Routes: `/tools` (create, list, get, update, delete).
+ * Routes: `/tools` (create, list, get, update, delete). A tool of another org
+ * answers 404 exactly like a missing one.
  *
  * @module
  */
 import { type Context, Hono } from "hono";
-import type { Tool } from "../store/tools.ts";
+import type { Tool, ToolInput } from "../store/tools.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { notFound } from "./errors.ts";
@@ -20,6 +21,11 @@ export function toolRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     if (!tool) throw notFound("tool");
     return tool;
   };
+  const updated = (tool: Tool, input: ToolInput): Tool => {
+    const result = store.tools.update(tool.orgId, tool.id, input);
+    if (!result) throw notFound("tool");
+    return result;
+  };
 
   app.post("/", async (c) => {
     const input = parseToolInput(await readJson(c));
@@ -33,15 +39,16 @@ export function toolRoutes({ store }: ApiDeps): Hono<ApiEnv> {
 
   app.get("/:id", (c) => c.json(presentTool(toolOf(c))));
 
-  const update = async (c: Context<ApiEnv>) => {
-    const { id, orgId, createdAt: _c, updatedAt: _u, ...current } = toolOf(c);
-    const input = mergeToolInput(current, await readJson(c));
-    const updated = store.tools.update(orgId, id, input);
-    if (!updated) throw notFound("tool");
-    return c.json(presentTool(updated));
-  };
-  app.patch("/:id", update);
-  app.put("/:id", update);
+  // PATCH changes the fields given (null removes an optional one); PUT replaces the tool.
+  app.patch("/:id", async (c) => {
+    const tool = toolOf(c);
+    const { id: _i, orgId: _o, createdAt: _c, updatedAt: _u, ...current } = tool;
+    return c.json(presentTool(updated(tool, mergeToolInput(current, await readJson(c)))));
+  });
+  app.put("/:id", async (c) => {
+    const tool = toolOf(c);
+    return c.json(presentTool(updated(tool, parseToolInput(await readJson(c)))));
+  });
 
   app.delete("/:id", (c) => {
     if (!store.tools.delete(c.get("principal").org.id, c.req.param("id"))) throw notFound("tool");

@@ -340,7 +340,7 @@ export class Dispatcher {
     const token = meta.progressToken;
     let lastProgress = -Infinity;
     try {
-      const result = await executor.execute(entry.tool, args, {
+      const running = executor.execute(entry.tool, args, {
         signal: controller.signal,
         progress: (progress, total, message) => {
           if (
@@ -360,7 +360,12 @@ export class Dispatcher {
           ex.emit(notification("notifications/message", { level, logger: entry.tool.name, data }));
         },
       });
-      if (controller.signal.aborted) return undefined;
+      // A cancelled call gets no response, whether the executor returns or throws on the abort.
+      const result = await running.catch((err) => {
+        if (controller.signal.aborted) return undefined;
+        throw err;
+      });
+      if (result === undefined || controller.signal.aborted) return undefined;
       return { ...result };
     } finally {
       session.inflight.delete(id);

@@ -17,11 +17,20 @@ export class Db {
   /** Opens (creating if needed) the database at `path` and applies pending migrations. */
   constructor(path: string) {
     this.raw = new DatabaseSync(path);
-    this.raw.exec("PRAGMA journal_mode = WAL");
-    this.raw.exec("PRAGMA synchronous = NORMAL");
-    this.raw.exec("PRAGMA foreign_keys = ON");
-    this.raw.exec("PRAGMA busy_timeout = 5000");
-    migrate(this);
+    try {
+      this.raw.exec("PRAGMA journal_mode = WAL");
+      // FULL, not NORMAL: with NORMAL a WAL commit can still be lost to a power cut
+      // or OS crash, and the API promises that a write answered 2xx is kept. The
+      // cost is one fsync per write transaction, small next to management traffic.
+      this.raw.exec("PRAGMA synchronous = FULL");
+      this.raw.exec("PRAGMA foreign_keys = ON");
+      this.raw.exec("PRAGMA busy_timeout = 5000");
+      migrate(this);
+    } catch (err) {
+      // A refused database (e.g. from a newer build) must not stay open and locked.
+      this.raw.close();
+      throw err;
+    }
   }
 
   /** Returns a prepared statement for `sql`, compiled once and reused. */

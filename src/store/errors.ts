@@ -4,9 +4,13 @@
  * @module
  */
 
-/** A write would break a uniqueness rule (a duplicate slug, endpoint, name...). */
+/**
+ * A write would break a rule about the data as it stands: a uniqueness rule
+ * (a duplicate slug, endpoint, name...) or an invariant such as "an org keeps
+ * at least one owner". The same request may succeed once the data changes.
+ */
 export class ConflictError extends Error {
-  /** The field whose value is already taken. */
+  /** The request field whose value causes the conflict. */
   readonly field: string;
   /** Creates the error for `field`. */
   constructor(field: string, message: string) {

@@ -99,10 +99,10 @@ export class AccessKeys {
   /** Keys in `orgId`, all of them or only those of `userId`. */
   list(orgId: string, userId?: string): AccessKey[] {
     const rows = userId === undefined
-      ? this.db.prepare("SELECT * FROM access_keys WHERE org_id = ? ORDER BY created_at")
+      ? this.db.prepare("SELECT * FROM access_keys WHERE org_id = ? ORDER BY created_at, id")
         .all(orgId)
       : this.db.prepare(
-        "SELECT * FROM access_keys WHERE org_id = ? AND user_id = ? ORDER BY created_at",
+        "SELECT * FROM access_keys WHERE org_id = ? AND user_id = ? ORDER BY created_at, id",
       ).all(orgId, userId);
     return rows.map(toAccessKey);
   }
@@ -163,7 +163,9 @@ export class GatewayKeys {
 
   /** The keys of `gatewayId`. */
   list(gatewayId: string): GatewayKey[] {
-    return this.db.prepare("SELECT * FROM gateway_keys WHERE gateway_id = ? ORDER BY created_at")
+    return this.db.prepare(
+      "SELECT * FROM gateway_keys WHERE gateway_id = ? ORDER BY created_at, id",
+    )
       .all(gatewayId).map(toGatewayKey);
   }
 

@@ -97,6 +97,54 @@ const MIGRATIONS: readonly string[] = [
     UNIQUE (gateway_id, type)
   );
   `,
+  // 2: the secrets vault (values only as AES-256-GCM ciphertext, bound to id and org), the
+  // vault's key check, and per-org settings (outbound network policy) as a JSON object.
+  `
+  CREATE TABLE secrets (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    iv BLOB NOT NULL,
+    ciphertext BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (org_id, name)
+  );
+  CREATE TABLE vault_key_check (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    iv BLOB NOT NULL,
+    ciphertext BLOB NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  ALTER TABLE orgs ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+  `,
+  // 3: imported APIs (OpenAPI documents). Their tools stay rows of tools, linked by api_id
+  // (deleting the API deletes them, and so their assignments), with the operation each
+  // stands for, which re-imports match on to keep tool ids and assignments.
+  `
+  CREATE TABLE apis (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    version TEXT NOT NULL DEFAULT '',
+    spec_version TEXT NOT NULL,
+    base_url TEXT,
+    secret_name TEXT,
+    include_filter TEXT,
+    exclude_filter TEXT,
+    spec_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (org_id, name)
+  );
+  ALTER TABLE tools ADD COLUMN api_id TEXT REFERENCES apis(id) ON DELETE CASCADE;
+  ALTER TABLE tools ADD COLUMN api_operation_id TEXT;
+  ALTER TABLE tools ADD COLUMN api_route TEXT;
+  CREATE INDEX tools_api ON tools(api_id);
+  `,
 ];
 
 /** The schema version this build expects. */

@@ -4,8 +4,8 @@
  * @module
  */
 import type { Db } from "./db.ts";
-import { uniqueOr } from "./errors.ts";
-import { newId, now } from "./util.ts";
+import { ConflictError, uniqueOr } from "./errors.ts";
+import { newId, now, parseJson } from "./util.ts";
 
 /** The roles a member can hold, strongest first. */
 export const ROLES = ["owner", "admin", "member", "viewer"] as const;
@@ -18,6 +18,8 @@ export interface Org {
   name: string;
   slug: string;
   createdAt: string;
+  /** Org-wide settings as stored (e.g. `outbound`); readers fill in their own defaults. */
+  settings: Record<string, unknown>;
 }
 
 /** A user's membership in an org. */
@@ -37,6 +39,7 @@ function toOrg(r: Row): Org {
     name: r.name as string,
     slug: r.slug as string,
     createdAt: r.created_at as string,
+    settings: parseJson<Record<string, unknown>>(r.settings) ?? {},
   };
 }
 
@@ -52,11 +55,17 @@ function toMember(r: Row): Member {
 
 /** Reads and writes `orgs` and `org_members`. */
 export class Orgs {
+  /**
+   * Increments whenever any org's settings change, so caches of settings
+   * (the outbound policy read on every tool call) can check freshness with no query.
+   */
+  settingsVersion = 0;
+
   constructor(private readonly db: Db) {}
 
   /** Creates an org and makes `ownerId` its owner, in one transaction. */
   create(name: string, slug: string, ownerId: string): Org {
-    const org = { id: newId(), name, slug, createdAt: now() };
+    const org: Org = { id: newId(), name, slug, createdAt: now(), settings: {} };
     return this.db.tx(() => {
       uniqueOr(
         "slug",
@@ -68,6 +77,14 @@ export class Orgs {
       this.addMember(org.id, ownerId, "owner");
       return org;
     });
+  }
+
+  /** Replaces the settings of `orgId`; false when there is no such org. */
+  setSettings(orgId: string, settings: Record<string, unknown>): boolean {
+    const res = this.db.prepare("UPDATE orgs SET settings = ? WHERE id = ?")
+      .run(JSON.stringify(settings), orgId);
+    this.settingsVersion++;
+    return Number(res.changes) > 0;
   }
 
   /** How many orgs exist. */
@@ -135,24 +152,44 @@ export class Orgs {
     return Number(r?.n ?? 0);
   }
 
-  /** Changes a member's role; returns false when there is no such member. */
+  /**
+   * Changes a member's role; returns false when there is no such member.
+   * Demoting the last owner is a {@link ConflictError}: checked in the same
+   * transaction as the write, so two concurrent demotions cannot both pass.
+   */
   setRole(orgId: string, userId: string, role: Role): boolean {
-    const res = this.db.prepare("UPDATE org_members SET role = ? WHERE org_id = ? AND user_id = ?")
-      .run(role, orgId, userId);
-    return Number(res.changes) > 0;
+    return this.db.tx(() => {
+      const current = this.roleOf(orgId, userId);
+      if (!current) return false;
+      if (current === "owner" && role !== "owner") this.#keepAnOwner(orgId, "role");
+      this.db.prepare("UPDATE org_members SET role = ? WHERE org_id = ? AND user_id = ?")
+        .run(role, orgId, userId);
+      return true;
+    });
   }
 
   /**
    * Removes a member and the access keys they hold in this org, in one transaction;
-   * returns false when there is no such member.
+   * returns false when there is no such member. Removing the last owner is a
+   * {@link ConflictError}.
    */
   removeMember(orgId: string, userId: string): boolean {
     return this.db.tx(() => {
+      const current = this.roleOf(orgId, userId);
+      if (!current) return false;
+      if (current === "owner") this.#keepAnOwner(orgId, "userId");
       this.db.prepare("DELETE FROM access_keys WHERE org_id = ? AND user_id = ?")
         .run(orgId, userId);
-      const res = this.db.prepare("DELETE FROM org_members WHERE org_id = ? AND user_id = ?")
+      this.db.prepare("DELETE FROM org_members WHERE org_id = ? AND user_id = ?")
         .run(orgId, userId);
-      return Number(res.changes) > 0;
+      return true;
     });
+  }
+
+  /** Throws unless `orgId` has an owner besides the one about to go. */
+  #keepAnOwner(orgId: string, field: string): void {
+    if (this.ownerCount(orgId) <= 1) {
+      throw new ConflictError(field, "an organization must keep at least one owner");
+    }
   }
 }

@@ -4,12 +4,14 @@
  *
  * @module
  */
+import { Apis } from "./apis.ts";
 import { AuthMethods } from "./auth_methods.ts";
 import { ChangeFeed } from "./changes.ts";
 import { Db } from "./db.ts";
 import { Gateways } from "./gateways.ts";
 import { AccessKeys, GatewayKeys } from "./keys.ts";
 import { Orgs } from "./orgs.ts";
+import { Secrets } from "./secrets.ts";
 import { Tools } from "./tools.ts";
 import { Users } from "./users.ts";
 
@@ -26,6 +28,10 @@ export class Store {
   readonly tools: Tools;
   readonly gatewayKeys: GatewayKeys;
   readonly authMethods: AuthMethods;
+  /** Secrets: metadata and ciphertext only (encryption lives in `src/secrets/`). */
+  readonly secrets: Secrets;
+  /** Imported APIs (OpenAPI documents) and the tools generated from them. */
+  readonly apis: Apis;
 
   /** Opens the database file at `path` (`:memory:` for a throwaway one). */
   constructor(path: string) {
@@ -37,6 +43,8 @@ export class Store {
     this.tools = new Tools(this.db, this.changes);
     this.gatewayKeys = new GatewayKeys(this.db);
     this.authMethods = new AuthMethods(this.db, this.changes);
+    this.secrets = new Secrets(this.db);
+    this.apis = new Apis(this.db, this.changes);
   }
 
   /** Runs `fn` in one transaction: all of its writes land, or none do. */

@@ -59,6 +59,10 @@ function toTool(r: Row): Tool {
   return tool;
 }
 
+function toAssignment(r: Row): Assignment {
+  return { tool: toTool(r), enabled: r.gt_enabled === 1, assignedAt: r.gt_created_at as string };
+}
+
 const DUPLICATE_NAME = "a tool with this name already exists in the organization";
 
 /** Reads and writes `tools` and `gateway_tools`. */
@@ -142,19 +146,27 @@ export class Tools {
   }
 
   /**
-   * Assigns `toolIds` to `gatewayId` in one transaction (all or none);
-   * tools already assigned keep their row and take the new `enabled`.
+   * Assigns `toolIds` to `gatewayId` in one transaction: every tool must
+   * belong to `orgId`, else nothing is written and the ids that do not are
+   * returned (tools of other orgs look exactly like missing ones). Tools
+   * already assigned keep their row and take the new `enabled`.
    */
-  assign(gatewayId: string, toolIds: string[], enabled: boolean): void {
+  assign(orgId: string, gatewayId: string, toolIds: string[], enabled: boolean): string[] {
     const ts = now();
-    this.db.tx(() => {
+    const missing = this.db.tx(() => {
+      // Checked inside the transaction so a tool deleted meanwhile cannot slip in.
+      const exists = this.db.prepare("SELECT 1 AS ok FROM tools WHERE org_id = ? AND id = ?");
+      const missing = toolIds.filter((id) => !exists.get(orgId, id));
+      if (missing.length > 0) return missing;
       const st = this.db.prepare(
         `INSERT INTO gateway_tools (gateway_id, tool_id, enabled, created_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (gateway_id, tool_id) DO UPDATE SET enabled = excluded.enabled`,
       );
       for (const toolId of toolIds) st.run(gatewayId, toolId, enabled ? 1 : 0, ts);
+      return [];
     });
-    this.changes.emit([gatewayId]);
+    if (missing.length === 0) this.changes.emit([gatewayId]);
+    return missing;
   }
 
   /** Switches one assignment on or off; false when the tool is not assigned. */
@@ -181,16 +193,16 @@ export class Tools {
     return this.db.prepare(
       `SELECT t.*, gt.enabled AS gt_enabled, gt.created_at AS gt_created_at FROM gateway_tools gt
        JOIN tools t ON t.id = gt.tool_id WHERE gt.gateway_id = ? ORDER BY t.name`,
-    ).all(gatewayId).map((r) => ({
-      tool: toTool(r),
-      enabled: r.gt_enabled === 1,
-      assignedAt: r.gt_created_at as string,
-    }));
+    ).all(gatewayId).map(toAssignment);
   }
 
   /** One assignment of `gatewayId`, if the tool is assigned. */
   assignment(gatewayId: string, toolId: string): Assignment | undefined {
-    return this.assignments(gatewayId).find((a) => a.tool.id === toolId);
+    const r = this.db.prepare(
+      `SELECT t.*, gt.enabled AS gt_enabled, gt.created_at AS gt_created_at FROM gateway_tools gt
+       JOIN tools t ON t.id = gt.tool_id WHERE gt.gateway_id = ? AND gt.tool_id = ?`,
+    ).get(gatewayId, toolId);
+    return r ? toAssignment(r) : undefined;
   }
 
   /** The enabled tools of `gatewayId`, by name: what its MCP clients see. */

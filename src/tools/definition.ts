@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { checkRequestParts } from "./http_parameters.ts";
 import { checkSchema } from "./schema_check.ts";
 
 /** MCP tool names: 1-128 characters of A-Z, a-z, 0-9, `_`, `-`, `.` (spec 2025-11-25). */
@@ -18,6 +19,15 @@ export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "O
 
 /** Default upstream timeout of an `http` tool, in milliseconds. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Execution config fields for structured parameters and body encodings (see `http_parameters.ts`). */
+const REQUEST_PART_FIELDS = ["parameters", "bodyEncoding", "bodyFiles"];
+
+/**
+ * Secret names: they appear in `{{secrets.NAME}}` templates and in
+ * `executionConfig.auth.secret`, so they keep to identifier characters.
+ */
+export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 /** A rejected part of a tool definition: the field path and why. */
 export interface DefinitionProblem {
@@ -90,6 +100,24 @@ function checkStringMap(v: unknown, field: string): DefinitionProblem | undefine
   return undefined;
 }
 
+/** Checks `executionConfig.auth`: `{secret: NAME}`, naming the secret that authenticates calls. */
+function checkAuth(v: unknown, field: string): DefinitionProblem | undefined {
+  if (v === undefined) return undefined;
+  if (!isObject(v)) return { field, message: `${field} must be an object like {"secret": "NAME"}` };
+  const unknown = Object.keys(v).find((k) => k !== "secret");
+  if (unknown) {
+    return { field: `${field}.${unknown}`, message: `unknown field ${field}.${unknown}` };
+  }
+  if (typeof v.secret !== "string" || !SECRET_NAME.test(v.secret)) {
+    return {
+      field: `${field}.secret`,
+      message: `${field}.secret must name a secret: a letter or '_', then letters, digits ` +
+        "or '_', at most 128 characters",
+    };
+  }
+  return undefined;
+}
+
 /**
  * Checks an `http` tool's execution config against its input schema and
  * returns it with defaults filled in, or the first problem.
@@ -99,7 +127,17 @@ export function normalizeHttpConfig(
   inputSchema: Record<string, unknown>,
 ): { config: Record<string, unknown> } | { problem: DefinitionProblem } {
   const f = (k: string) => `executionConfig.${k}`;
-  const known = ["method", "url", "headers", "queryParams", "body", "timeout", "retries"];
+  const known = [
+    "method",
+    "url",
+    "headers",
+    "queryParams",
+    "body",
+    "timeout",
+    "retries",
+    "auth",
+    ...REQUEST_PART_FIELDS,
+  ];
   const unknown = Object.keys(config).find((k) => !known.includes(k));
   if (unknown) return { problem: { field: f(unknown), message: `unknown field ${f(unknown)}` } };
   const method = typeof config.method === "string" ? config.method.toUpperCase() : config.method;
@@ -127,6 +165,10 @@ export function normalizeHttpConfig(
     const problem = checkTemplates(config[key], f(key), params);
     if (problem) return { problem };
   }
+  const authProblem = checkAuth(config.auth, f("auth"));
+  if (authProblem) return { problem: authProblem };
+  const partsProblem = checkRequestParts(config, params);
+  if (partsProblem) return { problem: partsProblem };
   const timeout = config.timeout ?? DEFAULT_TIMEOUT_MS;
   if (
     typeof timeout !== "number" || !Number.isInteger(timeout) || timeout < 1 || timeout > 300_000
@@ -148,5 +190,7 @@ export function normalizeHttpConfig(
   if (config.headers !== undefined) out.headers = config.headers;
   if (config.queryParams !== undefined) out.queryParams = config.queryParams;
   if (config.body !== undefined) out.body = config.body;
+  if (config.auth !== undefined) out.auth = { secret: (config.auth as { secret: string }).secret };
+  for (const key of REQUEST_PART_FIELDS) if (config[key] !== undefined) out[key] = config[key];
   return { config: out };
 }

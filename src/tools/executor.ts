@@ -52,6 +52,8 @@ export interface ToolExecutor {
     args: Record<string, unknown>,
     ctx: ExecutionContext,
   ): Promise<CallToolResult>;
+  /** Releases what the executor holds open (pooled connections); called when its server stops. */
+  close?(): void;
 }
 
 /** Executors by tool type. */

@@ -15,13 +15,15 @@ import {
   type ToolExecutor,
 } from "./executor.ts";
 import {
+  applyAuth,
   BuildError,
   buildRequest,
   type CompiledHttpTool,
   compileHttpTool,
   type RequestPlan,
 } from "./http_request.ts";
-import { attempt, discard, readCapped } from "./outbound.ts";
+import { attempt, discard, type HopDecision, readCapped } from "./outbound.ts";
+import { DEFAULT_OUTBOUND_POLICY, OutboundGuard, type OutboundPolicy } from "./outbound_policy.ts";
 import {
   httpErrorResult,
   type PresentOptions,
@@ -31,7 +33,14 @@ import {
   statusLine,
   successResult,
 } from "./response_content.ts";
-import { NO_SECRETS, type SecretResolver } from "./secrets.ts";
+import {
+  type AuthMaterial,
+  NO_SECRETS,
+  type ResolvedSecret,
+  type ResolveOptions,
+  SecretError,
+  type SecretResolver,
+} from "./secrets.ts";
 import type { Tool } from "../store/tools.ts";
 
 /** Default cap on the response bytes read per call (1 MiB). */
@@ -55,6 +64,21 @@ export interface HttpExecutorOptions {
   maxRedirects?: number;
   /** Compiled tools kept (default 5000). */
   cacheSize?: number;
+  /**
+   * The outbound policy of an org and its slug (named in the hint of a
+   * refusal); called on every call, so it should be cached (default: the
+   * default policy everywhere).
+   */
+  outbound?: (orgId: string) => { policy: OutboundPolicy; slug?: string };
+  /** Destination checks and pinned connections (default: a guard over `Deno.resolveDns`). */
+  guard?: OutboundGuard;
+}
+
+/** A call ready to send: its request, how to present the answer, whether a 401 may be retried. */
+interface Prepared {
+  plan: RequestPlan;
+  present: PresentOptions;
+  refreshable: boolean;
 }
 
 /** The bytes of an error body read: enough for the excerpt in any encoding. */
@@ -101,6 +125,8 @@ export class HttpExecutor implements ToolExecutor {
   readonly #excerptChars: number;
   readonly #maxRedirects: number;
   readonly #cacheSize: number;
+  readonly #outbound: (orgId: string) => { policy: OutboundPolicy; slug?: string };
+  readonly #guard: OutboundGuard;
   /** Compiled tools by id, valid while `updatedAt` matches (an update bumps it). */
   readonly #compiled = new Map<string, { updatedAt: string; tool: CompiledHttpTool }>();
 
@@ -114,6 +140,8 @@ export class HttpExecutor implements ToolExecutor {
     this.#excerptChars = options.errorExcerptChars ?? 500;
     this.#maxRedirects = options.maxRedirects ?? 5;
     this.#cacheSize = options.cacheSize ?? 5000;
+    this.#outbound = options.outbound ?? (() => ({ policy: DEFAULT_OUTBOUND_POLICY }));
+    this.#guard = options.guard ?? new OutboundGuard();
   }
 
   /** The compiled form of `tool`, compiled at most once per version. */
@@ -138,19 +166,53 @@ export class HttpExecutor implements ToolExecutor {
   ): Promise<CallToolResult> {
     const t = this.compiled(tool);
     if (ctx.signal.aborted) return cancelled();
-    const secrets = await this.#resolveSecrets(tool.orgId, t.secrets);
+    const call = await this.#prepare(tool, t, args, ctx, false);
+    if ("content" in call) return call;
+    ctx.log("debug", call.present.redact(`${call.plan.method} ${call.plan.logUrl}`));
+    // Only a refreshable credential (an OAuth2 token) is worth a second try after a 401.
+    const reauth = call.refreshable ? () => this.#prepare(tool, t, args, ctx, true) : undefined;
+    return await this.#send(t, call, tool.orgId, ctx, reauth);
+  }
+
+  /** Releases pooled connections (pinned clients); the server calls it when stopping. */
+  close(): void {
+    this.#guard.close();
+  }
+
+  /**
+   * Resolves the call's secrets (templates and `auth`) and builds its request;
+   * an error result when a secret is missing or the arguments do not fit.
+   */
+  async #prepare(
+    tool: Tool,
+    t: CompiledHttpTool,
+    args: Record<string, unknown>,
+    ctx: ExecutionContext,
+    fresh: boolean,
+  ): Promise<Prepared | CallToolResult> {
+    const options = { signal: ctx.signal, fresh };
+    const secrets = await this.#resolveSecrets(tool.orgId, t.secrets, options);
     if ("error" in secrets) return errorResult(secrets.error);
-    const redact = redactorFor(secrets.values.values());
+    const sensitive = [...secrets.values.values(), ...secrets.sensitive];
+    let auth: AuthMaterial | undefined;
+    if (t.auth !== undefined) {
+      const got = await this.#authenticate(tool.orgId, t.auth, options);
+      if ("error" in got) return errorResult(got.error);
+      auth = got.auth;
+      sensitive.push(...auth.sensitive);
+    }
+    if (ctx.signal.aborted) return cancelled();
+    const redact = redactorFor(sensitive);
     let plan: RequestPlan;
     try {
       plan = buildRequest(t, args, secrets.values);
+      if (auth) plan = applyAuth(plan, auth);
     } catch (err) {
       if (err instanceof BuildError) {
         return errorResult(redact(`cannot call ${tool.name}: ${err.message}`));
       }
       throw err;
     }
-    ctx.log("debug", redact(`${plan.method} ${plan.logUrl}`));
     const q = plan.logUrl.indexOf("?");
     const present: PresentOptions = {
       cap: this.#cap,
@@ -159,20 +221,23 @@ export class HttpExecutor implements ToolExecutor {
       redact,
       excerptChars: this.#excerptChars,
     };
-    return await this.#send(t, plan, present, ctx);
+    return { plan, present, refreshable: auth?.refreshable ?? false };
   }
 
   async #resolveSecrets(
     orgId: string,
     names: readonly string[],
-  ): Promise<{ values: Map<string, string> } | { error: string }> {
+    options: ResolveOptions,
+  ): Promise<{ values: Map<string, string>; sensitive: string[] } | { error: string }> {
     const values = new Map<string, string>();
-    if (names.length === 0) return { values };
-    let found: (string | undefined)[];
+    const sensitive: string[] = [];
+    if (names.length === 0) return { values, sensitive };
+    let found: (string | ResolvedSecret | undefined)[];
     try {
-      found = await Promise.all(names.map((n) => this.#secrets.resolve(orgId, n)));
-    } catch {
-      // The resolver's message could quote a value; only the names are safe to report.
+      found = await Promise.all(names.map((n) => this.#secrets.resolve(orgId, n, options)));
+    } catch (err) {
+      // A SecretError is worded for the model; any other message could quote a value.
+      if (err instanceof SecretError) return { error: err.message };
       return { error: `the secrets ${names.map((n) => `'${n}'`).join(", ")} could not be read` };
     }
     const missing = names.filter((_, i) => found[i] === undefined);
@@ -185,8 +250,42 @@ export class HttpExecutor implements ToolExecutor {
         } under /secrets`,
       };
     }
-    names.forEach((n, i) => values.set(n, found[i]!));
-    return { values };
+    names.forEach((n, i) => {
+      const v = found[i]!;
+      if (typeof v === "string") values.set(n, v);
+      else {
+        values.set(n, v.value);
+        sensitive.push(...v.sensitive);
+      }
+    });
+    return { values, sensitive };
+  }
+
+  async #authenticate(
+    orgId: string,
+    name: string,
+    options: ResolveOptions,
+  ): Promise<{ auth: AuthMaterial } | { error: string }> {
+    let auth: AuthMaterial | undefined;
+    try {
+      auth = await this.#secrets.authenticate?.(orgId, name, options);
+    } catch (err) {
+      if (err instanceof SecretError) return { error: err.message };
+      return { error: `the secret '${name}' (executionConfig.auth) could not be read` };
+    }
+    if (!auth) {
+      return {
+        error: `secret '${name}' (executionConfig.auth) not configured for this organization; ` +
+          "add it under /secrets",
+      };
+    }
+    return { auth };
+  }
+
+  /** Checks one hop's destination against the org's policy; pins plain-http names. */
+  async #check(orgId: string, url: URL, signal: AbortSignal): Promise<HopDecision> {
+    const { policy, slug } = this.#outbound(orgId);
+    return await this.#guard.decide(url, policy, signal, slug);
   }
 
   #backoff(retry: number): number {
@@ -197,18 +296,22 @@ export class HttpExecutor implements ToolExecutor {
 
   async #send(
     t: CompiledHttpTool,
-    plan: RequestPlan,
-    present: PresentOptions,
+    call: Prepared,
+    orgId: string,
     ctx: ExecutionContext,
+    reauth?: () => Promise<Prepared | CallToolResult>,
   ): Promise<CallToolResult> {
-    const { redact } = present;
+    let { plan, present } = call;
+    let { redact } = present;
     const retries = t.idempotent ? t.retries : 0;
     const target = `${plan.method} ${plan.url.host}`;
-    for (let n = 0;; n++) {
+    const guard = (url: URL, signal: AbortSignal) => this.#check(orgId, url, signal);
+    for (let n = 0;;) {
       const out = await attempt(plan, {
         timeoutMs: t.timeoutMs,
         signal: ctx.signal,
         maxRedirects: this.#maxRedirects,
+        guard,
       });
       let reason: string;
       let delay: number;
@@ -218,11 +321,25 @@ export class HttpExecutor implements ToolExecutor {
         return errorResult(redact(`${target} timed out after ${t.timeoutMs} ms`));
       }
       if (out.kind === "network") {
-        if (n >= retries || out.cause === "redirect") return errorResult(redact(out.message));
+        // A refused destination or redirect stays refused however often it is tried.
+        if (n >= retries || out.cause === "redirect" || out.cause === "blocked") {
+          return errorResult(redact(out.message));
+        }
         reason = out.message;
         delay = this.#backoff(n);
       } else {
         const res = out.response;
+        if (res.status === 401 && reauth) {
+          // The token may have been revoked or expired early: once, with a fresh one.
+          await discard(res);
+          const next = await reauth();
+          reauth = undefined;
+          if ("content" in next) return next;
+          ({ plan, present } = next);
+          ({ redact } = present);
+          ctx.log("info", redact(`401 from ${target}; retrying once with a fresh token`));
+          continue;
+        }
         if (res.status >= 200 && res.status < 300) {
           const read = await this.#read(res, this.#cap, out.timeout, ctx);
           if (typeof read === "string") return this.#readFailure(read, t, target, redact);
@@ -253,6 +370,7 @@ export class HttpExecutor implements ToolExecutor {
       );
       ctx.progress(n + 1, retries + 1, `retrying after ${redact(reason)}`);
       if (!await sleep(delay, ctx.signal)) return cancelled();
+      n++;
     }
   }
 

@@ -11,6 +11,16 @@
 import { GATEHOUSE_VERSION } from "../version.ts";
 import { DEFAULT_TIMEOUT_MS } from "./definition.ts";
 import {
+  type BodyEncoding,
+  BodyEncodingError,
+  compileParameters,
+  cookiePair,
+  encodeBody,
+  headerValue,
+  type HttpParameter,
+  queryPairs,
+} from "./http_parameters.ts";
+import {
   ABSENT,
   type CompiledJson,
   type CompiledString,
@@ -62,6 +72,14 @@ export interface CompiledHttpTool {
   secretHeaders: readonly string[];
   /** Whether the URL itself carries a secret, so log lines need a masked copy. */
   urlHasSecret: boolean;
+  /** The secret named by `executionConfig.auth`, which authenticates every request. */
+  auth?: string;
+  /** Query, header and cookie parameters serialised by style (`executionConfig.parameters`). */
+  params: readonly HttpParameter[];
+  /** How the rendered body is encoded; undefined keeps the template rule (strings raw, else JSON). */
+  bodyEncoding?: BodyEncoding;
+  /** Multipart members sent as file parts. */
+  bodyFiles: ReadonlySet<string>;
 }
 
 /** A request ready to send. */
@@ -71,7 +89,8 @@ export interface RequestPlan {
   /** The URL with secret values masked, for log lines and error messages. */
   logUrl: string;
   headers: Headers;
-  body?: string;
+  /** Text, or a multipart form (fetch writes its boundary and content type). */
+  body?: string | FormData;
   secretHeaders: readonly string[];
 }
 
@@ -144,6 +163,9 @@ export function compileHttpTool(config: Record<string, unknown>): CompiledHttpTo
   const segments = path === "" ? [] : splitOutside(path, "/").map(compileString);
   const urlStrings = [origin, ...segments, ...query.flatMap((q) => q.value ? [q.value] : [])];
   const all = [...urlStrings, ...headers.map(([, v]) => v), ...(body ? stringsIn(body) : [])];
+  const auth = isObject(config.auth) && typeof config.auth.secret === "string"
+    ? config.auth.secret
+    : undefined;
   return {
     method,
     idempotent: IDEMPOTENT_METHODS.has(method),
@@ -157,6 +179,12 @@ export function compileHttpTool(config: Record<string, unknown>): CompiledHttpTo
     secrets: secretNames(all),
     secretHeaders: headers.filter(([, v]) => v.hasSecret).map(([k]) => k.toLowerCase()),
     urlHasSecret: urlStrings.some((s) => s.hasSecret),
+    ...(auth === undefined ? {} : { auth }),
+    params: compileParameters(config.parameters),
+    ...(typeof config.bodyEncoding === "string"
+      ? { bodyEncoding: config.bodyEncoding as BodyEncoding }
+      : {}),
+    bodyFiles: new Set(Array.isArray(config.bodyFiles) ? config.bodyFiles.map(String) : []),
   };
 }
 
@@ -212,7 +240,32 @@ function buildUrl(t: CompiledHttpTool, scope: TemplateScope): string {
     const text = renderString(q.value, scope, encodeValue);
     if (text !== undefined) pairs.push(`${q.key}=${text}`);
   }
+  for (const p of t.params) {
+    if (p.in !== "query") continue;
+    const v = argument(scope.args, p.arg);
+    if (v !== undefined && v !== null) pairs.push(...queryPairs(p, v));
+  }
   return origin + path + (pairs.length ? `?${pairs.join("&")}` : "");
+}
+
+/** The argument `name` of a call, if given (own properties only). */
+function argument(args: Record<string, unknown>, name: string): unknown {
+  return Object.hasOwn(args, name) ? args[name] : undefined;
+}
+
+/** Sets `plan`'s body to `value` encoded as the tool's `bodyEncoding` says. */
+function encodeInto(plan: RequestPlan, t: CompiledHttpTool, value: unknown): void {
+  let encoded;
+  try {
+    encoded = encodeBody(t.bodyEncoding!, value, t.bodyFiles);
+  } catch (err) {
+    if (err instanceof BodyEncodingError) throw new BuildError(err.message);
+    throw err;
+  }
+  plan.body = encoded.body;
+  // A multipart type without fetch's boundary would be unreadable: fetch sets the header.
+  if (encoded.contentType === undefined) plan.headers.delete("content-type");
+  else if (!plan.headers.has("content-type")) plan.headers.set("content-type", encoded.contentType);
 }
 
 /** Fills `t` with one call's arguments and resolved secrets; throws {@link BuildError}. */
@@ -234,9 +287,7 @@ export function buildRequest(
   }
   const logUrl = t.urlHasSecret ? buildUrl(t, { ...scope, mask: true }) : url.href;
   const headers = new Headers();
-  for (const [name, value] of t.headers) {
-    const v = renderString(value, scope);
-    if (v === undefined) continue;
+  const setHeader = (name: string, v: string) => {
     // Refused, not stripped: a line break here is an injection attempt or a broken secret.
     if (/[\r\n\0]/.test(v)) throw new BuildError(`header '${name}' would contain a line break`);
     try {
@@ -244,6 +295,26 @@ export function buildRequest(
     } catch {
       throw new BuildError(`header '${name}' is not a valid HTTP header`);
     }
+  };
+  for (const [name, value] of t.headers) {
+    const v = renderString(value, scope);
+    if (v !== undefined) setHeader(name, v);
+  }
+  const cookies: string[] = [];
+  for (const p of t.params) {
+    const v = p.in === "query" ? undefined : argument(args, p.arg);
+    if (v === undefined || v === null) continue;
+    if (p.in === "header") {
+      const text = headerValue(p, v);
+      if (text !== undefined) setHeader(p.name, text);
+    } else {
+      const pair = cookiePair(p, v);
+      if (pair !== undefined) cookies.push(pair);
+    }
+  }
+  if (cookies.length > 0) {
+    const own = headers.get("cookie");
+    setHeader("cookie", [...(own ? [own] : []), ...cookies].join("; "));
   }
   if (!headers.has("user-agent")) headers.set("user-agent", `Gatehouse/${GATEHOUSE_VERSION}`);
   const plan: RequestPlan = {
@@ -256,11 +327,56 @@ export function buildRequest(
   // fetch refuses bodies on GET and HEAD; the definition allows one, so it is left out.
   if (t.body && t.method !== "GET" && t.method !== "HEAD") {
     const body = renderJson(t.body, scope);
-    if (typeof body === "string") plan.body = body;
+    if (t.bodyEncoding) {
+      if (body !== ABSENT) encodeInto(plan, t, body);
+    } else if (typeof body === "string") plan.body = body;
     else if (body !== ABSENT) {
       plan.body = JSON.stringify(body);
       if (!headers.has("content-type")) headers.set("content-type", "application/json");
     }
   }
   return plan;
+}
+
+/** What {@link applyAuth} adds: headers to set and query parameters to append. */
+export interface AuthParts {
+  headers: readonly (readonly [string, string])[];
+  query: readonly (readonly [string, string])[];
+}
+
+/**
+ * `plan` with an auth secret's headers and query parameters added. Auth
+ * headers replace the tool's own of the same name and, like secret-bearing
+ * template headers, are dropped on a cross-origin redirect; query values are
+ * masked in the log URL. Throws {@link BuildError} for a header fetch refuses.
+ */
+export function applyAuth(plan: RequestPlan, auth: AuthParts): RequestPlan {
+  const headers = new Headers(plan.headers);
+  for (const [name, value] of auth.headers) {
+    // Refused, not stripped: a line break here would be header injection.
+    if (/[\r\n\0]/.test(value)) throw new BuildError(`auth header '${name}' has a line break`);
+    try {
+      headers.set(name, value);
+    } catch {
+      throw new BuildError(`auth header '${name}' is not a valid HTTP header`);
+    }
+  }
+  let url = plan.url;
+  let logUrl = plan.logUrl;
+  if (auth.query.length > 0) {
+    const pairs = auth.query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
+    const masked = auth.query.map(([k]) => `${encodeURIComponent(k)}=***`);
+    // From href, not origin + path: a URL's user-info must survive the rebuild.
+    const base = url.href.replace(/#.*$/, "");
+    const sep = !base.includes("?") ? "?" : /[?&]$/.test(base) ? "" : "&";
+    url = new URL(`${base}${sep}${pairs.join("&")}`);
+    logUrl = `${logUrl}${logUrl.includes("?") ? "&" : "?"}${masked.join("&")}`;
+  }
+  return {
+    ...plan,
+    url,
+    logUrl,
+    headers,
+    secretHeaders: [...plan.secretHeaders, ...auth.headers.map(([k]) => k.toLowerCase())],
+  };
 }

@@ -23,8 +23,18 @@ export type AttemptOutcome =
   | { kind: "cancelled" }
   | { kind: "network"; cause: NetworkCause; message: string };
 
-/** Kinds of network failure worth telling apart in messages. */
-export type NetworkCause = "dns" | "refused" | "reset" | "tls" | "redirect" | "other";
+/**
+ * Kinds of network failure worth telling apart in messages. `blocked` is the
+ * outbound policy refusing a destination before any connection is made.
+ */
+export type NetworkCause =
+  | "dns"
+  | "refused"
+  | "reset"
+  | "tls"
+  | "redirect"
+  | "blocked"
+  | "other";
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Headers that carry credentials whatever their value came from. */
@@ -79,12 +89,26 @@ export function describeNetworkError(
   return { cause: "other", message: `network error reaching ${host}` };
 }
 
+/** What {@link AttemptOptions.guard} decides for one hop. */
+export type HopDecision =
+  | {
+    ok: true;
+    /** Send through this client (a connection pinned to the checked address). */
+    client?: Deno.HttpClient;
+  }
+  | { ok: false; cause: "blocked" | "dns"; message: string };
+
 /** Options of one attempt. */
 export interface AttemptOptions {
   timeoutMs: number;
   /** The caller's cancellation. */
   signal: AbortSignal;
   maxRedirects: number;
+  /**
+   * Checks every hop's destination before connecting (the outbound policy).
+   * Run per hop, not once, because a redirect can point anywhere.
+   */
+  guard?: (url: URL, signal: AbortSignal) => Promise<HopDecision>;
 }
 
 /**
@@ -100,10 +124,37 @@ export async function attempt(plan: RequestPlan, opts: AttemptOptions): Promise<
   let method = plan.method;
   let body = plan.body;
   let headers = plan.headers;
+  let previousHost = url.host;
   for (let hop = 0;; hop++) {
+    let client: Deno.HttpClient | undefined;
+    if (opts.guard) {
+      let decision: HopDecision;
+      try {
+        decision = await opts.guard(url, signal);
+      } catch (err) {
+        if (opts.signal.aborted) return { kind: "cancelled" };
+        if (timeout.aborted) return { kind: "timeout" };
+        throw err;
+      }
+      if (!decision.ok) {
+        const message = hop === 0
+          ? decision.message
+          : `redirect from ${previousHost} refused: ${decision.message}`;
+        // A redirect into a refused destination is final, like any other refused redirect.
+        return { kind: "network", cause: hop === 0 ? decision.cause : "blocked", message };
+      }
+      client = decision.client;
+    }
     let response: Response;
     try {
-      response = await fetch(url, { method, headers, body, signal, redirect: "manual" });
+      response = await fetch(url, {
+        method,
+        headers,
+        body,
+        signal,
+        redirect: "manual",
+        ...(client ? { client } : {}),
+      });
     } catch (err) {
       if (opts.signal.aborted) return { kind: "cancelled" };
       if (timeout.aborted) return { kind: "timeout" };
@@ -150,6 +201,7 @@ export async function attempt(plan: RequestPlan, opts: AttemptOptions): Promise<
       headers.delete("content-type");
     }
     // The redirect target is the upstream's choice; it is only logged without its query.
+    previousHost = url.host;
     url = next;
     logUrl = `${next.origin}${next.pathname}`;
   }

@@ -142,9 +142,17 @@ export class StreamableHttpTransport {
     }
 
     if (Array.isArray(parsed)) return this.#batch(call, parsed, session, headerVersion);
-    const res = await this.#respond(call, parsed, session, accepts);
+    // Only an initialize that succeeded starts a session; one answered with an error does not.
+    let started = false;
+    const res = await this.#respond(
+      call,
+      parsed,
+      session,
+      accepts,
+      created ? (o) => started = o.response !== undefined && "result" in o.response : undefined,
+    );
     if (created) {
-      if (res.status === 200 && !session.closed) {
+      if (started && res.status === 200 && !session.closed) {
         res.headers.set("mcp-session-id", session.id);
         for (const [k, v] of Object.entries(EXPOSE)) res.headers.set(k, v);
       } else {
@@ -160,6 +168,7 @@ export class StreamableHttpTransport {
     message: unknown,
     session: Session,
     accepts: Accepts,
+    settled?: (o: Outcome) => void,
   ): Promise<Response> {
     const pending: JsonRpcNotification[] = [];
     const open: { stream?: SseStream } = {};
@@ -176,8 +185,12 @@ export class StreamableHttpTransport {
     const exchange = exchangeFor(call, session, emit);
     exchange.signal = AbortSignal.any([call.req.signal, streamGone.signal]);
     const outcome = call.service.dispatcher.handle(message, exchange);
-    const first = accepts.json ? await Promise.race([outcome, wantsStream]) : "stream";
-    if (first !== "stream") return outcomeResponse(first);
+    // A caller that shapes the response headers by the outcome needs it before answering.
+    if (settled) settled(await outcome);
+    const first = await Promise.race([outcome, wantsStream]);
+    // Answered before any notification: JSON when accepted. A refusal (4xx) or a bare 202 keeps its
+    // HTTP status even for SSE-only clients; only a 200 answer is worth a stream to them.
+    if (first !== "stream" && (accepts.json || first.status !== 200)) return outcomeResponse(first);
 
     const stream = new SseStream({
       keepAliveMs: call.limits.keepAliveMs,
@@ -215,6 +228,23 @@ export class StreamableHttpTransport {
   }
 
   #sessionFor(call: McpCall): Session | Response {
+    // GET and DELETE check the version header like POST does; 2026-07-28 has neither.
+    const version = call.req.headers.get("mcp-protocol-version");
+    if (version === STATELESS_VERSION) {
+      return rpcErrorResponse(
+        405,
+        ErrorCode.InvalidRequest,
+        `Method Not Allowed: protocol version ${version} has no ${call.req.method}`,
+        { allow: "GET, POST, DELETE" },
+      );
+    }
+    if (version !== null && !isLegacyVersion(version)) {
+      return rpcErrorResponse(
+        400,
+        ErrorCode.InvalidRequest,
+        `Bad Request: unsupported MCP-Protocol-Version '${version}'`,
+      );
+    }
     const id = call.req.headers.get(SESSION_HEADER);
     if (id === null) {
       return rpcErrorResponse(

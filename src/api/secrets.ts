@@ -1,0 +1,106 @@
+/**
+ * Routes: `/secrets` (create, list, get, update, replace, delete). Values go
+ * in and never come out: responses carry metadata only. A secret of another
+ * org answers 404 exactly like a missing one.
+ *
+ * @module
+ */
+import { type Context, Hono } from "hono";
+import { SECRET_TYPES } from "../secrets/types.ts";
+import type { SecretInfo } from "../store/secrets.ts";
+import { readJson } from "./body.ts";
+import type { ApiDeps, ApiEnv } from "./context.ts";
+import { ApiError, invalid, notFound } from "./errors.ts";
+import { presentSecret } from "./present.ts";
+import {
+  parseSecretDescription,
+  parseSecretInput,
+  parseSecretName,
+  parseSecretValue,
+  SECRET_FIELDS,
+} from "./secret_input.ts";
+import { type Body, oneOf, onlyFields } from "./validate.ts";
+
+/**
+ * The JSON body, with the parser's message dropped: V8 quotes the text
+ * around a syntax error, which in a secret body is the secret.
+ */
+async function readSecretBody(c: Context): Promise<Body> {
+  try {
+    return await readJson(c);
+  } catch (err) {
+    if (err instanceof ApiError && err.field === "body" && err.message.includes("valid JSON")) {
+      throw invalid("body", "request body is not valid JSON");
+    }
+    throw err;
+  }
+}
+
+/** The secret routes. */
+export function secretRoutes({ store, vault }: ApiDeps): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+
+  const secretOf = (c: Context<ApiEnv>): SecretInfo => {
+    const secret = store.secrets.get(c.get("principal").org.id, c.req.param("id") ?? "");
+    if (!secret) throw notFound("secret");
+    return secret;
+  };
+  const found = (s: SecretInfo | undefined): SecretInfo => {
+    // Deleted between the lookup and the write.
+    if (!s) throw notFound("secret");
+    return s;
+  };
+
+  app.post("/", async (c) => {
+    const input = parseSecretInput(await readSecretBody(c));
+    return c.json(presentSecret(await vault.create(c.get("principal").org.id, input)), 201);
+  });
+
+  app.get(
+    "/",
+    (c) => c.json({ secrets: store.secrets.list(c.get("principal").org.id).map(presentSecret) }),
+  );
+
+  app.get("/:id", (c) => c.json(presentSecret(secretOf(c))));
+
+  // PATCH changes the fields given; a new value replaces the old one whole (values are never
+  // merged: nothing of the old one is readable to merge with).
+  app.patch("/:id", async (c) => {
+    const current = secretOf(c);
+    const body = await readSecretBody(c);
+    onlyFields(body, SECRET_FIELDS);
+    const name = body.name === undefined ? current.name : parseSecretName(body);
+    const description = body.description === null
+      ? ""
+      : parseSecretDescription(body) ?? current.description;
+    if (body.type !== undefined && body.value === undefined) {
+      throw invalid("value", "value is required when type changes");
+    }
+    if (body.value === undefined) {
+      return c.json(
+        presentSecret(found(store.secrets.rename(current.orgId, current.id, name, description))),
+      );
+    }
+    const type = body.type === undefined
+      ? oneOf({ type: current.type }, "type", SECRET_TYPES)
+      : oneOf(body, "type", SECRET_TYPES);
+    const value = parseSecretValue(type, body.value);
+    const updated = await vault.replace(current.orgId, current.id, { name, description, value });
+    return c.json(presentSecret(found(updated)));
+  });
+
+  app.put("/:id", async (c) => {
+    const current = secretOf(c);
+    const input = parseSecretInput(await readSecretBody(c));
+    return c.json(presentSecret(found(await vault.replace(current.orgId, current.id, input))));
+  });
+
+  app.delete("/:id", (c) => {
+    if (!store.secrets.delete(c.get("principal").org.id, c.req.param("id"))) {
+      throw notFound("secret");
+    }
+    return c.body(null, 204);
+  });
+
+  return app;
+}

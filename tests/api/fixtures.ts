@@ -1,0 +1,136 @@
+/**
+ * Shared set-up for the management API tests: request bodies that are valid,
+ * callers with a given role, and a second organization that shares nothing
+ * with the first.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { apiCall, type ApiResponse, startTestServer, type TestServer } from "../helpers/server.ts";
+
+/**
+ * A JSON value as tests read it. Loosely typed on purpose: the assertions,
+ * not the compiler, check response shapes here.
+ */
+// deno-lint-ignore no-explicit-any
+export type Json = any;
+
+/** A parsed API response with a loosely typed body. */
+export interface Res extends ApiResponse {
+  body: Json;
+}
+
+/** A request as one caller: `(method, path, body?)`. */
+export type Call = (method: string, path: string, body?: unknown) => Promise<Res>;
+
+/** Runs `fn` against a fresh in-process server and always closes it. */
+export async function withServer(
+  fn: (s: TestServer) => Promise<void>,
+  overrides: Parameters<typeof startTestServer>[0] = {},
+): Promise<void> {
+  const s = await startTestServer(overrides);
+  try {
+    await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
+/** Calls `s` with `key`, acting in organization `org` when given (`X-Organization`). */
+export function client(s: TestServer, key: string, org?: string): Call {
+  const headers: Record<string, string> = org ? { "x-organization": org } : {};
+  return (method, path, body) => apiCall(s.url, key, method, path, body, headers);
+}
+
+/** Asserts the status, showing the body when it differs, and returns the response. */
+export function expectStatus(res: ApiResponse, status: number): Res {
+  assert.equal(
+    res.status,
+    status,
+    `expected ${status}, got ${res.status}: ${JSON.stringify(res.body)}`,
+  );
+  return res;
+}
+
+/** Asserts an error response: status, the error shape, and the field when given. */
+export function expectError(res: ApiResponse, status: number, field?: string): void {
+  expectStatus(res, status);
+  assert.equal(typeof res.body.error?.code, "string");
+  assert.equal(typeof res.body.error?.message, "string");
+  if (field !== undefined) assert.equal(res.body.error?.field, field, res.body.error?.message);
+}
+
+/** POSTs `body` to `path`, expects 201 and returns the created object. */
+export async function create(call: Call, path: string, body: unknown): Promise<Json> {
+  return expectStatus(await call("POST", path, body), 201).body;
+}
+
+/** A gateway body in the seed document's shape. */
+export function gatewayBody(endpoint: string, extra: Record<string, unknown> = {}) {
+  return {
+    name: `Gateway ${endpoint}`,
+    type: "mcp",
+    endpoint,
+    configuration: { transport: "http" },
+    ...extra,
+  };
+}
+
+/** A valid `http` tool body (the seed document's `get_users`, renamed). */
+export function toolBody(name: string, extra: Record<string, unknown> = {}) {
+  return {
+    name,
+    description: "Retrieve a list of users with pagination",
+    inputSchema: {
+      type: "object",
+      properties: {
+        page: { type: "integer", description: "Page number" },
+        limit: { type: "integer", description: "Items per page" },
+      },
+      required: [],
+    },
+    type: "http",
+    executionConfig: {
+      method: "GET",
+      url: "https://api.example.com/users",
+      queryParams: { page: "{{parameters.page}}", limit: "{{parameters.limit}}" },
+    },
+    ...extra,
+  };
+}
+
+/** A member of `slug` with `role`, added by `owner`, and an access key issued to them. */
+export async function memberWithKey(
+  s: TestServer,
+  role: "owner" | "admin" | "member" | "viewer",
+  slug = "default",
+  owner: Call = client(s, s.adminKey, slug),
+): Promise<{ userId: string; email: string; key: string; call: Call }> {
+  const email = `${role}-${crypto.randomUUID().slice(0, 8)}@example.com`;
+  const member = await create(owner, `/orgs/${slug}/members`, { email, role });
+  const issued = await create(owner, "/keys", { name: `${role} key`, userId: member.userId });
+  const key = issued.key as string;
+  return { userId: member.userId as string, email, key, call: client(s, key) };
+}
+
+/**
+ * A second organization `slug` whose only member is a new owner: the default
+ * org's admin creates it, hands it over and leaves, so nobody is in both.
+ */
+export async function separateOrg(
+  s: TestServer,
+  slug: string,
+): Promise<{ key: string; call: Call }> {
+  const admin = client(s, s.adminKey);
+  await create(admin, "/orgs", { name: slug.toUpperCase(), slug });
+  const inOrg = client(s, s.adminKey, slug);
+  const owner = await memberWithKey(s, "owner", slug, inOrg);
+  const me = (await admin("GET", "/orgs/default/members")).body.members as { userId: string }[];
+  expectStatus(await admin("DELETE", `/orgs/${slug}/members/${me[0].userId}`), 204);
+  return { key: owner.key, call: owner.call };
+}
+
+/** The ids in a list response (`{ <key>: [{id}] }`). */
+export function ids(res: ApiResponse, key: string, idField = "id"): string[] {
+  return (res.body[key] as Record<string, string>[]).map((x) => x[idField]);
+}

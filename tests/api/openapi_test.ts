@@ -1,0 +1,463 @@
+import assert from "node:assert/strict";
+import { Validator } from "@cfworker/json-schema";
+import { openApiDocument } from "../../src/api/openapi.ts";
+import { createApp } from "../../src/app.ts";
+import { loadConfig } from "../../src/config.ts";
+import { Store } from "../../src/store/store.ts";
+import type { TestServer } from "../helpers/server.ts";
+import { client, gatewayBody, type Json, toolBody, withServer } from "./fixtures.ts";
+
+const doc: Json = openApiDocument();
+const METHODS = ["get", "post", "put", "patch", "delete"];
+
+/** Routes another part of the app serves and describes elsewhere (the MCP endpoints). */
+const notManagement = (path: string) => path.startsWith("/mcp") || path.startsWith("/.well-known");
+
+/** `METHOD /path/{param}` for every route registered in the Hono app. */
+function appRoutes(): Set<string> {
+  const store = new Store(":memory:");
+  const { app, mcp } = createApp({
+    store,
+    config: loadConfig([], () => undefined),
+    executors: new Map(),
+  });
+  try {
+    return new Set(
+      app.routes
+        .filter((r) => r.method !== "ALL" && !notManagement(r.path))
+        .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`),
+    );
+  } finally {
+    mcp.dispose();
+    store.close();
+  }
+}
+
+function documentedRoutes(): Set<string> {
+  const out = new Set<string>();
+  for (const [path, item] of Object.entries(doc.paths as Record<string, Json>)) {
+    if (notManagement(path)) continue;
+    for (const method of Object.keys(item)) out.add(`${method.toUpperCase()} ${path}`);
+  }
+  return out;
+}
+
+/** A validator for `schema`, which may use `#/components/...` references. */
+function validatorFor(schema: Json): Validator {
+  const root = { ...structuredClone(schema), components: structuredClone(doc.components) };
+  return new Validator(root, "2020-12", false);
+}
+
+function errorsOf(schema: Json, value: unknown): string[] {
+  const result = validatorFor(schema).validate(value);
+  return result.errors.map((e) => `${e.instanceLocation}: ${e.error}`);
+}
+
+/** The documented response of `method template` for `status`, with references followed. */
+function documentedResponse(method: string, template: string, status: number): Json {
+  const op = doc.paths[template]?.[method.toLowerCase()];
+  assert.ok(op, `${method} ${template} is not documented`);
+  let res = op.responses[String(status)];
+  assert.ok(res, `${method} ${template} answered ${status}, which is not documented`);
+  if (res.$ref) res = doc.components.responses[res.$ref.split("/").pop()];
+  return res;
+}
+
+Deno.test("the served document is OpenAPI 3.1 with bearer security and resolvable references", async () => {
+  await withServer(async (s) => {
+    const res = await fetch(`${s.url}/openapi.json`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), doc);
+  });
+  assert.equal(doc.openapi, "3.1.0");
+  assert.deepEqual(doc.security, [{ bearerAuth: [] }]);
+  const bearer = doc.components.securitySchemes.bearerAuth;
+  assert.deepEqual([bearer.type, bearer.scheme], ["http", "bearer"]);
+  const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
+  assert.ok(refs.length > 50);
+  for (const ref of new Set(refs)) {
+    const [, kind, name] = ref.slice(8, -1).split("#/components/")[1].match(/^(\w+)\/(.+)$/)!;
+    assert.ok(doc.components[kind]?.[name], `unresolved ${ref}`);
+  }
+  const opIds: string[] = [];
+  for (const [path, item] of Object.entries(doc.paths as Record<string, Json>)) {
+    for (const [method, op] of Object.entries(item as Record<string, Json>)) {
+      assert.ok(METHODS.includes(method), `${method} ${path}`);
+      opIds.push(op.operationId);
+      const params = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      const declared = op.parameters.filter((p: Json) => p.in === "path").map((p: Json) => p.name);
+      assert.deepEqual(declared, params, `${method} ${path} path parameters`);
+      assert.ok(Object.keys(op.responses).some((st) => st.startsWith("2")), `${method} ${path}`);
+      if (op.security?.length === 0) continue;
+      assert.ok(op.responses["401"], `${method} ${path} documents no 401`);
+    }
+  }
+  assert.equal(new Set(opIds).size, opIds.length, "operationIds are unique");
+  // Every schema is itself valid to the validator (compiles and checks something).
+  for (const name of Object.keys(doc.components.schemas)) {
+    validatorFor({ $ref: `#/components/schemas/${name}` }).validate({});
+  }
+});
+
+Deno.test("every route of the app is documented and every documented route exists", () => {
+  const inApp = appRoutes();
+  const inDoc = documentedRoutes();
+  assert.ok(inApp.size > 30);
+  assert.deepEqual(
+    [...inApp].filter((r) => !inDoc.has(r)).sort(),
+    [],
+    "routes missing from the document",
+  );
+  assert.deepEqual(
+    [...inDoc].filter((r) => !inApp.has(r)).sort(),
+    [],
+    "documented routes the app does not serve",
+  );
+});
+
+/** One request of the walk-through, checked against the document. */
+interface Step {
+  method: string;
+  template: string;
+  path: string;
+  body?: unknown;
+  key?: string | null;
+  contentType?: string;
+  raw?: string;
+}
+
+/** Sends `step`, checks request and response against the document, returns the body. */
+async function checked(
+  s: TestServer,
+  seen: Map<string, Set<number>>,
+  step: Step,
+): Promise<{ status: number; body: Json }> {
+  const op = doc.paths[step.template]?.[step.method.toLowerCase()];
+  assert.ok(op, `${step.method} ${step.template} is not documented`);
+  const headers: Record<string, string> = {};
+  const key = step.key === undefined ? s.adminKey : step.key;
+  if (key) headers.authorization = `Bearer ${key}`;
+  let payload: string | undefined = step.raw;
+  if (step.body !== undefined) payload = JSON.stringify(step.body);
+  if (payload !== undefined) headers["content-type"] = step.contentType ?? "application/json";
+  const res = await fetch(s.url + step.path, { method: step.method, headers, body: payload });
+  const text = await res.text();
+  const body = text ? JSON.parse(text) : undefined;
+  const label = `${step.method} ${step.path} -> ${res.status}`;
+
+  // A request the server accepted must be one the document allows.
+  if (res.ok && step.body !== undefined) {
+    const schema = op.requestBody.content["application/json"].schema;
+    assert.deepEqual(errorsOf(schema, step.body), [], `${label}: request body off the document`);
+  }
+  const documented = documentedResponse(step.method, step.template, res.status);
+  const schema = documented.content?.["application/json"]?.schema;
+  if (schema) {
+    assert.deepEqual(errorsOf(schema, body), [], `${label}: response off the document`);
+  } else {
+    assert.equal(text, "", `${label}: undocumented response body`);
+  }
+  const id = `${step.method} ${step.template}`;
+  if (!seen.has(id)) seen.set(id, new Set());
+  seen.get(id)!.add(res.status);
+  return { status: res.status, body };
+}
+
+Deno.test("real responses of every operation match the document", async () => {
+  await withServer(async (s) => {
+    const seen = new Map<string, Set<number>>();
+    const go = async (step: Step, status: number) => {
+      const res = await checked(s, seen, step);
+      assert.equal(res.status, status, `${step.method} ${step.path}: ${JSON.stringify(res.body)}`);
+      return res.body;
+    };
+    const G = (method: string, template: string, path = template, rest: Partial<Step> = {}) => ({
+      method,
+      template,
+      path,
+      ...rest,
+    });
+
+    await go(G("GET", "/healthz"), 200);
+    await go(G("GET", "/readyz"), 200);
+    await go(G("GET", "/openapi.json"), 200);
+
+    await go(G("POST", "/orgs", "/orgs", { body: { name: "Acme", slug: "acme" } }), 201);
+    await go(G("POST", "/orgs", "/orgs", { body: { name: "Acme", slug: "acme" } }), 409);
+    await go(G("GET", "/orgs"), 200);
+    await go(G("GET", "/orgs/{slug}", "/orgs/acme"), 200);
+    await go(G("GET", "/orgs/{slug}", "/orgs/nope"), 404);
+    const acmeSettings = { settings: { outbound: { allowLoopback: false } } };
+    await go(G("PATCH", "/orgs/{slug}", "/orgs/acme", { body: acmeSettings }), 200);
+    await go(
+      G("PATCH", "/orgs/{slug}", "/orgs/acme", {
+        body: { settings: { outbound: { allowLoopback: "no" } } },
+      }),
+      400,
+    );
+    await go(G("GET", "/orgs/{slug}/members", "/orgs/default/members"), 200);
+    const member = await go(
+      G("POST", "/orgs/{slug}/members", "/orgs/default/members", {
+        body: { email: "m@example.com", name: "M", role: "member" },
+      }),
+      201,
+    );
+    const memberPath = `/orgs/default/members/${member.userId}`;
+    await go(
+      G("PATCH", "/orgs/{slug}/members/{userId}", memberPath, { body: { role: "viewer" } }),
+      200,
+    );
+
+    const key = await go(
+      G("POST", "/keys", "/keys", { body: { name: "k", userId: member.userId } }),
+      201,
+    );
+    const spare = await go(
+      G("POST", "/keys", "/keys", {
+        body: { name: "spare", expiresAt: new Date(Date.now() + 60_000).toISOString() },
+      }),
+      201,
+    );
+    await go(G("GET", "/keys"), 200);
+    await go(G("GET", "/keys/{id}", `/keys/${key.id}`), 200);
+    await go(G("POST", "/gateways", "/gateways", { key: key.key, body: gatewayBody("/v") }), 403);
+    await go(G("DELETE", "/keys/{id}", `/keys/${spare.id}`), 200);
+    await go(G("GET", "/gateways", "/gateways", { key: spare.key }), 401);
+    await go(G("GET", "/gateways", "/gateways", { key: null }), 401);
+
+    const tool = await go(
+      G("POST", "/tools", "/tools", {
+        body: toolBody("get_users", {
+          title: "Users",
+          annotations: { readOnlyHint: true },
+          outputSchema: { type: "object" },
+        }),
+      }),
+      201,
+    );
+    const other = await go(G("POST", "/tools", "/tools", { body: toolBody("other") }), 201);
+    await go(G("POST", "/tools", "/tools", { body: toolBody("get_users") }), 409);
+    await go(G("POST", "/tools", "/tools", { body: toolBody("bad name") }), 400);
+    await go(G("POST", "/tools", "/tools", { raw: "name=x", contentType: "text/plain" }), 415);
+    await go(
+      G("POST", "/tools", "/tools", {
+        body: toolBody("big", { description: "x".repeat(1_100_000) }),
+      }),
+      413,
+    );
+    await go(G("GET", "/tools"), 200);
+    await go(G("GET", "/tools/{id}", `/tools/${tool.id}`), 200);
+    await go(G("GET", "/tools/{id}", `/tools/${crypto.randomUUID()}`), 404);
+    await go(
+      G("PATCH", "/tools/{id}", `/tools/${tool.id}`, { body: { description: "d", title: null } }),
+      200,
+    );
+    await go(G("PATCH", "/tools/{id}", `/tools/${tool.id}`, { body: { name: "other" } }), 409);
+    await go(
+      G("PUT", "/tools/{id}", `/tools/${other.id}`, {
+        body: toolBody("other", { description: "new" }),
+      }),
+      200,
+    );
+
+    const secret = await go(
+      G("POST", "/secrets", "/secrets", {
+        body: { name: "API_TOKEN", type: "bearer_token", value: "tok-1", description: "d" },
+      }),
+      201,
+    );
+    await go(
+      G("POST", "/secrets", "/secrets", {
+        body: { name: "API_TOKEN", type: "bearer_token", value: "tok-2" },
+      }),
+      409,
+    );
+    await go(
+      G("POST", "/secrets", "/secrets", {
+        body: {
+          name: "OAUTH",
+          type: "oauth2_client_credentials",
+          value: { tokenUrl: "http://auth.example.com/token", clientId: "c", clientSecret: "s" },
+        },
+      }),
+      400,
+    );
+    await go(G("GET", "/secrets"), 200);
+    await go(G("GET", "/secrets/{id}", `/secrets/${secret.id}`), 200);
+    await go(G("GET", "/secrets/{id}", `/secrets/${crypto.randomUUID()}`), 404);
+    const secretPath = `/secrets/${secret.id}`;
+    await go(
+      G("PATCH", "/secrets/{id}", secretPath, { body: { description: null, value: "tok-3" } }),
+      200,
+    );
+    await go(
+      G("PUT", "/secrets/{id}", secretPath, {
+        body: { name: "API_KEY", type: "api_key", value: { key: "k-1", in: "query" } },
+      }),
+      200,
+    );
+    await go(
+      G("PUT", "/tools/{id}", `/tools/${other.id}`, {
+        body: toolBody("other", {
+          executionConfig: {
+            method: "GET",
+            url: "https://api.example.com/users",
+            auth: { secret: "API_KEY" },
+          },
+        }),
+      }),
+      200,
+    );
+    await go(G("DELETE", "/secrets/{id}", secretPath), 204);
+
+    const gw = await go(
+      G("POST", "/gateways", "/gateways", { body: gatewayBody("/my-tools", { description: "d" }) }),
+      201,
+    );
+    await go(G("POST", "/gateways", "/gateways", { body: gatewayBody("/my-tools") }), 409);
+    await go(G("GET", "/gateways"), 200);
+    const gwPath = `/gateways/${gw.id}`;
+    await go(G("GET", "/gateways/{id}", gwPath), 200);
+    await go(
+      G("PATCH", "/gateways/{id}", gwPath, { body: { configuration: { transport: "sse" } } }),
+      200,
+    );
+    await go(
+      G("PUT", "/gateways/{id}", gwPath, {
+        body: gatewayBody("/my-tools", { configuration: { transport: "websocket" } }),
+      }),
+      200,
+    );
+
+    await go(
+      G("POST", "/gateways/{id}/tools", `${gwPath}/tools`, {
+        body: { toolIds: [tool.id, other.id], enabled: false },
+      }),
+      201,
+    );
+    await go(
+      G("POST", "/gateways/{id}/tools", `${gwPath}/tools`, { body: { toolId: tool.id } }),
+      201,
+    );
+    await go(
+      G("POST", "/gateways/{id}/tools", `${gwPath}/tools`, {
+        body: { toolId: crypto.randomUUID() },
+      }),
+      404,
+    );
+    await go(G("GET", "/gateways/{id}/tools", `${gwPath}/tools`), 200);
+    await go(
+      G("PATCH", "/gateways/{id}/tools/{toolId}", `${gwPath}/tools/${other.id}`, {
+        body: { enabled: true },
+      }),
+      200,
+    );
+    await go(G("DELETE", "/gateways/{id}/tools/{toolId}", `${gwPath}/tools/${other.id}`), 204);
+
+    const gk = await go(
+      G("POST", "/gateways/{id}/keys", `${gwPath}/keys`, {
+        body: { name: "client", scopes: ["tools:read"] },
+      }),
+      201,
+    );
+    await go(G("GET", "/gateways/{id}/keys", `${gwPath}/keys`), 200);
+    await go(G("DELETE", "/gateways/{id}/keys/{keyId}", `${gwPath}/keys/${gk.id}`), 200);
+
+    const method = await go(
+      G("POST", "/gateways/{id}/auth", `${gwPath}/auth`, { body: { type: "api_key" } }),
+      201,
+    );
+    await go(
+      G("POST", "/gateways/{id}/auth", `${gwPath}/auth`, { body: { type: "api_key" } }),
+      409,
+    );
+    await go(G("GET", "/gateways/{id}/auth", `${gwPath}/auth`), 200);
+    await go(G("DELETE", "/gateways/{id}/auth/{methodId}", `${gwPath}/auth/${method.id}`), 204);
+
+    await go(G("DELETE", "/tools/{id}", `/tools/${tool.id}`), 204);
+    await go(G("DELETE", "/gateways/{id}", gwPath), 204);
+    await go(G("DELETE", "/orgs/{slug}/members/{userId}", memberPath), 204);
+
+    // Imported APIs: the spec as YAML text (the document allows an object or text).
+    const spec = [
+      "openapi: 3.1.0",
+      "info: {title: Walk, version: '1'}",
+      "servers: [{url: 'https://walk.example.com'}]",
+      "paths:",
+      "  /things/{id}:",
+      "    get:",
+      "      operationId: getThing",
+      "      parameters:",
+      "        - {name: id, in: path, required: true, schema: {type: string}}",
+      "        - {name: q, in: query, explode: false, schema: {type: array, items: {type: string}}}",
+      "      responses: {'200': {description: ok}}",
+    ].join("\n");
+    const imported = await go(
+      G("POST", "/apis", "/apis", { body: { name: "walk", spec, include: ["getThing"] } }),
+      201,
+    );
+    await go(G("POST", "/apis", "/apis", { body: { name: "walk", spec } }), 409);
+    await go(G("POST", "/apis", "/apis", { body: { name: "bad", spec: "openapi: 9" } }), 400);
+    await go(G("GET", "/apis"), 200);
+    const apiPath = `/apis/${imported.id}`;
+    await go(G("GET", "/apis/{id}", apiPath), 200);
+    // An imported tool is a normal tool, described by the same schema.
+    await go(G("GET", "/tools/{id}", `/tools/${imported.tools[0].id}`), 200);
+    await go(G("GET", "/apis/{id}", `/apis/${crypto.randomUUID()}`), 404);
+    await go(G("PUT", "/apis/{id}", apiPath, { body: { name: "walk", spec } }), 200);
+    await go(G("DELETE", "/apis/{id}", apiPath), 204);
+
+    // The walk-through reached every documented operation with a success.
+    for (const route of documentedRoutes()) {
+      const statuses = [...(seen.get(route) ?? [])];
+      assert.ok(statuses.some((st) => st < 300), `${route} never succeeded in the walk-through`);
+    }
+  });
+});
+
+Deno.test("request schemas refuse what the server refuses", async () => {
+  await withServer(async (s) => {
+    const admin = client(s, s.adminKey);
+    const schema = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+    const cases: [string, string, unknown][] = [
+      ["GatewayCreate", "/gateways", gatewayBody("no-slash")],
+      ["GatewayCreate", "/gateways", gatewayBody("/a", { type: "rest" })],
+      ["GatewayCreate", "/gateways", gatewayBody("/a", { configuration: { transport: "ftp" } })],
+      ["GatewayCreate", "/gateways", { ...gatewayBody("/a"), extra: 1 }],
+      ["ToolCreate", "/tools", toolBody("bad name")],
+      ["ToolCreate", "/tools", toolBody("t", { executionConfig: { method: "GET" } })],
+      [
+        "ToolCreate",
+        "/tools",
+        toolBody("t", { executionConfig: { method: "GET", url: "https://x.io", retries: 9 } }),
+      ],
+      ["OrgCreate", "/orgs", { name: "x", slug: "Bad" }],
+      ["SecretCreate", "/secrets", { name: "1bad", type: "bearer_token", value: "t" }],
+      ["SecretCreate", "/secrets", { name: "B", type: "basic_auth", value: { username: "u" } }],
+      ["SecretCreate", "/secrets", { name: "H", type: "custom_headers", value: { headers: {} } }],
+      ["AccessKeyCreate", "/keys", { name: "" }],
+      ["MemberCreate", "/orgs/default/members", { email: "a@b.c", role: "root" }],
+      ["ApiImport", "/apis", { name: "no spec" }],
+      ["ApiImport", "/apis", { name: "x", spec: "openapi: 3.1.0", include: [], extra: 1 }],
+      ["ApiImport", "/apis", { name: "x", spec: {}, secret: "not a name" }],
+    ];
+    for (const [name, path, body] of cases) {
+      assert.notDeepEqual(
+        errorsOf(schema(name), body),
+        [],
+        `${name} accepts ${JSON.stringify(body)}`,
+      );
+      assert.equal(
+        (await admin("POST", path, body)).status,
+        400,
+        `${path} ${JSON.stringify(body)}`,
+      );
+    }
+    const gw = (await admin("POST", "/gateways", gatewayBody("/g"))).body;
+    const assign = [{ toolIds: [] }, { toolId: "a", toolIds: ["b"] }, {}];
+    for (const body of assign) {
+      assert.notDeepEqual(errorsOf(schema("AssignTools"), body), [], JSON.stringify(body));
+      assert.equal((await admin("POST", `/gateways/${gw.id}/tools`, body)).status, 400);
+    }
+  });
+});
