@@ -30,6 +30,8 @@ export interface CatalogEntry {
 export interface GatewayTools {
   entries: CatalogEntry[];
   byName: Map<string, CatalogEntry>;
+  /** JSON text of list pages already served, by `start:size`. */
+  pages: Map<string, string>;
 }
 
 const DRAFTS: Record<string, "4" | "7" | "2019-09" | "2020-12"> = {
@@ -101,7 +103,7 @@ export class ToolCatalog {
     let view = this.#cache.get(gatewayId);
     if (!view) {
       const entries = this.store.tools.enabledFor(gatewayId).map(entry);
-      view = { entries, byName: new Map(entries.map((e) => [e.tool.name, e])) };
+      view = { entries, byName: new Map(entries.map((e) => [e.tool.name, e])), pages: new Map() };
       this.#cache.set(gatewayId, view);
     }
     return view;

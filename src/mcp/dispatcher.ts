@@ -25,6 +25,7 @@ import {
   type RequestId,
   RpcError,
   success,
+  withJson,
 } from "./jsonrpc.ts";
 import type { Session } from "./session.ts";
 import { acceptsBatches, negotiate, STATELESS_VERSION, SUPPORTED_VERSIONS } from "./versions.ts";
@@ -283,7 +284,8 @@ export class Dispatcher {
 
   #listTools(params: Record<string, unknown>, ex: Exchange): Record<string, unknown> {
     this.#requireScope(ex, "tools:read");
-    const { entries } = this.opts.catalog.forGateway(ex.gateway.id);
+    const view = this.opts.catalog.forGateway(ex.gateway.id);
+    const entries = view.entries;
     let start = 0;
     if (params.cursor !== undefined) {
       const after = decodeCursor(params.cursor);
@@ -296,12 +298,17 @@ export class Dispatcher {
       }
       start = lo;
     }
-    const page = entries.slice(start, start + this.opts.pageSize);
+    const size = this.opts.pageSize;
+    const page = entries.slice(start, start + size);
     const result: Record<string, unknown> = { tools: page.map((e) => e.descriptor) };
     if (start + page.length < entries.length) {
       result.nextCursor = encodeCursor(page[page.length - 1].tool.name);
     }
-    return result;
+    // The page's JSON is the same until the gateway's tools change (the view is rebuilt then).
+    const key = `${start}:${size}`;
+    let json = view.pages.get(key);
+    if (json === undefined) view.pages.set(key, json = JSON.stringify(result));
+    return withJson(result, json);
   }
 
   async #callTool(

@@ -145,3 +145,26 @@ export function notification(
 ): JsonRpcNotification {
   return params === undefined ? { jsonrpc: "2.0", method } : { jsonrpc: "2.0", method, params };
 }
+
+/**
+ * Marks a result object whose JSON text is already known, so encoding it
+ * skips re-serialising (a gateway's tool list is the same bytes until it
+ * changes). Non-enumerable: copies made with spread drop it, as they must.
+ */
+const PRESERIALIZED = Symbol("preserialized");
+
+/** Attaches the JSON text of `result` to it; returns `result`. */
+export function withJson<T extends Record<string, unknown>>(result: T, json: string): T {
+  Object.defineProperty(result, PRESERIALIZED, { value: json, enumerable: false });
+  return result;
+}
+
+/** The JSON text of a message, reusing a result's attached text when there is one. */
+export function encodeMessage(message: unknown): string {
+  if (Array.isArray(message)) return `[${message.map(encodeMessage).join(",")}]`;
+  const result = (message as { result?: Record<PropertyKey, unknown> } | null)?.result;
+  const json = result?.[PRESERIALIZED];
+  if (typeof json !== "string") return JSON.stringify(message);
+  const id = (message as { id: RequestId }).id;
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${json}}`;
+}

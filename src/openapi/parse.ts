@@ -11,9 +11,23 @@
  *
  * @module
  */
-import { dereference, upgrade, validate } from "@scalar/openapi-parser";
-import { load as loadYaml } from "js-yaml";
-import { parse as parseYaml } from "yaml";
+
+/**
+ * The parser libraries, loaded on the first import rather than at start-up:
+ * they take 150-300 ms to load and only this route needs them.
+ */
+let libraries:
+  | Promise<
+    [typeof import("@scalar/openapi-parser"), typeof import("js-yaml"), typeof import("yaml")]
+  >
+  | undefined;
+function parserLibraries() {
+  return libraries ??= Promise.all([
+    import("@scalar/openapi-parser"),
+    import("js-yaml"),
+    import("yaml"),
+  ]);
+}
 
 /** The import cannot use the document; `field` is the request field to blame. */
 export class SpecError extends Error {
@@ -70,7 +84,7 @@ async function sha256(text: string): Promise<string> {
 }
 
 /** Parses `text` as JSON when it looks like JSON, else as YAML (a superset, but far slower). */
-function parseText(text: string): unknown {
+async function parseText(text: string): Promise<unknown> {
   const trimmed = text.trimStart();
   if (trimmed === "") throw new SpecError("spec is an empty string");
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
@@ -85,15 +99,16 @@ function parseText(text: string): unknown {
   // to a shared object without bounding the expansion (a "billion laughs" document
   // would explode in every walk after parsing), so aliases are refused there and a
   // document that uses them goes to `yaml`, which caps alias expansion.
+  const [, jsYaml, yaml] = await parserLibraries();
   let fast: Error;
   try {
-    return loadYaml(text, { json: true, maxAliases: 0, maxDepth: MAX_SPEC_DEPTH });
+    return jsYaml.load(text, { json: true, maxAliases: 0, maxDepth: MAX_SPEC_DEPTH });
   } catch (err) {
     fast = err as Error;
   }
   if (!/alias/i.test(fast.message)) throw yamlError(fast);
   try {
-    return parseYaml(text, { prettyErrors: false, uniqueKeys: false });
+    return yaml.parse(text, { prettyErrors: false, uniqueKeys: false });
   } catch (err) {
     throw yamlError(err as Error);
   }
@@ -135,7 +150,7 @@ export async function loadSpec(spec: unknown): Promise<LoadedSpec> {
   let text: string;
   if (typeof spec === "string") {
     text = spec;
-    raw = parseText(spec);
+    raw = await parseText(spec);
   } else if (isObject(spec)) {
     text = JSON.stringify(spec);
     // A private copy: validation and upgrade edit documents in place.
@@ -154,6 +169,7 @@ export async function loadSpec(spec: unknown): Promise<LoadedSpec> {
   const sourceVersion = versionOf(raw);
   const hash = await sha256(text);
 
+  const [{ dereference, upgrade, validate }] = await parserLibraries();
   const checked = await validate(raw);
   if (!checked.valid) {
     const errors = checked.errors ?? [];

@@ -150,7 +150,7 @@ export class TokenCache {
     }
     let body: unknown;
     try {
-      const { bytes } = await readCapped(res.body, 64 * 1024);
+      const { bytes } = await readCapped(res, 64 * 1024);
       body = JSON.parse(new TextDecoder().decode(bytes));
     } catch {
       body = undefined;

@@ -396,7 +396,7 @@ export class HttpExecutor implements ToolExecutor {
     ctx: ExecutionContext,
   ): Promise<ReadResponse | "cancelled" | "timeout" | "broken"> {
     try {
-      const { bytes, truncated } = await readCapped(res.body, cap);
+      const { bytes, truncated } = await readCapped(res, cap);
       return {
         status: res.status,
         statusText: res.statusText,

@@ -215,23 +215,29 @@ export interface CappedBody {
 }
 
 /**
- * Reads `body` up to `cap` bytes, stopping the transfer as soon as more
- * arrives, so a huge response costs at most `cap` bytes of memory. Throws what
- * the stream throws (a timeout or cancellation shows up here as an abort).
+ * Reads at most `cap` bytes of `res`'s body; `truncated` says whether more
+ * was there (the rest is cancelled, never buffered).
  */
-export async function readCapped(
-  body: ReadableStream<Uint8Array> | null,
-  cap: number,
-): Promise<CappedBody> {
-  if (!body) return { bytes: new Uint8Array(0), truncated: false };
-  const reader = body.getReader();
+export async function readCapped(res: Response, cap: number): Promise<CappedBody> {
+  if (!res.body) return { bytes: new Uint8Array(0), truncated: false };
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  // A declared length within the cap is read whole: much cheaper than a JS reader loop.
+  if (Number.isInteger(declared) && declared <= cap) {
+    return { bytes: await res.bytes(), truncated: false };
+  }
+  const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   let truncated = false;
+  let done = false;
   try {
     while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        break;
+      }
+      const value = next.value;
       if (size + value.byteLength > cap) {
         chunks.push(value.subarray(0, cap - size));
         size = cap;
@@ -243,7 +249,8 @@ export async function readCapped(
     }
   } finally {
     if (truncated) await reader.cancel().catch(() => {});
-    reader.releaseLock();
+    // Releasing a finished reader only builds an error object; skip it then.
+    if (!done) reader.releaseLock();
   }
   if (chunks.length === 1) return { bytes: chunks[0], truncated };
   const bytes = new Uint8Array(size);

@@ -4,15 +4,15 @@
  *
  * @module
  */
-import type { RequestId } from "../mcp/jsonrpc.ts";
+import { encodeMessage, type RequestId } from "../mcp/jsonrpc.ts";
 
-/** A JSON response. */
+/** A JSON response (JSON-RPC messages are encoded with their cached parts). */
 export function jsonResponse(
   body: unknown,
   status = 200,
   headers: Record<string, string> = {},
 ): Response {
-  return new Response(JSON.stringify(body), {
+  return new Response(encodeMessage(body), {
     status,
     headers: { "content-type": "application/json", ...headers },
   });
@@ -41,6 +41,9 @@ export async function readBodyText(req: Request, limit: number): Promise<string>
   const declared = Number(req.headers.get("content-length") ?? NaN);
   if (declared > limit) throw new BodyTooLargeError();
   if (!req.body) return "";
+  // A declared length within the limit is enforced by the HTTP layer itself, so
+  // read it whole: streaming it chunk by chunk costs far more on small bodies.
+  if (Number.isInteger(declared)) return await req.text();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of req.body) {

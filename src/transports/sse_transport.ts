@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { ErrorCode, type JsonRpcMessage, type JsonRpcResponse } from "../mcp/jsonrpc.ts";
+import {
+  encodeMessage,
+  ErrorCode,
+  type JsonRpcMessage,
+  type JsonRpcResponse,
+} from "../mcp/jsonrpc.ts";
 import { SessionLimitError } from "../mcp/session.ts";
 import { exchangeFor, type McpCall, ownerOf } from "./call.ts";
 import type { ConnectionLimiter } from "./connection_limits.ts";
@@ -68,7 +73,7 @@ export class SseTransport {
     });
     session.onClose(() => stream.close());
     session.outbound = (message: JsonRpcMessage | JsonRpcResponse[]) => {
-      stream.send({ event: "message", data: JSON.stringify(message) });
+      stream.send({ event: "message", data: encodeMessage(message) });
     };
     const endpoint = new URL(messagesPath, call.req.url);
     endpoint.search = "";

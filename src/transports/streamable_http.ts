@@ -13,6 +13,7 @@
 import type { Outcome } from "../mcp/dispatcher.ts";
 import { isStatelessMessage } from "../mcp/dispatcher.ts";
 import {
+  encodeMessage,
   ErrorCode,
   type JsonRpcMessage,
   type JsonRpcNotification,
@@ -174,7 +175,7 @@ export class StreamableHttpTransport {
     const open: { stream?: SseStream } = {};
     const { promise: wantsStream, resolve: switchToStream } = Promise.withResolvers<"stream">();
     const emit = (n: JsonRpcNotification) => {
-      if (open.stream) open.stream.send({ event: "message", data: JSON.stringify(n) });
+      if (open.stream) open.stream.send({ event: "message", data: encodeMessage(n) });
       else if (accepts.sse) {
         pending.push(n);
         switchToStream("stream");
@@ -198,9 +199,9 @@ export class StreamableHttpTransport {
       onClose: () => streamGone.abort(new Error("response stream closed")),
     });
     open.stream = stream;
-    for (const n of pending) stream.send({ event: "message", data: JSON.stringify(n) });
+    for (const n of pending) stream.send({ event: "message", data: encodeMessage(n) });
     outcome.then((o) => {
-      if (o.response) stream.send({ event: "message", data: JSON.stringify(o.response) });
+      if (o.response) stream.send({ event: "message", data: encodeMessage(o.response) });
       stream.close();
     });
     return new Response(stream.readable, { status: 200, headers: SSE_HEADERS });
@@ -301,7 +302,7 @@ export class StreamableHttpTransport {
       stream.send({ id: String(st.nextId - 1), data: "" });
     }
     session.outbound = (message: JsonRpcMessage | JsonRpcResponse[]) => {
-      const ev = { id: st.nextId++, data: JSON.stringify(message) };
+      const ev = { id: st.nextId++, data: encodeMessage(message) };
       st.replay.push(ev);
       if (st.replay.length > call.limits.replayEvents) st.replay.shift();
       st.stream?.send({ event: "message", id: String(ev.id), data: ev.data });

@@ -5,7 +5,12 @@
  *
  * @module
  */
-import { ErrorCode, type JsonRpcMessage, type JsonRpcResponse } from "../mcp/jsonrpc.ts";
+import {
+  encodeMessage,
+  ErrorCode,
+  type JsonRpcMessage,
+  type JsonRpcResponse,
+} from "../mcp/jsonrpc.ts";
 import { SessionLimitError } from "../mcp/session.ts";
 import { exchangeFor, type McpCall, ownerOf } from "./call.ts";
 import type { ConnectionLimiter } from "./connection_limits.ts";
@@ -101,7 +106,7 @@ export class WebSocketTransport {
     };
     const send = (message: JsonRpcMessage | JsonRpcResponse[]) => {
       if (socket.readyState !== WebSocket.OPEN) return;
-      const text = JSON.stringify(message);
+      const text = encodeMessage(message);
       if (socket.bufferedAmount >= limits.maxBufferedBytes) {
         // The peer left maxBufferedBytes unread: drop it rather than buffer without bound.
         // (A single message larger than the cap still goes to a peer that keeps up.)
