@@ -4,6 +4,40 @@
  *
  * @module
  */
+import { ErrorCode } from "../mcp/jsonrpc.ts";
+import { type Session, SessionLimitError } from "../mcp/session.ts";
+import { type McpCall, ownerOf } from "./call.ts";
+import { rpcErrorResponse } from "./responses.ts";
+
+/**
+ * Takes a connection slot and opens the session a long-lived connection (SSE
+ * stream, WebSocket) lives with, or answers why not: 429 past the connection
+ * limits, 503 when the gateway has no room for another session.
+ */
+export function openConnection(
+  call: McpCall,
+  limiter: ConnectionLimiter,
+  version: string,
+): { session: Session; release: () => void } | Response {
+  const release = limiter.acquire(call.target.gateway.id, call.principal.id);
+  if (typeof release !== "function") {
+    return rpcErrorResponse(
+      429,
+      ErrorCode.InvalidRequest,
+      `Too Many Requests: ${release.refused}`,
+      {
+        "retry-after": "10",
+      },
+    );
+  }
+  try {
+    return { session: call.service.sessions.create(ownerOf(call), version, "info"), release };
+  } catch (err) {
+    release();
+    if (!(err instanceof SessionLimitError)) throw err;
+    return rpcErrorResponse(503, ErrorCode.InvalidRequest, err.message, { "retry-after": "5" });
+  }
+}
 
 /** Counts open connections and refuses new ones past the limits. */
 export class ConnectionLimiter {

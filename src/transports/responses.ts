@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { encodeMessage, type RequestId } from "../mcp/jsonrpc.ts";
+import { encodeMessage, ErrorCode, type RequestId } from "../mcp/jsonrpc.ts";
+import { isJsonType } from "./guards.ts";
 
 /** A JSON response (JSON-RPC messages are encoded with their cached parts). */
 export function jsonResponse(
@@ -58,4 +59,39 @@ export async function readBodyText(req: Request, limit: number): Promise<string>
     offset += c.byteLength;
   }
   return new TextDecoder().decode(all);
+}
+
+/** A client message body read off a POST: the parsed JSON, or why it could not be. */
+export type MessageBody =
+  | { value: unknown }
+  | { refusal: Response }
+  | { parseError: true };
+
+/**
+ * Reads the JSON body of a message POST: 415 for a non-JSON content type, 413
+ * past `maxBytes`; malformed JSON is reported separately because transports
+ * answer it differently (in the response, or down the session's stream).
+ */
+export async function readMessageBody(req: Request, maxBytes: number): Promise<MessageBody> {
+  if (!isJsonType(req.headers.get("content-type"))) {
+    return {
+      refusal: rpcErrorResponse(
+        415,
+        ErrorCode.InvalidRequest,
+        "Unsupported Media Type: Content-Type must be application/json",
+      ),
+    };
+  }
+  try {
+    return { value: JSON.parse(await readBodyText(req, maxBytes)) };
+  } catch (err) {
+    if (!(err instanceof BodyTooLargeError)) return { parseError: true };
+    return {
+      refusal: rpcErrorResponse(
+        413,
+        ErrorCode.InvalidRequest,
+        `Payload Too Large: the body exceeds ${maxBytes} bytes`,
+      ),
+    };
+  }
 }

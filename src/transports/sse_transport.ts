@@ -12,11 +12,10 @@ import {
   type JsonRpcMessage,
   type JsonRpcResponse,
 } from "../mcp/jsonrpc.ts";
-import { SessionLimitError } from "../mcp/session.ts";
 import { exchangeFor, type McpCall, ownerOf } from "./call.ts";
-import type { ConnectionLimiter } from "./connection_limits.ts";
-import { isJsonType, parseAccept } from "./guards.ts";
-import { BodyTooLargeError, readBodyText, rpcErrorResponse } from "./responses.ts";
+import { type ConnectionLimiter, openConnection } from "./connection_limits.ts";
+import { parseAccept } from "./guards.ts";
+import { readMessageBody, rpcErrorResponse } from "./responses.ts";
 import { SSE_HEADERS, SseStream } from "./sse.ts";
 
 /** The version an SSE session runs at until the client's `initialize` says otherwise. */
@@ -42,25 +41,9 @@ export class SseTransport {
         "Not Acceptable: the client must accept text/event-stream",
       );
     }
-    const release = this.limiter.acquire(call.target.gateway.id, call.principal.id);
-    if (typeof release !== "function") {
-      return rpcErrorResponse(
-        429,
-        ErrorCode.InvalidRequest,
-        `Too Many Requests: ${release.refused}`,
-        {
-          "retry-after": "10",
-        },
-      );
-    }
-    let session;
-    try {
-      session = call.service.sessions.create(ownerOf(call), SSE_DEFAULT_VERSION, "info");
-    } catch (err) {
-      release();
-      if (!(err instanceof SessionLimitError)) throw err;
-      return rpcErrorResponse(503, ErrorCode.InvalidRequest, err.message, { "retry-after": "5" });
-    }
+    const opened = openConnection(call, this.limiter, SSE_DEFAULT_VERSION);
+    if (opened instanceof Response) return opened;
+    const { session, release } = opened;
     const sessions = call.service.sessions;
     const stream = new SseStream({
       keepAliveMs: call.limits.keepAliveMs,
@@ -109,24 +92,9 @@ export class SseTransport {
         "Session not found: its SSE stream is closed or never existed; open a new one with GET .../sse",
       );
     }
-    if (!isJsonType(req.headers.get("content-type"))) {
-      return rpcErrorResponse(
-        415,
-        ErrorCode.InvalidRequest,
-        "Unsupported Media Type: Content-Type must be application/json",
-      );
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(await readBodyText(req, call.limits.maxBodyBytes));
-    } catch (err) {
-      if (err instanceof BodyTooLargeError) {
-        return rpcErrorResponse(
-          413,
-          ErrorCode.InvalidRequest,
-          `Payload Too Large: the body exceeds ${call.limits.maxBodyBytes} bytes`,
-        );
-      }
+    const body = await readMessageBody(req, call.limits.maxBodyBytes);
+    if ("refusal" in body) return body.refusal;
+    if ("parseError" in body) {
       // The stream is the reply channel, as for any other answer.
       session.outbound({
         jsonrpc: "2.0",
@@ -135,6 +103,7 @@ export class SseTransport {
       });
       return new Response("Accepted", { status: 202 });
     }
+    const parsed = body.value;
     const send = (m: JsonRpcMessage | JsonRpcResponse[]) => session.outbound?.(m);
     // The call outlives this POST: its answer goes down the stream, and only
     // the stream's end (or notifications/cancelled) stops it.

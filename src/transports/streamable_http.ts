@@ -27,8 +27,8 @@ import {
   SUPPORTED_VERSIONS,
 } from "../mcp/versions.ts";
 import { exchangeFor, type McpCall, ownerOf } from "./call.ts";
-import { type Accepts, isJsonType, parseAccept } from "./guards.ts";
-import { BodyTooLargeError, jsonResponse, readBodyText, rpcErrorResponse } from "./responses.ts";
+import { type Accepts, parseAccept } from "./guards.ts";
+import { jsonResponse, readMessageBody, rpcErrorResponse } from "./responses.ts";
 import { SSE_HEADERS, SseStream } from "./sse.ts";
 
 const SESSION_HEADER = "mcp-session-id";
@@ -71,26 +71,12 @@ export class StreamableHttpTransport {
         "Not Acceptable: the client must accept application/json or text/event-stream",
       );
     }
-    if (!isJsonType(req.headers.get("content-type"))) {
-      return rpcErrorResponse(
-        415,
-        ErrorCode.InvalidRequest,
-        "Unsupported Media Type: Content-Type must be application/json",
-      );
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(await readBodyText(req, call.limits.maxBodyBytes));
-    } catch (err) {
-      if (err instanceof BodyTooLargeError) {
-        return rpcErrorResponse(
-          413,
-          ErrorCode.InvalidRequest,
-          `Payload Too Large: the body exceeds ${call.limits.maxBodyBytes} bytes`,
-        );
-      }
+    const body = await readMessageBody(req, call.limits.maxBodyBytes);
+    if ("refusal" in body) return body.refusal;
+    if ("parseError" in body) {
       return rpcErrorResponse(400, ErrorCode.ParseError, "Parse error: the body is not valid JSON");
     }
+    const parsed = body.value;
     const headerVersion = req.headers.get("mcp-protocol-version");
     const envelope = { protocolVersion: headerVersion, method: null, name: null };
     const stateless = !Array.isArray(parsed) && isStatelessMessage(parsed, envelope);

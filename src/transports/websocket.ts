@@ -11,9 +11,8 @@ import {
   type JsonRpcMessage,
   type JsonRpcResponse,
 } from "../mcp/jsonrpc.ts";
-import { SessionLimitError } from "../mcp/session.ts";
-import { exchangeFor, type McpCall, ownerOf } from "./call.ts";
-import type { ConnectionLimiter } from "./connection_limits.ts";
+import { exchangeFor, type McpCall } from "./call.ts";
+import { type ConnectionLimiter, openConnection } from "./connection_limits.ts";
 import { rpcErrorResponse } from "./responses.ts";
 
 /** WebSocket close codes used here (RFC 6455). */
@@ -57,25 +56,9 @@ export class WebSocketTransport {
         { upgrade: "websocket" },
       );
     }
-    const release = this.limiter.acquire(call.target.gateway.id, call.principal.id);
-    if (typeof release !== "function") {
-      return rpcErrorResponse(
-        429,
-        ErrorCode.InvalidRequest,
-        `Too Many Requests: ${release.refused}`,
-        {
-          "retry-after": "10",
-        },
-      );
-    }
-    let session;
-    try {
-      session = call.service.sessions.create(ownerOf(call), "2025-03-26", "info");
-    } catch (err) {
-      release();
-      if (!(err instanceof SessionLimitError)) throw err;
-      return rpcErrorResponse(503, ErrorCode.InvalidRequest, err.message, { "retry-after": "5" });
-    }
+    const opened = openConnection(call, this.limiter, "2025-03-26");
+    if (opened instanceof Response) return opened;
+    const { session, release } = opened;
     const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) =>
       p.trim()
     );
