@@ -7,7 +7,8 @@
  */
 import type { Context } from "hono";
 import { ApiError, invalid } from "./errors.ts";
-import { type Body, isObject } from "./validate.ts";
+import { isObject, nestedDeeperThan } from "../util/json.ts";
+import type { Body } from "./validate.ts";
 
 /** True when the request declares a JSON body (`application/json` or `+json`). */
 export function isJsonContentType(contentType: string | undefined | null): boolean {
@@ -22,18 +23,6 @@ export function isJsonContentType(contentType: string | undefined | null): boole
  * here. Real tool schemas stay far below this.
  */
 export const MAX_BODY_DEPTH = 64;
-
-/** True when `value` nests objects or lists more than `max` levels deep (iterative: no recursion). */
-export function nestedDeeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (typeof v !== "object" || v === null) continue;
-    if (depth > max) return true;
-    for (const child of Object.values(v)) stack.push([child, depth + 1]);
-  }
-  return false;
-}
 
 /** The request's JSON object body. */
 export async function readJson(c: Context): Promise<Body> {

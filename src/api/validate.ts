@@ -4,15 +4,14 @@
  *
  * @module
  */
+import { isObject } from "../util/json.ts";
 import { invalid } from "./errors.ts";
 
 /** A parsed JSON object body. */
 export type Body = Record<string, unknown>;
 
-/** True for a plain JSON object (not an array, not null). */
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+/** Re-exported for the route modules, which check shapes with it. */
+export { isObject };
 
 /** Options for {@link string}. */
 export interface StringRule {

@@ -29,6 +29,7 @@ import {
 } from "./jsonrpc.ts";
 import type { Session } from "./session.ts";
 import { acceptsBatches, negotiate, STATELESS_VERSION, SUPPORTED_VERSIONS } from "./versions.ts";
+import { isObject } from "../util/json.ts";
 
 /** The gateway a message is addressed to, as the core needs it. */
 export interface GatewayInfo {
@@ -109,10 +110,6 @@ const META_VERSION = "io.modelcontextprotocol/protocolVersion";
 const META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities";
 const META_LOG_LEVEL = "io.modelcontextprotocol/logLevel";
 const META_SERVER_INFO = "io.modelcontextprotocol/serverInfo";
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function encodeCursor(lastName: string): string {
   return btoa(JSON.stringify({ after: lastName })).replace(/=+$/, "");

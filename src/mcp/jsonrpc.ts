@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { isObject } from "../util/json.ts";
 
 /** A request id: a string or an integer (never null). */
 export type RequestId = string | number;
@@ -75,10 +76,6 @@ export type Classified =
   | { kind: "notification"; message: JsonRpcNotification }
   | { kind: "response"; message: JsonRpcResponse }
   | { kind: "invalid"; id: RequestId | null; error: RpcError };
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** True for a usable request id: a string or a safe integer. */
 export function isRequestId(v: unknown): v is RequestId {

@@ -24,6 +24,7 @@ import { checkObjectSchema, normalizeHttpConfig } from "../tools/definition.ts";
 import { argName, baseToolName } from "./names.ts";
 import { type Json, type LoadedSpec, SpecError } from "./parse.ts";
 import { clip, MAX_SCHEMA_DESCRIPTION, writeToolSchemas } from "./schema.ts";
+import { isObject } from "../util/json.ts";
 
 /** What the caller chose besides the document. */
 export interface ConvertOptions {
@@ -79,10 +80,6 @@ class Skip extends Error {}
 
 /** The operation, and every other one, needs a server URL that the document does not give. */
 class NoServer extends Error {}
-
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** A media type without parameters, lower-cased. */
 function bare(mediaType: string): string {

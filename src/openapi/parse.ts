@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { isObject, nestedDeeperThan } from "../util/json.ts";
 
 /**
  * The parser libraries, loaded on the first import rather than at start-up:
@@ -62,21 +63,6 @@ export const MAX_SPEC_DEPTH = 200;
 
 /** How many validation problems an error message quotes. */
 const QUOTED_ERRORS = 3;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function deeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (typeof v !== "object" || v === null) continue;
-    if (depth > max) return true;
-    for (const child of Object.values(v)) stack.push([child, depth + 1]);
-  }
-  return false;
-}
 
 async function sha256(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -163,7 +149,7 @@ export async function loadSpec(spec: unknown): Promise<LoadedSpec> {
     );
   }
   if (!isObject(raw)) throw new SpecError("spec must be a JSON or YAML object (a mapping)");
-  if (deeperThan(raw, MAX_SPEC_DEPTH)) {
+  if (nestedDeeperThan(raw, MAX_SPEC_DEPTH)) {
     throw new SpecError(`spec nests more than ${MAX_SPEC_DEPTH} levels deep`);
   }
   const sourceVersion = versionOf(raw);

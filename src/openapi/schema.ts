@@ -18,6 +18,7 @@
  * @module
  */
 import type { Json } from "./parse.ts";
+import { isObject } from "../util/json.ts";
 
 /** Schema nodes one tool may inline before the writer switches to `$defs` for every named schema. */
 export const INLINE_BUDGET = 3000;
@@ -61,10 +62,6 @@ const SUBSCHEMAS = [
   "unevaluatedItems",
 ];
 const SCHEMA_MAPS = ["patternProperties", "dependentSchemas"];
-
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** Thrown inside inline mode when the budget runs out; the tool is then written with `$defs`. */
 class OverBudget extends Error {}

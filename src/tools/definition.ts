@@ -7,6 +7,7 @@
  */
 import { checkRequestParts } from "./http_parameters.ts";
 import { checkSchema } from "./schema_check.ts";
+import { isObject } from "../util/json.ts";
 
 /** MCP tool names: 1-128 characters of A-Z, a-z, 0-9, `_`, `-`, `.` (spec 2025-11-25). */
 export const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
@@ -33,10 +34,6 @@ export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 export interface DefinitionProblem {
   field: string;
   message: string;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** Checks a schema that MCP requires to describe an object; returns the first problem. */

@@ -20,6 +20,7 @@
  */
 import type { DefinitionProblem } from "./definition.ts";
 import { textOf } from "./templates.ts";
+import { isObject } from "../util/json.ts";
 
 /** Where a structured parameter goes. */
 export const PARAMETER_LOCATIONS = ["query", "header", "cookie"] as const;
@@ -57,10 +58,6 @@ export const MAX_PARAMETERS = 500;
 const PARAMETER_FIELDS = ["name", "in", "arg", "style", "explode", "json"];
 /** An HTTP header name (RFC 9110 token). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /**
  * Checks `parameters`, `bodyEncoding` and `bodyFiles` of an execution

@@ -36,6 +36,7 @@ import {
   type TemplateScope,
   textOf,
 } from "./templates.ts";
+import { isObject } from "../util/json.ts";
 
 /** Methods safe to send twice: the only ones retried. */
 export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
@@ -92,10 +93,6 @@ export interface RequestPlan {
   /** Text, or a multipart form (fetch writes its boundary and content type). */
   body?: string | FormData;
   secretHeaders: readonly string[];
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /**

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { isObject } from "../util/json.ts";
 
 const TYPES = ["string", "number", "integer", "boolean", "object", "array", "null"];
 const SCHEMA_MAPS = [
@@ -46,10 +47,6 @@ const STRINGS = ["$id", "$ref", "$schema", "$anchor", "title", "description", "f
 export interface SchemaProblem {
   pointer: string;
   message: string;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** Returns the first problem found in `schema`, or undefined when it is well formed. */
