@@ -7,11 +7,7 @@
  * @module
  */
 import type { Hono } from "hono";
-import {
-  type GatewayAuthenticator,
-  presentedCredential,
-  type TransportKind,
-} from "../auth/gateway_auth.ts";
+import { authenticateGateway, presentedKey } from "../auth/gateway_auth.ts";
 import { ErrorCode } from "../mcp/jsonrpc.ts";
 import type { McpService, ResolvedGateway } from "../mcp/service.ts";
 import type { McpCall, TransportLimits } from "./call.ts";
@@ -20,7 +16,7 @@ import { checkOrigin, type OriginPolicy } from "./guards.ts";
 import { jsonResponse, rpcErrorResponse } from "./responses.ts";
 import { SseTransport } from "./sse_transport.ts";
 import { StreamableHttpTransport } from "./streamable_http.ts";
-import { WebSocketTransport } from "./websocket.ts";
+import { keyFromProtocols, WebSocketTransport } from "./websocket.ts";
 
 /** What the MCP routes are built from. */
 export interface McpRouteDeps {
@@ -29,8 +25,6 @@ export interface McpRouteDeps {
   policy: OriginPolicy;
   /** The base URL for absolute links (public URL, else the request's origin). */
   baseUrl(req: Request): string;
-  /** Checks each request's credential against its gateway's auth methods. */
-  auth: GatewayAuthenticator;
 }
 
 const PRM_SUFFIX = "/.well-known/oauth-protected-resource";
@@ -110,12 +104,13 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
     }
     // The last path segment may name a transport; endpoints never end with one.
     const m = /^(.*)\/(sse|messages|ws)$/.exec(parts.rest);
-    const kind = (m ? m[2] : "http") as TransportKind;
+    const kind = m ? m[2] : "http";
     const endpoint = m ? m[1] : parts.rest;
     const target = deps.service.resolve(parts.org, endpoint);
     if (!target) return notFoundResponse();
     const url = new URL(req.url);
-    const auth = await deps.auth.authenticate(target.gateway, presentedCredential(req, url, kind));
+    const key = presentedKey(req, url) ?? (kind === "ws" ? keyFromProtocols(req) : undefined);
+    const auth = authenticateGateway(deps.service.store, target.gateway.id, key);
     if ("reason" in auth) {
       return rpcErrorResponse(401, ErrorCode.InvalidRequest, `Unauthorized: ${auth.reason}`, {
         ...cors,
