@@ -1,15 +1,21 @@
 /**
  * The README's five-minute walkthrough, run as written: its `sh` blocks
  * between the walkthrough markers go through `bash -euo pipefail` against a
- * real child server, with curl and jq, as a reader would paste them.
+ * real child server, with curl, jq and the sample API (`deno task demo-api`)
+ * the walkthrough starts itself, as a reader would paste them. The last
+ * command is the seed's `tools/call`, which must bring back real users.
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config.ts";
-import { startChildServer } from "../helpers/server.ts";
+import { demoApiHandler, demoApiPort, usersPage } from "../../scripts/demo_api.ts";
+import { freePort, startChildServer } from "../helpers/server.ts";
 
-const README = new URL("../../README.md", import.meta.url);
+const ROOT = new URL("../../", import.meta.url);
+const README = new URL("README.md", ROOT);
 const START = "<!-- walkthrough:start -->";
 const END = "<!-- walkthrough:end -->";
+/** How long the whole walkthrough may take before the test gives up on it. */
+const WALKTHROUGH_TIMEOUT_MS = 90_000;
 
 /** The `sh` blocks between the walkthrough markers, joined in order. */
 function walkthroughScript(markdown: string): string {
@@ -22,17 +28,44 @@ function walkthroughScript(markdown: string): string {
   return blocks.join("\n");
 }
 
-/** The last JSON object in `text` that is a JSON-RPC message. */
-function lastJsonRpc(text: string): Record<string, unknown> | undefined {
-  for (let i = text.lastIndexOf("{"); i >= 0; i = i > 0 ? text.lastIndexOf("{", i - 1) : -1) {
+/**
+ * The sample outputs the walkthrough shows (its `text` blocks), each cut at
+ * its first `...`: what the commands print must begin the same way.
+ */
+function shownOutputs(markdown: string): string[] {
+  const section = markdown.slice(markdown.indexOf(START), markdown.indexOf(END));
+  return [...section.matchAll(/^```text\n([\s\S]*?)^```$/gm)].map((m) => m[1].split("...")[0]);
+}
+
+/** The end of the JSON object starting at `from` (string-aware brace matching), or -1. */
+function objectEnd(text: string, from: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = from; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "{") depth++;
+    else if (c === "}" && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
+/** Every JSON-RPC message printed in `text` (compact, as the MCP endpoint answers), in order. */
+function jsonRpcMessages(text: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const m of text.matchAll(/\{"jsonrpc":"2\.0"/g)) {
+    const end = objectEnd(text, m.index);
+    if (end < 0) continue;
     try {
-      const value = JSON.parse(text.slice(i));
-      if (value && typeof value === "object" && value.jsonrpc === "2.0") return value;
+      out.push(JSON.parse(text.slice(m.index, end)));
     } catch {
-      // Not a whole JSON value from here; look further back.
+      // Not a whole JSON value; skip it.
     }
   }
-  return undefined;
+  return out;
 }
 
 async function have(tool: string): Promise<boolean> {
@@ -44,6 +77,91 @@ async function have(tool: string): Promise<boolean> {
   return code === 0;
 }
 
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+async function listening(port: number): Promise<boolean> {
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A folder holding `deno` (a link to the Deno running this test), for the
+ * front of the walkthrough's PATH: its `deno task demo-api` then runs even
+ * where Deno itself came through `npx` and is not on PATH.
+ */
+async function denoBinDir(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "gatehouse-readme-bin-" });
+  await Deno.symlink(Deno.execPath(), `${dir}/deno`);
+  return dir;
+}
+
+/** What a walkthrough run printed and how it ended. */
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `script` with `bash -euo pipefail` in its own process group (session),
+ * from the repository folder, and kills whatever of that group is still
+ * running when bash ends or the time is up: the sample API never outlives
+ * the test, whatever the walkthrough did.
+ */
+async function runWalkthrough(
+  script: string,
+  env: Record<string, string>,
+  afterExit: () => Promise<void>,
+): Promise<Run> {
+  const child = new Deno.Command("bash", {
+    args: ["-euo", "pipefail", "-c", script],
+    cwd: ROOT.pathname,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    detached: true,
+  }).spawn();
+  let stdout = "";
+  let stderr = "";
+  const pump = (stream: ReadableStream<Uint8Array>, add: (t: string) => void) =>
+    stream.pipeThrough(new TextDecoderStream()).pipeTo(new WritableStream({ write: add }));
+  const pumps = Promise.all([
+    pump(child.stdout, (t) => void (stdout += t)),
+    pump(child.stderr, (t) => void (stderr += t)),
+  ]);
+  const killGroup = () => {
+    try {
+      Deno.kill(-child.pid, "SIGKILL");
+    } catch {
+      // The group is gone already.
+    }
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), WALKTHROUGH_TIMEOUT_MS);
+  });
+  try {
+    const ended = await Promise.race([child.status, timedOut]);
+    if (ended === "timeout") {
+      killGroup();
+      await child.status;
+      stderr += `\n[test] the walkthrough did not finish within ${WALKTHROUGH_TIMEOUT_MS} ms`;
+      return { code: -1, stdout, stderr };
+    }
+    await afterExit();
+    return { code: ended.code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+    killGroup();
+    // The pipes close once every process of the group that held them is gone.
+    await pumps;
+  }
+}
+
 const SEED_INPUT_SCHEMA = {
   type: "object",
   properties: {
@@ -53,59 +171,190 @@ const SEED_INPUT_SCHEMA = {
   required: [],
 };
 
-Deno.test("README walkthrough runs as written and lists get_users over MCP", async () => {
+/** The sample API's token as the walkthrough sets it (and stores it as a secret). */
+function walkthroughToken(script: string): string {
+  const m = /DEMO_API_TOKEN=(\S+) deno task demo-api/.exec(script);
+  assert.ok(m, "the walkthrough does not start the sample API with DEMO_API_TOKEN=... ");
+  return m[1];
+}
+
+Deno.test("README walkthrough runs as written: lists get_users, calls it, gets real users", async () => {
   for (const tool of ["curl", "jq"]) {
     assert.ok(await have(tool), `the README walkthrough needs ${tool} on PATH`);
   }
-  const script = walkthroughScript(await Deno.readTextFile(README));
+  const markdown = await Deno.readTextFile(README);
+  const script = walkthroughScript(markdown);
+  const token = walkthroughToken(script);
   const dataDir = await Deno.makeTempDir({ prefix: "gatehouse-readme-" });
+  const binDir = await denoBinDir();
   const adminKey = `gha_readme_${crypto.randomUUID()}`;
+  // The README's default is 8788; a free port keeps parallel runs and a reader's own copy apart.
+  const demoPort = freePort();
   const server = await startChildServer(dataDir, { GATEHOUSE_ADMIN_KEY: adminKey });
+  let stoppedByReadme = false;
   try {
-    const run = await new Deno.Command("bash", {
-      args: ["-euo", "pipefail", "-c", script],
-      env: { GATEHOUSE: server.url, ADMIN_KEY: adminKey },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(run.stdout);
-    const stderr = new TextDecoder().decode(run.stderr);
+    const run = await runWalkthrough(script, {
+      GATEHOUSE: server.url,
+      ADMIN_KEY: adminKey,
+      DEMO_API_PORT: String(demoPort),
+      PATH: `${binDir}:${Deno.env.get("PATH") ?? ""}`,
+      NO_COLOR: "1",
+    }, async () => {
+      // The walkthrough's last step stops the sample API; give the process a moment to go.
+      const deadline = Date.now() + 5000;
+      while (await listening(demoPort) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      stoppedByReadme = !await listening(demoPort);
+    });
     const context =
-      `exit ${run.code}\n--- stdout\n${stdout}\n--- stderr\n${stderr}\n--- server\n${server.output()}`;
+      `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}\n--- server\n${server.output()}`;
     assert.equal(run.code, 0, `the walkthrough failed:\n${context}`);
+    assert.ok(stoppedByReadme, `the walkthrough left the sample API running:\n${context}`);
+    assert.ok(!await listening(demoPort), "the sample API outlived the test");
 
-    const response = lastJsonRpc(stdout);
-    assert.ok(response, `the last command printed no JSON-RPC response:\n${context}`);
-    assert.equal(response.id, 1, context);
-    assert.equal(response.error, undefined, context);
-    const tools = (response.result as { tools?: Record<string, unknown>[] } | undefined)?.tools;
+    const messages = jsonRpcMessages(run.stdout);
+    const list = messages.find((m) => m.id === 1);
+    assert.ok(list, `no tools/list response (id 1) in the output:\n${context}`);
+    assert.equal(list.error, undefined, context);
+    const tools = (list.result as { tools?: Record<string, unknown>[] } | undefined)?.tools;
     assert.ok(Array.isArray(tools), `result.tools is not a list:\n${context}`);
     const getUsers = tools.find((t) => t.name === "get_users");
     assert.ok(getUsers, `get_users is not listed:\n${context}`);
     assert.equal(getUsers.description, "Retrieve a list of users with pagination");
     assert.deepEqual(getUsers.inputSchema, SEED_INPUT_SCHEMA);
+
+    // The last thing printed is the seed's tools/call, answered with the sample API's data.
+    const call = messages.at(-1);
+    assert.ok(call, `no JSON-RPC response in the output:\n${context}`);
+    assert.equal(
+      call.id,
+      2,
+      `the walkthrough does not end with the tools/call (id 2):\n${context}`,
+    );
+    assert.equal(call.error, undefined, context);
+    const result = call.result as {
+      content?: { type: string; text?: string }[];
+      isError?: boolean;
+    };
+    assert.notEqual(result.isError, true, `tools/call returned an error result:\n${context}`);
+    assert.equal(result.content?.length, 1, context);
+    assert.equal(result.content[0].type, "text", context);
+    const data = JSON.parse(result.content[0].text ?? "");
+    assert.deepEqual(data, usersPage(1, 10), "the result is not page 1 of the sample API's users");
+    assert.equal(data.users.length, 10);
+    assert.equal(data.users[0].name, "Alice Smith");
+
+    // The answers shown in the README are the ones the commands print.
+    const shown = shownOutputs(markdown);
+    assert.ok(shown.length >= 2, "the walkthrough shows no sample answers");
+    for (const sample of shown) {
+      assert.ok(
+        run.stdout.split("\n").some((line) => line.startsWith(sample.trim())),
+        `the README shows an answer the walkthrough did not print:\n${sample}\n${context}`,
+      );
+    }
+
+    // The token went in as a secret and never came back out.
+    assert.ok(!run.stdout.includes(token), `the token was printed:\n${context}`);
+    assert.ok(!server.output().includes(token), "the server printed the token");
   } finally {
     await server.stop();
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    await Deno.remove(binDir, { recursive: true }).catch(() => {});
   }
 });
 
 Deno.test("README walkthrough's variable lines keep values already set", async () => {
   const script = walkthroughScript(await Deno.readTextFile(README));
   const lines = script.split("\n");
-  for (const name of ["GATEHOUSE", "ADMIN_KEY"]) {
+  for (const name of ["GATEHOUSE", "ADMIN_KEY", "DEMO_API_PORT"]) {
     const line = lines.find((l) => l.startsWith(`${name}=`));
     assert.ok(line, `the walkthrough does not set ${name}`);
     assert.match(line, new RegExp(`^${name}=\\$\\{${name}:-[^}]+\\}$`));
   }
   assert.ok(script.includes("GATEHOUSE=${GATEHOUSE:-http://127.0.0.1:8787}"));
+  assert.ok(script.includes("DEMO_API_PORT=${DEMO_API_PORT:-8788}"));
+});
+
+Deno.test("README walkthrough ends with the seed's tools/call and stops the sample API", async () => {
+  const script = walkthroughScript(await Deno.readTextFile(README));
+  const seedCall =
+    `'{"jsonrpc":"2.0","method":"tools/call","params":{"name":"get_users","arguments":{"page":1,"limit":10}},"id":2}'`;
+  assert.ok(script.includes(seedCall), "the walkthrough does not send the seed's tools/call");
+  assert.ok(script.includes("deno task demo-api"), "the walkthrough does not start the sample API");
+  assert.match(script, /"url": "http:\/\/127\.0\.0\.1:\$DEMO_API_PORT\/users"/);
+  assert.match(script, /"auth": \{ "secret": "DEMO_TOKEN" \}/);
+  assert.ok(
+    script.indexOf("tools/call") < script.lastIndexOf("kill "),
+    "the sample API must be stopped after the tools/call",
+  );
+});
+
+Deno.test("the sample API pages its users and wants its token", async () => {
+  const handler = demoApiHandler("t0ken");
+  const get = (path: string, token?: string) =>
+    handler(
+      new Request(`http://127.0.0.1${path}`, {
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      }),
+    );
+  const ok = await get("/users?page=2&limit=3", "t0ken");
+  assert.equal(ok.status, 200);
+  assert.deepEqual(await ok.json(), {
+    page: 2,
+    limit: 3,
+    total: 50,
+    users: [
+      { id: 4, name: "Dave Smith", email: "dave.smith@example.com" },
+      { id: 5, name: "Erin Smith", email: "erin.smith@example.com" },
+      { id: 6, name: "Frank Smith", email: "frank.smith@example.com" },
+    ],
+  });
+  const defaults = await (await get("/users", "t0ken")).json();
+  assert.equal(defaults.page, 1);
+  assert.equal(defaults.limit, 10);
+  const last = await (await get("/users?page=5&limit=12", "t0ken")).json();
+  assert.deepEqual(last.users.map((u: { id: number }) => u.id), [49, 50]);
+  assert.equal(new Set(usersPage(1, 50).users.map((u) => u.email)).size, 50);
+  assert.deepEqual(await (await get("/users/50", "t0ken")).json(), {
+    id: 50,
+    name: "Judy Okafor",
+    email: "judy.okafor@example.com",
+  });
+
+  for (const token of [undefined, "wrong"]) {
+    const refused = await get("/users", token);
+    assert.equal(refused.status, 401);
+    assert.match(refused.headers.get("www-authenticate") ?? "", /^Bearer/);
+    await refused.body?.cancel();
+  }
+  for (const query of ["page=0", "page=x", "limit=0", "limit=101", "limit=1.5"]) {
+    const bad = await get(`/users?${query}`, "t0ken");
+    assert.equal(bad.status, 400, query);
+    await bad.body?.cancel();
+  }
+  const missing = await get("/nothing", "t0ken");
+  assert.equal(missing.status, 404);
+  await missing.body?.cancel();
+  const open = await demoApiHandler()(new Request("http://127.0.0.1/users?limit=1"));
+  assert.equal(open.status, 200, "without DEMO_API_TOKEN the API is open");
+  await open.body?.cancel();
+
+  assert.equal(demoApiPort([], undefined), 8788);
+  assert.equal(demoApiPort([], "9001"), 9001);
+  assert.equal(demoApiPort(["--port", "9002"], "9001"), 9002);
+  assert.equal(demoApiPort(["--port=0"], undefined), 0);
+  assert.throws(() => demoApiPort(["--port", "99999"], undefined), /port/);
+  assert.throws(() => demoApiPort(["--verbose"], undefined), /unknown argument/);
 });
 
 Deno.test("README names the real tasks and default settings", async () => {
   const readme = await Deno.readTextFile(README);
-  const denoJson = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  const denoJson = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
   const tasks = Object.keys(denoJson.tasks);
-  for (const [, name] of readme.matchAll(/deno task ([a-z]+)/g)) {
+  assert.ok(tasks.includes("demo-api"), "deno.json has no demo-api task");
+  for (const [, name] of readme.matchAll(/deno task ([a-z]+(?:-[a-z]+)*)/g)) {
     assert.ok(tasks.includes(name), `README mentions 'deno task ${name}', not in deno.json`);
   }
   for (const name of ["start", "test"]) {
