@@ -9,10 +9,12 @@ import { mountApi } from "./api/app.ts";
 import { baseUrl } from "./api/base_url.ts";
 import { errorBody, handleError } from "./api/errors.ts";
 import { openApiDocument } from "./api/openapi.ts";
+import { GatewayAuthenticator } from "./auth/gateway_auth.ts";
 import type { Config } from "./config.ts";
 import { SecretCipher } from "./secrets/cipher.ts";
 import { type Vault, vaultFor } from "./secrets/vault.ts";
 import { McpService } from "./mcp/service.ts";
+import { mountOAuth } from "./oauth/routes.ts";
 import type { Store } from "./store/store.ts";
 import type { ExecutorRegistry } from "./tools/executor.ts";
 import { originPolicy } from "./transports/guards.ts";
@@ -71,8 +73,11 @@ export function createApp(deps: AppDeps): Gatehouse {
     pageSize: config.mcp.pageSize,
     listTtlMs: 30_000,
   });
+  // Each gateway's OAuth authorization server: before the MCP routes, which would take its paths.
+  mountOAuth(app, { store, service: mcp, config, baseUrl: (req) => baseUrl(config, req) });
   mountMcp(app, {
     service: mcp,
+    auth: new GatewayAuthenticator(store, { jwt: config.jwt, secrets: vault }),
     policy: originPolicy(config.host, config.allowedOrigins, config.publicUrl),
     baseUrl: (req) => baseUrl(config, req),
     limits: {

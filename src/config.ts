@@ -39,6 +39,34 @@ export interface Config {
   allowedOrigins: string[];
   /** MCP transport and session settings. */
   mcp: McpSettings;
+  /** How gateways' `jwt` auth methods fetch their identity providers' keys. */
+  jwt: JwtSettings;
+  /**
+   * Lets OAuth Client ID Metadata Documents be fetched over plain http from
+   * loopback addresses (`GATEHOUSE_OAUTH_ALLOW_INSECURE_CIMD=1`). For tests
+   * and local development only: by default client ids must be https URLs on
+   * public addresses.
+   */
+  oauthAllowInsecureCimd?: boolean;
+}
+
+/** Settings of the `jwt` gateway auth method's key fetching. */
+export interface JwtSettings {
+  /**
+   * Accept `http://` JWKS URLs on loopback hosts (`GATEHOUSE_JWT_ALLOW_INSECURE_JWKS=1`).
+   * Off by default: keys fetched in the clear could be swapped in transit. For tests
+   * and local identity providers only.
+   */
+  allowInsecureJwks: boolean;
+  /** How long one JWKS fetch may take, in ms. */
+  jwksTimeoutMs: number;
+  /**
+   * After a fetch, how long a token with an unknown `kid` must wait before it
+   * may trigger another, in ms (so forged `kid`s cannot hammer the provider).
+   */
+  jwksCooldownMs: number;
+  /** How long fetched keys are used before they are fetched again, in ms. */
+  jwksMaxAgeMs: number;
 }
 
 /** MCP transport and session settings. */
@@ -146,6 +174,13 @@ export function loadConfig(
     logRequests,
     allowedOrigins,
     mcp,
+    jwt: {
+      allowInsecureJwks: env("GATEHOUSE_JWT_ALLOW_INSECURE_JWKS") === "1",
+      jwksTimeoutMs: int("GATEHOUSE_JWKS_TIMEOUT_SECONDS", 5, 1, 60) * 1000,
+      jwksCooldownMs: int("GATEHOUSE_JWKS_COOLDOWN_SECONDS", 30, 0, 3600) * 1000,
+      jwksMaxAgeMs: int("GATEHOUSE_JWKS_MAX_AGE_SECONDS", 600, 10, 86400) * 1000,
+    },
+    oauthAllowInsecureCimd: env("GATEHOUSE_OAUTH_ALLOW_INSECURE_CIMD") === "1",
   };
 }
 

@@ -11,6 +11,7 @@ import { apiRoutes } from "./apis.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { errorBody } from "./errors.ts";
 import { gatewayRoutes } from "./gateways.ts";
+import { meRoutes } from "./me.ts";
 import { orgRoutes } from "./orgs.ts";
 import { authenticate, writesNeedMember } from "./principal.ts";
 import { secretRoutes } from "./secrets.ts";
@@ -33,6 +34,8 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
   };
   // Creating an org is a user's act, not an org's; the org routes check roles per org.
   app.route("/orgs", guarded(orgRoutes(deps)));
+  // The caller's own account: any role, since it changes nothing of the org.
+  app.route("/me", guarded(meRoutes(deps)));
   app.route("/keys", guarded(accessKeyRoutes(deps), writesNeedMember()));
   app.route("/gateways", guarded(gatewayRoutes(deps), writesNeedMember()));
   app.route("/tools", guarded(toolRoutes(deps), writesNeedMember()));

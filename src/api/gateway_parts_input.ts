@@ -1,24 +1,16 @@
 /**
- * Parsing of the bodies that configure one gateway: tool assignments,
- * gateway keys and auth methods.
+ * Parsing of the bodies that configure one gateway: tool assignments and
+ * gateway keys (auth methods: `auth_method_input.ts`).
  *
  * @module
  */
 import { invalid } from "./errors.ts";
-import {
-  type Body,
-  oneOf,
-  onlyFields,
-  optionalBoolean,
-  optionalFutureTime,
-  optionalObject,
-  string,
-} from "./validate.ts";
+import { type Body, onlyFields, optionalBoolean, optionalFutureTime, string } from "./validate.ts";
 
 /** Scopes a gateway key can grant. */
 export const GATEWAY_SCOPES = ["tools:read", "tools:execute"] as const;
-/** Auth method types that can be configured now. */
-export const AUTH_METHOD_TYPES = ["api_key", "none"] as const;
+// Auth methods moved to their own module; re-exported for existing importers.
+export { AUTH_METHOD_TYPES, parseAuthMethodInput } from "./auth_method_input.ts";
 /** Most tools one assignment request may name (keeps one transaction short). */
 export const MAX_ASSIGN = 1000;
 
@@ -74,23 +66,4 @@ export function parseGatewayKeyInput(body: Body): GatewayKeyInput {
     scopes: [...new Set(s as string[])],
     expiresAt: optionalFutureTime(body, "expiresAt") ?? null,
   };
-}
-
-/** A parsed `POST /gateways/:id/auth` body. */
-export interface AuthMethodInput {
-  type: typeof AUTH_METHOD_TYPES[number];
-  configuration: Record<string, unknown>;
-}
-
-/** Reads an auth method request. Neither `api_key` nor `none` takes settings yet. */
-export function parseAuthMethodInput(body: Body): AuthMethodInput {
-  onlyFields(body, ["type", "configuration"]);
-  const type = oneOf(body, "type", AUTH_METHOD_TYPES);
-  const configuration = optionalObject(body, "configuration") ?? {};
-  const first = Object.keys(configuration)[0];
-  // Refused rather than stored: a setting we ignore would look like it took effect.
-  if (first !== undefined) {
-    throw invalid(`configuration.${first}`, `the '${type}' method takes no configuration`);
-  }
-  return { type, configuration };
 }

@@ -9,16 +9,13 @@
 import { type Context, Hono } from "hono";
 import { displayPrefix, GATEWAY_KEY_PREFIX, generateToken, hashToken } from "../auth/tokens.ts";
 import type { Gateway, GatewayInput } from "../store/gateways.ts";
+import { checkAuthMethodSecrets, parseAuthMethodInput } from "./auth_method_input.ts";
 import { baseUrl } from "./base_url.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { ApiError, invalid, notFound } from "./errors.ts";
 import { mergeGatewayInput, parseGatewayInput } from "./gateway_input.ts";
-import {
-  parseAssignInput,
-  parseAuthMethodInput,
-  parseGatewayKeyInput,
-} from "./gateway_parts_input.ts";
+import { parseAssignInput, parseGatewayKeyInput } from "./gateway_parts_input.ts";
 import { presentAssignment, presentGateway, presentGatewayKey } from "./present.ts";
 import { onlyFields, optionalBoolean } from "./validate.ts";
 
@@ -26,7 +23,7 @@ import { onlyFields, optionalBoolean } from "./validate.ts";
 export { AUTH_METHOD_TYPES, GATEWAY_SCOPES } from "./gateway_parts_input.ts";
 
 /** The gateway routes. */
-export function gatewayRoutes({ store, config }: ApiDeps): Hono<ApiEnv> {
+export function gatewayRoutes({ store, config, vault }: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
   const gatewayOf = (c: Context<ApiEnv>): Gateway => {
@@ -132,7 +129,8 @@ export function gatewayRoutes({ store, config }: ApiDeps): Hono<ApiEnv> {
   // Auth methods: a gateway with none refuses every MCP request.
   app.post("/:id/auth", async (c) => {
     const gw = gatewayOf(c);
-    const input = parseAuthMethodInput(await readJson(c));
+    const input = parseAuthMethodInput(await readJson(c), config.jwt);
+    await checkAuthMethodSecrets(input, gw.orgId, store, vault);
     return c.json(store.authMethods.create(gw.id, input.type, input.configuration), 201);
   });
 

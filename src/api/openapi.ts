@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../oauth/password.ts";
 import { DEFAULT_API_KEY_HEADER, SECRET_TYPES } from "../secrets/types.ts";
 import { ROLES } from "../store/orgs.ts";
 import { HTTP_METHODS, SECRET_NAME, TOOL_NAME, TOOL_TYPES } from "../tools/definition.ts";
@@ -20,7 +21,19 @@ import { DEFAULT_OUTBOUND_POLICY, OUTBOUND_SETTINGS } from "../tools/outbound_po
 import { MAX_FILTER_VALUES } from "./apis.ts";
 import { MAX_BODY_DEPTH } from "./body.ts";
 import { ENDPOINT, TRANSPORTS } from "./gateway_input.ts";
-import { AUTH_METHOD_TYPES, GATEWAY_SCOPES, MAX_ASSIGN } from "./gateway_parts_input.ts";
+import {
+  DEFAULT_CLOCK_SKEW_SECONDS,
+  DEFAULT_SCOPES_CLAIM,
+  JWT_ALGORITHMS,
+  MAX_CLOCK_SKEW_SECONDS,
+  MIN_HMAC_SECRET_BYTES,
+} from "../auth/jwt_config.ts";
+import {
+  ACCESS_TOKEN_TTL_BOUNDS,
+  AUTH_METHOD_TYPES,
+  REFRESH_TOKEN_TTL_BOUNDS,
+} from "./auth_method_input.ts";
+import { GATEWAY_SCOPES, MAX_ASSIGN } from "./gateway_parts_input.ts";
 import { ORG_SLUG } from "./orgs.ts";
 
 /** A JSON Schema or OpenAPI object, kept loose on purpose: this module only builds JSON. */
@@ -284,6 +297,105 @@ const secretName = str(
   "Letters, digits and '_', not starting with a digit; used as `{{secrets.NAME}}`.",
   { pattern: SECRET_NAME.source, maxLength: 128 },
 );
+
+const scopeList = (description: string, minItems = 0): Json => ({
+  type: "array",
+  items: { enum: [...GATEWAY_SCOPES] },
+  minItems,
+  description,
+});
+
+/** `configuration` of an `oauth2` auth method (the gateway's own authorization server). */
+const oauth2Configuration: Json = obj({
+  accessTokenTtlSeconds: {
+    type: "integer",
+    minimum: ACCESS_TOKEN_TTL_BOUNDS[0],
+    maximum: ACCESS_TOKEN_TTL_BOUNDS[1],
+    description: "Lifetime of access tokens. Default 3600.",
+  },
+  refreshTokenTtlSeconds: {
+    type: "integer",
+    minimum: REFRESH_TOKEN_TTL_BOUNDS[0],
+    maximum: REFRESH_TOKEN_TTL_BOUNDS[1],
+    description: "Lifetime of refresh tokens; not shorter than accessTokenTtlSeconds. " +
+      "Default 30 days.",
+  },
+  scopes: scopeList("Scopes the gateway's authorization server may grant. Default both.", 1),
+}, []);
+
+/** `configuration` of a `jwt` auth method (tokens of an external identity provider). */
+const jwtConfiguration: Json = {
+  ...obj({
+    issuer: str("The `iss` every token must carry exactly.", { minLength: 1, maxLength: 1000 }),
+    audience: {
+      description: "The `aud` value(s) accepted: a token must name at least one.",
+      oneOf: [
+        str(undefined, { minLength: 1, maxLength: 1000 }),
+        {
+          type: "array",
+          items: str(undefined, { minLength: 1, maxLength: 1000 }),
+          minItems: 1,
+          maxItems: 20,
+        },
+      ],
+    },
+    jwksUrl: str(
+      "The identity provider's JWKS (https; fetched with a timeout, cached, and refetched when " +
+        "a token names an unknown `kid`, at most once per cooldown). http is accepted only for " +
+        "loopback hosts on a server run with GATEHOUSE_JWT_ALLOW_INSECURE_JWKS=1.",
+      { format: "uri", maxLength: 2048 },
+    ),
+    publicKeyPem: str(
+      "An RSA, EC (P-256/384/521) or Ed25519 public key, PEM (`-----BEGIN PUBLIC KEY-----`).",
+      { minLength: 1, maxLength: 16_384 },
+    ),
+    hs256Secret: str(
+      "The NAME of an api_key or bearer_token secret of the organization (never the secret " +
+        `itself) whose value, at least ${MIN_HMAC_SECRET_BYTES} bytes, is the HMAC key.`,
+      { pattern: SECRET_NAME.source, maxLength: 128 },
+    ),
+    algorithms: {
+      type: "array",
+      items: { enum: [...JWT_ALGORITHMS] },
+      minItems: 1,
+      description: "The only algorithms tokens may use (`none` never). Default: RS256 and " +
+        "PS256 for an RSA key, the curve's ES algorithm for an EC key, EdDSA for Ed25519, " +
+        "every asymmetric algorithm for a JWKS, HS256 for a secret. Must suit the key: HMAC " +
+        "algorithms only with hs256Secret.",
+    },
+    scopesClaim: str(
+      `The claim holding the token's scopes or roles: a space-separated string or a list. ` +
+        `Default \`${DEFAULT_SCOPES_CLAIM}\`. A dotted name reaches into objects ` +
+        "(`realm_access.roles`) unless a claim has that exact name.",
+      { minLength: 1, maxLength: 200 },
+    ),
+    scopeMap: {
+      type: "object",
+      description: "Claim value -> Gatehouse scopes it grants. Claim values that are " +
+        "Gatehouse scope names grant themselves; all other values grant nothing.",
+      additionalProperties: scopeList("Scopes granted by this claim value."),
+      maxProperties: 200,
+    },
+    defaultScopes: scopeList("Scopes every valid token gets. Default none."),
+    clockSkewSeconds: {
+      type: "integer",
+      minimum: 0,
+      maximum: MAX_CLOCK_SKEW_SECONDS,
+      description: "Leeway on `exp` and `nbf`, in seconds. Default " +
+        `${DEFAULT_CLOCK_SKEW_SECONDS}.`,
+    },
+  }, ["issuer", "audience"]),
+  description: "Exactly one of jwksUrl, publicKeyPem and hs256Secret. Tokens must be signed, " +
+    "unexpired (`exp` required), already valid (`nbf`), from `issuer`, for `audience`, and " +
+    "carry `sub`; the principal is `jwt:<iss>:<sub>`. Tokens are accepted only in the " +
+    "`Authorization: Bearer` header (on the WebSocket path also as a `bearer.<token>` " +
+    "subprotocol or the `api_key` query parameter).",
+  oneOf: [
+    { required: ["jwksUrl"] },
+    { required: ["publicKeyPem"] },
+    { required: ["hs256Secret"] },
+  ],
+};
 const secretDescription = str("What the secret is for.", { maxLength: 2000 });
 
 const outboundSettings = (partial: boolean): Json => {
@@ -392,7 +504,18 @@ const SCHEMAS: Record<string, Json> = {
       maxLength: 200,
     }),
     role: { enum: [...ROLES] },
+    password: str(
+      "Password of a new user, for gateways' OAuth login pages (hashed with scrypt, never " +
+        "returned). Refused for an existing user, who sets their own with PUT /me/password.",
+      { minLength: MIN_PASSWORD_LENGTH, maxLength: MAX_PASSWORD_LENGTH },
+    ),
   }, ["email", "role"]),
+  PasswordSet: obj({
+    password: str("The new password.", {
+      minLength: MIN_PASSWORD_LENGTH,
+      maxLength: MAX_PASSWORD_LENGTH,
+    }),
+  }),
   MemberUpdate: obj({ role: { enum: [...ROLES] } }),
   AccessKey: accessKey,
   AccessKeyWithValue: withKey(accessKey, "The access key itself. Shown in this response only."),
@@ -457,7 +580,9 @@ const SCHEMAS: Record<string, Json> = {
     id: str(),
     gatewayId: str(),
     type: { enum: [...AUTH_METHOD_TYPES] },
-    configuration: anyObject("Settings of the method (none yet for api_key and none)."),
+    configuration: anyObject(
+      "Settings of the method, with defaults filled in for jwt (none for api_key and none).",
+    ),
     createdAt: time("When the method was added."),
   }),
   AuthMethodList: listOf("methods", "AuthMethod"),
@@ -491,14 +616,21 @@ const SCHEMAS: Record<string, Json> = {
       anyOf: Object.values(SECRET_VALUES),
     },
   }, []),
-  AuthMethodCreate: obj({
-    type: {
-      enum: [...AUTH_METHOD_TYPES],
-      description: "`api_key`: clients send a gateway key. `none`: anyone may call; " +
-        "a gateway with no method refuses every MCP request.",
-    },
-    configuration: { type: "object", maxProperties: 0 },
-  }, ["type"]),
+  AuthMethodCreate: {
+    description: "`api_key`: clients send a gateway key (Authorization: Bearer, X-API-Key or " +
+      "the api_key query parameter). `oauth2`: tokens of the gateway's own OAuth 2.1 " +
+      "authorization server. `jwt`: tokens of your identity provider. `none`: anyone may " +
+      "call. Methods are tried in the order they were added; the first that accepts wins. A " +
+      "gateway with no method refuses every MCP request.",
+    oneOf: [
+      obj({
+        type: { enum: ["api_key", "none"] },
+        configuration: { type: "object", maxProperties: 0 },
+      }, ["type"]),
+      obj({ type: { const: "oauth2" }, configuration: oauth2Configuration }, ["type"]),
+      obj({ type: { const: "jwt" }, configuration: jwtConfiguration }),
+    ],
+  },
   Api: obj(apiFields),
   ApiList: listOf("apis", "Api"),
   ApiTool: apiTool,
@@ -674,6 +806,16 @@ const ROUTES: Record<string, Record<string, Op>> = {
       body: "MemberCreate",
       ok: [201, "Member"],
       errors: [409],
+    },
+  },
+  "/me/password": {
+    put: {
+      summary: "Set my password",
+      tag: "me",
+      description: "Sets the caller's password, used to sign in on gateways' OAuth login " +
+        "pages (OAuth 2.1 authorization). Any role. Stored as a scrypt hash.",
+      body: "PasswordSet",
+      ok: [204, undefined],
     },
   },
   "/orgs/{slug}/members/{userId}": {

@@ -9,7 +9,9 @@ import { type Context, Hono } from "hono";
 import { type Role, ROLES } from "../store/orgs.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { readJson } from "./body.ts";
-import { forbidden, notFound } from "./errors.ts";
+import { forbidden, invalid, notFound } from "./errors.ts";
+import { passwordField } from "./me.ts";
+import { hashPassword } from "../oauth/password.ts";
 import { checkMemberChange } from "./member_rules.ts";
 import { hasRole } from "./principal.ts";
 import { presentOrg } from "./present.ts";
@@ -80,7 +82,7 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
   app.post("/:slug/members", async (c) => {
     const { org, role: myRole } = orgOf(c, "admin");
     const body = await readJson(c);
-    onlyFields(body, ["email", "name", "role"]);
+    onlyFields(body, ["email", "name", "role", "password"]);
     const email = string(body, "email", {
       max: 320,
       pattern: EMAIL,
@@ -89,8 +91,21 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     const name = optionalString(body, "name", { max: 200 }) ?? email.split("@")[0];
     const role = oneOf(body, "role", ROLES);
     checkMemberChange(myRole, undefined, role);
+    // Hashed before the transaction: the KDF takes tens of milliseconds by design.
+    const password = body.password === undefined ? undefined : passwordField(body);
+    const hash = password === undefined ? undefined : await hashPassword(password);
     const member = store.tx(() => {
-      const user = store.users.ensure(email, name);
+      const existing = store.users.byEmail(email);
+      if (existing && hash !== undefined) {
+        // The user may belong to other orgs: setting their password here would let this
+        // org's admins sign in as them there. Users set their own with PUT /me/password.
+        throw invalid(
+          "password",
+          "password can only be set for a new user; an existing user sets their own with PUT /me/password",
+        );
+      }
+      const user = existing ?? store.users.create(email, name);
+      if (hash !== undefined) store.users.setPasswordHash(user.id, hash);
       store.orgs.addMember(org.id, user.id, role);
       return store.orgs.member(org.id, user.id)!;
     });

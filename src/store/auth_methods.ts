@@ -47,8 +47,9 @@ export class AuthMethods {
 
   /** The methods of `gatewayId`, oldest first (the order they are tried in). */
   list(gatewayId: string): AuthMethod[] {
+    // rowid breaks ties within one millisecond in insertion order (ids are random).
     return this.db.prepare(
-      "SELECT * FROM gateway_auth_methods WHERE gateway_id = ? ORDER BY created_at, id",
+      "SELECT * FROM gateway_auth_methods WHERE gateway_id = ? ORDER BY created_at, rowid",
     ).all(gatewayId).map(toMethod);
   }
 

@@ -125,6 +125,12 @@ export class AccessKeys {
 
 /** Reads and writes `gateway_keys`. */
 export class GatewayKeys {
+  /**
+   * Increments whenever a key is created or revoked, so caches of keys (the
+   * MCP authenticator's) can tell with a number compare that they are stale.
+   */
+  version = 0;
+
   constructor(private readonly db: Db) {}
 
   /** Stores a new key for `gatewayId`. */
@@ -143,6 +149,7 @@ export class GatewayKeys {
       row.createdAt,
       key.expiresAt,
     );
+    this.version++;
     return {
       id: row.id,
       gatewayId,
@@ -181,6 +188,7 @@ export class GatewayKeys {
     this.db.prepare(
       "UPDATE gateway_keys SET revoked_at = ? WHERE gateway_id = ? AND id = ? AND revoked_at IS NULL",
     ).run(now(), gatewayId, id);
+    this.version++;
     return this.get(gatewayId, id);
   }
 }

@@ -145,6 +145,55 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE tools ADD COLUMN api_route TEXT;
   CREATE INDEX tools_api ON tools(api_id);
   `,
+  // 4: each gateway its own OAuth 2.1 authorization server. Users get an optional password
+  // (a scrypt hash) for the login page. Registered clients, authorization codes, grants (one
+  // per consent: the "family" a refresh chain belongs to, revoked as a whole on refresh-token
+  // reuse) and tokens hold only SHA-256 hashes of the secrets handed out. Client ids of Client
+  // ID Metadata Documents are URLs with no client row, so client_id carries no foreign key.
+  `
+  ALTER TABLE users ADD COLUMN password_hash TEXT;
+  CREATE TABLE oauth_clients (
+    id TEXT PRIMARY KEY,
+    gateway_id TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+    client_name TEXT NOT NULL,
+    redirect_uris TEXT NOT NULL,
+    token_endpoint_auth_method TEXT NOT NULL,
+    secret_hash TEXT,
+    metadata TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX oauth_clients_gateway ON oauth_clients(gateway_id);
+  CREATE TABLE oauth_grants (
+    id TEXT PRIMARY KEY,
+    gateway_id TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+    client_id TEXT NOT NULL,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    scopes TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+  );
+  CREATE INDEX oauth_grants_gateway ON oauth_grants(gateway_id);
+  CREATE TABLE oauth_codes (
+    code_hash TEXT PRIMARY KEY,
+    grant_id TEXT NOT NULL REFERENCES oauth_grants(id) ON DELETE CASCADE,
+    redirect_uri TEXT NOT NULL,
+    code_challenge TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT
+  );
+  CREATE TABLE oauth_tokens (
+    token_hash TEXT PRIMARY KEY,
+    grant_id TEXT NOT NULL REFERENCES oauth_grants(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    used_at TEXT,
+    revoked_at TEXT
+  );
+  CREATE INDEX oauth_tokens_grant ON oauth_tokens(grant_id);
+  `,
 ];
 
 /** The schema version this build expects. */

@@ -10,6 +10,7 @@ import { ChangeFeed } from "./changes.ts";
 import { Db } from "./db.ts";
 import { Gateways } from "./gateways.ts";
 import { AccessKeys, GatewayKeys } from "./keys.ts";
+import { OAuthStore } from "./oauth.ts";
 import { Orgs } from "./orgs.ts";
 import { Secrets } from "./secrets.ts";
 import { Tools } from "./tools.ts";
@@ -32,6 +33,8 @@ export class Store {
   readonly secrets: Secrets;
   /** Imported APIs (OpenAPI documents) and the tools generated from them. */
   readonly apis: Apis;
+  /** The per-gateway OAuth authorization servers' clients, grants, codes and tokens. */
+  readonly oauth: OAuthStore;
 
   /** Opens the database file at `path` (`:memory:` for a throwaway one). */
   constructor(path: string) {
@@ -45,6 +48,7 @@ export class Store {
     this.authMethods = new AuthMethods(this.db, this.changes);
     this.secrets = new Secrets(this.db);
     this.apis = new Apis(this.db, this.changes);
+    this.oauth = new OAuthStore(this.db);
   }
 
   /** Runs `fn` in one transaction: all of its writes land, or none do. */

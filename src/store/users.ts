@@ -49,6 +49,24 @@ export class Users {
     return r ? toUser(r) : undefined;
   }
 
+  /**
+   * Stores the password hash of `userId` (a self-describing KDF string made
+   * by `src/oauth/password.ts`); false when there is no such user.
+   */
+  setPasswordHash(userId: string, hash: string): boolean {
+    const res = this.db.prepare("UPDATE users SET password_hash = ? WHERE id = ?").run(
+      hash,
+      userId,
+    );
+    return Number(res.changes) > 0;
+  }
+
+  /** The stored password hash of `userId`, or undefined when the user has no password. */
+  passwordHash(userId: string): string | undefined {
+    const r = this.db.prepare("SELECT password_hash FROM users WHERE id = ?").get(userId);
+    return (r?.password_hash as string | null | undefined) ?? undefined;
+  }
+
   /** The user with `email`, created with `name` when missing. */
   ensure(email: string, name: string): User {
     return this.byEmail(email) ?? this.create(email, name);

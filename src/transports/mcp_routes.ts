@@ -7,8 +7,13 @@
  * @module
  */
 import type { Hono } from "hono";
-import { authenticateGateway, presentedKey } from "../auth/gateway_auth.ts";
+import {
+  type GatewayAuthenticator,
+  presentedCredential,
+  type TransportKind,
+} from "../auth/gateway_auth.ts";
 import { ErrorCode } from "../mcp/jsonrpc.ts";
+import { OAUTH_SCOPES, oauthSettings } from "../oauth/settings.ts";
 import type { McpService, ResolvedGateway } from "../mcp/service.ts";
 import type { McpCall, TransportLimits } from "./call.ts";
 import { ConnectionLimiter } from "./connection_limits.ts";
@@ -16,7 +21,7 @@ import { checkOrigin, type OriginPolicy } from "./guards.ts";
 import { jsonResponse, rpcErrorResponse } from "./responses.ts";
 import { SseTransport } from "./sse_transport.ts";
 import { StreamableHttpTransport } from "./streamable_http.ts";
-import { keyFromProtocols, WebSocketTransport } from "./websocket.ts";
+import { WebSocketTransport } from "./websocket.ts";
 
 /** What the MCP routes are built from. */
 export interface McpRouteDeps {
@@ -25,6 +30,8 @@ export interface McpRouteDeps {
   policy: OriginPolicy;
   /** The base URL for absolute links (public URL, else the request's origin). */
   baseUrl(req: Request): string;
+  /** Checks each request's credential against its gateway's auth methods. */
+  auth: GatewayAuthenticator;
 }
 
 const PRM_SUFFIX = "/.well-known/oauth-protected-resource";
@@ -54,11 +61,15 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
 
   const metadata = (req: Request, target: ResolvedGateway) => {
     const base = deps.baseUrl(req);
+    const resource = `${base}/mcp/${target.orgSlug}${target.gateway.endpoint}`;
+    // With an oauth2 method the gateway is its own authorization server, whose issuer
+    // identifier is the gateway URL (so RFC 8414's path-inserted metadata URL resolves).
+    const oauth = oauthSettings(deps.service.store, target.gateway.id);
     return jsonResponse(
       {
-        resource: `${base}/mcp/${target.orgSlug}${target.gateway.endpoint}`,
-        authorization_servers: [],
-        scopes_supported: ["tools:read", "tools:execute"],
+        resource,
+        authorization_servers: oauth ? [resource] : [],
+        scopes_supported: oauth?.scopes ?? [...OAUTH_SCOPES],
         bearer_methods_supported: ["header"],
         resource_name: target.gateway.name,
       },
@@ -104,17 +115,16 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
     }
     // The last path segment may name a transport; endpoints never end with one.
     const m = /^(.*)\/(sse|messages|ws)$/.exec(parts.rest);
-    const kind = m ? m[2] : "http";
+    const kind = (m ? m[2] : "http") as TransportKind;
     const endpoint = m ? m[1] : parts.rest;
     const target = deps.service.resolve(parts.org, endpoint);
     if (!target) return notFoundResponse();
     const url = new URL(req.url);
-    const key = presentedKey(req, url) ?? (kind === "ws" ? keyFromProtocols(req) : undefined);
-    const auth = authenticateGateway(deps.service.store, target.gateway.id, key);
+    const auth = await deps.auth.authenticate(target.gateway, presentedCredential(req, url, kind));
     if ("reason" in auth) {
       return rpcErrorResponse(401, ErrorCode.InvalidRequest, `Unauthorized: ${auth.reason}`, {
         ...cors,
-        "www-authenticate": `Bearer resource_metadata="${metadataUrl(deps.baseUrl(req), target)}"`,
+        "www-authenticate": wwwAuthenticate(metadataUrl(deps.baseUrl(req), target), req),
       });
     }
     const call: McpCall = {
@@ -133,6 +143,17 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
     for (const [k, v] of Object.entries(cors)) res.headers.set(k, v);
     return res;
   });
+}
+
+/**
+ * The 401 challenge (RFC 6750, RFC 9728 section 5.1): where the
+ * protected-resource metadata is and which scopes to ask for, so an OAuth
+ * client can start from nothing but the URL; `invalid_token` when a token was
+ * sent and refused.
+ */
+function wwwAuthenticate(metadata: string, req: Request): string {
+  const challenge = `Bearer resource_metadata="${metadata}", scope="${OAUTH_SCOPES.join(" ")}"`;
+  return req.headers.has("authorization") ? `${challenge}, error="invalid_token"` : challenge;
 }
 
 function notFoundResponse(): Response {

@@ -203,6 +203,28 @@ Deno.test("real responses of every operation match the document", async () => {
       201,
     );
     const memberPath = `/orgs/default/members/${member.userId}`;
+    // Passwords (for gateways' OAuth login pages): a new member's, and the caller's own.
+    await go(
+      G("POST", "/orgs/{slug}/members", "/orgs/default/members", {
+        body: { email: "p@example.com", role: "viewer", password: "a long password" },
+      }),
+      201,
+    );
+    await go(
+      G("POST", "/orgs/{slug}/members", "/orgs/default/members", {
+        body: { email: "m@example.com", role: "viewer", password: "a long password" },
+      }),
+      400,
+    );
+    await go(
+      G("PUT", "/me/password", "/me/password", { body: { password: "correct horse" } }),
+      204,
+    );
+    await go(G("PUT", "/me/password", "/me/password", { body: { password: "short" } }), 400);
+    await go(
+      G("PUT", "/me/password", "/me/password", { body: { password: "x".repeat(9) }, key: null }),
+      401,
+    );
     await go(
       G("PATCH", "/orgs/{slug}/members/{userId}", memberPath, { body: { role: "viewer" } }),
       200,
@@ -437,6 +459,7 @@ Deno.test("request schemas refuse what the server refuses", async () => {
       ["SecretCreate", "/secrets", { name: "H", type: "custom_headers", value: { headers: {} } }],
       ["AccessKeyCreate", "/keys", { name: "" }],
       ["MemberCreate", "/orgs/default/members", { email: "a@b.c", role: "root" }],
+      ["MemberCreate", "/orgs/default/members", { email: "a@b.c", role: "member", password: "1" }],
       ["ApiImport", "/apis", { name: "no spec" }],
       ["ApiImport", "/apis", { name: "x", spec: "openapi: 3.1.0", include: [], extra: 1 }],
       ["ApiImport", "/apis", { name: "x", spec: {}, secret: "not a name" }],

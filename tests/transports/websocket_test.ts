@@ -201,7 +201,9 @@ Deno.test("WebSocket: auth at the upgrade by header, query or subprotocol; failu
         headers: { ...wsHeaders, ...extra },
       });
       assert.equal(res.status, 401, how);
-      assert.equal(res.headers.get("www-authenticate"), metadata, how);
+      const challenge = res.headers.get("www-authenticate") ?? "";
+      assert.ok(challenge.startsWith(metadata), `${how}: ${challenge}`);
+      assert.match(challenge, /scope="tools:read tools:execute"/, how);
       const body = await res.json();
       assert.equal(body.error.code, -32600, how);
       assert.match(body.error.message, /^Unauthorized/, how);

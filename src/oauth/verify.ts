@@ -1,0 +1,40 @@
+/**
+ * Verification of the access tokens a gateway's own authorization server
+ * issued: the one function the `oauth2` auth method calls on every MCP request.
+ *
+ * @module
+ */
+import { hashToken } from "../auth/tokens.ts";
+import type { Store } from "../store/store.ts";
+
+/** Scopes a viewer may hold: read-only members cannot be granted tool execution. */
+const VIEWER_SCOPES: ReadonlySet<string> = new Set(["tools:read"]);
+
+/**
+ * The principal for a valid, unrevoked, unexpired access token issued for
+ * `gatewayId`, or undefined. `id` is the grant (token family) id, stable
+ * across refreshes. Scopes are the granted ones, narrowed to `tools:read`
+ * when the user has since become a viewer, so a demotion takes effect on the
+ * next request rather than at the token's expiry; removal from the org ends
+ * the token outright.
+ */
+export function verifyOAuthToken(
+  store: Store,
+  gatewayId: string,
+  token: string,
+): { id: string; scopes: ReadonlySet<string> } | undefined {
+  // Opaque tokens only: anything shaped otherwise cannot be ours, and skipping
+  // the lookup keeps other methods' credentials (e.g. JWTs) cheap to refuse here.
+  if (!token.startsWith(ACCESS_TOKEN_PREFIX)) return undefined;
+  const access = store.oauth.activeAccess(gatewayId, hashToken(token));
+  if (!access) return undefined;
+  const scopes = access.role === "viewer"
+    ? access.scopes.filter((s) => VIEWER_SCOPES.has(s))
+    : access.scopes;
+  return { id: access.grantId, scopes: new Set(scopes) };
+}
+
+/** Prefix of OAuth access tokens (recognisable in logs and secret scanners; never enough to use one). */
+export const ACCESS_TOKEN_PREFIX = "gho_";
+/** Prefix of OAuth refresh tokens. */
+export const REFRESH_TOKEN_PREFIX = "ghr_";
