@@ -24,6 +24,8 @@ const SEGMENT = "[A-Za-z0-9_~-][A-Za-z0-9._~-]*";
 export const ENDPOINT = new RegExp(`^(/${SEGMENT})+$`);
 /** Path segments the MCP routes use under an endpoint; an endpoint may not end with one. */
 const RESERVED_LAST = new Set(["sse", "ws", "messages", "message"]);
+/** The authorization server's endpoints under a gateway (src/oauth/routes.ts). */
+const OAUTH_SUFFIX = /\/oauth\/(authorize|token|register|revoke)$/;
 
 /** Checks an endpoint and returns it, or throws a 400 naming `endpoint`. */
 export function parseEndpoint(value: unknown): string {
@@ -45,6 +47,13 @@ export function parseEndpoint(value: unknown): string {
     throw invalid(
       "endpoint",
       `endpoint may not end with '/${last}': that path is an MCP transport's`,
+    );
+  }
+  const oauth = OAUTH_SUFFIX.exec(value);
+  if (oauth) {
+    throw invalid(
+      "endpoint",
+      `endpoint may not end with '${oauth[0]}': that path is a gateway's OAuth endpoint`,
     );
   }
   return value;

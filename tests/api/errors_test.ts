@@ -73,6 +73,7 @@ Deno.test("400 names the field at fault", async () => {
       ["POST", "/gateways", gatewayBody("/with space"), "endpoint"],
       ["POST", "/gateways", gatewayBody("/a/../b"), "endpoint"],
       ["POST", "/gateways", gatewayBody("/tools/sse"), "endpoint"],
+      ["POST", "/gateways", gatewayBody("/tools/oauth/token"), "endpoint"],
       ["POST", "/gateways", gatewayBody("/a", { type: "rest" }), "type"],
       [
         "POST",
