@@ -30,8 +30,8 @@ export interface CatalogEntry {
 export interface GatewayTools {
   entries: CatalogEntry[];
   byName: Map<string, CatalogEntry>;
-  /** JSON text of list pages already served, by `start:size`. */
-  pages: Map<string, string>;
+  /** `tools/list` results already built (with their JSON attached), by `start:size`. */
+  pages: Map<string, Record<string, unknown>>;
 }
 
 const DRAFTS: Record<string, "4" | "7" | "2019-09" | "2020-12"> = {

@@ -295,17 +295,20 @@ export class Dispatcher {
       }
       start = lo;
     }
+    // A page is the same until the gateway's tools change (the view is rebuilt then), so the
+    // result object and its JSON are built once and shared; nothing downstream mutates results.
     const size = this.opts.pageSize;
-    const page = entries.slice(start, start + size);
-    const result: Record<string, unknown> = { tools: page.map((e) => e.descriptor) };
-    if (start + page.length < entries.length) {
-      result.nextCursor = encodeCursor(page[page.length - 1].tool.name);
-    }
-    // The page's JSON is the same until the gateway's tools change (the view is rebuilt then).
     const key = `${start}:${size}`;
-    let json = view.pages.get(key);
-    if (json === undefined) view.pages.set(key, json = JSON.stringify(result));
-    return withJson(result, json);
+    let result = view.pages.get(key);
+    if (result === undefined) {
+      const page = entries.slice(start, start + size);
+      const fresh: Record<string, unknown> = { tools: page.map((e) => e.descriptor) };
+      if (start + page.length < entries.length) {
+        fresh.nextCursor = encodeCursor(page[page.length - 1].tool.name);
+      }
+      view.pages.set(key, result = withJson(fresh, JSON.stringify(fresh)));
+    }
+    return result;
   }
 
   async #callTool(

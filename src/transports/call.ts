@@ -46,22 +46,29 @@ export function ownerOf(call: McpCall): SessionOwner {
 
 /**
  * The core's view of one inbound message of `call` in `session`;
- * notifications it emits go to `emit`.
+ * notifications it emits go to `emit`. `signal` makes the signal that stops
+ * the message's work; it is only built if the work asks for it (most
+ * messages never do, and building one costs on every request).
  */
 export function exchangeFor(
   call: McpCall,
   session: Session,
   emit: (m: JsonRpcNotification) => void,
   withEnvelope = true,
+  signal: () => AbortSignal | undefined = () => call.req.signal,
 ): Exchange {
   const h = call.req.headers;
   const gw = call.target.gateway;
+  let made: { signal: AbortSignal | undefined } | undefined;
   const ex: Exchange = {
     gateway: { id: gw.id, name: gw.name, description: gw.description },
     caller: { scopes: call.principal.scopes },
     session,
     emit,
-    signal: call.req.signal,
+    get signal() {
+      made ??= { signal: signal() };
+      return made.signal;
+    },
   };
   if (withEnvelope) {
     ex.envelope = {

@@ -37,12 +37,22 @@ export function originPolicy(
   return { allowedOrigins, allowedHosts: hosts };
 }
 
+/** Host header values seen, parsed once: a server sees very few distinct ones. */
+const hostnames = new Map<string, string | undefined>();
+
 function hostnameOf(hostHeader: string): string | undefined {
-  try {
-    return new URL(`http://${hostHeader}`).hostname;
-  } catch {
-    return undefined;
+  let name = hostnames.get(hostHeader);
+  if (name === undefined && !hostnames.has(hostHeader)) {
+    try {
+      name = new URL(`http://${hostHeader}`).hostname;
+    } catch {
+      name = undefined;
+    }
+    // Bounded: arbitrary Host values must not grow memory without end.
+    if (hostnames.size >= 1024) hostnames.clear();
+    hostnames.set(hostHeader, name);
   }
+  return name;
 }
 
 /** Why `req` must be refused with 403, or undefined when its Host and Origin are acceptable. */

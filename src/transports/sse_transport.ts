@@ -107,8 +107,7 @@ export class SseTransport {
     const send = (m: JsonRpcMessage | JsonRpcResponse[]) => session.outbound?.(m);
     // The call outlives this POST: its answer goes down the stream, and only
     // the stream's end (or notifications/cancelled) stops it.
-    const exchange = exchangeFor(call, session, send, false);
-    exchange.signal = undefined;
+    const exchange = exchangeFor(call, session, send, false, () => undefined);
     const core = call.service.dispatcher;
     const work = Array.isArray(parsed)
       ? core.handleBatch(parsed, exchange, session.protocolVersion, call.limits.maxBatch).then(

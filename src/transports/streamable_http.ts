@@ -169,8 +169,13 @@ export class StreamableHttpTransport {
     };
     // The call stops when the client disconnects or drops the response stream.
     const streamGone = new AbortController();
-    const exchange = exchangeFor(call, session, emit);
-    exchange.signal = AbortSignal.any([call.req.signal, streamGone.signal]);
+    const exchange = exchangeFor(
+      call,
+      session,
+      emit,
+      true,
+      () => AbortSignal.any([call.req.signal, streamGone.signal]),
+    );
     const outcome = call.service.dispatcher.handle(message, exchange);
     // A caller that shapes the response headers by the outcome needs it before answering.
     if (settled) settled(await outcome);

@@ -101,8 +101,7 @@ export class WebSocketTransport {
     session.outbound = send;
     session.onClose(() => close(CloseCode.GoingAway, "session ended"));
     // A socket outlives the upgrade request, so calls are tied to the socket, not to it.
-    const exchange = exchangeFor(call, session, send, false);
-    exchange.signal = undefined;
+    const exchange = exchangeFor(call, session, send, false, () => undefined);
     const core = call.service.dispatcher;
 
     socket.onmessage = (event) => {
