@@ -42,6 +42,7 @@ export class McpService {
   readonly sessions: SessionRegistry;
   #gateways = new Map<string, ResolvedGateway>();
   #unsubscribe: () => void;
+  #unsubscribeRevoked: () => void;
 
   /** Builds the service over `store`, running tools with `executors`. */
   constructor(readonly store: Store, executors: ExecutorRegistry, readonly options: McpOptions) {
@@ -54,6 +55,8 @@ export class McpService {
     });
     this.sessions = new SessionRegistry(options);
     this.#unsubscribe = store.changes.subscribe(({ gatewayIds }) => this.#changed(gatewayIds));
+    // A revoked credential ends its sessions now, open streams and sockets included.
+    this.#unsubscribeRevoked = store.changes.onRevoked((id) => this.sessions.closePrincipal(id));
   }
 
   /** The gateway at `/mcp/{orgSlug}{endpoint}`, if any. Cached until the next change. */
@@ -84,6 +87,7 @@ export class McpService {
   /** Closes every session and stops listening to the store. */
   dispose(): void {
     this.#unsubscribe();
+    this.#unsubscribeRevoked();
     this.sessions.dispose();
   }
 }

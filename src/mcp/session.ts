@@ -168,6 +168,13 @@ export class SessionRegistry {
     return true;
   }
 
+  /** Closes every session opened with the credential `principalId` (it was revoked). */
+  closePrincipal(principalId: string): void {
+    for (const s of [...this.#byId.values()]) {
+      if (s.owner.principalId === principalId) this.close(s.id);
+    }
+  }
+
   /** Closes every session of `gatewayId` (the gateway was deleted or changed hands). */
   closeGateway(gatewayId: string): void {
     for (const s of [...this.forGateway(gatewayId)]) this.close(s.id);

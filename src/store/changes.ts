@@ -17,6 +17,7 @@ export type ChangeListener = (change: Change) => void;
 /** Fans change notices out to listeners, synchronously, after the write committed. */
 export class ChangeFeed {
   #listeners = new Set<ChangeListener>();
+  #revokedListeners = new Set<(principalId: string) => void>();
   /** Increments on every change; caches compare it to know whether they are stale. */
   version = 0;
 
@@ -24,6 +25,20 @@ export class ChangeFeed {
   subscribe(fn: ChangeListener): () => void {
     this.#listeners.add(fn);
     return () => this.#listeners.delete(fn);
+  }
+
+  /**
+   * Registers `fn` to hear of revoked credentials (a gateway key id, an OAuth
+   * grant id): what was opened with them must end. Returns the unsubscriber.
+   */
+  onRevoked(fn: (principalId: string) => void): () => void {
+    this.#revokedListeners.add(fn);
+    return () => this.#revokedListeners.delete(fn);
+  }
+
+  /** Announces that the credential `principalId` was revoked. */
+  revoked(principalId: string): void {
+    for (const fn of this.#revokedListeners) fn(principalId);
   }
 
   /** Announces that `gatewayIds` changed. */

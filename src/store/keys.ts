@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ChangeFeed } from "./changes.ts";
 import type { Db } from "./db.ts";
 import { newId, now } from "./util.ts";
 
@@ -131,7 +132,7 @@ export class GatewayKeys {
    */
   version = 0;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
 
   /** Stores a new key for `gatewayId`. */
   create(gatewayId: string, key: NewKey & { scopes: string[] }): GatewayKey {
@@ -189,6 +190,8 @@ export class GatewayKeys {
       "UPDATE gateway_keys SET revoked_at = ? WHERE gateway_id = ? AND id = ? AND revoked_at IS NULL",
     ).run(now(), gatewayId, id);
     this.version++;
-    return this.get(gatewayId, id);
+    const key = this.get(gatewayId, id);
+    if (key) this.changes.revoked(key.id);
+    return key;
   }
 }

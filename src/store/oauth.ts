@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { ChangeFeed } from "./changes.ts";
 import type { Db } from "./db.ts";
 import type { Role } from "./orgs.ts";
 import { newId, now } from "./util.ts";
@@ -106,7 +107,7 @@ const GRANT_COLUMNS =
 
 /** Reads and writes `oauth_clients`, `oauth_grants`, `oauth_codes` and `oauth_tokens`. */
 export class OAuthStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
 
   /** Stores a registered client. */
   createClient(client: Omit<OAuthClient, "createdAt">): OAuthClient {
@@ -249,6 +250,7 @@ export class OAuthStore {
   revokeGrant(grantId: string): void {
     this.db.prepare("UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
       .run(now(), grantId);
+    this.changes.revoked(grantId);
   }
 
   /**

@@ -44,11 +44,11 @@ export class Store {
     this.accessKeys = new AccessKeys(this.db);
     this.gateways = new Gateways(this.db, this.changes);
     this.tools = new Tools(this.db, this.changes);
-    this.gatewayKeys = new GatewayKeys(this.db);
+    this.gatewayKeys = new GatewayKeys(this.db, this.changes);
     this.authMethods = new AuthMethods(this.db, this.changes);
     this.secrets = new Secrets(this.db);
     this.apis = new Apis(this.db, this.changes);
-    this.oauth = new OAuthStore(this.db);
+    this.oauth = new OAuthStore(this.db, this.changes);
   }
 
   /** Runs `fn` in one transaction: all of its writes land, or none do. */

@@ -86,9 +86,25 @@ export interface Accepts {
   any: boolean;
 }
 
+const ACCEPT_ANYTHING: Accepts = Object.freeze({ json: true, sse: false, any: true });
+/** Accept header values seen, parsed once: clients send very few distinct ones. */
+const accepts = new Map<string, Accepts>();
+
 /** Reads an Accept header; a missing one accepts anything (plain HTTP clients send none). */
 export function parseAccept(header: string | null): Accepts {
-  if (header === null || header.trim() === "") return { json: true, sse: false, any: true };
+  if (header === null) return ACCEPT_ANYTHING;
+  let parsed = accepts.get(header);
+  if (parsed === undefined) {
+    parsed = Object.freeze(parseAcceptValue(header));
+    // Bounded: arbitrary header values must not grow memory without end.
+    if (accepts.size >= 1024) accepts.clear();
+    accepts.set(header, parsed);
+  }
+  return parsed;
+}
+
+function parseAcceptValue(header: string): Accepts {
+  if (header.trim() === "") return ACCEPT_ANYTHING;
   const types = header.split(",").map((part) => {
     const [type, ...params] = part.trim().toLowerCase().split(";");
     const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
