@@ -19,6 +19,7 @@
  */
 import type { Json } from "./parse.ts";
 import { isObject } from "../util/json.ts";
+import { COUNT_KEYWORDS, JSON_TYPES, NUMBER_KEYWORDS } from "../tools/schema_keywords.ts";
 
 /** Schema nodes one tool may inline before the writer switches to `$defs` for every named schema. */
 export const INLINE_BUDGET = 3000;
@@ -34,19 +35,8 @@ export const INLINE_MAX_BYTES = 16 * 1024;
 /** Longest description kept on a schema node (long ones are cut with an ellipsis). */
 export const MAX_SCHEMA_DESCRIPTION = 2000;
 
-const TYPES = new Set(["string", "number", "integer", "boolean", "object", "array", "null"]);
+const TYPES = new Set(JSON_TYPES);
 /** Keywords copied as they are (after a type check where one applies). */
-const COUNTS = [
-  "minLength",
-  "maxLength",
-  "minItems",
-  "maxItems",
-  "minProperties",
-  "maxProperties",
-  "minContains",
-  "maxContains",
-];
-const NUMBERS = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"];
 const STRINGS = ["title", "format", "contentMediaType", "contentEncoding"];
 const BOOLEANS = ["uniqueItems", "deprecated", "readOnly", "writeOnly"];
 const ANY = ["const", "default"];
@@ -224,11 +214,11 @@ export class SchemaWriter {
     for (const k of STRINGS) if (typeof s[k] === "string") out[k] = s[k];
     for (const k of BOOLEANS) if (typeof s[k] === "boolean") out[k] = s[k];
     for (const k of ANY) if (s[k] !== undefined) out[k] = s[k];
-    for (const k of COUNTS) {
+    for (const k of COUNT_KEYWORDS) {
       const v = s[k];
       if (typeof v === "number" && Number.isInteger(v) && v >= 0) out[k] = v;
     }
-    for (const k of NUMBERS) if (typeof s[k] === "number") out[k] = s[k];
+    for (const k of NUMBER_KEYWORDS) if (typeof s[k] === "number") out[k] = s[k];
     if (typeof s.pattern === "string" && validPattern(s.pattern)) out.pattern = s.pattern;
     if (Array.isArray(s.enum) && s.enum.length > 0) out.enum = s.enum;
     if (Array.isArray(s.examples) && s.examples.length > 0) out.examples = s.examples.slice(0, 3);

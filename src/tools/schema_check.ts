@@ -7,8 +7,8 @@
  * @module
  */
 import { isObject } from "../util/json.ts";
+import { COUNT_KEYWORDS, JSON_TYPES, NUMBER_KEYWORDS } from "./schema_keywords.ts";
 
-const TYPES = ["string", "number", "integer", "boolean", "object", "array", "null"];
 const SCHEMA_MAPS = [
   "properties",
   "patternProperties",
@@ -30,17 +30,6 @@ const SCHEMA_VALUES = [
   "additionalItems",
 ];
 const SCHEMA_LISTS = ["allOf", "anyOf", "oneOf", "prefixItems"];
-const COUNTS = [
-  "minLength",
-  "maxLength",
-  "minItems",
-  "maxItems",
-  "minProperties",
-  "maxProperties",
-  "minContains",
-  "maxContains",
-];
-const NUMBERS = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"];
 const STRINGS = ["$id", "$ref", "$schema", "$anchor", "title", "description", "format", "pattern"];
 
 /** A schema problem: where (a JSON Pointer inside the schema) and what. */
@@ -57,10 +46,10 @@ export function checkSchema(schema: unknown, pointer = ""): SchemaProblem | unde
   const t = schema.type;
   if (t !== undefined) {
     const list = Array.isArray(t) ? t : [t];
-    if (list.length === 0 || list.some((x) => typeof x !== "string" || !TYPES.includes(x))) {
+    if (list.length === 0 || list.some((x) => typeof x !== "string" || !JSON_TYPES.includes(x))) {
       return {
         pointer: at("type"),
-        message: `type must be one of ${TYPES.join(", ")} (or a list)`,
+        message: `type must be one of ${JSON_TYPES.join(", ")} (or a list)`,
       };
     }
   }
@@ -76,13 +65,13 @@ export function checkSchema(schema: unknown, pointer = ""): SchemaProblem | unde
       return { pointer: at("pattern"), message: "pattern is not a valid regular expression" };
     }
   }
-  for (const key of COUNTS) {
+  for (const key of COUNT_KEYWORDS) {
     const v = schema[key];
     if (v !== undefined && (typeof v !== "number" || !Number.isInteger(v) || v < 0)) {
       return { pointer: at(key), message: `${key} must be a non-negative integer` };
     }
   }
-  for (const key of NUMBERS) {
+  for (const key of NUMBER_KEYWORDS) {
     if (schema[key] !== undefined && typeof schema[key] !== "number") {
       return { pointer: at(key), message: `${key} must be a number` };
     }
