@@ -194,7 +194,16 @@ export interface OutboundGuardOptions {
   hostsFile?: string;
   /** Pinned HTTP clients kept for reuse (default 64). */
   maxClients?: number;
+  /**
+   * How long a name's checked addresses are reused, in ms (default 30 s; 0
+   * looks up every time). Without it every tool call to a named host waits
+   * on two DNS queries.
+   */
+  dnsCacheMs?: number;
 }
+
+/** Names whose addresses are remembered at most (oldest dropped first). */
+const DNS_CACHE_ENTRIES = 1024;
 
 /** How long an evicted pinned client lives on, so in-flight responses can finish (ms). */
 const RETIRE_AFTER_MS = 310_000;
@@ -207,6 +216,8 @@ export class OutboundGuard {
   readonly #lookup: DnsLookup;
   readonly #hostsFile: string;
   readonly #maxClients: number;
+  readonly #dnsCacheMs: number;
+  readonly #resolved = new Map<string, { addresses: string[]; until: number }>();
   readonly #clients = new Map<string, Deno.HttpClient>();
   readonly #retiring = new Map<Deno.HttpClient, ReturnType<typeof setTimeout>>();
 
@@ -215,6 +226,7 @@ export class OutboundGuard {
     this.#lookup = options.lookup ?? denoLookup;
     this.#hostsFile = options.hostsFile ?? "/etc/hosts";
     this.#maxClients = options.maxClients ?? 64;
+    this.#dnsCacheMs = options.dnsCacheMs ?? 30_000;
   }
 
   /**
@@ -271,8 +283,26 @@ export class OutboundGuard {
     };
   }
 
-  /** Every A and AAAA address of `host`; names DNS does not know are looked up in the hosts file. */
+  /**
+   * Every A and AAAA address of `host`, reused for a short while; names DNS
+   * does not know are looked up in the hosts file. Failures are not kept.
+   */
   async #resolve(host: string, signal: AbortSignal): Promise<string[]> {
+    const now = Date.now();
+    const hit = this.#resolved.get(host);
+    if (hit && hit.until > now) return hit.addresses;
+    const addresses = await this.#lookupAll(host, signal);
+    if (addresses.length > 0 && this.#dnsCacheMs > 0) {
+      this.#resolved.delete(host);
+      if (this.#resolved.size >= DNS_CACHE_ENTRIES) {
+        this.#resolved.delete(this.#resolved.keys().next().value!);
+      }
+      this.#resolved.set(host, { addresses, until: now + this.#dnsCacheMs });
+    }
+    return addresses;
+  }
+
+  async #lookupAll(host: string, signal: AbortSignal): Promise<string[]> {
     const [a, aaaa] = await Promise.allSettled([
       this.#lookup(host, "A", signal),
       this.#lookup(host, "AAAA", signal),
