@@ -37,6 +37,8 @@ export interface Config {
   logRequests: boolean;
   /** Browser origins allowed to call MCP endpoints besides the server's own (`*` for any). */
   allowedOrigins: string[];
+  /** Reverse proxies (IP addresses) whose `X-Forwarded-For` names the real client. */
+  trustedProxies: string[];
   /** MCP transport and session settings. */
   mcp: McpSettings;
   /** How gateways' `jwt` auth methods fetch their identity providers' keys. */
@@ -138,6 +140,8 @@ export function loadConfig(
   const secretKey = secretKeyText === undefined ? undefined : parseSecretKeyEnv(secretKeyText);
   const logRequests = values["log-requests"] === true || env("GATEHOUSE_LOG_REQUESTS") === "1";
   const origins = str(values["allowed-origins"]) ?? env("GATEHOUSE_ALLOWED_ORIGINS") ?? "";
+  const trustedProxies = (env("GATEHOUSE_TRUSTED_PROXIES") ?? "").split(",").map((p) => p.trim())
+    .filter(Boolean);
   const allowedOrigins = origins.split(",").map((o) => o.trim().replace(/\/+$/, "")).filter(
     Boolean,
   );
@@ -173,6 +177,7 @@ export function loadConfig(
     maxImportBodyBytes: int("GATEHOUSE_IMPORT_MAX_BODY_BYTES", 64 * 1024 * 1024, 1024, 1024 ** 3),
     logRequests,
     allowedOrigins,
+    trustedProxies,
     mcp,
     jwt: {
       allowInsecureJwks: env("GATEHOUSE_JWT_ALLOW_INSECURE_JWKS") === "1",

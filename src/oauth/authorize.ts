@@ -460,7 +460,7 @@ async function login(
   const email = (form.get("email") ?? "").trim().toLowerCase().slice(0, 320);
   const password = form.get("password") ?? "";
   const { loginsPerIp, loginsPerAccount, store, sessions } = o.services;
-  const ipKey = clientAddress(o.c);
+  const ipKey = clientAddress(o.c, o.services.trustedProxies);
   const accountKey = email;
   const wait = Math.max(loginsPerIp.retryAfter(ipKey), loginsPerAccount.retryAfter(accountKey));
   if (wait > 0) {

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Context } from "hono";
+import { BodyTooLargeError, readBodyText } from "../util/body.ts";
 import type { ResolvedGateway } from "../mcp/service.ts";
 import type { Store } from "../store/store.ts";
 import type { ClientMetadataDocuments } from "./clients.ts";
@@ -26,6 +27,8 @@ export interface OAuthServices {
   loginsPerAccount: RateLimiter;
   /** Client metadata document fetches (cache misses) per IP address. */
   documentFetches: RateLimiter;
+  /** Addresses of reverse proxies whose `X-Forwarded-For` is believed. */
+  trustedProxies: ReadonlySet<string>;
 }
 
 /** One request to one gateway's authorization server. */
@@ -39,41 +42,32 @@ export interface OAuthRequest {
 }
 
 /**
- * The caller's IP address as the socket saw it (Hono passes Deno's serve
- * info as the env). Behind a reverse proxy this is the proxy's, so limits per
- * IP then apply to all clients together; forwarded headers are not trusted
- * because any client can set them.
+ * The caller's IP address, for limits per IP. It is the socket's peer (Hono
+ * passes Deno's serve info as the env), unless that peer is one of the
+ * `trusted` reverse proxies: then it is the nearest `X-Forwarded-For` entry
+ * that is not a trusted proxy. Forwarded headers from anyone else are
+ * ignored, because any client can set them.
  */
-export function clientAddress(c: Context): string {
+export function clientAddress(c: Context, trusted: ReadonlySet<string>): string {
   const info = c.env as { remoteAddr?: { hostname?: string } } | undefined;
-  return info?.remoteAddr?.hostname ?? "unknown";
+  const peer = info?.remoteAddr?.hostname ?? "unknown";
+  if (!trusted.has(peer)) return peer;
+  const hops = (c.req.header("x-forwarded-for") ?? "").split(",").map((h) => h.trim())
+    .filter(Boolean);
+  for (let i = hops.length - 1; i >= 0; i--) {
+    if (!trusted.has(hops[i])) return hops[i];
+  }
+  return peer;
 }
 
 /** Reads a request body of at most `cap` bytes as text; undefined when over the cap. */
 export async function readText(req: Request, cap: number): Promise<string | undefined> {
-  const declared = Number(req.headers.get("content-length") ?? NaN);
-  if (Number.isFinite(declared) && declared > cap) return undefined;
-  const reader = req.body?.getReader();
-  if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > cap) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
+  try {
+    return await readBodyText(req, cap);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) return undefined;
+    throw err;
   }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
 }
 
 /** Reads a form-encoded request body of at most `cap` bytes; undefined when over the cap. */
@@ -97,5 +91,5 @@ export function isMediaType(header: string | null, type: string): boolean {
 
 /** A `mayFetch` for client metadata documents: one fetch per call, within the caller's limit. */
 export function documentFetchAllowed(o: OAuthRequest): () => boolean {
-  return () => o.services.documentFetches.take(clientAddress(o.c)) === 0;
+  return () => o.services.documentFetches.take(clientAddress(o.c, o.services.trustedProxies)) === 0;
 }

@@ -71,6 +71,7 @@ export function mountOAuth(app: Hono, deps: OAuthRouteDeps): void {
     loginsPerIp: new RateLimiter(20, 15 * 60_000),
     loginsPerAccount: new RateLimiter(5, 15 * 60_000),
     documentFetches: new RateLimiter(30, 60_000),
+    trustedProxies: new Set(deps.config.trustedProxies),
   };
   // Expired codes and tokens are useless; they are deleted now and then, on token requests,
   // a day after expiry (until then a late request is told "expired", not "unknown").

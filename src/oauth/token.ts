@@ -387,7 +387,7 @@ export async function revoke(o: OAuthRequest): Promise<Response> {
 
 /** `POST .../oauth/register` (RFC 7591), rate-limited per IP address. */
 export async function register(o: OAuthRequest): Promise<Response> {
-  const wait = o.services.registrations.take(clientAddress(o.c));
+  const wait = o.services.registrations.take(clientAddress(o.c, o.services.trustedProxies));
   if (wait > 0) {
     return oauthError(
       429,

@@ -5,6 +5,7 @@
  * @module
  */
 import { encodeMessage, ErrorCode, type RequestId } from "../mcp/jsonrpc.ts";
+import { BodyTooLargeError, readBodyText } from "../util/body.ts";
 import { isJsonType } from "./guards.ts";
 
 /** A JSON response (JSON-RPC messages are encoded with their cached parts). */
@@ -30,35 +31,6 @@ export function rpcErrorResponse(
 ): Response {
   const error = data === undefined ? { code, message } : { code, message, data };
   return jsonResponse({ jsonrpc: "2.0", id, error }, status, headers);
-}
-
-/** The body was larger than allowed. */
-export class BodyTooLargeError extends Error {
-  override name = "BodyTooLargeError";
-}
-
-/** Reads `req`'s body as text, refusing more than `limit` bytes without buffering them. */
-export async function readBodyText(req: Request, limit: number): Promise<string> {
-  const declared = Number(req.headers.get("content-length") ?? NaN);
-  if (declared > limit) throw new BodyTooLargeError();
-  if (!req.body) return "";
-  // A declared length within the limit is enforced by the HTTP layer itself, so
-  // read it whole: streaming it chunk by chunk costs far more on small bodies.
-  if (Number.isInteger(declared)) return await req.text();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of req.body) {
-    size += chunk.byteLength;
-    if (size > limit) throw new BodyTooLargeError();
-    chunks.push(chunk);
-  }
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    all.set(c, offset);
-    offset += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
 }
 
 /** A client message body read off a POST: the parsed JSON, or why it could not be. */

@@ -283,3 +283,31 @@ Deno.test("a metadata document is cached for its max-age, bounded to a minute ..
   assert.equal(cacheSeconds("no-cache"), 60);
   assert.equal(cacheSeconds("private, no-store"), 60);
 });
+
+Deno.test("behind a trusted proxy, per-address limits count X-Forwarded-For clients apart", async () => {
+  const body = JSON.stringify({
+    redirect_uris: [REDIRECT_URI],
+    token_endpoint_auth_method: "none",
+  });
+  const from = (gw: OAuthGateway, forwardedFor: string) =>
+    fetch(gw.register, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-for": forwardedFor },
+      body,
+    }).then(async (r) => (await r.body?.cancel(), r.status));
+
+  // The test client connects from 127.0.0.1: trusted, so the forwarded client counts.
+  await withOAuthServer(async (s) => {
+    const gw = await oauthGateway(s);
+    for (let i = 0; i < 20; i++) assert.equal(await from(gw, "203.0.113.7, 127.0.0.1"), 201);
+    assert.equal(await from(gw, "203.0.113.7"), 429, "the same client is limited");
+    assert.equal(await from(gw, "198.51.100.9"), 201, "another client behind the proxy is not");
+  }, { trustedProxies: ["127.0.0.1"] });
+
+  // Without the setting the header is ignored: everyone shares the socket's address.
+  await withOAuthServer(async (s) => {
+    const gw = await oauthGateway(s);
+    for (let i = 0; i < 20; i++) assert.equal(await from(gw, `203.0.113.${i}`), 201);
+    assert.equal(await from(gw, "198.51.100.9"), 429, "a spoofed header buys nothing");
+  });
+});
