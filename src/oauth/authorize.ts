@@ -11,10 +11,10 @@
 import { createHash } from "node:crypto";
 import { generateToken, hashToken } from "../auth/tokens.ts";
 import type { Role } from "../store/orgs.ts";
-import { ClientLookupError, resolveClient } from "./clients.ts";
+import { ClientLookupError } from "./clients.ts";
 import {
   clientAddress,
-  documentFetchAllowed,
+  clientOf,
   isMediaType,
   type OAuthRequest,
   readForm,
@@ -186,13 +186,7 @@ export async function authorizeGet(o: OAuthRequest): Promise<Response> {
   }
   let client;
   try {
-    client = await resolveClient(
-      o.services.store,
-      o.services.documents,
-      o.target.gateway.id,
-      clientId,
-      documentFetchAllowed(o),
-    );
+    client = await clientOf(o, clientId);
   } catch (err) {
     if (!(err instanceof ClientLookupError)) throw err;
     return errorPage(

@@ -9,7 +9,7 @@ import type { Context } from "hono";
 import { BodyTooLargeError, readBodyText } from "../util/body.ts";
 import type { ResolvedGateway } from "../mcp/service.ts";
 import type { Store } from "../store/store.ts";
-import type { ClientMetadataDocuments } from "./clients.ts";
+import { type ClientMetadataDocuments, resolveClient, type ResolvedClient } from "./clients.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 import type { LoginSessions } from "./sessions.ts";
 import type { GatewayUrls, OAuthSettings } from "./settings.ts";
@@ -89,7 +89,18 @@ export function isMediaType(header: string | null, type: string): boolean {
   return (header ?? "").split(";")[0].trim().toLowerCase() === type;
 }
 
-/** A `mayFetch` for client metadata documents: one fetch per call, within the caller's limit. */
-export function documentFetchAllowed(o: OAuthRequest): () => boolean {
-  return () => o.services.documentFetches.take(clientAddress(o.c, o.services.trustedProxies)) === 0;
+/**
+ * The client `clientId` of the request's gateway: registered, or a client
+ * metadata document fetched within the caller's per-address limit. Throws
+ * `ClientLookupError` when there is no such client.
+ */
+export function clientOf(o: OAuthRequest, clientId: string): Promise<ResolvedClient> {
+  const address = clientAddress(o.c, o.services.trustedProxies);
+  return resolveClient(
+    o.services.store,
+    o.services.documents,
+    o.target.gateway.id,
+    clientId,
+    () => o.services.documentFetches.take(address) === 0,
+  );
 }

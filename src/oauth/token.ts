@@ -14,12 +14,11 @@ import {
   ClientLookupError,
   ClientMetadataError,
   registerClient,
-  resolveClient,
   type ResolvedClient,
 } from "./clients.ts";
 import {
   clientAddress,
-  documentFetchAllowed,
+  clientOf,
   isMediaType,
   type OAuthRequest,
   readForm,
@@ -118,13 +117,7 @@ async function authenticateClient(
   }
   let client: ResolvedClient;
   try {
-    client = await resolveClient(
-      o.services.store,
-      o.services.documents,
-      o.target.gateway.id,
-      clientId,
-      documentFetchAllowed(o),
-    );
+    client = await clientOf(o, clientId);
   } catch (err) {
     if (!(err instanceof ClientLookupError)) throw err;
     return invalidClient(`client authentication failed: ${err.message}`, basic !== undefined);
