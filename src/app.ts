@@ -10,6 +10,7 @@ import { baseUrl } from "./api/base_url.ts";
 import { errorBody, handleError } from "./api/errors.ts";
 import { openApiDocument } from "./api/openapi.ts";
 import { GatewayAuthenticator } from "./auth/gateway_auth.ts";
+import { PasswordSignIn } from "./auth/sign_in.ts";
 import type { Config } from "./config.ts";
 import { SecretCipher } from "./secrets/cipher.ts";
 import { type Vault, vaultFor } from "./secrets/vault.ts";
@@ -65,7 +66,8 @@ export function createApp(deps: AppDeps): Gatehouse {
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
 
   const vault = deps.vault ?? vaultFor(store, SecretCipher.ephemeral());
-  mountApi(app, { store, config, vault });
+  const signIn = new PasswordSignIn(store);
+  mountApi(app, { store, config, vault, signIn });
 
   const mcp = new McpService(store, deps.executors, {
     idleTimeoutMs: config.mcp.sessionIdleMs,
@@ -74,7 +76,13 @@ export function createApp(deps: AppDeps): Gatehouse {
     listTtlMs: 30_000,
   });
   // Each gateway's OAuth authorization server: before the MCP routes, which would take its paths.
-  mountOAuth(app, { store, service: mcp, config, baseUrl: (req) => baseUrl(config, req) });
+  mountOAuth(app, {
+    store,
+    service: mcp,
+    config,
+    baseUrl: (req) => baseUrl(config, req),
+    signIn,
+  });
   mountMcp(app, {
     service: mcp,
     auth: new GatewayAuthenticator(store, { jwt: config.jwt, secrets: vault }),

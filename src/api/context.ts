@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { PasswordSignIn } from "../auth/sign_in.ts";
 import type { Config } from "../config.ts";
 import type { Vault } from "../secrets/vault.ts";
 import type { Org, Role } from "../store/orgs.ts";
@@ -31,4 +32,6 @@ export interface ApiDeps {
   config: Config;
   /** Encrypts secrets on their way into the store. */
   vault: Vault;
+  /** The shared password check with its failed-attempt limits (`POST /login`, invitations). */
+  signIn: PasswordSignIn;
 }

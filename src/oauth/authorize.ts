@@ -21,7 +21,6 @@ import {
   repeatedParam,
 } from "./context.ts";
 import { errorPage, html, pageResponse, type SafeHtml } from "./html.ts";
-import { verifyPassword } from "./password.ts";
 import {
   type LoginSession,
   type PendingAuthorization,
@@ -452,12 +451,14 @@ async function login(
   form: URLSearchParams,
 ): Promise<Response> {
   const email = (form.get("email") ?? "").trim().toLowerCase().slice(0, 320);
-  const password = form.get("password") ?? "";
-  const { loginsPerIp, loginsPerAccount, store, sessions } = o.services;
-  const ipKey = clientAddress(o.c, o.services.trustedProxies);
-  const accountKey = email;
-  const wait = Math.max(loginsPerIp.retryAfter(ipKey), loginsPerAccount.retryAfter(accountKey));
-  if (wait > 0) {
+  const result = await o.services.signIn.check({
+    email,
+    password: form.get("password") ?? "",
+    orgId: o.target.gateway.orgId,
+    clientAddress: clientAddress(o.c, o.services.trustedProxies),
+  });
+  if (!result.ok && result.retryAfterSeconds !== undefined) {
+    const wait = result.retryAfterSeconds;
     return errorPage(
       429,
       "Too many attempts",
@@ -465,20 +466,11 @@ async function login(
       { "retry-after": String(wait) },
     );
   }
-  const user = email ? store.users.byEmail(email) : undefined;
-  const role = user ? store.orgs.roleOf(o.target.gateway.orgId, user.id) : undefined;
-  // Non-members and users without a password are checked against a decoy hash: same work, same answer.
-  const stored = user && role ? store.users.passwordHash(user.id) : undefined;
-  const ok = password.length > 0 && password.length <= 1024 &&
-    await verifyPassword(password, stored);
-  if (!ok || !user || !role) {
-    loginsPerIp.record(ipKey);
-    loginsPerAccount.record(accountKey);
+  if (!result.ok) {
     return loginPage(o, session, request, { error: FAILED_LOGIN, email, status: 400 });
   }
-  loginsPerAccount.clear(accountKey);
-  const signedIn = sessions.signIn(session, user.id);
-  return consentPage(o, signedIn, request, role);
+  const signedIn = o.services.sessions.signIn(session, result.user.id);
+  return consentPage(o, signedIn, request, result.role);
 }
 
 /** The S256 code challenge of `verifier` (RFC 7636 section 4.2). */

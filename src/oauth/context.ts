@@ -6,6 +6,7 @@
  * @module
  */
 import type { Context } from "hono";
+import type { PasswordSignIn } from "../auth/sign_in.ts";
 import { BodyTooLargeError, readBodyText } from "../util/body.ts";
 import type { ResolvedGateway } from "../mcp/service.ts";
 import type { Store } from "../store/store.ts";
@@ -21,10 +22,8 @@ export interface OAuthServices {
   sessions: LoginSessions;
   /** Client registrations per IP address. */
   registrations: RateLimiter;
-  /** Failed logins per IP address. */
-  loginsPerIp: RateLimiter;
-  /** Failed logins per account (email). */
-  loginsPerAccount: RateLimiter;
+  /** The password check with its failed-attempt limits, shared with the rest of Gatehouse. */
+  signIn: PasswordSignIn;
   /** Client metadata document fetches (cache misses) per IP address. */
   documentFetches: RateLimiter;
   /** Addresses of reverse proxies whose `X-Forwarded-For` is believed. */

@@ -18,6 +18,7 @@
  * @module
  */
 import type { Context, Hono } from "hono";
+import type { PasswordSignIn } from "../auth/sign_in.ts";
 import type { Config } from "../config.ts";
 import type { McpService, ResolvedGateway } from "../mcp/service.ts";
 import type { Store } from "../store/store.ts";
@@ -39,6 +40,8 @@ export interface OAuthRouteDeps {
   config: Config;
   /** The base URL for absolute links (public URL, else the request's origin). */
   baseUrl(req: Request): string;
+  /** The shared password check (login pages). */
+  signIn: PasswordSignIn;
 }
 
 /** Where an authorization server's metadata lives under a gateway. */
@@ -68,8 +71,7 @@ export function mountOAuth(app: Hono, deps: OAuthRouteDeps): void {
     }),
     sessions: new LoginSessions(),
     registrations: new RateLimiter(20, 60_000),
-    loginsPerIp: new RateLimiter(20, 15 * 60_000),
-    loginsPerAccount: new RateLimiter(5, 15 * 60_000),
+    signIn: deps.signIn,
     documentFetches: new RateLimiter(30, 60_000),
     trustedProxies: new Set(deps.config.trustedProxies),
   };

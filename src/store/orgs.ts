@@ -60,6 +60,11 @@ export class Orgs {
    * (the outbound policy read on every tool call) can check freshness with no query.
    */
   settingsVersion = 0;
+  /**
+   * Increments whenever a membership is added, changed or removed, so caches
+   * of who may act in an org (checked passwords, for one) can check freshness with no query.
+   */
+  membersVersion = 0;
 
   constructor(private readonly db: Db) {}
 
@@ -125,6 +130,7 @@ export class Orgs {
       this.db.prepare(
         "INSERT INTO org_members (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)",
       ).run(orgId, userId, role, now()));
+    this.membersVersion++;
   }
 
   /** The members of `orgId`. */
@@ -164,6 +170,7 @@ export class Orgs {
       if (current === "owner" && role !== "owner") this.#keepAnOwner(orgId, "role");
       this.db.prepare("UPDATE org_members SET role = ? WHERE org_id = ? AND user_id = ?")
         .run(role, orgId, userId);
+      this.membersVersion++;
       return true;
     });
   }
@@ -182,6 +189,7 @@ export class Orgs {
         .run(orgId, userId);
       this.db.prepare("DELETE FROM org_members WHERE org_id = ? AND user_id = ?")
         .run(orgId, userId);
+      this.membersVersion++;
       return true;
     });
   }

@@ -27,6 +27,12 @@ function toUser(r: Row): User {
 
 /** Reads and writes the `users` table. */
 export class Users {
+  /**
+   * Increments whenever a password changes, so caches of checked passwords
+   * (the `basic` gateway auth method's) can tell they are stale with a number compare.
+   */
+  passwordsVersion = 0;
+
   constructor(private readonly db: Db) {}
 
   /** Creates a user. Emails are stored lower-cased. */
@@ -58,6 +64,7 @@ export class Users {
       hash,
       userId,
     );
+    this.passwordsVersion++;
     return Number(res.changes) > 0;
   }
 
