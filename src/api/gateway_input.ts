@@ -16,7 +16,7 @@ import {
   string,
 } from "./validate.ts";
 
-/** The transports a gateway's connection snippet can name. */
+/** The transports a gateway's configuration can name (its `clients` snippets follow it). */
 export const TRANSPORTS = ["http", "sse", "websocket"] as const;
 
 const SEGMENT = "[A-Za-z0-9_~-][A-Za-z0-9._~-]*";

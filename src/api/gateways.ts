@@ -32,7 +32,12 @@ export function gatewayRoutes({ store, config, vault }: ApiDeps): Hono<ApiEnv> {
     return gw;
   };
   const show = (c: Context<ApiEnv>, gw: Gateway) =>
-    presentGateway(baseUrl(config, c.req.raw), c.get("principal").org, gw);
+    presentGateway(
+      baseUrl(config, c.req.raw),
+      c.get("principal").org,
+      gw,
+      store.authMethods.list(gw.id).map((m) => m.type),
+    );
   const updated = (gw: Gateway, input: GatewayInput): Gateway => {
     const result = store.gateways.update(gw.orgId, gw.id, input);
     if (!result) throw notFound("gateway");

@@ -198,7 +198,9 @@ const gatewayConfiguration = (partial: boolean): Json => ({
   properties: {
     transport: {
       enum: [...TRANSPORTS],
-      description: "The transport the connection snippet uses; every transport is served.",
+      description:
+        "The transport the `clients` configurations use (WebSocket gateways get Streamable " +
+        "HTTP ones); every transport is served.",
     },
   },
   required: partial ? [] : ["transport"],
@@ -216,6 +218,90 @@ const gatewayFields: Record<string, Json> = {
   description: { type: ["string", "null"], maxLength: 2000 },
 };
 
+const nullableStr = (description: string): Json => ({ type: ["string", "null"], description });
+const configFile = (file: string, config: Json): Json =>
+  obj({ file: { const: file, description: "Where the configuration goes." }, config });
+/** `{<server name>: server}`, the map every JSON client configuration keeps its servers in. */
+const serverMap = (server: Json): Json => ({
+  type: "object",
+  minProperties: 1,
+  maxProperties: 1,
+  additionalProperties: server,
+});
+const headersField: Json = {
+  type: "object",
+  description: "The credential's header, with the placeholder; absent when none is sent.",
+  additionalProperties: { type: "string" },
+};
+
+/** Ready-to-paste client configurations; see src/api/client_configs.ts. */
+const gatewayClients = obj({
+  transport: {
+    enum: ["http", "sse"],
+    description: "The transport the configurations use: `sse` for SSE gateways, else " +
+      "Streamable HTTP (these clients do not speak WebSocket).",
+  },
+  url: str("The gateway URL the configurations use (`urls.http` or `urls.sse`).", {
+    format: "uri",
+  }),
+  auth: obj({
+    method: nullableStr("The auth method the configurations are written for; null: none yet."),
+    header: nullableStr(
+      "The header line the configurations send, e.g. `Authorization: Bearer <gateway key>`; " +
+        "null when the client sends none (oauth2 sign-in, none).",
+    ),
+    placeholder: nullableStr("The part of `header` to replace, e.g. `<gateway key>`."),
+    note: str("What to put in place of the placeholder, or how the client signs in."),
+  }),
+  claudeCode: obj({ command: str("`claude mcp add --transport http|sse NAME URL --header ...`.") }),
+  claudeDesktop: configFile(
+    "claude_desktop_config.json",
+    obj({
+      mcpServers: serverMap(obj({
+        command: { const: "npx" },
+        args: list(str(undefined)),
+        env: { type: "object", additionalProperties: { type: "string" } },
+      }, ["command", "args"])),
+    }),
+  ),
+  cursor: configFile(
+    "~/.cursor/mcp.json",
+    obj({
+      mcpServers: serverMap(
+        obj({ url: str(undefined, { format: "uri" }), headers: headersField }, ["url"]),
+      ),
+    }),
+  ),
+  vscode: configFile(
+    ".vscode/mcp.json",
+    obj({
+      inputs: list(obj({
+        type: { const: "promptString" },
+        id: str(),
+        description: str(),
+        password: { const: true },
+      })),
+      servers: serverMap(obj({
+        type: { enum: ["http", "sse"] },
+        url: str(undefined, { format: "uri" }),
+        headers: headersField,
+      }, ["type", "url"])),
+    }, ["servers"]),
+  ),
+  windsurf: configFile(
+    "~/.codeium/windsurf/mcp_config.json",
+    obj({
+      mcpServers: serverMap(
+        obj({ serverUrl: str(undefined, { format: "uri" }), headers: headersField }, ["serverUrl"]),
+      ),
+    }),
+  ),
+  inspector: obj({
+    command: str("`npx -y @modelcontextprotocol/inspector --cli URL ...` (Node 22 or later)."),
+  }),
+  python: obj({ code: str("A Python SDK 2.x script that lists the tools.") }),
+});
+
 const gateway = obj({
   id: str("Gateway id."),
   name: str(),
@@ -229,18 +315,7 @@ const gateway = obj({
     sse: str("SSE: the HTTP URL + `/sse`.", { format: "uri" }),
     websocket: str("WebSocket: `ws(s)://.../mcp/{org}{endpoint}/ws`.", { format: "uri" }),
   }),
-  connection: obj({
-    transport: { enum: [...TRANSPORTS] },
-    url: str("The URL of the configured transport.", { format: "uri" }),
-    mcpServers: {
-      type: "object",
-      description: "Ready to paste into an MCP client configuration (e.g. Claude Desktop).",
-      additionalProperties: obj({
-        url: str(undefined, { format: "uri" }),
-        headers: obj({ Authorization: str() }),
-      }),
-    },
-  }),
+  clients: gatewayClients,
   createdAt: time("When the gateway was created."),
   updatedAt: time("When the gateway last changed."),
 });

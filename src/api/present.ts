@@ -1,10 +1,11 @@
 /**
  * How stored records are shown by the API: camelCase JSON, never a hash or
- * secret, gateways with their ready-to-paste MCP URLs.
+ * secret, gateways with their MCP URLs and client configurations.
  *
  * @module
  */
 import type { Gateway } from "../store/gateways.ts";
+import { clientConfigs } from "./client_configs.ts";
 import type { AccessKey, GatewayKey } from "../store/keys.ts";
 import type { Org } from "../store/orgs.ts";
 import type { SecretInfo } from "../store/secrets.ts";
@@ -24,15 +25,18 @@ export function gatewayUrls(baseUrl: string, org: Org, gateway: Gateway): Gatewa
   return { http, sse: `${http}/sse`, websocket: `${http.replace(/^http/, "ws")}/ws` };
 }
 
-/** A gateway as the API returns it, with its URLs and the client snippet for its transport. */
-export function presentGateway(baseUrl: string, org: Org, gateway: Gateway) {
+/**
+ * A gateway as the API returns it, with its URLs and ready-to-paste client
+ * configurations for the credential its auth methods (types, in the order
+ * they are tried) accept.
+ */
+export function presentGateway(
+  baseUrl: string,
+  org: Org,
+  gateway: Gateway,
+  methodTypes: readonly string[],
+) {
   const urls = gatewayUrls(baseUrl, org, gateway);
-  const transport = gateway.configuration.transport;
-  const url = transport === "sse"
-    ? urls.sse
-    : transport === "websocket"
-    ? urls.websocket
-    : urls.http;
   return {
     id: gateway.id,
     name: gateway.name,
@@ -42,16 +46,13 @@ export function presentGateway(baseUrl: string, org: Org, gateway: Gateway) {
     configuration: gateway.configuration,
     org: org.slug,
     urls,
-    connection: {
-      transport,
-      url,
-      mcpServers: {
-        [gateway.endpoint.slice(1).replace(/\//g, "-")]: {
-          url,
-          headers: { Authorization: "Bearer <gateway key>" },
-        },
-      },
-    },
+    clients: clientConfigs({
+      id: gateway.id,
+      name: gateway.endpoint.slice(1).replace(/\//g, "-"),
+      urls,
+      transport: gateway.configuration.transport,
+      methodTypes,
+    }),
     createdAt: gateway.createdAt,
     updatedAt: gateway.updatedAt,
   };

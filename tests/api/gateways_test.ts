@@ -29,12 +29,9 @@ Deno.test("the seed document's gateway body creates a gateway with ready-to-use 
       sse: `${http}/sse`,
       websocket: `${http.replace("http://", "ws://")}/ws`,
     });
-    assert.deepEqual(gw.connection, {
-      transport: "http",
-      url: http,
-      mcpServers: {
-        "my-tools": { url: http, headers: { Authorization: "Bearer <gateway key>" } },
-      },
+    assert.equal(gw.clients.url, http);
+    assert.deepEqual(gw.clients.cursor.config.mcpServers, {
+      "my-tools": { url: http, headers: { Authorization: "Bearer <gateway key>" } },
     });
     assert.deepEqual((await admin("GET", `/gateways/${gw.id}`)).body, gw);
     assert.deepEqual((await admin("GET", "/gateways")).body.gateways, [gw]);
@@ -48,8 +45,10 @@ Deno.test("gateway URLs use the configured public URL behind a proxy", async () 
       configuration: { transport: "websocket" },
     });
     assert.equal(gw.urls.http, "https://gw.example.com/base/mcp/default/team/tools");
-    assert.equal(gw.connection.url, "wss://gw.example.com/base/mcp/default/team/tools/ws");
-    assert.deepEqual(Object.keys(gw.connection.mcpServers), ["team-tools"]);
+    assert.equal(gw.urls.websocket, "wss://gw.example.com/base/mcp/default/team/tools/ws");
+    // Clients speak Streamable HTTP, which every gateway serves besides WebSocket.
+    assert.equal(gw.clients.url, "https://gw.example.com/base/mcp/default/team/tools");
+    assert.deepEqual(Object.keys(gw.clients.cursor.config.mcpServers), ["team-tools"]);
   }, { publicUrl: "https://gw.example.com/base" });
 });
 
@@ -95,7 +94,7 @@ Deno.test("a gateway is updated field by field with PATCH and replaced with PUT"
       200,
     ).body;
     assert.deepEqual(patched.configuration, { transport: "sse", note: "kept" });
-    assert.equal(patched.connection.url, `${s.url}/mcp/default/g/sse`);
+    assert.equal(patched.clients.url, `${s.url}/mcp/default/g/sse`);
     assert.equal(patched.description, "first");
     const moved = expectStatus(await admin("PATCH", `/gateways/${gw.id}`, { endpoint: "/h" }), 200);
     assert.equal(moved.body.urls.http, `${s.url}/mcp/default/h`);
