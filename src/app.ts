@@ -85,7 +85,8 @@ export function createApp(deps: AppDeps): Gatehouse {
   });
   mountMcp(app, {
     service: mcp,
-    auth: new GatewayAuthenticator(store, { jwt: config.jwt, secrets: vault }),
+    auth: new GatewayAuthenticator(store, { jwt: config.jwt, secrets: vault, passwords: signIn }),
+    trustedProxies: new Set(config.trustedProxies),
     policy: originPolicy(config.host, config.allowedOrigins, config.publicUrl),
     baseUrl: (req) => baseUrl(config, req),
     limits: {

@@ -4,11 +4,12 @@
  *
  * @module
  */
+import { GATEHOUSE_SCOPES, isScope } from "../auth/scopes.ts";
 import { invalid } from "./errors.ts";
 import { type Body, onlyFields, optionalBoolean, optionalFutureTime, string } from "./validate.ts";
 
-/** Scopes a gateway key can grant. */
-export const GATEWAY_SCOPES = ["tools:read", "tools:execute"] as const;
+/** Scopes a gateway key can grant: all of Gatehouse's. */
+export const GATEWAY_SCOPES = GATEHOUSE_SCOPES;
 // Auth methods moved to their own module; re-exported for existing importers.
 export { AUTH_METHOD_TYPES, parseAuthMethodInput } from "./auth_method_input.ts";
 /** Most tools one assignment request may name (keeps one transaction short). */
@@ -56,8 +57,7 @@ export function parseGatewayKeyInput(body: Body): GatewayKeyInput {
   const name = string(body, "name", { max: 200 });
   const s = body.scopes ?? [...GATEWAY_SCOPES];
   if (
-    !Array.isArray(s) || s.length === 0 ||
-    s.some((x) => !(GATEWAY_SCOPES as readonly unknown[]).includes(x))
+    !Array.isArray(s) || s.length === 0 || !s.every(isScope)
   ) {
     throw invalid("scopes", `scopes must be a non-empty list of: ${GATEWAY_SCOPES.join(", ")}`);
   }

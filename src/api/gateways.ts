@@ -9,7 +9,11 @@
 import { type Context, Hono } from "hono";
 import { displayPrefix, GATEWAY_KEY_PREFIX, generateToken, hashToken } from "../auth/tokens.ts";
 import type { Gateway, GatewayInput } from "../store/gateways.ts";
-import { checkAuthMethodSecrets, parseAuthMethodInput } from "./auth_method_input.ts";
+import {
+  checkAuthMethodSecrets,
+  parseAuthMethodInput,
+  parseAuthMethodPatch,
+} from "./auth_method_input.ts";
 import { baseUrl } from "./base_url.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
@@ -134,9 +138,21 @@ export function gatewayRoutes({ store, config, vault }: ApiDeps): Hono<ApiEnv> {
   // Auth methods: a gateway with none refuses every MCP request.
   app.post("/:id/auth", async (c) => {
     const gw = gatewayOf(c);
-    const input = parseAuthMethodInput(await readJson(c), config.jwt);
-    await checkAuthMethodSecrets(input, gw.orgId, store, vault);
-    return c.json(store.authMethods.create(gw.id, input.type, input.configuration), 201);
+    const { hmacSecret, ...input } = parseAuthMethodInput(await readJson(c), config.jwt);
+    await checkAuthMethodSecrets({ hmacSecret }, gw.orgId, store, vault);
+    return c.json(store.authMethods.create(gw.id, input), 201);
+  });
+
+  // Order, required, rules and configuration change in place; the type does not.
+  app.patch("/:id/auth/:methodId", async (c) => {
+    const gw = gatewayOf(c);
+    const method = store.authMethods.get(gw.id, c.req.param("methodId"));
+    if (!method) throw notFound("auth method");
+    const { hmacSecret, ...changes } = parseAuthMethodPatch(await readJson(c), method, config.jwt);
+    await checkAuthMethodSecrets({ hmacSecret }, gw.orgId, store, vault);
+    const updated = store.authMethods.update(gw.id, method.id, changes);
+    if (!updated) throw notFound("auth method");
+    return c.json(updated);
   });
 
   app.get("/:id/auth", (c) => {

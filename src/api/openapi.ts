@@ -31,6 +31,10 @@ import {
 import {
   ACCESS_TOKEN_TTL_BOUNDS,
   AUTH_METHOD_TYPES,
+  MAX_HEADER_VALUE,
+  MAX_IP_RANGES,
+  MAX_ORDER,
+  MAX_REQUIRED_HEADERS,
   REFRESH_TOKEN_TTL_BOUNDS,
 } from "./auth_method_input.ts";
 import { GATEWAY_SCOPES, MAX_ASSIGN } from "./gateway_parts_input.ts";
@@ -471,6 +475,56 @@ const jwtConfiguration: Json = {
     { required: ["hs256Secret"] },
   ],
 };
+
+/** `validationRules` of an auth method: extra conditions a request must meet for it. */
+const validationRules: Json = {
+  ...obj({
+    allowedIpRanges: {
+      type: "array",
+      items: str(
+        "A CIDR block, IPv4 or IPv6 (`203.0.113.0/24`, `2001:db8::/32`); an address " +
+          "alone is that one address.",
+      ),
+      minItems: 1,
+      maxItems: MAX_IP_RANGES,
+      description: "The client address must be in one of these. The address is the " +
+        "connection's peer, or the nearest X-Forwarded-For entry that is not a proxy listed " +
+        "in GATEHOUSE_TRUSTED_PROXIES when the peer is one.",
+    },
+    requiredHeaders: {
+      type: "object",
+      minProperties: 1,
+      maxProperties: MAX_REQUIRED_HEADERS,
+      description: "Header name (stored lower-case) -> the exact value it must have, or " +
+        "`true` for present with any value. Headers that carry credentials (Authorization, " +
+        "Cookie, X-API-Key) are refused: the value is shown to every member.",
+      additionalProperties: {
+        oneOf: [{ const: true }, str(undefined, { maxLength: MAX_HEADER_VALUE })],
+      },
+    },
+  }, []),
+  type: ["object", "null"],
+  description: "Conditions besides the credential; a request that breaks them is refused by " +
+    "this method. Null: none.",
+};
+
+/** Fields every auth method has besides its type and configuration. */
+const authMethodFields = (create: boolean): Record<string, Json> => ({
+  order: {
+    type: "integer",
+    minimum: 0,
+    maximum: MAX_ORDER,
+    description: "Methods are tried by ascending order (ties: the older first)." +
+      (create ? " Default: after the gateway's existing methods." : ""),
+  },
+  required: {
+    type: "boolean",
+    description: "When true, every request must be accepted by this method too, whichever " +
+      "method (the first accepting one in order) names the caller." +
+      (create ? " Default false." : ""),
+  },
+  validationRules,
+});
 const secretDescription = str("What the secret is for.", { maxLength: 2000 });
 
 const outboundSettings = (partial: boolean): Json => {
@@ -656,9 +710,12 @@ const SCHEMAS: Record<string, Json> = {
     gatewayId: str(),
     type: { enum: [...AUTH_METHOD_TYPES] },
     configuration: anyObject(
-      "Settings of the method, with defaults filled in for jwt (none for api_key and none).",
+      "Settings of the method, with defaults filled in for jwt (none for api_key, bearer, " +
+        "basic and none).",
     ),
+    ...authMethodFields(false),
     createdAt: time("When the method was added."),
+    updatedAt: time("When the method last changed."),
   }),
   AuthMethodList: listOf("methods", "AuthMethod"),
   Secret: obj({
@@ -693,19 +750,39 @@ const SCHEMAS: Record<string, Json> = {
   }, []),
   AuthMethodCreate: {
     description: "`api_key`: clients send a gateway key (Authorization: Bearer, X-API-Key or " +
-      "the api_key query parameter). `oauth2`: tokens of the gateway's own OAuth 2.1 " +
-      "authorization server. `jwt`: tokens of your identity provider. `none`: anyone may " +
-      "call. Methods are tried in the order they were added; the first that accepts wins. A " +
-      "gateway with no method refuses every MCP request.",
+      "the api_key query parameter). `bearer`: a gateway key as `Authorization: Bearer` only " +
+      "(on the WebSocket path also as a `bearer.<key>` subprotocol entry). `basic`: a " +
+      "member's email and password as `Authorization: Basic` (viewers may only list tools). " +
+      "`oauth2`: tokens of the gateway's own OAuth 2.1 authorization server. `jwt`: tokens " +
+      "of your identity provider (several jwt methods serve several providers). `none`: " +
+      "anyone may call. Methods are tried by `order`; the first that accepts names the " +
+      "caller, and every `required` method must accept too. A gateway with no method refuses " +
+      "every MCP request.",
     oneOf: [
       obj({
-        type: { enum: ["api_key", "none"] },
+        type: { enum: ["api_key", "bearer", "basic", "none"] },
         configuration: { type: "object", maxProperties: 0 },
+        ...authMethodFields(true),
       }, ["type"]),
-      obj({ type: { const: "oauth2" }, configuration: oauth2Configuration }, ["type"]),
-      obj({ type: { const: "jwt" }, configuration: jwtConfiguration }),
+      obj({
+        type: { const: "oauth2" },
+        configuration: oauth2Configuration,
+        ...authMethodFields(true),
+      }, ["type"]),
+      obj({
+        type: { const: "jwt" },
+        configuration: jwtConfiguration,
+        ...authMethodFields(true),
+      }, ["type", "configuration"]),
     ],
   },
+  AuthMethodUpdate: obj({
+    type: { enum: [...AUTH_METHOD_TYPES], description: "If given, the method's own type." },
+    configuration: anyObject(
+      "Replaces the whole configuration, checked as for a new method of this type.",
+    ),
+    ...authMethodFields(false),
+  }, []),
   Api: obj(apiFields),
   ApiList: listOf("apis", "Api"),
   ApiTool: apiTool,
@@ -1017,7 +1094,7 @@ const ROUTES: Record<string, Record<string, Op>> = {
       summary: "Add an auth method",
       tag: "auth methods",
       description: "A gateway with no auth method refuses every MCP request; `none` must be " +
-        "added explicitly. One method of each type per gateway (409).",
+        "added explicitly. One method of each type per gateway except jwt (409).",
       body: "AuthMethodCreate",
       ok: [201, "AuthMethod"],
       errors: [409],
@@ -1025,6 +1102,14 @@ const ROUTES: Record<string, Record<string, Op>> = {
     get: { summary: "List auth methods", tag: "auth methods", ok: [200, "AuthMethodList"] },
   },
   "/gateways/{id}/auth/{methodId}": {
+    patch: {
+      summary: "Change an auth method",
+      tag: "auth methods",
+      description: "Changes the fields given: order, required, validationRules (null removes " +
+        "them), configuration (whole). The type cannot change. Applies to the next request.",
+      body: "AuthMethodUpdate",
+      ok: [200, "AuthMethod"],
+    },
     delete: { summary: "Remove an auth method", tag: "auth methods", ok: [204, undefined] },
   },
   "/secrets": {

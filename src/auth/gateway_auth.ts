@@ -1,39 +1,54 @@
 /**
  * Authentication of MCP requests against a gateway's configured methods:
- * `api_key` (gateway keys), `oauth2` (tokens of the gateway's own
- * authorization server, `src/oauth/`), `jwt` (tokens of a team's identity
- * provider) and `none`. Default deny: a gateway with no method refuses
- * everyone; `none` must be chosen explicitly. Methods are tried in the order
- * they were added and the first that accepts the request wins, so two can be
- * active during a migration.
+ * `api_key` and `bearer` (gateway keys), `basic` (a member's email and
+ * password), `oauth2` (tokens of the gateway's own authorization server,
+ * `src/oauth/`), `jwt` (tokens of a team's identity provider) and `none`.
+ * Default deny: a gateway with no method refuses everyone; `none` must be
+ * chosen explicitly.
+ *
+ * Methods are tried by their `order`; the first that accepts the request
+ * names the principal. A `required` method must accept the request as well,
+ * whichever method names the principal (two factors: say a gateway key in
+ * `X-API-Key` and a JWT in `Authorization`). A method's `validationRules`
+ * (client address ranges, required headers) are part of accepting: a method
+ * whose rules the request breaks refuses it. When every method refuses, the
+ * answer is the most specific refusal: the one from the method the credential
+ * was meant for, else what is wrong with the form it was sent in, else
+ * "missing credentials", each followed by what this gateway accepts.
  *
  * This runs on every MCP request, so nothing here queries the database for
  * the method list: each gateway's methods (with their JWT verifiers, which
- * hold fetched JWKS and imported keys) are cached until the store announces a
- * change to that gateway, and gateway keys are cached by hash until any key
- * is created or revoked (`GatewayKeys.version`), so a revocation applies to
- * the very next request.
+ * hold fetched JWKS and imported keys, and their parsed address ranges) are
+ * compiled once and cached until the store announces a change to that
+ * gateway; gateway keys are cached by hash until any key is created or
+ * revoked (`GatewayKeys.version`), so a revocation applies to the very next
+ * request; and Basic sign-ins are cached briefly by a hash of the credential
+ * until any password or membership changes, so a session does not pay the
+ * password hash on every request.
  *
  * @module
  */
-import { verifyOAuthToken } from "../oauth/verify.ts";
+import { ACCESS_TOKEN_PREFIX, verifyOAuthToken } from "../oauth/verify.ts";
 import type { AuthMethod } from "../store/auth_methods.ts";
+import type { Role } from "../store/orgs.ts";
 import type { Store } from "../store/store.ts";
+import { type Presented, presentsNothing } from "./credentials.ts";
 import {
-  GATEHOUSE_SCOPES,
   HMAC_SECRET_TYPES,
   JwtConfigError,
   MIN_HMAC_SECRET_BYTES,
   parseJwtConfig,
 } from "./jwt_config.ts";
 import { type JwksOptions, JwtVerifier, looksLikeJwt } from "./jwt_verifier.ts";
+import { ALL_SCOPES, VIEWER_SCOPES } from "./scopes.ts";
 import { GATEWAY_KEY_PREFIX, hashToken } from "./tokens.ts";
+import { type CompiledRules, compileRules, ruleViolation } from "./validation_rules.ts";
 
 /** Who an accepted MCP request comes from. */
 export interface GatewayPrincipal {
   /**
    * Stable id of the credential: a gateway key id, an OAuth grant id,
-   * `jwt:<iss>:<sub>`, or `anonymous`.
+   * `jwt:<iss>:<sub>`, `user:<id>` (Basic), or `anonymous`.
    */
   id: string;
   /** Which method accepted it. */
@@ -46,80 +61,40 @@ export interface AuthRefusal {
   reason: string;
 }
 
-/** Where a credential was found on the request. */
-export type CredentialSource = "authorization" | "x-api-key" | "query" | "ws-protocol";
-
-/** The MCP transport a request is for (the last path segment, or `http`). */
-export type TransportKind = "http" | "sse" | "messages" | "ws";
-
-/** A credential as presented: the value and where it came from. */
-export interface PresentedCredential {
-  token: string;
-  source: CredentialSource;
-  transport: TransportKind;
+/** One MCP request, as authentication sees it. */
+export interface AuthRequest {
+  /** What it presents (`presentedCredentials`). */
+  presented: Presented;
+  headers: Headers;
+  /** The client's address after trusted-proxy resolution; asked only when a method needs it. */
+  clientAddress(): string;
 }
 
 /** The auth method types a gateway can have. */
-export const AUTH_METHOD_TYPE_NAMES = ["api_key", "oauth2", "jwt", "none"] as const;
+export const AUTH_METHOD_TYPE_NAMES = [
+  "api_key",
+  "bearer",
+  "basic",
+  "oauth2",
+  "jwt",
+  "none",
+] as const;
 
-const ALL_SCOPES: ReadonlySet<string> = new Set(GATEHOUSE_SCOPES);
 const ANONYMOUS: GatewayPrincipal = Object.freeze({
   id: "anonymous",
   method: "none",
   scopes: ALL_SCOPES,
 });
 
-/** The subprotocol prefix that carries a credential for browsers, which cannot set headers. */
-const WS_PROTOCOL_PREFIX = "bearer.";
+/** How long a successful Basic sign-in is reused without checking the password again. */
+export const BASIC_CACHE_MS = 60_000;
 
-/**
- * Where each method accepts its credential from. Gateway keys come from any
- * of the places clients have always sent them. OAuth and JWT bearer tokens
- * come from the `Authorization` header only (RFC 6750 section 2.1; query
- * strings end up in logs and browser history) except on the WebSocket path,
- * where browsers can set no header: there a `bearer.<token>` subprotocol
- * entry or the `api_key` query parameter is the documented alternative.
- */
-export function sourceAccepted(
-  type: string,
-  source: CredentialSource,
-  transport: TransportKind,
-): boolean {
-  if (type === "api_key") return true;
-  if (type === "oauth2" || type === "jwt") {
-    return source === "authorization" ||
-      (transport === "ws" && (source === "ws-protocol" || source === "query"));
-  }
-  return false;
-}
-
-/**
- * The credential a client presented, first found of: `Authorization: Bearer`,
- * `X-API-Key`, the `api_key` query parameter, and on the WebSocket path a
- * `bearer.<token>` entry of `Sec-WebSocket-Protocol`.
- */
-export function presentedCredential(
-  req: Request,
-  url: URL,
-  transport: TransportKind,
-): PresentedCredential | undefined {
-  const found = (token: string, source: CredentialSource) => ({ token, source, transport });
-  const auth = req.headers.get("authorization");
-  if (auth) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    if (m) return found(m[1], "authorization");
-  }
-  const header = req.headers.get("x-api-key")?.trim();
-  if (header) return found(header, "x-api-key");
-  const query = url.searchParams.get("api_key");
-  if (query) return found(query, "query");
-  if (transport === "ws") {
-    const entry = req.headers.get("sec-websocket-protocol")?.split(",").map((p) => p.trim())
-      .find((p) => p.startsWith(WS_PROTOCOL_PREFIX));
-    const token = entry?.slice(WS_PROTOCOL_PREFIX.length);
-    if (token) return found(token, "ws-protocol");
-  }
-  return undefined;
+/** The one password check with failed-attempt limits (`src/auth/sign_in.ts`). */
+export interface PasswordChecker {
+  check(input: { email: string; password: string; orgId: string; clientAddress: string }): Promise<
+    | { ok: true; user: { id: string }; role: Role }
+    | { ok: false; retryAfterSeconds?: number; reason: string }
+  >;
 }
 
 /** Reads a vault secret's value (the vault's `resolve`). */
@@ -133,20 +108,48 @@ export interface GatewayAuthOptions {
   jwt: JwksOptions & { allowInsecureJwks: boolean };
   /** The vault, for `jwt` methods verifying with an HMAC secret. */
   secrets?: SecretReader;
+  /** The password check for `basic`; without one, `basic` methods refuse everyone. */
+  passwords?: PasswordChecker;
   /** Gateway keys kept in memory (default 10,000); the oldest go first. */
   maxCachedKeys?: number;
 }
 
-/** A method ready to run: parsed once, when the gateway's method list is (re)loaded. */
-type Compiled =
-  | { type: "none" | "api_key" | "oauth2" }
-  | { type: "jwt"; id: string; verifier: JwtVerifier }
-  | { type: "broken"; id: string; reason: string };
+/** How a method checks its credential, decided when the method list is (re)loaded. */
+type Check =
+  | { kind: "none" | "api_key" | "bearer" | "oauth2" | "basic" }
+  | { kind: "jwt"; verifier: JwtVerifier }
+  | { kind: "broken"; reason: string };
+
+/** A method ready to run. */
+interface Compiled {
+  id: string;
+  type: string;
+  required: boolean;
+  rules?: CompiledRules;
+  check: Check;
+}
+
+/** A gateway's methods ready to run, and what its refusals tell clients to send. */
+interface CompiledGateway {
+  methods: Compiled[];
+  /** Index of the last required method; -1 when none is required. */
+  lastRequired: number;
+  /** What this gateway accepts, for refusals ("send a gateway key as ..."). */
+  hint: string;
+  /** Which places some method reads a credential from. */
+  accepts: { basic: boolean; xApiKey: boolean; query: boolean; wsProtocol: boolean };
+}
 
 /** A gateway key as cached: what a request needs, with the expiry as a number. */
 interface CachedKey {
   gatewayId: string;
   /** Epoch ms; `Infinity` for keys that never expire. */
+  expiresAt: number;
+  principal: GatewayPrincipal;
+}
+
+/** A Basic sign-in as cached, until `expiresAt` (epoch ms). */
+interface CachedSignIn {
   expiresAt: number;
   principal: GatewayPrincipal;
 }
@@ -176,15 +179,61 @@ export interface GatewayRef {
   orgId: string;
 }
 
+const NO_METHOD =
+  "this gateway has no authentication method configured, so it refuses every request";
+
+/** What a client sends for each method type, for refusals. */
+function hintOf(m: AuthMethod): string | undefined {
+  switch (m.type) {
+    case "api_key":
+      return "a gateway key as 'Authorization: Bearer ghk_...', as 'X-API-Key: ghk_...' or in " +
+        "the api_key query parameter";
+    case "bearer":
+      return "a gateway key as 'Authorization: Bearer ghk_...'";
+    case "basic":
+      return "a member's email and password as 'Authorization: Basic'";
+    case "jwt": {
+      const issuer = typeof m.configuration.issuer === "string" ? m.configuration.issuer : "";
+      return `a JWT from ${issuer || "the configured issuer"} as 'Authorization: Bearer'`;
+    }
+    case "oauth2":
+      return "an access token of this gateway's OAuth sign-in as 'Authorization: Bearer' " +
+        "(OAuth-capable MCP clients get one by themselves)";
+    default:
+      return undefined;
+  }
+}
+
+/** The credential `kind` would check, from the places that kind reads; undefined when none. */
+function claimedToken(kind: Check["kind"], p: Presented): string | undefined {
+  const bearer = p.authorization?.scheme === "bearer" ? p.authorization.token : undefined;
+  switch (kind) {
+    case "api_key":
+      return bearer ?? p.apiKey ?? p.query ?? p.wsProtocol;
+    case "bearer":
+      // Browsers cannot set headers on a WebSocket: the subprotocol entry stands in for one.
+      return bearer ?? p.wsProtocol;
+    case "oauth2":
+    case "jwt":
+      // RFC 6750 section 2.1: header only (query strings end up in logs), except where
+      // browsers can set no header.
+      return bearer ?? (p.transport === "ws" ? p.wsProtocol ?? p.query : undefined);
+    default:
+      return undefined;
+  }
+}
+
 /** Authenticates MCP requests for every gateway of a store, with the caches described above. */
 export class GatewayAuthenticator {
   readonly #store: Store;
   readonly #options: GatewayAuthOptions;
   readonly #maxKeys: number;
-  readonly #methods = new Map<string, Compiled[]>();
+  readonly #gateways = new Map<string, CompiledGateway>();
   readonly #verifiers = new Map<string, VerifierEntry>();
   readonly #keys = new Map<string, CachedKey>();
   #keysVersion = -1;
+  readonly #signIns = new Map<string, CachedSignIn>();
+  #signInsVersion = "";
   readonly #hmac = new Map<string, HmacEntry>();
   readonly #unsubscribe: () => void;
 
@@ -199,87 +248,167 @@ export class GatewayAuthenticator {
   /** Stops listening to the store. */
   dispose(): void {
     this.#unsubscribe();
-    this.#methods.clear();
+    this.#gateways.clear();
     this.#verifiers.clear();
     this.#keys.clear();
+    this.#signIns.clear();
   }
 
-  /** Checks `credential` (possibly absent) against the methods of `gateway`, in order. */
+  /** What `gateway` accepts, in words for people ("a gateway key as ..."); empty for none. */
+  hint(gateway: GatewayRef): string {
+    return this.#compiled(gateway).hint;
+  }
+
+  /** Checks what `request` presents against the methods of `gateway`, in order. */
   async authenticate(
     gateway: GatewayRef,
-    credential: PresentedCredential | undefined,
+    request: AuthRequest,
   ): Promise<GatewayPrincipal | AuthRefusal> {
-    const methods = this.#methodsOf(gateway);
-    if (methods.length === 0) {
-      return {
-        reason: "this gateway has no authentication method configured, so it refuses every request",
-      };
-    }
+    const g = this.#compiled(gateway);
+    if (g.methods.length === 0) return { reason: NO_METHOD };
+    let principal: GatewayPrincipal | undefined;
     let first: Outcome | undefined;
     let best: Outcome | undefined;
-    for (const m of methods) {
-      const r = m.type === "jwt"
-        ? await this.#jwt(m.verifier, credential)
-        : this.#check(m, gateway, credential);
-      if ("id" in r) return r;
+    for (let i = 0; i < g.methods.length; i++) {
+      const m = g.methods[i];
+      if (principal && i > g.lastRequired) break;
+      // Once someone is accepted, only the required methods still have a say.
+      if (principal && !m.required) continue;
+      const r = await this.#run(m, gateway, request);
+      if ("id" in r) {
+        principal ??= r;
+        continue;
+      }
+      if (m.required) {
+        const why = r.specific ? r.reason : this.#formProblem(g, request.presented) ?? r.reason;
+        return { reason: `the required '${m.type}' method refused the request: ${why}` };
+      }
       first ??= r;
       if (r.specific) best ??= r;
     }
-    if (credential === undefined) {
-      return {
-        reason: "missing credentials: send them as 'Authorization: Bearer <token>'",
-      };
-    }
-    return { reason: (best ?? first)!.reason };
+    if (principal) return principal;
+    return { reason: best?.reason ?? this.#formProblem(g, request.presented) ?? first!.reason };
   }
 
-  #check(
-    m: Exclude<Compiled, { type: "jwt" }>,
+  /**
+   * What is wrong with how the credential was sent, when no method took it
+   * up: absent, an unusable `Authorization` header, or a place this gateway
+   * reads nothing from. Undefined when it was sent in a usable form.
+   */
+  #formProblem(g: CompiledGateway, p: Presented): string | undefined {
+    const send = `; send ${g.hint}`;
+    if (presentsNothing(p)) return `missing credentials${send}`;
+    const auth = p.authorization;
+    if (auth?.scheme === "unusable") return `${auth.problem}${send}`;
+    if (auth?.scheme === "basic" && !g.accepts.basic) {
+      return `this gateway does not accept 'Authorization: Basic'${send}`;
+    }
+    if (auth?.scheme === "bearer") return undefined;
+    if (p.apiKey !== undefined && !g.accepts.xApiKey) {
+      return `this gateway does not accept credentials in the X-API-Key header${send}`;
+    }
+    if (p.query !== undefined && !g.accepts.query) {
+      return `this gateway does not accept credentials in the api_key query parameter${send}`;
+    }
+    if (p.wsProtocol !== undefined && !g.accepts.wsProtocol) {
+      return `this gateway does not accept a 'bearer.<token>' subprotocol entry${send}`;
+    }
+    return undefined;
+  }
+
+  async #run(
+    m: Compiled,
     gateway: GatewayRef,
-    cred: PresentedCredential | undefined,
-  ): GatewayPrincipal | Outcome {
-    switch (m.type) {
-      case "none":
-        return ANONYMOUS;
-      case "api_key": {
-        const specific = cred?.token.startsWith(GATEWAY_KEY_PREFIX) ?? false;
-        if (cred === undefined) return { reason: "missing gateway key", specific };
-        const key = this.#key(cred.token);
+    request: AuthRequest,
+  ): Promise<GatewayPrincipal | Outcome> {
+    const check = m.check;
+    if (check.kind === "broken") return { reason: check.reason, specific: false };
+    const p = request.presented;
+    if (check.kind === "none") {
+      const violation = m.rules && ruleViolation(m.rules, request);
+      return violation ? { reason: violation, specific: true } : ANONYMOUS;
+    }
+    if (check.kind === "basic") {
+      const auth = p.authorization;
+      if (auth?.scheme !== "basic") return { reason: "missing Basic credentials", specific: false };
+      const violation = m.rules && ruleViolation(m.rules, request);
+      if (violation) return { reason: violation, specific: true };
+      return await this.#basic(gateway, auth.email, auth.password, request);
+    }
+    const token = claimedToken(check.kind, p);
+    if (token === undefined) return { reason: `missing ${noun(check.kind)}`, specific: false };
+    const specific = check.kind === "jwt"
+      ? looksLikeJwt(token)
+      : check.kind === "oauth2"
+      ? token.startsWith(ACCESS_TOKEN_PREFIX)
+      : token.startsWith(GATEWAY_KEY_PREFIX);
+    const violation = m.rules && ruleViolation(m.rules, request);
+    if (violation) return { reason: violation, specific };
+    switch (check.kind) {
+      case "api_key":
+      case "bearer": {
+        const key = this.#key(token);
         // Expiry compared as a number: no date formatting on the hot path.
         if (key && key.gatewayId === gateway.id && key.expiresAt > Date.now()) {
-          return key.principal;
+          return check.kind === "api_key" ? key.principal : { ...key.principal, method: "bearer" };
         }
         return { reason: "invalid, revoked or expired gateway key", specific };
       }
       case "oauth2": {
-        if (cred === undefined) return { reason: "missing access token", specific: false };
-        // Only `verifyOAuthToken` is shared with the authorization server, not its token
-        // format: anything that is neither a JWT nor a gateway key is taken to be meant here.
-        const specific = !looksLikeJwt(cred.token) && !cred.token.startsWith(GATEWAY_KEY_PREFIX);
-        if (!sourceAccepted("oauth2", cred.source, cred.transport)) {
-          return { reason: onlyInHeader("access tokens"), specific };
-        }
-        const found = verifyOAuthToken(this.#store, gateway.id, cred.token);
+        const found = specific ? verifyOAuthToken(this.#store, gateway.id, token) : undefined;
         if (found) return { id: found.id, method: "oauth2", scopes: found.scopes };
         return { reason: "invalid, revoked or expired access token", specific };
       }
-      case "broken":
-        return { reason: m.reason, specific: false };
+      case "jwt": {
+        if (!specific) return { reason: "not a JWT", specific };
+        const r = await check.verifier.verify(token);
+        return r.ok
+          ? { id: r.id, method: "jwt", scopes: r.scopes }
+          : { reason: r.reason, specific };
+      }
     }
   }
 
-  async #jwt(
-    verifier: JwtVerifier,
-    cred: PresentedCredential | undefined,
+  async #basic(
+    gateway: GatewayRef,
+    email: string,
+    password: string,
+    request: AuthRequest,
   ): Promise<GatewayPrincipal | Outcome> {
-    if (cred === undefined) return { reason: "missing token", specific: false };
-    const specific = looksLikeJwt(cred.token);
-    if (!specific) return { reason: "not a JWT", specific };
-    if (!sourceAccepted("jwt", cred.source, cred.transport)) {
-      return { reason: onlyInHeader("JWTs"), specific };
+    const checker = this.#options.passwords;
+    if (!checker) {
+      return { reason: "Basic sign-in is not available on this server", specific: true };
     }
-    const r = await verifier.verify(cred.token);
-    return r.ok ? { id: r.id, method: "jwt", scopes: r.scopes } : { reason: r.reason, specific };
+    const version = `${this.#store.users.passwordsVersion}:${this.#store.orgs.membersVersion}`;
+    if (version !== this.#signInsVersion) {
+      // A password or a membership changed somewhere: every cached sign-in may be stale.
+      this.#signIns.clear();
+      this.#signInsVersion = version;
+    }
+    // Keyed by a hash of the whole credential: the password itself is never kept.
+    const cacheKey = hashToken(`${gateway.orgId}\n${email.trim().toLowerCase()}\n${password}`);
+    const hit = this.#signIns.get(cacheKey);
+    if (hit && hit.expiresAt > Date.now()) return hit.principal;
+    const r = await checker.check({
+      email,
+      password,
+      orgId: gateway.orgId,
+      clientAddress: request.clientAddress(),
+    });
+    if (!r.ok) return { reason: r.reason, specific: true };
+    const principal: GatewayPrincipal = {
+      id: `user:${r.user.id}`,
+      method: "basic",
+      scopes: r.role === "viewer" ? VIEWER_SCOPES : ALL_SCOPES,
+    };
+    // Stored only if nothing changed while the hash ran, so a stale answer is never cached.
+    if (version === `${this.#store.users.passwordsVersion}:${this.#store.orgs.membersVersion}`) {
+      if (this.#signIns.size >= this.#maxKeys) {
+        this.#signIns.delete(this.#signIns.keys().next().value!);
+      }
+      this.#signIns.set(cacheKey, { expiresAt: Date.now() + BASIC_CACHE_MS, principal });
+    }
+    return principal;
   }
 
   /** The gateway key with `raw`'s hash, from the cache or the store (then cached if usable). */
@@ -308,33 +437,54 @@ export class GatewayAuthenticator {
     return entry;
   }
 
-  #methodsOf(gateway: GatewayRef): Compiled[] {
-    let list = this.#methods.get(gateway.id);
-    if (!list) {
-      list = this.#store.authMethods.list(gateway.id).map((m) => this.#compile(gateway, m));
-      this.#methods.set(gateway.id, list);
+  #compiled(gateway: GatewayRef): CompiledGateway {
+    let g = this.#gateways.get(gateway.id);
+    if (!g) {
+      const stored = this.#store.authMethods.list(gateway.id);
+      const methods = stored.map((m) => this.#compile(gateway, m));
+      const types = new Set(stored.map((m) => m.type));
+      const tokenTypes = ["api_key", "bearer", "oauth2", "jwt"].some((t) => types.has(t));
+      g = {
+        methods,
+        lastRequired: methods.findLastIndex((m) => m.required),
+        hint: [...new Set(stored.map(hintOf).filter((h) => h !== undefined))].join(", or "),
+        accepts: {
+          basic: types.has("basic"),
+          xApiKey: types.has("api_key"),
+          // The WebSocket path takes OAuth and JWT tokens in the query too (browsers).
+          query: types.has("api_key"),
+          wsProtocol: tokenTypes,
+        },
+      };
+      this.#gateways.set(gateway.id, g);
     }
-    return list;
+    return g;
   }
 
   #compile(gateway: GatewayRef, m: AuthMethod): Compiled {
+    const base = { id: m.id, type: m.type, required: m.required };
+    const rules = compileRules(m.validationRules);
+    const compiled = (check: Check): Compiled =>
+      rules ? { ...base, rules, check } : { ...base, check };
     switch (m.type) {
       case "none":
       case "api_key":
+      case "bearer":
+      case "basic":
       case "oauth2":
-        return { type: m.type };
+        return compiled({ kind: m.type });
       case "jwt":
-        return this.#compileJwt(gateway, m);
+        return compiled(this.#compileJwt(gateway, m));
       default:
-        return { type: "broken", id: m.id, reason: `unknown auth method type '${m.type}'` };
+        return compiled({ kind: "broken", reason: `unknown auth method type '${m.type}'` });
     }
   }
 
-  #compileJwt(gateway: GatewayRef, m: AuthMethod): Compiled {
+  #compileJwt(gateway: GatewayRef, m: AuthMethod): Check {
     const configuration = JSON.stringify(m.configuration);
     const cached = this.#verifiers.get(m.id);
     if (cached && cached.configuration === configuration) {
-      return { type: "jwt", id: m.id, verifier: cached.verifier };
+      return { kind: "jwt", verifier: cached.verifier };
     }
     try {
       const config = parseJwtConfig(m.configuration, this.#options.jwt);
@@ -344,13 +494,12 @@ export class GatewayAuthenticator {
         (name) => this.#hmacKey(gateway.orgId, name),
       );
       this.#verifiers.set(m.id, { gatewayId: gateway.id, configuration, verifier });
-      return { type: "jwt", id: m.id, verifier };
+      return { kind: "jwt", verifier };
     } catch (err) {
       if (!(err instanceof JwtConfigError)) throw err;
       // Stored by a server with looser settings (e.g. an http JWKS URL): refuse, never guess.
       return {
-        type: "broken",
-        id: m.id,
+        kind: "broken",
         reason: `this gateway's jwt method is not usable on this server: ${err.message}`,
       };
     }
@@ -386,7 +535,7 @@ export class GatewayAuthenticator {
     // Tool edits announce the gateway too; the key cache is cheap to refill, so start over.
     this.#keys.clear();
     for (const id of gatewayIds) {
-      this.#methods.delete(id);
+      this.#gateways.delete(id);
       let live: Set<string> | undefined;
       for (const [methodId, entry] of this.#verifiers) {
         if (entry.gatewayId !== id) continue;
@@ -399,7 +548,6 @@ export class GatewayAuthenticator {
   }
 }
 
-function onlyInHeader(what: string): string {
-  return `${what} are accepted only in the 'Authorization: Bearer' header (on the WebSocket ` +
-    "path also as a 'bearer.<token>' Sec-WebSocket-Protocol entry or the api_key query parameter)";
+function noun(kind: Check["kind"]): string {
+  return kind === "jwt" ? "JWT" : kind === "oauth2" ? "access token" : "gateway key";
 }

@@ -8,9 +8,7 @@
  * @module
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
-
-/** Scopes Gatehouse grants on gateways; every other scope a token carries is ignored. */
-export const GATEHOUSE_SCOPES = ["tools:read", "tools:execute"] as const;
+import { GATEHOUSE_SCOPES, isScope } from "./scopes.ts";
 
 /** Asymmetric JWS algorithms a JWKS or PEM key may be used with. */
 export const JWT_ASYMMETRIC_ALGORITHMS = [
@@ -123,7 +121,7 @@ function nonEmptyString(v: unknown, name: string, max: number): string {
 
 function scopeList(v: unknown, name: string, allowEmpty: boolean): string[] {
   const ok = Array.isArray(v) && (allowEmpty || v.length > 0) &&
-    v.every((s) => (GATEHOUSE_SCOPES as readonly unknown[]).includes(s));
+    v.every(isScope);
   if (!ok) {
     fail(
       name,
@@ -398,7 +396,7 @@ export function mapScopes(
   for (const value of claimValues(payload, config.scopesClaim)) {
     const mapped = config.scopeMap.get(value);
     if (mapped) { for (const s of mapped) out.add(s); }
-    else if ((GATEHOUSE_SCOPES as readonly string[]).includes(value)) out.add(value);
+    else if (isScope(value)) out.add(value);
   }
   return out;
 }

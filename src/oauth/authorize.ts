@@ -9,6 +9,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { scopesForRole } from "../auth/scopes.ts";
 import { generateToken, hashToken } from "../auth/tokens.ts";
 import type { Role } from "../store/orgs.ts";
 import { ClientLookupError } from "./clients.ts";
@@ -33,8 +34,6 @@ import { CODE_TTL_SECONDS, OAUTH_PATH, OAUTH_SCOPES, SCOPE_DESCRIPTIONS } from "
 
 /** Prefix of authorization codes. */
 export const CODE_PREFIX = "ghac_";
-/** Scopes a viewer may be granted: viewers read, they do not run tools. */
-const VIEWER_SCOPES = new Set(["tools:read"]);
 /** Scope values accepted and ignored: refresh tokens are issued without being asked for. */
 const IGNORED_SCOPES = new Set(["offline_access"]);
 const AUTHORIZE_PARAMS = [
@@ -53,11 +52,6 @@ class RedirectError extends Error {
   constructor(readonly error: string, description: string) {
     super(description);
   }
-}
-
-/** The scopes of `granted` that a member with `role` may hold. */
-export function scopesForRole(granted: readonly string[], role: Role): string[] {
-  return role === "viewer" ? granted.filter((s) => VIEWER_SCOPES.has(s)) : [...granted];
 }
 
 /** `uri` with `params` added to its query (existing query parameters are kept). */

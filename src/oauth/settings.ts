@@ -4,10 +4,11 @@
  *
  * @module
  */
+import { GATEHOUSE_SCOPES } from "../auth/scopes.ts";
 import type { Store } from "../store/store.ts";
 
-/** The scopes Gatehouse knows, in the order they are shown. */
-export const OAUTH_SCOPES = ["tools:read", "tools:execute"] as const;
+/** The scopes an authorization server may offer: all of Gatehouse's, in the order they are shown. */
+export const OAUTH_SCOPES = GATEHOUSE_SCOPES;
 /** What each scope lets a client do, for the consent page. */
 export const SCOPE_DESCRIPTIONS: Record<string, string> = {
   "tools:read": "See the list of tools this gateway offers",

@@ -9,7 +9,8 @@
 import { timingSafeEqual } from "node:crypto";
 import { generateToken, hashToken } from "../auth/tokens.ts";
 import type { OAuthGrant } from "../store/oauth.ts";
-import { CODE_PREFIX, s256, scopesForRole } from "./authorize.ts";
+import { scopesForRole } from "../auth/scopes.ts";
+import { CODE_PREFIX, s256 } from "./authorize.ts";
 import {
   ClientLookupError,
   ClientMetadataError,

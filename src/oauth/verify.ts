@@ -4,11 +4,9 @@
  *
  * @module
  */
+import { scopesForRole } from "../auth/scopes.ts";
 import { hashToken } from "../auth/tokens.ts";
 import type { Store } from "../store/store.ts";
-
-/** Scopes a viewer may hold: read-only members cannot be granted tool execution. */
-const VIEWER_SCOPES: ReadonlySet<string> = new Set(["tools:read"]);
 
 /**
  * The principal for a valid, unrevoked, unexpired access token issued for
@@ -28,10 +26,7 @@ export function verifyOAuthToken(
   if (!token.startsWith(ACCESS_TOKEN_PREFIX)) return undefined;
   const access = store.oauth.activeAccess(gatewayId, hashToken(token));
   if (!access) return undefined;
-  const scopes = access.role === "viewer"
-    ? access.scopes.filter((s) => VIEWER_SCOPES.has(s))
-    : access.scopes;
-  return { id: access.grantId, scopes: new Set(scopes) };
+  return { id: access.grantId, scopes: new Set(scopesForRole(access.scopes, access.role)) };
 }
 
 /** Prefix of OAuth access tokens (recognisable in logs and secret scanners; never enough to use one). */

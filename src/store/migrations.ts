@@ -194,6 +194,33 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX oauth_tokens_grant ON oauth_tokens(grant_id);
   `,
+  // 6: auth methods get an explicit order, a required flag and validation rules, and lose the
+  // one-per-type rule (two jwt methods serve two identity providers; the store still allows
+  // one of each other type). SQLite cannot drop a constraint, so the table is rebuilt; the
+  // existing order (creation time) becomes positions 1, 2, ...
+  `
+  CREATE TABLE gateway_auth_methods_new (
+    id TEXT PRIMARY KEY,
+    gateway_id TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+    type TEXT NOT NULL,
+    configuration TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    required INTEGER NOT NULL DEFAULT 0 CHECK (required IN (0, 1)),
+    validation_rules TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  INSERT INTO gateway_auth_methods_new
+    (id, gateway_id, type, configuration, position, required, validation_rules, created_at,
+     updated_at)
+  SELECT id, gateway_id, type, configuration,
+         ROW_NUMBER() OVER (PARTITION BY gateway_id ORDER BY created_at, rowid), 0, NULL,
+         created_at, created_at
+    FROM gateway_auth_methods;
+  DROP TABLE gateway_auth_methods;
+  ALTER TABLE gateway_auth_methods_new RENAME TO gateway_auth_methods;
+  CREATE INDEX gateway_auth_methods_gateway ON gateway_auth_methods(gateway_id, position);
+  `,
 ];
 
 /** The schema version this build expects. */

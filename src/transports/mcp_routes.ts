@@ -7,12 +7,10 @@
  * @module
  */
 import type { Hono } from "hono";
-import {
-  type GatewayAuthenticator,
-  presentedCredential,
-  type TransportKind,
-} from "../auth/gateway_auth.ts";
+import { presentedCredentials, type TransportKind } from "../auth/credentials.ts";
+import type { GatewayAuthenticator } from "../auth/gateway_auth.ts";
 import { ErrorCode } from "../mcp/jsonrpc.ts";
+import { clientAddress } from "../oauth/context.ts";
 import { OAUTH_SCOPES, oauthSettings } from "../oauth/settings.ts";
 import type { McpService, ResolvedGateway } from "../mcp/service.ts";
 import type { McpCall, TransportLimits } from "./call.ts";
@@ -32,6 +30,8 @@ export interface McpRouteDeps {
   baseUrl(req: Request): string;
   /** Checks each request's credential against its gateway's auth methods. */
   auth: GatewayAuthenticator;
+  /** Reverse proxies whose `X-Forwarded-For` names the client (for `allowedIpRanges`). */
+  trustedProxies: ReadonlySet<string>;
 }
 
 const PRM_SUFFIX = "/.well-known/oauth-protected-resource";
@@ -120,7 +120,12 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
     const target = deps.service.resolve(parts.org, endpoint);
     if (!target) return notFoundResponse();
     const url = new URL(req.url);
-    const auth = await deps.auth.authenticate(target.gateway, presentedCredential(req, url, kind));
+    let address: string | undefined;
+    const auth = await deps.auth.authenticate(target.gateway, {
+      presented: presentedCredentials(req, url, kind),
+      headers: req.headers,
+      clientAddress: () => address ??= clientAddress(c, deps.trustedProxies),
+    });
     if ("reason" in auth) {
       return rpcErrorResponse(401, ErrorCode.InvalidRequest, `Unauthorized: ${auth.reason}`, {
         ...cors,

@@ -394,6 +394,25 @@ Deno.test("real responses of every operation match the document", async () => {
       409,
     );
     await go(G("GET", "/gateways/{id}/auth", `${gwPath}/auth`), 200);
+    await go(
+      G("PATCH", "/gateways/{id}/auth/{methodId}", `${gwPath}/auth/${method.id}`, {
+        body: {
+          order: 5,
+          required: true,
+          validationRules: {
+            allowedIpRanges: ["127.0.0.0/8", "::1"],
+            requiredHeaders: { "X-Team": "tools", "X-Trace": true },
+          },
+        },
+      }),
+      200,
+    );
+    await go(
+      G("PATCH", "/gateways/{id}/auth/{methodId}", `${gwPath}/auth/${method.id}`, {
+        body: { validationRules: { allowedIpRanges: ["10.0.0.1/8"] } },
+      }),
+      400,
+    );
     await go(G("DELETE", "/gateways/{id}/auth/{methodId}", `${gwPath}/auth/${method.id}`), 204);
 
     await go(G("DELETE", "/tools/{id}", `/tools/${tool.id}`), 204);

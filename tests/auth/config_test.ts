@@ -137,7 +137,7 @@ Deno.test("jwt and oauth2 configurations: every refusal is a 400 naming the fiel
       ...jwtCases.map(([c, ...rest]) => [{ type: "jwt", configuration: c }, ...rest] as const),
       ...oauthCases.map(([c, ...rest]) => [{ type: "oauth2", configuration: c }, ...rest] as const),
       [{ type: "api_key", configuration: { x: 1 } }, "configuration.x", /no configuration/, true],
-      [{ type: "oauth" }, "type", /api_key, oauth2, jwt, none/, true],
+      [{ type: "oauth" }, "type", /api_key, bearer, basic, oauth2, jwt, none/, true],
     ] as const;
     for (const [body, field, message, bySchema] of cases) {
       const res = await api("POST", `/gateways/${gw.id}/auth`, body);

@@ -354,9 +354,9 @@ Deno.test("JWTs only in the Authorization header: query and X-API-Key refused; t
     const token = await mint(key, { claims: { scope: "tools:read tools:execute" } });
     expectTools(await list(gw.url, token));
     const inQuery = await rpc(`${gw.url}?api_key=${token}`, req(1, "tools/list"));
-    expect401(inQuery, /only in the 'Authorization: Bearer' header/);
+    expect401(inQuery, /does not accept credentials in the api_key query parameter; send a JWT/);
     const inHeader = await rpc(gw.url, req(1, "tools/list"), { headers: { "x-api-key": token } });
-    expect401(inHeader, /only in the 'Authorization: Bearer' header/);
+    expect401(inHeader, /does not accept credentials in the X-API-Key header; send a JWT/);
     // SSE GET and its messages endpoint follow the same rule.
     const sse = await fetch(`${gw.url}/sse?api_key=${token}`, {
       headers: { accept: "text/event-stream" },
@@ -402,10 +402,11 @@ Deno.test("a stored jwt method this server may not use (http JWKS without the fl
         jwt: { ...jwtSettings(), allowInsecureJwks: false },
       });
       try {
+        const token = await mint(key);
         const r = await strict.authenticate(gateway, {
-          token: await mint(key),
-          source: "authorization",
-          transport: "http",
+          presented: { authorization: { scheme: "bearer", token }, transport: "http" },
+          headers: new Headers(),
+          clientAddress: () => "127.0.0.1",
         });
         assert.ok("reason" in r);
         assert.match(r.reason, /not usable on this server: configuration\.jwksUrl must be https/);

@@ -202,7 +202,10 @@ Deno.test("oauth2 is a method like the others: configured, listed, and its token
     expect401(await list(gw.url, await mint(key)));
     // Access tokens are never taken from the query string or X-API-Key on HTTP.
     const q = await rpc(`${gw.url}?api_key=gho_x`, req(1, "tools/list"));
-    expect401(q, /only in the 'Authorization: Bearer' header/);
+    expect401(
+      q,
+      /does not accept credentials in the api_key query parameter; send an access token/,
+    );
     // Alongside api_key during a migration, gateway keys still work.
     await addMethod(s, gw, "api_key");
     const k = await issueKey(s, gw);
