@@ -6,6 +6,7 @@
  */
 import { createApp } from "./app.ts";
 import { Drain } from "./drain.ts";
+import { refuseMalformedPath } from "./path_guard.ts";
 import { bootstrap, type BootstrapResult } from "./bootstrap.ts";
 import type { Config } from "./config.ts";
 import { SecretCipher } from "./secrets/cipher.ts";
@@ -77,7 +78,7 @@ export async function startServer(
       onListen: (addr) => resolve(addr),
       reusePort: false,
     },
-    (req, info) => drain.track(() => app.fetch(req, info)),
+    (req, info) => refuseMalformedPath(req) ?? drain.track(() => app.fetch(req, info)),
   );
   const addr = await listening;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;

@@ -7,7 +7,7 @@
  */
 import type { Context } from "hono";
 import { ApiError, invalid } from "./errors.ts";
-import { isObject, nestedDeeperThan } from "../util/json.ts";
+import { isObject, MAX_JSON_DEPTH, nestedDeeperThan } from "../util/json.ts";
 import type { Body } from "./validate.ts";
 
 /** True when the request declares a JSON body (`application/json` or `+json`). */
@@ -17,12 +17,11 @@ export function isJsonContentType(contentType: string | undefined | null): boole
 }
 
 /**
- * Deepest nesting of objects and lists a body may have. Validation, storage
- * (`JSON.stringify`) and schema checks recurse through bodies; a 1 MB body of
- * `[[[[...` would overflow the stack there and answer 500, so it is refused
- * here. Real tool schemas stay far below this.
+ * Deepest nesting of objects and lists a body may have: a 1 MB body of
+ * `[[[[...` would overflow the stack of later recursive walks and answer 500,
+ * so it is refused here (the MCP transports share the cap).
  */
-export const MAX_BODY_DEPTH = 64;
+export const MAX_BODY_DEPTH = MAX_JSON_DEPTH;
 
 /** The request's JSON object body. */
 export async function readJson(c: Context): Promise<Body> {
@@ -50,7 +49,10 @@ export async function readJson(c: Context): Promise<Body> {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw invalid("body", `request body is not valid JSON: ${(err as Error).message}`);
+    // V8's message quotes the text around the fault, which on these routes may be a
+    // password or a secret value: only the position is passed on.
+    const at = /position (\d+)/.exec((err as Error).message);
+    throw invalid("body", `request body is not valid JSON${at ? ` (at position ${at[1]})` : ""}`);
   }
   if (!isObject(parsed)) throw invalid("body", "request body must be a JSON object");
   if (nestedDeeperThan(parsed, MAX_BODY_DEPTH)) {

@@ -29,7 +29,7 @@ import {
 } from "./jsonrpc.ts";
 import type { Session } from "./session.ts";
 import { acceptsBatches, negotiate, STATELESS_VERSION, SUPPORTED_VERSIONS } from "./versions.ts";
-import { isObject } from "../util/json.ts";
+import { isObject, type JsonProblem, jsonProblem, MAX_JSON_DEPTH } from "../util/json.ts";
 
 /** The gateway a message is addressed to, as the core needs it. */
 export interface GatewayInfo {
@@ -130,6 +130,17 @@ function invalidParams(message: string, status = 200): StatusError {
   return new StatusError(ErrorCode.InvalidParams, `Invalid params: ${message}`, status);
 }
 
+/**
+ * What is wrong with a message's params, for the client: nesting past the
+ * shared cap (so no later walk overflows the stack), or a lone surrogate
+ * (which no URL, header or UTF-8 body of an upstream call can carry).
+ */
+function describeProblem(p: JsonProblem): string {
+  return p.kind === "deep"
+    ? `params nest more than ${p.max} levels deep`
+    : `${p.path.slice(0, 200)} is not well-formed Unicode (it holds a lone surrogate)`;
+}
+
 /** True when a message is of the stateless (2026-07-28) era. */
 export function isStatelessMessage(raw: unknown, envelope?: Envelope): boolean {
   if (!isObject(raw)) return false;
@@ -182,6 +193,8 @@ export class Dispatcher {
     }
     const req = c.message;
     try {
+      const problem = jsonProblem(req.params, MAX_JSON_DEPTH, "params");
+      if (problem) throw invalidParams(describeProblem(problem));
       const result = isStatelessMessage(raw, ex.envelope)
         ? await this.#stateless(req, ex)
         : await this.#legacy(req, ex);

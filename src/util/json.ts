@@ -24,3 +24,45 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
   }
   return false;
 }
+
+/**
+ * Deepest nesting of objects and lists a request may carry, on the management
+ * API and the MCP transports alike. Validation, storage and schema checks
+ * recurse through values; far deeper input would overflow the stack there.
+ * Real tool schemas and arguments stay far below this.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Why a parsed JSON value cannot be used, naming where: too deep, or invalid Unicode. */
+export type JsonProblem =
+  | { kind: "deep"; max: number }
+  | { kind: "unicode"; path: string };
+
+/**
+ * The first problem of `value`: nesting past `max` levels, or a string or key
+ * that is not well-formed Unicode (a lone surrogate such as `"\ud800"`, which
+ * JSON allows but no URL, header or UTF-8 body can carry). `path` names the
+ * spot from `root`, e.g. `arguments.a[2]`. Iterative, like {@link nestedDeeperThan}.
+ */
+export function jsonProblem(value: unknown, max: number, root = ""): JsonProblem | undefined {
+  const stack: [unknown, number, string][] = [[value, 1, root]];
+  while (stack.length > 0) {
+    const [v, depth, path] = stack.pop()!;
+    if (typeof v === "string") {
+      if (!v.isWellFormed()) return { kind: "unicode", path };
+      continue;
+    }
+    if (typeof v !== "object" || v === null) continue;
+    if (depth > max) return { kind: "deep", max };
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) stack.push([v[i], depth + 1, `${path}[${i}]`]);
+      continue;
+    }
+    for (const [k, child] of Object.entries(v)) {
+      const at = path ? `${path}.${k}` : k;
+      if (!k.isWellFormed()) return { kind: "unicode", path: at.toWellFormed() };
+      stack.push([child, depth + 1, at]);
+    }
+  }
+  return undefined;
+}
