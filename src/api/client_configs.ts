@@ -181,8 +181,11 @@ function pythonCode(transport: ClientTransport, url: string, auth: ClientAuth): 
     "from mcp.client.streamable_http import streamable_http_client",
     "",
     "async def main() -> None:",
-    `    async with httpx2.AsyncClient(headers=${headers}, ` +
-    "timeout=httpx2.Timeout(30.0, read=300.0), follow_redirects=True) as http:",
+    "    async with httpx2.AsyncClient(",
+    `        headers=${headers},`,
+    "        timeout=httpx2.Timeout(30.0, read=300.0),",
+    "        follow_redirects=True,",
+    "    ) as http:",
     `        transport = streamable_http_client(${JSON.stringify(url)}, http_client=http)`,
     "        async with Client(transport) as client:",
     "            print([tool.name for tool in (await client.list_tools()).tools])",

@@ -3,26 +3,33 @@
  * between the walkthrough markers go through `bash -euo pipefail` against a
  * real child server, with curl, jq and the sample API (`deno task demo-api`)
  * the walkthrough starts itself, as a reader would paste them. The last
- * command is the seed's `tools/call`, which must bring back real users.
+ * command is the `tools/call`, which must bring back real users. It runs
+ * twice on one server with the README's undo step after each run, and the
+ * client configurations and first-start output the README shows are the
+ * ones the server gives.
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config.ts";
 import { demoApiHandler, demoApiPort, usersPage } from "../../scripts/demo_api.ts";
-import { freePort, startChildServer } from "../helpers/server.ts";
+import { freePort, spawnMain, startChildServer } from "../helpers/server.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const README = new URL("README.md", ROOT);
 const START = "<!-- walkthrough:start -->";
 const END = "<!-- walkthrough:end -->";
+const UNDO_START = "<!-- walkthrough-undo:start -->";
+const UNDO_END = "<!-- walkthrough-undo:end -->";
+/** The base URL the README's samples show. */
+const README_BASE = "http://127.0.0.1:8787";
 /** How long the whole walkthrough may take before the test gives up on it. */
 const WALKTHROUGH_TIMEOUT_MS = 90_000;
 
-/** The `sh` blocks between the walkthrough markers, joined in order. */
-function walkthroughScript(markdown: string): string {
-  const from = markdown.indexOf(START);
-  const to = markdown.indexOf(END);
-  assert.ok(from >= 0 && to > from, `README.md must mark the walkthrough with ${START} ... ${END}`);
-  const section = markdown.slice(from + START.length, to);
+/** The `sh` blocks between the walkthrough markers (or `start` ... `end`), joined in order. */
+function walkthroughScript(markdown: string, start = START, end = END): string {
+  const from = markdown.indexOf(start);
+  const to = markdown.indexOf(end);
+  assert.ok(from >= 0 && to > from, `README.md must mark a section with ${start} ... ${end}`);
+  const section = markdown.slice(from + start.length, to);
   const blocks = [...section.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
   assert.ok(blocks.length > 0, "the walkthrough has no ```sh blocks");
   return blocks.join("\n");
@@ -178,28 +185,112 @@ function walkthroughToken(script: string): string {
   return m[1];
 }
 
-Deno.test("README walkthrough runs as written: lists get_users, calls it, gets real users", async () => {
+/** Fails unless `run` printed the walkthrough's tools/list and tools/call answers, as shown. */
+function checkWalkthroughOutput(run: Run, context: string, token: string, shown: string[]) {
+  const messages = jsonRpcMessages(run.stdout);
+  const list = messages.find((m) => m.id === 1);
+  assert.ok(list, `no tools/list response (id 1) in the output:\n${context}`);
+  assert.equal(list.error, undefined, context);
+  const tools = (list.result as { tools?: Record<string, unknown>[] } | undefined)?.tools;
+  assert.ok(Array.isArray(tools), `result.tools is not a list:\n${context}`);
+  const getUsers = tools.find((t) => t.name === "get_users");
+  assert.ok(getUsers, `get_users is not listed:\n${context}`);
+  assert.equal(getUsers.description, "Retrieve a list of users with pagination");
+  assert.deepEqual(getUsers.inputSchema, SEED_INPUT_SCHEMA);
+
+  // The last JSON-RPC answer printed is the tools/call, with the sample API's data.
+  const call = messages.at(-1);
+  assert.ok(call, `no JSON-RPC response in the output:\n${context}`);
+  assert.equal(call.id, 2, `the walkthrough does not end with the tools/call (id 2):\n${context}`);
+  assert.equal(call.error, undefined, context);
+  const result = call.result as { content?: { type: string; text?: string }[]; isError?: boolean };
+  assert.notEqual(result.isError, true, `tools/call returned an error result:\n${context}`);
+  assert.equal(result.content?.length, 1, context);
+  assert.equal(result.content[0].type, "text", context);
+  const data = JSON.parse(result.content[0].text ?? "");
+  assert.deepEqual(data, usersPage(1, 10), "the result is not page 1 of the sample API's users");
+  assert.equal(data.users.length, 10);
+  assert.equal(data.users[0].name, "Alice Smith");
+
+  // The answers shown in the README are the ones the commands print.
+  assert.ok(shown.length >= 2, "the walkthrough shows no sample answers");
+  for (const sample of shown) {
+    assert.ok(
+      run.stdout.split("\n").some((line) => line.startsWith(sample.trim())),
+      `the README shows an answer the walkthrough did not print:\n${sample}\n${context}`,
+    );
+  }
+  // The token went in as a secret and never came back out.
+  assert.ok(!run.stdout.includes(token), `the token was printed:\n${context}`);
+}
+
+/** The client configurations the README shows, by `clients` path (`cursor.config`, ...). */
+function readmeClientBlocks(markdown: string): Map<string, { lang: string; text: string }> {
+  const out = new Map<string, { lang: string; text: string }>();
+  const blocks = markdown.matchAll(/<!-- clients\.(\w+\.\w+) -->\n\n```(\w+)\n([\s\S]*?)^```$/gm);
+  for (const [, path, lang, text] of blocks) out.set(path, { lang, text });
+  return out;
+}
+
+/** Fails unless every client configuration in the README is the one the API gives the gateway. */
+async function checkReadmeClients(markdown: string, base: string, adminKey: string) {
+  const res = await fetch(`${base}/gateways`, { headers: { authorization: `Bearer ${adminKey}` } });
+  const { gateways } = await res.json();
+  const gateway = gateways.find((g: { endpoint: string }) => g.endpoint === "/my-tools");
+  assert.ok(gateway, "the walkthrough's gateway is not there");
+  // The API answers with this server's URL; the README shows the default one.
+  const clients = JSON.parse(JSON.stringify(gateway.clients).replaceAll(base, README_BASE));
+  const shown = readmeClientBlocks(markdown);
+  const expected = Object.keys(clients).filter((k) => !["transport", "url", "auth"].includes(k));
+  assert.deepEqual([...shown.keys()].map((p) => p.split(".")[0]).sort(), expected.sort());
+  for (const [path, { lang, text }] of shown) {
+    const [name, field] = path.split(".");
+    const actual = clients[name][field];
+    if (lang === "json") {
+      assert.deepEqual(JSON.parse(text), actual, `README's ${path} is not the API's`);
+    } else {
+      assert.equal(text.trimEnd(), String(actual).trimEnd(), `README's ${path} is not the API's`);
+    }
+  }
+}
+
+/** What the server holds of the walkthrough's objects (by the names the walkthrough uses). */
+async function walkthroughLeftovers(base: string, adminKey: string): Promise<string[]> {
+  const get = async (path: string) =>
+    await (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${adminKey}` } }))
+      .json();
+  return [
+    ...(await get("/gateways")).gateways.map((g: { endpoint: string }) => `gateway ${g.endpoint}`),
+    ...(await get("/tools")).tools.map((t: { name: string }) => `tool ${t.name}`),
+    ...(await get("/secrets")).secrets.map((x: { name: string }) => `secret ${x.name}`),
+  ];
+}
+
+Deno.test("README walkthrough runs as written twice on one server, undone after each run", async () => {
   for (const tool of ["curl", "jq"]) {
     assert.ok(await have(tool), `the README walkthrough needs ${tool} on PATH`);
   }
   const markdown = await Deno.readTextFile(README);
   const script = walkthroughScript(markdown);
+  const undo = walkthroughScript(markdown, UNDO_START, UNDO_END);
   const token = walkthroughToken(script);
+  const shown = shownOutputs(markdown);
   const dataDir = await Deno.makeTempDir({ prefix: "gatehouse-readme-" });
   const binDir = await denoBinDir();
   const adminKey = `gha_readme_${crypto.randomUUID()}`;
   // The README's default is 8788; a free port keeps parallel runs and a reader's own copy apart.
   const demoPort = freePort();
   const server = await startChildServer(dataDir, { GATEHOUSE_ADMIN_KEY: adminKey });
-  let stoppedByReadme = false;
-  try {
-    const run = await runWalkthrough(script, {
-      GATEHOUSE: server.url,
-      ADMIN_KEY: adminKey,
-      DEMO_API_PORT: String(demoPort),
-      PATH: `${binDir}:${Deno.env.get("PATH") ?? ""}`,
-      NO_COLOR: "1",
-    }, async () => {
+  const env = {
+    GATEHOUSE: server.url,
+    ADMIN_KEY: adminKey,
+    DEMO_API_PORT: String(demoPort),
+    PATH: `${binDir}:${Deno.env.get("PATH") ?? ""}`,
+    NO_COLOR: "1",
+  };
+  const run = async (what: string, text: string) => {
+    let stoppedByReadme = false;
+    const result = await runWalkthrough(text, env, async () => {
       // The walkthrough's last step stops the sample API; give the process a moment to go.
       const deadline = Date.now() + 5000;
       while (await listening(demoPort) && Date.now() < deadline) {
@@ -207,61 +298,55 @@ Deno.test("README walkthrough runs as written: lists get_users, calls it, gets r
       }
       stoppedByReadme = !await listening(demoPort);
     });
-    const context =
-      `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}\n--- server\n${server.output()}`;
-    assert.equal(run.code, 0, `the walkthrough failed:\n${context}`);
-    assert.ok(stoppedByReadme, `the walkthrough left the sample API running:\n${context}`);
+    const context = `${what}: exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n` +
+      `${result.stderr}\n--- server\n${server.output()}`;
+    assert.equal(result.code, 0, `${what} failed:\n${context}`);
+    assert.ok(stoppedByReadme, `${what} left the sample API running:\n${context}`);
+    return { result, context };
+  };
+  try {
+    // First run; then the undo from a new shell, as a reader coming back later would paste it.
+    const first = await run("the first walkthrough run", script);
+    checkWalkthroughOutput(first.result, first.context, token, shown);
+    await checkReadmeClients(markdown, server.url, adminKey);
+    await run("the undo step", undo);
+    assert.deepEqual(await walkthroughLeftovers(server.url, adminKey), [], "the undo left these");
+
+    // Second run on the same server, with the undo in the same shell.
+    const second = await run("the second walkthrough run", `${script}\n${undo}`);
+    checkWalkthroughOutput(second.result, second.context, token, shown);
+    assert.match(second.result.stdout, /removed: gateway [\w-]+, tool [\w-]+, secret [\w-]+/);
+    assert.deepEqual(await walkthroughLeftovers(server.url, adminKey), [], "the undo left these");
+
     assert.ok(!await listening(demoPort), "the sample API outlived the test");
-
-    const messages = jsonRpcMessages(run.stdout);
-    const list = messages.find((m) => m.id === 1);
-    assert.ok(list, `no tools/list response (id 1) in the output:\n${context}`);
-    assert.equal(list.error, undefined, context);
-    const tools = (list.result as { tools?: Record<string, unknown>[] } | undefined)?.tools;
-    assert.ok(Array.isArray(tools), `result.tools is not a list:\n${context}`);
-    const getUsers = tools.find((t) => t.name === "get_users");
-    assert.ok(getUsers, `get_users is not listed:\n${context}`);
-    assert.equal(getUsers.description, "Retrieve a list of users with pagination");
-    assert.deepEqual(getUsers.inputSchema, SEED_INPUT_SCHEMA);
-
-    // The last thing printed is the seed's tools/call, answered with the sample API's data.
-    const call = messages.at(-1);
-    assert.ok(call, `no JSON-RPC response in the output:\n${context}`);
-    assert.equal(
-      call.id,
-      2,
-      `the walkthrough does not end with the tools/call (id 2):\n${context}`,
-    );
-    assert.equal(call.error, undefined, context);
-    const result = call.result as {
-      content?: { type: string; text?: string }[];
-      isError?: boolean;
-    };
-    assert.notEqual(result.isError, true, `tools/call returned an error result:\n${context}`);
-    assert.equal(result.content?.length, 1, context);
-    assert.equal(result.content[0].type, "text", context);
-    const data = JSON.parse(result.content[0].text ?? "");
-    assert.deepEqual(data, usersPage(1, 10), "the result is not page 1 of the sample API's users");
-    assert.equal(data.users.length, 10);
-    assert.equal(data.users[0].name, "Alice Smith");
-
-    // The answers shown in the README are the ones the commands print.
-    const shown = shownOutputs(markdown);
-    assert.ok(shown.length >= 2, "the walkthrough shows no sample answers");
-    for (const sample of shown) {
-      assert.ok(
-        run.stdout.split("\n").some((line) => line.startsWith(sample.trim())),
-        `the README shows an answer the walkthrough did not print:\n${sample}\n${context}`,
-      );
-    }
-
-    // The token went in as a secret and never came back out.
-    assert.ok(!run.stdout.includes(token), `the token was printed:\n${context}`);
     assert.ok(!server.output().includes(token), "the server printed the token");
   } finally {
     await server.stop();
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     await Deno.remove(binDir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("README's first-start output is what a first start prints", async () => {
+  const markdown = await Deno.readTextFile(README);
+  const m = /The first start prints:\n\n```text\n([\s\S]*?)^```$/m.exec(markdown);
+  assert.ok(m, "README.md shows no first-start output after 'The first start prints:'");
+  const dataDir = await Deno.makeTempDir({ prefix: "gatehouse-readme-first-" });
+  const child = spawnMain(["--data", dataDir, "--port", "0"], { GATEHOUSE_ADMIN_KEY: "" });
+  try {
+    const deadline = Date.now() + 20_000;
+    while (!/Try it:\n.*curl .*\n/.test(child.stdout()) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // A terminal shows the vault notice (stderr) first: it is printed before listening.
+    const printed = (child.stderr() + child.stdout())
+      .replaceAll(dataDir, "./data")
+      .replace(/http:\/\/127\.0\.0\.1:\d+/g, README_BASE)
+      .replace(/gha_[A-Za-z0-9_-]+/g, "gha_...");
+    assert.equal(printed.trimEnd(), m[1].trimEnd(), "the README's first-start output differs");
+  } finally {
+    await child.stop("SIGTERM");
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
   }
 });
 
@@ -277,11 +362,11 @@ Deno.test("README walkthrough's variable lines keep values already set", async (
   assert.ok(script.includes("DEMO_API_PORT=${DEMO_API_PORT:-8788}"));
 });
 
-Deno.test("README walkthrough ends with the seed's tools/call and stops the sample API", async () => {
+Deno.test("README walkthrough ends with the get_users tools/call and stops the sample API", async () => {
   const script = walkthroughScript(await Deno.readTextFile(README));
   const seedCall =
     `'{"jsonrpc":"2.0","method":"tools/call","params":{"name":"get_users","arguments":{"page":1,"limit":10}},"id":2}'`;
-  assert.ok(script.includes(seedCall), "the walkthrough does not send the seed's tools/call");
+  assert.ok(script.includes(seedCall), "the walkthrough does not send the get_users tools/call");
   assert.ok(script.includes("deno task demo-api"), "the walkthrough does not start the sample API");
   assert.match(script, /"url": "http:\/\/127\.0\.0\.1:\$DEMO_API_PORT\/users"/);
   assert.match(script, /"auth": \{ "secret": "DEMO_TOKEN" \}/);
