@@ -1,20 +1,43 @@
 /**
  * Routes: `/keys`, the management API access keys of the caller's org.
- * Members manage their own keys; owners and admins see all, and issue and
- * revoke keys of members who do not outrank them (see `member_rules.ts`).
+ * Everybody issues keys only to themself (a key acts as its holder); owners
+ * and admins also see all keys and revoke those of members who do not
+ * outrank them (see `member_rules.ts`).
  *
  * @module
  */
 import { type Context, Hono } from "hono";
 import { ACCESS_KEY_PREFIX, displayPrefix, generateToken, hashToken } from "../auth/tokens.ts";
 import type { AccessKey } from "../store/keys.ts";
+import type { Store } from "../store/store.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { readJson } from "./body.ts";
-import { forbidden, notFound } from "./errors.ts";
+import { forbidden, invalid, notFound } from "./errors.ts";
 import { checkKeyAuthority } from "./member_rules.ts";
 import { hasRole } from "./principal.ts";
 import { presentAccessKey } from "./present.ts";
-import { onlyFields, optionalFutureTime, optionalString, string } from "./validate.ts";
+import { onlyFields, optionalFutureTime, string } from "./validate.ts";
+
+/**
+ * Makes a new access key for `userId` acting in `orgId` and answers it with
+ * its value (shown this once). Callers must have established that the
+ * caller *is* `userId`: a key is never issued to anyone else.
+ */
+export function issueAccessKey(
+  store: Store,
+  orgId: string,
+  userId: string,
+  opts: { name: string; expiresAt: string | null },
+) {
+  const raw = generateToken(ACCESS_KEY_PREFIX);
+  const key = store.accessKeys.create(orgId, userId, {
+    name: opts.name,
+    hash: hashToken(raw),
+    prefix: displayPrefix(raw),
+    expiresAt: opts.expiresAt,
+  });
+  return { ...presentAccessKey(key), key: raw };
+}
 
 /** The access key routes. */
 export function accessKeyRoutes({ store }: ApiDeps): Hono<ApiEnv> {
@@ -34,22 +57,17 @@ export function accessKeyRoutes({ store }: ApiDeps): Hono<ApiEnv> {
   app.post("/", async (c) => {
     const p = c.get("principal");
     const body = await readJson(c);
-    onlyFields(body, ["name", "expiresAt", "userId"]);
+    if (body.userId !== undefined) {
+      throw invalid(
+        "userId",
+        "an access key acts as the person it is issued to, so it is issued only to its caller: " +
+          "other members get their own with POST /login or by accepting their invitation",
+      );
+    }
+    onlyFields(body, ["name", "expiresAt"]);
     const name = string(body, "name", { max: 200 });
     const expiresAt = optionalFutureTime(body, "expiresAt") ?? null;
-    const userId = optionalString(body, "userId") ?? p.user.id;
-    const holderRole = store.orgs.roleOf(p.org.id, userId);
-    // Role first: a member probing user ids learns nothing from 404 versus 403.
-    checkKeyAuthority(p.role, p.user.id, userId, holderRole ?? "viewer");
-    if (!holderRole) throw notFound("member");
-    const raw = generateToken(ACCESS_KEY_PREFIX);
-    const key = store.accessKeys.create(p.org.id, userId, {
-      name,
-      hash: hashToken(raw),
-      prefix: displayPrefix(raw),
-      expiresAt,
-    });
-    return c.json({ ...presentAccessKey(key), key: raw }, 201);
+    return c.json(issueAccessKey(store, p.org.id, p.user.id, { name, expiresAt }), 201);
   });
 
   app.get("/", (c) => {

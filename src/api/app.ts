@@ -11,6 +11,8 @@ import { apiRoutes } from "./apis.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { errorBody } from "./errors.ts";
 import { gatewayRoutes } from "./gateways.ts";
+import { invitationRoutes } from "./invitations.ts";
+import { loginRoutes } from "./login.ts";
 import { meRoutes } from "./me.ts";
 import { orgRoutes } from "./orgs.ts";
 import { authenticate, writesNeedMember } from "./principal.ts";
@@ -32,6 +34,10 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
     sub.use(limit, auth, ...extra);
     return sub.route("/", routes);
   };
+  // Signing in and accepting an invitation need no access key: they are how people get one.
+  const open = (routes: Hono) => new Hono().use(limit).route("/", routes);
+  app.route("/login", open(loginRoutes(deps)));
+  app.route("/invitations", open(invitationRoutes(deps)));
   // Creating an org is a user's act, not an org's; the org routes check roles per org.
   app.route("/orgs", guarded(orgRoutes(deps)));
   // The caller's own account: any role, since it changes nothing of the org.

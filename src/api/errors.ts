@@ -10,12 +10,16 @@ import { ConflictError } from "../store/errors.ts";
 
 /** An error a handler raises on purpose, with its HTTP status. */
 export class ApiError extends Error {
-  /** Creates an error answered with `status`, a machine `code` and, for bad input, the `field`. */
+  /**
+   * Creates an error answered with `status`, a machine `code`, for bad input
+   * the `field`, and any `headers` the answer needs (such as `Retry-After`).
+   */
   constructor(
     readonly status: ContentfulStatusCode,
     readonly code: string,
     message: string,
     readonly field?: string,
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(message);
     this.name = "ApiError";
@@ -53,6 +57,7 @@ export function handleError(err: Error, c: Context): Response {
     const res = c.json(errorBody(err.code, err.message, err.field), err.status);
     if (err.status === 401) res.headers.set("WWW-Authenticate", 'Bearer realm="gatehouse"');
     if (err.status === 503) res.headers.set("Retry-After", "1");
+    for (const [name, value] of Object.entries(err.headers ?? {})) res.headers.set(name, value);
     return res;
   }
   if (err instanceof ConflictError) {

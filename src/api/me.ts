@@ -1,7 +1,7 @@
 /**
  * Routes about the caller themself: `PUT /me/password` sets the password a
- * user signs in with on gateways' OAuth login pages. Any authenticated user
- * may set their own (an access key already acts as them); nobody sets
+ * user signs in with (`POST /login`, gateways' OAuth login pages, `basic`
+ * gateway auth). Any authenticated user may set their own; nobody sets
  * another user's, so an admin of one org cannot take over an account that
  * also belongs to others.
  *
@@ -11,7 +11,9 @@ import { Hono } from "hono";
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../oauth/password.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
-import { notFound } from "./errors.ts";
+import { invalid, notFound } from "./errors.ts";
+import { tooManyAttempts } from "./login.ts";
+import { clientAddress } from "../oauth/context.ts";
 import { type Body, onlyFields, string } from "./validate.ts";
 
 /** Reads the `password` field: {@link MIN_PASSWORD_LENGTH} to {@link MAX_PASSWORD_LENGTH} characters. */
@@ -20,14 +22,36 @@ export function passwordField(body: Body): string {
 }
 
 /** The `/me` routes. */
-export function meRoutes({ store }: ApiDeps): Hono<ApiEnv> {
+export function meRoutes({ store, config, signIn }: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
+  const trusted = new Set(config.trustedProxies);
 
+  // A key acts in one org, but a password is the account's, good in all its orgs: so changing
+  // a password takes the current one, or a key that leaks could take over the other orgs.
   app.put("/password", async (c) => {
     const body = await readJson(c);
-    onlyFields(body, ["password"]);
-    const hash = await hashPassword(passwordField(body));
-    if (!store.users.setPasswordHash(c.get("principal").user.id, hash)) throw notFound("user");
+    onlyFields(body, ["password", "currentPassword"]);
+    const password = passwordField(body);
+    const { user } = c.get("principal");
+    if (store.users.passwordHash(user.id) !== undefined) {
+      if (body.currentPassword === undefined) {
+        throw invalid("currentPassword", "give your current password to change it");
+      }
+      const result = await signIn.checkAccount({
+        email: user.email,
+        password: string(body, "currentPassword", { max: 1024 }),
+        clientAddress: clientAddress(c, trusted),
+      });
+      if (!result.ok) {
+        if (result.retryAfterSeconds !== undefined) {
+          throw tooManyAttempts(result.reason, result.retryAfterSeconds);
+        }
+        throw invalid("currentPassword", "this is not your current password");
+      }
+    }
+    if (!store.users.setPasswordHash(user.id, await hashPassword(password))) {
+      throw notFound("user");
+    }
     return c.body(null, 204);
   });
 

@@ -2,10 +2,9 @@
  * Who may change whom: the role rules for managing members and other
  * members' access keys. Pure functions, so the rules read in one place.
  *
- * An access key acts as its holder, so issuing or revoking one for somebody
- * else is treated like changing that member: only admins and owners may, and
- * never for someone who outranks them (else an admin could mint an owner's
- * key and act as owner).
+ * An access key acts as its holder, so nobody is ever issued one for somebody
+ * else; revoking somebody else's is treated like changing that member: only
+ * admins and owners may, and never for someone who outranks them.
  *
  * @module
  */
@@ -27,8 +26,8 @@ export function checkMemberChange(mine: Role, from: Role | undefined, to: Role |
 }
 
 /**
- * Throws 403 unless a caller (`mine`, `myId`) may issue or revoke access keys
- * of `holderId`, whose role is `holderRole`. Everybody manages their own.
+ * Throws 403 unless a caller (`mine`, `myId`) may revoke access keys of
+ * `holderId`, whose role is `holderRole`. Everybody manages their own.
  */
 export function checkKeyAuthority(
   mine: Role,

@@ -579,6 +579,25 @@ const apiTool = obj({
   path: str("The operation's path template."),
 });
 
+const org = obj({
+  id: str("Organization id."),
+  name: str(),
+  slug: str("Used in MCP URLs and in X-Organization.", { pattern: ORG_SLUG.source }),
+  createdAt: time("When the organization was created."),
+  settings: obj({ outbound: outboundSettings(false) }),
+  role: { enum: [...ROLES], description: "The caller's role in it." },
+});
+
+const invitation = obj({
+  id: str("Invitation id."),
+  email: str("Who is invited (lower-cased)."),
+  role: { enum: [...ROLES] },
+  invitedBy: { type: ["string", "null"], description: "The inviting member's user id." },
+  createdAt: time("When the invitation was made."),
+  expiresAt: time("When it stops working."),
+  status: { enum: ["invited", "expired"] },
+});
+
 const SCHEMAS: Record<string, Json> = {
   Error: obj({
     error: obj({
@@ -600,18 +619,22 @@ const SCHEMAS: Record<string, Json> = {
     properties: { status: str(), database: str() },
     required: ["status"],
   },
-  Org: obj({
-    id: str("Organization id."),
-    name: str(),
-    slug: str("Used in MCP URLs and in X-Organization.", { pattern: ORG_SLUG.source }),
-    createdAt: time("When the organization was created."),
-    settings: obj({ outbound: outboundSettings(false) }),
-    role: { enum: [...ROLES], description: "The caller's role in it." },
-  }),
+  Org: org,
   OrgUpdate: obj({
     settings: obj({ outbound: outboundSettings(true) }, []),
   }),
   OrgList: listOf("orgs", "Org"),
+  OrgCreated: {
+    ...org,
+    properties: {
+      ...(org.properties as Json),
+      accessKey: {
+        ...ref("AccessKeyWithValue"),
+        description: "A key of the creator acting in the new organization, shown once.",
+      },
+    },
+    required: [...(org.required as string[]), "accessKey"],
+  },
   OrgCreate: obj({
     name: str("Display name.", { minLength: 1, maxLength: 200 }),
     slug: str("Lower-case letters, digits and inner hyphens.", {
@@ -628,23 +651,56 @@ const SCHEMAS: Record<string, Json> = {
   }),
   MemberList: listOf("members", "Member"),
   MemberCreate: obj({
-    email: str("The user to add; created when new.", { maxLength: 320 }),
-    name: str("Display name of a new user; defaults to the email's local part.", {
+    email: str("The person to invite (an existing account or a new one).", { maxLength: 320 }),
+    role: { enum: [...ROLES], description: "The role they get on accepting." },
+    expiresAt: time("When the invitation stops working; default in 7 days, at most 30."),
+  }, ["email", "role"]),
+  Invitation: invitation,
+  InvitationWithToken: {
+    ...invitation,
+    properties: {
+      ...(invitation.properties as Json),
+      token: str(
+        "The one-time invitation token (`ghi_...`), shown in this response only. Hand it to " +
+          "the person; they accept with POST /invitations/accept.",
+      ),
+    },
+    required: [...(invitation.required as string[]), "token"],
+  },
+  InvitationList: listOf("invitations", "Invitation"),
+  InvitationAccept: obj({
+    token: str("The invitation token."),
+    password: str(
+      "For a new account: the password to create it with. For an existing account: its " +
+        "password, unless one of its access keys is sent as Authorization: Bearer.",
+      { minLength: 1, maxLength: MAX_PASSWORD_LENGTH },
+    ),
+    name: str("Display name of a new account; defaults to the email's local part.", {
       maxLength: 200,
     }),
-    role: { enum: [...ROLES] },
-    password: str(
-      "Password of a new user, for gateways' OAuth login pages (hashed with scrypt, never " +
-        "returned). Refused for an existing user, who sets their own with PUT /me/password.",
-      { minLength: MIN_PASSWORD_LENGTH, maxLength: MAX_PASSWORD_LENGTH },
-    ),
-  }, ["email", "role"]),
+  }, ["token"]),
+  Joined: obj({
+    organization: ref("Org"),
+    member: ref("Member"),
+    accessKey: ref("AccessKeyWithValue"),
+  }),
+  Login: obj({
+    email: str(undefined, { maxLength: 320 }),
+    password: str(undefined, { maxLength: MAX_PASSWORD_LENGTH }),
+    organization: str("Slug of the organization the key will act in."),
+    name: str("What the key is for.", { maxLength: 200 }),
+    expiresAt: time("When the key stops working; default in 30 days."),
+  }, ["email", "password", "organization"]),
+  LoggedIn: obj({ organization: ref("Org"), accessKey: ref("AccessKeyWithValue") }),
   PasswordSet: obj({
     password: str("The new password.", {
       minLength: MIN_PASSWORD_LENGTH,
       maxLength: MAX_PASSWORD_LENGTH,
     }),
-  }),
+    currentPassword: str("The current password; required once the account has one.", {
+      maxLength: MAX_PASSWORD_LENGTH,
+    }),
+  }, ["password"]),
   MemberUpdate: obj({ role: { enum: [...ROLES] } }),
   AccessKey: accessKey,
   AccessKeyWithValue: withKey(accessKey, "The access key itself. Shown in this response only."),
@@ -652,7 +708,6 @@ const SCHEMAS: Record<string, Json> = {
   AccessKeyCreate: obj({
     name: str("What the key is for.", { minLength: 1, maxLength: 200 }),
     expiresAt: nullableTime("A future time after which the key stops working."),
-    userId: str("Issue the key to this member (admins and owners only); defaults to the caller."),
   }, ["name"]),
   Gateway: gateway,
   GatewayList: listOf("gateways", "Gateway"),
@@ -835,7 +890,8 @@ const ERRORS: Record<number, [string, string]> = {
   401: ["Unauthorized", "Missing, unknown, revoked or expired access key."],
   403: [
     "Forbidden",
-    "The caller's role is too low, or X-Organization names an organization the caller is not in.",
+    "The caller's role is too low, or X-Organization (or the path) names another organization " +
+    "than the one the access key was issued in.",
   ],
   404: [
     "NotFound",
@@ -845,6 +901,7 @@ const ERRORS: Record<number, [string, string]> = {
   409: ["Conflict", "The value is taken (error.field), or the change would leave no owner."],
   413: ["PayloadTooLarge", "The request body is over the size limit (1 MiB by default)."],
   415: ["UnsupportedMediaType", "The request body is not declared as JSON."],
+  429: ["TooManyRequests", "Too many failed attempts; wait the seconds in Retry-After."],
   503: [
     "Unavailable",
     "The request body could not be read (the connection closed or the server is stopping). " +
@@ -871,8 +928,8 @@ const orgHeader = {
   name: "X-Organization",
   in: "header",
   required: false,
-  description: "Slug of the organization to act in, for users in several; " +
-    "defaults to the organization the access key was issued in.",
+  description: "Optional: the slug of the organization the access key was issued in (the " +
+    "only one it acts in); any other is refused with 403.",
   schema: { type: "string" },
 };
 
@@ -927,13 +984,41 @@ const ROUTES: Record<string, Record<string, Op>> = {
   "/openapi.json": {
     get: { summary: "This document", tag: "health", ok: [200, "OpenApiDocument"], open: true },
   },
+  "/login": {
+    post: {
+      summary: "Sign in for an access key",
+      tag: "me",
+      description: "A member's email and password give an access key acting in one of their " +
+        "organizations (a key acts only where it was issued). Failed attempts are limited per " +
+        "account and address together, per address, and per account (429 with Retry-After).",
+      body: "Login",
+      ok: [201, "LoggedIn"],
+      errors: [401, 429],
+      open: true,
+    },
+  },
+  "/invitations/accept": {
+    post: {
+      summary: "Accept an invitation",
+      tag: "members",
+      description: "Joins the invitation's organization with the invitation's role and " +
+        "answers a first access key there. A new account is created with the given password; " +
+        "an existing account must be proven with its password or one of its access keys " +
+        "(Authorization: Bearer), so holding the token alone never acts as anyone.",
+      body: "InvitationAccept",
+      ok: [201, "Joined"],
+      errors: [401, 403, 409, 429],
+      open: true,
+    },
+  },
   "/orgs": {
     post: {
       summary: "Create an organization",
       tag: "orgs",
-      description: "Any authenticated user may create one and becomes its owner.",
+      description: "Any authenticated user may create one and becomes its owner. The answer " +
+        "carries an access key for the new organization, shown once.",
       body: "OrgCreate",
-      ok: [201, "Org"],
+      ok: [201, "OrgCreated"],
       errors: [409],
     },
     get: { summary: "List my organizations", tag: "orgs", ok: [200, "OrgList"] },
@@ -952,20 +1037,40 @@ const ROUTES: Record<string, Record<string, Op>> = {
   "/orgs/{slug}/members": {
     get: { summary: "List members", tag: "members", ok: [200, "MemberList"] },
     post: {
-      summary: "Add a member",
+      summary: "Invite a member",
       tag: "members",
-      description: "Admins and owners; only owners add owners.",
+      description: "Admins and owners; only owners invite owners. The person becomes a member " +
+        "when they accept (POST /invitations/accept); inviting the same email again replaces " +
+        "the pending invitation. 409 when they are a member already.",
       body: "MemberCreate",
-      ok: [201, "Member"],
+      ok: [201, "InvitationWithToken"],
       errors: [409],
+    },
+  },
+  "/orgs/{slug}/invitations": {
+    get: {
+      summary: "List pending invitations",
+      tag: "members",
+      description: "Admins and owners. Tokens are never listed.",
+      ok: [200, "InvitationList"],
+    },
+  },
+  "/orgs/{slug}/invitations/{id}": {
+    delete: {
+      summary: "Withdraw an invitation",
+      tag: "members",
+      description: "Admins and owners; only owners withdraw an owner's invitation.",
+      ok: [204, undefined],
     },
   },
   "/me/password": {
     put: {
       summary: "Set my password",
       tag: "me",
-      description: "Sets the caller's password, used to sign in on gateways' OAuth login " +
-        "pages (OAuth 2.1 authorization). Any role. Stored as a scrypt hash.",
+      description: "Sets the caller's password, used with POST /login, on gateways' OAuth " +
+        "login pages and by `basic` gateway auth. Any role. Stored as a scrypt hash. Changing " +
+        "an existing password needs `currentPassword` (a key acts in one organization; the " +
+        "password works in all of the account's).",
       body: "PasswordSet",
       ok: [204, undefined],
     },
@@ -994,10 +1099,10 @@ const ROUTES: Record<string, Record<string, Op>> = {
       summary: "Issue an access key",
       tag: "keys",
       description: "The raw key is in this response only. " + ROLE_NOTE +
-        " Issuing to another member (`userId`) needs admin, and owner for an owner.",
+        " A key is issued to its caller only and acts in the caller's organization only; " +
+        "other members get theirs with POST /login or by accepting their invitation.",
       body: "AccessKeyCreate",
       ok: [201, "AccessKeyWithValue"],
-      errors: [404],
     },
     get: {
       summary: "List access keys",

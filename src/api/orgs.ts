@@ -1,41 +1,54 @@
 /**
- * Routes: `/orgs` (create, list mine, get, update settings) and `/orgs/:slug/members`. These
- * name the org in the path (not `X-Organization`); an org the caller is not a
- * member of answers 404 exactly like one that does not exist.
+ * Routes: `/orgs` (create, list mine, get, update settings), `/orgs/:slug/members`
+ * and `/orgs/:slug/invitations`. These name the org in the path, which must be
+ * the org the caller's access key acts in; an org the caller is not a member
+ * of answers 404 exactly like one that does not exist.
  *
  * @module
  */
 import { type Context, Hono } from "hono";
+import { generateToken, hashToken, INVITATION_PREFIX } from "../auth/tokens.ts";
+import { issueAccessKey } from "./access_keys.ts";
+import { ConflictError } from "../store/errors.ts";
 import { type Role, ROLES } from "../store/orgs.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { readJson } from "./body.ts";
 import { forbidden, invalid, notFound } from "./errors.ts";
-import { passwordField } from "./me.ts";
-import { hashPassword } from "../oauth/password.ts";
 import { checkMemberChange } from "./member_rules.ts";
-import { hasRole } from "./principal.ts";
-import { presentOrg } from "./present.ts";
-import { oneOf, onlyFields, optionalString, string } from "./validate.ts";
+import { hasRole, otherOrg } from "./principal.ts";
+import { presentInvitation, presentOrg } from "./present.ts";
+import { oneOf, onlyFields, optionalFutureTime, string } from "./validate.ts";
 import { patchOrgSettings } from "./org_settings.ts";
 
 /** Org slugs: lower-case letters, digits and inner hyphens, 1-63 characters. */
 export const ORG_SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
+/** How long an invitation stays valid unless the inviter says otherwise: seven days. */
+const INVITATION_TTL_MS = 7 * 86_400_000;
+/** The longest an invitation may stay valid: thirty days. */
+const MAX_INVITATION_TTL_MS = 30 * 86_400_000;
 
 /** The org routes. */
 export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
-  /** The org named in the path, with the caller's role there; 404 when not a member. */
+  /**
+   * The org named in the path, which must be the one the caller's key acts in,
+   * with the caller's role there. An org the caller is not a member of answers
+   * 404 exactly like one that does not exist.
+   */
   const orgOf = (c: Context<ApiEnv>, min: Role = "viewer") => {
     const p = c.get("principal");
-    const org = store.orgs.bySlug(c.req.param("slug") ?? "");
-    const role = org && store.orgs.roleOf(org.id, p.user.id);
-    if (!org || !role) throw notFound("organization");
-    if (!hasRole(role, min)) {
-      throw forbidden(`this needs the ${min} role or higher; you are ${role} in '${org.slug}'`);
+    const slug = c.req.param("slug") ?? "";
+    if (slug !== p.org.slug) {
+      const other = store.orgs.bySlug(slug);
+      if (!other || !store.orgs.roleOf(other.id, p.user.id)) throw notFound("organization");
+      throw otherOrg(p.org.slug, slug);
     }
-    return { org, role, user: p.user };
+    if (!hasRole(p.role, min)) {
+      throw forbidden(`this needs the ${min} role or higher; you are ${p.role} in '${slug}'`);
+    }
+    return { org: p.org, role: p.role, user: p.user };
   };
   const memberOf = (orgId: string, userId: string) => {
     const member = store.orgs.member(orgId, userId);
@@ -52,8 +65,17 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
       pattern: ORG_SLUG,
       patternHint: "must be lower-case letters, digits and inner hyphens (e.g. 'acme')",
     });
-    const org = store.orgs.create(name, slug, c.get("principal").user.id);
-    return c.json(presentOrg(org, "owner"), 201);
+    const user = c.get("principal").user;
+    // The caller's key acts only in its own org, so the new org comes with a key of its own.
+    const { org, accessKey } = store.tx(() => {
+      const org = store.orgs.create(name, slug, user.id);
+      const accessKey = issueAccessKey(store, org.id, user.id, {
+        name: `created with organization '${slug}'`,
+        expiresAt: null,
+      });
+      return { org, accessKey };
+    });
+    return c.json({ ...presentOrg(org, "owner"), accessKey }, 201);
   });
 
   app.get("/", (c) => {
@@ -79,37 +101,58 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     return c.json({ members: store.orgs.members(org.id) });
   });
 
+  // Adding a person is an invitation: the inviter gets a one-time token to hand over and no
+  // credential of the person's, so an existing account's other memberships stay out of reach.
   app.post("/:slug/members", async (c) => {
-    const { org, role: myRole } = orgOf(c, "admin");
+    const { org, role: myRole, user: me } = orgOf(c, "admin");
     const body = await readJson(c);
-    onlyFields(body, ["email", "name", "role", "password"]);
+    if (body.password !== undefined) {
+      throw invalid(
+        "password",
+        "nobody sets another person's password: the invited person chooses their own when " +
+          "they accept the invitation (POST /invitations/accept)",
+      );
+    }
+    onlyFields(body, ["email", "role", "expiresAt"]);
     const email = string(body, "email", {
       max: 320,
       pattern: EMAIL,
       patternHint: "must be an email address",
-    });
-    const name = optionalString(body, "name", { max: 200 }) ?? email.split("@")[0];
+    }).toLowerCase();
     const role = oneOf(body, "role", ROLES);
     checkMemberChange(myRole, undefined, role);
-    // Hashed before the transaction: the KDF takes tens of milliseconds by design.
-    const password = body.password === undefined ? undefined : passwordField(body);
-    const hash = password === undefined ? undefined : await hashPassword(password);
-    const member = store.tx(() => {
-      const existing = store.users.byEmail(email);
-      if (existing && hash !== undefined) {
-        // The user may belong to other orgs: setting their password here would let this
-        // org's admins sign in as them there. Users set their own with PUT /me/password.
-        throw invalid(
-          "password",
-          "password can only be set for a new user; an existing user sets their own with PUT /me/password",
-        );
-      }
-      const user = existing ?? store.users.create(email, name);
-      if (hash !== undefined) store.users.setPasswordHash(user.id, hash);
-      store.orgs.addMember(org.id, user.id, role);
-      return store.orgs.member(org.id, user.id)!;
+    const expiresAt = optionalFutureTime(body, "expiresAt") ??
+      new Date(Date.now() + INVITATION_TTL_MS).toISOString();
+    if (Date.parse(expiresAt) > Date.now() + MAX_INVITATION_TTL_MS) {
+      throw invalid("expiresAt", "an invitation may stay valid for at most 30 days");
+    }
+    const existing = store.users.byEmail(email);
+    if (existing && store.orgs.roleOf(org.id, existing.id)) {
+      throw new ConflictError("email", "this user is already a member of the organization");
+    }
+    const token = generateToken(INVITATION_PREFIX);
+    const invitation = store.invitations.create(org.id, {
+      email,
+      role,
+      tokenHash: hashToken(token),
+      invitedBy: me.id,
+      expiresAt,
     });
-    return c.json(member, 201);
+    return c.json({ ...presentInvitation(invitation), token }, 201);
+  });
+
+  app.get("/:slug/invitations", (c) => {
+    const { org } = orgOf(c, "admin");
+    return c.json({ invitations: store.invitations.list(org.id).map(presentInvitation) });
+  });
+
+  app.delete("/:slug/invitations/:id", (c) => {
+    const { org, role: myRole } = orgOf(c, "admin");
+    const invitation = store.invitations.get(org.id, c.req.param("id"));
+    if (!invitation) throw notFound("invitation");
+    checkMemberChange(myRole, invitation.role, undefined);
+    store.invitations.delete(org.id, invitation.id);
+    return c.body(null, 204);
   });
 
   app.patch("/:slug/members/:userId", async (c) => {

@@ -6,6 +6,7 @@
  */
 import type { Gateway } from "../store/gateways.ts";
 import { clientConfigs } from "./client_configs.ts";
+import type { Invitation } from "../store/invitations.ts";
 import type { AccessKey, GatewayKey } from "../store/keys.ts";
 import type { Org } from "../store/orgs.ts";
 import type { SecretInfo } from "../store/secrets.ts";
@@ -79,6 +80,12 @@ export function presentAssignment(a: Assignment) {
 export function presentAccessKey(key: AccessKey) {
   const { orgId: _orgId, ...rest } = key;
   return rest;
+}
+
+/** A pending invitation, without its token; `expired` once it can no longer be accepted. */
+export function presentInvitation(inv: Invitation) {
+  const { orgId: _orgId, ...rest } = inv;
+  return { ...rest, status: Date.parse(inv.expiresAt) > Date.now() ? "invited" : "expired" };
 }
 
 /** A gateway key without its value. */

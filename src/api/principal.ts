@@ -1,43 +1,59 @@
 /**
  * Authentication of management API requests (`Authorization: Bearer <access
- * key>`, org chosen by `X-Organization`) and role checks.
+ * key>`) and role checks. A key acts in the one org it was issued in;
+ * `X-Organization`, when sent, must name that org.
  *
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { parseAuthorization } from "../auth/credentials.ts";
 import { hashToken } from "../auth/tokens.ts";
 import { isActive } from "../store/keys.ts";
 import { type Role, ROLES } from "../store/orgs.ts";
 import type { Store } from "../store/store.ts";
 import type { ApiEnv, Principal } from "./context.ts";
-import { forbidden, unauthorized } from "./errors.ts";
+import { type ApiError, forbidden, unauthorized } from "./errors.ts";
+
+/**
+ * The caller a request's `Authorization: Bearer <access key>` names, or
+ * throws 401. The key's org is the only one the caller acts in.
+ */
+export function principalOf(store: Store, authorization: string | undefined): Principal {
+  const auth = parseAuthorization(authorization);
+  if (auth?.scheme !== "bearer") {
+    throw unauthorized(
+      auth ? "Authorization header must be 'Bearer <access key>'" : "missing access key",
+    );
+  }
+  const key = store.accessKeys.byHash(hashToken(auth.token));
+  if (!key || !isActive(key)) throw unauthorized("invalid, revoked or expired access key");
+  const user = store.users.get(key.userId);
+  const org = store.orgs.get(key.orgId);
+  // The holder's role is read on every request, so a demotion applies at once.
+  const role = user && org ? store.orgs.roleOf(org.id, user.id) : undefined;
+  if (!user || !org || !role) throw unauthorized("invalid, revoked or expired access key");
+  return { user, org, role, keyId: key.id };
+}
 
 /** Middleware that resolves the caller or answers 401. */
 export function authenticate(store: Store): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) {
-      throw unauthorized(
-        header ? "Authorization header must be 'Bearer <access key>'" : "missing access key",
-      );
-    }
-    const key = store.accessKeys.byHash(hashToken(match[1]));
-    if (!key || !isActive(key)) throw unauthorized("invalid, revoked or expired access key");
-    const user = store.users.get(key.userId);
-    if (!user) throw unauthorized("invalid, revoked or expired access key");
+    const principal = principalOf(store, c.req.header("authorization"));
     const slug = c.req.header("x-organization");
-    const org = slug ? store.orgs.bySlug(slug) : store.orgs.get(key.orgId);
-    const role = org ? store.orgs.roleOf(org.id, user.id) : undefined;
-    if (!org || !role) {
-      // Same answer for an org that does not exist and one the user is not in.
-      throw forbidden(
-        slug ? `you are not a member of organization '${slug}'` : "this key's organization is gone",
-      );
-    }
-    c.set("principal", { user, org, role, keyId: key.id });
+    // A key acts only in the org it was issued in, whatever other orgs its holder is in:
+    // a key that leaks can never reach the holder's other orgs.
+    if (slug !== undefined && slug !== principal.org.slug) throw otherOrg(principal.org.slug, slug);
+    c.set("principal", principal);
     await next();
   };
+}
+
+/** The refusal for a request about organization `wanted` made with a key of `keyOrg`. */
+export function otherOrg(keyOrg: string, wanted: string): ApiError {
+  return forbidden(
+    `this access key acts only in organization '${keyOrg}', not '${wanted}'; ` +
+      `use an access key issued in '${wanted}' (POST /login gives you one)`,
+  );
 }
 
 /** True when `role` is at least as strong as `min`. */

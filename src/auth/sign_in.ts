@@ -109,8 +109,35 @@ export class PasswordSignIn {
 
   /** Checks one attempt; a refusal never says whether the email, the password or the membership was wrong. */
   async check(attempt: SignInAttempt): Promise<SignInResult> {
-    const email = attempt.email.trim().toLowerCase();
-    const { clientAddress, password } = attempt;
+    const r = await this.#attempt(
+      attempt.email,
+      attempt.password,
+      attempt.clientAddress,
+      attempt.orgId,
+    );
+    return r.ok ? { ok: true, user: r.user, role: r.role! } : r;
+  }
+
+  /**
+   * Checks a password of the account `email` whatever its memberships (accepting an
+   * invitation, changing one's own password), with the same limits.
+   */
+  async checkAccount(
+    attempt: Omit<SignInAttempt, "orgId">,
+  ): Promise<{ ok: true; user: User } | { ok: false; reason: string; retryAfterSeconds?: number }> {
+    return await this.#attempt(attempt.email, attempt.password, attempt.clientAddress, undefined);
+  }
+
+  async #attempt(
+    rawEmail: string,
+    password: string,
+    clientAddress: string,
+    orgId: string | undefined,
+  ): Promise<
+    | { ok: true; user: User; role?: Role }
+    | { ok: false; reason: string; retryAfterSeconds?: number }
+  > {
+    const email = rawEmail.trim().toLowerCase();
     const wait = this.retryAfter(email, clientAddress);
     if (wait > 0) {
       return {
@@ -120,12 +147,13 @@ export class PasswordSignIn {
       };
     }
     const user = email && email.length <= 320 ? this.#store.users.byEmail(email) : undefined;
-    const role = user ? this.#store.orgs.roleOf(attempt.orgId, user.id) : undefined;
+    const role = user && orgId !== undefined ? this.#store.orgs.roleOf(orgId, user.id) : undefined;
+    const allowed = user !== undefined && (orgId === undefined || role !== undefined);
     // Non-members and users without a password are checked against a decoy hash: same work, same answer.
-    const stored = user && role ? this.#store.users.passwordHash(user.id) : undefined;
+    const stored = allowed ? this.#store.users.passwordHash(user.id) : undefined;
     const matches = password.length > 0 && password.length <= 1024 &&
       await verifyPassword(password, stored);
-    if (!matches || !user || !role) {
+    if (!matches || !allowed) {
       this.#perAccountAndAddress.record(`${email}\n${clientAddress}`);
       this.#perAddress.record(clientAddress);
       this.#perAccount.record(email);

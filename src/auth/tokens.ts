@@ -11,6 +11,8 @@ import { createHash } from "node:crypto";
 export const ACCESS_KEY_PREFIX = "gha_";
 /** Prefix of gateway (MCP client) keys. */
 export const GATEWAY_KEY_PREFIX = "ghk_";
+/** Prefix of invitation tokens (one-time, for joining an organization). */
+export const INVITATION_PREFIX = "ghi_";
 
 /** Returns a new random credential: `prefix` followed by 32 random bytes in base64url. */
 export function generateToken(prefix: string): string {

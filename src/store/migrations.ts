@@ -194,6 +194,21 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX oauth_tokens_grant ON oauth_tokens(grant_id);
   `,
+  // 5: invitations. Adding a person to an org no longer makes them a member at once: they
+  // accept an invitation (a one-time token the inviter hands over) while proving the account.
+  `
+  CREATE TABLE org_invitations (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    email TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'viewer')),
+    token_hash TEXT NOT NULL UNIQUE,
+    invited_by TEXT REFERENCES users(id) ON DELETE SET NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    UNIQUE (org_id, email)
+  );
+  `,
   // 6: auth methods get an explicit order, a required flag and validation rules, and lose the
   // one-per-type rule (two jwt methods serve two identity providers; the store still allows
   // one of each other type). SQLite cannot drop a constraint, so the table is rebuilt; the

@@ -8,6 +8,7 @@ import { Apis } from "./apis.ts";
 import { AuthMethods } from "./auth_methods.ts";
 import { ChangeFeed } from "./changes.ts";
 import { Db } from "./db.ts";
+import { Invitations } from "./invitations.ts";
 import { Gateways } from "./gateways.ts";
 import { AccessKeys, GatewayKeys } from "./keys.ts";
 import { OAuthStore } from "./oauth.ts";
@@ -24,6 +25,8 @@ export class Store {
   readonly changes = new ChangeFeed();
   readonly users: Users;
   readonly orgs: Orgs;
+  /** Pending invitations to orgs (members join only by accepting one). */
+  readonly invitations: Invitations;
   readonly accessKeys: AccessKeys;
   readonly gateways: Gateways;
   readonly tools: Tools;
@@ -41,6 +44,7 @@ export class Store {
     this.db = new Db(path);
     this.users = new Users(this.db);
     this.orgs = new Orgs(this.db);
+    this.invitations = new Invitations(this.db, this.orgs);
     this.accessKeys = new AccessKeys(this.db);
     this.gateways = new Gateways(this.db, this.changes);
     this.tools = new Tools(this.db, this.changes);

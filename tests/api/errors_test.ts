@@ -8,6 +8,7 @@ import {
   expectError,
   expectStatus,
   gatewayBody,
+  join,
   memberWithKey,
   toolBody,
   withServer,
@@ -291,7 +292,7 @@ Deno.test("409 for a value already taken, naming the field", async () => {
     expectError(await admin("POST", "/tools", toolBody("one")), 409, "name");
     expectError(await admin("PATCH", `/tools/${tool.id}`, { name: "two" }), 409, "name");
     expectError(await admin("POST", "/orgs", { name: "Again", slug: "default" }), 409, "slug");
-    await create(admin, "/orgs/default/members", { email: "dup@example.com", role: "member" });
+    await join(s, admin, "default", "dup@example.com", "member");
     expectError(
       await admin("POST", "/orgs/default/members", { email: "DUP@example.com", role: "viewer" }),
       409,

@@ -6,7 +6,13 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { apiCall, type ApiResponse, startTestServer, type TestServer } from "../helpers/server.ts";
+import {
+  apiCall,
+  type ApiResponse,
+  keyIn,
+  startTestServer,
+  type TestServer,
+} from "../helpers/server.ts";
 
 /**
  * A JSON value as tests read it. Loosely typed on purpose: the assertions,
@@ -36,10 +42,15 @@ export async function withServer(
   }
 }
 
-/** Calls `s` with `key`, acting in organization `org` when given (`X-Organization`). */
+/**
+ * Calls `s` with `key`. With `org`, calls as the admin key's user acting in
+ * that organization, with a key issued there (`X-Organization` names it too).
+ */
 export function client(s: TestServer, key: string, org?: string): Call {
-  const headers: Record<string, string> = org ? { "x-organization": org } : {};
-  return (method, path, body) => apiCall(s.url, key, method, path, body, headers);
+  if (org === undefined) return (method, path, body) => apiCall(s.url, key, method, path, body);
+  const headers = { "x-organization": org };
+  return (method, path, body) =>
+    apiCall(s.url, key === s.adminKey ? keyIn(s, org) : key, method, path, body, headers);
 }
 
 /** Asserts the status, showing the body when it differs, and returns the response. */
@@ -99,7 +110,33 @@ export function toolBody(name: string, extra: Record<string, unknown> = {}) {
   };
 }
 
-/** A member of `slug` with `role`, added by `owner`, and an access key issued to them. */
+/** The password {@link join} gives new accounts. */
+export const MEMBER_PASSWORD = "a long test password";
+
+/**
+ * Invites `email` to `slug` with `role` (by `inviter`) and accepts the
+ * invitation as a new account with {@link MEMBER_PASSWORD}: the way a person
+ * joins. Returns the member's id and the access key the acceptance gave them.
+ */
+export async function join(
+  s: TestServer,
+  inviter: Call,
+  slug: string,
+  email: string,
+  role: "owner" | "admin" | "member" | "viewer",
+): Promise<{ userId: string; key: string }> {
+  const invitation = await create(inviter, `/orgs/${slug}/members`, { email, role });
+  const accepted = expectStatus(
+    await apiCall(s.url, undefined, "POST", "/invitations/accept", {
+      token: invitation.token,
+      password: MEMBER_PASSWORD,
+    }),
+    201,
+  ).body;
+  return { userId: accepted.member.userId, key: accepted.accessKey.key };
+}
+
+/** A new member of `slug` with `role`, invited by `owner`, with the access key they got on joining. */
 export async function memberWithKey(
   s: TestServer,
   role: "owner" | "admin" | "member" | "viewer",
@@ -107,10 +144,8 @@ export async function memberWithKey(
   owner: Call = client(s, s.adminKey, slug),
 ): Promise<{ userId: string; email: string; key: string; call: Call }> {
   const email = `${role}-${crypto.randomUUID().slice(0, 8)}@example.com`;
-  const member = await create(owner, `/orgs/${slug}/members`, { email, role });
-  const issued = await create(owner, "/keys", { name: `${role} key`, userId: member.userId });
-  const key = issued.key as string;
-  return { userId: member.userId as string, email, key, call: client(s, key) };
+  const { userId, key } = await join(s, owner, slug, email, role);
+  return { userId, email, key, call: client(s, key) };
 }
 
 /**
@@ -122,11 +157,11 @@ export async function separateOrg(
   slug: string,
 ): Promise<{ key: string; call: Call }> {
   const admin = client(s, s.adminKey);
-  await create(admin, "/orgs", { name: slug.toUpperCase(), slug });
-  const inOrg = client(s, s.adminKey, slug);
+  const org = await create(admin, "/orgs", { name: slug.toUpperCase(), slug });
+  const inOrg = client(s, org.accessKey.key as string);
   const owner = await memberWithKey(s, "owner", slug, inOrg);
   const me = (await admin("GET", "/orgs/default/members")).body.members as { userId: string }[];
-  expectStatus(await admin("DELETE", `/orgs/${slug}/members/${me[0].userId}`), 204);
+  expectStatus(await inOrg("DELETE", `/orgs/${slug}/members/${me[0].userId}`), 204);
   return { key: owner.key, call: owner.call };
 }
 

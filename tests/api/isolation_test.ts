@@ -136,7 +136,7 @@ Deno.test("X-Organization cannot reach an org the caller is not in", async () =>
   });
 });
 
-Deno.test("a user in two orgs picks one per request with X-Organization", async () => {
+Deno.test("a user in two orgs acts in each with a key issued there", async () => {
   await withServer(async (s) => {
     const admin = client(s, s.adminKey);
     await create(admin, "/orgs", { name: "Acme", slug: "acme" });

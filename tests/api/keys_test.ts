@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { hashToken } from "../../src/auth/tokens.ts";
+import { apiCall } from "../helpers/server.ts";
 import {
   client,
   create,
@@ -54,20 +55,39 @@ Deno.test("a key may revoke itself, and every key is independent", async () => {
   });
 });
 
-Deno.test("a key acts in the org it was issued in; X-Organization switches to another org of its user", async () => {
+Deno.test("a key acts only in the org it was issued in, though its user is in others", async () => {
   await withServer(async (s) => {
     const admin = client(s, s.adminKey);
-    await create(admin, "/orgs", { name: "Acme", slug: "acme" });
-    const inAcme = client(s, s.adminKey, "acme");
+    const acme = await create(admin, "/orgs", { name: "Acme", slug: "acme" });
+    // Creating an org answers a key for it, shown once: the caller's key stays in its own org.
+    assert.match(acme.accessKey.key, /^gha_/);
+    const inAcme = client(s, acme.accessKey.key);
     const acmeKey = await create(inAcme, "/keys", { name: "acme automation" });
-    // The new key acts in acme by default and is listed there, not in default.
     assert.equal(
       (await create(client(s, acmeKey.key), "/gateways", gatewayBody("/a"))).org,
       "acme",
     );
     assert.ok((await inAcme("GET", "/keys")).body.keys.some((k: Json) => k.id === acmeKey.id));
     assert.ok(!(await admin("GET", "/keys")).body.keys.some((k: Json) => k.id === acmeKey.id));
-    expectStatus(await client(s, acmeKey.key, "default")("GET", "/gateways"), 200);
+    // Both ways across: the same user, an owner in both orgs, and still refused.
+    for (
+      const [key, slug, home] of [[acmeKey.key, "default", "acme"], [s.adminKey, "acme", "default"]]
+    ) {
+      const res = await apiCall(s.url, key, "GET", "/gateways", undefined, {
+        "x-organization": slug,
+      });
+      expectError(res, 403);
+      assert.match(res.body.error!.message, new RegExp(`acts only in organization '${home}'`));
+    }
+    const across = { "x-organization": "default" };
+    expectError(
+      await apiCall(s.url, acmeKey.key, "POST", "/gateways", gatewayBody("/b"), across),
+      403,
+    );
+    assert.deepEqual((await admin("GET", "/gateways")).body.gateways, []);
+    // Naming its own org is fine.
+    const own = { "x-organization": "acme" };
+    expectStatus(await apiCall(s.url, acmeKey.key, "GET", "/gateways", undefined, own), 200);
   });
 });
 

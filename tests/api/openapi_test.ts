@@ -182,40 +182,78 @@ Deno.test("real responses of every operation match the document", async () => {
     await go(G("GET", "/readyz"), 200);
     await go(G("GET", "/openapi.json"), 200);
 
-    await go(G("POST", "/orgs", "/orgs", { body: { name: "Acme", slug: "acme" } }), 201);
+    const acme = await go(
+      G("POST", "/orgs", "/orgs", { body: { name: "Acme", slug: "acme" } }),
+      201,
+    );
+    const acmeKey = acme.accessKey.key;
     await go(G("POST", "/orgs", "/orgs", { body: { name: "Acme", slug: "acme" } }), 409);
     await go(G("GET", "/orgs"), 200);
-    await go(G("GET", "/orgs/{slug}", "/orgs/acme"), 200);
+    await go(G("GET", "/orgs/{slug}", "/orgs/acme", { key: acmeKey }), 200);
+    // The admin key acts in its own org only, though its user owns acme too.
+    await go(G("GET", "/orgs/{slug}", "/orgs/acme"), 403);
     await go(G("GET", "/orgs/{slug}", "/orgs/nope"), 404);
     const acmeSettings = { settings: { outbound: { allowLoopback: false } } };
-    await go(G("PATCH", "/orgs/{slug}", "/orgs/acme", { body: acmeSettings }), 200);
+    await go(
+      G("PATCH", "/orgs/{slug}", "/orgs/acme", { body: acmeSettings, key: acmeKey }),
+      200,
+    );
     await go(
       G("PATCH", "/orgs/{slug}", "/orgs/acme", {
+        key: acmeKey,
         body: { settings: { outbound: { allowLoopback: "no" } } },
       }),
       400,
     );
     await go(G("GET", "/orgs/{slug}/members", "/orgs/default/members"), 200);
-    const member = await go(
+    const invited = await go(
       G("POST", "/orgs/{slug}/members", "/orgs/default/members", {
-        body: { email: "m@example.com", name: "M", role: "member" },
+        body: { email: "m@example.com", role: "member" },
       }),
       201,
     );
-    const memberPath = `/orgs/default/members/${member.userId}`;
-    // Passwords (for gateways' OAuth login pages): a new member's, and the caller's own.
     await go(
       G("POST", "/orgs/{slug}/members", "/orgs/default/members", {
         body: { email: "p@example.com", role: "viewer", password: "a long password" },
       }),
-      201,
-    );
-    await go(
-      G("POST", "/orgs/{slug}/members", "/orgs/default/members", {
-        body: { email: "m@example.com", role: "viewer", password: "a long password" },
-      }),
       400,
     );
+    await go(G("GET", "/orgs/{slug}/invitations", "/orgs/default/invitations"), 200);
+    const accept = (body: Json, rest: Partial<Step> = {}) =>
+      G("POST", "/invitations/accept", "/invitations/accept", { body, key: null, ...rest });
+    await go(accept({ token: "ghi_nope", password: "a long password" }), 400);
+    const joined = await go(
+      accept({ token: invited.token, password: "m's long password", name: "M" }),
+      201,
+    );
+    const member = joined.member;
+    await go(
+      G("POST", "/orgs/{slug}/members", "/orgs/default/members", {
+        body: { email: "m@example.com", role: "viewer" },
+      }),
+      409,
+    );
+    // An existing account (the owner, in acme) must prove it is theirs.
+    const toAcme = await go(
+      G("POST", "/orgs/{slug}/members", "/orgs/acme/members", {
+        key: acmeKey,
+        body: { email: "m@example.com", role: "viewer" },
+      }),
+      201,
+    );
+    await go(accept({ token: toAcme.token }), 401);
+    await go(accept({ token: toAcme.token }, { key: s.adminKey }), 403);
+    const withdrawn = await go(
+      G("POST", "/orgs/{slug}/members", "/orgs/default/members", {
+        body: { email: "w@example.com", role: "viewer" },
+      }),
+      201,
+    );
+    const withdrawPath = `/orgs/default/invitations/${withdrawn.id}`;
+    await go(G("DELETE", "/orgs/{slug}/invitations/{id}", withdrawPath), 204);
+    await go(G("DELETE", "/orgs/{slug}/invitations/{id}", withdrawPath), 404);
+    const memberPath = `/orgs/default/members/${member.userId}`;
+    // Passwords: the caller's own, then signing in with one.
     await go(
       G("PUT", "/me/password", "/me/password", { body: { password: "correct horse" } }),
       204,
@@ -226,13 +264,28 @@ Deno.test("real responses of every operation match the document", async () => {
       401,
     );
     await go(
+      G("PUT", "/me/password", "/me/password", {
+        body: { password: "correct horse 2", currentPassword: "correct horse" },
+      }),
+      204,
+    );
+    await go(
       G("PATCH", "/orgs/{slug}/members/{userId}", memberPath, { body: { role: "viewer" } }),
       200,
     );
-
-    const key = await go(
-      G("POST", "/keys", "/keys", { body: { name: "k", userId: member.userId } }),
+    const login = (body: Json) => G("POST", "/login", "/login", { body, key: null });
+    await go(
+      login({ email: "m@example.com", password: "wrong password", organization: "default" }),
+      401,
+    );
+    await go(login({ email: "m@example.com", organization: "default" }), 400);
+    const key = (await go(
+      login({ email: "m@example.com", password: "m's long password", organization: "default" }),
       201,
+    )).accessKey;
+    await go(
+      G("POST", "/keys", "/keys", { body: { name: "k", userId: member.userId } }),
+      400,
     );
     const spare = await go(
       G("POST", "/keys", "/keys", {

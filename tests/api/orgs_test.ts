@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { apiCall } from "../helpers/server.ts";
 import {
   client,
   create,
@@ -16,10 +17,12 @@ Deno.test("creating an org makes the creator its owner; I list and get only my o
     assert.equal(org.name, "Acme Inc");
     assert.equal(org.slug, "acme");
     assert.equal(org.role, "owner");
-    assert.deepEqual((await admin("GET", "/orgs/acme")).body, org);
+    const { accessKey, ...shown } = org;
+    const inAcme = client(s, accessKey.key);
+    assert.deepEqual((await inAcme("GET", "/orgs/acme")).body, shown);
     const mine = (await admin("GET", "/orgs")).body.orgs;
     assert.deepEqual(mine.map((o: Json) => o.slug), ["default", "acme"]);
-    const members = (await admin("GET", "/orgs/acme/members")).body.members;
+    const members = (await inAcme("GET", "/orgs/acme/members")).body.members;
     assert.deepEqual(members.map((m: Json) => [m.email, m.role]), [["owner@localhost", "owner"]]);
 
     const outsider = await memberWithKey(s, "member");
@@ -44,17 +47,52 @@ Deno.test("org slugs are lower-case, URL-safe and unique", async () => {
   });
 });
 
-Deno.test("members are added by email with a role, changed and removed", async () => {
+Deno.test("people join by accepting an invitation; members are changed and removed", async () => {
   await withServer(async (s) => {
     const admin = client(s, s.adminKey);
-    const added = await create(admin, "/orgs/default/members", {
+    const invited = await create(admin, "/orgs/default/members", {
       email: "Ada@Example.com",
-      name: "Ada",
       role: "member",
     });
-    assert.equal(added.email, "ada@example.com");
-    assert.equal(added.name, "Ada");
-    assert.equal(added.role, "member");
+    assert.equal(invited.email, "ada@example.com");
+    assert.equal(invited.role, "member");
+    assert.equal(invited.status, "invited");
+    assert.match(invited.token, /^ghi_/);
+    // Invited is not a member yet; the list of invitations never shows the token.
+    const before = (await admin("GET", "/orgs/default/members")).body.members;
+    assert.deepEqual(before.map((m: Json) => m.email), ["owner@localhost"]);
+    const pending = (await admin("GET", "/orgs/default/invitations")).body.invitations;
+    assert.deepEqual(pending.map((i: Json) => [i.email, i.status]), [[
+      "ada@example.com",
+      "invited",
+    ]]);
+    assert.ok(!JSON.stringify(pending).includes(invited.token));
+
+    const accept = (body: Json, key?: string) =>
+      apiCall(s.url, key, "POST", "/invitations/accept", body);
+    expectError(await accept({ token: invited.token }), 400, "password");
+    expectError(await accept({ token: invited.token, password: "short" }), 400, "password");
+    const joined = expectStatus(
+      await accept({ token: invited.token, password: "ada's own password", name: "Ada" }),
+      201,
+    ).body;
+    assert.equal(joined.organization.slug, "default");
+    assert.deepEqual([joined.member.email, joined.member.name, joined.member.role], [
+      "ada@example.com",
+      "Ada",
+      "member",
+    ]);
+    const ada = client(s, joined.accessKey.key);
+    expectStatus(await ada("GET", "/gateways"), 200);
+    // The token is used up.
+    expectError(
+      await accept({ token: invited.token, password: "ada's own password" }),
+      400,
+      "token",
+    );
+    assert.deepEqual((await admin("GET", "/orgs/default/invitations")).body.invitations, []);
+
+    const added = joined.member;
     const changed = expectStatus(
       await admin("PATCH", `/orgs/default/members/${added.userId}`, { role: "admin" }),
       200,
@@ -66,18 +104,30 @@ Deno.test("members are added by email with a role, changed and removed", async (
       ["ada@example.com", "admin"],
     ]);
 
-    // The same person joins a second org as the same user.
-    await create(admin, "/orgs", { name: "Acme", slug: "acme" });
-    const inAcme = client(s, s.adminKey, "acme");
+    // The same person joins a second org as the same user, proving the account is theirs.
+    const acme = await create(admin, "/orgs", { name: "Acme", slug: "acme" });
+    const inAcme = client(s, acme.accessKey.key);
     const again = await create(inAcme, "/orgs/acme/members", {
       email: "ada@example.com",
       role: "viewer",
     });
-    assert.equal(again.userId, added.userId);
+    expectError(await accept({ token: again.token }), 401);
+    expectError(await accept({ token: again.token, password: "not ada's password" }), 401);
+    // Another account's key is not proof either.
+    expectError(await accept({ token: again.token }, acme.accessKey.key), 403);
+    const second = expectStatus(
+      await accept({ token: again.token, password: "ada's own password" }),
+      201,
+    ).body;
+    assert.equal(second.member.userId, added.userId);
+    assert.equal(second.member.role, "viewer");
 
     expectStatus(await admin("DELETE", `/orgs/default/members/${added.userId}`), 204);
     expectError(await admin("DELETE", `/orgs/default/members/${added.userId}`), 404);
     assert.equal((await admin("GET", "/orgs/default/members")).body.members.length, 1);
-    assert.equal((await admin("GET", "/orgs/acme/members")).body.members.length, 2);
+    assert.equal((await inAcme("GET", "/orgs/acme/members")).body.members.length, 2);
+    // Removal dropped the keys Ada had in default, not the one in acme.
+    expectError(await ada("GET", "/gateways"), 401);
+    expectStatus(await client(s, second.accessKey.key)("GET", "/gateways"), 200);
   });
 });

@@ -11,7 +11,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { type Config, loadConfig, type McpSettings } from "../../src/config.ts";
 import type { Tool } from "../../src/store/tools.ts";
 import type { ExecutionContext, LogLevel, ToolExecutor } from "../../src/tools/executor.ts";
-import { apiCall, type ApiResponse, startTestServer, type TestServer } from "./server.ts";
+import { apiCall, type ApiResponse, keyIn, startTestServer, type TestServer } from "./server.ts";
 
 /**
  * A JSON value as tests read it. Loosely typed on purpose: the assertions,
@@ -199,10 +199,10 @@ export function toolBody(spec: ToolSpec): Record<string, unknown> {
 /** A management API caller: `(method, path, body?)`, optionally acting in another org. */
 export type Api = (method: string, path: string, body?: unknown) => Promise<ApiResponse>;
 
-/** The admin's API caller acting in org `slug` (`X-Organization`). */
+/** The admin's API caller acting in org `slug`, with a key issued there (see {@link keyIn}). */
 export function apiIn(s: TestServer, slug: string): Api {
   return (method, path, body) =>
-    apiCall(s.url, s.adminKey, method, path, body, { "x-organization": slug });
+    apiCall(s.url, keyIn(s, slug), method, path, body, { "x-organization": slug });
 }
 
 /** Asserts `res` has `status`, showing the body otherwise, and returns its body. */

@@ -5,6 +5,12 @@
  *
  * @module
  */
+import {
+  ACCESS_KEY_PREFIX,
+  displayPrefix,
+  generateToken,
+  hashToken,
+} from "../../src/auth/tokens.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
 import { type RunningServer, startServer } from "../../src/server.ts";
 import type { ExecutorRegistry } from "../../src/tools/executor.ts";
@@ -45,6 +51,38 @@ export async function apiCall(
   });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : {} };
+}
+
+/** Keys of the admin's user in orgs other than the first, per server, made once each. */
+const orgKeys = new WeakMap<TestServer, Map<string, string>>();
+
+/**
+ * An access key of the admin key's user acting in org `slug` (an access key
+ * acts only in the org it was issued in). The first org's is the admin key;
+ * for other orgs of the user one is issued through the store, as `POST
+ * /login` would; for orgs the user is not in, the admin key (refused there).
+ */
+export function keyIn(s: TestServer, slug: string): string {
+  const adminKey = s.store.accessKeys.byHash(hashToken(s.adminKey))!;
+  const org = s.store.orgs.bySlug(slug);
+  // Not a member there: the admin key itself, which that org refuses.
+  if (!org || org.id === adminKey.orgId || !s.store.orgs.roleOf(org.id, adminKey.userId)) {
+    return s.adminKey;
+  }
+  let keys = orgKeys.get(s);
+  if (!keys) orgKeys.set(s, keys = new Map());
+  let raw = keys.get(slug);
+  if (!raw) {
+    raw = generateToken(ACCESS_KEY_PREFIX);
+    s.store.accessKeys.create(org.id, adminKey.userId, {
+      name: "test",
+      hash: hashToken(raw),
+      prefix: displayPrefix(raw),
+      expiresAt: null,
+    });
+    keys.set(slug, raw);
+  }
+  return raw;
 }
 
 /**

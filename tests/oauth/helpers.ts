@@ -20,7 +20,7 @@ import {
   startMcpServer,
   type ToolSpec,
 } from "../helpers/mcp.ts";
-import type { TestServer } from "../helpers/server.ts";
+import { apiCall, type TestServer } from "../helpers/server.ts";
 
 /** The default test user's password. */
 export const PASSWORD = "correct horse battery staple";
@@ -72,17 +72,23 @@ export async function oauthGateway(
   };
 }
 
-/** Adds `email` to org `slug` with `role` and the password {@link PASSWORD}. */
+/**
+ * Invites `email` to org `slug` with `role` and accepts the invitation with
+ * the password {@link PASSWORD} (choosing it for a new account, proving it
+ * for an existing one).
+ */
 export async function addUser(
   s: TestServer,
   email: string,
   role = "member",
   slug = "default",
 ): Promise<string> {
-  return ok(
-    await apiIn(s, slug)("POST", `/orgs/${slug}/members`, { email, role, password: PASSWORD }),
+  const { token } = ok(await apiIn(s, slug)("POST", `/orgs/${slug}/members`, { email, role }), 201);
+  const accepted = ok(
+    await apiCall(s.url, undefined, "POST", "/invitations/accept", { token, password: PASSWORD }),
     201,
-  ).userId;
+  );
+  return accepted.member.userId;
 }
 
 /** An MCP test server (tools run on the in-process test executor) with CIMD over loopback http allowed. */
@@ -300,7 +306,7 @@ export interface Authorized {
 export async function authorizeCode(
   gw: OAuthGateway,
   email: string,
-  opts: { clientId?: string; scope?: string } = {},
+  opts: { clientId?: string; scope?: string; password?: string } = {},
 ): Promise<Authorized> {
   const clientId = opts.clientId ?? await registerPublicClient(gw);
   const { verifier, challenge } = pkce();
@@ -310,7 +316,7 @@ export async function authorizeCode(
       code_challenge: challenge,
       ...(opts.scope ? { scope: opts.scope } : {}),
     }),
-    { email },
+    { email, password: opts.password },
   );
   const code = redirect.searchParams.get("code");
   assert.ok(code, `no code in ${redirect.href}`);
@@ -338,7 +344,7 @@ export function redeem(
 export async function obtainTokens(
   gw: OAuthGateway,
   email: string,
-  opts: { scope?: string } = {},
+  opts: { scope?: string; password?: string } = {},
 ): Promise<{ access: string; refresh: string; clientId: string; scope: string }> {
   const a = await authorizeCode(gw, email, opts);
   const res = await redeem(gw, a);

@@ -37,12 +37,8 @@ Deno.test("passwords are scrypt hashes with N=2^15, r=8, p=1 and a fresh salt", 
 Deno.test("a user sets their own password with PUT /me/password, then signs in with it", async () => {
   await withOAuthServer(async (s) => {
     const gw = await oauthGateway(s);
-    const member = ok(
-      await s.api("POST", "/orgs/default/members", { email: "kim@example.com", role: "member" }),
-      201,
-    );
-    const key = ok(await s.api("POST", "/keys", { name: "kim", userId: member.userId }), 201).key;
-    // No password yet: sign-in fails like any wrong password.
+    const key = s.adminKey;
+    // The first owner has no password yet: sign-in fails like any wrong password.
     const clientId = await registerPublicClient(gw);
     const url = authorizeUrl(gw, { client_id: clientId, code_challenge: pkce().challenge });
     const browser = new Browser();
@@ -50,7 +46,7 @@ Deno.test("a user sets their own password with PUT /me/password, then signs in w
     const form = readForm(page.html, url);
     const refused = await browser.postPage(form.action, {
       ...form.fields,
-      email: "kim@example.com",
+      email: "owner@localhost",
       password: "anything at all",
     });
     assert.equal(refused.status, 400);
@@ -68,18 +64,30 @@ Deno.test("a user sets their own password with PUT /me/password, then signs in w
       password: "correct horse battery staple",
     });
     assert.equal(set.status, 204);
-    const tokens = await obtainTokens(gw, "kim@example.com");
+    const tokens = await obtainTokens(gw, "owner@localhost", {
+      password: "correct horse battery staple",
+    });
     assert.equal(tokens.scope, "tools:read tools:execute");
+
+    // From now on a change needs the current password: a key alone (one org's) cannot
+    // take over the account, whose password works in all its orgs.
+    const change = (body: Record<string, string>) =>
+      apiCall(s.url, key, "PUT", "/me/password", body);
+    const without = await change({ password: "a brand new password" });
+    assert.deepEqual([without.status, without.body.error?.field], [400, "currentPassword"]);
+    const wrong = await change({ password: "a brand new password", currentPassword: "nope nope" });
+    assert.deepEqual([wrong.status, wrong.body.error?.field], [400, "currentPassword"]);
+    const changed = await change({
+      password: "a brand new password",
+      currentPassword: "correct horse battery staple",
+    });
+    assert.equal(changed.status, 204);
+    await obtainTokens(gw, "owner@localhost", { password: "a brand new password" });
   });
 });
 
-Deno.test("an admin may give a new member a password, but never set an existing user's", async () => {
+Deno.test("nobody sets another person's password: the invited choose their own", async () => {
   await withOAuthServer(async (s) => {
-    ok(await s.api("POST", "/orgs", { name: "Other", slug: "other" }), 201);
-    ok(
-      await s.api("POST", "/orgs/other/members", { email: "lee@example.com", role: "member" }),
-      201,
-    );
     const res = await s.api("POST", "/orgs/default/members", {
       email: "lee@example.com",
       role: "member",
@@ -87,20 +95,22 @@ Deno.test("an admin may give a new member a password, but never set an existing 
     });
     assert.equal(res.status, 400);
     assert.equal(res.body.error?.field, "password");
-    assert.match(res.body.error!.message, /PUT \/me\/password/);
-    // Nothing happened: lee did not join, and has no password.
-    const members = ok(await s.api("GET", "/orgs/default/members")).members as { email: string }[];
-    assert.ok(!members.some((m) => m.email === "lee@example.com"));
-    const user = s.store.users.byEmail("lee@example.com")!;
-    assert.equal(s.store.users.passwordHash(user.id), undefined);
-    // A new member's password is stored hashed, never returned.
-    const created = await s.api("POST", "/orgs/default/members", {
-      email: "new@example.com",
-      role: "viewer",
+    assert.match(res.body.error!.message, /POST \/invitations\/accept/);
+    // Nothing happened: no invitation, no account.
+    assert.deepEqual(ok(await s.api("GET", "/orgs/default/invitations")).invitations, []);
+    assert.equal(s.store.users.byEmail("lee@example.com"), undefined);
+    // The password chosen on accepting is stored hashed, never returned.
+    const invited = ok(
+      await s.api("POST", "/orgs/default/members", { email: "new@example.com", role: "viewer" }),
+      201,
+    );
+    const accepted = await apiCall(s.url, undefined, "POST", "/invitations/accept", {
+      token: invited.token,
       password: "a fine long password",
     });
-    assert.equal(created.status, 201);
-    assert.equal(JSON.stringify(created.body).includes("a fine long password"), false);
-    assert.match(s.store.users.passwordHash(created.body.userId as string)!, /^scrypt\$/);
+    assert.equal(accepted.status, 201);
+    assert.equal(JSON.stringify(accepted.body).includes("a fine long password"), false);
+    const userId = (accepted.body.member as { userId: string }).userId;
+    assert.match(s.store.users.passwordHash(userId)!, /^scrypt\$/);
   });
 });
