@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { domainToASCII, domainToUnicode } from "node:url";
 import type { CallToolResult, ContentBlock } from "./executor.ts";
 
 /** A response body read up to the cap, with what is needed to present it. */
@@ -42,20 +43,61 @@ export const REDACTED = "[REDACTED]";
 export const NO_REDACTION: Redactor = (s) => s;
 
 /**
- * A redactor for `values` and their URL-encoded forms (upstreams echo
- * request URLs). Longest first, so a secret containing another is removed whole.
+ * Every spelling of `v` a URL can give it back in: as sent, lower-cased (host
+ * names come back lower-cased in "refused to connect" and DNS errors),
+ * percent-encoded as a component, a form value, a path or a query (either hex
+ * case), and as an IDNA host name (punycode).
+ */
+function spellings(v: string): string[] {
+  const out = [v, v.toLowerCase()];
+  const add = (make: () => string) => {
+    try {
+      const f = make();
+      if (f !== "") out.push(f, f.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()));
+    } catch {
+      // Not encodable that way (a lone surrogate, or not a host name): nothing to find.
+    }
+  };
+  add(() => encodeURIComponent(v));
+  add(() => encodeURIComponent(v).toLowerCase());
+  add(() => new URLSearchParams({ v }).toString().slice(2));
+  add(() => encodeURI(v));
+  // Characters that end a path segment or a query would cut the spelling short.
+  if (!/[/?#\\]/.test(v) && v !== "." && v !== "..") {
+    add(() => new URL(`http://h/${v}`).pathname.slice(1));
+  }
+  if (!v.includes("#")) add(() => new URL(`http://h/?${v}`).search.slice(1));
+  add(() => domainToASCII(v));
+  return out;
+}
+
+/** Host names holding a punycode (`xn--`) label. */
+const PUNYCODE_HOST = /[a-z0-9.-]*xn--[a-z0-9.-]*/gi;
+
+/**
+ * A redactor for `values` and the spellings URLs give them (upstreams and
+ * connection errors echo request URLs). Longest first, so a secret containing
+ * another is removed whole. A non-ASCII secret inside a longer host label is
+ * punycoded together with the label, so such host names are decoded and
+ * removed whole when they hold a secret.
  */
 export function redactorFor(values: Iterable<string>): Redactor {
   const forms = new Set<string>();
+  const unicode: string[] = [];
   for (const v of values) {
     if (v === "") continue;
-    forms.add(v);
-    forms.add(encodeURIComponent(v));
+    for (const f of spellings(v)) forms.add(f);
+    if (/[^\p{ASCII}]/u.test(v)) unicode.push(v.toLowerCase());
   }
   if (forms.size === 0) return NO_REDACTION;
   const list = [...forms].sort((a, b) => b.length - a.length);
+  const inPunycode = (host: string) => {
+    const decoded = domainToUnicode(host);
+    return unicode.some((u) => decoded.includes(u)) ? REDACTED : host;
+  };
   return (text, cut = false) => {
     for (const f of list) if (text.includes(f)) text = text.split(f).join(REDACTED);
+    if (unicode.length > 0 && text.includes("xn--")) text = text.replace(PUNYCODE_HOST, inPunycode);
     if (cut) {
       for (const f of list) {
         for (let k = Math.min(f.length - 1, text.length); k > 0; k--) {

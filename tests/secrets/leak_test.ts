@@ -5,11 +5,14 @@
  * every console line it writes (request logging on) is captured while secrets
  * are created, used via templates and via auth, echoed back by upstreams on
  * success, 401 and 500, updated, listed and misused; no known value appears
- * anywhere, in plain, URL-encoded or base64 form.
+ * anywhere, in plain, URL-encoded or base64 form, nor in the spellings URLs
+ * give a value: lower-cased as a host name in DNS and connection errors,
+ * percent-encoded with either hex case, or punycoded inside a host label.
  */
 import assert from "node:assert/strict";
+import { domainToASCII } from "node:url";
 import { startTestServer } from "../helpers/server.ts";
-import { type Handler, startUpstream } from "../tools/upstream.ts";
+import { closedPort, type Handler, startUpstream } from "../tools/upstream.ts";
 import { addSecret, httpTool, toolGateway } from "./fixtures.ts";
 
 /** Everything an upstream can echo: headers, query and body. */
@@ -42,12 +45,21 @@ Deno.test("a whole run never shows a secret value in any response or log line", 
     clientSecret: canary("client-secret"),
     accessToken: canary("access-token"),
     custom: canary("custom-header"),
+    // Mixed case: host names come back lower-cased.
+    host: `Canary-Host-${crypto.randomUUID().slice(0, 8).toUpperCase()}`,
+    // Non-ASCII: a host label holding it is punycoded, and paths percent-encode it.
+    unicode: `canary-Ünïcödé-${crypto.randomUUID().slice(0, 8)}`,
   };
   const basicPair = `svc-user:${v.password}`;
   const forbidden = [
     ...Object.values(v),
     ...Object.values(v).map(encodeURIComponent),
     ...Object.values(v).map((x) => new URLSearchParams({ x }).toString().slice(2)),
+    ...Object.values(v).map((x) => x.toLowerCase()),
+    ...Object.values(v).map((x) => encodeURIComponent(x).toLowerCase()),
+    domainToASCII(v.host),
+    domainToASCII(v.unicode),
+    domainToASCII(`api-${v.unicode}`),
     btoa(basicPair),
     btoa(`client-1:${v.clientSecret}`),
   ];
@@ -68,6 +80,8 @@ Deno.test("a whole run never shows a secret value in any response or log line", 
     "/ok": echo(200),
     "/unauthorized": echo(401),
     "/broken": echo(500),
+    // A proxy that normalises URLs to lower case and echoes them back.
+    "/lower": (req) => new Response(`no route for ${req.url.toLowerCase()}`, { status: 404 }),
     "/token": () =>
       Response.json({ access_token: v.accessToken, token_type: "Bearer", expires_in: 3600 }),
     "/token-fails": (req) =>
@@ -111,6 +125,8 @@ Deno.test("a whole run never shows a secret value in any response or log line", 
         clientSecret: v.clientSecret,
       },
     });
+    await addSecret(s, { name: "HOST", type: "bearer_token", value: v.host });
+    await addSecret(s, { name: "UNI", type: "bearer_token", value: v.unicode });
     await addSecret(s, {
       name: "HEADERS",
       type: "custom_headers",
@@ -139,6 +155,16 @@ Deno.test("a whole run never shows a secret value in any response or log line", 
         );
       }
     }
+    // Secrets in host names (a DNS failure, a closed port, a punycoded label) and in
+    // paths and queries an upstream echoes back lower-cased.
+    const closed = closedPort();
+    tools.push(
+      httpTool("host_dns", "http://{{secrets.HOST}}.invalid/x"),
+      httpTool("host_refused", `http://{{secrets.HOST}}.localhost:${closed}/x`),
+      httpTool("host_punycode", `http://api-{{secrets.UNI}}.localhost:${closed}/x`),
+      httpTool("host_punycode_dns", "http://api-{{secrets.UNI}}.invalid/x"),
+      httpTool("path_lower", `${up.url}/lower/{{secrets.UNI}}/{{secrets.HOST}}?q={{secrets.UNI}}`),
+    );
     tools.push(httpTool("structured", `${up.url}/ok`, { auth: { secret: "TOKEN" } }));
     tools.push(httpTool("oauth_bad", `${up.url}/ok`, { auth: { secret: "OAUTH_BAD" } }));
     tools.push(httpTool("missing", `${up.url}/ok`, { auth: { secret: "MISSING" } }));
