@@ -2,9 +2,13 @@
  * The `clients` object of gateway answers: ready-to-paste configurations of
  * Claude Code, Claude Desktop, Cursor, VS Code, Windsurf, the MCP Inspector
  * and the Python SDK, built from the gateway's own URL, transport and auth
- * methods, never carrying a real key. The Claude Desktop configuration is
- * run as written: `npx -y mcp-remote@<pinned>` as a stdio child, driven by
- * the MCP SDK's stdio client, lists and calls the gateway's tools.
+ * methods, never carrying a real key. Where the real client runs here, it
+ * runs as configured: the Claude Desktop configuration (`npx -y
+ * mcp-remote@<pinned>` as a stdio child, driven by the MCP SDK's stdio
+ * client) lists and calls the tools; the Claude Code command adds a server
+ * that `claude mcp list` shows connected; the Inspector command lists the
+ * tools. The clients come from the npm registry (the only network they need),
+ * pinned so that a new release cannot change the outcome.
  */
 import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -295,5 +299,115 @@ Deno.test({
     assert.ok(await haveNpx(), "this test runs mcp-remote with npx: install Node.js");
     await withMcpServer((s) => claudeDesktopRoundTrip(s, "http"));
     await withMcpServer((s) => claudeDesktopRoundTrip(s, "sse"));
+  },
+});
+
+/** The Claude Code release the test runs as `claude` (the newest that runs on Node.js 20). */
+const CLAUDE_CODE_VERSION = "2.1.197";
+/** The Inspector release the test runs, and the Node.js it needs (22.19 or later), from npm. */
+const INSPECTOR_VERSION = "2.12.0";
+const NODE_22 = "22.23.3";
+
+/** Runs `command` with bash in `cwd` with `env`; fails with its output unless it exits 0. */
+async function sh(command: string, cwd: string, env: Record<string, string>): Promise<string> {
+  const { code, stdout, stderr } = await new Deno.Command("bash", {
+    args: ["-c", command],
+    cwd,
+    env,
+    stdin: "null",
+  }).output();
+  const out = new TextDecoder().decode(stdout);
+  assert.equal(
+    code,
+    0,
+    `${command}\n--- stdout\n${out}\n--- stderr\n${new TextDecoder().decode(stderr)}`,
+  );
+  return out;
+}
+
+Deno.test({
+  name: `the Claude Code command adds a server that claude ${CLAUDE_CODE_VERSION} connects to`,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    assert.ok(await haveNpx(), "this test runs Claude Code with npx: install Node.js");
+    await withMcpServer(async (s) => {
+      const admin = client(s, s.adminKey);
+      const gw = await createGateway(s, { tools: [{ name: "echo" }] });
+      const sse = await createGateway(s, { tools: [{ id: gw.toolIds.echo, name: "echo" }] });
+      expectStatus(
+        await admin("PATCH", `/gateways/${sse.id}`, { configuration: { transport: "sse" } }),
+        200,
+      );
+      const home = await Deno.makeTempDir({ prefix: "gatehouse-claude-code-" });
+      try {
+        // `claude` on PATH is the pinned release; nothing but the MCP servers is contacted.
+        await Deno.mkdir(`${home}/bin`);
+        await Deno.writeTextFile(
+          `${home}/bin/claude`,
+          `#!/bin/sh\nexec npx -y @anthropic-ai/claude-code@${CLAUDE_CODE_VERSION} "$@"\n`,
+          { mode: 0o755 },
+        );
+        const env = {
+          PATH: `${home}/bin:${Deno.env.get("PATH") ?? ""}`,
+          HOME: home,
+          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+          DISABLE_AUTOUPDATER: "1",
+          DISABLE_TELEMETRY: "1",
+          DISABLE_ERROR_REPORTING: "1",
+        };
+        const rows: string[] = [];
+        for (const [g, kind] of [[gw, "HTTP"], [sse, "SSE"]] as const) {
+          const clients = (await admin("GET", `/gateways/${g.id}`)).body.clients;
+          await sh(clients.claudeCode.command.replace(KEY_PLACEHOLDER, g.key), home, env);
+          rows.push(`${g.endpoint.slice(1)}: ${clients.url} (${kind}) - ✔ Connected`);
+        }
+        const listed = await sh("claude mcp list", home, env);
+        for (const row of rows) assert.ok(listed.includes(row), `no '${row}' in:\n${listed}`);
+
+        // With its key revoked, the same configuration no longer connects.
+        expectStatus(await admin("DELETE", `/gateways/${gw.id}/keys/${gw.keyId}`), 200);
+        const after = await sh("claude mcp list", home, env);
+        assert.ok(after.includes(`${gw.endpoint.slice(1)}: `) && after.includes("✘"), after);
+        assert.ok(after.includes(rows[1]), after);
+      } finally {
+        await Deno.remove(home, { recursive: true }).catch(() => {});
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    `the Inspector command lists the tools (Inspector ${INSPECTOR_VERSION}, Node.js ${NODE_22})`,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    assert.ok(await haveNpx(), "this test runs the Inspector with npx: install Node.js");
+    const home = await Deno.makeTempDir({ prefix: "gatehouse-inspector-" });
+    try {
+      const env = { PATH: Deno.env.get("PATH") ?? "", HOME: home };
+      // Node.js 22 comes from npm's `node` package, which ships the binary.
+      const node = (await sh(
+        `npx -y node@${NODE_22} -e 'console.log(process.execPath)'`,
+        home,
+        env,
+      )).trim();
+      const node22 = { ...env, PATH: `${node.slice(0, node.lastIndexOf("/"))}:${env.PATH}` };
+      await withMcpServer(async (s) => {
+        const gw = await createGateway(s, { tools: [{ name: "echo" }] });
+        const clients = (await client(s, s.adminKey)("GET", `/gateways/${gw.id}`)).body.clients;
+        const command = clients.inspector.command
+          .replace(
+            "@modelcontextprotocol/inspector ",
+            `@modelcontextprotocol/inspector@${INSPECTOR_VERSION} `,
+          )
+          .replace(KEY_PLACEHOLDER, gw.key);
+        const listed = JSON.parse(await sh(command, home, node22));
+        assert.deepEqual(listed.tools.map((t: { name: string }) => t.name), ["echo"]);
+      });
+    } finally {
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+    }
   },
 });
