@@ -15,7 +15,8 @@ export type TransportKind = "http" | "sse" | "messages" | "ws";
 /** What the `Authorization` header holds. */
 export type AuthorizationValue =
   | { scheme: "bearer"; token: string }
-  | { scheme: "basic"; email: string; password: string }
+  /** `Basic` (RFC 7617): for gateways an email and password, for OAuth clients an id and secret. */
+  | { scheme: "basic"; user: string; password: string }
   /** A header this server cannot use: no scheme, an unknown scheme, or a broken value. */
   | { scheme: "unusable"; problem: string };
 
@@ -40,7 +41,7 @@ const SCHEME = /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)(?:[ \t]+(.*))?$/;
 
 /**
  * Parses an `Authorization` header value. `Bearer` takes exactly one token
- * (RFC 6750 section 2.1); `Basic` is base64 of `email:password` in UTF-8
+ * (RFC 6750 section 2.1); `Basic` is base64 of `user:password` in UTF-8
  * (RFC 7617). Anything else is `unusable`, with a problem that says what is
  * wrong with it and never repeats the value.
  */
@@ -92,7 +93,7 @@ function decodeBasic(value: string): AuthorizationValue | undefined {
   }
   const colon = text.indexOf(":");
   if (colon <= 0) return undefined;
-  return { scheme: "basic", email: text.slice(0, colon), password: text.slice(colon + 1) };
+  return { scheme: "basic", user: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
 /** The bearer token of an `Authorization` header, or undefined. */

@@ -333,7 +333,7 @@ export class GatewayAuthenticator {
       if (auth?.scheme !== "basic") return { reason: "missing Basic credentials", specific: false };
       const violation = m.rules && ruleViolation(m.rules, request);
       if (violation) return { reason: violation, specific: true };
-      return await this.#basic(gateway, auth.email, auth.password, request);
+      return await this.#basic(gateway, auth.user, auth.password, request);
     }
     const token = claimedToken(check.kind, p);
     if (token === undefined) return { reason: `missing ${noun(check.kind)}`, specific: false };

@@ -26,6 +26,7 @@ import { OutboundGuard } from "../tools/outbound_policy.ts";
 import { authorizeGet, authorizePost } from "./authorize.ts";
 import { ClientMetadataDocuments } from "./clients.ts";
 import type { OAuthRequest, OAuthServices } from "./context.ts";
+import { mountOAuthFallback } from "./fallback.ts";
 import { errorPage } from "./html.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { LoginSessions } from "./sessions.ts";
@@ -137,6 +138,8 @@ export function mountOAuth(app: Hono, deps: OAuthRouteDeps): void {
         return await revoke(o);
     }
   };
+
+  mountOAuthFallback(app, deps.service);
 
   // RFC 8414 path-inserted form: the issuer's path after the well-known segment.
   app.on(["GET", "OPTIONS"], `${AS_METADATA_SUFFIX}/mcp/*`, async (c) => {

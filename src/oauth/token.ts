@@ -7,9 +7,10 @@
  * @module
  */
 import { timingSafeEqual } from "node:crypto";
+import { parseAuthorization } from "../auth/credentials.ts";
+import { scopesForRole } from "../auth/scopes.ts";
 import { generateToken, hashToken } from "../auth/tokens.ts";
 import type { OAuthGrant } from "../store/oauth.ts";
-import { scopesForRole } from "../auth/scopes.ts";
 import { CODE_PREFIX, s256 } from "./authorize.ts";
 import {
   ClientLookupError,
@@ -92,14 +93,13 @@ async function authenticateClient(
 ): Promise<ResolvedClient | Response> {
   const header = o.req.headers.get("authorization");
   let basic: { id: string; secret: string } | undefined;
-  if (header && /^basic\s/i.test(header)) {
+  if (header && /^basic\b/i.test(header)) {
+    const auth = parseAuthorization(header);
     try {
-      const decoded = atob(header.replace(/^basic\s+/i, "").trim());
-      const at = decoded.indexOf(":");
-      if (at < 0) throw new Error("no colon");
+      if (auth?.scheme !== "basic") throw new Error("not Basic credentials");
       // RFC 6749 section 2.3.1: both parts are form-urlencoded before being joined.
       const dec = (s: string) => decodeURIComponent(s.replace(/\+/g, " "));
-      basic = { id: dec(decoded.slice(0, at)), secret: dec(decoded.slice(at + 1)) };
+      basic = { id: dec(auth.user), secret: dec(auth.password) };
     } catch {
       return invalidClient("the Authorization header is not valid HTTP Basic credentials", true);
     }

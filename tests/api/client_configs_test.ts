@@ -158,6 +158,33 @@ Deno.test("client configurations follow the gateway's auth methods and never hol
   });
 });
 
+Deno.test("bearer gateways get the key header, basic gateways a member's credentials", async () => {
+  await withServer(async (s) => {
+    const admin = client(s, s.adminKey);
+    const bearer = await create(admin, "/gateways", gatewayBody("/bearer"));
+    await create(admin, `/gateways/${bearer.id}/auth`, { type: "bearer" });
+    const b = (await admin("GET", `/gateways/${bearer.id}`)).body.clients;
+    assert.deepEqual([b.auth.method, b.auth.header], [
+      "bearer",
+      "Authorization: Bearer <gateway key>",
+    ]);
+
+    const basic = await create(admin, "/gateways", gatewayBody("/basic"));
+    await create(admin, `/gateways/${basic.id}/auth`, { type: "basic" });
+    const c = (await admin("GET", `/gateways/${basic.id}`)).body.clients;
+    assert.equal(c.auth.method, "basic");
+    assert.equal(c.auth.header, "Authorization: Basic <base64 of email:password>");
+    assert.match(c.auth.note, /email and password/);
+    assert.deepEqual(c.cursor.config.mcpServers.basic.headers, {
+      Authorization: "Basic <base64 of email:password>",
+    });
+    assert.equal(
+      c.vscode.config.servers.basic.headers.Authorization,
+      "Basic ${input:gatehouse-credential}",
+    );
+  });
+});
+
 Deno.test("a gateway open to anyone gets configurations without a header", async () => {
   await withServer(async (s) => {
     const admin = client(s, s.adminKey);

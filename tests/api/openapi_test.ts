@@ -3,6 +3,7 @@ import { Validator } from "@cfworker/json-schema";
 import { openApiDocument } from "../../src/api/openapi.ts";
 import { createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
+import { FALLBACK_PATHS } from "../../src/oauth/fallback.ts";
 import { Store } from "../../src/store/store.ts";
 import type { TestServer } from "../helpers/server.ts";
 import { client, gatewayBody, type Json, toolBody, withServer } from "./fixtures.ts";
@@ -10,8 +11,10 @@ import { client, gatewayBody, type Json, toolBody, withServer } from "./fixtures
 const doc: Json = openApiDocument();
 const METHODS = ["get", "post", "put", "patch", "delete"];
 
-/** Routes another part of the app serves and describes elsewhere (the MCP endpoints). */
-const notManagement = (path: string) => path.startsWith("/mcp") || path.startsWith("/.well-known");
+/** Routes another part of the app serves and describes elsewhere (MCP, OAuth endpoints). */
+const notManagement = (path: string) =>
+  path.startsWith("/mcp") || path.startsWith("/.well-known") ||
+  (FALLBACK_PATHS as readonly string[]).includes(path);
 
 /** `METHOD /path/{param}` for every route registered in the Hono app. */
 function appRoutes(): Set<string> {

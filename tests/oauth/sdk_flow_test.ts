@@ -10,70 +10,11 @@ import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
-import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
-import type {
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
-  OAuthTokens,
-} from "@modelcontextprotocol/sdk/shared/auth.js";
 import { apiIn, ok, req, rpc } from "../helpers/mcp.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { startUpstream } from "../tools/upstream.ts";
 import { addUser, oauthGateway, REDIRECT_URI, signIn } from "./helpers.ts";
-
-/** An in-memory OAuth client provider, as a desktop MCP client would implement it. */
-class TestProvider implements OAuthClientProvider {
-  client?: OAuthClientInformationMixed;
-  saved?: OAuthTokens;
-  verifier = "";
-  /** The authorization URL the SDK asked the user to open. */
-  authorizationUrl?: URL;
-  readonly stateValue = crypto.randomUUID();
-  savedTokens: OAuthTokens[] = [];
-
-  get redirectUrl(): string {
-    return REDIRECT_URI;
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: "SDK test client",
-      redirect_uris: [REDIRECT_URI],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "none",
-    };
-  }
-  state(): string {
-    return this.stateValue;
-  }
-  clientInformation() {
-    return this.client;
-  }
-  saveClientInformation(info: OAuthClientInformationMixed): void {
-    this.client = info;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: OAuthTokens): void {
-    this.saved = tokens;
-    this.savedTokens.push(tokens);
-  }
-  redirectToAuthorization(url: URL): void {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(verifier: string): void {
-    this.verifier = verifier;
-  }
-  codeVerifier(): string {
-    return this.verifier;
-  }
-  invalidateCredentials(scope: "all" | "client" | "tokens" | "verifier" | "discovery"): void {
-    if (scope === "all" || scope === "tokens") this.saved = undefined;
-    if (scope === "all" || scope === "client") this.client = undefined;
-    if (scope === "all" || scope === "verifier") this.verifier = "";
-  }
-}
+import { TestProvider } from "./sdk_provider.ts";
 
 Deno.test("the MCP SDK connects with OAuth from the gateway URL alone: register, sign in, use, refresh, revoke", async () => {
   const upstream = startUpstream({
