@@ -12,6 +12,7 @@ import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { MCP_REMOTE_VERSION } from "../../src/api/client_configs.ts";
 import { createGateway, type Json, req, rpc, withMcpServer } from "../helpers/mcp.ts";
 import { TestProvider } from "../oauth/sdk_provider.ts";
+import { addMethod } from "./helpers.ts";
 
 const FIX = /send a valid gateway key as the header 'Authorization: Bearer ghk_\.\.\.'/;
 
@@ -50,7 +51,7 @@ Deno.test("the SDK's OAuth client at a gateway without oauth2 ends on 'send the 
         requestInit: { headers: { authorization: `Bearer ${gw.key}` } },
       }),
     );
-    assert.deepEqual((await ok.listTools()).tools.map((t) => t.name), ["echo"]);
+    assert.deepEqual((await ok.listTools()).tools.map((t: { name: string }) => t.name), ["echo"]);
     await ok.close();
   });
 });
@@ -81,7 +82,8 @@ Deno.test("the origin's guessed OAuth endpoints answer OAuth errors (JSON) and a
     assert.match(html, new RegExp(`&#39;Gateway ${gw.endpoint}&#39; does not use OAuth sign-in`));
     assert.match(html, /Authorization: Bearer ghk_/);
     // A gateway that does use OAuth keeps its own endpoints under its URL.
-    const oauthGw = await createGateway(s, { auth: "oauth2" });
+    const oauthGw = await createGateway(s, { auth: null });
+    await addMethod(s, oauthGw, "oauth2");
     const meta: Json = await (await fetch(
       `${s.url}/.well-known/oauth-protected-resource/mcp/default${oauthGw.endpoint}`,
     )).json();
