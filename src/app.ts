@@ -72,6 +72,7 @@ export function createApp(deps: AppDeps): Gatehouse {
   const mcp = new McpService(store, deps.executors, {
     idleTimeoutMs: config.mcp.sessionIdleMs,
     maxPerGateway: config.mcp.maxSessionsPerGateway,
+    maxPerPrincipal: config.mcp.maxSessionsPerKey,
     pageSize: config.mcp.pageSize,
     listTtlMs: 30_000,
   });

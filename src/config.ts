@@ -77,8 +77,13 @@ export interface McpSettings {
   maxBodyBytes: number;
   /** Idle sessions are closed after this long, in ms. */
   sessionIdleMs: number;
-  /** Open sessions per gateway; the oldest idle one is evicted beyond it. */
+  /**
+   * Open sessions per gateway. At the cap a caller's own oldest idle session
+   * makes room for its new one; a caller with none is refused (429).
+   */
   maxSessionsPerGateway: number;
+  /** Open sessions per credential of a gateway; beyond it, as at the gateway cap. */
+  maxSessionsPerKey: number;
   /** Tools per `tools/list` page. */
   pageSize: number;
   /** Keep-alive comment interval on idle streams, in ms. */
@@ -158,6 +163,7 @@ export function loadConfig(
     maxBodyBytes: int("GATEHOUSE_MCP_MAX_BODY_BYTES", 4 * 1024 * 1024, 1024, 1024 ** 3),
     sessionIdleMs: int("GATEHOUSE_SESSION_IDLE_SECONDS", 1800, 1, 7 * 86400) * 1000,
     maxSessionsPerGateway: int("GATEHOUSE_MAX_SESSIONS_PER_GATEWAY", 10_000, 1, 1_000_000),
+    maxSessionsPerKey: int("GATEHOUSE_MAX_SESSIONS_PER_KEY", 5_000, 1, 1_000_000),
     pageSize: int("GATEHOUSE_TOOLS_PAGE_SIZE", 100, 1, 10_000),
     keepAliveMs: int("GATEHOUSE_KEEPALIVE_SECONDS", 15, 1, 3600) * 1000,
     maxBufferedBytes: int("GATEHOUSE_STREAM_BUFFER_BYTES", 1024 * 1024, 1024, 1024 ** 3),

@@ -25,6 +25,7 @@ export interface McpOptions extends SessionLimits {
 export const DEFAULT_MCP_OPTIONS: McpOptions = {
   idleTimeoutMs: 30 * 60_000,
   maxPerGateway: 1000,
+  maxPerPrincipal: 1000,
   pageSize: 100,
   listTtlMs: 30_000,
 };

@@ -74,13 +74,19 @@ export class Session {
 export interface SessionLimits {
   /** Sessions idle this long are closed. */
   idleTimeoutMs: number;
-  /** Sessions per gateway; the oldest idle one is evicted to make room. */
+  /** Sessions per gateway, whoever opened them. */
   maxPerGateway: number;
+  /** Sessions per credential of a gateway (`SessionOwner.principalId`). */
+  maxPerPrincipal: number;
 }
 
-/** The answer when a gateway has no room for another session. */
+/** The answer when there is no room for another session; `retryAfterSeconds` hints when. */
 export class SessionLimitError extends Error {
   override name = "SessionLimitError";
+  /** Creates the refusal; `retryAfterSeconds` is when an idle session may have expired. */
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super(message);
+  }
 }
 
 /** A random session id: 32 hex characters of 128 random bits (visible ASCII, as the spec asks). */
@@ -89,10 +95,36 @@ function newSessionId(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** All open sessions, bounded per gateway and expired when idle. */
+function principalKey(owner: SessionOwner): string {
+  return `${owner.gatewayId}\n${owner.principalId}`;
+}
+
+/**
+ * The session of `set` to give up for a new one: idle (no running call),
+ * without an open connection before those with one, least recently used first.
+ */
+function evictable(set: Iterable<Session>): Session | undefined {
+  let victim: Session | undefined;
+  const rank = (s: Session) => (s.outbound ? 1 : 0);
+  for (const s of set) {
+    if (s.inflight.size > 0) continue;
+    if (
+      !victim || rank(s) < rank(victim) ||
+      (rank(s) === rank(victim) && s.lastActive < victim.lastActive)
+    ) victim = s;
+  }
+  return victim;
+}
+
+/**
+ * All open sessions, bounded per gateway and per credential and expired when
+ * idle. A full registry only ever gives up a session of the credential asking
+ * for a new one, never another caller's: one credential cannot evict others.
+ */
 export class SessionRegistry {
   #byId = new Map<string, Session>();
   #byGateway = new Map<string, Set<Session>>();
+  #byPrincipal = new Map<string, Set<Session>>();
   #timer: ReturnType<typeof setInterval>;
 
   /** Starts the idle sweep. */
@@ -102,30 +134,52 @@ export class SessionRegistry {
     Deno.unrefTimer(this.#timer);
   }
 
-  /** Opens a session for `owner`, evicting that gateway's oldest idle session when full. */
+  /**
+   * Opens a session for `owner`. At either cap the owner's own oldest idle
+   * session is closed to make room; when the owner has none to give up, a
+   * {@link SessionLimitError} refuses the new one.
+   */
   create(owner: SessionOwner, protocolVersion: string, logLevel?: LogLevel): Session {
-    let set = this.#byGateway.get(owner.gatewayId);
-    if (!set) this.#byGateway.set(owner.gatewayId, set = new Set());
-    if (set.size >= this.limits.maxPerGateway) {
-      // Oldest idle first, and sessions without an open connection before those with one.
-      let victim: Session | undefined;
-      const rank = (s: Session) => (s.outbound ? 1 : 0);
-      for (const s of set) {
-        if (s.inflight.size > 0) continue;
-        if (
-          !victim || rank(s) < rank(victim) ||
-          (rank(s) === rank(victim) && s.lastActive < victim.lastActive)
-        ) victim = s;
-      }
+    const pk = principalKey(owner);
+    const own = this.#byPrincipal.get(pk);
+    const all = this.#byGateway.get(owner.gatewayId);
+    const ownFull = (own?.size ?? 0) >= this.limits.maxPerPrincipal;
+    const gatewayFull = (all?.size ?? 0) >= this.limits.maxPerGateway;
+    if (ownFull || gatewayFull) {
+      const victim = own && evictable(own);
       if (!victim) {
-        throw new SessionLimitError("this gateway has too many active sessions; try again later");
+        const [what, n, set] = ownFull
+          ? ["this credential", this.limits.maxPerPrincipal, own]
+          : ["this gateway", this.limits.maxPerGateway, all];
+        throw new SessionLimitError(
+          `Too Many Requests: ${what} already has ${n} open sessions (the limit); ` +
+            "end unused ones (DELETE with their Mcp-Session-Id) or try again later",
+          this.#retryAfter(set!),
+        );
       }
       this.close(victim.id);
     }
     const session = new Session(newSessionId(), owner, protocolVersion, logLevel);
     this.#byId.set(session.id, session);
-    set.add(session);
+    let gw = this.#byGateway.get(owner.gatewayId);
+    if (!gw) this.#byGateway.set(owner.gatewayId, gw = new Set());
+    gw.add(session);
+    let mine = this.#byPrincipal.get(pk);
+    if (!mine) this.#byPrincipal.set(pk, mine = new Set());
+    mine.add(session);
     return session;
+  }
+
+  /** Seconds until the first idle session of `set` expires (at least 1). */
+  #retryAfter(set: Iterable<Session>): number {
+    let soonest = Infinity;
+    for (const s of set) {
+      if (s.inflight.size === 0 && !s.outbound) soonest = Math.min(soonest, s.lastActive);
+    }
+    const ms = soonest === Infinity
+      ? this.limits.idleTimeoutMs
+      : soonest + this.limits.idleTimeoutMs - Date.now();
+    return Math.max(1, Math.ceil(ms / 1000));
   }
 
   /**
@@ -164,6 +218,10 @@ export class SessionRegistry {
     const set = this.#byGateway.get(s.owner.gatewayId);
     set?.delete(s);
     if (set?.size === 0) this.#byGateway.delete(s.owner.gatewayId);
+    const pk = principalKey(s.owner);
+    const mine = this.#byPrincipal.get(pk);
+    mine?.delete(s);
+    if (mine?.size === 0) this.#byPrincipal.delete(pk);
     s.close();
     return true;
   }

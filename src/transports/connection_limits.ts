@@ -12,7 +12,7 @@ import { rpcErrorResponse } from "./responses.ts";
 /**
  * Takes a connection slot and opens the session a long-lived connection (SSE
  * stream, WebSocket) lives with, or answers why not: 429 past the connection
- * limits, 503 when the gateway has no room for another session.
+ * limits or when the gateway or the credential has no room for another session.
  */
 export function openConnection(
   call: McpCall,
@@ -35,7 +35,9 @@ export function openConnection(
   } catch (err) {
     release();
     if (!(err instanceof SessionLimitError)) throw err;
-    return rpcErrorResponse(503, ErrorCode.InvalidRequest, err.message, { "retry-after": "5" });
+    return rpcErrorResponse(429, ErrorCode.InvalidRequest, err.message, {
+      "retry-after": String(err.retryAfterSeconds),
+    });
   }
 }
 

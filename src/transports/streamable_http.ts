@@ -113,7 +113,9 @@ export class StreamableHttpTransport {
         session = call.service.sessions.create(ownerOf(call), DEFAULT_HTTP_VERSION, "info");
       } catch (err) {
         if (!(err instanceof SessionLimitError)) throw err;
-        return rpcErrorResponse(503, ErrorCode.InvalidRequest, err.message, { "retry-after": "5" });
+        return rpcErrorResponse(429, ErrorCode.InvalidRequest, err.message, {
+          "retry-after": String(err.retryAfterSeconds),
+        });
       }
       created = true;
     } else if (sessionId !== null) {

@@ -277,7 +277,7 @@ Deno.test("the session cap evicts the oldest idle session first; a newer one kee
   }, { maxSessionsPerGateway: 3 });
 });
 
-Deno.test("when every session is busy the cap refuses a new one with 503", async () => {
+Deno.test("when every session is busy the cap refuses a new one with 429", async () => {
   await withMcpServer(async (s) => {
     const gw = await createGateway(s, { tools: STANDARD_TOOLS });
     const a = await openSession(gw.url, gw.key);
@@ -286,7 +286,7 @@ Deno.test("when every session is busy the cap refuses a new one with 503", async
     });
     await s.executor.until(() => s.executor.calls.length === 1);
     const init = await rpc(gw.url, initializeRequest(), { key: gw.key });
-    assert.equal(init.status, 503, init.text);
+    assert.equal(init.status, 429, init.text);
     assert.equal(init.headers.get("mcp-session-id"), null);
     assert.ok(init.headers.get("retry-after"));
     await rpc(gw.url, {
