@@ -87,16 +87,13 @@ export class WebSocketTransport {
         socket.close(code, reason);
       }
     };
+    const outbox = new Outbox(
+      socket,
+      limits.maxBufferedBytes,
+      () => close(CloseCode.PolicyViolation, "send buffer limit exceeded"),
+    );
     const send = (message: JsonRpcMessage | JsonRpcResponse[]) => {
-      if (socket.readyState !== WebSocket.OPEN) return;
-      const text = encodeMessage(message);
-      if (socket.bufferedAmount >= limits.maxBufferedBytes) {
-        // The peer left maxBufferedBytes unread: drop it rather than buffer without bound.
-        // (A single message larger than the cap still goes to a peer that keeps up.)
-        close(CloseCode.PolicyViolation, "send buffer limit exceeded");
-        return;
-      }
-      socket.send(text);
+      if (socket.readyState === WebSocket.OPEN) outbox.send(encodeMessage(message));
     };
     session.outbound = send;
     session.onClose(() => close(CloseCode.GoingAway, "session ended"));
@@ -146,10 +143,71 @@ export class WebSocketTransport {
     };
     // Closing the socket ends the session, which cancels its running calls.
     socket.onclose = () => {
+      outbox.clear();
       release();
       sessions.close(session.id);
     };
     socket.onerror = () => {};
     return response;
+  }
+}
+
+/** How often a waiting {@link Outbox} looks whether the socket's buffer drained, in ms. */
+const DRAIN_POLL_MS = 5;
+
+/**
+ * What is sent down one socket, bounded the way SSE streams are: while the
+ * socket holds `cap` unsent bytes, messages wait here, and the peer is
+ * dropped only once they too pass `cap`. So a single reply larger than the
+ * cap, and the messages right behind it, reach a peer that keeps reading,
+ * while one that stops reading costs at most about twice the cap plus one
+ * message. (Deno's WebSocket has no drain event, so the buffer is polled
+ * while anything waits.)
+ */
+class Outbox {
+  #waiting: string[] = [];
+  #waitingBytes = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly cap: number,
+    private readonly overflow: () => void,
+  ) {}
+
+  /** Sends `text` now, or after what waits before it once the buffer drains. */
+  send(text: string): void {
+    if (this.#waiting.length === 0 && this.socket.bufferedAmount < this.cap) {
+      this.socket.send(text);
+      return;
+    }
+    this.#waiting.push(text);
+    // UTF-16 length: a lower bound of the bytes, cheap to take.
+    this.#waitingBytes += text.length;
+    if (this.#waitingBytes > this.cap) {
+      this.clear();
+      this.overflow();
+      return;
+    }
+    this.#timer ??= setTimeout(() => this.#drain(), DRAIN_POLL_MS);
+  }
+
+  /** Forgets what waits (the socket closed). */
+  clear(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#waiting = [];
+    this.#waitingBytes = 0;
+  }
+
+  #drain(): void {
+    this.#timer = undefined;
+    if (this.socket.readyState !== WebSocket.OPEN) return this.clear();
+    while (this.#waiting.length > 0 && this.socket.bufferedAmount < this.cap) {
+      const text = this.#waiting.shift()!;
+      this.#waitingBytes -= text.length;
+      this.socket.send(text);
+    }
+    if (this.#waiting.length > 0) this.#timer = setTimeout(() => this.#drain(), DRAIN_POLL_MS);
   }
 }

@@ -154,6 +154,66 @@ Deno.test("Backpressure: a WebSocket peer that never reads is dropped, its slot 
   }
 });
 
+Deno.test("Backpressure: an SSE reader that reads promptly survives replies far larger than the cap", async () => {
+  const f = await startFixture({ maxBufferedBytes: 64 * KIB, keepAliveMs: 60_000 });
+  try {
+    const raw = await openRawSse(f.gw);
+    try {
+      for (let round = 0; round < 5; round++) {
+        const base = round * 100;
+        const posts = [
+          raw.post(rpcReq(base, "tools/call", { name: "big", arguments: { bytes: 4096 * KIB } })),
+        ];
+        for (let i = 1; i <= 10; i++) {
+          posts.push(raw.post(
+            rpcReq(base + i, i % 2 ? "ping" : "tools/call", { name: "chatty", arguments: {} }),
+          ));
+        }
+        for (const p of await Promise.all(posts)) assert.equal(p.status, 202, p.text);
+        const ids = new Set<number>();
+        while (ids.size < 11) {
+          const m = await raw.sse.nextMessage();
+          if (m.id !== undefined) ids.add(m.id);
+          if (m.id === base) assert.equal(m.result.content[0].text.length, 4096 * KIB);
+        }
+      }
+    } finally {
+      await raw.close();
+    }
+  } finally {
+    await f.close();
+  }
+});
+
+Deno.test("Backpressure: a WebSocket peer that reads promptly survives replies far larger than the cap", async () => {
+  const f = await startFixture({ maxBufferedBytes: 64 * KIB, wsPingSeconds: 3600 });
+  try {
+    const ws = new WsInbox(await openWs(`${f.gw.wsUrl}?api_key=${f.gw.key}`, "mcp"));
+    let closed: CloseEvent | undefined;
+    ws.closed.then((e) => closed = e);
+    // Each round: a reply 64 times the cap, and right behind it, before the peer can have
+    // read it, notifications and more replies (which the old check answered with 1008).
+    for (let round = 0; round < 5; round++) {
+      const base = round * 100;
+      ws.ws.send(JSON.stringify(
+        rpcReq(base, "tools/call", { name: "big", arguments: { bytes: 4096 * KIB } }),
+      ));
+      for (let i = 1; i <= 10; i++) {
+        ws.ws.send(JSON.stringify(
+          rpcReq(base + i, i % 2 ? "ping" : "tools/call", { name: "chatty", arguments: {} }),
+        ));
+      }
+      const big = await ws.reply(base, 10_000);
+      assert.equal(big.result.content[0].text.length, 4096 * KIB);
+      for (let i = 1; i <= 10; i++) assert.ok(await ws.reply(base + i, 10_000));
+      assert.equal(closed, undefined, `closed: ${closed?.code} ${closed?.reason}`);
+    }
+    await ws.close();
+  } finally {
+    await f.close();
+  }
+});
+
 /** Opens an SSE stream; returns its status (and the open stream when 200). */
 async function trySse(gw: Gateway, key: string) {
   try {
