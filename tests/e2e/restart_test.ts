@@ -39,15 +39,17 @@ Deno.test("after SIGTERM and a restart every record is back and the printed admi
   try {
     const adminKey = printedAdminKey(child);
     const base = child.url;
-    await ok(base, adminKey, "POST", "/orgs", { name: "Acme", slug: "acme" });
-    const member = await ok(base, adminKey, "POST", "/orgs/default/members", {
+    const acmeKey = (await ok(base, adminKey, "POST", "/orgs", { name: "Acme", slug: "acme" }))
+      .accessKey.key;
+    const invitation = await ok(base, adminKey, "POST", "/orgs/default/members", {
       email: "m@example.com",
       role: "member",
     });
-    const memberKey = await ok(base, adminKey, "POST", "/keys", {
-      name: "member",
-      userId: member.userId,
+    const joined = await ok(base, "", "POST", "/invitations/accept", {
+      token: invitation.token,
+      password: "a member's password",
     });
+    const memberKey = joined.accessKey;
     const revoked = await ok(base, adminKey, "POST", "/keys", { name: "old" });
     await ok(base, adminKey, "DELETE", `/keys/${revoked.id}`);
     const gw = await ok(base, adminKey, "POST", "/gateways", {
@@ -98,7 +100,7 @@ Deno.test("after SIGTERM and a restart every record is back and the printed admi
     // Keys keep working, and a revoked one stays revoked.
     await ok(child.url, memberKey.key, "GET", "/gateways");
     assert.equal((await apiCall(child.url, revoked.key, "GET", "/gateways")).status, 401);
-    const acme = await apiCall(child.url, adminKey, "GET", "/orgs/acme");
+    const acme = await apiCall(child.url, acmeKey, "GET", "/orgs/acme");
     assert.equal(acme.status, 200);
     assert.equal(acme.body.role, "owner");
   } finally {

@@ -548,13 +548,13 @@ Deno.test("tool names: valid, at most 64 characters, unique against every tool o
 Deno.test("APIs are isolated between organizations, and viewers cannot import", async () => {
   await withServer(async (s) => {
     const api = await importApi(s, { name: "pets", spec: petsDoc() });
-    expectOk(await s.api("POST", "/orgs", { name: "Other", slug: "other" }), 201);
+    const otherKey = expectOk(await s.api("POST", "/orgs", { name: "Other", slug: "other" }), 201)
+      .accessKey.key;
     const other = (method: string, path: string, body?: unknown) =>
       fetch(`${s.url}${path}`, {
         method,
         headers: {
-          authorization: `Bearer ${s.adminKey}`,
-          "x-organization": "other",
+          authorization: `Bearer ${otherKey}`,
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -569,11 +569,15 @@ Deno.test("APIs are isolated between organizations, and viewers cannot import", 
     assert.deepEqual(namesOf(mine), namesOf(api));
     assert.equal(expectOk(await s.api("GET", `/apis/${api.id}`)).tools.length, 5);
 
-    const member = expectOk(
+    const invited = expectOk(
       await s.api("POST", "/orgs/default/members", { email: "v@example.com", role: "viewer" }),
       201,
     );
-    const key = expectOk(await s.api("POST", "/keys", { name: "v", userId: member.userId }), 201);
+    const joined = await s.api("POST", "/invitations/accept", {
+      token: invited.token,
+      password: "a viewer's password",
+    }, "");
+    const key = expectOk(joined, 201).accessKey;
     expectFail(await s.api("POST", "/apis", { name: "v", spec: petsDoc() }, key.key), 403);
     expectFail(await s.api("DELETE", `/apis/${api.id}`, undefined, key.key), 403);
     assert.equal(expectOk(await s.api("GET", "/apis", undefined, key.key)).apis.length, 1);
