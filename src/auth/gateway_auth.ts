@@ -137,7 +137,13 @@ interface CompiledGateway {
   /** What this gateway accepts, for refusals ("send a gateway key as ..."). */
   hint: string;
   /** Which places some method reads a credential from. */
-  accepts: { basic: boolean; xApiKey: boolean; query: boolean; wsProtocol: boolean };
+  accepts: {
+    basic: boolean;
+    bearer: boolean;
+    xApiKey: boolean;
+    query: boolean;
+    wsProtocol: boolean;
+  };
 }
 
 /** A gateway key as cached: what a request needs, with the expiry as a number. */
@@ -208,8 +214,11 @@ function hintOf(m: AuthMethod): string | undefined {
 function claimedToken(kind: Check["kind"], p: Presented): string | undefined {
   const bearer = p.authorization?.scheme === "bearer" ? p.authorization.token : undefined;
   switch (kind) {
-    case "api_key":
-      return bearer ?? p.apiKey ?? p.query ?? p.wsProtocol;
+    case "api_key": {
+      // A gateway key wherever it is, so a JWT beside it in Authorization does not hide it.
+      const all = [bearer, p.apiKey, p.query, p.wsProtocol];
+      return all.find((t) => t?.startsWith(GATEWAY_KEY_PREFIX)) ?? all.find((t) => t);
+    }
     case "bearer":
       // Browsers cannot set headers on a WebSocket: the subprotocol entry stands in for one.
       return bearer ?? p.wsProtocol;
@@ -303,7 +312,11 @@ export class GatewayAuthenticator {
     if (auth?.scheme === "basic" && !g.accepts.basic) {
       return `this gateway does not accept 'Authorization: Basic'${send}`;
     }
-    if (auth?.scheme === "bearer") return undefined;
+    if (auth?.scheme === "bearer") {
+      return g.accepts.bearer
+        ? undefined
+        : `this gateway does not accept 'Authorization: Bearer'${send}`;
+    }
     if (p.apiKey !== undefined && !g.accepts.xApiKey) {
       return `this gateway does not accept credentials in the X-API-Key header${send}`;
     }
@@ -450,6 +463,7 @@ export class GatewayAuthenticator {
         hint: [...new Set(stored.map(hintOf).filter((h) => h !== undefined))].join(", or "),
         accepts: {
           basic: types.has("basic"),
+          bearer: tokenTypes,
           xApiKey: types.has("api_key"),
           // The WebSocket path takes OAuth and JWT tokens in the query too (browsers).
           query: types.has("api_key"),

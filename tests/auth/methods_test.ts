@@ -213,3 +213,26 @@ Deno.test("oauth2 is a method like the others: configured, listed, and its token
     expectOk(await list(`${gw.url}?api_key=${k.key}`));
   });
 });
+
+Deno.test("a credential sent in a form the gateway does not take is told what was wrong, not 'missing credentials'", async () => {
+  await withAuthServer(async (s) => {
+    const gw = await createGateway(s, { tools: await standardTools(s) });
+    const as = (authorization: string) =>
+      rpc(gw.url, req(1, "tools/list"), { headers: { authorization } });
+    const noScheme = expect401(await as(gw.key), /Authorization header has no scheme/);
+    assert.match(noScheme, /send a gateway key as 'Authorization: Bearer ghk_\.\.\.'/);
+    assert.doesNotMatch(noScheme, /missing credentials/);
+    assert.doesNotMatch(noScheme, new RegExp(gw.key));
+    expect401(await as(`Digest ${gw.key}`), /the 'Digest' Authorization scheme is not supported/);
+    expect401(await as(`Bearer ${gw.key} extra`), /exactly one token/);
+    expect401(await as("Bearer"), /'Authorization: Bearer' has no credentials after it/);
+    expect401(await as("Basic dTpw"), /does not accept 'Authorization: Basic'/);
+    // Absent really is missing, and says what to send.
+    expect401(
+      await list(gw.url),
+      /^Unauthorized: missing credentials; send a gateway key as 'Authorization: Bearer ghk_\.\.\.', as 'X-API-Key: ghk_\.\.\.' or in the api_key query parameter$/,
+    );
+    // The well-formed key still works beside all that.
+    expectOk(await list(gw.url, gw.key));
+  });
+});
