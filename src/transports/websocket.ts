@@ -27,19 +27,6 @@ export const CloseCode = {
 
 const encoder = new TextEncoder();
 
-/** The subprotocol prefix that carries a credential for browsers, which cannot set headers. */
-export const WS_KEY_PROTOCOL_PREFIX = "bearer.";
-
-/** The key offered as a `bearer.<key>` entry of `Sec-WebSocket-Protocol`, if any. */
-export function keyFromProtocols(req: Request): string | undefined {
-  const offered = req.headers.get("sec-websocket-protocol");
-  if (!offered) return undefined;
-  const entry = offered.split(",").map((p) => p.trim()).find((p) =>
-    p.startsWith(WS_KEY_PROTOCOL_PREFIX)
-  );
-  return entry?.slice(WS_KEY_PROTOCOL_PREFIX.length) || undefined;
-}
-
 /** The WebSocket transport for every gateway. */
 export class WebSocketTransport {
   /** Shares the streaming-connection limits with the other long-lived transports. */
