@@ -215,6 +215,7 @@ function claimedToken(kind: Check["kind"], p: Presented): string | undefined {
   const bearer = p.authorization?.scheme === "bearer" ? p.authorization.token : undefined;
   switch (kind) {
     case "api_key": {
+      if (bearer?.startsWith(GATEWAY_KEY_PREFIX)) return bearer;
       // A gateway key wherever it is, so a JWT beside it in Authorization does not hide it.
       const all = [bearer, p.apiKey, p.query, p.wsProtocol];
       return all.find((t) => t?.startsWith(GATEWAY_KEY_PREFIX)) ?? all.find((t) => t);
@@ -283,7 +284,9 @@ export class GatewayAuthenticator {
       if (principal && i > g.lastRequired) break;
       // Once someone is accepted, only the required methods still have a say.
       if (principal && !m.required) continue;
-      const r = await this.#run(m, gateway, request);
+      // Only jwt and basic checks are asynchronous; the others skip the await (hot path).
+      const pending = this.#run(m, gateway, request);
+      const r = pending instanceof Promise ? await pending : pending;
       if ("id" in r) {
         principal ??= r;
         continue;
@@ -329,11 +332,11 @@ export class GatewayAuthenticator {
     return undefined;
   }
 
-  async #run(
+  #run(
     m: Compiled,
     gateway: GatewayRef,
     request: AuthRequest,
-  ): Promise<GatewayPrincipal | Outcome> {
+  ): GatewayPrincipal | Outcome | Promise<GatewayPrincipal | Outcome> {
     const check = m.check;
     if (check.kind === "broken") return { reason: check.reason, specific: false };
     const p = request.presented;
@@ -346,7 +349,7 @@ export class GatewayAuthenticator {
       if (auth?.scheme !== "basic") return { reason: "missing Basic credentials", specific: false };
       const violation = m.rules && ruleViolation(m.rules, request);
       if (violation) return { reason: violation, specific: true };
-      return await this.#basic(gateway, auth.user, auth.password, request);
+      return this.#basic(gateway, auth.user, auth.password, request);
     }
     const token = claimedToken(check.kind, p);
     if (token === undefined) return { reason: `missing ${noun(check.kind)}`, specific: false };
@@ -372,13 +375,11 @@ export class GatewayAuthenticator {
         if (found) return { id: found.id, method: "oauth2", scopes: found.scopes };
         return { reason: "invalid, revoked or expired access token", specific };
       }
-      case "jwt": {
+      case "jwt":
         if (!specific) return { reason: "not a JWT", specific };
-        const r = await check.verifier.verify(token);
-        return r.ok
-          ? { id: r.id, method: "jwt", scopes: r.scopes }
-          : { reason: r.reason, specific };
-      }
+        return check.verifier.verify(token).then((r) =>
+          r.ok ? { id: r.id, method: "jwt", scopes: r.scopes } : { reason: r.reason, specific }
+        );
     }
   }
 
