@@ -264,9 +264,9 @@ export class GatewayAuthenticator {
     this.#signIns.clear();
   }
 
-  /** What `gateway` accepts, in words for people ("a gateway key as ..."); empty for none. */
-  hint(gateway: GatewayRef): string {
-    return this.#compiled(gateway).hint;
+  /** Whether `gateway` has a `basic` method (its 401 then also challenges for Basic). */
+  acceptsBasic(gateway: GatewayRef): boolean {
+    return this.#compiled(gateway).accepts.basic;
   }
 
   /** Checks what `request` presents against the methods of `gateway`, in order. */

@@ -129,7 +129,11 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
     if ("reason" in auth) {
       return rpcErrorResponse(401, ErrorCode.InvalidRequest, `Unauthorized: ${auth.reason}`, {
         ...cors,
-        "www-authenticate": wwwAuthenticate(metadataUrl(deps.baseUrl(req), target), req),
+        "www-authenticate": wwwAuthenticate(
+          metadataUrl(deps.baseUrl(req), target),
+          req,
+          deps.auth.acceptsBasic(target.gateway) ? target.gateway.name : undefined,
+        ),
       });
     }
     const call: McpCall = {
@@ -156,9 +160,13 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
  * client can start from nothing but the URL; `invalid_token` when a token was
  * sent and refused.
  */
-function wwwAuthenticate(metadata: string, req: Request): string {
-  const challenge = `Bearer resource_metadata="${metadata}", scope="${OAUTH_SCOPES.join(" ")}"`;
-  return req.headers.has("authorization") ? `${challenge}, error="invalid_token"` : challenge;
+function wwwAuthenticate(metadata: string, req: Request, basicRealm?: string): string {
+  let challenge = `Bearer resource_metadata="${metadata}", scope="${OAUTH_SCOPES.join(" ")}"`;
+  if (req.headers.has("authorization")) challenge += `, error="invalid_token"`;
+  // A gateway with a basic method also asks for Basic (RFC 7617), so curl and browsers can; the
+  // realm is the gateway's name, kept to printable ASCII without quotes (a header value).
+  if (basicRealm === undefined) return challenge;
+  return `${challenge}, Basic realm="${basicRealm.replace(/[^ -~]|["\\]/g, "")}", charset="UTF-8"`;
 }
 
 function notFoundResponse(): Response {

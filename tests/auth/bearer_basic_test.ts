@@ -157,16 +157,23 @@ Deno.test("basic: a member's email and password; viewers list only; others, wron
     const messages = await Promise.all(refusals);
     assert.equal(new Set(messages).size, 1, messages.join("\n"));
     assert.match(messages[0], /email or password is incorrect/);
+    // The challenge offers Basic too, so curl and browsers can ask for it; a key-only gateway's does not.
+    const refused = await rpc(gw.url, LIST);
+    assert.match(
+      refused.headers.get("www-authenticate") ?? "",
+      new RegExp(
+        `^Bearer resource_metadata="[^"]+", scope="tools:read tools:execute", Basic realm="Gateway ${gw.endpoint}", charset="UTF-8"$`,
+      ),
+    );
     assert.doesNotMatch(messages[0], new RegExp(PASSWORD));
 
     // Malformed Basic, and Basic to a gateway without it: said, not "missing credentials".
     expect401(await rpc(gw.url, LIST, as("Basic not-base64!")), /must carry base64/);
     const keyGw = await bareGateway(s);
     await addMethod(s, keyGw, "api_key");
-    expect401(
-      await rpc(keyGw.url, LIST, member),
-      /does not accept 'Authorization: Basic'; send a gateway key/,
-    );
+    const basicToKeyGw = await rpc(keyGw.url, LIST, member);
+    expect401(basicToKeyGw, /does not accept 'Authorization: Basic'; send a gateway key/);
+    assert.doesNotMatch(basicToKeyGw.headers.get("www-authenticate") ?? "", /Basic/);
     // A gateway key is no Basic credential.
     const key = (await issueKey(s, keyGw)).key;
     expect401(
