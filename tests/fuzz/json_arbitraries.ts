@@ -1,9 +1,9 @@
 /**
- * fast-check arbitraries for hostile JSON: strings with lone surrogates and
+ * fast-check arbitraries for hostile input: strings with lone surrogates and
  * control characters, awkward keys, values nested far past any sane depth,
  * numbers no double can hold, and bodies that are not JSON at all. Values are
  * written as JSON text with "raw" pieces spliced in where `JSON.stringify`
- * cannot produce them (`1e400`, 10,000 nested arrays).
+ * cannot produce them (`1e400`, 10,000 nested arrays). Also header values.
  *
  * @module
  */
@@ -46,6 +46,12 @@ export const nastyKey: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: fc.string({ maxLength: 8 }) },
   fc.constantFrom("__proto__", "constructor", "prototype", "toString", "", "\ud800", "$ref"),
 );
+
+/** Header values: printable ASCII, as fetch allows. */
+export const headerText: fc.Arbitrary<string> = fc.string({
+  unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+  maxLength: 30,
+});
 
 /** Numbers, including the edges of the safe integers and of doubles. */
 export const nastyNumber: fc.Arbitrary<number> = fc.oneof(
@@ -107,6 +113,29 @@ export function orRaw(arb: fc.Arbitrary<Json>, rawWeight = 1): fc.Arbitrary<Json
   return fc.oneof(
     { weight: 6, arbitrary: arb },
     { weight: rawWeight, arbitrary: rawJson.map((text) => new Raw(text)) },
+  );
+}
+
+/** Objects of `arb` with one field replaced by any value, one removed, or one added. */
+export function mutated(params: fc.Arbitrary<Json>): fc.Arbitrary<Json> {
+  return fc.tuple(params, fc.nat(), orRaw(jsonValue, 2), nastyString).map(
+    ([p, i, value, key]) => {
+      if (p === null || typeof p !== "object" || Array.isArray(p)) return p;
+      const keys = Object.keys(p);
+      const out = { ...p };
+      // An own property even for "__proto__", as JSON.parse makes it.
+      const set = (k: string) =>
+        Object.defineProperty(out, k, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      if (keys.length === 0 || i % 3 === 0) set(key);
+      else if (i % 3 === 1) set(keys[i % keys.length]);
+      else delete out[keys[i % keys.length]];
+      return out;
+    },
   );
 }
 

@@ -12,6 +12,7 @@ import {
   brokenBody,
   type Json,
   jsonValue,
+  mutated,
   nastyNumber,
   nastyString,
   orRaw,
@@ -144,21 +145,6 @@ const NOTIFICATIONS = [
   "notifications/roots/list_changed",
   "notifications/unknown",
 ];
-
-/** Params with one field replaced by any value, one removed, or one added. */
-function mutated(params: fc.Arbitrary<Json>): fc.Arbitrary<Json> {
-  return fc.tuple(params, fc.nat(), orRaw(jsonValue, 2), nastyString).map(
-    ([p, i, value, key]) => {
-      if (p === null || typeof p !== "object" || Array.isArray(p)) return p;
-      const keys = Object.keys(p);
-      const out = { ...p };
-      if (keys.length === 0 || i % 3 === 0) out[key] = value;
-      else if (i % 3 === 1) out[keys[i % keys.length]] = value;
-      else delete out[keys[i % keys.length]];
-      return out;
-    },
-  );
-}
 
 const methodArb = fc.oneof(
   { weight: 4, arbitrary: fc.constant("tools/call") },

@@ -19,12 +19,13 @@ import {
   type Sent,
   show,
 } from "./answers.ts";
-import { type Body, bodyBytes, describeBody, type Json } from "./json_arbitraries.ts";
+import { type Body, bodyBytes, describeBody, headerText, type Json } from "./json_arbitraries.ts";
 import { mcpBodyArb, VERSIONS } from "./mcp_arbitraries.ts";
+import { segmentArb } from "./api_arbitraries.ts";
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 20261201);
 /** Generated messages per transport. */
-const RUNS = { sessionless: 700, session: 500, sse: 400, ws: 600 };
+const RUNS = { sessionless: 700, session: 500, sse: 400, ws: 600, paths: 400 };
 /** How long an answer may take (a tool call goes to the upstream and back). */
 const ANSWER_MS = 5000;
 const MCP_ACCEPT = "application/json, text/event-stream";
@@ -114,12 +115,6 @@ function sentOf(body: Body): Sent {
     return {};
   }
 }
-
-/** Printable ASCII, as header values must be. */
-const headerText = fc.string({
-  unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
-  maxLength: 30,
-});
 
 /** Generated Streamable HTTP headers: mostly a proper client's, sometimes anything. */
 function headersArb(t: Target, session?: { id: string; version: string }) {
@@ -254,9 +249,11 @@ function owed(sent: Sent): number | undefined {
 let sentinels = 0;
 
 /**
- * Sends `body` down a session whose answers arrive in `inbox`, then a ping
- * (the sentinel): once the ping is answered and the answers owed are in,
- * everything else that arrived is the answer to `body`.
+ * Sends `body` down a session whose answers arrive in `inbox`; once the
+ * answers owed are in, sends a ping (the sentinel): when it is answered,
+ * everything else that arrived is the answer to `body`. (Waiting before the
+ * ping also spares Deno's WebSocket client, which does not disable Nagle's
+ * algorithm, a delayed-ACK stall of 40 ms per pair of frames.)
  */
 async function viaInbox(
   inbox: Inbox,
@@ -266,16 +263,17 @@ async function viaInbox(
   const sent = sentOf(body);
   const from = inbox.messages.length;
   const sentinel = `sentinel-${++sentinels}`;
-  await send(bodyBytes(body));
-  await send(JSON.stringify({ jsonrpc: "2.0", id: sentinel, method: "ping" }));
   const due = owed(sent);
   const answers = () =>
     inbox.messages.slice(from).filter((m) => !isServerNotification(m) && m?.id !== sentinel);
-  const arrived = await inbox.until(() =>
-    inbox.messages.slice(from).some((m) => m?.id === sentinel) &&
-    (due === undefined || answers().length >= due)
-  );
-  if (!arrived) return [`no answer within ${ANSWER_MS} ms; got ${show(answers())}`];
+  await send(bodyBytes(body));
+  if (due !== undefined && !await inbox.until(() => answers().length >= due)) {
+    return [`no answer within ${ANSWER_MS} ms; got ${show(answers())}`];
+  }
+  await send(JSON.stringify({ jsonrpc: "2.0", id: sentinel, method: "ping" }));
+  if (!await inbox.until(() => inbox.messages.slice(from).some((m) => m?.id === sentinel))) {
+    return [`the ping after it got no answer within ${ANSWER_MS} ms`];
+  }
   if (due === undefined) await new Promise((r) => setTimeout(r, 100));
   return answerProblems(sent, answers());
 }
@@ -443,6 +441,65 @@ Deno.test("MCP fuzz: generated JSON-RPC over every transport gets well-formed an
         ws.close();
         await closed;
       }
+    });
+
+    await t.step("MCP, SSE, WebSocket and OAuth URLs with generated paths", async () => {
+      const suffix = fc.constantFrom(
+        "",
+        "/sse",
+        "/ws",
+        "/messages",
+        "/message",
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/oauth-protected-resource",
+        "/oauth/register",
+        "/oauth/authorize",
+        "/oauth/token",
+        "/oauth/revoke",
+      );
+      const prefix = fc.constantFrom(
+        "/mcp",
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-authorization-server/mcp",
+      );
+      const arb = fc.record({
+        path: fc.tuple(prefix, segmentArb(["default"]), segmentArb(["fuzz"]), suffix)
+          .map(([p, org, endpoint, end]) => `${p}/${org}/${endpoint}${end}`),
+        method: fc.constantFrom("GET", "POST", "DELETE", "PUT", "OPTIONS"),
+        body: mcpBodyArb,
+        headers: headersArb(target),
+      });
+      await fuzz("paths", arb, RUNS.paths, async (r) => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(r.headers)) if (v !== undefined) h.set(k, v);
+        const res = await fetch(`${s.url}${r.path}`, {
+          method: r.method,
+          headers: h,
+          body: r.method === "GET" ? undefined : bodyBytes(r.body),
+          signal: AbortSignal.timeout(ANSWER_MS),
+        });
+        if (res.status >= 500) return [`server error: HTTP ${res.status} ${await res.text()}`];
+        // A stream that opened (SSE, a session's GET stream) is a fine answer; stop reading it.
+        if ((res.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
+          await res.body?.cancel();
+          return [];
+        }
+        const text = await res.text();
+        if (!(res.headers.get("content-type") ?? "").includes("json") || text === "") return [];
+        let body: Json;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          return [`not JSON: HTTP ${res.status} ${text.slice(0, 300)}`];
+        }
+        // The shapes of the three surfaces: JSON-RPC, the API's errors, OAuth's errors.
+        const oauthError = typeof body?.error === "string";
+        const rpc = Array.isArray(body) || responseProblems(body).length === 0;
+        if (res.status >= 400 && !oauthError && !isApiError(body) && !rpc) {
+          return [`an error in no known shape: HTTP ${res.status} ${text.slice(0, 300)}`];
+        }
+        return [];
+      }, (r) => `${r.method} ${r.path} ${show(r.headers)} ${describeBody(r.body)}`);
     });
 
     // The generated calls were good enough to reach the upstream, many times.
