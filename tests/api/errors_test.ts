@@ -122,7 +122,7 @@ Deno.test("400 names the field at fault", async () => {
       ["POST", "/keys", { name: "k", expiresAt: "2001-01-01T00:00:00Z" }, "expiresAt"],
       ["POST", "/keys", { name: "k", expiresAt: "soon" }, "expiresAt"],
       ["POST", `/gateways/${gw.id}/keys`, { name: "k", scopes: ["admin"] }, "scopes"],
-      ["POST", `/gateways/${gw.id}/auth`, { type: "basic" }, "type"],
+      ["POST", `/gateways/${gw.id}/auth`, { type: "digest" }, "type"],
       [
         "POST",
         `/gateways/${gw.id}/auth`,
