@@ -505,7 +505,7 @@ Deno.test("MCP fuzz: generated JSON-RPC over every transport gets well-formed an
     // The generated calls were good enough to reach the upstream, many times.
     console.log(`the upstream saw ${up.requests.length} tool calls`);
     assert.ok(
-      up.requests.length > 100,
+      up.requests.length > 50,
       `only ${up.requests.length} tool calls reached the upstream`,
     );
     const health = await fetch(`${s.url}/healthz`);
