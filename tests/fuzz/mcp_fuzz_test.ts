@@ -462,9 +462,20 @@ Deno.test("MCP fuzz: generated JSON-RPC over every transport gets well-formed an
         "/.well-known/oauth-protected-resource/mcp",
         "/.well-known/oauth-authorization-server/mcp",
       );
+      const query = fc.oneof(
+        { weight: 3, arbitrary: fc.constant("") },
+        fc.constantFrom(
+          `?api_key=${target.key}`,
+          "?api_key=%ZZ",
+          "?sessionId=%ZZ&api_key=%",
+          "?sessionId=00000000000000000000000000000000",
+          "?client_id=%E0%A4%A&redirect_uri=%&response_type=code",
+          "?a=%ZZ&a=%&%=1",
+        ),
+      );
       const arb = fc.record({
-        path: fc.tuple(prefix, segmentArb(["default"]), segmentArb(["fuzz"]), suffix)
-          .map(([p, org, endpoint, end]) => `${p}/${org}/${endpoint}${end}`),
+        path: fc.tuple(prefix, segmentArb(["default"]), segmentArb(["fuzz"]), suffix, query)
+          .map(([p, org, endpoint, end, q]) => `${p}/${org}/${endpoint}${end}${q}`),
         method: fc.constantFrom("GET", "POST", "DELETE", "PUT", "OPTIONS"),
         body: mcpBodyArb,
         headers: headersArb(target),
