@@ -92,6 +92,7 @@ export function createApp(deps: AppDeps): Gatehouse {
     baseUrl: (req) => baseUrl(config, req),
     limits: {
       maxBodyBytes: config.mcp.maxBodyBytes,
+      bodyTimeoutMs: config.bodyTimeoutMs,
       keepAliveMs: config.mcp.keepAliveMs,
       maxBufferedBytes: config.mcp.maxBufferedBytes,
       maxBatch: 100,

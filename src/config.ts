@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { parseSecretKeyEnv, SECRET_KEY_ENV } from "./secrets/key.ts";
+import { DEFAULT_BODY_TIMEOUT_MS } from "./util/body.ts";
 
 /** Everything the server needs to know before it starts. */
 export interface Config {
@@ -33,6 +34,12 @@ export interface Config {
    * tens of megabytes (GitHub's and Stripe's are 7-12 MB as JSON).
    */
   maxImportBodyBytes: number;
+  /**
+   * How long a request body may take to arrive once its headers did, in ms
+   * (`GATEHOUSE_BODY_TIMEOUT_SECONDS`); a slower one is answered 408 and its
+   * connection closed. Headers have no such limit: `Deno.serve` offers none.
+   */
+  bodyTimeoutMs: number;
   /** Whether to write a line per request to the log. */
   logRequests: boolean;
   /** Browser origins allowed to call MCP endpoints besides the server's own (`*` for any). */
@@ -181,6 +188,8 @@ export function loadConfig(
     ...(secretKey ? { secretKey } : {}),
     maxBodyBytes: 1024 * 1024,
     maxImportBodyBytes: int("GATEHOUSE_IMPORT_MAX_BODY_BYTES", 64 * 1024 * 1024, 1024, 1024 ** 3),
+    bodyTimeoutMs: int("GATEHOUSE_BODY_TIMEOUT_SECONDS", DEFAULT_BODY_TIMEOUT_MS / 1000, 1, 3600) *
+      1000,
     logRequests,
     allowedOrigins,
     trustedProxies,

@@ -9,6 +9,7 @@ import { bodyLimit } from "hono/body-limit";
 import { accessKeyRoutes } from "./access_keys.ts";
 import { apiRoutes } from "./apis.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
+import { BODY_TIMEOUT_VAR } from "./body.ts";
 import { errorBody } from "./errors.ts";
 import { gatewayRoutes } from "./gateways.ts";
 import { invitationRoutes } from "./invitations.ts";
@@ -21,12 +22,18 @@ import { toolRoutes } from "./tools.ts";
 
 /** Mounts the management API on `app`. */
 export function mountApi(app: Hono, deps: ApiDeps): void {
-  const limitOf = (maxSize: number) =>
-    bodyLimit({
+  // Every route reads bodies within the size limit and, by `readJson`, the time limit.
+  const limitOf = (maxSize: number): MiddlewareHandler => {
+    const size = bodyLimit({
       maxSize,
       onError: (c) =>
         c.json(errorBody("payload_too_large", `request body is larger than ${maxSize} bytes`), 413),
     });
+    return (c, next) => {
+      c.set(BODY_TIMEOUT_VAR, deps.config.bodyTimeoutMs);
+      return size(c, next);
+    };
+  };
   const limit = limitOf(deps.config.maxBodyBytes);
   const auth = authenticate(deps.store);
   const guarded = (routes: Hono<ApiEnv>, ...extra: MiddlewareHandler<ApiEnv>[]) => {

@@ -8,6 +8,7 @@
 import type { Context } from "hono";
 import { ApiError, invalid } from "./errors.ts";
 import { isObject, MAX_JSON_DEPTH, nestedDeeperThan } from "../util/json.ts";
+import { BodyTimeoutError, DEFAULT_BODY_TIMEOUT_MS, readBodyText } from "../util/body.ts";
 import type { Body } from "./validate.ts";
 
 /** True when the request declares a JSON body (`application/json` or `+json`). */
@@ -23,7 +24,10 @@ export function isJsonContentType(contentType: string | undefined | null): boole
  */
 export const MAX_BODY_DEPTH = MAX_JSON_DEPTH;
 
-/** The request's JSON object body. */
+/** The context variable holding how long a body may take to arrive, in ms (set by the API app). */
+export const BODY_TIMEOUT_VAR = "bodyTimeoutMs";
+
+/** The request's JSON object body; 408 when it does not arrive in time. */
 export async function readJson(c: Context): Promise<Body> {
   if (!isJsonContentType(c.req.header("content-type"))) {
     throw new ApiError(
@@ -34,8 +38,12 @@ export async function readJson(c: Context): Promise<Body> {
   }
   let text: string;
   try {
-    text = await c.req.text();
-  } catch {
+    const timeoutMs = c.get(BODY_TIMEOUT_VAR) as number | undefined;
+    text = await readBodyText(c.req.raw, Infinity, timeoutMs ?? DEFAULT_BODY_TIMEOUT_MS);
+  } catch (err) {
+    if (err instanceof BodyTimeoutError) {
+      throw new ApiError(408, "request_timeout", err.message);
+    }
     // Not the client's JSON at fault: the connection broke, or the server is
     // stopping (Deno 2.9 cuts in-flight bodies on shutdown, denoland/deno#36809).
     // Nothing was written, so the client may safely send the request again.

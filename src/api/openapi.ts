@@ -898,6 +898,10 @@ const ERRORS: Record<number, [string, string]> = {
     "No such resource in the caller's organization (resources of other organizations are " +
     "reported exactly like missing ones).",
   ],
+  408: [
+    "RequestTimeout",
+    "The request body did not arrive in time (GATEHOUSE_BODY_TIMEOUT_SECONDS, 30 by default).",
+  ],
   409: ["Conflict", "The value is taken (error.field), or the change would leave no owner."],
   413: ["PayloadTooLarge", "The request body is over the size limit (1 MiB by default)."],
   415: ["UnsupportedMediaType", "The request body is not declared as JSON."],
@@ -942,7 +946,7 @@ function operation(path: string, op: Op): Json {
   }));
   const statuses = new Set(op.errors ?? []);
   if (!op.open) [401, 403].forEach((s) => statuses.add(s));
-  if (op.body) [400, 413, 415, 503].forEach((s) => statuses.add(s));
+  if (op.body) [400, 408, 413, 415, 503].forEach((s) => statuses.add(s));
   if (params.length > 0) statuses.add(404);
   const responses: Json = {
     [op.ok[0]]: op.ok[1]

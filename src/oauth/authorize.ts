@@ -365,7 +365,7 @@ export async function authorizePost(o: OAuthRequest): Promise<Response> {
       "The form must be sent as application/x-www-form-urlencoded.",
     );
   }
-  const form = await readForm(o.req, 16 * 1024);
+  const form = await readForm(o, 16 * 1024);
   if (!form) return errorPage(413, "Invalid request", "The form is too large.");
   const sessions = o.services.sessions;
   const session = sessions.get(

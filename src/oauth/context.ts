@@ -28,6 +28,8 @@ export interface OAuthServices {
   documentFetches: RateLimiter;
   /** Addresses of reverse proxies whose `X-Forwarded-For` is believed. */
   trustedProxies: ReadonlySet<string>;
+  /** How long a request body may take to arrive, in ms. */
+  bodyTimeoutMs: number;
 }
 
 /** One request to one gateway's authorization server. */
@@ -59,10 +61,14 @@ export function clientAddress(c: Context, trusted: ReadonlySet<string>): string 
   return peer;
 }
 
-/** Reads a request body of at most `cap` bytes as text; undefined when over the cap. */
-export async function readText(req: Request, cap: number): Promise<string | undefined> {
+/**
+ * Reads the request body of `o`, at most `cap` bytes, as text; undefined when
+ * over the cap. A body that does not arrive in time throws `BodyTimeoutError`
+ * (the routes answer it).
+ */
+export async function readText(o: OAuthRequest, cap: number): Promise<string | undefined> {
   try {
-    return await readBodyText(req, cap);
+    return await readBodyText(o.req, cap, o.services.bodyTimeoutMs);
   } catch (err) {
     if (err instanceof BodyTooLargeError) return undefined;
     throw err;
@@ -70,8 +76,11 @@ export async function readText(req: Request, cap: number): Promise<string | unde
 }
 
 /** Reads a form-encoded request body of at most `cap` bytes; undefined when over the cap. */
-export async function readForm(req: Request, cap: number): Promise<URLSearchParams | undefined> {
-  const text = await readText(req, cap);
+export async function readForm(
+  o: OAuthRequest,
+  cap: number,
+): Promise<URLSearchParams | undefined> {
+  const text = await readText(o, cap);
   return text === undefined ? undefined : new URLSearchParams(text);
 }
 

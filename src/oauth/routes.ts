@@ -23,6 +23,7 @@ import type { Config } from "../config.ts";
 import type { McpService, ResolvedGateway } from "../mcp/service.ts";
 import type { Store } from "../store/store.ts";
 import { OutboundGuard } from "../tools/outbound_policy.ts";
+import { BodyTimeoutError } from "../util/body.ts";
 import { authorizeGet, authorizePost } from "./authorize.ts";
 import { ClientMetadataDocuments } from "./clients.ts";
 import type { OAuthRequest, OAuthServices } from "./context.ts";
@@ -75,6 +76,7 @@ export function mountOAuth(app: Hono, deps: OAuthRouteDeps): void {
     signIn: deps.signIn,
     documentFetches: new RateLimiter(30, 60_000),
     trustedProxies: new Set(deps.config.trustedProxies),
+    bodyTimeoutMs: deps.config.bodyTimeoutMs,
   };
   // Expired codes and tokens are useless; they are deleted now and then, on token requests,
   // a day after expiry (until then a late request is told "expired", not "unknown").
@@ -122,6 +124,21 @@ export function mountOAuth(app: Hono, deps: OAuthRouteDeps): void {
         allow: allowed.join(", "),
       });
     }
+    try {
+      return await serve(o, endpoint, method);
+    } catch (err) {
+      if (!(err instanceof BodyTimeoutError)) throw err;
+      return endpoint === "authorize"
+        ? errorPage(
+          408,
+          "Request timeout",
+          `${err.message[0].toUpperCase()}${err.message.slice(1)}.`,
+        )
+        : oauthError(408, "invalid_request", err.message);
+    }
+  };
+
+  const serve = async (o: OAuthRequest, endpoint: Endpoint, method: string) => {
     switch (endpoint) {
       case "metadata":
         return oauthJson(authorizationServerMetadata(o.urls, o.settings), 200, {

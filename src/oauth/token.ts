@@ -65,7 +65,7 @@ async function formOf(o: OAuthRequest): Promise<URLSearchParams | Response> {
       "the request body must be application/x-www-form-urlencoded",
     );
   }
-  const form = await readForm(o.req, MAX_FORM_BYTES);
+  const form = await readForm(o, MAX_FORM_BYTES);
   if (!form) {
     return oauthError(400, "invalid_request", `the request body is over ${MAX_FORM_BYTES} bytes`);
   }
@@ -397,7 +397,7 @@ export async function register(o: OAuthRequest): Promise<Response> {
       "the registration must be a JSON object sent as application/json",
     );
   }
-  const text = await readText(o.req, MAX_FORM_BYTES);
+  const text = await readText(o, MAX_FORM_BYTES);
   if (text === undefined) {
     return oauthError(
       400,

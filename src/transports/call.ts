@@ -14,6 +14,8 @@ import type { Session, SessionOwner } from "../mcp/session.ts";
 export interface TransportLimits {
   /** Largest MCP request body, in bytes. */
   maxBodyBytes: number;
+  /** How long a request body may take to arrive, in ms. */
+  bodyTimeoutMs: number;
   /** Keep-alive comment interval on idle streams, in ms. */
   keepAliveMs: number;
   /** Bytes a slow reader may leave queued before its stream is dropped. */

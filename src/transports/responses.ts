@@ -5,7 +5,8 @@
  * @module
  */
 import { encodeMessage, ErrorCode, type RequestId } from "../mcp/jsonrpc.ts";
-import { BodyTooLargeError, readBodyText } from "../util/body.ts";
+import { BodyTimeoutError, BodyTooLargeError, readBodyText } from "../util/body.ts";
+import type { TransportLimits } from "./call.ts";
 import { isJsonType } from "./guards.ts";
 
 /** A JSON response (JSON-RPC messages are encoded with their cached parts). */
@@ -41,10 +42,15 @@ export type MessageBody =
 
 /**
  * Reads the JSON body of a message POST: 415 for a non-JSON content type, 413
- * past `maxBytes`; malformed JSON is reported separately because transports
- * answer it differently (in the response, or down the session's stream).
+ * past `maxBodyBytes`, 408 when it is not all there within `bodyTimeoutMs`;
+ * malformed JSON is reported separately because transports answer it
+ * differently (in the response, or down the session's stream).
  */
-export async function readMessageBody(req: Request, maxBytes: number): Promise<MessageBody> {
+export async function readMessageBody(
+  req: Request,
+  limits: Pick<TransportLimits, "maxBodyBytes" | "bodyTimeoutMs">,
+): Promise<MessageBody> {
+  const maxBytes = limits.maxBodyBytes;
   if (!isJsonType(req.headers.get("content-type"))) {
     return {
       refusal: rpcErrorResponse(
@@ -55,8 +61,17 @@ export async function readMessageBody(req: Request, maxBytes: number): Promise<M
     };
   }
   try {
-    return { value: JSON.parse(await readBodyText(req, maxBytes)) };
+    return { value: JSON.parse(await readBodyText(req, maxBytes, limits.bodyTimeoutMs)) };
   } catch (err) {
+    if (err instanceof BodyTimeoutError) {
+      return {
+        refusal: rpcErrorResponse(
+          408,
+          ErrorCode.InvalidRequest,
+          `Request Timeout: ${err.message}`,
+        ),
+      };
+    }
     if (!(err instanceof BodyTooLargeError)) return { parseError: true };
     return {
       refusal: rpcErrorResponse(

@@ -92,7 +92,7 @@ export class SseTransport {
         "Session not found: its SSE stream is closed or never existed; open a new one with GET .../sse",
       );
     }
-    const body = await readMessageBody(req, call.limits.maxBodyBytes);
+    const body = await readMessageBody(req, call.limits);
     if ("refusal" in body) return body.refusal;
     if ("parseError" in body) {
       // The stream is the reply channel, as for any other answer.

@@ -71,7 +71,7 @@ export class StreamableHttpTransport {
         "Not Acceptable: the client must accept application/json or text/event-stream",
       );
     }
-    const body = await readMessageBody(req, call.limits.maxBodyBytes);
+    const body = await readMessageBody(req, call.limits);
     if ("refusal" in body) return body.refusal;
     if ("parseError" in body) {
       return rpcErrorResponse(400, ErrorCode.ParseError, "Parse error: the body is not valid JSON");
