@@ -65,7 +65,8 @@ Deno.test("malformed percent-encoding in any path is a 400 in that surface's err
     ];
     for (const [method, path, shape] of cases) {
       // Without a credential too: the path is refused before anything reads it.
-      for (const auth of [{ authorization: `Bearer ${key}` }, {}]) {
+      const withAndWithout: Record<string, string>[] = [{ authorization: `Bearer ${key}` }, {}];
+      for (const auth of withAndWithout) {
         const res = await fetch(child.url + path, {
           method,
           headers: { ...auth, "content-type": "application/json" },
