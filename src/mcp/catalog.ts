@@ -8,6 +8,7 @@
 import { type OutputUnit, Validator } from "@cfworker/json-schema";
 import type { Store } from "../store/store.ts";
 import type { Tool } from "../store/tools.ts";
+import { checkSchema } from "../tools/schema_check.ts";
 
 /** A tool as listed to MCP clients. */
 export interface ToolDescriptor {
@@ -69,13 +70,46 @@ function formatErrors(errors: OutputUnit[]): string[] {
   });
 }
 
+/**
+ * The most items an argument array may have when the tool's schema asks for
+ * unique items anywhere: the validator compares every pair (256 items take
+ * about 10 ms, 20,000 take 24 s on the thread every request shares).
+ */
+export const MAX_UNIQUE_ITEMS = 256;
+
+/** The length of the longest array anywhere in `value`. */
+function longestArray(value: unknown): number {
+  if (Array.isArray(value)) {
+    return value.reduce((n, v) => Math.max(n, longestArray(v)), value.length);
+  }
+  if (value === null || typeof value !== "object") return 0;
+  let n = 0;
+  for (const v of Object.values(value)) n = Math.max(n, longestArray(v));
+  return n;
+}
+
 function entry(tool: Tool): CatalogEntry {
   const draft = DRAFTS[String(tool.inputSchema.$schema ?? "")] ?? "2020-12";
+  // Saved schemas were checked; one stored before a check existed is refused here, not run.
+  const problem = checkSchema(tool.inputSchema);
   const validator = new Validator(tool.inputSchema as never, draft, false);
+  const uniqueItems = JSON.stringify(tool.inputSchema).includes('"uniqueItems":true');
   return {
     tool,
     descriptor: describe(tool),
     validate(args) {
+      if (problem) {
+        return [`the tool's inputSchema cannot be applied: ${problem.pointer} ${problem.message}`];
+      }
+      if (uniqueItems) {
+        const longest = longestArray(args);
+        if (longest > MAX_UNIQUE_ITEMS) {
+          return [
+            `arguments: an array of ${longest} items is longer than this tool takes ` +
+            `(${MAX_UNIQUE_ITEMS} at most, since its schema asks for unique items)`,
+          ];
+        }
+      }
       try {
         const out = validator.validate(args);
         return out.valid ? [] : formatErrors(out.errors);

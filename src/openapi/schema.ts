@@ -12,7 +12,8 @@
  *
  * Also done here: `oneOf` becomes `anyOf` (see {@link SchemaWriter}),
  * properties marked `readOnly` are dropped (a request never sends them),
- * patterns JavaScript cannot compile are dropped, and keywords that are not
+ * patterns JavaScript cannot compile or that may backtrack exponentially
+ * (`src/tools/pattern_risk.ts`) are dropped, and keywords that are not
  * JSON Schema (`discriminator`, `xml`, `x-...`) are left out.
  *
  * @module
@@ -20,6 +21,7 @@
 import type { Json } from "./parse.ts";
 import { isObject } from "../util/json.ts";
 import { COUNT_KEYWORDS, JSON_TYPES, NUMBER_KEYWORDS } from "../tools/schema_keywords.ts";
+import { patternProblem } from "../tools/schema_check.ts";
 
 /** Schema nodes one tool may inline before the writer switches to `$defs` for every named schema. */
 export const INLINE_BUDGET = 3000;
@@ -57,16 +59,11 @@ const SCHEMA_MAPS = ["patternProperties", "dependentSchemas"];
 class OverBudget extends Error {}
 
 const patternOk = new Map<string, boolean>();
-/** Whether `pattern` compiles as the validator will compile it (Unicode mode). */
+/** Whether `pattern` can be kept: it compiles as validators compile it and cannot backtrack exponentially. */
 function validPattern(pattern: string): boolean {
   let ok = patternOk.get(pattern);
   if (ok === undefined) {
-    try {
-      new RegExp(pattern, "u");
-      ok = true;
-    } catch {
-      ok = false;
-    }
+    ok = patternProblem(pattern) === undefined;
     if (patternOk.size < 10_000) patternOk.set(pattern, ok);
   }
   return ok;

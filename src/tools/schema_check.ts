@@ -7,6 +7,7 @@
  * @module
  */
 import { isObject } from "../util/json.ts";
+import { backtrackRisk } from "./pattern_risk.ts";
 import { COUNT_KEYWORDS, JSON_TYPES, NUMBER_KEYWORDS } from "./schema_keywords.ts";
 
 const SCHEMA_MAPS = [
@@ -31,6 +32,20 @@ const SCHEMA_VALUES = [
 ];
 const SCHEMA_LISTS = ["allOf", "anyOf", "oneOf", "prefixItems"];
 const STRINGS = ["$id", "$ref", "$schema", "$anchor", "title", "description", "format", "pattern"];
+
+/**
+ * Why `pattern` cannot be a schema pattern: not a valid regular expression in
+ * Unicode mode (how validators compile it), or one that may take exponential
+ * time on the single thread that serves every request.
+ */
+export function patternProblem(pattern: string): string | undefined {
+  try {
+    new RegExp(pattern, "u");
+  } catch {
+    return "is not a valid regular expression";
+  }
+  return backtrackRisk(pattern);
+}
 
 /** A schema problem: where (a JSON Pointer inside the schema) and what. */
 export interface SchemaProblem {
@@ -59,10 +74,13 @@ export function checkSchema(schema: unknown, pointer = ""): SchemaProblem | unde
     }
   }
   if (typeof schema.pattern === "string") {
-    try {
-      new RegExp(schema.pattern, "u");
-    } catch {
-      return { pointer: at("pattern"), message: "pattern is not a valid regular expression" };
+    const problem = patternProblem(schema.pattern);
+    if (problem) return { pointer: at("pattern"), message: `pattern ${problem}` };
+  }
+  if (isObject(schema.patternProperties)) {
+    for (const key of Object.keys(schema.patternProperties)) {
+      const problem = patternProblem(key);
+      if (problem) return { pointer: at("patternProperties"), message: `'${key}' ${problem}` };
     }
   }
   for (const key of COUNT_KEYWORDS) {
