@@ -32,6 +32,7 @@ import { ACCESS_TOKEN_PREFIX, verifyOAuthToken } from "../oauth/verify.ts";
 import type { AuthMethod } from "../store/auth_methods.ts";
 import type { Role } from "../store/orgs.ts";
 import type { Store } from "../store/store.ts";
+import { userPrincipalId } from "../store/changes.ts";
 import { type Presented, presentsNothing } from "./credentials.ts";
 import {
   HMAC_SECRET_TYPES,
@@ -411,7 +412,7 @@ export class GatewayAuthenticator {
     });
     if (!r.ok) return { reason: r.reason, specific: true };
     const principal: GatewayPrincipal = {
-      id: `user:${r.user.id}`,
+      id: userPrincipalId(r.user.id),
       method: "basic",
       scopes: r.role === "viewer" ? VIEWER_SCOPES : ALL_SCOPES,
     };

@@ -11,6 +11,15 @@ export interface Change {
   gatewayIds: string[];
 }
 
+/**
+ * The principal id of a person signed in with their password (the `basic`
+ * gateway auth method): what the store announces as revoked when that
+ * person's password or membership changes.
+ */
+export function userPrincipalId(userId: string): string {
+  return `user:${userId}`;
+}
+
 /** A listener for {@link Change}s. */
 export type ChangeListener = (change: Change) => void;
 
@@ -29,7 +38,8 @@ export class ChangeFeed {
 
   /**
    * Registers `fn` to hear of revoked credentials (a gateway key id, an OAuth
-   * grant id): what was opened with them must end. Returns the unsubscriber.
+   * grant id, a {@link userPrincipalId}): what was opened with them must end.
+   * Returns the unsubscriber.
    */
   onRevoked(fn: (principalId: string) => void): () => void {
     this.#revokedListeners.add(fn);

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type ChangeFeed, userPrincipalId } from "./changes.ts";
 import type { Db } from "./db.ts";
 import { ConflictError, uniqueOr } from "./errors.ts";
 import { newId, now, parseJson } from "./util.ts";
@@ -66,7 +67,7 @@ export class Orgs {
    */
   membersVersion = 0;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
 
   /** Creates an org and makes `ownerId` its owner, in one transaction. */
   create(name: string, slug: string, ownerId: string): Org {
@@ -171,6 +172,8 @@ export class Orgs {
       this.db.prepare("UPDATE org_members SET role = ? WHERE org_id = ? AND user_id = ?")
         .run(role, orgId, userId);
       this.membersVersion++;
+      // Sessions opened under the old role (by password) end; a new one gets the new role.
+      this.changes.revoked(userPrincipalId(userId));
       return true;
     });
   }
@@ -190,6 +193,7 @@ export class Orgs {
       this.db.prepare("DELETE FROM org_members WHERE org_id = ? AND user_id = ?")
         .run(orgId, userId);
       this.membersVersion++;
+      this.changes.revoked(userPrincipalId(userId));
       return true;
     });
   }

@@ -42,8 +42,8 @@ export class Store {
   /** Opens the database file at `path` (`:memory:` for a throwaway one). */
   constructor(path: string) {
     this.db = new Db(path);
-    this.users = new Users(this.db);
-    this.orgs = new Orgs(this.db);
+    this.users = new Users(this.db, this.changes);
+    this.orgs = new Orgs(this.db, this.changes);
     this.invitations = new Invitations(this.db, this.orgs);
     this.accessKeys = new AccessKeys(this.db);
     this.gateways = new Gateways(this.db, this.changes);

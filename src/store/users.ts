@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type ChangeFeed, userPrincipalId } from "./changes.ts";
 import type { Db } from "./db.ts";
 import { newId, now } from "./util.ts";
 
@@ -33,7 +34,7 @@ export class Users {
    */
   passwordsVersion = 0;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
 
   /** Creates a user. Emails are stored lower-cased. */
   create(email: string, name: string): User {
@@ -65,6 +66,8 @@ export class Users {
       userId,
     );
     this.passwordsVersion++;
+    // Sessions signed in with the old password end now, not at their next request.
+    this.changes.revoked(userPrincipalId(userId));
     return Number(res.changes) > 0;
   }
 
