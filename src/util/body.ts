@@ -42,10 +42,9 @@ export async function readBodyText(
   // read it whole: streaming it chunk by chunk costs far more on small bodies.
   const reader = Number.isInteger(declared) ? undefined : req.body.getReader();
   const reading = reader ? readCapped(reader, limit) : req.text();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new BodyTimeoutError(timeoutMs)), timeoutMs);
-  });
+  const deadline: Deadline = { until: Date.now() + timeoutMs, timeoutMs, fail: () => {} };
+  const late = new Promise<never>((_, reject) => (deadline.fail = reject));
+  watch(deadline);
   try {
     return await Promise.race([reading, late]);
   } catch (err) {
@@ -56,8 +55,43 @@ export async function readBodyText(
     }
     throw err;
   } finally {
-    clearTimeout(timer);
+    waiting.delete(deadline);
   }
+}
+
+/** A body being read: when it must be complete, and how to give up on it. */
+interface Deadline {
+  until: number;
+  timeoutMs: number;
+  fail(err: Error): void;
+}
+
+/**
+ * The bodies being read. One coarse timer checks them all, because a timer
+ * of its own per request costs more than the rest of reading a small body.
+ */
+const waiting = new Set<Deadline>();
+const TICK_MS = 100;
+let ticker: ReturnType<typeof setInterval> | undefined;
+
+function watch(deadline: Deadline): void {
+  waiting.add(deadline);
+  if (ticker !== undefined) return;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    for (const d of waiting) {
+      if (d.until > now) continue;
+      waiting.delete(d);
+      d.fail(new BodyTimeoutError(d.timeoutMs));
+    }
+    if (waiting.size === 0) {
+      clearInterval(timer);
+      ticker = undefined;
+    }
+  }, TICK_MS);
+  ticker = timer;
+  // Waiting bodies must not keep a stopping process alive.
+  Deno.unrefTimer(timer);
 }
 
 async function readCapped(
