@@ -19,7 +19,7 @@ import { issueAccessKey } from "./access_keys.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps } from "./context.ts";
 import { forbidden, invalid, unauthorized } from "./errors.ts";
-import { tooManyAttempts } from "./login.ts";
+import { signInFailure } from "./login.ts";
 import { passwordField } from "./me.ts";
 import { presentOrg } from "./present.ts";
 import { principalOf } from "./principal.ts";
@@ -67,10 +67,7 @@ export function invitationRoutes({ store, config, signIn }: ApiDeps): Hono {
         clientAddress: clientAddress(c, trusted),
       });
       if (!result.ok) {
-        if (result.retryAfterSeconds !== undefined) {
-          throw tooManyAttempts(result.reason, result.retryAfterSeconds);
-        }
-        throw unauthorized("the password is not this account's");
+        throw signInFailure(result, unauthorized("the password is not this account's"));
       }
       user = result.user;
     } else if (!user) {

@@ -19,10 +19,17 @@ import { onlyFields, optionalFutureTime, optionalString, string } from "./valida
 /** How long a key from `POST /login` works unless the caller asks otherwise: 30 days. */
 const LOGIN_KEY_TTL_MS = 30 * 86_400_000;
 
-/** The answer while an account is locked for the caller: 429 with the wait. */
-export function tooManyAttempts(reason: string, retryAfterSeconds: number): ApiError {
-  return new ApiError(429, "too_many_requests", reason, undefined, {
-    "retry-after": String(retryAfterSeconds),
+/**
+ * The answer to a failed password check: 429 with the wait while the caller
+ * is locked out, else `otherwise` (the route's own wording of "wrong password").
+ */
+export function signInFailure(
+  failed: { reason: string; retryAfterSeconds?: number },
+  otherwise: ApiError,
+): ApiError {
+  if (failed.retryAfterSeconds === undefined) return otherwise;
+  return new ApiError(429, "too_many_requests", failed.reason, undefined, {
+    "retry-after": String(failed.retryAfterSeconds),
   });
 }
 
@@ -48,12 +55,7 @@ export function loginRoutes({ store, config, signIn }: ApiDeps): Hono {
       orgId: org?.id ?? "",
       clientAddress: clientAddress(c, trusted),
     });
-    if (!result.ok) {
-      if (result.retryAfterSeconds !== undefined) {
-        throw tooManyAttempts(result.reason, result.retryAfterSeconds);
-      }
-      throw unauthorized(result.reason);
-    }
+    if (!result.ok) throw signInFailure(result, unauthorized(result.reason));
     const accessKey = issueAccessKey(store, org!.id, result.user.id, { name, expiresAt });
     return c.json({ organization: presentOrg(org!, result.role), accessKey }, 201);
   });

@@ -12,7 +12,7 @@ import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../oauth
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { invalid, notFound } from "./errors.ts";
-import { tooManyAttempts } from "./login.ts";
+import { signInFailure } from "./login.ts";
 import { clientAddress } from "../oauth/context.ts";
 import { type Body, onlyFields, string } from "./validate.ts";
 
@@ -43,10 +43,10 @@ export function meRoutes({ store, config, signIn }: ApiDeps): Hono<ApiEnv> {
         clientAddress: clientAddress(c, trusted),
       });
       if (!result.ok) {
-        if (result.retryAfterSeconds !== undefined) {
-          throw tooManyAttempts(result.reason, result.retryAfterSeconds);
-        }
-        throw invalid("currentPassword", "this is not your current password");
+        throw signInFailure(
+          result,
+          invalid("currentPassword", "this is not your current password"),
+        );
       }
     }
     if (!store.users.setPasswordHash(user.id, await hashPassword(password))) {
