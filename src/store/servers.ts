@@ -32,7 +32,7 @@ export interface UpstreamSettings {
   /** The environment of a stdio server; values may hold `{{secrets.NAME}}`. */
   env?: Record<string, string>;
   cwd?: string;
-  /** How long one upstream request may take, in seconds. */
+  /** How long one upstream request may take, in ms (as `http` tools' `timeout`). */
   timeout?: number;
 }
 

@@ -58,6 +58,8 @@ export interface SupervisorOptions {
   backoffMaxMs?: number;
   /** Request timeout when the server sets none, in ms (default 30 s). */
   defaultTimeoutMs?: number;
+  /** Whether stdio servers may run (`GATEHOUSE_ALLOW_STDIO`; default true). */
+  allowStdio?: boolean;
   /** Environment variables a stdio server inherits from Gatehouse (default PATH, HOME and a few). */
   inheritEnv?: readonly string[];
 }
@@ -132,6 +134,7 @@ export class Supervisor {
   readonly #maxMs: number;
   readonly #timeoutMs: number;
   readonly #inherit: readonly string[];
+  readonly #allowStdio: boolean;
   #closed = false;
 
   /** A supervisor with `options`; it connects nothing until told to. */
@@ -142,6 +145,12 @@ export class Supervisor {
     this.#maxMs = options.backoffMaxMs ?? 30_000;
     this.#timeoutMs = options.defaultTimeoutMs ?? 30_000;
     this.#inherit = options.inheritEnv ?? INHERITED_ENV;
+    this.#allowStdio = options.allowStdio ?? true;
+  }
+
+  /** Connects every server in `servers` (at start-up). */
+  async start(servers: readonly UpstreamServer[]): Promise<void> {
+    for (const s of servers) await this.upsert(s);
   }
 
   /** Starts (or restarts, with new settings) the connection of `server`. */
@@ -318,6 +327,9 @@ export class Supervisor {
   /** Resolves the server's secrets and makes its transport and connection (not yet connected). */
   async #open(link: Link): Promise<UpstreamConnection> {
     const s = link.server;
+    if (s.transport === "stdio" && !this.#allowStdio) {
+      throw new Error("stdio servers are turned off on this Gatehouse (GATEHOUSE_ALLOW_STDIO=0)");
+    }
     const templated = { ...(s.headers ?? {}), ...(s.env ?? {}) };
     const compiled = Object.values(templated).map(compileString);
     const { values, sensitive } = await this.#resolve(s.orgId, secretNames(compiled));
@@ -332,7 +344,7 @@ export class Supervisor {
     link.redact = redactorFor(sensitive);
     const render = (v: string) =>
       renderString(compileString(v), { args: {}, secrets: values }) ?? "";
-    const timeoutMs = s.timeout ? s.timeout * 1000 : this.#timeoutMs;
+    const timeoutMs = s.timeout ?? this.#timeoutMs;
     if (s.transport === "stdio") {
       const env: Record<string, string> = {};
       for (const name of this.#inherit) {
