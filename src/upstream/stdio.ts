@@ -108,9 +108,10 @@ export class StdioTransport implements Transport {
       new WritableStream({ write: (text) => this.#stderr(text) }),
     ).catch(() => {});
     this.#exited = child.status.then(async (status) => {
-      await Promise.all([out, err]);
-      // Children that outlived the leader (it may have been killed alone) go with it.
+      // Children that outlived the leader (it may have been killed alone) go with it, and
+      // before the pipes are drained: a child holding them open would keep them so.
       signalGroup(child.pid, this.#grouped, "SIGKILL");
+      await Promise.all([out, err]);
       if (!this.#closing) {
         const how = status.signal
           ? `was killed by ${status.signal}`
