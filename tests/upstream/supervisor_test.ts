@@ -297,3 +297,18 @@ Deno.test("a missing secret fails the server with a message naming it", async ()
     assert.match(st.lastError ?? "", /secret 'NOPE' not configured/);
   });
 });
+
+Deno.test("a list_changed notification from the upstream updates the counts", async () => {
+  await withSupervisor(async (sup) => {
+    const s = server({
+      command: Deno.execPath(),
+      args: ["run", "-A", new URL("./list_changed_server.ts", import.meta.url).pathname],
+    });
+    await sup.upsert(s);
+    const first = await sup.refresh(s.id);
+    assert.equal(first.state, "ready", first.lastError ?? "");
+    assert.equal(first.tools, 1);
+    await until(() => sup.status(s.id).tools === 2, 10_000, "the second tool to be counted");
+    assert.ok(sup.status(s.id).lastRefreshAt! > first.lastRefreshAt!);
+  });
+});
