@@ -312,3 +312,17 @@ Deno.test("a list_changed notification from the upstream updates the counts", as
     assert.ok(sup.status(s.id).lastRefreshAt! > first.lastRefreshAt!);
   });
 });
+
+Deno.test("with stdio turned off, a stored stdio server is not started and says why", async () => {
+  const sup = new Supervisor({ secrets, check: allowAll, allowStdio: false });
+  try {
+    const s = server(denoServer(MEMORY));
+    await sup.upsert(s);
+    const st = await sup.refresh(s.id);
+    assert.equal(st.state, "failed");
+    assert.match(st.lastError ?? "", /GATEHOUSE_ALLOW_STDIO=0/);
+    assert.equal(sup.pid(s.id), undefined);
+  } finally {
+    await sup.close();
+  }
+});
