@@ -21,13 +21,20 @@ export class UpstreamNetworkError extends Error {
   }
 }
 
+/** What one request to the upstream carries: headers to set and query parameters to add. */
+export interface RequestCredentials {
+  headers: readonly (readonly [string, string])[];
+  query: readonly (readonly [string, string])[];
+}
+
 /**
- * A fetch that adds `headers` (set over whatever the SDK sends), checks each
- * destination with `guard` and does not follow redirects itself, so every
- * hop the SDK follows is checked again.
+ * A fetch that adds the headers and query parameters `credentials` gives for
+ * each request (set over whatever the SDK sends), checks each destination
+ * with `guard` and does not follow redirects itself, so every hop the SDK
+ * follows is checked again.
  */
 export function guardedFetch(
-  headers: readonly (readonly [string, string])[],
+  credentials: () => Promise<RequestCredentials>,
   guard: DestinationGuard,
 ): FetchLike {
   return async (input: string | URL, init?: RequestInit): Promise<Response> => {
@@ -35,6 +42,8 @@ export function guardedFetch(
     const signal = init?.signal ?? new AbortController().signal;
     const decision = await guard(url, signal);
     if (!decision.ok) throw new UpstreamNetworkError(decision.message);
+    const { headers, query } = await credentials();
+    for (const [k, v] of query) url.searchParams.set(k, v);
     const h = new Headers(init?.headers);
     for (const [name, value] of headers) h.set(name, value);
     try {

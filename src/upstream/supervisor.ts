@@ -10,7 +10,7 @@
 import type { UpstreamServer } from "../store/servers.ts";
 import type { HopDecision } from "../tools/outbound.ts";
 import { NO_REDACTION, type Redactor, redactorFor } from "../tools/response_content.ts";
-import { SecretError, type SecretResolver } from "../tools/secrets.ts";
+import { type AuthMaterial, SecretError, type SecretResolver } from "../tools/secrets.ts";
 import { compileString, renderString, secretNames } from "../tools/templates.ts";
 import { SdkConnection, type UpstreamConnection } from "./connection.ts";
 import { guardedFetch } from "./http_fetch.ts";
@@ -106,6 +106,8 @@ class Link {
   /** The stdio process id while one runs. */
   pid?: number;
   redact: Redactor = NO_REDACTION;
+  /** Every secret value used for this server so far (an old one may still be echoed). */
+  sensitive = new Set<string>();
   failures = 0;
   everReady = false;
   stopped = false;
@@ -330,22 +332,9 @@ export class Supervisor {
     if (s.transport === "stdio" && !this.#allowStdio) {
       throw new Error("stdio servers are turned off on this Gatehouse (GATEHOUSE_ALLOW_STDIO=0)");
     }
-    const templated = { ...(s.headers ?? {}), ...(s.env ?? {}) };
-    const compiled = Object.values(templated).map(compileString);
-    const { values, sensitive } = await this.#resolve(s.orgId, secretNames(compiled));
-    let auth: readonly (readonly [string, string])[] = [];
-    let query: readonly (readonly [string, string])[] = [];
-    if (s.auth) {
-      const material = await this.#authenticate(s.orgId, s.auth.secret);
-      auth = material.headers;
-      query = material.query;
-      sensitive.push(...material.sensitive);
-    }
-    link.redact = redactorFor(sensitive);
-    const render = (v: string) =>
-      renderString(compileString(v), { args: {}, secrets: values }) ?? "";
     const timeoutMs = s.timeout ?? this.#timeoutMs;
     if (s.transport === "stdio") {
+      const { render } = await this.#credentials(link, s.env ?? {});
       const env: Record<string, string> = {};
       for (const name of this.#inherit) {
         const v = Deno.env.get(name);
@@ -363,20 +352,47 @@ export class Supervisor {
       };
       return new SdkConnection(transport, timeoutMs);
     }
+    // Secrets are resolved for every request, so a changed secret or a renewed OAuth2 token
+    // applies at once; this first resolution makes a missing secret fail the connection.
+    const request = async () => {
+      const { render, auth } = await this.#credentials(link, s.headers ?? {});
+      // The credential's headers win over configured ones of the same name.
+      const authNames = new Set(auth.headers.map(([k]) => k.toLowerCase()));
+      const headers = [
+        ...Object.entries(s.headers ?? {}).filter(([k]) => !authNames.has(k.toLowerCase()))
+          .map(([k, v]) => [k, render(v)] as const),
+        ...auth.headers,
+      ];
+      return { headers, query: auth.query };
+    };
+    await request();
+    const fetch = guardedFetch(request, (u, signal) => this.#check(s.orgId, u, signal));
     const url = new URL(s.url!);
-    for (const [k, v] of query) url.searchParams.append(k, v);
-    // The credential's headers win over configured ones of the same name.
-    const authNames = new Set(auth.map(([k]) => k.toLowerCase()));
-    const headers = [
-      ...Object.entries(s.headers ?? {}).filter(([k]) => !authNames.has(k.toLowerCase()))
-        .map(([k, v]) => [k, render(v)] as const),
-      ...auth,
-    ];
-    const fetch = guardedFetch(headers, (u, signal) => this.#check(s.orgId, u, signal));
     const transport = s.transport === "sse"
       ? sseTransport(url, fetch)
       : streamableHttpTransport(url, fetch);
     return new SdkConnection(transport, timeoutMs);
+  }
+
+  /**
+   * The secrets `templated` values refer to and the server's `auth`
+   * credential, resolved now; the link's redactor is updated to hide them.
+   */
+  async #credentials(link: Link, templated: Record<string, string>) {
+    const s = link.server;
+    const compiled = Object.values(templated).map(compileString);
+    const { values, sensitive } = await this.#resolve(s.orgId, secretNames(compiled));
+    let auth: Pick<AuthMaterial, "headers" | "query"> = { headers: [], query: [] };
+    if (s.auth) {
+      const material = await this.#authenticate(s.orgId, s.auth.secret);
+      sensitive.push(...material.sensitive);
+      auth = material;
+    }
+    link.sensitive = new Set([...link.sensitive, ...sensitive]);
+    link.redact = redactorFor(link.sensitive);
+    const render = (v: string) =>
+      renderString(compileString(v), { args: {}, secrets: values }) ?? "";
+    return { render, auth };
   }
 
   async #resolve(

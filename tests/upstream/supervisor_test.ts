@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { UpstreamServer } from "../../src/store/servers.ts";
+import type { SecretResolver } from "../../src/tools/secrets.ts";
 import { staticSecrets } from "../../src/tools/secrets.ts";
 import { type OrgDestinationCheck, Supervisor } from "../../src/upstream/supervisor.ts";
 import { freePort } from "../helpers/server.ts";
@@ -324,5 +327,52 @@ Deno.test("with stdio turned off, a stored stdio server is not started and says 
     assert.equal(sup.pid(s.id), undefined);
   } finally {
     await sup.close();
+  }
+});
+
+Deno.test("a changed secret applies to the next upstream request, without reconnecting", async () => {
+  const mcp = new McpServer({ name: "recorder", version: "1.0.0" });
+  mcp.registerTool("t", { description: "A tool." }, () => ({ content: [] }));
+  const transport = new WebStandardStreamableHTTPServerTransport({
+    sessionIdGenerator: () => crypto.randomUUID(),
+  });
+  await mcp.connect(transport);
+  const seen: (string | null)[] = [];
+  const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    seen.push(req.headers.get("authorization"));
+    return transport.handleRequest(req);
+  });
+  let value = "first-token-5d1e";
+  const rotating: SecretResolver = {
+    resolve: () => Promise.resolve(value),
+    authenticate: () =>
+      Promise.resolve({
+        headers: [["authorization", `Bearer ${value}`]],
+        query: [],
+        sensitive: [value],
+        refreshable: false,
+      }),
+  };
+  const sup = new Supervisor({ secrets: rotating, check: allowAll });
+  try {
+    const s = server({
+      transport: "streamable-http",
+      url: `http://127.0.0.1:${upstream.addr.port}/mcp`,
+      auth: { secret: "ROTATING" },
+    });
+    await sup.upsert(s);
+    const first = await sup.refresh(s.id);
+    assert.equal(first.state, "ready", first.lastError ?? "");
+    assert.equal(first.tools, 1);
+    assert.equal(seen.at(-1), "Bearer first-token-5d1e");
+    value = "second-token-8a2f";
+    const again = await sup.refresh(s.id);
+    assert.equal(again.state, "ready");
+    assert.equal(again.restarts, 0);
+    assert.equal(seen.at(-1), "Bearer second-token-8a2f");
+  } finally {
+    await sup.close();
+    await mcp.close();
+    await upstream.shutdown();
   }
 });
