@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { freePort } from "../helpers/server.ts";
+import { freePort, startTestServer } from "../helpers/server.ts";
 import {
   denoServer,
   EVERYTHING,
@@ -299,4 +299,36 @@ Deno.test("server-everything over stdio through the API lists its real counts", 
     const listed = (await owner("GET", "/servers")).body.servers;
     assert.equal(listed[0].status.state, "ready");
   });
+});
+
+Deno.test("servers stored before a restart are connected again at start-up", async () => {
+  const upstream = await everythingOverHttp();
+  const dataDir = await Deno.makeTempDir({ prefix: "gatehouse-test-" });
+  const adminKey = `gha_test_${crypto.randomUUID()}`;
+  try {
+    const first = await startTestServer({ dataDir, adminKey });
+    const srv = await create(client(first, adminKey), "/servers", {
+      name: "everything",
+      transport: "streamable-http",
+      url: upstream.url,
+    });
+    await first.shutdown();
+    const second = await startTestServer({ dataDir, adminKey });
+    try {
+      const owner = client(second, adminKey);
+      const st = await until(
+        async () => {
+          const st = (await owner("GET", `/servers/${srv.id}`)).body.status;
+          return st.state === "ready" ? st : undefined;
+        },
+        20_000,
+        "the stored server to connect",
+      );
+      assert.equal(st.tools, EVERYTHING_COUNTS.tools);
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await upstream.stop();
+  }
 });
