@@ -80,11 +80,13 @@ export async function until<T>(
   }
 }
 
-/** server-everything serving Streamable HTTP on a free loopback port, until `stop`. */
-export async function everythingOverHttp(): Promise<{ url: string; stop(): Promise<void> }> {
+/** server-everything serving `mode` (Streamable HTTP or SSE) on a free loopback port, until `stop`. */
+export async function everythingOverHttp(
+  mode: "streamableHttp" | "sse" = "streamableHttp",
+): Promise<{ url: string; stop(): Promise<void> }> {
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", EVERYTHING, "streamableHttp"],
+    args: ["run", "-A", EVERYTHING, mode],
     cwd: SCRATCH,
     env: { PORT: String(port) },
     stdout: "null",
@@ -94,9 +96,13 @@ export async function everythingOverHttp(): Promise<{ url: string; stop(): Promi
   const pump = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
     new WritableStream({ write: (t) => void (log += t) }),
   );
-  await until(() => log.includes("listening"), 30_000, "server-everything to listen");
+  await until(
+    () => new RegExp(`listening|running|${port}`, "i").test(log),
+    30_000,
+    "server-everything to listen",
+  );
   return {
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: `http://127.0.0.1:${port}/${mode === "sse" ? "sse" : "mcp"}`,
     stop: async () => {
       child.kill("SIGTERM");
       await child.status;

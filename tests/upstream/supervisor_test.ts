@@ -376,3 +376,21 @@ Deno.test("a changed secret applies to the next upstream request, without reconn
     await upstream.shutdown();
   }
 });
+
+Deno.test("server-everything over SSE is ready with its real counts", async () => {
+  const upstream = await everythingOverHttp("sse");
+  try {
+    await withSupervisor(async (sup) => {
+      const s = server({ transport: "sse", url: upstream.url });
+      await sup.upsert(s);
+      const status = await sup.refresh(s.id);
+      assert.equal(status.state, "ready", status.lastError ?? "");
+      assert.deepEqual(
+        { tools: status.tools, resources: status.resources, prompts: status.prompts },
+        EVERYTHING_COUNTS,
+      );
+    });
+  } finally {
+    await upstream.stop();
+  }
+});
