@@ -12,7 +12,7 @@
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const OUTPUT = `${ROOT}gatehouse`;
-const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
+const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
 
 const denortHint = (version: string) =>
   [

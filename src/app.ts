@@ -18,6 +18,8 @@ import { McpService } from "./mcp/service.ts";
 import { mountOAuth } from "./oauth/routes.ts";
 import type { Store } from "./store/store.ts";
 import type { ExecutorRegistry } from "./tools/executor.ts";
+import { OrgOutboundPolicies, OutboundGuard } from "./tools/outbound_policy.ts";
+import { Supervisor } from "./upstream/supervisor.ts";
 import { originPolicy } from "./transports/guards.ts";
 import { mountMcp } from "./transports/mcp_routes.ts";
 
@@ -29,12 +31,20 @@ export interface AppDeps {
   executors: ExecutorRegistry;
   /** The secrets vault; without one, secrets live under a throwaway key (route listings, tests). */
   vault?: Vault;
+  /**
+   * The upstream servers' supervisor; without one, a supervisor over the
+   * vault and a fresh outbound guard (the caller then closes it through
+   * {@link Gatehouse.upstreams}).
+   */
+  upstreams?: Supervisor;
 }
 
 /** The app and the MCP service behind it (which owns sessions and open streams). */
 export interface Gatehouse {
   app: Hono;
   mcp: McpService;
+  /** The upstream servers' connections and processes (ended at shutdown). */
+  upstreams: Supervisor;
 }
 
 /** Builds the app. */
@@ -67,7 +77,8 @@ export function createApp(deps: AppDeps): Gatehouse {
 
   const vault = deps.vault ?? vaultFor(store, SecretCipher.ephemeral());
   const signIn = new PasswordSignIn(store);
-  mountApi(app, { store, config, vault, signIn });
+  const upstreams = deps.upstreams ?? defaultSupervisor(store, config, vault);
+  mountApi(app, { store, config, vault, signIn, upstreams });
 
   const mcp = new McpService(store, deps.executors, {
     idleTimeoutMs: config.mcp.sessionIdleMs,
@@ -102,5 +113,23 @@ export function createApp(deps: AppDeps): Gatehouse {
       maxConnectionsPerKey: config.mcp.maxConnectionsPerKey,
     },
   });
-  return { app, mcp };
+  return { app, mcp, upstreams };
+}
+
+/** A supervisor whose HTTP upstreams obey each org's outbound policy. */
+export function defaultSupervisor(
+  store: Store,
+  config: Config,
+  vault: Vault,
+  guard: OutboundGuard = new OutboundGuard(),
+  policies: OrgOutboundPolicies = new OrgOutboundPolicies(store),
+): Supervisor {
+  return new Supervisor({
+    secrets: vault,
+    allowStdio: config.allowStdio,
+    check: (orgId, url, signal) => {
+      const { policy, slug } = policies.get(orgId);
+      return guard.decide(url, policy, signal, slug);
+    },
+  });
 }

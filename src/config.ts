@@ -57,6 +57,12 @@ export interface Config {
    * public addresses.
    */
   oauthAllowInsecureCimd?: boolean;
+  /**
+   * Whether stdio upstream servers may be created and started
+   * (`GATEHOUSE_ALLOW_STDIO`, default 1): each runs a command on this host
+   * with Gatehouse's permissions.
+   */
+  allowStdio: boolean;
 }
 
 /** Settings of the `jwt` gateway auth method's key fetching. */
@@ -201,6 +207,7 @@ export function loadConfig(
       jwksMaxAgeMs: int("GATEHOUSE_JWKS_MAX_AGE_SECONDS", 600, 10, 86400) * 1000,
     },
     oauthAllowInsecureCimd: env("GATEHOUSE_OAUTH_ALLOW_INSECURE_CIMD") === "1",
+    allowStdio: int("GATEHOUSE_ALLOW_STDIO", 1, 0, 1) === 1,
   };
 }
 

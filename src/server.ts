@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { createApp } from "./app.ts";
+import { createApp, defaultSupervisor } from "./app.ts";
 import { Drain } from "./drain.ts";
 import { refuseMalformedPath } from "./path_guard.ts";
 import { bootstrap, type BootstrapResult } from "./bootstrap.ts";
@@ -68,7 +68,8 @@ export async function startServer(
     guard,
     outbound: (orgId) => policies.get(orgId),
   });
-  const { app, mcp } = createApp({ store, config, executors, vault });
+  const upstreams = defaultSupervisor(store, config, vault, guard, policies);
+  const { app, mcp } = createApp({ store, config, executors, vault, upstreams });
   const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
   const drain = new Drain();
   const server = Deno.serve(
@@ -81,6 +82,8 @@ export async function startServer(
     (req, info) => refuseMalformedPath(req) ?? drain.track(() => app.fetch(req, info)),
   );
   const addr = await listening;
+  // Upstream servers connect in the background: a slow or dead one must not delay start-up.
+  void upstreams.start(store.servers.all());
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
@@ -90,6 +93,8 @@ export async function startServer(
       await drain.idle(10_000);
       mcp.dispose();
       await server.shutdown();
+      // Stdio servers' processes (and their children) end with Gatehouse.
+      await upstreams.close();
       if (owned) {
         for (const e of executors.values()) e.close?.();
       }

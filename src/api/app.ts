@@ -18,6 +18,7 @@ import { meRoutes } from "./me.ts";
 import { orgRoutes } from "./orgs.ts";
 import { authenticate, writesNeedMember } from "./principal.ts";
 import { secretRoutes } from "./secrets.ts";
+import { serverRoutes } from "./servers.ts";
 import { toolRoutes } from "./tools.ts";
 
 /** Mounts the management API on `app`. */
@@ -54,6 +55,8 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
   app.route("/tools", guarded(toolRoutes(deps), writesNeedMember()));
   // Viewers may list secrets' metadata; values are never returned to anyone.
   app.route("/secrets", guarded(secretRoutes(deps), writesNeedMember()));
+  // Stdio servers need more than a member: the routes check it per server.
+  app.route("/servers", guarded(serverRoutes(deps), writesNeedMember()));
   // OpenAPI documents run to tens of megabytes: imports have their own, larger body limit
   // (each sub-app applies only its own limit, so the 1 MiB one never sees these requests).
   const imports = new Hono<ApiEnv>();

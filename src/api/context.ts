@@ -10,6 +10,7 @@ import type { Vault } from "../secrets/vault.ts";
 import type { Org, Role } from "../store/orgs.ts";
 import type { Store } from "../store/store.ts";
 import type { User } from "../store/users.ts";
+import type { Supervisor } from "../upstream/supervisor.ts";
 
 /** The authenticated caller: a user acting in one org with a role. */
 export interface Principal {
@@ -34,4 +35,6 @@ export interface ApiDeps {
   vault: Vault;
   /** The shared password check with its failed-attempt limits (`POST /login`, invitations). */
   signIn: PasswordSignIn;
+  /** The upstream servers' connections and status. */
+  upstreams: Supervisor;
 }

@@ -598,6 +598,37 @@ const invitation = obj({
   status: { enum: ["invited", "expired"] },
 });
 
+/** The settable fields of an upstream server. */
+const serverFields: Record<string, Json> = {
+  name: str("Unique in the organization: 1-64 letters, digits, '_', '-' and '.'.", {
+    pattern: "^[A-Za-z0-9_.-]{1,64}$",
+  }),
+  transport: { enum: ["streamable-http", "sse", "stdio"] },
+  url: str("HTTP transports: the server's endpoint (http or https; the outbound policy applies)."),
+  headers: {
+    type: "object",
+    additionalProperties: { type: "string" },
+    description: "HTTP transports: headers sent on every request; values may use " +
+      "`{{secrets.NAME}}`.",
+  },
+  auth: obj({ secret: str("A vault secret of any type, applied to every upstream request.") }),
+  command: str("stdio: the command Gatehouse runs (on its host, with its permissions)."),
+  args: { type: "array", items: { type: "string" }, description: "stdio: its arguments." },
+  env: {
+    type: "object",
+    additionalProperties: { type: "string" },
+    description: "stdio: its environment (besides PATH, HOME and the locale, nothing of " +
+      "Gatehouse's own is passed); values may use `{{secrets.NAME}}`.",
+  },
+  cwd: str("stdio: its working folder (absolute)."),
+  timeout: {
+    type: "integer",
+    minimum: 1,
+    maximum: 300000,
+    description: "Milliseconds one upstream request may take (default 30000).",
+  },
+};
+
 const SCHEMAS: Record<string, Json> = {
   Error: obj({
     error: obj({
@@ -782,6 +813,52 @@ const SCHEMAS: Record<string, Json> = {
     updatedAt: time("When the secret (or its value) last changed."),
   }),
   SecretList: listOf("secrets", "Secret"),
+  Server: obj({
+    id: str("Server id."),
+    ...serverFields,
+    status: ref("ServerStatus"),
+    createdAt: time("When the server was added."),
+    updatedAt: time("When its settings last changed."),
+  }, ["id", "name", "transport", "status", "createdAt", "updatedAt"]),
+  ServerList: listOf("servers", "Server"),
+  ServerCreate: obj(serverFields, ["name", "transport"]),
+  ServerUpdate: obj(
+    Object.fromEntries(
+      Object.entries(serverFields).map(([k, v]) => [
+        k,
+        k === "name" || k === "transport" ? v : {
+          ...v,
+          type: [v.type as string, "null"],
+        },
+      ]),
+    ),
+    [],
+  ),
+  ServerStatus: obj({
+    state: {
+      enum: ["connecting", "ready", "degraded", "failed"],
+      description: "`connecting`: first attempt under way. `ready`: initialized and listed. " +
+        "`degraded`: was ready, the connection or process was lost, reconnecting with backoff. " +
+        "`failed`: cannot connect (retried with backoff, capped at 30 s).",
+    },
+    protocolVersion: { type: ["string", "null"], description: "The negotiated MCP version." },
+    serverInfo: { type: ["object", "null"], description: "The upstream's serverInfo." },
+    capabilities: { type: ["object", "null"], description: "The upstream's capabilities." },
+    tools: { type: ["integer", "null"], description: "How many tools it lists (every page)." },
+    resources: { type: ["integer", "null"], description: "How many resources it lists." },
+    prompts: { type: ["integer", "null"], description: "How many prompts it lists." },
+    lastRefreshAt: nullableTime("When the lists were last read."),
+    lastError: {
+      type: ["string", "null"],
+      description: "The last failure, with secret values redacted; kept after a recovery.",
+    },
+    restarts: { type: "integer", description: "Reconnections (process restarts) so far." },
+  }),
+  ServerLogs: obj({
+    id: str("Server id."),
+    lines: list(str()),
+    dropped: { type: "integer", description: "Older lines dropped to stay within the bound." },
+  }),
   SecretCreate: {
     description: "A secret: its value's shape depends on its type. The value is encrypted " +
       "(AES-256-GCM) and never returned.",
@@ -970,6 +1047,9 @@ function operation(path: string, op: Op): Json {
 }
 
 const ROLE_NOTE = "Viewers may read only; writes need the member role or higher.";
+const STDIO_NOTE = ROLE_NOTE + " A stdio server runs a command on the Gatehouse host, so " +
+  "creating, changing, refreshing or deleting one needs the admin role, and creating one is " +
+  "refused (403) when GATEHOUSE_ALLOW_STDIO=0.";
 
 /** Every route: path (OpenAPI template) -> method -> operation. */
 const ROUTES: Record<string, Record<string, Op>> = {
@@ -1262,6 +1342,62 @@ const ROUTES: Record<string, Record<string, Op>> = {
       ok: [204, undefined],
     },
   },
+  "/servers": {
+    post: {
+      summary: "Add an upstream MCP server",
+      tag: "servers",
+      description: STDIO_NOTE + " Names are unique in the organization (409). Answers at " +
+        "once, usually with state `connecting`; the status follows.",
+      body: "ServerCreate",
+      ok: [201, "Server"],
+      errors: [409],
+    },
+    get: { summary: "List upstream servers", tag: "servers", ok: [200, "ServerList"] },
+  },
+  "/servers/{id}": {
+    get: { summary: "Get an upstream server", tag: "servers", ok: [200, "Server"] },
+    patch: {
+      summary: "Update an upstream server",
+      tag: "servers",
+      description: "Changes the fields given (null removes an optional one) and reconnects.",
+      body: "ServerUpdate",
+      ok: [200, "Server"],
+      errors: [409],
+    },
+    put: {
+      summary: "Replace an upstream server",
+      tag: "servers",
+      description: "Reconnects with the new settings.",
+      body: "ServerCreate",
+      ok: [200, "Server"],
+      errors: [409],
+    },
+    delete: {
+      summary: "Delete an upstream server",
+      tag: "servers",
+      description: "Ends its connection; a stdio server's process and its children have ended " +
+        "when this answers.",
+      ok: [204, undefined],
+    },
+  },
+  "/servers/{id}/refresh": {
+    post: {
+      summary: "Refresh an upstream server",
+      tag: "servers",
+      description: "Lists its tools, resources and prompts again (connecting first when it is " +
+        "not connected) and answers once done.",
+      ok: [200, "Server"],
+    },
+  },
+  "/servers/{id}/logs": {
+    get: {
+      summary: "A stdio server's stderr",
+      tag: "servers",
+      description: "The last 500 lines (at most 64 KiB), secrets redacted; empty for HTTP " +
+        "servers.",
+      ok: [200, "ServerLogs"],
+    },
+  },
   "/tools": {
     post: {
       summary: "Create a tool",
@@ -1351,7 +1487,9 @@ export function openApiDocument(): Record<string, unknown> {
     info: {
       title: "Gatehouse management API",
       version: "0.1.0",
-      description: "Manage organizations, members, access keys, secrets, tools and MCP gateways. " +
+      description:
+        "Manage organizations, members, access keys, secrets, tools, upstream MCP servers and " +
+        "MCP gateways. " +
         "Every request needs `Authorization: Bearer <access key>`; errors are " +
         '`{"error": {"code", "message", "field"?}}`.',
     },

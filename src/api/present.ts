@@ -10,6 +10,8 @@ import type { Invitation } from "../store/invitations.ts";
 import type { AccessKey, GatewayKey } from "../store/keys.ts";
 import type { Org } from "../store/orgs.ts";
 import type { SecretInfo } from "../store/secrets.ts";
+import type { UpstreamServer } from "../store/servers.ts";
+import type { ServerStatus } from "../upstream/supervisor.ts";
 import { outboundPolicyOf } from "../tools/outbound_policy.ts";
 import type { Assignment, Tool } from "../store/tools.ts";
 
@@ -112,4 +114,10 @@ export function presentSecret(s: SecretInfo) {
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
   };
+}
+
+/** An upstream server with its live status (which never holds a secret value). */
+export function presentServer(server: UpstreamServer, status: ServerStatus) {
+  const { orgId: _orgId, createdAt, updatedAt, ...settings } = server;
+  return { ...settings, status, createdAt, updatedAt };
 }

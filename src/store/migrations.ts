@@ -236,6 +236,19 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE gateway_auth_methods_new RENAME TO gateway_auth_methods;
   CREATE INDEX gateway_auth_methods_gateway ON gateway_auth_methods(gateway_id, position);
   `,
+  // 7: upstream MCP servers (their connection settings; status lives in memory).
+  `
+  CREATE TABLE upstream_servers (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    transport TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (org_id, name)
+  );
+  `,
 ];
 
 /** The schema version this build expects. */

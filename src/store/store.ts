@@ -14,6 +14,7 @@ import { AccessKeys, GatewayKeys } from "./keys.ts";
 import { OAuthStore } from "./oauth.ts";
 import { Orgs } from "./orgs.ts";
 import { Secrets } from "./secrets.ts";
+import { UpstreamServers } from "./servers.ts";
 import { Tools } from "./tools.ts";
 import { Users } from "./users.ts";
 
@@ -38,6 +39,8 @@ export class Store {
   readonly apis: Apis;
   /** The per-gateway OAuth authorization servers' clients, grants, codes and tokens. */
   readonly oauth: OAuthStore;
+  /** Upstream MCP servers (connection settings; their status lives in the supervisor). */
+  readonly servers: UpstreamServers;
 
   /** Opens the database file at `path` (`:memory:` for a throwaway one). */
   constructor(path: string) {
@@ -53,6 +56,7 @@ export class Store {
     this.secrets = new Secrets(this.db);
     this.apis = new Apis(this.db, this.changes);
     this.oauth = new OAuthStore(this.db, this.changes);
+    this.servers = new UpstreamServers(this.db);
   }
 
   /** Runs `fn` in one transaction: all of its writes land, or none do. */

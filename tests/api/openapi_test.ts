@@ -388,6 +388,36 @@ Deno.test("real responses of every operation match the document", async () => {
     );
     await go(G("DELETE", "/secrets/{id}", secretPath), 204);
 
+    // An upstream nothing listens at: every route answers, the status says failed.
+    const deadUrl = "http://127.0.0.1:9/mcp";
+    const server = await go(
+      G("POST", "/servers", "/servers", {
+        body: { name: "dead", transport: "streamable-http", url: deadUrl, timeout: 2000 },
+      }),
+      201,
+    );
+    await go(
+      G("POST", "/servers", "/servers", {
+        body: { name: "dead", transport: "streamable-http", url: deadUrl },
+      }),
+      409,
+    );
+    await go(G("POST", "/servers", "/servers", { body: { name: "x", transport: "ftp" } }), 400);
+    await go(G("GET", "/servers"), 200);
+    const serverPath = `/servers/${server.id}`;
+    await go(G("GET", "/servers/{id}", serverPath), 200);
+    await go(G("GET", "/servers/{id}", `/servers/${crypto.randomUUID()}`), 404);
+    await go(G("PATCH", "/servers/{id}", serverPath, { body: { headers: { "X-A": "b" } } }), 200);
+    await go(
+      G("PUT", "/servers/{id}", serverPath, {
+        body: { name: "dead", transport: "sse", url: deadUrl },
+      }),
+      200,
+    );
+    await go(G("POST", "/servers/{id}/refresh", `${serverPath}/refresh`), 200);
+    await go(G("GET", "/servers/{id}/logs", `${serverPath}/logs`), 200);
+    await go(G("DELETE", "/servers/{id}", serverPath), 204);
+
     const gw = await go(
       G("POST", "/gateways", "/gateways", { body: gatewayBody("/my-tools", { description: "d" }) }),
       201,

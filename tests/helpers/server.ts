@@ -149,6 +149,7 @@ export function spawnMain(args: string[], env: Record<string, string>): MainProc
       "--allow-read",
       "--allow-write",
       "--allow-env",
+      "--allow-run",
       new URL("../../src/main.ts", import.meta.url).pathname,
       ...args,
     ],

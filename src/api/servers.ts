@@ -1,0 +1,103 @@
+/**
+ * Routes: `/servers`, the upstream MCP servers of an org (create, list, get,
+ * update, delete, refresh, logs). Each answer carries the server's live
+ * status from the supervisor. Viewers read; members write HTTP servers;
+ * stdio servers run a command on the Gatehouse host, so only admins and
+ * owners create, change, refresh or delete them, and the host can turn the
+ * kind off (`GATEHOUSE_ALLOW_STDIO=0`). A server of another org answers 404
+ * exactly like a missing one.
+ *
+ * @module
+ */
+import { type Context, Hono } from "hono";
+import type { UpstreamServer, UpstreamServerInput } from "../store/servers.ts";
+import { readJson } from "./body.ts";
+import type { ApiDeps, ApiEnv } from "./context.ts";
+import { forbidden, notFound } from "./errors.ts";
+import { presentServer } from "./present.ts";
+import { requireRole } from "./principal.ts";
+import { mergeServerInput, parseServerInput } from "./server_input.ts";
+
+/** The server routes. */
+export function serverRoutes({ store, config, upstreams }: ApiDeps): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+
+  const serverOf = (c: Context<ApiEnv>): UpstreamServer => {
+    const server = store.servers.get(c.get("principal").org.id, c.req.param("id") ?? "");
+    if (!server) throw notFound("server");
+    return server;
+  };
+  const present = (s: UpstreamServer) => presentServer(s, upstreams.status(s.id));
+  /** Stdio servers need the admin role, and the host's permission for the kind. */
+  const mayTouch = (c: Context<ApiEnv>, transport: string, creating: boolean) => {
+    if (transport !== "stdio") return;
+    requireRole(c, "admin");
+    if (creating && !config.allowStdio) {
+      throw forbidden(
+        "stdio servers are turned off on this Gatehouse (GATEHOUSE_ALLOW_STDIO=0): " +
+          "they run a command on the Gatehouse host",
+      );
+    }
+  };
+  const replace = async (
+    c: Context<ApiEnv>,
+    server: UpstreamServer,
+    input: UpstreamServerInput,
+  ) => {
+    mayTouch(c, server.transport, false);
+    mayTouch(c, input.transport, input.transport !== server.transport);
+    const updated = store.servers.update(server.orgId, server.id, input);
+    if (!updated) throw notFound("server");
+    await upstreams.upsert(updated);
+    return c.json(present(updated));
+  };
+
+  app.post("/", async (c) => {
+    const input = parseServerInput(await readJson(c));
+    mayTouch(c, input.transport, true);
+    const server = store.servers.create(c.get("principal").org.id, input);
+    await upstreams.upsert(server);
+    return c.json(present(server), 201);
+  });
+
+  app.get(
+    "/",
+    (c) => c.json({ servers: store.servers.list(c.get("principal").org.id).map(present) }),
+  );
+
+  app.get("/:id", (c) => c.json(present(serverOf(c))));
+
+  app.get("/:id/logs", (c) => {
+    const server = serverOf(c);
+    return c.json({ id: server.id, ...upstreams.logs(server.id) });
+  });
+
+  app.post("/:id/refresh", async (c) => {
+    const server = serverOf(c);
+    mayTouch(c, server.transport, false);
+    await upstreams.refresh(server.id);
+    return c.json(present(server));
+  });
+
+  // PATCH changes the fields given (null removes an optional one); PUT replaces the server.
+  app.patch("/:id", async (c) => {
+    const server = serverOf(c);
+    const { id: _i, orgId: _o, createdAt: _c, updatedAt: _u, ...current } = server;
+    return await replace(c, server, mergeServerInput(current, await readJson(c)));
+  });
+  app.put("/:id", async (c) => {
+    const server = serverOf(c);
+    return await replace(c, server, parseServerInput(await readJson(c)));
+  });
+
+  app.delete("/:id", async (c) => {
+    const server = serverOf(c);
+    mayTouch(c, server.transport, false);
+    if (!store.servers.delete(server.orgId, server.id)) throw notFound("server");
+    // The process is gone before the answer: a client may check right after.
+    await upstreams.remove(server.id);
+    return c.body(null, 204);
+  });
+
+  return app;
+}

@@ -1,0 +1,124 @@
+/**
+ * Upstream MCP servers of an org: how to reach or start each one. Their
+ * live status is not stored: the supervisor (`src/upstream/`) keeps it.
+ *
+ * @module
+ */
+import type { Db } from "./db.ts";
+import { uniqueOr } from "./errors.ts";
+import { newId, now } from "./util.ts";
+
+/** How Gatehouse talks to an upstream server. */
+export type UpstreamTransport = "streamable-http" | "sse" | "stdio";
+
+/** Every transport, in the order the API lists them. */
+export const UPSTREAM_TRANSPORTS: readonly UpstreamTransport[] = [
+  "streamable-http",
+  "sse",
+  "stdio",
+];
+
+/** The settings of a server besides its name and transport (which apply depends on it). */
+export interface UpstreamSettings {
+  /** The endpoint of an HTTP server. */
+  url?: string;
+  /** Extra request headers of an HTTP server; values may hold `{{secrets.NAME}}`. */
+  headers?: Record<string, string>;
+  /** A vault secret applied to every upstream request. */
+  auth?: { secret: string };
+  /** What a stdio server runs. */
+  command?: string;
+  args?: string[];
+  /** The environment of a stdio server; values may hold `{{secrets.NAME}}`. */
+  env?: Record<string, string>;
+  cwd?: string;
+  /** How long one upstream request may take, in ms (as `http` tools' `timeout`). */
+  timeout?: number;
+}
+
+/** An upstream server as stored. */
+export interface UpstreamServer extends UpstreamSettings {
+  id: string;
+  orgId: string;
+  name: string;
+  transport: UpstreamTransport;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The fields a caller sets on create or update. */
+export type UpstreamServerInput = Omit<UpstreamServer, "id" | "orgId" | "createdAt" | "updatedAt">;
+
+type Row = Record<string, unknown>;
+
+function toServer(r: Row): UpstreamServer {
+  return {
+    id: r.id as string,
+    orgId: r.org_id as string,
+    name: r.name as string,
+    transport: r.transport as UpstreamTransport,
+    ...JSON.parse(r.settings as string) as UpstreamSettings,
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}
+
+function settingsOf(input: UpstreamServerInput): string {
+  const { name: _n, transport: _t, ...settings } = input;
+  return JSON.stringify(settings);
+}
+
+const DUPLICATE_NAME = "a server with this name already exists in the organization";
+
+/** Reads and writes `upstream_servers`. */
+export class UpstreamServers {
+  constructor(private readonly db: Db) {}
+
+  /** Creates a server; a duplicate name in the org is a conflict. */
+  create(orgId: string, input: UpstreamServerInput): UpstreamServer {
+    const ts = now();
+    const id = newId();
+    uniqueOr("name", DUPLICATE_NAME, () =>
+      this.db.prepare(
+        `INSERT INTO upstream_servers (id, org_id, name, transport, settings, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ).run(id, orgId, input.name, input.transport, settingsOf(input), ts, ts));
+    return this.get(orgId, id)!;
+  }
+
+  /** The server `id` of `orgId`, if any. */
+  get(orgId: string, id: string): UpstreamServer | undefined {
+    const r = this.db.prepare("SELECT * FROM upstream_servers WHERE org_id = ? AND id = ?")
+      .get(orgId, id);
+    return r ? toServer(r) : undefined;
+  }
+
+  /** The servers of `orgId`, by name. */
+  list(orgId: string): UpstreamServer[] {
+    return this.db.prepare("SELECT * FROM upstream_servers WHERE org_id = ? ORDER BY name")
+      .all(orgId).map(toServer);
+  }
+
+  /** Every server of every org (the supervisor connects them all at start-up). */
+  all(): UpstreamServer[] {
+    return this.db.prepare("SELECT * FROM upstream_servers ORDER BY created_at").all()
+      .map(toServer);
+  }
+
+  /** Replaces a server's settings; undefined when not found. */
+  update(orgId: string, id: string, input: UpstreamServerInput): UpstreamServer | undefined {
+    const res = uniqueOr("name", DUPLICATE_NAME, () =>
+      this.db.prepare(
+        `UPDATE upstream_servers SET name = ?, transport = ?, settings = ?, updated_at = ?
+         WHERE org_id = ? AND id = ?`,
+      ).run(input.name, input.transport, settingsOf(input), now(), orgId, id));
+    return Number(res.changes) === 0 ? undefined : this.get(orgId, id);
+  }
+
+  /** Deletes a server; false when not found. */
+  delete(orgId: string, id: string): boolean {
+    const res = this.db.prepare("DELETE FROM upstream_servers WHERE org_id = ? AND id = ?")
+      .run(orgId, id);
+    return Number(res.changes) > 0;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * One MCP client connection to an upstream server, whatever its transport:
+ * connect (initialize), request, notifications, close. The transports
+ * (`streamable_http.ts`, `sse.ts`, `stdio.ts`) each make an SDK `Transport`;
+ * this wraps one in the SDK's `Client`, which handles the JSON-RPC protocol
+ * (ids, timeouts, the initialize handshake and version negotiation).
+ *
+ * @module
+ */
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { ResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { GATEHOUSE_VERSION } from "../version.ts";
+
+/** What the upstream said about itself in its initialize result. */
+export interface ServerHello {
+  protocolVersion?: string;
+  serverInfo?: Record<string, unknown>;
+  capabilities: Record<string, unknown>;
+}
+
+/** A live connection to one upstream MCP server. */
+export interface UpstreamConnection {
+  /** Runs the initialize handshake; rejects when the upstream cannot be reached or refuses. */
+  connect(): Promise<ServerHello>;
+  /** Sends one request and resolves with its result (rejects on an error answer or timeout). */
+  request(method: string, params?: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** Calls `handler` with every notification the upstream sends. */
+  onNotification(handler: (method: string, params?: Record<string, unknown>) => void): void;
+  /** Calls `handler` once when the connection ends, with the error that ended it if known. */
+  onClose(handler: (error?: Error) => void): void;
+  /** Ends the connection (and, for stdio, the process). */
+  close(): Promise<void>;
+}
+
+/** An {@link UpstreamConnection} over an SDK transport. */
+export class SdkConnection implements UpstreamConnection {
+  readonly #client: Client;
+  readonly #transport: Transport;
+  readonly #timeoutMs: number;
+  #protocolVersion?: string;
+  #lastError?: Error;
+  #closeHandler?: (error?: Error) => void;
+  #closed = false;
+
+  /** A connection over `transport` whose requests time out after `timeoutMs`. */
+  constructor(transport: Transport, timeoutMs: number) {
+    this.#transport = transport;
+    this.#timeoutMs = timeoutMs;
+    this.#client = new Client({ name: "gatehouse", version: GATEHOUSE_VERSION }, {
+      capabilities: {},
+    });
+    // The negotiated version is only handed to the transport: keep a copy for the status.
+    const set = transport.setProtocolVersion?.bind(transport);
+    transport.setProtocolVersion = (v: string) => {
+      this.#protocolVersion = v;
+      set?.(v);
+    };
+    this.#client.onerror = (err: Error) => {
+      this.#lastError = err;
+    };
+    this.#client.onclose = () => {
+      if (this.#closed) return;
+      this.#closed = true;
+      this.#closeHandler?.(this.#lastError);
+    };
+  }
+
+  /** {@inheritDoc UpstreamConnection.connect} */
+  async connect(): Promise<ServerHello> {
+    await this.#client.connect(this.#transport, { timeout: this.#timeoutMs });
+    return {
+      protocolVersion: this.#protocolVersion,
+      serverInfo: this.#client.getServerVersion() as Record<string, unknown> | undefined,
+      capabilities: (this.#client.getServerCapabilities() ?? {}) as Record<string, unknown>,
+    };
+  }
+
+  /** {@inheritDoc UpstreamConnection.request} */
+  async request(
+    method: string,
+    params?: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    return await this.#client.request(
+      params ? { method, params } : { method },
+      ResultSchema,
+      { timeout: this.#timeoutMs },
+    ) as Record<string, unknown>;
+  }
+
+  /** {@inheritDoc UpstreamConnection.onNotification} */
+  onNotification(handler: (method: string, params?: Record<string, unknown>) => void): void {
+    this.#client.fallbackNotificationHandler = (n: { method: string; params?: unknown }) => {
+      handler(n.method, n.params as Record<string, unknown> | undefined);
+      return Promise.resolve();
+    };
+  }
+
+  /** {@inheritDoc UpstreamConnection.onClose} */
+  onClose(handler: (error?: Error) => void): void {
+    this.#closeHandler = handler;
+  }
+
+  /** {@inheritDoc UpstreamConnection.close} */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#client.close().catch(() => {});
+    // The client closes the transport only once connected; a failed connect leaves it to us.
+    await this.#transport.close().catch(() => {});
+  }
+}

@@ -1,0 +1,438 @@
+/**
+ * The supervisor keeps one connection per upstream server: it connects
+ * (starting the process of a stdio server), reads what the server offers,
+ * keeps a status to show, reconnects or restarts with capped exponential
+ * backoff when the connection or process is lost, and ends everything on
+ * delete and at shutdown.
+ *
+ * @module
+ */
+import type { UpstreamServer } from "../store/servers.ts";
+import type { HopDecision } from "../tools/outbound.ts";
+import { NO_REDACTION, type Redactor, redactorFor } from "../tools/response_content.ts";
+import { type AuthMaterial, SecretError, type SecretResolver } from "../tools/secrets.ts";
+import { compileString, renderString, secretNames } from "../tools/templates.ts";
+import { SdkConnection, type UpstreamConnection } from "./connection.ts";
+import { guardedFetch } from "./http_fetch.ts";
+import { LogBuffer } from "./log_buffer.ts";
+import { sseTransport } from "./sse.ts";
+import { StdioTransport } from "./stdio.ts";
+import { streamableHttpTransport } from "./streamable_http.ts";
+
+/** Where a server's connection stands. */
+export type ServerState = "connecting" | "ready" | "degraded" | "failed";
+
+/** A server's live status, as the API shows it: never a secret value. */
+export interface ServerStatus {
+  state: ServerState;
+  protocolVersion: string | null;
+  serverInfo: Record<string, unknown> | null;
+  capabilities: Record<string, unknown> | null;
+  /** How many tools, resources and prompts the server lists (null before the first listing). */
+  tools: number | null;
+  resources: number | null;
+  prompts: number | null;
+  lastRefreshAt: string | null;
+  /** The last failure, redacted; kept after a recovery so a flapping server can be diagnosed. */
+  lastError: string | null;
+  /** How many times the connection was made again after being lost or failing. */
+  restarts: number;
+}
+
+/** Checks a destination for an org (its outbound policy). */
+export type OrgDestinationCheck = (
+  orgId: string,
+  url: URL,
+  signal: AbortSignal,
+) => Promise<HopDecision>;
+
+/** What the supervisor is built from. */
+export interface SupervisorOptions {
+  /** Secrets for `{{secrets.NAME}}` in headers and env, and for `auth.secret`. */
+  secrets: SecretResolver;
+  /** The outbound policy check applied to every HTTP request to an upstream. */
+  check: OrgDestinationCheck;
+  /** First reconnect delay in ms (default 500); each failure doubles it. */
+  backoffBaseMs?: number;
+  /** Longest reconnect delay in ms (default 30 s). */
+  backoffMaxMs?: number;
+  /** Request timeout when the server sets none, in ms (default 30 s). */
+  defaultTimeoutMs?: number;
+  /** Whether stdio servers may run (`GATEHOUSE_ALLOW_STDIO`; default true). */
+  allowStdio?: boolean;
+  /** Environment variables a stdio server inherits from Gatehouse (default PATH, HOME and a few). */
+  inheritEnv?: readonly string[];
+}
+
+/**
+ * What a stdio server inherits from Gatehouse's environment: enough to find
+ * commands and their caches, and nothing else (Gatehouse's own environment
+ * holds its secret key and admin key).
+ */
+const INHERITED_ENV = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "DENO_DIR"];
+
+/** Failures in a row after which a server that was ready counts as failed, not degraded. */
+const DEGRADED_ATTEMPTS = 5;
+/** At most this many pages of one list are read (a server repeating cursors must not loop). */
+const MAX_PAGES = 1000;
+
+const LISTS = [
+  { key: "tools", capability: "tools", method: "tools/list" },
+  { key: "resources", capability: "resources", method: "resources/list" },
+  { key: "prompts", capability: "prompts", method: "prompts/list" },
+] as const;
+
+/** The status of a server not yet connected. */
+function initialStatus(): ServerStatus {
+  return {
+    state: "connecting",
+    protocolVersion: null,
+    serverInfo: null,
+    capabilities: null,
+    tools: null,
+    resources: null,
+    prompts: null,
+    lastRefreshAt: null,
+    lastError: null,
+    restarts: 0,
+  };
+}
+
+/** One server's connection, status, logs and restart schedule. */
+class Link {
+  status = initialStatus();
+  readonly logs = new LogBuffer();
+  conn?: UpstreamConnection;
+  /** The stdio process id while one runs. */
+  pid?: number;
+  redact: Redactor = NO_REDACTION;
+  /** Every secret value used for this server so far (an old one may still be echoed). */
+  sensitive = new Set<string>();
+  failures = 0;
+  everReady = false;
+  stopped = false;
+  timer?: ReturnType<typeof setTimeout>;
+  /** The connection attempt under way, which refresh waits on. */
+  pending?: Promise<void>;
+  /** A discovery under way (list_changed notifications arrive in bursts). */
+  discovering?: Promise<void>;
+
+  constructor(public server: UpstreamServer) {}
+}
+
+/** A failure message safe to show: redacted, and short. */
+function messageOf(err: unknown, redact: Redactor): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const clean = redact(text).replace(/\s+/g, " ").trim();
+  return clean.length > 500 ? `${clean.slice(0, 500)}…` : clean || "unknown error";
+}
+
+/** Keeps every upstream server connected and its status current. */
+export class Supervisor {
+  readonly #links = new Map<string, Link>();
+  readonly #secrets: SecretResolver;
+  readonly #check: OrgDestinationCheck;
+  readonly #baseMs: number;
+  readonly #maxMs: number;
+  readonly #timeoutMs: number;
+  readonly #inherit: readonly string[];
+  readonly #allowStdio: boolean;
+  #closed = false;
+
+  /** A supervisor with `options`; it connects nothing until told to. */
+  constructor(options: SupervisorOptions) {
+    this.#secrets = options.secrets;
+    this.#check = options.check;
+    this.#baseMs = options.backoffBaseMs ?? 500;
+    this.#maxMs = options.backoffMaxMs ?? 30_000;
+    this.#timeoutMs = options.defaultTimeoutMs ?? 30_000;
+    this.#inherit = options.inheritEnv ?? INHERITED_ENV;
+    this.#allowStdio = options.allowStdio ?? true;
+  }
+
+  /** Connects every server in `servers` (at start-up). */
+  async start(servers: readonly UpstreamServer[]): Promise<void> {
+    for (const s of servers) await this.upsert(s);
+  }
+
+  /** Starts (or restarts, with new settings) the connection of `server`. */
+  async upsert(server: UpstreamServer): Promise<void> {
+    if (this.#closed) return;
+    const old = this.#links.get(server.id);
+    if (old) await this.#stop(old);
+    const link = new Link(server);
+    this.#links.set(server.id, link);
+    this.#connect(link);
+  }
+
+  /** Ends the connection (and process) of server `id`. */
+  async remove(id: string): Promise<void> {
+    const link = this.#links.get(id);
+    if (!link) return;
+    this.#links.delete(id);
+    await this.#stop(link);
+  }
+
+  /** The status of server `id` (connecting when the supervisor does not know it yet). */
+  status(id: string): ServerStatus {
+    return structuredClone(this.#links.get(id)?.status ?? initialStatus());
+  }
+
+  /** The stderr lines kept for server `id`, redacted, and how many older ones were dropped. */
+  logs(id: string): { lines: string[]; dropped: number } {
+    const link = this.#links.get(id);
+    if (!link) return { lines: [], dropped: 0 };
+    return { lines: link.logs.lines().map((l) => link.redact(l)), dropped: link.logs.dropped };
+  }
+
+  /** The process id of a running stdio server (tests check it is gone after delete). */
+  pid(id: string): number | undefined {
+    return this.#links.get(id)?.pid;
+  }
+
+  /**
+   * Lists the server's tools, resources and prompts again; when it is not
+   * connected, connects now (skipping the backoff wait). Resolves with the
+   * status once done.
+   */
+  async refresh(id: string): Promise<ServerStatus> {
+    const link = this.#links.get(id);
+    if (!link) return initialStatus();
+    if (link.pending) await link.pending;
+    else if (link.conn && link.status.state === "ready") await this.#discover(link, link.conn);
+    else {
+      clearTimeout(link.timer);
+      await this.#connect(link);
+    }
+    return this.status(id);
+  }
+
+  /** Ends every connection and process (Gatehouse is stopping). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const links = [...this.#links.values()];
+    this.#links.clear();
+    await Promise.all(links.map((l) => this.#stop(l)));
+  }
+
+  async #stop(link: Link): Promise<void> {
+    link.stopped = true;
+    clearTimeout(link.timer);
+    const conn = link.conn;
+    link.conn = undefined;
+    await conn?.close();
+    // A connect under way sees `stopped` and closes what it opened.
+    await link.pending?.catch(() => {});
+    link.pid = undefined;
+  }
+
+  /** One connection attempt; on failure, the next is scheduled. */
+  #connect(link: Link): Promise<void> {
+    const run = this.#attempt(link).finally(() => {
+      if (link.pending === run) link.pending = undefined;
+    });
+    link.pending = run;
+    return run;
+  }
+
+  async #attempt(link: Link): Promise<void> {
+    if (link.stopped) return;
+    let conn: UpstreamConnection | undefined;
+    try {
+      conn = await this.#open(link);
+      if (link.stopped) {
+        await conn.close();
+        return;
+      }
+      link.conn = conn;
+      const opened = conn;
+      conn.onClose((err) => this.#lost(link, opened, err));
+      conn.onNotification((method) => {
+        if (method.endsWith("/list_changed") && link.conn === opened) {
+          void this.#discover(link, opened);
+        }
+      });
+      const hello = await conn.connect();
+      link.status.protocolVersion = hello.protocolVersion ?? null;
+      link.status.serverInfo = hello.serverInfo ?? null;
+      link.status.capabilities = hello.capabilities;
+      await this.#list(link, conn);
+      if (link.conn !== conn) return;
+      link.status.state = "ready";
+      link.failures = 0;
+      link.everReady = true;
+    } catch (err) {
+      if (link.stopped) return;
+      if (link.conn === conn) link.conn = undefined;
+      await conn?.close();
+      link.pid = undefined;
+      this.#failed(link, err);
+    }
+  }
+
+  /** A connection that was up ended: reconnect (restart the process) after a backoff. */
+  #lost(link: Link, conn: UpstreamConnection, err?: Error): void {
+    // While connecting, the attempt itself reports the failure.
+    if (link.stopped || link.conn !== conn || link.pending) return;
+    link.conn = undefined;
+    link.pid = undefined;
+    this.#failed(link, err ?? new Error("the connection to the server was closed"));
+  }
+
+  #failed(link: Link, err: unknown): void {
+    link.status.lastError = messageOf(err, link.redact);
+    link.failures++;
+    link.status.state = link.everReady && link.failures < DEGRADED_ATTEMPTS ? "degraded" : "failed";
+    const delay = Math.min(this.#baseMs * 2 ** (link.failures - 1), this.#maxMs);
+    clearTimeout(link.timer);
+    link.timer = setTimeout(() => {
+      if (link.stopped || link.conn) return;
+      link.status.restarts++;
+      void this.#connect(link);
+    }, delay);
+  }
+
+  /** Lists again after a refresh or a list_changed notification; a failure is kept as lastError. */
+  #discover(link: Link, conn: UpstreamConnection): Promise<void> {
+    link.discovering ??= this.#list(link, conn).catch((err) => {
+      if (link.conn === conn) link.status.lastError = messageOf(err, link.redact);
+    }).finally(() => link.discovering = undefined);
+    return link.discovering;
+  }
+
+  /** Reads every page of each list the server's capabilities announce and keeps the counts. */
+  async #list(link: Link, conn: UpstreamConnection): Promise<void> {
+    const caps = link.status.capabilities ?? {};
+    for (const { key, capability, method } of LISTS) {
+      if (caps[capability] === undefined) {
+        link.status[key] = 0;
+        continue;
+      }
+      let count = 0;
+      let cursor: string | undefined;
+      const seen = new Set<string>();
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const result = await conn.request(method, cursor ? { cursor } : undefined);
+        const items = result[key];
+        if (Array.isArray(items)) count += items.length;
+        const next = result.nextCursor;
+        if (typeof next !== "string" || next === "" || seen.has(next)) break;
+        seen.add(next);
+        cursor = next;
+      }
+      if (link.conn !== conn) return;
+      link.status[key] = count;
+    }
+    link.status.lastRefreshAt = new Date().toISOString();
+  }
+
+  /** Resolves the server's secrets and makes its transport and connection (not yet connected). */
+  async #open(link: Link): Promise<UpstreamConnection> {
+    const s = link.server;
+    if (s.transport === "stdio" && !this.#allowStdio) {
+      throw new Error("stdio servers are turned off on this Gatehouse (GATEHOUSE_ALLOW_STDIO=0)");
+    }
+    const timeoutMs = s.timeout ?? this.#timeoutMs;
+    if (s.transport === "stdio") {
+      const { render } = await this.#credentials(link, s.env ?? {});
+      const env: Record<string, string> = {};
+      for (const name of this.#inherit) {
+        const v = Deno.env.get(name);
+        if (v !== undefined) env[name] = v;
+      }
+      for (const [k, v] of Object.entries(s.env ?? {})) env[k] = render(v);
+      const transport = new StdioTransport(
+        { command: s.command!, args: s.args ?? [], env, cwd: s.cwd },
+        (text) => link.logs.write(text),
+      );
+      const start = transport.start.bind(transport);
+      transport.start = async () => {
+        await start();
+        link.pid = transport.pid;
+      };
+      return new SdkConnection(transport, timeoutMs);
+    }
+    // Secrets are resolved for every request, so a changed secret or a renewed OAuth2 token
+    // applies at once; this first resolution makes a missing secret fail the connection.
+    const request = async () => {
+      const { render, auth } = await this.#credentials(link, s.headers ?? {});
+      // The credential's headers win over configured ones of the same name.
+      const authNames = new Set(auth.headers.map(([k]) => k.toLowerCase()));
+      const headers = [
+        ...Object.entries(s.headers ?? {}).filter(([k]) => !authNames.has(k.toLowerCase()))
+          .map(([k, v]) => [k, render(v)] as const),
+        ...auth.headers,
+      ];
+      return { headers, query: auth.query };
+    };
+    await request();
+    const fetch = guardedFetch(request, (u, signal) => this.#check(s.orgId, u, signal));
+    const url = new URL(s.url!);
+    const transport = s.transport === "sse"
+      ? sseTransport(url, fetch)
+      : streamableHttpTransport(url, fetch);
+    return new SdkConnection(transport, timeoutMs);
+  }
+
+  /**
+   * The secrets `templated` values refer to and the server's `auth`
+   * credential, resolved now; the link's redactor is updated to hide them.
+   */
+  async #credentials(link: Link, templated: Record<string, string>) {
+    const s = link.server;
+    const compiled = Object.values(templated).map(compileString);
+    const { values, sensitive } = await this.#resolve(s.orgId, secretNames(compiled));
+    let auth: Pick<AuthMaterial, "headers" | "query"> = { headers: [], query: [] };
+    if (s.auth) {
+      const material = await this.#authenticate(s.orgId, s.auth.secret);
+      sensitive.push(...material.sensitive);
+      auth = material;
+    }
+    link.sensitive = new Set([...link.sensitive, ...sensitive]);
+    link.redact = redactorFor(link.sensitive);
+    const render = (v: string) =>
+      renderString(compileString(v), { args: {}, secrets: values }) ?? "";
+    return { render, auth };
+  }
+
+  async #resolve(
+    orgId: string,
+    names: readonly string[],
+  ): Promise<{ values: Map<string, string>; sensitive: string[] }> {
+    const values = new Map<string, string>();
+    const sensitive: string[] = [];
+    for (const name of names) {
+      const found = await this.#secretCall(name, () => this.#secrets.resolve(orgId, name));
+      if (found === undefined) throw missing(name);
+      const value = typeof found === "string" ? found : found.value;
+      values.set(name, value);
+      sensitive.push(value, ...(typeof found === "string" ? [] : found.sensitive));
+    }
+    return { values, sensitive };
+  }
+
+  async #authenticate(orgId: string, name: string) {
+    const material = await this.#secretCall(
+      name,
+      () => this.#secrets.authenticate?.(orgId, name) ?? Promise.resolve(undefined),
+    );
+    if (!material) throw missing(name);
+    return material;
+  }
+
+  /** Runs a vault call; only a {@link SecretError}'s message is safe to show as it is. */
+  async #secretCall<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof SecretError) throw err;
+      throw new Error(`secret '${name}' could not be read`);
+    }
+  }
+}
+
+function missing(name: string): Error {
+  return new Error(
+    `secret '${name}' not configured for this organization; add it under /secrets`,
+  );
+}
