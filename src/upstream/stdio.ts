@@ -61,6 +61,8 @@ export class StdioTransport implements Transport {
   #closing = false;
   #closed = false;
   #exited?: Promise<void>;
+  /** How the process ended, once it has. */
+  #exitReason?: string;
 
   /** Called with each message the server writes. */
   onmessage?: (message: JSONRPCMessage) => void;
@@ -112,12 +114,11 @@ export class StdioTransport implements Transport {
       // before the pipes are drained: a child holding them open would keep them so.
       signalGroup(child.pid, this.#grouped, "SIGKILL");
       await Promise.all([out, err]);
-      if (!this.#closing) {
-        const how = status.signal
-          ? `was killed by ${status.signal}`
-          : `exited with code ${status.code}`;
-        this.onerror?.(new Error(`the server process ${how}`));
-      }
+      const how = status.signal
+        ? `was killed by ${status.signal}`
+        : `exited with code ${status.code}`;
+      this.#exitReason = `the server process ${how}`;
+      if (!this.#closing) this.onerror?.(new Error(this.#exitReason));
       this.#closed = true;
       this.onclose?.();
     });
@@ -161,8 +162,21 @@ export class StdioTransport implements Transport {
 
   /** Writes one message as a line to the server's stdin. */
   async send(message: JSONRPCMessage): Promise<void> {
-    if (!this.#writer || this.#closed) throw new Error("the server process is not running");
-    await this.#writer.write(new TextEncoder().encode(JSON.stringify(message) + "\n"));
+    if (!this.#writer || this.#closed) {
+      throw new Error(this.#exitReason ?? "the server process is not running");
+    }
+    try {
+      await this.#writer.write(new TextEncoder().encode(JSON.stringify(message) + "\n"));
+    } catch (err) {
+      // A broken pipe means the process is gone: say how it ended, which a user can act on.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise((resolve) => timer = setTimeout(resolve, 1000));
+      await Promise.race([this.#exited, grace]);
+      clearTimeout(timer);
+      throw new Error(
+        this.#exitReason ?? `could not write to the server: ${(err as Error).message}`,
+      );
+    }
   }
 
   /**
