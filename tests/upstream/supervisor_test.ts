@@ -86,24 +86,30 @@ Deno.test("server-memory over stdio is ready; refresh lists again", async () => 
   });
 });
 
-Deno.test("server-everything over Streamable HTTP is ready with its real counts", async () => {
-  const upstream = await everythingOverHttp();
-  try {
-    await withSupervisor(async (sup) => {
-      const s = server({ transport: "streamable-http", url: upstream.url });
-      await sup.upsert(s);
-      const status = await sup.refresh(s.id);
-      assert.equal(status.state, "ready", status.lastError ?? "");
-      assert.deepEqual(
-        { tools: status.tools, resources: status.resources, prompts: status.prompts },
-        EVERYTHING_COUNTS,
-      );
-      assert.deepEqual(sup.logs(s.id).lines, []);
-    });
-  } finally {
-    await upstream.stop();
-  }
-});
+const HTTP_KINDS = [
+  { transport: "streamable-http", mode: "streamableHttp", name: "Streamable HTTP" },
+  { transport: "sse", mode: "sse", name: "SSE" },
+] as const;
+for (const { transport, mode, name } of HTTP_KINDS) {
+  Deno.test(`server-everything over ${name} is ready with its real counts`, async () => {
+    const upstream = await everythingOverHttp(mode);
+    try {
+      await withSupervisor(async (sup) => {
+        const s = server({ transport, url: upstream.url });
+        await sup.upsert(s);
+        const status = await sup.refresh(s.id);
+        assert.equal(status.state, "ready", status.lastError ?? "");
+        assert.deepEqual(
+          { tools: status.tools, resources: status.resources, prompts: status.prompts },
+          EVERYTHING_COUNTS,
+        );
+        assert.deepEqual(sup.logs(s.id).lines, []);
+      });
+    } finally {
+      await upstream.stop();
+    }
+  });
+}
 
 Deno.test("a killed stdio server is restarted with backoff and is ready again", async () => {
   await withSupervisor(async (sup) => {
@@ -374,23 +380,5 @@ Deno.test("a changed secret applies to the next upstream request, without reconn
     await sup.close();
     await mcp.close();
     await upstream.shutdown();
-  }
-});
-
-Deno.test("server-everything over SSE is ready with its real counts", async () => {
-  const upstream = await everythingOverHttp("sse");
-  try {
-    await withSupervisor(async (sup) => {
-      const s = server({ transport: "sse", url: upstream.url });
-      await sup.upsert(s);
-      const status = await sup.refresh(s.id);
-      assert.equal(status.state, "ready", status.lastError ?? "");
-      assert.deepEqual(
-        { tools: status.tools, resources: status.resources, prompts: status.prompts },
-        EVERYTHING_COUNTS,
-      );
-    });
-  } finally {
-    await upstream.stop();
   }
 });
