@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { LOG_LEVELS } from "../../src/tools/executor.ts";
 import fc from "fast-check";
 import {
   type Body,
@@ -100,17 +101,6 @@ const cursorArb = fc.oneof(
     }
   }),
 );
-
-const LOG_LEVELS = [
-  "debug",
-  "info",
-  "notice",
-  "warning",
-  "error",
-  "critical",
-  "alert",
-  "emergency",
-];
 
 /** Valid-looking params of each method (with generated values inside). */
 const paramsByMethod: Record<string, fc.Arbitrary<Json>> = {
