@@ -33,10 +33,12 @@ export const SERVER_FIELDS = [
   "env",
   "cwd",
   "timeout",
+  "onChange",
+  "isolation",
 ] as const;
 
 const HTTP_ONLY = ["url", "headers"];
-const STDIO_ONLY = ["command", "args", "env", "cwd"];
+const STDIO_ONLY = ["command", "args", "env", "cwd", "isolation"];
 const SERVER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const MAX_ENTRIES = 100;
@@ -144,6 +146,12 @@ export function parseServerInput(body: Body): UpstreamServerInput {
   if (auth) input.auth = auth;
   const timeout = optionalInteger(body, "timeout", 1, 300_000);
   if (timeout !== undefined) input.timeout = timeout;
+  if (body.onChange !== undefined && body.onChange !== null) {
+    input.onChange = oneOf(body, "onChange", ["hold", "accept"] as const);
+  }
+  if (stdio && body.isolation !== undefined && body.isolation !== null) {
+    input.isolation = oneOf(body, "isolation", ["shared", "per-session"] as const);
+  }
   return input;
 }
 

@@ -34,6 +34,14 @@ export interface UpstreamSettings {
   cwd?: string;
   /** How long one upstream request may take, in ms (as `http` tools' `timeout`). */
   timeout?: number;
+  /**
+   * What happens when the server changes a tool or prompt already seen:
+   * `hold` (the default) keeps serving the old definition until an admin
+   * approves the change; `accept` takes it at once.
+   */
+  onChange?: "hold" | "accept";
+  /** A stdio server's processes: one for all callers (default) or one per downstream session. */
+  isolation?: "shared" | "per-session";
 }
 
 /** An upstream server as stored. */

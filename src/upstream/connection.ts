@@ -8,6 +8,7 @@
  * @module
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { GATEHOUSE_VERSION } from "../version.ts";
@@ -23,8 +24,22 @@ export interface ServerHello {
 export interface UpstreamConnection {
   /** Runs the initialize handshake; rejects when the upstream cannot be reached or refuses. */
   connect(): Promise<ServerHello>;
-  /** Sends one request and resolves with its result (rejects on an error answer or timeout). */
-  request(method: string, params?: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /**
+   * Sends one request and resolves with its result (rejects on an error
+   * answer, on timeout, or when `signal` aborts, which also tells the
+   * upstream the request is cancelled).
+   */
+  request(
+    method: string,
+    params?: Record<string, unknown>,
+    signal?: AbortSignal,
+  ): Promise<Record<string, unknown>>;
+  /**
+   * True when the upstream keeps state for this connection (an SSE
+   * connection, or a Streamable HTTP server that issued a session id), so
+   * that it must not be shared between callers. Known once connected.
+   */
+  readonly sessionful: boolean;
   /** Calls `handler` with every notification the upstream sends. */
   onNotification(handler: (method: string, params?: Record<string, unknown>) => void): void;
   /** Calls `handler` once when the connection ends, with the error that ended it if known. */
@@ -80,12 +95,19 @@ export class SdkConnection implements UpstreamConnection {
   async request(
     method: string,
     params?: Record<string, unknown>,
+    signal?: AbortSignal,
   ): Promise<Record<string, unknown>> {
     return await this.#client.request(
       params ? { method, params } : { method },
       ResultSchema,
-      { timeout: this.#timeoutMs },
+      { timeout: this.#timeoutMs, signal },
     ) as Record<string, unknown>;
+  }
+
+  /** {@inheritDoc UpstreamConnection.sessionful} */
+  get sessionful(): boolean {
+    return this.#transport instanceof SSEClientTransport ||
+      (this.#transport as { sessionId?: string }).sessionId !== undefined;
   }
 
   /** {@inheritDoc UpstreamConnection.onNotification} */

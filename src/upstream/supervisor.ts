@@ -39,6 +39,14 @@ export interface ServerStatus {
   restarts: number;
 }
 
+/** Everything a server lists, as it sent it (every page read). */
+export interface Listing {
+  tools: Record<string, unknown>[];
+  resources: Record<string, unknown>[];
+  resourceTemplates: Record<string, unknown>[];
+  prompts: Record<string, unknown>[];
+}
+
 /** Checks a destination for an org (its outbound policy). */
 export type OrgDestinationCheck = (
   orgId: string,
@@ -62,6 +70,8 @@ export interface SupervisorOptions {
   allowStdio?: boolean;
   /** Environment variables a stdio server inherits from Gatehouse (default PATH, HOME and a few). */
   inheritEnv?: readonly string[];
+  /** Called after every complete listing of a server (connect, refresh, list_changed). */
+  onListed?: (server: UpstreamServer, listing: Listing) => void;
 }
 
 /**
@@ -79,6 +89,7 @@ const MAX_PAGES = 1000;
 const LISTS = [
   { key: "tools", capability: "tools", method: "tools/list" },
   { key: "resources", capability: "resources", method: "resources/list" },
+  { key: "resourceTemplates", capability: "resources", method: "resources/templates/list" },
   { key: "prompts", capability: "prompts", method: "prompts/list" },
 ] as const;
 
@@ -108,6 +119,8 @@ class Link {
   redact: Redactor = NO_REDACTION;
   /** Every secret value used for this server so far (an old one may still be echoed). */
   sensitive = new Set<string>();
+  /** The last complete listing. */
+  listing?: Listing;
   failures = 0;
   everReady = false;
   stopped = false;
@@ -116,6 +129,8 @@ class Link {
   pending?: Promise<void>;
   /** A discovery under way (list_changed notifications arrive in bursts). */
   discovering?: Promise<void>;
+  /** Another discovery was asked for while one ran: it runs once that one ends. */
+  again = false;
 
   constructor(public server: UpstreamServer) {}
 }
@@ -137,6 +152,7 @@ export class Supervisor {
   readonly #timeoutMs: number;
   readonly #inherit: readonly string[];
   readonly #allowStdio: boolean;
+  readonly #onListed?: (server: UpstreamServer, listing: Listing) => void;
   #closed = false;
 
   /** A supervisor with `options`; it connects nothing until told to. */
@@ -148,6 +164,7 @@ export class Supervisor {
     this.#timeoutMs = options.defaultTimeoutMs ?? 30_000;
     this.#inherit = options.inheritEnv ?? INHERITED_ENV;
     this.#allowStdio = options.allowStdio ?? true;
+    this.#onListed = options.onListed;
   }
 
   /** Connects every server in `servers` (at start-up). */
@@ -183,6 +200,45 @@ export class Supervisor {
     const link = this.#links.get(id);
     if (!link) return { lines: [], dropped: 0 };
     return { lines: link.logs.lines().map((l) => link.redact(l)), dropped: link.logs.dropped };
+  }
+
+  /** The settings server `id` runs with, while the supervisor knows it. */
+  server(id: string): UpstreamServer | undefined {
+    return this.#links.get(id)?.server;
+  }
+
+  /**
+   * The connection the supervisor keeps to server `id` (discovery, and the
+   * calls that may share it), while it is up.
+   */
+  shared(id: string): UpstreamConnection | undefined {
+    const link = this.#links.get(id);
+    return link?.status.state === "ready" ? link.conn : undefined;
+  }
+
+  /**
+   * A new connection to server `id`, not yet connected, with the server's
+   * current credentials (for a stdio server: a new process, whose stderr
+   * joins the server's log). The caller connects and closes it.
+   */
+  async open(id: string): Promise<UpstreamConnection> {
+    const link = this.#links.get(id);
+    if (!link) throw new Error("the server was removed");
+    return await this.#open(link, false);
+  }
+
+  /** The redactor for what server `id` answers (its secret values, in every spelling). */
+  redactor(id: string): Redactor {
+    return this.#links.get(id)?.redact ?? NO_REDACTION;
+  }
+
+  /**
+   * Asks for a new listing of server `id` (a call met a name it does not
+   * know); bursts of asks make one listing.
+   */
+  relist(id: string): void {
+    const link = this.#links.get(id);
+    if (link?.conn && link.status.state === "ready") void this.#discover(link, link.conn);
   }
 
   /** The process id of a running stdio server (tests check it is gone after delete). */
@@ -261,6 +317,7 @@ export class Supervisor {
       link.status.state = "ready";
       link.failures = 0;
       link.everReady = true;
+      this.#publish(link);
     } catch (err) {
       if (link.stopped) return;
       if (link.conn === conn) link.conn = undefined;
@@ -292,42 +349,73 @@ export class Supervisor {
     }, delay);
   }
 
-  /** Lists again after a refresh or a list_changed notification; a failure is kept as lastError. */
+  /**
+   * Lists again after a refresh or a list_changed notification; a failure is
+   * kept as lastError. A request during a listing makes one more listing
+   * after it, so a change announced mid-listing is not missed.
+   */
   #discover(link: Link, conn: UpstreamConnection): Promise<void> {
-    link.discovering ??= this.#list(link, conn).catch((err) => {
-      if (link.conn === conn) link.status.lastError = messageOf(err, link.redact);
-    }).finally(() => link.discovering = undefined);
+    if (link.discovering) {
+      link.again = true;
+      return link.discovering;
+    }
+    const run = async () => {
+      do {
+        link.again = false;
+        try {
+          await this.#list(link, conn);
+          if (link.conn === conn) this.#publish(link);
+        } catch (err) {
+          if (link.conn === conn) link.status.lastError = messageOf(err, link.redact);
+        }
+      } while (link.again && link.conn === conn && !link.stopped);
+    };
+    link.discovering = run().finally(() => link.discovering = undefined);
     return link.discovering;
   }
 
-  /** Reads every page of each list the server's capabilities announce and keeps the counts. */
+  #publish(link: Link): void {
+    if (link.listing && !link.stopped) this.#onListed?.(link.server, link.listing);
+  }
+
+  /** Reads every page of each list the server's capabilities announce; keeps them and the counts. */
   async #list(link: Link, conn: UpstreamConnection): Promise<void> {
     const caps = link.status.capabilities ?? {};
+    const listing: Listing = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
     for (const { key, capability, method } of LISTS) {
-      if (caps[capability] === undefined) {
-        link.status[key] = 0;
-        continue;
-      }
-      let count = 0;
+      if (caps[capability] === undefined) continue;
       let cursor: string | undefined;
       const seen = new Set<string>();
       for (let page = 0; page < MAX_PAGES; page++) {
         const result = await conn.request(method, cursor ? { cursor } : undefined);
         const items = result[key];
-        if (Array.isArray(items)) count += items.length;
+        if (Array.isArray(items)) {
+          for (const item of items) {
+            if (item !== null && typeof item === "object" && !Array.isArray(item)) {
+              listing[key].push(item as Record<string, unknown>);
+            }
+          }
+        }
         const next = result.nextCursor;
         if (typeof next !== "string" || next === "" || seen.has(next)) break;
         seen.add(next);
         cursor = next;
       }
-      if (link.conn !== conn) return;
-      link.status[key] = count;
     }
+    if (link.conn !== conn) return;
+    link.listing = listing;
+    link.status.tools = listing.tools.length;
+    link.status.resources = listing.resources.length;
+    link.status.prompts = listing.prompts.length;
     link.status.lastRefreshAt = new Date().toISOString();
   }
 
-  /** Resolves the server's secrets and makes its transport and connection (not yet connected). */
-  async #open(link: Link): Promise<UpstreamConnection> {
+  /**
+   * Resolves the server's secrets and makes its transport and connection (not
+   * yet connected); the `primary` one is the supervisor's own, whose process
+   * id the link keeps.
+   */
+  async #open(link: Link, primary = true): Promise<UpstreamConnection> {
     const s = link.server;
     if (s.transport === "stdio" && !this.#allowStdio) {
       throw new Error("stdio servers are turned off on this Gatehouse (GATEHOUSE_ALLOW_STDIO=0)");
@@ -345,11 +433,13 @@ export class Supervisor {
         { command: s.command!, args: s.args ?? [], env, cwd: s.cwd },
         (text) => link.logs.write(text),
       );
-      const start = transport.start.bind(transport);
-      transport.start = async () => {
-        await start();
-        link.pid = transport.pid;
-      };
+      if (primary) {
+        const start = transport.start.bind(transport);
+        transport.start = async () => {
+          await start();
+          link.pid = transport.pid;
+        };
+      }
       return new SdkConnection(transport, timeoutMs);
     }
     // Secrets are resolved for every request, so a changed secret or a renewed OAuth2 token
