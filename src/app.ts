@@ -19,7 +19,12 @@ import { mountOAuth } from "./oauth/routes.ts";
 import type { Store } from "./store/store.ts";
 import type { ExecutorRegistry } from "./tools/executor.ts";
 import { OrgOutboundPolicies, OutboundGuard } from "./tools/outbound_policy.ts";
+import { AssignedToolSource } from "./tools/source.ts";
+import { Forwarder } from "./upstream/forwarder.ts";
+import { storeListings } from "./upstream/listings.ts";
+import { ServerSource } from "./upstream/source.ts";
 import { Supervisor } from "./upstream/supervisor.ts";
+import { UpstreamCalls } from "./upstream/tool_executor.ts";
 import { originPolicy } from "./transports/guards.ts";
 import { mountMcp } from "./transports/mcp_routes.ts";
 
@@ -45,6 +50,8 @@ export interface Gatehouse {
   mcp: McpService;
   /** The upstream servers' connections and processes (ended at shutdown). */
   upstreams: Supervisor;
+  /** The downstream callers' upstream sessions (ended at shutdown, before `upstreams`). */
+  forwarder: Forwarder;
 }
 
 /** Builds the app. */
@@ -78,14 +85,27 @@ export function createApp(deps: AppDeps): Gatehouse {
   const vault = deps.vault ?? vaultFor(store, SecretCipher.ephemeral());
   const signIn = new PasswordSignIn(store);
   const upstreams = deps.upstreams ?? defaultSupervisor(store, config, vault);
-  mountApi(app, { store, config, vault, signIn, upstreams });
-
-  const mcp = new McpService(store, deps.executors, {
+  const forwarder = new Forwarder(upstreams);
+  const calls = new UpstreamCalls(forwarder);
+  const servers = new ServerSource(store, calls, upstreams);
+  // Tools assigned one by one (local ones, and upstream ones through `calls`) claim names first.
+  const executors = new Map([...deps.executors, ["mcp", calls]]);
+  const mcp = new McpService(store, [new AssignedToolSource(store, executors), servers], {
     idleTimeoutMs: config.mcp.sessionIdleMs,
     maxPerGateway: config.mcp.maxSessionsPerGateway,
     maxPerPrincipal: config.mcp.maxSessionsPerKey,
     pageSize: config.mcp.pageSize,
     listTtlMs: 30_000,
+  });
+  mountApi(app, {
+    store,
+    config,
+    vault,
+    signIn,
+    upstreams,
+    forwarder,
+    servers,
+    catalog: mcp.catalog,
   });
   // Each gateway's OAuth authorization server: before the MCP routes, which would take its paths.
   mountOAuth(app, {
@@ -113,7 +133,7 @@ export function createApp(deps: AppDeps): Gatehouse {
       maxConnectionsPerKey: config.mcp.maxConnectionsPerKey,
     },
   });
-  return { app, mcp, upstreams };
+  return { app, mcp, upstreams, forwarder };
 }
 
 /** A supervisor whose HTTP upstreams obey each org's outbound policy. */
@@ -127,6 +147,7 @@ export function defaultSupervisor(
   return new Supervisor({
     secrets: vault,
     allowStdio: config.allowStdio,
+    onListed: storeListings(store),
     check: (orgId, url, signal) => {
       const { policy, slug } = policies.get(orgId);
       return guard.decide(url, policy, signal, slug);

@@ -69,7 +69,7 @@ export async function startServer(
     outbound: (orgId) => policies.get(orgId),
   });
   const upstreams = defaultSupervisor(store, config, vault, guard, policies);
-  const { app, mcp } = createApp({ store, config, executors, vault, upstreams });
+  const { app, mcp, forwarder } = createApp({ store, config, executors, vault, upstreams });
   const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
   const drain = new Drain();
   const server = Deno.serve(
@@ -94,6 +94,7 @@ export async function startServer(
       mcp.dispose();
       await server.shutdown();
       // Stdio servers' processes (and their children) end with Gatehouse.
+      await forwarder.close();
       await upstreams.close();
       if (owned) {
         for (const e of executors.values()) e.close?.();

@@ -10,6 +10,9 @@ import type { Vault } from "../secrets/vault.ts";
 import type { Org, Role } from "../store/orgs.ts";
 import type { Store } from "../store/store.ts";
 import type { User } from "../store/users.ts";
+import type { Catalog } from "../mcp/catalog.ts";
+import type { Forwarder } from "../upstream/forwarder.ts";
+import type { ServerSource } from "../upstream/source.ts";
 import type { Supervisor } from "../upstream/supervisor.ts";
 
 /** The authenticated caller: a user acting in one org with a role. */
@@ -37,4 +40,10 @@ export interface ApiDeps {
   signIn: PasswordSignIn;
   /** The upstream servers' connections and status. */
   upstreams: Supervisor;
+  /** Downstream callers' upstream sessions (dropped when a server changes or goes). */
+  forwarder: Forwarder;
+  /** Attached servers' items (to check a new attachment for name collisions). */
+  servers: ServerSource;
+  /** What each gateway serves now. */
+  catalog: Catalog;
 }

@@ -14,6 +14,7 @@ import {
   parseAuthMethodInput,
   parseAuthMethodPatch,
 } from "./auth_method_input.ts";
+import { attachmentRoutes } from "./attachments.ts";
 import { baseUrl } from "./base_url.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
@@ -27,7 +28,8 @@ import { onlyFields, optionalBoolean } from "./validate.ts";
 export { AUTH_METHOD_TYPES, GATEWAY_SCOPES } from "./gateway_parts_input.ts";
 
 /** The gateway routes. */
-export function gatewayRoutes({ store, config, vault }: ApiDeps): Hono<ApiEnv> {
+export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
+  const { store, config, vault, catalog } = deps;
   const app = new Hono<ApiEnv>();
 
   const gatewayOf = (c: Context<ApiEnv>): Gateway => {
@@ -77,10 +79,35 @@ export function gatewayRoutes({ store, config, vault }: ApiDeps): Hono<ApiEnv> {
     return c.body(null, 204);
   });
 
+  /** Refuses enabling `toolIds` in `gw` when one would take a name another item serves. */
+  const checkNames = (gw: Gateway, toolIds: string[], field: string) => {
+    const view = catalog.forGateway(gw.id);
+    const claimed = new Map<string, string>();
+    for (const id of toolIds) {
+      const tool = store.tools.get(gw.orgId, id);
+      if (!tool) continue;
+      const origin = tool.serverId
+        ? `tool '${tool.name}' of server '${store.servers.find(tool.serverId)?.name}'`
+        : `tool '${tool.name}'`;
+      const holder = view.byName.get(tool.name)?.item;
+      const other = holder && holder.toolId !== tool.id ? holder.origin : claimed.get(tool.name);
+      if (other) {
+        throw new ApiError(
+          409,
+          "conflict",
+          `${origin} would be served as '${tool.name}', a name taken by ${other} in this gateway`,
+          field,
+        );
+      }
+      claimed.set(tool.name, origin);
+    }
+  };
+
   // Tool assignments.
   app.post("/:id/tools", async (c) => {
     const gw = gatewayOf(c);
     const input = parseAssignInput(await readJson(c));
+    if (input.enabled) checkNames(gw, input.toolIds, input.field);
     const missing = store.tools.assign(gw.orgId, gw.id, input.toolIds, input.enabled);
     if (missing.length > 0) {
       throw new ApiError(404, "not_found", `tool '${missing[0]}' not found`, input.field);
@@ -100,6 +127,7 @@ export function gatewayRoutes({ store, config, vault }: ApiDeps): Hono<ApiEnv> {
     const enabled = optionalBoolean(body, "enabled");
     if (enabled === undefined) throw invalid("enabled", "enabled is required");
     const toolId = c.req.param("toolId");
+    if (enabled) checkNames(gw, [toolId], "enabled");
     if (!store.tools.setEnabled(gw.id, toolId, enabled)) throw notFound("tool assignment");
     return c.json(presentAssignment(store.tools.assignment(gw.id, toolId)!));
   });
@@ -109,6 +137,9 @@ export function gatewayRoutes({ store, config, vault }: ApiDeps): Hono<ApiEnv> {
     if (!store.tools.unassign(gw.id, c.req.param("toolId"))) throw notFound("tool assignment");
     return c.body(null, 204);
   });
+
+  // Whole upstream servers.
+  app.route("/:id/servers", attachmentRoutes(deps, gatewayOf));
 
   // Gateway keys: what MCP clients send. The raw value is in this response only.
   app.post("/:id/keys", async (c) => {

@@ -162,8 +162,19 @@ const tool = obj({
   inputSchema: anyObject("JSON Schema of the arguments; its type is always object."),
   outputSchema: anyObject("JSON Schema of structured results."),
   annotations: anyObject("MCP tool annotations (readOnlyHint, destructiveHint, ...)."),
-  type: { enum: [...TOOL_TYPES] },
-  executionConfig: httpExecutionConfig(true),
+  type: {
+    enum: [...TOOL_TYPES, "mcp"],
+    description: "`mcp`: a tool of an upstream MCP server, listed by it (read-only here).",
+  },
+  serverId: str("`mcp` tools: the upstream server that lists the tool."),
+  executionConfig: {
+    anyOf: [
+      httpExecutionConfig(true),
+      obj({
+        extra: anyObject("`mcp` tools: the upstream's other tool fields (icons, _meta, ...)."),
+      }),
+    ],
+  },
   createdAt: time("When the tool was created."),
   updatedAt: time("When the tool last changed."),
 }, [
@@ -627,7 +638,25 @@ const serverFields: Record<string, Json> = {
     maximum: 300000,
     description: "Milliseconds one upstream request may take (default 30000).",
   },
+  onChange: {
+    enum: ["hold", "accept"],
+    description: "When the server changes a tool or prompt already seen: `hold` (default) " +
+      "keeps serving the old definition (withholding the item when its inputSchema or " +
+      "arguments changed) until an admin approves the change at /servers/{id}/changes; " +
+      "`accept` takes it at once.",
+  },
+  isolation: {
+    enum: ["shared", "per-session"],
+    description: "stdio: one process for every caller (default), or one per MCP session.",
+  },
 };
+
+const withheldItem = obj({
+  gatewayId: str("The gateway that withholds it."),
+  kind: { enum: ["tool", "prompt", "resource", "template"] },
+  name: str("The name (or URI) it would be served under."),
+  reason: str("Why: the name is taken by another item, or a change awaits approval."),
+});
 
 const SCHEMAS: Record<string, Json> = {
   Error: obj({
@@ -826,10 +855,11 @@ const SCHEMAS: Record<string, Json> = {
     Object.fromEntries(
       Object.entries(serverFields).map(([k, v]) => [
         k,
-        k === "name" || k === "transport" ? v : {
-          ...v,
-          type: [v.type as string, "null"],
-        },
+        k === "name" || k === "transport"
+          ? v
+          : Array.isArray(v.enum)
+          ? { ...v, enum: [...v.enum, null] }
+          : { ...v, type: [v.type as string, "null"] },
       ]),
     ),
     [],
@@ -853,7 +883,64 @@ const SCHEMAS: Record<string, Json> = {
       description: "The last failure, with secret values redacted; kept after a recovery.",
     },
     restarts: { type: "integer", description: "Reconnections (process restarts) so far." },
+    withheld: list(withheldItem),
+    pendingChanges: { type: "integer", description: "Held changes awaiting approval." },
   }),
+  ServerChange: obj({
+    id: str("Change id."),
+    kind: { enum: ["tool", "prompt"] },
+    name: str("The server's name for the item."),
+    breaking: {
+      type: "boolean",
+      description: "True when what callers send changed (inputSchema, arguments): the item " +
+        "is withheld until approved. Otherwise the old definition is still served.",
+    },
+    detectedAt: time("When the server started listing the new definition."),
+    diff: list(obj({
+      field: str("A field of the definition (description, inputSchema, annotations...)."),
+      before: { description: "Its value as served now (null: absent)." },
+      after: { description: "Its value as the server lists it now (null: absent)." },
+    })),
+    current: anyObject("The definition served now."),
+    proposed: anyObject("The definition the server lists now."),
+  }),
+  ServerChangeList: listOf("changes", "ServerChange"),
+  ServerChangeApproval: obj({ approved: ref("ServerChange"), server: ref("Server") }),
+  Attachment: obj({
+    serverId: str(),
+    name: str("The server's name."),
+    transport: { enum: ["streamable-http", "sse", "stdio"] },
+    prefix: str("Tools and prompts are served as `{prefix}_{name}`."),
+    include: list(str()),
+    exclude: list(str()),
+    attachedAt: time("When the server was attached."),
+    state: { enum: ["connecting", "ready", "degraded", "failed"] },
+    serves: obj({
+      tools: { type: "integer" },
+      prompts: { type: "integer" },
+      resources: { type: "integer" },
+      resourceTemplates: { type: "integer" },
+    }),
+    withheld: list(obj({ kind: str(), name: str(), reason: str() })),
+  }, ["serverId", "name", "transport", "attachedAt", "state", "serves", "withheld"]),
+  AttachmentList: listOf("servers", "Attachment"),
+  AttachServer: obj({
+    serverId: str("An upstream server of the organization."),
+    prefix: str("1-32 letters, digits, '.' or '-': tools and prompts become `{prefix}_{name}`.", {
+      pattern: "^[A-Za-z0-9][A-Za-z0-9.-]{0,31}$",
+    }),
+    include: {
+      type: "array",
+      items: { type: "string" },
+      description: "Serve only tools and prompts whose server names match one of these " +
+        "patterns (`*` matches any run of characters).",
+    },
+    exclude: {
+      type: "array",
+      items: { type: "string" },
+      description: "Serve no tool or prompt whose server name matches one of these patterns.",
+    },
+  }, ["serverId"]),
   ServerLogs: obj({
     id: str("Server id."),
     lines: list(str()),
@@ -1260,6 +1347,25 @@ const ROUTES: Record<string, Record<string, Op>> = {
     },
     delete: { summary: "Unassign a tool", tag: "assignments", ok: [204, undefined] },
   },
+  "/gateways/{id}/servers": {
+    post: {
+      summary: "Attach an upstream server",
+      tag: "assignments",
+      description: "The gateway serves every tool, prompt, resource and template of the " +
+        "server, following it as it changes. Names are unique in a gateway: an attachment " +
+        "whose items would take a name or URI already served is refused (409, naming both); " +
+        "an item the server adds later that collides is withheld and shown in the server's " +
+        "status. Attaching an attached server again changes its settings (200).",
+      body: "AttachServer",
+      ok: [201, "Attachment"],
+      errors: [409],
+    },
+    get: { summary: "List attached servers", tag: "assignments", ok: [200, "AttachmentList"] },
+  },
+  "/gateways/{id}/servers/{serverId}": {
+    get: { summary: "Get an attached server", tag: "assignments", ok: [200, "Attachment"] },
+    delete: { summary: "Detach a server", tag: "assignments", ok: [204, undefined] },
+  },
   "/gateways/{id}/keys": {
     post: {
       summary: "Issue a gateway key",
@@ -1387,6 +1493,24 @@ const ROUTES: Record<string, Record<string, Op>> = {
       description: "Lists its tools, resources and prompts again (connecting first when it is " +
         "not connected) and answers once done.",
       ok: [200, "Server"],
+    },
+  },
+  "/servers/{id}/changes": {
+    get: {
+      summary: "Held changes of a server's tools and prompts",
+      tag: "servers",
+      description: "With `onChange: hold`, a changed definition of a tool or prompt already " +
+        "seen waits here, with a field-by-field diff, until an admin approves it.",
+      ok: [200, "ServerChangeList"],
+    },
+  },
+  "/servers/{id}/changes/{changeId}/approve": {
+    post: {
+      summary: "Approve a held change",
+      tag: "servers",
+      description: "Admins and owners. The gateways serving the server serve the new " +
+        "definition from now on (their sessions get list_changed).",
+      ok: [200, "ServerChangeApproval"],
     },
   },
   "/servers/{id}/logs": {

@@ -117,7 +117,10 @@ export function presentSecret(s: SecretInfo) {
 }
 
 /** An upstream server with its live status (which never holds a secret value). */
-export function presentServer(server: UpstreamServer, status: ServerStatus) {
+export function presentServer(
+  server: UpstreamServer,
+  status: ServerStatus & Record<string, unknown>,
+) {
   const { orgId: _orgId, createdAt, updatedAt, ...settings } = server;
   return { ...settings, status, createdAt, updatedAt };
 }

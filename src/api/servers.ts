@@ -10,7 +10,9 @@
  * @module
  */
 import { type Context, Hono } from "hono";
+import type { PendingChange } from "../store/server_items.ts";
 import type { UpstreamServer, UpstreamServerInput } from "../store/servers.ts";
+import { canonicalJson } from "../util/json.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { forbidden, notFound } from "./errors.ts";
@@ -18,8 +20,20 @@ import { presentServer } from "./present.ts";
 import { requireRole } from "./principal.ts";
 import { mergeServerInput, parseServerInput } from "./server_input.ts";
 
+/** A pending change with the fields it changes, each as before and after. */
+export function presentChange(change: PendingChange) {
+  const { serverId: _s, current, proposed, ...rest } = change;
+  const fields = [...new Set([...Object.keys(current), ...Object.keys(proposed)])].sort();
+  const diff = fields
+    .filter((f) => canonicalJson(current[f]) !== canonicalJson(proposed[f]))
+    .map((field) => ({ field, before: current[field] ?? null, after: proposed[field] ?? null }));
+  return { ...rest, diff, current, proposed };
+}
+
 /** The server routes. */
-export function serverRoutes({ store, config, upstreams }: ApiDeps): Hono<ApiEnv> {
+export function serverRoutes(
+  { store, config, upstreams, forwarder, catalog }: ApiDeps,
+): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
   const serverOf = (c: Context<ApiEnv>): UpstreamServer => {
@@ -27,7 +41,19 @@ export function serverRoutes({ store, config, upstreams }: ApiDeps): Hono<ApiEnv
     if (!server) throw notFound("server");
     return server;
   };
-  const present = (s: UpstreamServer) => presentServer(s, upstreams.status(s.id));
+  /** The live status, with what gateways withhold of the server and what awaits approval. */
+  const present = (s: UpstreamServer) => {
+    const withheld = store.serverItems.gatewaysOf(s.id).flatMap((gatewayId) =>
+      catalog.forGateway(gatewayId).withheld.filter((w) => w.serverId === s.id).map((w) => ({
+        gatewayId,
+        kind: w.kind,
+        name: w.name,
+        reason: w.reason,
+      }))
+    );
+    const pendingChanges = store.serverItems.pendingChanges(s.id).length;
+    return presentServer(s, { ...upstreams.status(s.id), withheld, pendingChanges });
+  };
   /** Stdio servers need the admin role, and the host's permission for the kind. */
   const mayTouch = (c: Context<ApiEnv>, transport: string, creating: boolean) => {
     if (transport !== "stdio") return;
@@ -48,6 +74,7 @@ export function serverRoutes({ store, config, upstreams }: ApiDeps): Hono<ApiEnv
     mayTouch(c, input.transport, input.transport !== server.transport);
     const updated = store.servers.update(server.orgId, server.id, input);
     if (!updated) throw notFound("server");
+    forwarder.forget(server.id);
     await upstreams.upsert(updated);
     return c.json(present(updated));
   };
@@ -79,6 +106,20 @@ export function serverRoutes({ store, config, upstreams }: ApiDeps): Hono<ApiEnv
     return c.json(present(server));
   });
 
+  // Held changes of tools and prompts: anyone reads them, admins approve them.
+  app.get("/:id/changes", (c) => {
+    const server = serverOf(c);
+    return c.json({ changes: store.serverItems.pendingChanges(server.id).map(presentChange) });
+  });
+
+  app.post("/:id/changes/:changeId/approve", (c) => {
+    const server = serverOf(c);
+    requireRole(c, "admin");
+    const change = store.serverItems.pendingChange(server.id, c.req.param("changeId"));
+    if (!change || !store.serverItems.approve(server, change.id)) throw notFound("change");
+    return c.json({ approved: presentChange(change), server: present(server) });
+  });
+
   // PATCH changes the fields given (null removes an optional one); PUT replaces the server.
   app.patch("/:id", async (c) => {
     const server = serverOf(c);
@@ -95,6 +136,7 @@ export function serverRoutes({ store, config, upstreams }: ApiDeps): Hono<ApiEnv
     mayTouch(c, server.transport, false);
     if (!store.servers.delete(server.orgId, server.id)) throw notFound("server");
     // The process is gone before the answer: a client may check right after.
+    forwarder.forget(server.id);
     await upstreams.remove(server.id);
     return c.body(null, 204);
   });

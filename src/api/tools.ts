@@ -8,7 +8,7 @@ import { type Context, Hono } from "hono";
 import type { Tool, ToolInput } from "../store/tools.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
-import { notFound } from "./errors.ts";
+import { ApiError, notFound } from "./errors.ts";
 import { presentTool } from "./present.ts";
 import { mergeToolInput, parseToolInput } from "./tool_input.ts";
 
@@ -19,6 +19,18 @@ export function toolRoutes({ store }: ApiDeps): Hono<ApiEnv> {
   const toolOf = (c: Context<ApiEnv>): Tool => {
     const tool = store.tools.get(c.get("principal").org.id, c.req.param("id") ?? "");
     if (!tool) throw notFound("tool");
+    return tool;
+  };
+  /** A server's tool follows its server: it is changed there, or through held changes. */
+  const local = (tool: Tool): Tool => {
+    if (tool.serverId) {
+      throw new ApiError(
+        409,
+        "conflict",
+        `tool '${tool.name}' belongs to upstream server ${tool.serverId}: it changes when the ` +
+          "server changes it (see /servers/{id}/changes) and goes when the server drops it",
+      );
+    }
     return tool;
   };
   const updated = (tool: Tool, input: ToolInput): Tool => {
@@ -41,16 +53,17 @@ export function toolRoutes({ store }: ApiDeps): Hono<ApiEnv> {
 
   // PATCH changes the fields given (null removes an optional one); PUT replaces the tool.
   app.patch("/:id", async (c) => {
-    const tool = toolOf(c);
+    const tool = local(toolOf(c));
     const { id: _i, orgId: _o, createdAt: _c, updatedAt: _u, ...current } = tool;
     return c.json(presentTool(updated(tool, mergeToolInput(current, await readJson(c)))));
   });
   app.put("/:id", async (c) => {
-    const tool = toolOf(c);
+    const tool = local(toolOf(c));
     return c.json(presentTool(updated(tool, parseToolInput(await readJson(c)))));
   });
 
   app.delete("/:id", (c) => {
+    local(toolOf(c));
     if (!store.tools.delete(c.get("principal").org.id, c.req.param("id"))) throw notFound("tool");
     return c.body(null, 204);
   });

@@ -1,38 +1,69 @@
 /**
- * The tools a gateway exposes, as MCP sees them: built once per change of the
- * gateway (descriptors, argument validators, name index), so that
- * `tools/list` and `tools/call` do no per-request schema work.
+ * What a gateway serves, as MCP sees it: the items of every source (local
+ * tools, attached upstream servers) merged under unique names, with argument
+ * validators compiled, the capabilities they add up to, and list pages built
+ * once. Rebuilt only after the store reports a change, so `tools/list` and
+ * `tools/call` do no per-request store or schema work.
+ *
+ * Names are unique in a gateway: the first source and item to claim a name
+ * (a tool or prompt name, a resource URI, a template) keeps it; a later one
+ * is withheld and reported, never renamed and never shadowing the first.
  *
  * @module
  */
 import { type OutputUnit, Validator } from "@cfworker/json-schema";
-import type { Store } from "../store/store.ts";
-import type { Tool } from "../store/tools.ts";
+import type { ChangeFeed } from "../store/changes.ts";
 import { checkSchema } from "../tools/schema_check.ts";
+import { canonicalJson } from "../util/json.ts";
+import type {
+  CatalogSource,
+  JsonObject,
+  PromptItem,
+  ResourceItem,
+  TemplateItem,
+  ToolItem,
+  WithheldItem,
+} from "./source.ts";
+import { compileUriTemplate } from "./uri_template.ts";
 
-/** A tool as listed to MCP clients. */
-export interface ToolDescriptor {
-  name: string;
-  title?: string;
-  description: string;
-  inputSchema: Record<string, unknown>;
-  outputSchema?: Record<string, unknown>;
-  annotations?: Record<string, unknown>;
-}
-
-/** A tool ready to call: the stored tool, its descriptor and a compiled argument validator. */
+/** A tool ready to call: its item and a compiled argument validator. */
 export interface CatalogEntry {
-  tool: Tool;
-  descriptor: ToolDescriptor;
+  item: ToolItem;
   validate(args: Record<string, unknown>): string[];
 }
 
-/** One gateway's tools, sorted by name. */
-export interface GatewayTools {
+/** A template with its compiled URI matcher. */
+export interface TemplateEntry {
+  item: TemplateItem;
+  matches(uri: string): boolean;
+}
+
+/** The list kinds that have `list_changed` notifications. */
+export type ListKind = "tools" | "prompts" | "resources";
+
+/** One gateway's view: everything it serves, sorted for paging. */
+export interface GatewayView {
+  /** Tools by name. */
   entries: CatalogEntry[];
   byName: Map<string, CatalogEntry>;
-  /** `tools/list` results already built (with their JSON attached), by `start:size`. */
+  /** Prompts by name. */
+  prompts: PromptItem[];
+  promptsByName: Map<string, PromptItem>;
+  /** Resources by URI. */
+  resources: ResourceItem[];
+  resourcesByUri: Map<string, ResourceItem>;
+  /** Templates in claim order (the first that matches a URI reads it). */
+  templates: TemplateEntry[];
+  /** Templates by URI template, for listing. */
+  templateList: TemplateItem[];
+  /** What the gateway advertises in `initialize` and `server/discover`. */
+  capabilities: JsonObject;
+  /** What some source offered and the gateway does not serve. */
+  withheld: WithheldItem[];
+  /** List results already built (with their JSON attached), by `kind:start:size`. */
   pages: Map<string, Record<string, unknown>>;
+  /** A digest of each list, to tell whether a rebuild changed it. */
+  digests: Record<ListKind, string>;
 }
 
 const DRAFTS: Record<string, "4" | "7" | "2019-09" | "2020-12"> = {
@@ -41,18 +72,6 @@ const DRAFTS: Record<string, "4" | "7" | "2019-09" | "2020-12"> = {
   "https://json-schema.org/draft/2019-09/schema": "2019-09",
   "https://json-schema.org/draft/2020-12/schema": "2020-12",
 };
-
-function describe(tool: Tool): ToolDescriptor {
-  const d: ToolDescriptor = {
-    name: tool.name,
-    description: tool.description,
-    inputSchema: tool.inputSchema,
-  };
-  if (tool.title !== undefined) d.title = tool.title;
-  if (tool.outputSchema) d.outputSchema = tool.outputSchema;
-  if (tool.annotations) d.annotations = tool.annotations;
-  return d;
-}
 
 function formatErrors(errors: OutputUnit[]): string[] {
   // cfworker reports the failing keyword and every enclosing one; keep the innermost messages.
@@ -88,15 +107,15 @@ function longestArray(value: unknown): number {
   return n;
 }
 
-function entry(tool: Tool): CatalogEntry {
-  const draft = DRAFTS[String(tool.inputSchema.$schema ?? "")] ?? "2020-12";
+function entry(item: ToolItem): CatalogEntry {
+  const schema = item.descriptor.inputSchema;
+  const draft = DRAFTS[String(schema.$schema ?? "")] ?? "2020-12";
   // Saved schemas were checked; one stored before a check existed is refused here, not run.
-  const problem = checkSchema(tool.inputSchema);
-  const validator = new Validator(tool.inputSchema as never, draft, false);
-  const uniqueItems = JSON.stringify(tool.inputSchema).includes('"uniqueItems":true');
+  const problem = checkSchema(schema);
+  const validator = new Validator(schema as never, draft, false);
+  const uniqueItems = JSON.stringify(schema).includes('"uniqueItems":true');
   return {
-    tool,
-    descriptor: describe(tool),
+    item,
     validate(args) {
       if (problem) {
         return [`the tool's inputSchema cannot be applied: ${problem.pointer} ${problem.message}`];
@@ -121,25 +140,131 @@ function entry(tool: Tool): CatalogEntry {
   };
 }
 
-/** Per-gateway tool views, rebuilt lazily after the store reports a change. */
-export class ToolCatalog {
-  #cache = new Map<string, GatewayTools>();
+/** Orders by `key` the way list pages and cursors expect (code units, as `<` compares). */
+function byKey<T>(items: T[], key: (t: T) => string): T[] {
+  return items.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
 
-  /** Watches `store` for changes that make a cached view stale. */
-  constructor(private readonly store: Store) {
-    store.changes.subscribe(({ gatewayIds }) => {
-      for (const id of gatewayIds) this.#cache.delete(id);
+/** Merges what `sources` contribute to `gatewayId` into one view. */
+export function buildView(sources: readonly CatalogSource[], gatewayId: string): GatewayView {
+  const withheld: WithheldItem[] = [];
+  const tools = new Map<string, ToolItem>();
+  const prompts = new Map<string, PromptItem>();
+  const resources = new Map<string, ResourceItem>();
+  const templates = new Map<string, TemplateItem>();
+  let logging = false;
+  let completions = false;
+  const claim = <T extends { origin: string; serverId?: string }>(
+    into: Map<string, T>,
+    kind: WithheldItem["kind"],
+    key: string,
+    item: T,
+  ) => {
+    const holder = into.get(key);
+    if (!holder) {
+      into.set(key, item);
+      return;
+    }
+    withheld.push({
+      kind,
+      name: key,
+      origin: item.origin,
+      serverId: item.serverId,
+      reason: `the name is taken by ${holder.origin}`,
+    });
+  };
+  for (const source of sources) {
+    const part = source.itemsFor(gatewayId);
+    for (const t of part.tools) claim(tools, "tool", t.name, t);
+    for (const p of part.prompts) claim(prompts, "prompt", p.name, p);
+    for (const r of part.resources) claim(resources, "resource", r.uri, r);
+    for (const t of part.templates) claim(templates, "template", t.uriTemplate, t);
+    withheld.push(...part.withheld);
+    logging ||= part.logging;
+    completions ||= part.completions;
+  }
+  const entries = byKey([...tools.values()], (t) => t.name).map(entry);
+  const promptList = byKey([...prompts.values()], (p) => p.name);
+  const resourceList = byKey([...resources.values()], (r) => r.uri);
+  const capabilities: JsonObject = { tools: { listChanged: true } };
+  if (promptList.length > 0) capabilities.prompts = { listChanged: true };
+  if (resourceList.length > 0 || templates.size > 0) {
+    capabilities.resources = { listChanged: true };
+  }
+  if (completions) capabilities.completions = {};
+  if (logging) capabilities.logging = {};
+  return {
+    entries,
+    byName: new Map(entries.map((e) => [e.item.name, e])),
+    prompts: promptList,
+    promptsByName: new Map(promptList.map((p) => [p.name, p])),
+    resources: resourceList,
+    resourcesByUri: new Map(resourceList.map((r) => [r.uri, r])),
+    templates: [...templates.values()].map((item) => {
+      const matcher = compileUriTemplate(item.uriTemplate);
+      return { item, matches: (uri: string) => matcher.test(uri) };
+    }),
+    templateList: byKey([...templates.values()], (t) => t.uriTemplate),
+    capabilities,
+    withheld,
+    pages: new Map(),
+    digests: {
+      tools: canonicalJson(entries.map((e) => e.item.descriptor)),
+      prompts: canonicalJson(promptList.map((p) => p.descriptor)),
+      resources: canonicalJson([
+        resourceList.map((r) => r.descriptor),
+        [...templates.values()].map((t) => t.descriptor),
+      ]),
+    },
+  };
+}
+
+/** Per-gateway views, rebuilt lazily after the store reports a change. */
+export class Catalog {
+  #cache = new Map<string, GatewayView>();
+  /** Digests of views dropped by a change, until {@link Catalog.changedLists} compares them. */
+  #before = new Map<string, Record<ListKind, string>>();
+
+  /** Reads `sources` in order; watches `changes` for writes that make a view stale. */
+  constructor(private readonly sources: readonly CatalogSource[], changes: ChangeFeed) {
+    changes.subscribe(({ gatewayIds }) => {
+      for (const id of gatewayIds) {
+        const old = this.#cache.get(id);
+        if (old && !this.#before.has(id)) this.#before.set(id, old.digests);
+        this.#cache.delete(id);
+      }
     });
   }
 
-  /** The enabled tools of `gatewayId`. */
-  forGateway(gatewayId: string): GatewayTools {
+  /** What `gatewayId` serves. */
+  forGateway(gatewayId: string): GatewayView {
     let view = this.#cache.get(gatewayId);
     if (!view) {
-      const entries = this.store.tools.enabledFor(gatewayId).map(entry);
-      view = { entries, byName: new Map(entries.map((e) => [e.tool.name, e])), pages: new Map() };
+      view = buildView(this.sources, gatewayId);
       this.#cache.set(gatewayId, view);
     }
     return view;
+  }
+
+  /**
+   * The lists of `gatewayId` that differ from before the last change (all of
+   * them when it was not built before), rebuilding its view now.
+   */
+  changedLists(gatewayId: string): ListKind[] {
+    const before = this.#before.get(gatewayId);
+    this.#before.delete(gatewayId);
+    const now = this.forGateway(gatewayId).digests;
+    const kinds: ListKind[] = ["tools", "prompts", "resources"];
+    return before ? kinds.filter((k) => before[k] !== now[k]) : kinds;
+  }
+
+  /** Forgets the digests kept for `gatewayId` (it has no session to tell). */
+  settle(gatewayId: string): void {
+    this.#before.delete(gatewayId);
+  }
+
+  /** A caller named something `gatewayId` does not serve: sources may look again. */
+  missed(gatewayId: string): void {
+    for (const s of this.sources) s.missed?.(gatewayId);
   }
 }

@@ -6,14 +6,15 @@
  *
  * @module
  */
+import type { Scope } from "../auth/scopes.ts";
 import {
   errorResult,
-  type ExecutorRegistry,
+  type ExecutionContext,
   LOG_LEVELS,
   type LogLevel,
 } from "../tools/executor.ts";
 import { GATEHOUSE_VERSION } from "../version.ts";
-import type { ToolCatalog } from "./catalog.ts";
+import type { Catalog, GatewayView } from "./catalog.ts";
 import {
   classify,
   ErrorCode,
@@ -28,6 +29,7 @@ import {
   withJson,
 } from "./jsonrpc.ts";
 import type { Session } from "./session.ts";
+import type { PromptItem } from "./source.ts";
 import { acceptsBatches, negotiate, STATELESS_VERSION, SUPPORTED_VERSIONS } from "./versions.ts";
 import { isObject, type JsonProblem, jsonProblem, MAX_JSON_DEPTH } from "../util/json.ts";
 
@@ -85,9 +87,8 @@ export interface Outcome {
 
 /** Settings of the dispatcher. */
 export interface DispatcherOptions {
-  catalog: ToolCatalog;
-  executors: ExecutorRegistry;
-  /** Tools per `tools/list` page. */
+  catalog: Catalog;
+  /** Items per list page (`tools/list`, `prompts/list`, ...). */
   pageSize: number;
   /** How long stateless clients may cache list results, in ms. */
   listTtlMs: number;
@@ -104,6 +105,31 @@ class StatusError extends RpcError {
   ) {
     super(code, message, data);
   }
+}
+
+/** One request as a method handler sees it. */
+interface Call {
+  id: RequestId;
+  params: Record<string, unknown>;
+  ex: Exchange;
+  /** True in the stateless (2026-07-28) era. */
+  stateless: boolean;
+}
+
+/** A result, or undefined for a call that was cancelled (it gets no response). */
+type Handled = Record<string, unknown> | undefined;
+
+/** How one method is served. */
+interface Method {
+  /** `legacy`: session-based versions only; `stateless`: 2026-07-28 only; else both. */
+  era?: "legacy" | "stateless";
+  /** The scope the caller needs. */
+  scope?: Scope;
+  /** The capability the gateway must offer, else the method does not exist there. */
+  capability?: "prompts" | "resources" | "completions" | "logging";
+  /** Stateless clients may cache the result (lists and reads). */
+  cacheable?: boolean;
+  handle(call: Call): Handled | Promise<Handled>;
 }
 
 const META_VERSION = "io.modelcontextprotocol/protocolVersion";
@@ -150,9 +176,106 @@ export function isStatelessMessage(raw: unknown, envelope?: Envelope): boolean {
   return isObject(meta) && META_VERSION in meta;
 }
 
+/** An empty completion: what a source that cannot complete answers. */
+const NO_COMPLETION = { completion: { values: [], hasMore: false } };
+
 /** The protocol core. One instance serves every gateway; per-gateway state lives in the catalog. */
 export class Dispatcher {
-  constructor(private readonly opts: DispatcherOptions) {}
+  /** Every method served, by name: one table for both eras. */
+  readonly #methods: ReadonlyMap<string, Method>;
+
+  constructor(private readonly opts: DispatcherOptions) {
+    this.#methods = new Map<string, Method>([
+      ["initialize", { era: "legacy", handle: (c) => this.#initialize(c) }],
+      ["ping", { era: "legacy", handle: () => ({}) }],
+      ["logging/setLevel", {
+        era: "legacy",
+        capability: "logging",
+        handle: ({ params, ex }) => {
+          const level = params.level;
+          if (typeof level !== "string" || !(LOG_LEVELS as readonly string[]).includes(level)) {
+            throw invalidParams(`level must be one of ${LOG_LEVELS.join(", ")}`);
+          }
+          ex.session.logLevel = level as LogLevel;
+          return {};
+        },
+      }],
+      ["server/discover", { era: "stateless", handle: (c) => this.#discover(c) }],
+      ["tools/list", {
+        scope: "tools:read",
+        cacheable: true,
+        handle: (c) => {
+          const view = this.#view(c);
+          return this.#page(
+            c,
+            view,
+            "tools",
+            view.entries,
+            (e) => e.item.name,
+            (e) => e.item.descriptor,
+          );
+        },
+      }],
+      ["tools/call", { scope: "tools:execute", handle: (c) => this.#callTool(c) }],
+      ["prompts/list", {
+        scope: "tools:read",
+        capability: "prompts",
+        cacheable: true,
+        handle: (c) => {
+          const view = this.#view(c);
+          return this.#page(c, view, "prompts", view.prompts, (p) => p.name, (p) => p.descriptor);
+        },
+      }],
+      ["prompts/get", {
+        scope: "tools:read",
+        capability: "prompts",
+        handle: (c) => this.#getPrompt(c),
+      }],
+      ["resources/list", {
+        scope: "tools:read",
+        capability: "resources",
+        cacheable: true,
+        handle: (c) => {
+          const view = this.#view(c);
+          return this.#page(
+            c,
+            view,
+            "resources",
+            view.resources,
+            (r) => r.uri,
+            (r) => r.descriptor,
+          );
+        },
+      }],
+      ["resources/templates/list", {
+        scope: "tools:read",
+        capability: "resources",
+        cacheable: true,
+        handle: (c) => {
+          const view = this.#view(c);
+          return this.#page(
+            c,
+            view,
+            "resourceTemplates",
+            view.templateList,
+            (t) => t.uriTemplate,
+            (t) => t.descriptor,
+          );
+        },
+      }],
+      ["resources/read", {
+        scope: "tools:read",
+        capability: "resources",
+        cacheable: true,
+        handle: (c) => this.#readResource(c),
+      }],
+      ["completion/complete", {
+        scope: "tools:read",
+        capability: "completions",
+        handle: (c) => this.#complete(c),
+      }],
+    ]);
+  }
 
   /**
    * Handles a JSON-RPC batch under protocol `version`: accepted only where
@@ -195,9 +318,10 @@ export class Dispatcher {
     try {
       const problem = jsonProblem(req.params, MAX_JSON_DEPTH, "params");
       if (problem) throw invalidParams(describeProblem(problem));
-      const result = isStatelessMessage(raw, ex.envelope)
-        ? await this.#stateless(req, ex)
-        : await this.#legacy(req, ex);
+      const stateless = isStatelessMessage(raw, ex.envelope);
+      const call: Call = { id: req.id, params: req.params ?? {}, ex, stateless };
+      if (stateless) this.#checkStateless(req, call);
+      const result = await this.#dispatch(req.method, call);
       if (result === undefined) return { status: 202, cancelled: true };
       return { response: success(req.id, result), status: 200 };
     } catch (err) {
@@ -217,6 +341,31 @@ export class Dispatcher {
     }
   }
 
+  /** Finds `name` in the method table and runs it, with the era's framing of the result. */
+  async #dispatch(name: string, call: Call): Promise<Handled> {
+    const method = this.#methods.get(name);
+    const era = call.stateless ? "stateless" : "legacy";
+    if (
+      !method || (method.era && method.era !== era) ||
+      (method.capability && !this.#view(call).capabilities[method.capability])
+    ) {
+      // In the stateless era an unknown method is also an HTTP 404.
+      throw new StatusError(
+        ErrorCode.MethodNotFound,
+        `Method not found: ${name}`,
+        call.stateless ? 404 : 200,
+      );
+    }
+    if (method.scope) this.#requireScope(call.ex, method.scope);
+    const result = await method.handle(call);
+    if (!call.stateless || result === undefined || name === "server/discover") return result;
+    const framed: Record<string, unknown> = { resultType: "complete", ...result };
+    if (method.cacheable) Object.assign(framed, this.#cache());
+    const upstreamMeta = isObject(result._meta) ? result._meta : {};
+    framed._meta = { ...upstreamMeta, [META_SERVER_INFO]: this.#serverInfo(call.ex.gateway) };
+    return framed;
+  }
+
   #notify(msg: JsonRpcNotification, session: Session): void {
     if (msg.method === "notifications/initialized") {
       session.initialized = true;
@@ -229,34 +378,15 @@ export class Dispatcher {
     // Unknown notifications are ignored, as JSON-RPC requires.
   }
 
-  #legacy(
-    req: JsonRpcRequest,
-    ex: Exchange,
-  ): Record<string, unknown> | Promise<Record<string, unknown> | undefined> {
-    const params = req.params ?? {};
-    switch (req.method) {
-      case "initialize":
-        return this.#initialize(params, ex);
-      case "ping":
-        return {};
-      case "logging/setLevel": {
-        const level = params.level;
-        if (typeof level !== "string" || !(LOG_LEVELS as readonly string[]).includes(level)) {
-          throw invalidParams(`level must be one of ${LOG_LEVELS.join(", ")}`);
-        }
-        ex.session.logLevel = level as LogLevel;
-        return {};
-      }
-      case "tools/list":
-        return this.#listTools(params, ex);
-      case "tools/call":
-        return this.#callTool(req.id, params, ex);
-      default:
-        throw new RpcError(ErrorCode.MethodNotFound, `Method not found: ${req.method}`);
-    }
+  #view(call: Call): GatewayView {
+    return this.opts.catalog.forGateway(call.ex.gateway.id);
   }
 
-  #initialize(params: Record<string, unknown>, ex: Exchange): Record<string, unknown> {
+  #cache() {
+    return { ttlMs: this.opts.listTtlMs, cacheScope: "private" };
+  }
+
+  #initialize({ params, ex }: Call): Record<string, unknown> {
     if (typeof params.protocolVersion !== "string") {
       throw invalidParams("protocolVersion must be a string");
     }
@@ -269,10 +399,25 @@ export class Dispatcher {
     s.clientInfo = isObject(params.clientInfo) ? params.clientInfo : undefined;
     const result: Record<string, unknown> = {
       protocolVersion: s.protocolVersion,
-      capabilities: { tools: { listChanged: true }, logging: {} },
+      capabilities: this.opts.catalog.forGateway(ex.gateway.id).capabilities,
       serverInfo: this.#serverInfo(ex.gateway),
     };
     if (ex.gateway.description) result.instructions = ex.gateway.description;
+    return result;
+  }
+
+  #discover(call: Call): Record<string, unknown> {
+    // The stateless era has no list_changed: each capability is just announced.
+    const capabilities: Record<string, unknown> = {};
+    for (const k of Object.keys(this.#view(call).capabilities)) capabilities[k] = {};
+    const result: Record<string, unknown> = {
+      resultType: "complete",
+      supportedVersions: [...SUPPORTED_VERSIONS],
+      capabilities,
+      ...this.#cache(),
+      _meta: { [META_SERVER_INFO]: this.#serverInfo(call.ex.gateway) },
+    };
+    if (call.ex.gateway.description) result.instructions = call.ex.gateway.description;
     return result;
   }
 
@@ -292,65 +437,56 @@ export class Dispatcher {
     }
   }
 
-  #listTools(params: Record<string, unknown>, ex: Exchange): Record<string, unknown> {
-    this.#requireScope(ex, "tools:read");
-    const view = this.opts.catalog.forGateway(ex.gateway.id);
-    const entries = view.entries;
+  /**
+   * One page of a list sorted by `keyOf`, under `field`. Keyset paging by
+   * key: stable when items are added or removed between pages. A page is
+   * the same until the gateway's view is rebuilt, so it is built once, with
+   * its JSON, and shared; nothing downstream mutates results.
+   */
+  #page<T>(
+    { params }: Call,
+    view: GatewayView,
+    field: string,
+    items: readonly T[],
+    keyOf: (item: T) => string,
+    describe: (item: T) => unknown,
+  ): Record<string, unknown> {
     let start = 0;
     if (params.cursor !== undefined) {
       const after = decodeCursor(params.cursor);
-      // Keyset paging by name: stable when tools are added or removed between pages.
-      let lo = 0, hi = entries.length;
+      let lo = 0, hi = items.length;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (entries[mid].tool.name <= after) lo = mid + 1;
+        if (keyOf(items[mid]) <= after) lo = mid + 1;
         else hi = mid;
       }
       start = lo;
     }
-    // A page is the same until the gateway's tools change (the view is rebuilt then), so the
-    // result object and its JSON are built once and shared; nothing downstream mutates results.
     const size = this.opts.pageSize;
-    const key = `${start}:${size}`;
+    const key = `${field}:${start}:${size}`;
     let result = view.pages.get(key);
     if (result === undefined) {
-      const page = entries.slice(start, start + size);
-      const fresh: Record<string, unknown> = { tools: page.map((e) => e.descriptor) };
-      if (start + page.length < entries.length) {
-        fresh.nextCursor = encodeCursor(page[page.length - 1].tool.name);
+      const page = items.slice(start, start + size);
+      const fresh: Record<string, unknown> = { [field]: page.map(describe) };
+      if (start + page.length < items.length) {
+        fresh.nextCursor = encodeCursor(keyOf(page[page.length - 1]));
       }
       view.pages.set(key, result = withJson(fresh, JSON.stringify(fresh)));
     }
     return result;
   }
 
-  async #callTool(
-    id: RequestId,
-    params: Record<string, unknown>,
-    ex: Exchange,
-  ): Promise<Record<string, unknown> | undefined> {
-    if (typeof params.name !== "string") throw invalidParams("name must be a string");
-    if (params.arguments !== undefined && !isObject(params.arguments)) {
-      throw invalidParams("arguments must be an object");
-    }
-    this.#requireScope(ex, "tools:execute");
-    const entry = this.opts.catalog.forGateway(ex.gateway.id).byName.get(params.name);
-    if (!entry) throw invalidParams(`Unknown tool: ${params.name}`);
-    const args = (params.arguments ?? {}) as Record<string, unknown>;
-    const problems = entry.validate(args);
-    if (problems.length > 0) {
-      return {
-        ...errorResult(
-          `Invalid arguments for tool ${entry.tool.name}:\n- ${problems.join("\n- ")}`,
-        ),
-      };
-    }
-    const executor = this.opts.executors.get(entry.tool.type);
-    if (!executor) {
-      return {
-        ...errorResult(`Tools of type '${entry.tool.type}' cannot be executed by this server`),
-      };
-    }
+  /**
+   * Runs `fn` as an in-flight request of the session: cancellable by
+   * `notifications/cancelled` and by the transport losing the caller, with
+   * progress and log messages going to the caller. Undefined when cancelled.
+   */
+  async #running<T>(
+    call: Call,
+    logger: string,
+    fn: (ctx: ExecutionContext) => Promise<T>,
+  ): Promise<T | undefined> {
+    const { ex, id, params } = call;
     const session = ex.session;
     const controller = new AbortController();
     const onTransportAbort = () => controller.abort(ex.signal?.reason);
@@ -360,8 +496,9 @@ export class Dispatcher {
     const token = meta.progressToken;
     let lastProgress = -Infinity;
     try {
-      const running = executor.execute(entry.tool, args, {
+      const running = fn({
         signal: controller.signal,
+        session,
         progress: (progress, total, message) => {
           if (
             (typeof token !== "string" && typeof token !== "number") || progress <= lastProgress
@@ -377,16 +514,16 @@ export class Dispatcher {
           const min = session.logLevel;
           if (min === undefined || controller.signal.aborted) return;
           if (LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(min)) return;
-          ex.emit(notification("notifications/message", { level, logger: entry.tool.name, data }));
+          ex.emit(notification("notifications/message", { level, logger, data }));
         },
       });
-      // A cancelled call gets no response, whether the executor returns or throws on the abort.
+      // A cancelled call gets no response, whether the work returns or throws on the abort.
       const result = await running.catch((err) => {
         if (controller.signal.aborted) return undefined;
         throw err;
       });
       if (result === undefined || controller.signal.aborted) return undefined;
-      return { ...result };
+      return result;
     } finally {
       session.inflight.delete(id);
       session.lastActive = Date.now();
@@ -394,11 +531,111 @@ export class Dispatcher {
     }
   }
 
-  async #stateless(
-    req: JsonRpcRequest,
-    ex: Exchange,
-  ): Promise<Record<string, unknown> | undefined> {
-    const params = req.params ?? {};
+  async #callTool(call: Call): Promise<Handled> {
+    const { params, ex } = call;
+    if (typeof params.name !== "string") throw invalidParams("name must be a string");
+    if (params.arguments !== undefined && !isObject(params.arguments)) {
+      throw invalidParams("arguments must be an object");
+    }
+    const entry = this.#view(call).byName.get(params.name);
+    if (!entry) {
+      this.opts.catalog.missed(ex.gateway.id);
+      throw invalidParams(`Unknown tool: ${params.name}`);
+    }
+    const args = (params.arguments ?? {}) as Record<string, unknown>;
+    const problems = entry.validate(args);
+    if (problems.length > 0) {
+      return {
+        ...errorResult(
+          `Invalid arguments for tool ${entry.item.name}:\n- ${problems.join("\n- ")}`,
+        ),
+      };
+    }
+    const result = await this.#running(call, entry.item.name, (ctx) => entry.item.call(args, ctx));
+    return result && { ...result };
+  }
+
+  async #getPrompt(call: Call): Promise<Handled> {
+    const { params, ex } = call;
+    if (typeof params.name !== "string") throw invalidParams("name must be a string");
+    const args = params.arguments ?? {};
+    if (!isObject(args) || Object.values(args).some((v) => typeof v !== "string")) {
+      throw invalidParams("arguments must be an object of string values");
+    }
+    const prompt = this.#view(call).promptsByName.get(params.name);
+    if (!prompt) {
+      this.opts.catalog.missed(ex.gateway.id);
+      throw invalidParams(`Unknown prompt: ${params.name}`);
+    }
+    return await this.#running(
+      call,
+      prompt.name,
+      (ctx) => prompt.get(args as Record<string, string>, ctx),
+    );
+  }
+
+  async #readResource(call: Call): Promise<Handled> {
+    const { params, ex } = call;
+    if (typeof params.uri !== "string") throw invalidParams("uri must be a string");
+    const uri = params.uri;
+    const view = this.#view(call);
+    const resource = view.resourcesByUri.get(uri);
+    if (resource) return await this.#running(call, uri, (ctx) => resource.read(ctx));
+    const template = view.templates.find((t) => t.matches(uri));
+    if (template) return await this.#running(call, uri, (ctx) => template.item.read(uri, ctx));
+    this.opts.catalog.missed(ex.gateway.id);
+    // -32002 until 2026-07-28, which folded it into invalid params.
+    throw new RpcError(
+      call.stateless ? ErrorCode.InvalidParams : ErrorCode.ResourceNotFound,
+      `Resource not found: ${uri}`,
+      { uri },
+    );
+  }
+
+  async #complete(call: Call): Promise<Handled> {
+    const { params } = call;
+    const ref = params.ref;
+    const argument = params.argument;
+    if (!isObject(ref) || typeof ref.type !== "string") {
+      throw invalidParams("ref must be an object with a type");
+    }
+    if (
+      !isObject(argument) || typeof argument.name !== "string" ||
+      typeof argument.value !== "string"
+    ) {
+      throw invalidParams("argument must be an object with string name and value");
+    }
+    if (params.context !== undefined && !isObject(params.context)) {
+      throw invalidParams("context must be an object");
+    }
+    const request = {
+      argument: { name: argument.name, value: argument.value },
+      ...(isObject(params.context) ? { context: params.context } : {}),
+    };
+    const view = this.#view(call);
+    let target: { complete?: PromptItem["complete"] } | undefined;
+    if (ref.type === "ref/prompt") {
+      if (typeof ref.name !== "string") throw invalidParams("ref.name must be a string");
+      target = view.promptsByName.get(ref.name);
+      if (!target) throw invalidParams(`Unknown prompt: ${ref.name}`);
+    } else if (ref.type === "ref/resource") {
+      if (typeof ref.uri !== "string") throw invalidParams("ref.uri must be a string");
+      const uri = ref.uri;
+      target = view.templateList.find((t) => t.uriTemplate === uri);
+      if (!target && !view.resourcesByUri.has(uri)) {
+        throw invalidParams(`Unknown resource template: ${uri}`);
+      }
+    } else {
+      throw invalidParams("ref.type must be ref/prompt or ref/resource");
+    }
+    const complete = target?.complete?.bind(target);
+    if (!complete) return { ...NO_COMPLETION };
+    return await this.#running(call, "completion", (ctx) => complete(request, ctx));
+  }
+
+  /** Checks the `_meta` and HTTP headers every 2026-07-28 request must carry. */
+  #checkStateless(req: JsonRpcRequest, call: Call): void {
+    const { params, ex } = call;
     const meta = isObject(params._meta) ? params._meta : undefined;
     const version = meta?.[META_VERSION];
     if (typeof version !== "string") {
@@ -438,12 +675,13 @@ export class Dispatcher {
           400,
         );
       }
-      if (req.method === "tools/call" && env.name !== params.name) {
+      const named = NAMED_BY[req.method];
+      if (named && env.name !== params[named]) {
         throw new StatusError(
           ErrorCode.HeaderMismatch,
           `Header mismatch: Mcp-Name header ${
             env.name === null ? "is missing" : `'${env.name}'`
-          } does not match body value '${String(params.name)}'`,
+          } does not match body value '${String(params[named])}'`,
           400,
         );
       }
@@ -454,33 +692,12 @@ export class Dispatcher {
       typeof level === "string" && (LOG_LEVELS as readonly string[]).includes(level)
         ? level as LogLevel
         : undefined;
-    const serverMeta = { [META_SERVER_INFO]: this.#serverInfo(ex.gateway) };
-    const cache = { ttlMs: this.opts.listTtlMs, cacheScope: "private" };
-    switch (req.method) {
-      case "server/discover": {
-        const result: Record<string, unknown> = {
-          resultType: "complete",
-          supportedVersions: [...SUPPORTED_VERSIONS],
-          capabilities: { tools: {}, logging: {} },
-          ...cache,
-          _meta: serverMeta,
-        };
-        if (ex.gateway.description) result.instructions = ex.gateway.description;
-        return result;
-      }
-      case "tools/list":
-        return {
-          resultType: "complete",
-          ...this.#listTools(params, ex),
-          ...cache,
-          _meta: serverMeta,
-        };
-      case "tools/call": {
-        const result = await this.#callTool(req.id, params, ex);
-        return result && { resultType: "complete", ...result, _meta: serverMeta };
-      }
-      default:
-        throw new StatusError(ErrorCode.MethodNotFound, `Method not found: ${req.method}`, 404);
-    }
   }
 }
+
+/** The param each 2026-07-28 request's `Mcp-Name` header must repeat. */
+const NAMED_BY: Record<string, string> = {
+  "tools/call": "name",
+  "prompts/get": "name",
+  "resources/read": "uri",
+};

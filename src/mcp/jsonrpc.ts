@@ -46,6 +46,8 @@ export const ErrorCode = {
   MethodNotFound: -32601,
   InvalidParams: -32602,
   InternalError: -32603,
+  /** Until 2026-07-28: no resource has the URI asked for. */
+  ResourceNotFound: -32002,
   /** 2026-07-28: HTTP headers disagree with the body, or a required header is missing. */
   HeaderMismatch: -32020,
   /** 2026-07-28: the request needs a client capability it did not declare. */

@@ -1,17 +1,17 @@
 /**
  * The MCP side of Gatehouse as one object the transports share: gateway
  * lookup, the dispatcher, the session registry, and the fan-out of
- * `notifications/tools/list_changed` when a gateway's tools change.
+ * `list_changed` notifications when what a gateway serves changes.
  *
  * @module
  */
 import type { Gateway } from "../store/gateways.ts";
 import type { Store } from "../store/store.ts";
-import type { ExecutorRegistry } from "../tools/executor.ts";
-import { ToolCatalog } from "./catalog.ts";
+import { Catalog } from "./catalog.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { notification } from "./jsonrpc.ts";
 import { type SessionLimits, SessionRegistry } from "./session.ts";
+import type { CatalogSource } from "./source.ts";
 
 /** Settings of the MCP service. */
 export interface McpOptions extends SessionLimits {
@@ -38,19 +38,22 @@ export interface ResolvedGateway {
 
 /** Gateway lookup, protocol core and sessions, shared by every transport. */
 export class McpService {
-  readonly catalog: ToolCatalog;
+  readonly catalog: Catalog;
   readonly dispatcher: Dispatcher;
   readonly sessions: SessionRegistry;
   #gateways = new Map<string, ResolvedGateway>();
   #unsubscribe: () => void;
   #unsubscribeRevoked: () => void;
 
-  /** Builds the service over `store`, running tools with `executors`. */
-  constructor(readonly store: Store, executors: ExecutorRegistry, readonly options: McpOptions) {
-    this.catalog = new ToolCatalog(store);
+  /** Builds the service over `store`, serving gateways the items of `sources`. */
+  constructor(
+    readonly store: Store,
+    sources: readonly CatalogSource[],
+    readonly options: McpOptions,
+  ) {
+    this.catalog = new Catalog(sources, store.changes);
     this.dispatcher = new Dispatcher({
       catalog: this.catalog,
-      executors,
       pageSize: options.pageSize,
       listTtlMs: options.listTtlMs,
     });
@@ -80,8 +83,16 @@ export class McpService {
         this.sessions.closeGateway(id);
         continue;
       }
-      const msg = notification("notifications/tools/list_changed");
-      for (const s of this.sessions.forGateway(id)) s.outbound?.(msg);
+      const sessions = [...this.sessions.forGateway(id)].filter((s) => s.outbound);
+      if (sessions.length === 0) {
+        this.catalog.settle(id);
+        continue;
+      }
+      // Rebuilt now, once, so only the lists that changed are announced.
+      for (const kind of this.catalog.changedLists(id)) {
+        const msg = notification(`notifications/${kind}/list_changed`);
+        for (const s of sessions) s.outbound?.(msg);
+      }
     }
   }
 

@@ -249,6 +249,73 @@ const MIGRATIONS: readonly string[] = [
     UNIQUE (org_id, name)
   );
   `,
+  // 8: federation. A tool may belong to an upstream server (server_id), named as that server
+  // names it: local tools stay unique by name in their org, a server's tools by name in the
+  // server. SQLite cannot drop the old UNIQUE, so tools is rebuilt (foreign keys are off
+  // while migrations run, so gateway_tools keeps its rows). Gateways attach whole servers;
+  // servers' prompts, resources and resource templates are kept as listed; a changed tool or
+  // prompt of a server that holds changes waits in server_changes for approval.
+  `
+  CREATE TABLE tools_new (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    server_id TEXT REFERENCES upstream_servers(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    title TEXT,
+    description TEXT NOT NULL DEFAULT '',
+    input_schema TEXT NOT NULL,
+    output_schema TEXT,
+    annotations TEXT,
+    type TEXT NOT NULL,
+    execution_config TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    api_id TEXT REFERENCES apis(id) ON DELETE CASCADE,
+    api_operation_id TEXT,
+    api_route TEXT
+  );
+  INSERT INTO tools_new (id, org_id, server_id, name, title, description, input_schema,
+    output_schema, annotations, type, execution_config, created_at, updated_at, api_id,
+    api_operation_id, api_route)
+  SELECT id, org_id, NULL, name, title, description, input_schema, output_schema, annotations,
+         type, execution_config, created_at, updated_at, api_id, api_operation_id, api_route
+    FROM tools;
+  DROP TABLE tools;
+  ALTER TABLE tools_new RENAME TO tools;
+  CREATE INDEX tools_api ON tools(api_id);
+  CREATE INDEX tools_server ON tools(server_id);
+  CREATE UNIQUE INDEX tools_local_name ON tools(org_id, name) WHERE server_id IS NULL;
+  CREATE UNIQUE INDEX tools_server_name ON tools(server_id, name) WHERE server_id IS NOT NULL;
+  CREATE TABLE gateway_servers (
+    gateway_id TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+    server_id TEXT NOT NULL REFERENCES upstream_servers(id) ON DELETE CASCADE,
+    prefix TEXT,
+    include TEXT,
+    exclude TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (gateway_id, server_id)
+  );
+  CREATE INDEX gateway_servers_server ON gateway_servers(server_id);
+  CREATE TABLE server_items (
+    server_id TEXT NOT NULL REFERENCES upstream_servers(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('prompt', 'resource', 'template')),
+    key TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (server_id, kind, key)
+  );
+  CREATE TABLE server_changes (
+    id TEXT PRIMARY KEY,
+    server_id TEXT NOT NULL REFERENCES upstream_servers(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('tool', 'prompt')),
+    name TEXT NOT NULL,
+    proposed TEXT NOT NULL,
+    breaking INTEGER NOT NULL CHECK (breaking IN (0, 1)),
+    detected_at TEXT NOT NULL,
+    UNIQUE (server_id, kind, name)
+  );
+  `,
 ];
 
 /** The schema version this build expects. */
@@ -262,10 +329,23 @@ export function migrate(db: Db): void {
       `database schema version ${current} is newer than this build (${MIGRATIONS.length}); upgrade Gatehouse`,
     );
   }
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.tx(() => {
-      db.raw.exec(MIGRATIONS[v]);
-      db.raw.exec(`PRAGMA user_version = ${v + 1}`);
-    });
+  if (current === MIGRATIONS.length) return;
+  // A migration that rebuilds a table others refer to must not cascade its DROP onto them;
+  // SQLite ignores this pragma inside a transaction, so it is set around them, and every
+  // reference is checked before the migration commits.
+  db.raw.exec("PRAGMA foreign_keys = OFF");
+  try {
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      db.tx(() => {
+        db.raw.exec(MIGRATIONS[v]);
+        const broken = db.raw.prepare("PRAGMA foreign_key_check").all();
+        if (broken.length > 0) {
+          throw new Error(`migration ${v + 1} left ${broken.length} broken references`);
+        }
+        db.raw.exec(`PRAGMA user_version = ${v + 1}`);
+      });
+    }
+  } finally {
+    db.raw.exec("PRAGMA foreign_keys = ON");
   }
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ChangeFeed } from "./changes.ts";
 import type { Db } from "./db.ts";
 import { uniqueOr } from "./errors.ts";
 import { newId, now } from "./util.ts";
@@ -80,7 +81,7 @@ const DUPLICATE_NAME = "a server with this name already exists in the organizati
 
 /** Reads and writes `upstream_servers`. */
 export class UpstreamServers {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
 
   /** Creates a server; a duplicate name in the org is a conflict. */
   create(orgId: string, input: UpstreamServerInput): UpstreamServer {
@@ -98,6 +99,12 @@ export class UpstreamServers {
   get(orgId: string, id: string): UpstreamServer | undefined {
     const r = this.db.prepare("SELECT * FROM upstream_servers WHERE org_id = ? AND id = ?")
       .get(orgId, id);
+    return r ? toServer(r) : undefined;
+  }
+
+  /** The server `id`, whatever its org (for what already holds a checked reference). */
+  find(id: string): UpstreamServer | undefined {
+    const r = this.db.prepare("SELECT * FROM upstream_servers WHERE id = ?").get(id);
     return r ? toServer(r) : undefined;
   }
 
@@ -123,10 +130,20 @@ export class UpstreamServers {
     return Number(res.changes) === 0 ? undefined : this.get(orgId, id);
   }
 
-  /** Deletes a server; false when not found. */
+  /**
+   * Deletes a server with its tools, items and attachments; false when not
+   * found. The gateways that served it are announced.
+   */
   delete(orgId: string, id: string): boolean {
+    const gateways = this.db.prepare(
+      `SELECT gateway_id FROM gateway_servers WHERE server_id = ?
+       UNION SELECT gt.gateway_id FROM gateway_tools gt JOIN tools t ON t.id = gt.tool_id
+       WHERE t.server_id = ?`,
+    ).all(id, id).map((r) => r.gateway_id as string);
     const res = this.db.prepare("DELETE FROM upstream_servers WHERE org_id = ? AND id = ?")
       .run(orgId, id);
-    return Number(res.changes) > 0;
+    if (Number(res.changes) === 0) return false;
+    this.changes.emit(gateways);
+    return true;
   }
 }

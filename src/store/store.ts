@@ -5,6 +5,7 @@
  * @module
  */
 import { Apis } from "./apis.ts";
+import { Attachments } from "./attachments.ts";
 import { AuthMethods } from "./auth_methods.ts";
 import { ChangeFeed } from "./changes.ts";
 import { Db } from "./db.ts";
@@ -14,6 +15,7 @@ import { AccessKeys, GatewayKeys } from "./keys.ts";
 import { OAuthStore } from "./oauth.ts";
 import { Orgs } from "./orgs.ts";
 import { Secrets } from "./secrets.ts";
+import { ServerItems } from "./server_items.ts";
 import { UpstreamServers } from "./servers.ts";
 import { Tools } from "./tools.ts";
 import { Users } from "./users.ts";
@@ -41,6 +43,10 @@ export class Store {
   readonly oauth: OAuthStore;
   /** Upstream MCP servers (connection settings; their status lives in the supervisor). */
   readonly servers: UpstreamServers;
+  /** What upstream servers offer (tools, prompts, resources, templates) and held changes. */
+  readonly serverItems: ServerItems;
+  /** Whole servers attached to gateways. */
+  readonly attachments: Attachments;
 
   /** Opens the database file at `path` (`:memory:` for a throwaway one). */
   constructor(path: string) {
@@ -56,7 +62,9 @@ export class Store {
     this.secrets = new Secrets(this.db);
     this.apis = new Apis(this.db, this.changes);
     this.oauth = new OAuthStore(this.db, this.changes);
-    this.servers = new UpstreamServers(this.db);
+    this.servers = new UpstreamServers(this.db, this.changes);
+    this.serverItems = new ServerItems(this.db, this.changes);
+    this.attachments = new Attachments(this.db, this.changes);
   }
 
   /** Runs `fn` in one transaction: all of its writes land, or none do. */

@@ -15,6 +15,8 @@ export type JsonObject = Record<string, unknown>;
 export interface Tool {
   id: string;
   orgId: string;
+  /** Set for a tool of an upstream MCP server (type `mcp`): `name` is the server's name for it. */
+  serverId?: string;
   name: string;
   title?: string;
   description: string;
@@ -52,12 +54,16 @@ function toTool(r: Row): Tool {
     updatedAt: r.updated_at as string,
   };
   if (typeof r.title === "string") tool.title = r.title;
+  if (typeof r.server_id === "string") tool.serverId = r.server_id;
   const output = parseJson<JsonObject>(r.output_schema);
   if (output) tool.outputSchema = output;
   const annotations = parseJson<JsonObject>(r.annotations);
   if (annotations) tool.annotations = annotations;
   return tool;
 }
+
+/** Turns a `tools` row into a {@link Tool} (for the other repositories that read tools). */
+export { toTool };
 
 function toAssignment(r: Row): Assignment {
   return { tool: toTool(r), enabled: r.gt_enabled === 1, assignedAt: r.gt_created_at as string };

@@ -31,8 +31,18 @@ export const LOG_LEVELS = [
 /** One MCP log level. */
 export type LogLevel = typeof LOG_LEVELS[number];
 
+/** The downstream MCP session a call belongs to, as far as an executor may know it. */
+export interface SessionRef {
+  /** The session id; empty for a one-shot, sessionless request. */
+  readonly id: string;
+  /** Registers `fn` to run when the session ends (to release what was opened for it). */
+  onClose(fn: () => void): void;
+}
+
 /** What an executor may use while it runs. */
 export interface ExecutionContext {
+  /** The caller's session; absent when the call belongs to none (a direct run). */
+  session?: SessionRef;
   /** Aborted when the caller cancels or disconnects; pass it to upstream fetches. */
   signal: AbortSignal;
   /** Reports progress; dropped when the caller asked for none. */

@@ -61,6 +61,11 @@ export class Forwarder {
     }
   }
 
+  /** Drops what is held open for server `serverId` (its settings changed, or it is gone). */
+  forget(_serverId: string): void {
+    // Nothing is held per server yet: every request goes over the supervisor's connection.
+  }
+
   /** Ends what the forwarder holds open. */
   close(): Promise<void> {
     return Promise.resolve();

@@ -47,6 +47,13 @@ export interface Listing {
   prompts: Record<string, unknown>[];
 }
 
+/** Receives a server's complete listing and the capabilities it announced. */
+export type Listed = (
+  server: UpstreamServer,
+  listing: Listing,
+  capabilities: Record<string, unknown>,
+) => void;
+
 /** Checks a destination for an org (its outbound policy). */
 export type OrgDestinationCheck = (
   orgId: string,
@@ -71,7 +78,7 @@ export interface SupervisorOptions {
   /** Environment variables a stdio server inherits from Gatehouse (default PATH, HOME and a few). */
   inheritEnv?: readonly string[];
   /** Called after every complete listing of a server (connect, refresh, list_changed). */
-  onListed?: (server: UpstreamServer, listing: Listing) => void;
+  onListed?: Listed;
 }
 
 /**
@@ -152,7 +159,7 @@ export class Supervisor {
   readonly #timeoutMs: number;
   readonly #inherit: readonly string[];
   readonly #allowStdio: boolean;
-  readonly #onListed?: (server: UpstreamServer, listing: Listing) => void;
+  readonly #onListed?: Listed;
   #closed = false;
 
   /** A supervisor with `options`; it connects nothing until told to. */
@@ -375,7 +382,14 @@ export class Supervisor {
   }
 
   #publish(link: Link): void {
-    if (link.listing && !link.stopped) this.#onListed?.(link.server, link.listing);
+    if (!link.listing || link.stopped) return;
+    try {
+      this.#onListed?.(link.server, link.listing, link.status.capabilities ?? {});
+    } catch (err) {
+      // The listing is kept for the next try; the connection itself is fine.
+      link.status.lastError = messageOf(err, link.redact);
+      console.error(`storing what server '${link.server.name}' lists failed:`, err);
+    }
   }
 
   /** Reads every page of each list the server's capabilities announce; keeps them and the counts. */

@@ -66,3 +66,16 @@ export function jsonProblem(value: unknown, max: number, root = ""): JsonProblem
   }
   return undefined;
 }
+
+/**
+ * `value` as JSON with object keys sorted at every level, so that two equal
+ * values give the same text whatever order their keys came in.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => {
+    if (!isObject(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) sorted[k] = v[k];
+    return sorted;
+  });
+}

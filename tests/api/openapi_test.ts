@@ -416,7 +416,6 @@ Deno.test("real responses of every operation match the document", async () => {
     );
     await go(G("POST", "/servers/{id}/refresh", `${serverPath}/refresh`), 200);
     await go(G("GET", "/servers/{id}/logs", `${serverPath}/logs`), 200);
-    await go(G("DELETE", "/servers/{id}", serverPath), 204);
 
     const gw = await go(
       G("POST", "/gateways", "/gateways", { body: gatewayBody("/my-tools", { description: "d" }) }),
@@ -461,6 +460,43 @@ Deno.test("real responses of every operation match the document", async () => {
       200,
     );
     await go(G("DELETE", "/gateways/{id}/tools/{toolId}", `${gwPath}/tools/${other.id}`), 204);
+
+    // The dead server's listings, stored as if it had listed a tool and then changed it: the
+    // change is held for approval.
+    const stored = s.store.servers.find(server.id)!;
+    const listing = (description: string) => ({
+      tools: [{ name: "probe", description, inputSchema: { type: "object" } }],
+      resources: [],
+      resourceTemplates: [],
+      prompts: [],
+    });
+    s.store.serverItems.sync(stored, listing("first"));
+    s.store.serverItems.sync(stored, listing("second"));
+    const attachPath = `${gwPath}/servers`;
+    await go(
+      G("POST", "/gateways/{id}/servers", attachPath, {
+        body: { serverId: server.id, prefix: "dead" },
+      }),
+      201,
+    );
+    await go(
+      G("POST", "/gateways/{id}/servers", attachPath, { body: { serverId: crypto.randomUUID() } }),
+      404,
+    );
+    await go(G("POST", "/gateways/{id}/servers", attachPath, { body: { prefix: "x" } }), 400);
+    await go(G("GET", "/gateways/{id}/servers", attachPath), 200);
+    await go(G("GET", "/gateways/{id}/servers/{serverId}", `${attachPath}/${server.id}`), 200);
+    const held = await go(G("GET", "/servers/{id}/changes", `${serverPath}/changes`), 200);
+    await go(
+      G(
+        "POST",
+        "/servers/{id}/changes/{changeId}/approve",
+        `${serverPath}/changes/${held.changes[0].id}/approve`,
+      ),
+      200,
+    );
+    await go(G("DELETE", "/gateways/{id}/servers/{serverId}", `${attachPath}/${server.id}`), 204);
+    await go(G("DELETE", "/servers/{id}", serverPath), 204);
 
     const gk = await go(
       G("POST", "/gateways/{id}/keys", `${gwPath}/keys`, {

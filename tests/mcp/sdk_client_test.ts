@@ -310,8 +310,14 @@ Deno.test("SDK client: notifications/tools/list_changed reaches an open session 
       assert.equal(changes, 2);
       assert.deepEqual(await names(), ["echo"]);
 
+      // Removing a disabled assignment changes nothing the session sees: no notification.
       next = nextChange();
       assert.equal((await api("DELETE", `/gateways/${gw.id}/tools/${extra}`)).status, 204);
+      await next;
+      assert.equal(changes, 2);
+
+      next = nextChange();
+      ok(await api("PATCH", `/tools/${gw.toolIds.echo}`, { description: "Echoes, changed" }));
       await next;
       assert.equal(changes, 3);
     } finally {

@@ -1,0 +1,119 @@
+/**
+ * The one interface every kind of source a gateway serves from implements:
+ * local tools (`src/tools/source.ts`) and upstream MCP servers
+ * (`src/upstream/source.ts`). The catalog reads sources; the dispatcher
+ * calls the items they contribute and knows nothing of where they come from.
+ * Adding a source means implementing {@link CatalogSource}, not editing the
+ * dispatcher.
+ *
+ * @module
+ */
+import type { CallToolResult, ExecutionContext } from "../tools/executor.ts";
+
+/** A JSON object. */
+export type JsonObject = Record<string, unknown>;
+
+/** A tool as listed to MCP clients. */
+export interface ToolDescriptor {
+  name: string;
+  title?: string;
+  description: string;
+  inputSchema: JsonObject;
+  outputSchema?: JsonObject;
+  annotations?: JsonObject;
+  [extra: string]: unknown;
+}
+
+/** What every item carries besides what it does. */
+interface ItemBase {
+  /** Who contributes the item, for messages about collisions: "tool 'x' of server 'y'". */
+  origin: string;
+  /** The upstream server behind the item, when there is one. */
+  serverId?: string;
+}
+
+/** A tool a gateway serves. */
+export interface ToolItem extends ItemBase {
+  /** The name the gateway serves it under. */
+  name: string;
+  descriptor: ToolDescriptor;
+  /** The stored tool, when the tool was assigned to the gateway by itself. */
+  toolId?: string;
+  /** Runs the tool with arguments already validated against `descriptor.inputSchema`. */
+  call(args: JsonObject, ctx: ExecutionContext): Promise<CallToolResult>;
+}
+
+/** The argument being completed and what the client knows so far. */
+export interface CompletionRequest {
+  argument: { name: string; value: string };
+  context?: JsonObject;
+}
+
+/** A prompt a gateway serves. */
+export interface PromptItem extends ItemBase {
+  name: string;
+  /** The prompt as listed (with the gateway's name for it). */
+  descriptor: JsonObject;
+  get(args: Record<string, string>, ctx: ExecutionContext): Promise<JsonObject>;
+  /** Completes one of the prompt's arguments, when the source can. */
+  complete?(request: CompletionRequest, ctx: ExecutionContext): Promise<JsonObject>;
+}
+
+/** A resource with a fixed URI. */
+export interface ResourceItem extends ItemBase {
+  uri: string;
+  descriptor: JsonObject;
+  read(ctx: ExecutionContext): Promise<JsonObject>;
+}
+
+/** A resource template: a family of URIs one source reads. */
+export interface TemplateItem extends ItemBase {
+  uriTemplate: string;
+  descriptor: JsonObject;
+  read(uri: string, ctx: ExecutionContext): Promise<JsonObject>;
+  complete?(request: CompletionRequest, ctx: ExecutionContext): Promise<JsonObject>;
+}
+
+/** An item a source offered that the gateway does not serve, and why. */
+export interface WithheldItem {
+  kind: "tool" | "prompt" | "resource" | "template";
+  name: string;
+  origin: string;
+  serverId?: string;
+  reason: string;
+}
+
+/** What one source contributes to one gateway. */
+export interface SourceItems {
+  tools: ToolItem[];
+  prompts: PromptItem[];
+  resources: ResourceItem[];
+  templates: TemplateItem[];
+  /** Items the source itself holds back (e.g. a change awaiting approval). */
+  withheld: WithheldItem[];
+  /** Whether something here emits log messages (the gateway then offers `logging`). */
+  logging: boolean;
+  /** Whether something here completes arguments (the gateway then offers `completions`). */
+  completions: boolean;
+}
+
+/** A kind of thing gateways serve items from. */
+export interface CatalogSource {
+  /** What the source contributes to `gatewayId`; earlier items win a contested name. */
+  itemsFor(gatewayId: string): SourceItems;
+  /** A caller named an item `gatewayId` does not serve: the source may look again. */
+  missed?(gatewayId: string): void;
+}
+
+/** An empty contribution, for sources to fill. */
+export function noItems(): SourceItems {
+  return {
+    tools: [],
+    prompts: [],
+    resources: [],
+    templates: [],
+    withheld: [],
+    logging: false,
+    completions: false,
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * Attachments of whole upstream servers to gateways (`gateway_servers`): a
+ * gateway serves every tool, prompt, resource and template of an attached
+ * server, optionally renamed with a prefix and filtered by name.
+ *
+ * @module
+ */
+import type { ChangeFeed } from "./changes.ts";
+import type { Db } from "./db.ts";
+import { now, parseJson } from "./util.ts";
+
+/** How a server is attached. */
+export interface AttachmentSettings {
+  /** Tools and prompts are served as `{prefix}_{name}`; without one they keep their names. */
+  prefix?: string;
+  /** Only tools and prompts whose names match one of these patterns (`*` matches any run). */
+  include?: string[];
+  /** No tool or prompt whose name matches one of these patterns. */
+  exclude?: string[];
+}
+
+/** A server attached to a gateway. */
+export interface Attachment extends AttachmentSettings {
+  gatewayId: string;
+  serverId: string;
+  attachedAt: string;
+}
+
+type Row = Record<string, unknown>;
+
+function toAttachment(r: Row): Attachment {
+  const a: Attachment = {
+    gatewayId: r.gateway_id as string,
+    serverId: r.server_id as string,
+    attachedAt: r.created_at as string,
+  };
+  if (typeof r.prefix === "string") a.prefix = r.prefix;
+  const include = parseJson<string[]>(r.include);
+  if (include) a.include = include;
+  const exclude = parseJson<string[]>(r.exclude);
+  if (exclude) a.exclude = exclude;
+  return a;
+}
+
+/** Reads and writes `gateway_servers`. */
+export class Attachments {
+  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
+
+  /** Attaches (or re-attaches with new settings) `serverId` to `gatewayId`. */
+  attach(gatewayId: string, serverId: string, settings: AttachmentSettings): Attachment {
+    this.db.prepare(
+      `INSERT INTO gateway_servers (gateway_id, server_id, prefix, include, exclude, created_at)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (gateway_id, server_id) DO UPDATE SET prefix = excluded.prefix,
+       include = excluded.include, exclude = excluded.exclude`,
+    ).run(
+      gatewayId,
+      serverId,
+      settings.prefix ?? null,
+      settings.include ? JSON.stringify(settings.include) : null,
+      settings.exclude ? JSON.stringify(settings.exclude) : null,
+      now(),
+    );
+    this.changes.emit([gatewayId]);
+    return this.get(gatewayId, serverId)!;
+  }
+
+  /** The attachment of `serverId` to `gatewayId`, if any. */
+  get(gatewayId: string, serverId: string): Attachment | undefined {
+    const r = this.db.prepare(
+      "SELECT * FROM gateway_servers WHERE gateway_id = ? AND server_id = ?",
+    ).get(gatewayId, serverId);
+    return r ? toAttachment(r) : undefined;
+  }
+
+  /** The servers attached to `gatewayId`, in the order they were attached. */
+  list(gatewayId: string): Attachment[] {
+    return this.db.prepare(
+      "SELECT * FROM gateway_servers WHERE gateway_id = ? ORDER BY created_at, server_id",
+    ).all(gatewayId).map(toAttachment);
+  }
+
+  /** Detaches `serverId` from `gatewayId`; false when it was not attached. */
+  detach(gatewayId: string, serverId: string): boolean {
+    const res = this.db.prepare(
+      "DELETE FROM gateway_servers WHERE gateway_id = ? AND server_id = ?",
+    ).run(gatewayId, serverId);
+    if (Number(res.changes) === 0) return false;
+    this.changes.emit([gatewayId]);
+    return true;
+  }
+}

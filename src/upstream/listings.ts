@@ -1,0 +1,29 @@
+/**
+ * What happens to a server's listing: it is stored (pinning what was seen,
+ * see `src/store/server_items.ts`), and the gateways that serve the server
+ * are told when their items or the server's capabilities changed.
+ *
+ * @module
+ */
+import type { UpstreamServer } from "../store/servers.ts";
+import type { Store } from "../store/store.ts";
+import { canonicalJson } from "../util/json.ts";
+import type { Listing } from "./supervisor.ts";
+
+/** The supervisor's `onListed` for `store`. */
+export function storeListings(
+  store: Store,
+): (server: UpstreamServer, listing: Listing, capabilities: Record<string, unknown>) => void {
+  const seenCapabilities = new Map<string, string>();
+  return (server, listing, capabilities) => {
+    // A listing that arrives after the server was deleted has nowhere to go.
+    if (!store.servers.find(server.id)) return;
+    const changed = store.serverItems.sync(server, listing);
+    const caps = canonicalJson(capabilities);
+    // Capabilities decide what a gateway offers (completions, logging) even when items did not move.
+    if (!changed && seenCapabilities.get(server.id) !== caps) {
+      store.changes.emit(store.serverItems.gatewaysOf(server.id));
+    }
+    seenCapabilities.set(server.id, caps);
+  };
+}

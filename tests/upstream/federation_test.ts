@@ -1,0 +1,279 @@
+/**
+ * Federation end to end: real upstream MCP servers (server-everything and
+ * server-memory from npm, over stdio and Streamable HTTP) attached to a
+ * gateway, and SDK clients on each of Gatehouse's three transports listing
+ * and calling what they offer.
+ */
+import assert from "node:assert/strict";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+import {
+  connectSdk,
+  type Gateway,
+  type Json,
+  KINDS,
+  setupGateway,
+} from "../transports/fixtures.ts";
+import {
+  denoServer,
+  EVERYTHING,
+  EVERYTHING_COUNTS,
+  everythingOverHttp,
+  MEMORY,
+  MEMORY_COUNTS,
+  SCRATCH,
+  until,
+} from "./fixtures.ts";
+
+async function api(s: TestServer, method: string, path: string, body?: unknown, status = 200) {
+  const res = await s.api(method, path, body);
+  assert.equal(res.status, status, `${method} ${path}: ${JSON.stringify(res.body)}`);
+  return res.body as Json;
+}
+
+/** Adds a server and waits until it is ready. */
+async function addServer(s: TestServer, body: Record<string, unknown>): Promise<Json> {
+  const server = await api(s, "POST", "/servers", body, 201);
+  return await until(
+    async () => {
+      const st = await api(s, "GET", `/servers/${server.id}`);
+      assert.notEqual(st.status.state, "failed", JSON.stringify(st.status));
+      return st.status.state === "ready" ? st : undefined;
+    },
+    60_000,
+    `server ${body.name} ready`,
+  );
+}
+
+function everythingStdio(name = "everything") {
+  return { name, transport: "stdio", ...denoServer(EVERYTHING), timeout: 20_000 };
+}
+
+function memoryStdio(name = "memory") {
+  return {
+    name,
+    transport: "stdio",
+    ...denoServer(MEMORY),
+    env: { MEMORY_FILE_PATH: `${SCRATCH}/memory-${crypto.randomUUID()}.jsonl` },
+  };
+}
+
+async function withGateway(fn: (s: TestServer, gw: Gateway) => Promise<void>) {
+  const s = await startTestServer();
+  try {
+    await fn(s, await setupGateway(s, "/fed"));
+  } finally {
+    await s.close();
+  }
+}
+
+Deno.test("SDK clients on all three transports use server-everything and server-memory through a gateway", async () => {
+  await withGateway(async (s, gw) => {
+    const everything = await addServer(s, everythingStdio());
+    const memory = await addServer(s, memoryStdio());
+    assert.equal(everything.status.tools, EVERYTHING_COUNTS.tools);
+    await api(
+      s,
+      "POST",
+      `/gateways/${gw.id}/servers`,
+      { serverId: everything.id, prefix: "ev" },
+      201,
+    );
+    const attached = await api(s, "POST", `/gateways/${gw.id}/servers`, {
+      serverId: memory.id,
+      prefix: "mem",
+    }, 201);
+    assert.equal(attached.serves.tools, MEMORY_COUNTS.tools);
+
+    for (const kind of KINDS) {
+      const { client, close } = await connectSdk(kind, gw);
+      try {
+        const caps = client.getServerCapabilities()!;
+        assert.ok(caps.tools && caps.resources && caps.prompts && caps.completions, kind);
+        const tools = (await client.listTools()).tools.map((t: Json) => t.name);
+        assert.ok(tools.includes("echo"), "the gateway's own tools stay");
+        assert.ok(tools.includes("ev_echo") && tools.includes("mem_create_entities"), kind);
+        assert.equal(
+          tools.filter((t: string) => t.startsWith("ev_")).length,
+          EVERYTHING_COUNTS.tools,
+        );
+
+        const echoed = await client.callTool({ name: "ev_echo", arguments: { message: kind } });
+        assert.deepEqual(echoed.content, [{ type: "text", text: `Echo: ${kind}` }]);
+        const sum = await client.callTool({ name: "ev_get-sum", arguments: { a: 2, b: 3 } });
+        assert.match(JSON.stringify(sum.content), /5/);
+        const image = await client.callTool({ name: "ev_get-tiny-image", arguments: {} });
+        assert.ok((image.content as Json[]).some((c) => c.type === "image" && c.data), kind);
+        const structured = await client.callTool({
+          name: "ev_get-structured-content",
+          arguments: { location: "New York" },
+        });
+        assert.ok(structured.structuredContent, "structuredContent passes through");
+
+        // Arguments are checked against the upstream's schema before anything is sent.
+        const bad = await client.callTool({ name: "ev_get-sum", arguments: { a: "two" } });
+        assert.equal(bad.isError, true);
+        assert.match(JSON.stringify(bad.content), /Invalid arguments for tool ev_get-sum/);
+
+        const entity = `e-${kind}`;
+        await client.callTool({
+          name: "mem_create_entities",
+          arguments: { entities: [{ name: entity, entityType: "test", observations: ["x"] }] },
+        });
+        const graph = await client.callTool({ name: "mem_read_graph", arguments: {} });
+        assert.match(JSON.stringify(graph.content), new RegExp(entity));
+
+        const resources = (await client.listResources()).resources;
+        assert.equal(
+          resources.length,
+          EVERYTHING_COUNTS.resources + MEMORY_COUNTS.resources,
+          JSON.stringify(resources.map((r: Json) => r.uri)),
+        );
+        const doc = resources.find((r: Json) => r.uri.endsWith("architecture.md"))!;
+        const read = await client.readResource({ uri: doc.uri });
+        assert.equal(read.contents[0].uri, doc.uri);
+        assert.ok(String(read.contents[0].text).length > 0);
+        const templates = (await client.listResourceTemplates()).resourceTemplates;
+        assert.ok(templates.some((t: Json) => t.uriTemplate.includes("{resourceId}")));
+        // A URI no server listed goes to the server whose template it fits.
+        const dynamic = await client.readResource({ uri: "demo://resource/dynamic/text/7" });
+        assert.match(String(dynamic.contents[0].text), /7/);
+
+        const prompts = (await client.listPrompts()).prompts.map((p: Json) => p.name);
+        assert.deepEqual(
+          prompts.sort(),
+          ["ev_args-prompt", "ev_completable-prompt", "ev_resource-prompt", "ev_simple-prompt"],
+        );
+        const prompt = await client.getPrompt({
+          name: "ev_args-prompt",
+          arguments: { city: "Lyon" },
+        });
+        assert.match(JSON.stringify(prompt.messages), /Lyon/);
+        const completion = await client.complete({
+          ref: { type: "ref/prompt", name: "ev_completable-prompt" },
+          argument: { name: "department", value: "E" },
+        });
+        assert.ok(completion.completion.values.includes("Engineering"), kind);
+      } finally {
+        await close();
+      }
+    }
+  });
+});
+
+Deno.test("an attachment whose names are taken is refused with 409 naming both; a prefix makes room", async () => {
+  await withGateway(async (s, gw) => {
+    const everything = await addServer(s, everythingStdio());
+    // The gateway already serves its own tool named echo.
+    const refused = await s.api("POST", `/gateways/${gw.id}/servers`, { serverId: everything.id });
+    assert.equal(refused.status, 409);
+    assert.match(
+      refused.body.error!.message,
+      /tool 'echo' of server 'everything' would be served as 'echo', a name taken by tool 'echo'/,
+    );
+    assert.equal((await api(s, "GET", `/gateways/${gw.id}/servers`)).servers.length, 0);
+
+    await api(
+      s,
+      "POST",
+      `/gateways/${gw.id}/servers`,
+      { serverId: everything.id, prefix: "a" },
+      201,
+    );
+    // A second attachment of the same tools, one by one, collides with the attached ones' names
+    // only when unprefixed: the individual tool keeps the server's name, `echo`, taken locally.
+    const tools = (await api(s, "GET", "/tools")).tools as Json[];
+    const upstreamEcho = tools.find((t) => t.serverId === everything.id && t.name === "echo")!;
+    assert.equal(upstreamEcho.type, "mcp");
+    const clash = await s.api("POST", `/gateways/${gw.id}/tools`, { toolId: upstreamEcho.id });
+    assert.equal(clash.status, 409);
+    assert.match(
+      clash.body.error!.message,
+      /of server 'everything' would be served as 'echo', a name taken by tool 'echo'/,
+    );
+    const sum = tools.find((t) => t.serverId === everything.id && t.name === "get-sum")!;
+    await api(s, "POST", `/gateways/${gw.id}/tools`, { toolId: sum.id }, 201);
+    // A server's tools change only upstream.
+    assert.equal((await s.api("PATCH", `/tools/${sum.id}`, { description: "x" })).status, 409);
+
+    const { client, close } = await connectSdk("http", gw);
+    try {
+      const names = (await client.listTools()).tools.map((t: Json) => t.name);
+      assert.ok(names.includes("a_echo") && names.includes("echo") && names.includes("get-sum"));
+      const result = await client.callTool({ name: "get-sum", arguments: { a: 1, b: 1 } });
+      assert.match(JSON.stringify(result.content), /2/);
+    } finally {
+      await close();
+    }
+    // Detaching takes the attached items away; the one assigned by itself stays.
+    const del = await s.api("DELETE", `/gateways/${gw.id}/servers/${everything.id}`);
+    assert.equal(del.status, 204);
+    const again = await connectSdk("http", gw);
+    try {
+      const names = (await again.client.listTools()).tools.map((t: Json) => t.name);
+      assert.ok(!names.includes("a_echo") && names.includes("get-sum"));
+    } finally {
+      await again.close();
+    }
+  });
+});
+
+Deno.test("a dead upstream next to a live one: the live one lists and calls, the dead one fails fast naming itself", async () => {
+  await withGateway(async (s, gw) => {
+    const live = await everythingOverHttp();
+    try {
+      const everything = await addServer(s, {
+        name: "live",
+        transport: "streamable-http",
+        url: live.url,
+      });
+      const dead = await api(s, "POST", "/servers", {
+        name: "dead",
+        transport: "streamable-http",
+        url: "http://127.0.0.1:9/mcp",
+        timeout: 2000,
+      }, 201);
+      await api(
+        s,
+        "POST",
+        `/gateways/${gw.id}/servers`,
+        { serverId: everything.id, prefix: "ev" },
+        201,
+      );
+      await api(
+        s,
+        "POST",
+        `/gateways/${gw.id}/servers`,
+        { serverId: dead.id, prefix: "dead" },
+        201,
+      );
+      const { client, close } = await connectSdk("http", gw);
+      try {
+        const echoed = await client.callTool({ name: "ev_echo", arguments: { message: "up" } });
+        assert.deepEqual(echoed.content, [{ type: "text", text: "Echo: up" }]);
+        // The dead server never listed anything: its tools are unknown names.
+        const unknown = await client.callTool({ name: "dead_x", arguments: {} }).catch((e: Error) =>
+          e
+        );
+        assert.match(String(unknown), /Unknown tool: dead_x/);
+      } finally {
+        await close();
+      }
+      // Once it stops, a listed server's calls fail fast as isError results naming it.
+      await live.stop();
+      const { client: c2, close: close2 } = await connectSdk("http", gw);
+      try {
+        const started = Date.now();
+        const down = await c2.callTool({ name: "ev_echo", arguments: { message: "x" } });
+        assert.equal(down.isError, true);
+        assert.match(JSON.stringify(down.content), /server 'live'/);
+        assert.ok(Date.now() - started < 10_000);
+        // The gateway's own tools still answer.
+        assert.ok((await c2.listTools()).tools.some((t: Json) => t.name === "echo"));
+      } finally {
+        await close2();
+      }
+    } finally {
+      await live.stop().catch(() => {});
+    }
+  });
+});
