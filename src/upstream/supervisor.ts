@@ -79,6 +79,8 @@ export interface SupervisorOptions {
   inheritEnv?: readonly string[];
   /** Called after every complete listing of a server (connect, refresh, list_changed). */
   onListed?: Listed;
+  /** How often a connected server is listed again, in ms (default 5 min). */
+  refreshIntervalMs?: number;
 }
 
 /**
@@ -132,6 +134,8 @@ class Link {
   everReady = false;
   stopped = false;
   timer?: ReturnType<typeof setTimeout>;
+  /** Lists the server again now and then, while connected. */
+  ticker?: ReturnType<typeof setInterval>;
   /** The connection attempt under way, which refresh waits on. */
   pending?: Promise<void>;
   /** A discovery under way (list_changed notifications arrive in bursts). */
@@ -160,6 +164,7 @@ export class Supervisor {
   readonly #inherit: readonly string[];
   readonly #allowStdio: boolean;
   readonly #onListed?: Listed;
+  readonly #refreshMs: number;
   #closed = false;
 
   /** A supervisor with `options`; it connects nothing until told to. */
@@ -172,6 +177,7 @@ export class Supervisor {
     this.#inherit = options.inheritEnv ?? INHERITED_ENV;
     this.#allowStdio = options.allowStdio ?? true;
     this.#onListed = options.onListed;
+    this.#refreshMs = options.refreshIntervalMs ?? 300_000;
   }
 
   /** Connects every server in `servers` (at start-up). */
@@ -281,6 +287,7 @@ export class Supervisor {
   async #stop(link: Link): Promise<void> {
     link.stopped = true;
     clearTimeout(link.timer);
+    clearInterval(link.ticker);
     const conn = link.conn;
     link.conn = undefined;
     await conn?.close();
@@ -325,6 +332,12 @@ export class Supervisor {
       link.failures = 0;
       link.everReady = true;
       this.#publish(link);
+      clearInterval(link.ticker);
+      link.ticker = setInterval(() => {
+        if (link.conn === opened && link.status.state === "ready") {
+          void this.#discover(link, opened);
+        }
+      }, this.#refreshMs);
     } catch (err) {
       if (link.stopped) return;
       if (link.conn === conn) link.conn = undefined;
@@ -340,6 +353,7 @@ export class Supervisor {
     if (link.stopped || link.conn !== conn || link.pending) return;
     link.conn = undefined;
     link.pid = undefined;
+    clearInterval(link.ticker);
     this.#failed(link, err ?? new Error("the connection to the server was closed"));
   }
 

@@ -35,7 +35,7 @@ async function withUpstream(
   fn: (x: Setup) => Promise<void>,
   server: Record<string, unknown> = {},
 ) {
-  const up = await startScriptedUpstream();
+  const up = startScriptedUpstream();
   const s = await startTestServer();
   try {
     const gw = await setupGateway(s, "/pin");

@@ -22,14 +22,17 @@ export interface ScriptedUpstream {
   url: string;
   /** The headers of every request received, oldest first. */
   seen: Headers[];
-  /** Replaces the tool's definition and tells every open session its list changed. */
-  change(tool: Partial<ProbeTool>): Promise<void>;
+  /**
+   * Replaces the tool's definition and tells every open session its list
+   * changed (unless `silent`, as a server that never announces changes).
+   */
+  change(tool: Partial<ProbeTool>, silent?: boolean): Promise<void>;
   /** Stops serving. */
   close(): Promise<void>;
 }
 
 /** Starts the upstream on a free loopback port, serving tool `probe`. */
-export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
+export function startScriptedUpstream(): ScriptedUpstream {
   let tool: ProbeTool = {
     description: "Probes.",
     inputSchema: { type: "object", properties: { q: { type: "string" } } },
@@ -71,8 +74,9 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
   return {
     url: `http://127.0.0.1:${http.addr.port}/mcp`,
     seen,
-    async change(next) {
+    async change(next, silent = false) {
       tool = { ...tool, ...next };
+      if (silent) return;
       for (const { server } of sessions.values()) {
         await server.sendToolListChanged().catch(() => {});
       }
