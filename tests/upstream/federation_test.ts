@@ -277,3 +277,71 @@ Deno.test("a dead upstream next to a live one: the live one lists and calls, the
     }
   });
 });
+
+Deno.test("a 2026-07-28 client calls, reads and gets federated items statelessly, with resultType", async () => {
+  await withGateway(async (s, gw) => {
+    const everything = await addServer(s, everythingStdio());
+    await api(
+      s,
+      "POST",
+      `/gateways/${gw.id}/servers`,
+      { serverId: everything.id, prefix: "ev" },
+      201,
+    );
+    const stateless = async (method: string, params: Record<string, unknown>, name?: string) => {
+      const res = await fetch(gw.httpUrl, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${gw.key}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-protocol-version": "2026-07-28",
+          "mcp-method": method,
+          ...(name === undefined ? {} : { "mcp-name": name }),
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method,
+          params: {
+            ...params,
+            _meta: {
+              "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+              "io.modelcontextprotocol/clientCapabilities": {},
+            },
+          },
+        }),
+      });
+      const text = await res.text();
+      const body = text.startsWith("{") ? JSON.parse(text) : JSON.parse(
+        text.split("\n").find((l) => l.startsWith("data: "))!.slice(6),
+      );
+      return { status: res.status, body };
+    };
+    const discover = await stateless("server/discover", {});
+    assert.deepEqual(
+      Object.keys(discover.body.result.capabilities).sort(),
+      ["completions", "logging", "prompts", "resources", "tools"],
+    );
+    const call = await stateless("tools/call", {
+      name: "ev_echo",
+      arguments: { message: "now" },
+    }, "ev_echo");
+    assert.equal(call.body.result.resultType, "complete");
+    assert.deepEqual(call.body.result.content, [{ type: "text", text: "Echo: now" }]);
+    const prompt = await stateless("prompts/get", { name: "ev_simple-prompt" }, "ev_simple-prompt");
+    assert.equal(prompt.body.result.resultType, "complete");
+    assert.ok(prompt.body.result.messages.length > 0);
+    const uri = "demo://resource/dynamic/text/3";
+    const read = await stateless("resources/read", { uri }, uri);
+    assert.equal(read.body.result.resultType, "complete");
+    assert.equal(typeof read.body.result.ttlMs, "number");
+    // A URI nothing serves is invalid params in this era (-32002 before it).
+    const missing = await stateless("resources/read", { uri: "nope://x" }, "nope://x");
+    assert.equal(missing.body.error.code, -32602);
+    // The header must repeat the name.
+    const mismatch = await stateless("prompts/get", { name: "ev_simple-prompt" }, "other");
+    assert.equal(mismatch.status, 400);
+    assert.equal(mismatch.body.error.code, -32020);
+  });
+});
