@@ -136,7 +136,7 @@ class Link {
 }
 
 /** A failure message safe to show: redacted, and short. */
-function messageOf(err: unknown, redact: Redactor): string {
+export function messageOf(err: unknown, redact: Redactor): string {
   const text = err instanceof Error ? err.message : String(err);
   const clean = redact(text).replace(/\s+/g, " ").trim();
   return clean.length > 500 ? `${clean.slice(0, 500)}…` : clean || "unknown error";
@@ -230,6 +230,11 @@ export class Supervisor {
   /** The redactor for what server `id` answers (its secret values, in every spelling). */
   redactor(id: string): Redactor {
     return this.#links.get(id)?.redact ?? NO_REDACTION;
+  }
+
+  /** How long one request to server `id` may take, in ms (its `timeout`, or the default). */
+  timeout(id: string): number {
+    return this.#links.get(id)?.server.timeout ?? this.#timeoutMs;
   }
 
   /**
