@@ -143,9 +143,7 @@ export class Forwarder {
     caller: ForwardCaller,
   ): Promise<Record<string, unknown>> {
     const name = this.#supervisor.server(serverId)?.name ?? serverId;
-    if (this.#closed) {
-      throw new NotCounted(`Gatehouse is stopping; server '${name}' was not called`);
-    }
+    if (this.#closed) throw stopping(name);
     if (caller.signal.aborted) throw cancelled(name);
     if (!this.#supervisor.server(serverId)) {
       throw new UpstreamUnavailable(`server '${name}' is not configured`);
@@ -247,6 +245,8 @@ export class Forwarder {
   /** The connection the request travels on (see the module documentation). */
   async #lease(call: Call): Promise<Lease> {
     const { serverId, name, caller } = call;
+    // A retry after close must not open what close has already ended.
+    if (this.#closed) throw stopping(name);
     const server = this.#supervisor.server(serverId);
     if (!server) throw new UpstreamUnavailable(`server '${name}' was removed`);
     const sid = caller.session.id;
@@ -467,6 +467,10 @@ function mcpError(
   return err instanceof McpError
     ? err as { code: number; message: string; data?: Record<string, unknown> }
     : undefined;
+}
+
+function stopping(name: string): UpstreamUnavailable {
+  return new NotCounted(`Gatehouse is stopping; server '${name}' was not called`);
 }
 
 function cancelled(name: string): UpstreamUnavailable {
