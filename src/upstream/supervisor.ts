@@ -147,7 +147,7 @@ class Link {
 }
 
 /** A failure message safe to show: redacted, and short. */
-function messageOf(err: unknown, redact: Redactor): string {
+export function messageOf(err: unknown, redact: Redactor): string {
   const text = err instanceof Error ? err.message : String(err);
   const clean = redact(text).replace(/\s+/g, " ").trim();
   return clean.length > 500 ? `${clean.slice(0, 500)}…` : clean || "unknown error";
@@ -243,6 +243,11 @@ export class Supervisor {
   /** The redactor for what server `id` answers (its secret values, in every spelling). */
   redactor(id: string): Redactor {
     return this.#links.get(id)?.redact ?? NO_REDACTION;
+  }
+
+  /** How long one request to server `id` may take, in ms (its `timeout`, or the default). */
+  timeout(id: string): number {
+    return this.#links.get(id)?.server.timeout ?? this.#timeoutMs;
   }
 
   /**
@@ -387,7 +392,12 @@ export class Supervisor {
           await this.#list(link, conn);
           if (link.conn === conn) this.#publish(link);
         } catch (err) {
-          if (link.conn === conn) link.status.lastError = messageOf(err, link.redact);
+          // A server that cannot be listed any more (it restarted and forgot the session, or
+          // broke) is treated as lost: connect again, with the usual backoff.
+          if (link.conn === conn) {
+            void conn.close();
+            this.#lost(link, conn, err instanceof Error ? err : new Error(String(err)));
+          }
         }
       } while (link.again && link.conn === conn && !link.stopped);
     };
