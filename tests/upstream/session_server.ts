@@ -22,6 +22,24 @@ export interface SeenRequest {
   method: string;
   /** The `Mcp-Session-Id` header. */
   session: string | null;
+  /** Every header of the request. */
+  headers: Headers;
+}
+
+/** The MCP server of one session: anything the SDK's transports connect to. */
+export interface SessionMcpServer {
+  connect(transport: WebStandardStreamableHTTPServerTransport): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Options of {@link sessionServer}. */
+export interface SessionServerOptions {
+  /** The port to listen on (0 or none picks one). */
+  port?: number;
+  /** Issue no session ids (a stateless server). */
+  stateless?: boolean;
+  /** Makes each session's MCP server (default: the tools and prompt described above). */
+  make?: () => SessionMcpServer;
 }
 
 /** A running test server and what it saw. */
@@ -39,12 +57,10 @@ export interface SessionServer {
   stop(): Promise<void>;
 }
 
-/** Starts the server on `port` (0 picks one); `stateless` issues no session ids. */
-export function sessionServer(
-  options: { port?: number; stateless?: boolean } = {},
-): SessionServer {
+/** Starts the server with `options`. */
+export function sessionServer(options: SessionServerOptions = {}): SessionServer {
   const transports = new Map<string, WebStandardStreamableHTTPServerTransport>();
-  const servers: McpServer[] = [];
+  const servers: SessionMcpServer[] = [];
   const counts = new Map<string, number>();
   const state = {
     opened: [] as string[],
@@ -55,7 +71,7 @@ export function sessionServer(
 
   // The SDK's declarations leave handler parameters untyped for Deno.
   type Extra = { sessionId?: string; signal: AbortSignal };
-  const mcpServer = () => {
+  const defaultServer = () => {
     const mcp = new McpServer({ name: "sessions", version: "1.0.0" });
     const text = (t: string) => ({ content: [{ type: "text" as const, text: t }] });
     mcp.registerTool("whoami", { description: "This session's id." }, (extra: Extra) => {
@@ -77,8 +93,12 @@ export function sessionServer(
     mcp.registerPrompt("hello", { description: "A greeting." }, () => ({
       messages: [{ role: "user", content: { type: "text", text: "hello" } }],
     }));
-    servers.push(mcp);
     return mcp;
+  };
+  const mcpServer = () => {
+    const made = options.make?.() ?? defaultServer();
+    servers.push(made);
+    return made;
   };
 
   const handle = async (req: Request): Promise<Response> => {
@@ -88,7 +108,7 @@ export function sessionServer(
       const body = await req.clone().json().catch(() => null);
       if (typeof body?.method === "string") method = body.method;
     }
-    state.requests.push({ http: req.method, method, session });
+    state.requests.push({ http: req.method, method, session, headers: req.headers });
     if (options.stateless) {
       const transport = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: undefined,
