@@ -168,7 +168,9 @@ export class Forwarder {
     try {
       const result = await this.#send(call);
       breaker.succeeded(admission.probe);
-      return result;
+      // A server may echo what Gatehouse gave it (a tool that prints its environment, a header
+      // reflected back): the secret values it was given never reach the caller.
+      return redactJson(result, call.redact) as Record<string, unknown>;
     } catch (err) {
       let e: Error;
       if (caller.signal.aborted) e = cancelled(name);

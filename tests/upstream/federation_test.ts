@@ -372,3 +372,36 @@ Deno.test("a 2026-07-28 client calls, reads and gets federated items statelessly
     assert.equal(mismatch.body.error.code, -32020);
   });
 });
+
+Deno.test("a secret given to a server never comes back through it: get-env answers it redacted", async () => {
+  await withGateway(async (s, gw) => {
+    const secret = "env-secret-value-5c81d2";
+    await api(
+      s,
+      "POST",
+      "/secrets",
+      { name: "ENV_TOKEN", type: "bearer_token", value: secret },
+      201,
+    );
+    const everything = await addServer(s, {
+      ...everythingStdio(),
+      env: { GIVEN_TOKEN: "{{secrets.ENV_TOKEN}}" },
+    });
+    await api(
+      s,
+      "POST",
+      `/gateways/${gw.id}/servers`,
+      { serverId: everything.id, prefix: "ev" },
+      201,
+    );
+    const { client, close } = await connectSdk("http", gw);
+    try {
+      const env = JSON.stringify(await client.callTool({ name: "ev_get-env", arguments: {} }));
+      assert.match(env, /GIVEN_TOKEN/, "the variable reached the process");
+      assert.ok(!env.includes(secret), "its value did not come back");
+      assert.match(env, /\[REDACTED\]/);
+    } finally {
+      await close();
+    }
+  });
+});
