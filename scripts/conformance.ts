@@ -78,9 +78,6 @@ const GATEWAY_ENDPOINT = "/conformance";
  * measured loss that one of the causes above explains.
  */
 export const PENDING_ISSUE_12: readonly string[] = [
-  // Resource subscriptions through the gateway.
-  "resources-subscribe", // "Method not found: resources/subscribe"
-  "resources-unsubscribe",
   // SEP-1699 POST streams: Gatehouse answers a request as JSON (which the spec allows), and does
   // not yet mirror an upstream that closes its POST stream mid-call for the client to resume.
   "server-sse-polling",

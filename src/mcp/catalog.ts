@@ -154,6 +154,7 @@ export function buildView(sources: readonly CatalogSource[], gatewayId: string):
   const templates = new Map<string, TemplateItem>();
   let logging = false;
   let completions = false;
+  let subscribe = false;
   const claim = <T extends { origin: string; serverId?: string }>(
     into: Map<string, T>,
     kind: WithheldItem["kind"],
@@ -182,6 +183,7 @@ export function buildView(sources: readonly CatalogSource[], gatewayId: string):
     withheld.push(...part.withheld);
     logging ||= part.logging;
     completions ||= part.completions;
+    subscribe ||= part.subscribe;
   }
   const entries = byKey([...tools.values()], (t) => t.name).map(entry);
   const promptList = byKey([...prompts.values()], (p) => p.name);
@@ -189,7 +191,9 @@ export function buildView(sources: readonly CatalogSource[], gatewayId: string):
   const capabilities: JsonObject = { tools: { listChanged: true } };
   if (promptList.length > 0) capabilities.prompts = { listChanged: true };
   if (resourceList.length > 0 || templates.size > 0) {
-    capabilities.resources = { listChanged: true };
+    capabilities.resources = subscribe
+      ? { subscribe: true, listChanged: true }
+      : { listChanged: true };
   }
   if (completions) capabilities.completions = {};
   if (logging) capabilities.logging = {};

@@ -246,6 +246,18 @@ export class Dispatcher {
         cacheable: true,
         handle: (c) => this.#readResource(c),
       }],
+      ["resources/subscribe", {
+        era: "legacy",
+        scope: "tools:read",
+        capability: "resources",
+        handle: (c) => this.#subscription(c, "subscribe"),
+      }],
+      ["resources/unsubscribe", {
+        era: "legacy",
+        scope: "tools:read",
+        capability: "resources",
+        handle: (c) => this.#subscription(c, "unsubscribe"),
+      }],
       ["completion/complete", {
         scope: "tools:read",
         capability: "completions",
@@ -516,6 +528,7 @@ export class Dispatcher {
           ex.emit(notification("notifications/message", { level, logger: source ?? logger, data }));
         },
         clientCapabilities: session.clientCapabilities,
+        notify: (method, notifyParams) => session.outbound?.(notification(method, notifyParams)),
         request: (method, requestParams, signal) => {
           this.#mayAsk(call, method, requestParams);
           const stop = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
@@ -624,6 +637,24 @@ export class Dispatcher {
       `Resource not found: ${uri}`,
       { uri },
     );
+  }
+
+  /** `resources/subscribe` and `unsubscribe`, sent to the source of the resource. */
+  async #subscription(call: Call, action: "subscribe" | "unsubscribe"): Promise<Handled> {
+    const view = this.#view(call);
+    const resources = view.capabilities.resources as Record<string, unknown> | undefined;
+    if (!resources?.subscribe) {
+      throw new RpcError(ErrorCode.MethodNotFound, `Method not found: resources/${action}`);
+    }
+    const { params } = call;
+    if (typeof params.uri !== "string") throw invalidParams("uri must be a string");
+    const uri = params.uri;
+    const item = view.resourcesByUri.get(uri) ?? view.templates.find((t) => t.matches(uri))?.item;
+    const fn = item?.[action]?.bind(item);
+    if (!fn) {
+      throw new RpcError(ErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
+    }
+    return await this.#running(call, uri, (ctx) => fn(uri, ctx));
   }
 
   async #complete(call: Call): Promise<Handled> {

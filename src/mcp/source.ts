@@ -59,15 +59,22 @@ export interface PromptItem extends ItemBase {
   complete?(request: CompletionRequest, ctx: ExecutionContext): Promise<JsonObject>;
 }
 
+/** Subscribing to a resource's updates, when its source offers it. */
+interface Subscribable {
+  /** Asks for `notifications/resources/updated` of `uri` on the caller's session. */
+  subscribe?(uri: string, ctx: ExecutionContext): Promise<JsonObject>;
+  unsubscribe?(uri: string, ctx: ExecutionContext): Promise<JsonObject>;
+}
+
 /** A resource with a fixed URI. */
-export interface ResourceItem extends ItemBase {
+export interface ResourceItem extends ItemBase, Subscribable {
   uri: string;
   descriptor: JsonObject;
   read(ctx: ExecutionContext): Promise<JsonObject>;
 }
 
 /** A resource template: a family of URIs one source reads. */
-export interface TemplateItem extends ItemBase {
+export interface TemplateItem extends ItemBase, Subscribable {
   uriTemplate: string;
   descriptor: JsonObject;
   read(uri: string, ctx: ExecutionContext): Promise<JsonObject>;
@@ -95,6 +102,8 @@ export interface SourceItems {
   logging: boolean;
   /** Whether something here completes arguments (the gateway then offers `completions`). */
   completions: boolean;
+  /** Whether resources here can be subscribed to (the gateway then offers `resources.subscribe`). */
+  subscribe: boolean;
 }
 
 /** A kind of thing gateways serve items from. */
@@ -115,5 +124,6 @@ export function noItems(): SourceItems {
     withheld: [],
     logging: false,
     completions: false,
+    subscribe: false,
   };
 }

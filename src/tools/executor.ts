@@ -49,6 +49,12 @@ export interface ExecutionContext {
   progress(progress: number, total?: number, message?: string): void;
   /** Sends a log message to the caller, subject to the level it set (`logger` names its source). */
   log(level: LogLevel, data: unknown, logger?: string): void;
+  /**
+   * Sends a notification to the caller's session on its standing channel
+   * (a GET stream, an SSE stream, a socket), also after the call ended:
+   * updates of a resource it subscribed to.
+   */
+  notify?(method: string, params: Record<string, unknown>): void;
   /** What the caller's client declared it can answer (sampling, elicitation, roots...). */
   clientCapabilities?: Record<string, unknown>;
   /**

@@ -57,6 +57,8 @@ export interface ForwardCaller {
   progress?: ProgressHandler;
   /** A log message the upstream sends while the request runs. */
   log?(level: string, data: unknown, logger?: string): void;
+  /** Sends a notification to the caller's session later on (updates of a subscribed resource). */
+  notify?(method: string, params: Record<string, unknown>): void;
 }
 
 /** The upstream answered the request with a JSON-RPC error: passed on with its code. */
@@ -146,6 +148,11 @@ export class Forwarder {
   readonly #inflight = new Map<UpstreamConnection, ForwardCaller[]>();
   /** Connections whose server-to-client traffic is routed to their callers. */
   readonly #hooked = new WeakSet<UpstreamConnection>();
+  /** Resource subscriptions on each connection: URI, then session id, to its notifier. */
+  readonly #subscribed = new Map<
+    UpstreamConnection,
+    Map<string, Map<string, (method: string, params: Record<string, unknown>) => void>>
+  >();
   /** Closes under way, which {@link close} waits for. */
   readonly #closing = new Set<Promise<void>>();
   #closed = false;
@@ -253,13 +260,19 @@ export class Forwarder {
       const done = this.#enter(lease.conn, call.caller);
       try {
         if (lease.ended()) throw new Error("the connection to the server closed");
+        // Others still subscribed on a shared connection keep the upstream subscription.
+        if (call.method === "resources/unsubscribe" && this.#unsubscribe(lease.conn, call)) {
+          return {};
+        }
         sent = true;
-        return await lease.conn.request(
+        const result = await lease.conn.request(
           call.method,
           call.params,
           call.signal,
           call.caller.progress,
         );
+        if (call.method === "resources/subscribe") this.#subscribe(lease.conn, call);
+        return result;
       } catch (err) {
         if (attempt === 1 && !call.signal.aborted && (!sent || sessionLost(err, lease.conn))) {
           lease.discard();
@@ -283,6 +296,12 @@ export class Forwarder {
       this.#hooked.add(conn);
       conn.onServerRequest((method, params, signal) => this.#ask(conn, method, params, signal));
       conn.onNotification((method, params) => {
+        if (method === "notifications/resources/updated" && typeof params?.uri === "string") {
+          for (const notify of this.#subscribed.get(conn)?.get(params.uri)?.values() ?? []) {
+            notify(method, params);
+          }
+          return;
+        }
         if (method !== "notifications/message" || !params) return;
         const caller = this.#inflight.get(conn)?.at(-1);
         const logger = typeof params.logger === "string" ? params.logger : undefined;
@@ -298,6 +317,36 @@ export class Forwarder {
       if (i >= 0) list!.splice(i, 1);
       if (list?.length === 0) this.#inflight.delete(conn);
     };
+  }
+
+  /** Records the caller's session as subscribed to the URI on `conn`, until the session ends. */
+  #subscribe(conn: UpstreamConnection, call: Call): void {
+    const { session, notify } = call.caller;
+    const uri = call.params.uri;
+    if (!session.id || !notify || typeof uri !== "string") return;
+    let byUri = this.#subscribed.get(conn);
+    if (!byUri) this.#subscribed.set(conn, byUri = new Map());
+    let sessions = byUri.get(uri);
+    if (!sessions) byUri.set(uri, sessions = new Map());
+    if (!sessions.has(session.id)) {
+      session.onClose(() => {
+        sessions.delete(session.id);
+        if (sessions.size === 0) byUri.delete(uri);
+        if (byUri.size === 0) this.#subscribed.delete(conn);
+      });
+    }
+    sessions.set(session.id, notify);
+  }
+
+  /**
+   * Forgets the caller's subscription to the URI on `conn`; true when other
+   * sessions remain subscribed there, so the upstream must not be told.
+   */
+  #unsubscribe(conn: UpstreamConnection, call: Call): boolean {
+    const sessions = this.#subscribed.get(conn)?.get(String(call.params.uri));
+    if (!sessions) return false;
+    sessions.delete(call.caller.session.id);
+    return sessions.size > 0;
   }
 
   /**

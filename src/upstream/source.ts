@@ -8,6 +8,7 @@
  */
 import { type CatalogSource, noItems, type SourceItems, type WithheldItem } from "../mcp/source.ts";
 import type { Attachment } from "../store/attachments.ts";
+import type { ExecutionContext } from "../tools/executor.ts";
 import type { UpstreamServer } from "../store/servers.ts";
 import type { Store } from "../store/store.ts";
 import { describeTool } from "../tools/source.ts";
@@ -59,6 +60,7 @@ export class ServerSource implements CatalogSource {
       all.withheld.push(...part.withheld);
       all.logging ||= part.logging;
       all.completions ||= part.completions;
+      all.subscribe ||= part.subscribe;
     }
     return all;
   }
@@ -98,6 +100,18 @@ export class ServerSource implements CatalogSource {
       });
     }
     const completes = this.#capable(server, "completions");
+    const caps = this.supervisor.status(serverId).capabilities;
+    const resourceCaps = caps?.resources;
+    const subscribable = typeof resourceCaps === "object" && resourceCaps !== null &&
+      (resourceCaps as Record<string, unknown>).subscribe === true;
+    const subscription = subscribable
+      ? {
+        subscribe: (uri: string, ctx: ExecutionContext) =>
+          this.calls.request(serverId, "resources/subscribe", { uri }, ctx),
+        unsubscribe: (uri: string, ctx: ExecutionContext) =>
+          this.calls.request(serverId, "resources/unsubscribe", { uri }, ctx),
+      }
+      : {};
     for (const p of this.store.serverItems.items(serverId, "prompt")) {
       const original = p.name as string;
       if (!pass(original)) continue;
@@ -130,6 +144,7 @@ export class ServerSource implements CatalogSource {
         origin: of("resource", uri),
         serverId,
         read: (ctx) => this.calls.request(serverId, "resources/read", { uri }, ctx),
+        ...subscription,
       });
     }
     for (const t of this.store.serverItems.items(serverId, "template")) {
@@ -140,6 +155,7 @@ export class ServerSource implements CatalogSource {
         origin: of("template", uriTemplate),
         serverId,
         read: (uri, ctx) => this.calls.request(serverId, "resources/read", { uri }, ctx),
+        ...subscription,
         complete: completes
           ? (req, ctx) =>
             this.calls.request(serverId, "completion/complete", {
@@ -151,6 +167,7 @@ export class ServerSource implements CatalogSource {
     }
     items.logging = this.#capable(server, "logging");
     items.completions = completes && (items.prompts.length > 0 || items.templates.length > 0);
+    items.subscribe = subscribable && (items.resources.length > 0 || items.templates.length > 0);
     return items;
   }
 

@@ -87,6 +87,7 @@ export class UpstreamCalls implements ToolExecutor {
         signal: ctx.signal,
         capabilities: ctx.clientCapabilities,
         ask: ctx.request?.bind(ctx),
+        notify: ctx.notify?.bind(ctx),
         progress: ctx.progress,
         log: (level, data, logger) => {
           if ((LOG_LEVELS as readonly string[]).includes(level)) {

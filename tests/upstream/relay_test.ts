@@ -8,6 +8,7 @@ import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
   ListRootsRequestSchema,
+  ResourceUpdatedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
@@ -197,4 +198,39 @@ Deno.test("a cancelled downstream call cancels the upstream one and the client's
       await client.close();
     }
   });
+});
+
+Deno.test("a resource subscription goes to its server, and its updates reach the subscribed session only", async () => {
+  const http = await everythingOverHttp();
+  try {
+    await withEverything(async (_s, gw) => {
+      const a = await answeringClient("http", gw, "a");
+      const b = await answeringClient("ws", gw, "b");
+      try {
+        assert.equal(
+          (a.client.getServerCapabilities()?.resources as Json)?.subscribe,
+          true,
+          "the gateway offers subscriptions since its server does",
+        );
+        const uri = (await a.client.listResources()).resources[0].uri;
+        const updates: string[] = [];
+        a.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n: Json) => {
+          updates.push(n.params.uri);
+        });
+        let bUpdates = 0;
+        b.client.setNotificationHandler(ResourceUpdatedNotificationSchema, () => void bUpdates++);
+        await a.client.subscribeResource({ uri });
+        await a.client.callTool({ name: "ev_toggle-subscriber-updates", arguments: {} });
+        await until(() => updates.includes(uri), 20_000, "notifications/resources/updated");
+        assert.equal(bUpdates, 0, "a session that did not subscribe hears nothing");
+        await a.client.unsubscribeResource({ uri });
+        await a.client.callTool({ name: "ev_toggle-subscriber-updates", arguments: {} });
+      } finally {
+        await a.client.close();
+        await b.client.close();
+      }
+    }, http.url);
+  } finally {
+    await http.stop();
+  }
 });
