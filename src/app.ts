@@ -148,6 +148,7 @@ export function defaultSupervisor(
     secrets: vault,
     allowStdio: config.allowStdio,
     onListed: storeListings(store),
+    refreshIntervalMs: config.upstreamRefreshMs,
     check: (orgId, url, signal) => {
       const { policy, slug } = policies.get(orgId);
       return guard.decide(url, policy, signal, slug);

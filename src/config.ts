@@ -63,6 +63,12 @@ export interface Config {
    * with Gatehouse's permissions.
    */
   allowStdio: boolean;
+  /**
+   * How often every connected upstream server is listed again, in ms
+   * (`GATEHOUSE_UPSTREAM_REFRESH_SECONDS`, default 300): servers that change
+   * without sending list_changed are caught up with at this pace.
+   */
+  upstreamRefreshMs: number;
 }
 
 /** Settings of the `jwt` gateway auth method's key fetching. */
@@ -208,6 +214,7 @@ export function loadConfig(
     },
     oauthAllowInsecureCimd: env("GATEHOUSE_OAUTH_ALLOW_INSECURE_CIMD") === "1",
     allowStdio: int("GATEHOUSE_ALLOW_STDIO", 1, 0, 1) === 1,
+    upstreamRefreshMs: int("GATEHOUSE_UPSTREAM_REFRESH_SECONDS", 300, 5, 86400) * 1000,
   };
 }
 

@@ -885,6 +885,19 @@ const SCHEMAS: Record<string, Json> = {
     restarts: { type: "integer", description: "Reconnections (process restarts) so far." },
     withheld: list(withheldItem),
     pendingChanges: { type: "integer", description: "Held changes awaiting approval." },
+    breaker: obj({
+      state: {
+        enum: ["closed", "open", "half-open"],
+        description: "`open` after 5 failed calls in a row: calls fail at once until " +
+          "`openUntil`, then one trial call decides (cool-down 1 s, doubling to 30 s).",
+      },
+      openUntil: nullableTime("When an open breaker lets a trial call through."),
+      failures: { type: "integer", description: "Failed calls in a row." },
+    }),
+    sessions: {
+      type: "integer",
+      description: "Upstream sessions held for downstream MCP sessions (stateful servers).",
+    },
   }),
   ServerChange: obj({
     id: str("Change id."),

@@ -52,7 +52,13 @@ export function serverRoutes(
       }))
     );
     const pendingChanges = store.serverItems.pendingChanges(s.id).length;
-    return presentServer(s, { ...upstreams.status(s.id), withheld, pendingChanges });
+    return presentServer(s, {
+      ...upstreams.status(s.id),
+      withheld,
+      pendingChanges,
+      breaker: forwarder.breaker(s.id),
+      sessions: forwarder.sessions(s.id),
+    });
   };
   /** Stdio servers need the admin role, and the host's permission for the kind. */
   const mayTouch = (c: Context<ApiEnv>, transport: string, creating: boolean) => {
@@ -74,7 +80,7 @@ export function serverRoutes(
     mayTouch(c, input.transport, input.transport !== server.transport);
     const updated = store.servers.update(server.orgId, server.id, input);
     if (!updated) throw notFound("server");
-    forwarder.forget(server.id);
+    await forwarder.forget(server.id);
     await upstreams.upsert(updated);
     return c.json(present(updated));
   };
@@ -136,7 +142,7 @@ export function serverRoutes(
     mayTouch(c, server.transport, false);
     if (!store.servers.delete(server.orgId, server.id)) throw notFound("server");
     // The process is gone before the answer: a client may check right after.
-    forwarder.forget(server.id);
+    await forwarder.forget(server.id);
     await upstreams.remove(server.id);
     return c.body(null, 204);
   });

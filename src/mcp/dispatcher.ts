@@ -201,68 +201,40 @@ export class Dispatcher {
         },
       }],
       ["server/discover", { era: "stateless", handle: (c) => this.#discover(c) }],
-      ["tools/list", {
-        scope: "tools:read",
-        cacheable: true,
-        handle: (c) => {
-          const view = this.#view(c);
-          return this.#page(
-            c,
-            view,
-            "tools",
-            view.entries,
-            (e) => e.item.name,
-            (e) => e.item.descriptor,
-          );
-        },
-      }],
+      [
+        "tools/list",
+        this.#list(
+          undefined,
+          "tools",
+          (v) => v.entries,
+          (e) => e.item.name,
+          (e) => e.item.descriptor,
+        ),
+      ],
       ["tools/call", { scope: "tools:execute", handle: (c) => this.#callTool(c) }],
-      ["prompts/list", {
-        scope: "tools:read",
-        capability: "prompts",
-        cacheable: true,
-        handle: (c) => {
-          const view = this.#view(c);
-          return this.#page(c, view, "prompts", view.prompts, (p) => p.name, (p) => p.descriptor);
-        },
-      }],
+      [
+        "prompts/list",
+        this.#list("prompts", "prompts", (v) => v.prompts, (p) => p.name, (p) => p.descriptor),
+      ],
       ["prompts/get", {
         scope: "tools:read",
         capability: "prompts",
         handle: (c) => this.#getPrompt(c),
       }],
-      ["resources/list", {
-        scope: "tools:read",
-        capability: "resources",
-        cacheable: true,
-        handle: (c) => {
-          const view = this.#view(c);
-          return this.#page(
-            c,
-            view,
-            "resources",
-            view.resources,
-            (r) => r.uri,
-            (r) => r.descriptor,
-          );
-        },
-      }],
-      ["resources/templates/list", {
-        scope: "tools:read",
-        capability: "resources",
-        cacheable: true,
-        handle: (c) => {
-          const view = this.#view(c);
-          return this.#page(
-            c,
-            view,
-            "resourceTemplates",
-            view.templateList,
-            (t) => t.uriTemplate,
-            (t) => t.descriptor,
-          );
-        },
-      }],
+      [
+        "resources/list",
+        this.#list("resources", "resources", (v) => v.resources, (r) => r.uri, (r) => r.descriptor),
+      ],
+      [
+        "resources/templates/list",
+        this.#list(
+          "resources",
+          "resourceTemplates",
+          (v) => v.templateList,
+          (t) => t.uriTemplate,
+          (t) => t.descriptor,
+        ),
+      ],
       ["resources/read", {
         scope: "tools:read",
         capability: "resources",
@@ -435,6 +407,25 @@ export class Dispatcher {
         scope,
       );
     }
+  }
+
+  /** A list method: pages of `itemsOf(view)` under `field`, behind `capability` when given. */
+  #list<T>(
+    capability: Method["capability"],
+    field: string,
+    itemsOf: (view: GatewayView) => readonly T[],
+    keyOf: (item: T) => string,
+    describe: (item: T) => unknown,
+  ): Method {
+    return {
+      scope: "tools:read",
+      capability,
+      cacheable: true,
+      handle: (c) => {
+        const view = this.#view(c);
+        return this.#page(c, view, field, itemsOf(view), keyOf, describe);
+      },
+    };
   }
 
   /**

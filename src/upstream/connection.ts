@@ -8,10 +8,14 @@
  * @module
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import { SSEClientTransport, SseError } from "@modelcontextprotocol/sdk/client/sse.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { GATEHOUSE_VERSION } from "../version.ts";
+
+/** How long a Streamable HTTP upstream gets to answer the DELETE that ends its session. */
+const TERMINATE_GRACE_MS = 2000;
 
 /** What the upstream said about itself in its initialize result. */
 export interface ServerHello {
@@ -44,7 +48,10 @@ export interface UpstreamConnection {
   onNotification(handler: (method: string, params?: Record<string, unknown>) => void): void;
   /** Calls `handler` once when the connection ends, with the error that ended it if known. */
   onClose(handler: (error?: Error) => void): void;
-  /** Ends the connection (and, for stdio, the process). */
+  /**
+   * Ends the connection: for stdio, the process; for a Streamable HTTP
+   * session, the upstream is told to end it (DELETE).
+   */
   close(): Promise<void>;
 }
 
@@ -56,6 +63,7 @@ export class SdkConnection implements UpstreamConnection {
   #protocolVersion?: string;
   #lastError?: Error;
   #closeHandler?: (error?: Error) => void;
+  #connected = false;
   #closed = false;
 
   /** A connection over `transport` whose requests time out after `timeoutMs`. */
@@ -73,6 +81,9 @@ export class SdkConnection implements UpstreamConnection {
     };
     this.#client.onerror = (err: Error) => {
       this.#lastError = err;
+      // A legacy SSE session lasts as long as its event stream: left alone, the SDK would
+      // reconnect the stream into a new session that was never initialized.
+      if (this.#connected && err instanceof SseError) void this.#client.close();
     };
     this.#client.onclose = () => {
       if (this.#closed) return;
@@ -84,6 +95,7 @@ export class SdkConnection implements UpstreamConnection {
   /** {@inheritDoc UpstreamConnection.connect} */
   async connect(): Promise<ServerHello> {
     await this.#client.connect(this.#transport, { timeout: this.#timeoutMs });
+    this.#connected = true;
     return {
       protocolVersion: this.#protocolVersion,
       serverInfo: this.#client.getServerVersion() as Record<string, unknown> | undefined,
@@ -126,6 +138,14 @@ export class SdkConnection implements UpstreamConnection {
   /** {@inheritDoc UpstreamConnection.close} */
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#transport instanceof StreamableHTTPClientTransport && this.#transport.sessionId) {
+      // Without the DELETE the upstream keeps the session until its own expiry, if it has one.
+      // Closing the client below aborts a DELETE still waiting after the grace period.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, TERMINATE_GRACE_MS));
+      await Promise.race([this.#transport.terminateSession().catch(() => {}), grace]);
+      clearTimeout(timer);
+    }
     await this.#client.close().catch(() => {});
     // The client closes the transport only once connected; a failed connect leaves it to us.
     await this.#transport.close().catch(() => {});

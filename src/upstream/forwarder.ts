@@ -1,13 +1,39 @@
 /**
  * Forwarding of requests to upstream servers on behalf of downstream
- * callers: picks the connection a request travels on and turns what comes
+ * callers: picks the connection a request travels on, makes a lost upstream
+ * session again, keeps a circuit breaker per server, and turns what comes
  * back into either a result, an {@link UpstreamRpcError} (the upstream
  * answered with a JSON-RPC error) or an {@link UpstreamUnavailable} (it could
  * not be reached, did not answer in time, or is being left alone).
  *
+ * An upstream session is never shared between two downstream callers:
+ *
+ * - a stdio server with isolation `shared` (the default) serves everyone
+ *   from the supervisor's process, which keeps no per-caller session;
+ * - a stdio server with isolation `per-session` gets a process per
+ *   downstream session;
+ * - an HTTP server whose shared connection has no session (a stateless
+ *   Streamable HTTP server) is called over that connection;
+ * - any other HTTP server (it issued a session id, or speaks SSE) gets a
+ *   connection, and so an upstream session, per downstream session.
+ *
+ * A sessionless downstream request to a server of the last two kinds gets a
+ * connection of its own that ends with the request.
+ *
  * @module
  */
-import type { Supervisor } from "./supervisor.ts";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import type { UpstreamServer } from "../store/servers.ts";
+import { redactJson, type Redactor } from "../tools/response_content.ts";
+import {
+  type Admission,
+  type BreakerOptions,
+  type BreakerSnapshot,
+  CircuitBreaker,
+} from "./breaker.ts";
+import type { UpstreamConnection } from "./connection.ts";
+import { messageOf, type Supervisor } from "./supervisor.ts";
 
 /** The downstream side of a forwarded request. */
 export interface ForwardCaller {
@@ -31,13 +57,83 @@ export class UpstreamUnavailable extends Error {
   override name = "UpstreamUnavailable";
 }
 
-/** Codes the SDK client raises itself, for a timeout or a lost connection. */
-const LOCAL_CODES = new Set([-32001, -32000]);
+/**
+ * A request that was not served for a reason that says nothing about the
+ * server's health (the caller cancelled, the session cap is full, Gatehouse
+ * is stopping): the circuit breaker does not count it.
+ */
+class NotCounted extends UpstreamUnavailable {}
+
+/** What a forwarder is built with besides its supervisor. */
+export interface ForwarderOptions {
+  /**
+   * Upstream connections kept per server for downstream sessions (default
+   * 1000); a new one over the cap replaces the least recently used idle one.
+   */
+  maxSessionsPerServer?: number;
+  /** How each server's circuit breaker trips and recovers. */
+  breaker?: BreakerOptions;
+}
+
+/** The connection of one downstream session to one server. */
+interface Dedicated {
+  readonly serverId: string;
+  readonly sessionId: string;
+  /** The settings it was opened with: a server updated since has a new settings object. */
+  readonly server: UpstreamServer;
+  /** Resolves with the connection once it is connected. */
+  readonly ready: Promise<UpstreamConnection>;
+  /** Set once it is no longer to be used (closed by the upstream or by the forwarder). */
+  closed: boolean;
+  /** Requests using it now: only an idle one may be closed to make room. */
+  busy: number;
+}
+
+/** The connection one attempt of a request travels on. */
+interface Lease {
+  conn: UpstreamConnection;
+  /** Whether the connection has ended, so that a request not yet sent on it never arrives. */
+  ended(): boolean;
+  /** The attempt is done with the connection. */
+  release(): void;
+  /** The connection is unusable: close it, so that the next attempt gets another. */
+  discard(): void;
+}
+
+/** One request on its way. */
+interface Call {
+  serverId: string;
+  name: string;
+  method: string;
+  params: Record<string, unknown>;
+  caller: ForwardCaller;
+  /** Aborts when the caller cancels or the server's timeout has passed. */
+  signal: AbortSignal;
+  redact: Redactor;
+}
 
 /** Sends requests to upstream servers for downstream callers. */
 export class Forwarder {
-  /** A forwarder over the connections `supervisor` keeps. */
-  constructor(private readonly supervisor: Supervisor) {}
+  readonly #supervisor: Supervisor;
+  readonly #maxSessions: number;
+  readonly #breakerOptions: BreakerOptions;
+  /** Connections of downstream sessions: server id, then session id, least recently used first. */
+  readonly #pool = new Map<string, Map<string, Dedicated>>();
+  /** Downstream sessions whose close is already watched. */
+  readonly #watched = new Set<string>();
+  /** Connections of sessionless requests under way. */
+  readonly #oneShots = new Set<UpstreamConnection>();
+  readonly #breakers = new Map<string, CircuitBreaker>();
+  /** Closes under way, which {@link close} waits for. */
+  readonly #closing = new Set<Promise<void>>();
+  #closed = false;
+
+  /** A forwarder over the servers `supervisor` keeps. */
+  constructor(supervisor: Supervisor, options: ForwarderOptions = {}) {
+    this.#supervisor = supervisor;
+    this.#maxSessions = options.maxSessionsPerServer ?? 1000;
+    this.#breakerOptions = options.breaker ?? {};
+  }
 
   /** Sends `method` with `params` to server `serverId` for `caller`; resolves with the result. */
   async request(
@@ -46,40 +142,370 @@ export class Forwarder {
     params: Record<string, unknown>,
     caller: ForwardCaller,
   ): Promise<Record<string, unknown>> {
-    const name = this.supervisor.server(serverId)?.name ?? serverId;
-    const conn = this.supervisor.shared(serverId);
-    if (!conn) {
-      const { lastError } = this.supervisor.status(serverId);
+    const name = this.#supervisor.server(serverId)?.name ?? serverId;
+    if (this.#closed) throw stopping(name);
+    if (caller.signal.aborted) throw cancelled(name);
+    if (!this.#supervisor.server(serverId)) {
+      throw new UpstreamUnavailable(`server '${name}' is not configured`);
+    }
+    const breaker = this.#breakerOf(serverId);
+    const admission = breaker.admit();
+    if (!admission.ok) throw new UpstreamUnavailable(pausedMessage(name, admission));
+
+    // One deadline for the whole request: connecting, sending and a retry all fit in it.
+    const timeoutMs = this.#supervisor.timeout(serverId);
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error("timed out")), timeoutMs);
+    const call: Call = {
+      serverId,
+      name,
+      method,
+      params,
+      caller,
+      signal: AbortSignal.any([caller.signal, deadline.signal]),
+      redact: this.#supervisor.redactor(serverId),
+    };
+    try {
+      const result = await this.#send(call);
+      breaker.succeeded(admission.probe);
+      // A server may echo what Gatehouse gave it (a tool that prints its environment, a header
+      // reflected back): the secret values it was given never reach the caller.
+      return redactJson(result, call.redact) as Record<string, unknown>;
+    } catch (err) {
+      let e: Error;
+      if (caller.signal.aborted) e = cancelled(name);
+      else if (err instanceof UpstreamRpcError || err instanceof UpstreamUnavailable) e = err;
+      else if (deadline.signal.aborted) e = timedOut(name, timeoutMs);
+      else e = new UpstreamUnavailable(`server '${name}' failed: ${messageOf(err, call.redact)}`);
+      if (e instanceof UpstreamRpcError) breaker.succeeded(admission.probe);
+      else if (e instanceof NotCounted) breaker.abandoned(admission.probe);
+      else breaker.failed(admission.probe, e.message);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The circuit breaker of server `serverId`, for its status. */
+  breaker(serverId: string): BreakerSnapshot {
+    return this.#breakers.get(serverId)?.snapshot() ??
+      { state: "closed", openUntil: null, failures: 0 };
+  }
+
+  /** How many connections of downstream sessions server `serverId` has open or opening. */
+  sessions(serverId: string): number {
+    return this.#pool.get(serverId)?.size ?? 0;
+  }
+
+  /**
+   * Closes the connections kept for server `serverId` and resets its
+   * breaker: the server was removed, or its settings changed.
+   */
+  async forget(serverId: string): Promise<void> {
+    this.#breakers.delete(serverId);
+    const pool = this.#pool.get(serverId);
+    await Promise.all([...pool?.values() ?? []].map((e) => this.#discard(e)));
+  }
+
+  /** Ends every connection the forwarder holds (Gatehouse is stopping). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const pool of this.#pool.values()) {
+      for (const entry of pool.values()) void this.#discard(entry);
+    }
+    for (const conn of this.#oneShots) this.#track(conn.close());
+    this.#oneShots.clear();
+    while (this.#closing.size > 0) await Promise.all(this.#closing);
+  }
+
+  /**
+   * Sends the request, and sends it once more on a new connection when the
+   * first cannot have reached the server: the connection had ended before it
+   * was sent, or the upstream no longer knew the session (it restarted, or
+   * expired the session).
+   */
+  async #send(call: Call): Promise<Record<string, unknown>> {
+    for (let attempt = 1;; attempt++) {
+      const lease = await this.#lease(call);
+      let sent = false;
+      try {
+        if (lease.ended()) throw new Error("the connection to the server closed");
+        sent = true;
+        return await lease.conn.request(call.method, call.params, call.signal);
+      } catch (err) {
+        if (attempt === 1 && !call.signal.aborted && (!sent || sessionLost(err, lease.conn))) {
+          lease.discard();
+          continue;
+        }
+        throw this.#answerError(call, lease, err);
+      } finally {
+        lease.release();
+      }
+    }
+  }
+
+  /** The connection the request travels on (see the module documentation). */
+  async #lease(call: Call): Promise<Lease> {
+    const { serverId, name, caller } = call;
+    // A retry after close must not open what close has already ended.
+    if (this.#closed) throw stopping(name);
+    const server = this.#supervisor.server(serverId);
+    if (!server) throw new UpstreamUnavailable(`server '${name}' was removed`);
+    const sid = caller.session.id;
+    const own = sid ? this.#pool.get(serverId)?.get(sid) : undefined;
+    // A session's own connection is used while it lasts, whatever the shared one is doing.
+    if (own && !own.closed && own.server === server) return await this.#borrow(own, call);
+    if (own) void this.#discard(own);
+
+    const shared = this.#supervisor.shared(serverId);
+    if (!shared) {
+      const { state, lastError } = this.#supervisor.status(serverId);
       throw new UpstreamUnavailable(
-        `server '${name}' is not connected${lastError ? ` (${lastError})` : ""}`,
+        `server '${name}' is not connected (${state}${lastError ? `: ${lastError}` : ""})`,
       );
     }
+    const stateful = server.transport === "stdio"
+      ? server.isolation === "per-session"
+      : shared.sessionful;
+    if (!stateful) {
+      return {
+        conn: shared,
+        ended: () => this.#supervisor.shared(serverId) !== shared,
+        release: () => {},
+        discard: () => {},
+      };
+    }
+    if (!sid) return await this.#oneShot(call);
+    return await this.#borrow(this.#create(call, server), call);
+  }
+
+  /**
+   * A new connection for the caller's session, in the pool before it is
+   * connected, so that the session's concurrent first requests share it.
+   */
+  #create(call: Call, server: UpstreamServer): Dedicated {
+    const { serverId, caller } = call;
+    let pool = this.#pool.get(serverId);
+    if (!pool) this.#pool.set(serverId, pool = new Map());
+    if (pool.size >= this.#maxSessions) {
+      let idle: Dedicated | undefined;
+      for (const e of pool.values()) {
+        if (e.busy === 0) {
+          idle = e;
+          break;
+        }
+      }
+      if (!idle) {
+        throw new NotCounted(
+          `server '${call.name}' has ${this.#maxSessions} sessions in use; try again later`,
+        );
+      }
+      void this.#discard(idle);
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<UpstreamConnection>();
+    const entry: Dedicated = {
+      serverId,
+      sessionId: caller.session.id,
+      server,
+      ready: promise,
+      closed: false,
+      busy: 0,
+    };
+    this.#connect(entry).then(resolve, (err) => {
+      void this.#discard(entry);
+      reject(err);
+    });
+    // Waiters may all have given up by the time a connect fails.
+    promise.catch(() => {});
+    pool.set(entry.sessionId, entry);
+    // Making room may have emptied the pool, which takes it out of the map.
+    this.#pool.set(serverId, pool);
+    this.#watch(caller.session);
+    return entry;
+  }
+
+  /** Opens and connects the entry's connection; the entry is discarded if it ends. */
+  async #connect(entry: Dedicated): Promise<UpstreamConnection> {
+    const conn = await this.#supervisor.open(entry.serverId);
+    conn.onClose(() => void this.#discard(entry));
+    // Discarded while the process started: handed back unconnected, for the discard to close.
+    if (entry.closed) return conn;
     try {
-      return await conn.request(method, params, caller.signal);
+      await conn.connect();
     } catch (err) {
-      throw this.#classify(serverId, name, err);
+      await conn.close();
+      throw err;
     }
+    return conn;
   }
 
-  /** Drops what is held open for server `serverId` (its settings changed, or it is gone). */
-  forget(_serverId: string): void {
-    // Nothing is held per server yet: every request goes over the supervisor's connection.
+  /** A lease on a session's connection, once it is connected. */
+  async #borrow(entry: Dedicated, call: Call): Promise<Lease> {
+    entry.busy++;
+    const pool = this.#pool.get(entry.serverId);
+    if (pool?.get(entry.sessionId) === entry) {
+      // Map order is the recency order: the first idle entry is the least recently used.
+      pool.delete(entry.sessionId);
+      pool.set(entry.sessionId, entry);
+    }
+    let conn: UpstreamConnection;
+    try {
+      conn = await untilAborted(entry.ready, call.signal);
+    } catch (err) {
+      entry.busy--;
+      throw call.signal.aborted ? err : connectError(call, err);
+    }
+    return {
+      conn,
+      ended: () => entry.closed,
+      release: () => entry.busy--,
+      discard: () => void this.#discard(entry),
+    };
   }
 
-  /** Ends what the forwarder holds open. */
-  close(): Promise<void> {
-    return Promise.resolve();
+  /** A connection for one sessionless request, closed when the request is done. */
+  async #oneShot(call: Call): Promise<Lease> {
+    let conn: UpstreamConnection;
+    try {
+      conn = await this.#supervisor.open(call.serverId);
+    } catch (err) {
+      throw connectError(call, err);
+    }
+    this.#oneShots.add(conn);
+    let ended = false;
+    conn.onClose(() => ended = true);
+    const done = () => {
+      if (!this.#oneShots.delete(conn)) return;
+      ended = true;
+      this.#track(conn.close());
+    };
+    try {
+      await untilAborted(conn.connect(), call.signal);
+    } catch (err) {
+      done();
+      throw call.signal.aborted ? err : connectError(call, err);
+    }
+    return { conn, ended: () => ended, release: done, discard: done };
   }
 
-  #classify(serverId: string, name: string, err: unknown): Error {
-    const redact = this.supervisor.redactor(serverId);
-    const e = err as { code?: unknown; message?: unknown; data?: unknown };
-    if (typeof e?.code === "number" && !LOCAL_CODES.has(e.code)) {
+  /** Closes the connections of a downstream session when it ends. */
+  #watch(session: ForwardCaller["session"]): void {
+    if (this.#watched.has(session.id)) return;
+    this.#watched.add(session.id);
+    session.onClose(() => {
+      this.#watched.delete(session.id);
+      for (const pool of this.#pool.values()) {
+        const entry = pool.get(session.id);
+        if (entry) void this.#discard(entry);
+      }
+    });
+  }
+
+  /** Takes `entry` out of the pool and closes its connection (once it has one). */
+  #discard(entry: Dedicated): Promise<void> {
+    const pool = this.#pool.get(entry.serverId);
+    if (pool?.get(entry.sessionId) === entry) {
+      pool.delete(entry.sessionId);
+      if (pool.size === 0) this.#pool.delete(entry.serverId);
+    }
+    if (entry.closed) return Promise.resolve();
+    entry.closed = true;
+    return this.#track(entry.ready.then((conn) => conn.close(), () => {}));
+  }
+
+  #track(closing: Promise<void>): Promise<void> {
+    const p = closing.catch(() => {}).finally(() => this.#closing.delete(p));
+    this.#closing.add(p);
+    return p;
+  }
+
+  #breakerOf(serverId: string): CircuitBreaker {
+    let breaker = this.#breakers.get(serverId);
+    if (!breaker) this.#breakers.set(serverId, breaker = new CircuitBreaker(this.#breakerOptions));
+    return breaker;
+  }
+
+  /** What a failed request turns into, now that it was sent on `lease`. */
+  #answerError(call: Call, lease: Lease, err: unknown): Error {
+    if (call.signal.aborted) return err as Error;
+    const answer = mcpError(err);
+    // The SDK's own timeout carries what it waited.
+    const waited = answer?.code === ErrorCode.RequestTimeout ? answer?.data?.timeout : undefined;
+    if (typeof waited === "number") return timedOut(call.name, waited);
+    // The SDK rejects requests in flight with ConnectionClosed when the connection ends.
+    const local = answer?.code === ErrorCode.ConnectionClosed && lease.ended();
+    if (answer && !local) {
       // The SDK prefixes "MCP error <code>: " to the upstream's message.
-      const message = String(e.message ?? "").replace(/^MCP error -?\d+: /, "");
-      return new UpstreamRpcError(e.code, redact(message), e.data);
+      const message = answer.message.replace(/^MCP error -?\d+: /, "");
+      return new UpstreamRpcError(
+        answer.code,
+        call.redact(message),
+        answer.data === undefined ? undefined : redactJson(answer.data, call.redact),
+      );
     }
-    const text = err instanceof Error ? err.message : String(err);
-    return new UpstreamUnavailable(`server '${name}' failed: ${redact(text)}`);
+    const why = local ? "the connection closed before it answered" : messageOf(err, call.redact);
+    return new UpstreamUnavailable(`server '${call.name}' failed: ${why}`);
   }
+}
+
+/**
+ * Whether the upstream refused the request because it no longer knows the
+ * connection's session: 404 is what the specification says; 400 naming the
+ * session is what the SDK's example servers (and many servers made from
+ * them) answer. Both come before the request is handled.
+ */
+function sessionLost(err: unknown, conn: UpstreamConnection): boolean {
+  if (!conn.sessionful || !(err instanceof StreamableHTTPError)) return false;
+  // The SDK's declarations do not type its error classes' fields for Deno.
+  const { code, message } = err as { code: number; message: string };
+  return code === 404 || (code === 400 && /session/i.test(message));
+}
+
+/** The fields of an SDK `McpError` (a JSON-RPC error, answered or raised by the SDK itself). */
+function mcpError(
+  err: unknown,
+): { code: number; message: string; data?: Record<string, unknown> } | undefined {
+  // The SDK's declarations do not type its error classes' fields for Deno.
+  return err instanceof McpError
+    ? err as { code: number; message: string; data?: Record<string, unknown> }
+    : undefined;
+}
+
+function stopping(name: string): UpstreamUnavailable {
+  return new NotCounted(`Gatehouse is stopping; server '${name}' was not called`);
+}
+
+function cancelled(name: string): UpstreamUnavailable {
+  return new NotCounted(`the request to server '${name}' was cancelled`);
+}
+
+function timedOut(name: string, ms: number): UpstreamUnavailable {
+  return new UpstreamUnavailable(`server '${name}' did not answer within ${ms} ms`);
+}
+
+function connectError(call: Call, err: unknown): UpstreamUnavailable {
+  if (err instanceof UpstreamUnavailable) return err;
+  return new UpstreamUnavailable(
+    `server '${call.name}' could not be connected: ${messageOf(err, call.redact)}`,
+  );
+}
+
+/** Why a call was refused by the server's open breaker, and when calls go again. */
+function pausedMessage(name: string, a: Extract<Admission, { ok: false }>): string {
+  const why = `server '${name}' is unavailable: calls are paused after ${a.failures} failures ` +
+    `in a row${a.lastError ? ` (last: ${a.lastError})` : ""}`;
+  if (a.retryAt === null) return `${why}; a trial call is under way, try again shortly`;
+  const seconds = Math.max(0, (a.retryAt - Date.now()) / 1000).toFixed(1);
+  return `${why}; the next call is tried at ${new Date(a.retryAt).toISOString()} ` +
+    `(in ${seconds} s)`;
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
 }

@@ -79,6 +79,8 @@ export interface SupervisorOptions {
   inheritEnv?: readonly string[];
   /** Called after every complete listing of a server (connect, refresh, list_changed). */
   onListed?: Listed;
+  /** How often a connected server is listed again, in ms (default 5 min). */
+  refreshIntervalMs?: number;
 }
 
 /**
@@ -132,6 +134,8 @@ class Link {
   everReady = false;
   stopped = false;
   timer?: ReturnType<typeof setTimeout>;
+  /** Lists the server again now and then, while connected. */
+  ticker?: ReturnType<typeof setInterval>;
   /** The connection attempt under way, which refresh waits on. */
   pending?: Promise<void>;
   /** A discovery under way (list_changed notifications arrive in bursts). */
@@ -143,7 +147,7 @@ class Link {
 }
 
 /** A failure message safe to show: redacted, and short. */
-function messageOf(err: unknown, redact: Redactor): string {
+export function messageOf(err: unknown, redact: Redactor): string {
   const text = err instanceof Error ? err.message : String(err);
   const clean = redact(text).replace(/\s+/g, " ").trim();
   return clean.length > 500 ? `${clean.slice(0, 500)}…` : clean || "unknown error";
@@ -160,6 +164,7 @@ export class Supervisor {
   readonly #inherit: readonly string[];
   readonly #allowStdio: boolean;
   readonly #onListed?: Listed;
+  readonly #refreshMs: number;
   #closed = false;
 
   /** A supervisor with `options`; it connects nothing until told to. */
@@ -172,6 +177,7 @@ export class Supervisor {
     this.#inherit = options.inheritEnv ?? INHERITED_ENV;
     this.#allowStdio = options.allowStdio ?? true;
     this.#onListed = options.onListed;
+    this.#refreshMs = options.refreshIntervalMs ?? 300_000;
   }
 
   /** Connects every server in `servers` (at start-up). */
@@ -239,6 +245,11 @@ export class Supervisor {
     return this.#links.get(id)?.redact ?? NO_REDACTION;
   }
 
+  /** How long one request to server `id` may take, in ms (its `timeout`, or the default). */
+  timeout(id: string): number {
+    return this.#links.get(id)?.server.timeout ?? this.#timeoutMs;
+  }
+
   /**
    * Asks for a new listing of server `id` (a call met a name it does not
    * know); bursts of asks make one listing.
@@ -281,6 +292,7 @@ export class Supervisor {
   async #stop(link: Link): Promise<void> {
     link.stopped = true;
     clearTimeout(link.timer);
+    clearInterval(link.ticker);
     const conn = link.conn;
     link.conn = undefined;
     await conn?.close();
@@ -325,6 +337,12 @@ export class Supervisor {
       link.failures = 0;
       link.everReady = true;
       this.#publish(link);
+      clearInterval(link.ticker);
+      link.ticker = setInterval(() => {
+        if (link.conn === opened && link.status.state === "ready") {
+          void this.#discover(link, opened);
+        }
+      }, this.#refreshMs);
     } catch (err) {
       if (link.stopped) return;
       if (link.conn === conn) link.conn = undefined;
@@ -340,6 +358,7 @@ export class Supervisor {
     if (link.stopped || link.conn !== conn || link.pending) return;
     link.conn = undefined;
     link.pid = undefined;
+    clearInterval(link.ticker);
     this.#failed(link, err ?? new Error("the connection to the server was closed"));
   }
 
@@ -373,7 +392,12 @@ export class Supervisor {
           await this.#list(link, conn);
           if (link.conn === conn) this.#publish(link);
         } catch (err) {
-          if (link.conn === conn) link.status.lastError = messageOf(err, link.redact);
+          // A server that cannot be listed any more (it restarted and forgot the session, or
+          // broke) is treated as lost: connect again, with the usual backoff.
+          if (link.conn === conn) {
+            void conn.close();
+            this.#lost(link, conn, err instanceof Error ? err : new Error(String(err)));
+          }
         }
       } while (link.again && link.conn === conn && !link.stopped);
     };

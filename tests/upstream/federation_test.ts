@@ -66,99 +66,126 @@ async function withGateway(fn: (s: TestServer, gw: Gateway) => Promise<void>) {
   }
 }
 
-Deno.test("SDK clients on all three transports use server-everything and server-memory through a gateway", async () => {
-  await withGateway(async (s, gw) => {
-    const everything = await addServer(s, everythingStdio());
-    const memory = await addServer(s, memoryStdio());
-    assert.equal(everything.status.tools, EVERYTHING_COUNTS.tools);
-    await api(
-      s,
-      "POST",
-      `/gateways/${gw.id}/servers`,
-      { serverId: everything.id, prefix: "ev" },
-      201,
-    );
-    const attached = await api(s, "POST", `/gateways/${gw.id}/servers`, {
-      serverId: memory.id,
-      prefix: "mem",
-    }, 201);
-    assert.equal(attached.serves.tools, MEMORY_COUNTS.tools);
-
-    for (const kind of KINDS) {
-      const { client, close } = await connectSdk(kind, gw);
-      try {
-        const caps = client.getServerCapabilities()!;
-        assert.ok(caps.tools && caps.resources && caps.prompts && caps.completions, kind);
-        const tools = (await client.listTools()).tools.map((t: Json) => t.name);
-        assert.ok(tools.includes("echo"), "the gateway's own tools stay");
-        assert.ok(tools.includes("ev_echo") && tools.includes("mem_create_entities"), kind);
-        assert.equal(
-          tools.filter((t: string) => t.startsWith("ev_")).length,
-          EVERYTHING_COUNTS.tools,
-        );
-
-        const echoed = await client.callTool({ name: "ev_echo", arguments: { message: kind } });
-        assert.deepEqual(echoed.content, [{ type: "text", text: `Echo: ${kind}` }]);
-        const sum = await client.callTool({ name: "ev_get-sum", arguments: { a: 2, b: 3 } });
-        assert.match(JSON.stringify(sum.content), /5/);
-        const image = await client.callTool({ name: "ev_get-tiny-image", arguments: {} });
-        assert.ok((image.content as Json[]).some((c) => c.type === "image" && c.data), kind);
-        const structured = await client.callTool({
-          name: "ev_get-structured-content",
-          arguments: { location: "New York" },
-        });
-        assert.ok(structured.structuredContent, "structuredContent passes through");
-
-        // Arguments are checked against the upstream's schema before anything is sent.
-        const bad = await client.callTool({ name: "ev_get-sum", arguments: { a: "two" } });
-        assert.equal(bad.isError, true);
-        assert.match(JSON.stringify(bad.content), /Invalid arguments for tool ev_get-sum/);
-
-        const entity = `e-${kind}`;
-        await client.callTool({
-          name: "mem_create_entities",
-          arguments: { entities: [{ name: entity, entityType: "test", observations: ["x"] }] },
-        });
-        const graph = await client.callTool({ name: "mem_read_graph", arguments: {} });
-        assert.match(JSON.stringify(graph.content), new RegExp(entity));
-
-        const resources = (await client.listResources()).resources;
-        assert.equal(
-          resources.length,
-          EVERYTHING_COUNTS.resources + MEMORY_COUNTS.resources,
-          JSON.stringify(resources.map((r: Json) => r.uri)),
-        );
-        const doc = resources.find((r: Json) => r.uri.endsWith("architecture.md"))!;
-        const read = await client.readResource({ uri: doc.uri });
-        assert.equal(read.contents[0].uri, doc.uri);
-        assert.ok(String(read.contents[0].text).length > 0);
-        const templates = (await client.listResourceTemplates()).resourceTemplates;
-        assert.ok(templates.some((t: Json) => t.uriTemplate.includes("{resourceId}")));
-        // A URI no server listed goes to the server whose template it fits.
-        const dynamic = await client.readResource({ uri: "demo://resource/dynamic/text/7" });
-        assert.match(String(dynamic.contents[0].text), /7/);
-
-        const prompts = (await client.listPrompts()).prompts.map((p: Json) => p.name);
-        assert.deepEqual(
-          prompts.sort(),
-          ["ev_args-prompt", "ev_completable-prompt", "ev_resource-prompt", "ev_simple-prompt"],
-        );
-        const prompt = await client.getPrompt({
-          name: "ev_args-prompt",
-          arguments: { city: "Lyon" },
-        });
-        assert.match(JSON.stringify(prompt.messages), /Lyon/);
-        const completion = await client.complete({
-          ref: { type: "ref/prompt", name: "ev_completable-prompt" },
-          argument: { name: "department", value: "E" },
-        });
-        assert.ok(completion.completion.values.includes("Engineering"), kind);
-      } finally {
-        await close();
-      }
+for (const over of ["stdio", "streamable-http"] as const) {
+  Deno.test(`SDK clients on all three transports use server-everything (${over}) and server-memory through a gateway`, async () => {
+    const http = over === "stdio" ? undefined : await everythingOverHttp();
+    try {
+      await withGateway((s, gw) =>
+        everythingAndMemory(
+          s,
+          gw,
+          http
+            ? { name: "everything", transport: "streamable-http", url: http.url }
+            : everythingStdio(),
+        )
+      );
+    } finally {
+      await http?.stop();
     }
   });
-});
+}
+
+/** Attaches server-everything (`everythingBody`) and server-memory, and uses both on every transport. */
+async function everythingAndMemory(
+  s: TestServer,
+  gw: Gateway,
+  everythingBody: Record<string, unknown>,
+) {
+  const everything = await addServer(s, everythingBody);
+  const memory = await addServer(s, memoryStdio());
+  assert.equal(everything.status.tools, EVERYTHING_COUNTS.tools);
+  await api(
+    s,
+    "POST",
+    `/gateways/${gw.id}/servers`,
+    { serverId: everything.id, prefix: "ev" },
+    201,
+  );
+  const attached = await api(s, "POST", `/gateways/${gw.id}/servers`, {
+    serverId: memory.id,
+    prefix: "mem",
+  }, 201);
+  assert.equal(attached.serves.tools, MEMORY_COUNTS.tools);
+
+  for (const kind of KINDS) {
+    const { client, close } = await connectSdk(kind, gw);
+    try {
+      const caps = client.getServerCapabilities()!;
+      assert.ok(caps.tools && caps.resources && caps.prompts && caps.completions, kind);
+      const tools = (await client.listTools()).tools.map((t: Json) => t.name);
+      assert.ok(tools.includes("echo"), "the gateway's own tools stay");
+      assert.ok(tools.includes("ev_echo") && tools.includes("mem_create_entities"), kind);
+      assert.equal(
+        tools.filter((t: string) => t.startsWith("ev_")).length,
+        EVERYTHING_COUNTS.tools,
+      );
+
+      const echoed = await client.callTool({ name: "ev_echo", arguments: { message: kind } });
+      assert.deepEqual(echoed.content, [{ type: "text", text: `Echo: ${kind}` }]);
+      const sum = await client.callTool({ name: "ev_get-sum", arguments: { a: 2, b: 3 } });
+      assert.match(JSON.stringify(sum.content), /5/);
+      const image = await client.callTool({ name: "ev_get-tiny-image", arguments: {} });
+      assert.ok((image.content as Json[]).some((c) => c.type === "image" && c.data), kind);
+      const structured = await client.callTool({
+        name: "ev_get-structured-content",
+        arguments: { location: "New York" },
+      });
+      assert.ok(structured.structuredContent, "structuredContent passes through");
+
+      // Arguments are checked against the upstream's schema before anything is sent.
+      const bad = await client.callTool({ name: "ev_get-sum", arguments: { a: "two" } });
+      assert.equal(bad.isError, true);
+      assert.match(JSON.stringify(bad.content), /Invalid arguments for tool ev_get-sum/);
+
+      const entity = `e-${kind}`;
+      await client.callTool({
+        name: "mem_create_entities",
+        arguments: { entities: [{ name: entity, entityType: "test", observations: ["x"] }] },
+      });
+      const graph = await client.callTool({ name: "mem_read_graph", arguments: {} });
+      assert.match(JSON.stringify(graph.content), new RegExp(entity));
+
+      const resources = (await client.listResources()).resources;
+      assert.equal(
+        resources.length,
+        EVERYTHING_COUNTS.resources + MEMORY_COUNTS.resources,
+        JSON.stringify(resources.map((r: Json) => r.uri)),
+      );
+      const doc = resources.find((r: Json) => r.uri.endsWith("architecture.md"))!;
+      const read = await client.readResource({ uri: doc.uri });
+      assert.equal(read.contents[0].uri, doc.uri);
+      assert.ok(String(read.contents[0].text).length > 0);
+      const templates = (await client.listResourceTemplates()).resourceTemplates;
+      assert.ok(templates.some((t: Json) => t.uriTemplate.includes("{resourceId}")));
+      // A URI no server listed goes to the server whose template it fits.
+      const dynamic = await client.readResource({ uri: "demo://resource/dynamic/text/7" });
+      assert.match(String(dynamic.contents[0].text), /7/);
+
+      const prompts = (await client.listPrompts()).prompts.map((p: Json) => p.name);
+      assert.deepEqual(
+        prompts.sort(),
+        ["ev_args-prompt", "ev_completable-prompt", "ev_resource-prompt", "ev_simple-prompt"],
+      );
+      const prompt = await client.getPrompt({
+        name: "ev_args-prompt",
+        arguments: { city: "Lyon" },
+      });
+      assert.match(JSON.stringify(prompt.messages), /Lyon/);
+      // The upstream's own JSON-RPC error comes back with its code and message.
+      const refused = await client.getPrompt({ name: "ev_args-prompt", arguments: {} }).catch((
+        e: { code?: number; message: string },
+      ) => e);
+      assert.equal((refused as { code?: number }).code, -32602, JSON.stringify(refused));
+      const completion = await client.complete({
+        ref: { type: "ref/prompt", name: "ev_completable-prompt" },
+        argument: { name: "department", value: "E" },
+      });
+      assert.ok(completion.completion.values.includes("Engineering"), kind);
+    } finally {
+      await close();
+    }
+  }
+}
 
 Deno.test("an attachment whose names are taken is refused with 409 naming both; a prefix makes room", async () => {
   await withGateway(async (s, gw) => {
@@ -274,6 +301,107 @@ Deno.test("a dead upstream next to a live one: the live one lists and calls, the
       }
     } finally {
       await live.stop().catch(() => {});
+    }
+  });
+});
+
+Deno.test("a 2026-07-28 client calls, reads and gets federated items statelessly, with resultType", async () => {
+  await withGateway(async (s, gw) => {
+    const everything = await addServer(s, everythingStdio());
+    await api(
+      s,
+      "POST",
+      `/gateways/${gw.id}/servers`,
+      { serverId: everything.id, prefix: "ev" },
+      201,
+    );
+    const stateless = async (method: string, params: Record<string, unknown>, name?: string) => {
+      const res = await fetch(gw.httpUrl, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${gw.key}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-protocol-version": "2026-07-28",
+          "mcp-method": method,
+          ...(name === undefined ? {} : { "mcp-name": name }),
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method,
+          params: {
+            ...params,
+            _meta: {
+              "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+              "io.modelcontextprotocol/clientCapabilities": {},
+            },
+          },
+        }),
+      });
+      const text = await res.text();
+      const body = text.startsWith("{") ? JSON.parse(text) : JSON.parse(
+        text.split("\n").find((l) => l.startsWith("data: "))!.slice(6),
+      );
+      return { status: res.status, body };
+    };
+    const discover = await stateless("server/discover", {});
+    assert.deepEqual(
+      Object.keys(discover.body.result.capabilities).sort(),
+      ["completions", "logging", "prompts", "resources", "tools"],
+    );
+    const call = await stateless("tools/call", {
+      name: "ev_echo",
+      arguments: { message: "now" },
+    }, "ev_echo");
+    assert.equal(call.body.result.resultType, "complete");
+    assert.deepEqual(call.body.result.content, [{ type: "text", text: "Echo: now" }]);
+    const prompt = await stateless("prompts/get", { name: "ev_simple-prompt" }, "ev_simple-prompt");
+    assert.equal(prompt.body.result.resultType, "complete");
+    assert.ok(prompt.body.result.messages.length > 0);
+    const uri = "demo://resource/dynamic/text/3";
+    const read = await stateless("resources/read", { uri }, uri);
+    assert.equal(read.body.result.resultType, "complete");
+    assert.equal(typeof read.body.result.ttlMs, "number");
+    // A URI nothing serves is invalid params in this era (-32002 before it).
+    const missing = await stateless("resources/read", { uri: "nope://x" }, "nope://x");
+    assert.equal(missing.body.error.code, -32602);
+    // The header must repeat the name.
+    const mismatch = await stateless("prompts/get", { name: "ev_simple-prompt" }, "other");
+    assert.equal(mismatch.status, 400);
+    assert.equal(mismatch.body.error.code, -32020);
+  });
+});
+
+Deno.test("a secret given to a server never comes back through it: get-env answers it redacted", async () => {
+  await withGateway(async (s, gw) => {
+    const secret = "env-secret-value-5c81d2";
+    await api(
+      s,
+      "POST",
+      "/secrets",
+      { name: "ENV_TOKEN", type: "bearer_token", value: secret },
+      201,
+    );
+    const everything = await addServer(s, {
+      ...everythingStdio(),
+      env: { GIVEN_TOKEN: "{{secrets.ENV_TOKEN}}" },
+    });
+    await api(
+      s,
+      "POST",
+      `/gateways/${gw.id}/servers`,
+      { serverId: everything.id, prefix: "ev" },
+      201,
+    );
+    const { client, close } = await connectSdk("http", gw);
+    try {
+      const env = JSON.stringify(await client.callTool({ name: "ev_get-env", arguments: {} }));
+      assert.match(env, /GIVEN_TOKEN/, "the variable reached the process");
+      assert.ok(!env.includes(secret), "its value did not come back");
+      assert.match(env, /\[REDACTED\]/);
+    } finally {
+      await close();
     }
   });
 });

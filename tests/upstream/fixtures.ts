@@ -80,11 +80,14 @@ export async function until<T>(
   }
 }
 
-/** server-everything serving `mode` (Streamable HTTP or SSE) on a free loopback port, until `stop`. */
+/**
+ * server-everything serving `mode` (Streamable HTTP or SSE) on `port` (a free
+ * loopback one by default), until `stop`; `log` is what it wrote to stderr.
+ */
 export async function everythingOverHttp(
   mode: "streamableHttp" | "sse" = "streamableHttp",
-): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = freePort();
+  port = freePort(),
+): Promise<{ url: string; port: number; log(): string; stop(): Promise<void> }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", EVERYTHING, mode],
     cwd: SCRATCH,
@@ -103,6 +106,8 @@ export async function everythingOverHttp(
   );
   return {
     url: `http://127.0.0.1:${port}/${mode === "sse" ? "sse" : "mcp"}`,
+    port,
+    log: () => log,
     stop: async () => {
       child.kill("SIGTERM");
       await child.status;

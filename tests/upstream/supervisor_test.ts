@@ -19,6 +19,7 @@ import {
   shellThen,
   until,
 } from "./fixtures.ts";
+import { startScriptedUpstream } from "./scripted_upstream.ts";
 
 const SECRET = "sk-upstream-7f3a9c51e2";
 const secrets = staticSecrets({ org: { TOKEN: SECRET } });
@@ -380,5 +381,26 @@ Deno.test("a changed secret applies to the next upstream request, without reconn
     await sup.close();
     await mcp.close();
     await upstream.shutdown();
+  }
+});
+
+Deno.test("a server that changes without list_changed is caught up with at the refresh interval", async () => {
+  const up = startScriptedUpstream();
+  const listed: string[] = [];
+  const sup = new Supervisor({
+    secrets,
+    check: allowAll,
+    refreshIntervalMs: 100,
+    onListed: (_server, listing) => listed.push(String(listing.tools[0]?.description)),
+  });
+  try {
+    const s = server({ transport: "streamable-http", url: up.url });
+    await sup.upsert(s);
+    await until(() => listed.includes("Probes."), 10_000, "the first listing");
+    await up.change({ description: "Quietly changed." }, true);
+    await until(() => listed.includes("Quietly changed."), 5000, "a listing by the interval");
+  } finally {
+    await sup.close();
+    await up.close();
   }
 });
