@@ -1171,11 +1171,12 @@ interface FederatedMemory {
   /** RSS growth per held session, in bytes. */
   perSessionBytes: number;
   /**
-   * Stateful upstream only: the sessions it opened while the downstream ones
-   * were made. About one per downstream session when Gatehouse keeps an
-   * upstream session for each; 0 when they all share Gatehouse's connection.
+   * Sessions the upstream held for Gatehouse beyond those it held before:
+   * one per downstream session when Gatehouse keeps an upstream session for
+   * each (up to its cap per server), 0 when they all share its connection,
+   * and always 0 for the stateless upstream.
    */
-  upstreamSessionsOpened?: number;
+  upstreamSessions: number;
 }
 
 /**
@@ -1193,35 +1194,30 @@ async function federatedMemory(
     const gw = fed.gateways[mode];
     const gh = await startFederated(fed);
     try {
-      const url = gh.url + gw.path;
-      const auth = { authorization: `Bearer ${gw.key}` };
-      // Fails the run before 1,000 sessions try, and takes the first call's one-off costs.
+      // Fails the run before the sessions are opened, and takes the first call's one-off costs. It
+      // goes to the stateless gateway, so the stateful upstream holds no session for it.
+      const checked = fed.gateways.stateless;
+      const checkUrl = gh.url + checked.path;
       const load: Load = {
         kind: "http",
-        url,
-        headers: await openSession(url, auth),
+        url: checkUrl,
+        headers: await openSession(checkUrl, { authorization: `Bearer ${checked.key}` }),
         body: FED_CALL_BODY,
       };
       await check(`federated memory (${mode})`, "tools/call", load);
-      const opened = async () =>
-        (await (await fetch(`${gw.upstream}/stats`)).json()).opened as number;
-      const before = mode === "stateful" ? await opened() : 0;
-      let upstreamSessionsOpened: number | undefined;
+      const held = async () =>
+        (await (await fetch(`${gw.upstream}/stats`)).json()).sessions as number;
+      const before = await held();
+      let upstreamSessions = 0;
       const m = await holdAndMeasure(
         gh.child,
         "http-get",
-        url,
+        gh.url + gw.path,
         n,
         { key: gw.key, init: true, call: FED_CALL_BODY },
-        async () => {
-          if (mode === "stateful") upstreamSessionsOpened = await opened() - before;
-        },
+        async () => void (upstreamSessions = await held() - before),
       );
-      out[mode] = {
-        idleRssBytes: m.idle,
-        perSessionBytes: m.perConnection,
-        ...(upstreamSessionsOpened === undefined ? {} : { upstreamSessionsOpened }),
-      };
+      out[mode] = { idleRssBytes: m.idle, perSessionBytes: m.perConnection, upstreamSessions };
     } finally {
       await gh.child.stop();
     }
@@ -1426,10 +1422,7 @@ function table(r: BenchReport): string {
     const f = r.federatedMemory;
     if (kind === "http-get" && f) {
       for (const mode of UPSTREAM_MODES) {
-        const opened = f[mode].upstreamSessionsOpened;
-        const upstream = opened === undefined
-          ? `${mode} upstream`
-          : `${mode} upstream, which opened ${int(opened)} sessions`;
+        const upstream = `${mode} upstream holding ${int(f[mode].upstreamSessions)} sessions`;
         rows.push([
           `memory · per idle Streamable HTTP session + GET stream after one federated call (${
             int(f.sessions)
