@@ -78,13 +78,7 @@ const GATEWAY_ENDPOINT = "/conformance";
  * measured loss that one of the causes above explains.
  */
 export const PENDING_ISSUE_12: readonly string[] = [
-  // Requests and notifications the upstream sends during a call (2025-11-25; progress in both).
-  "tools-call-with-logging", // "No log notifications received"
-  "tools-call-with-progress", // "No progress notifications received"
-  "tools-call-sampling", // "Server did not request sampling from client"
-  "tools-call-elicitation", // "Server did not request elicitation from client"
-  "elicitation-sep1034-defaults",
-  "elicitation-sep1330-enums",
+  // Resource subscriptions through the gateway.
   "resources-subscribe", // "Method not found: resources/subscribe"
   "resources-unsubscribe",
   // SEP-1699 POST streams: Gatehouse answers a request as JSON (which the spec allows), and does

@@ -30,6 +30,7 @@ import {
 } from "./jsonrpc.ts";
 import type { Session } from "./session.ts";
 import type { PromptItem } from "./source.ts";
+import { CLIENT_REQUEST_CAPABILITIES, type ClientChannel } from "./client_requests.ts";
 import { acceptsBatches, negotiate, STATELESS_VERSION, SUPPORTED_VERSIONS } from "./versions.ts";
 import { isObject, type JsonProblem, jsonProblem, MAX_JSON_DEPTH } from "../util/json.ts";
 
@@ -63,8 +64,12 @@ export interface Exchange {
   caller: Caller;
   /** The session the message belongs to (a one-shot one for sessionless requests). */
   session: Session;
-  /** Receives notifications related to this message (progress, log messages). */
-  emit(message: JsonRpcNotification): void;
+  /**
+   * Receives what the handling of this message sends the client: progress
+   * and log notifications, and requests relayed from an upstream; `false`
+   * when no channel can carry a message now.
+   */
+  emit: ClientChannel;
   /** Aborted when the transport loses the caller. */
   signal?: AbortSignal;
   /** HTTP header values to cross-check in the stateless era. */
@@ -280,8 +285,11 @@ export class Dispatcher {
   async handle(raw: unknown, ex: Exchange): Promise<Outcome> {
     const c = classify(raw);
     if (c.kind === "invalid") return { response: failure(c.id, c.error), status: 400 };
-    // Gatehouse sends no requests to clients, so a response has nothing to answer.
-    if (c.kind === "response") return { status: 202 };
+    // A client's answer to a request relayed to it; one that answers nothing is ignored.
+    if (c.kind === "response") {
+      ex.session.clientRequests.answer(c.message);
+      return { status: 202 };
+    }
     if (c.kind === "notification") {
       this.#notify(c.message, ex.session);
       return { status: 202 };
@@ -501,11 +509,17 @@ export class Dispatcher {
           if (message !== undefined) p.message = message;
           ex.emit(notification("notifications/progress", p));
         },
-        log: (level, data) => {
+        log: (level, data, source) => {
           const min = session.logLevel;
           if (min === undefined || controller.signal.aborted) return;
           if (LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(min)) return;
-          ex.emit(notification("notifications/message", { level, logger, data }));
+          ex.emit(notification("notifications/message", { level, logger: source ?? logger, data }));
+        },
+        clientCapabilities: session.clientCapabilities,
+        request: (method, requestParams, signal) => {
+          this.#mayAsk(call, method, requestParams);
+          const stop = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+          return session.clientRequests.ask(ex.emit, method, requestParams, stop);
         },
       });
       // A cancelled call gets no response, whether the work returns or throws on the abort.
@@ -519,6 +533,35 @@ export class Dispatcher {
       session.inflight.delete(id);
       session.lastActive = Date.now();
       ex.signal?.removeEventListener("abort", onTransportAbort);
+    }
+  }
+
+  /**
+   * Refuses a request to the client that it cannot receive: one it did not
+   * declare the capability for (URL elicitation needs `elicitation.url`), or
+   * any request to a stateless (2026-07-28) client, which has no channel for
+   * it.
+   */
+  #mayAsk(call: Call, method: string, params: Record<string, unknown>): void {
+    const capability =
+      CLIENT_REQUEST_CAPABILITIES[method as keyof typeof CLIENT_REQUEST_CAPABILITIES];
+    if (!capability) {
+      throw new RpcError(ErrorCode.MethodNotFound, `Gatehouse relays no ${method} to clients`);
+    }
+    if (call.stateless) {
+      throw new RpcError(
+        ErrorCode.MissingRequiredClientCapability,
+        `the client is a stateless (2026-07-28) client: ${method} cannot be relayed to it`,
+      );
+    }
+    const declared = call.ex.session.clientCapabilities[capability];
+    const urlMode = method === "elicitation/create" && params.mode === "url";
+    if (declared === undefined || (urlMode && !(isObject(declared) && declared.url))) {
+      throw new RpcError(
+        ErrorCode.MethodNotFound,
+        `the client did not declare the '${capability}${urlMode ? ".url" : ""}' capability, ` +
+          `so it cannot be asked ${method}`,
+      );
     }
   }
 

@@ -6,6 +6,7 @@
  * @module
  */
 import type { LogLevel } from "../tools/executor.ts";
+import { ClientRequests } from "./client_requests.ts";
 import type { JsonRpcMessage, JsonRpcResponse, RequestId } from "./jsonrpc.ts";
 
 /**
@@ -35,6 +36,8 @@ export class Session {
   clientInfo: Record<string, unknown> | undefined;
   /** Calls still running, by request id, so `notifications/cancelled` can abort them. */
   readonly inflight = new Map<RequestId, AbortController>();
+  /** Requests relayed to the client (sampling, elicitation, roots) awaiting its answer. */
+  readonly clientRequests = new ClientRequests();
   /** The channel for server-initiated messages, when the transport has one open. */
   outbound: Outbound | undefined;
   /** Last time a message arrived or a call finished (ms since epoch). */
@@ -65,6 +68,7 @@ export class Session {
     this.closed = true;
     for (const ctl of this.inflight.values()) ctl.abort(new Error("session closed"));
     this.inflight.clear();
+    this.clientRequests.closeAll("the client's session ended");
     this.outbound = undefined;
     for (const fn of this.#onClose.splice(0)) fn();
   }

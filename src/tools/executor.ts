@@ -47,8 +47,21 @@ export interface ExecutionContext {
   signal: AbortSignal;
   /** Reports progress; dropped when the caller asked for none. */
   progress(progress: number, total?: number, message?: string): void;
-  /** Sends a log message to the caller, subject to the level it set. */
-  log(level: LogLevel, data: unknown): void;
+  /** Sends a log message to the caller, subject to the level it set (`logger` names its source). */
+  log(level: LogLevel, data: unknown, logger?: string): void;
+  /** What the caller's client declared it can answer (sampling, elicitation, roots...). */
+  clientCapabilities?: Record<string, unknown>;
+  /**
+   * Sends a request to the caller's client while the call runs (an upstream
+   * asking for sampling, elicitation or roots) and resolves with its answer;
+   * rejects with an `RpcError` when the client did not declare the
+   * capability, cannot be reached, or answers with an error.
+   */
+  request?(
+    method: string,
+    params: Record<string, unknown>,
+    signal?: AbortSignal,
+  ): Promise<Record<string, unknown>>;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import type { GatewayPrincipal } from "../auth/gateway_auth.ts";
 import type { Envelope, Exchange } from "../mcp/dispatcher.ts";
-import type { JsonRpcNotification } from "../mcp/jsonrpc.ts";
+import type { ClientChannel } from "../mcp/client_requests.ts";
 import type { McpService, ResolvedGateway } from "../mcp/service.ts";
 import type { Session, SessionOwner } from "../mcp/session.ts";
 
@@ -55,7 +55,7 @@ export function ownerOf(call: McpCall): SessionOwner {
 export function exchangeFor(
   call: McpCall,
   session: Session,
-  emit: (m: JsonRpcNotification) => void,
+  emit: ClientChannel,
   withEnvelope = true,
   signal: () => AbortSignal | undefined = () => call.req.signal,
 ): Exchange {

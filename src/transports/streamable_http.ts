@@ -17,6 +17,7 @@ import {
   ErrorCode,
   type JsonRpcMessage,
   type JsonRpcNotification,
+  type JsonRpcRequest,
   type JsonRpcResponse,
 } from "../mcp/jsonrpc.ts";
 import { type Session, SessionLimitError } from "../mcp/session.ts";
@@ -159,15 +160,16 @@ export class StreamableHttpTransport {
     accepts: Accepts,
     settled?: (o: Outcome) => void,
   ): Promise<Response> {
-    const pending: JsonRpcNotification[] = [];
+    const pending: (JsonRpcNotification | JsonRpcRequest)[] = [];
     const open: { stream?: SseStream } = {};
     const { promise: wantsStream, resolve: switchToStream } = Promise.withResolvers<"stream">();
-    const emit = (n: JsonRpcNotification) => {
+    const emit = (n: JsonRpcNotification | JsonRpcRequest) => {
       if (open.stream) open.stream.send({ event: "message", data: encodeMessage(n) });
       else if (accepts.sse) {
         pending.push(n);
         switchToStream("stream");
-      } else session.outbound?.(n);
+      } else if (session.outbound) session.outbound(n);
+      else return false;
     };
     // The call stops when the client disconnects or drops the response stream.
     const streamGone = new AbortController();
@@ -207,7 +209,8 @@ export class StreamableHttpTransport {
     headerVersion: string | null,
   ): Promise<Response> {
     const version = session.id ? session.protocolVersion : headerVersion ?? DEFAULT_HTTP_VERSION;
-    const emit = (n: JsonRpcNotification) => session.outbound?.(n);
+    const emit = (n: JsonRpcNotification | JsonRpcRequest) =>
+      session.outbound ? session.outbound(n) : false;
     const exchange = exchangeFor(call, session, emit);
     const out = await call.service.dispatcher.handleBatch(
       messages,

@@ -11,7 +11,15 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport, SseError } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { ResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ErrorCode,
+  ListRootsRequestSchema,
+  McpError,
+  ResultSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import { CLIENT_REQUEST_CAPABILITIES } from "../mcp/client_requests.ts";
 import { GATEHOUSE_VERSION } from "../version.ts";
 
 /** How long a Streamable HTTP upstream gets to answer the DELETE that ends its session. */
@@ -23,6 +31,26 @@ export interface ServerHello {
   serverInfo?: Record<string, unknown>;
   capabilities: Record<string, unknown>;
 }
+
+/**
+ * Answers a request the upstream sends the client side (`sampling/createMessage`,
+ * `elicitation/create`, `roots/list`); `signal` aborts when the upstream
+ * cancels it. A rejection with an {@link McpError} answers with its code.
+ */
+export type ServerRequestHandler = (
+  method: string,
+  params: Record<string, unknown>,
+  signal: AbortSignal,
+) => Promise<Record<string, unknown>>;
+
+/** Progress the upstream reports on a request. */
+export type ProgressHandler = (progress: number, total?: number, message?: string) => void;
+
+const SERVER_REQUEST_SCHEMAS = {
+  "sampling/createMessage": CreateMessageRequestSchema,
+  "elicitation/create": ElicitRequestSchema,
+  "roots/list": ListRootsRequestSchema,
+} as const;
 
 /** A live connection to one upstream MCP server. */
 export interface UpstreamConnection {
@@ -37,6 +65,7 @@ export interface UpstreamConnection {
     method: string,
     params?: Record<string, unknown>,
     signal?: AbortSignal,
+    onProgress?: ProgressHandler,
   ): Promise<Record<string, unknown>>;
   /**
    * True when the upstream keeps state for this connection (an SSE
@@ -44,8 +73,13 @@ export interface UpstreamConnection {
    * that it must not be shared between callers. Known once connected.
    */
   readonly sessionful: boolean;
-  /** Calls `handler` with every notification the upstream sends. */
+  /** Calls `handler` (besides those registered before) with every notification the upstream sends. */
   onNotification(handler: (method: string, params?: Record<string, unknown>) => void): void;
+  /**
+   * Answers the upstream's requests to its client with `handler`; only those
+   * whose capability the connection declared reach it.
+   */
+  onServerRequest(handler: ServerRequestHandler): void;
   /** Calls `handler` once when the connection ends, with the error that ended it if known. */
   onClose(handler: (error?: Error) => void): void;
   /**
@@ -65,14 +99,38 @@ export class SdkConnection implements UpstreamConnection {
   #closeHandler?: (error?: Error) => void;
   #connected = false;
   #closed = false;
+  readonly #notified: ((method: string, params?: Record<string, unknown>) => void)[] = [];
+  #serverRequest?: ServerRequestHandler;
 
-  /** A connection over `transport` whose requests time out after `timeoutMs`. */
-  constructor(transport: Transport, timeoutMs: number) {
+  /**
+   * A connection over `transport` whose requests time out after `timeoutMs`,
+   * declaring the client `capabilities` given (sampling, elicitation, roots:
+   * what the clients it serves can answer).
+   */
+  constructor(transport: Transport, timeoutMs: number, capabilities: Record<string, unknown> = {}) {
     this.#transport = transport;
     this.#timeoutMs = timeoutMs;
     this.#client = new Client({ name: "gatehouse", version: GATEHOUSE_VERSION }, {
-      capabilities: {},
+      capabilities,
     });
+    this.#client.fallbackNotificationHandler = (n: { method: string; params?: unknown }) => {
+      for (const fn of this.#notified) {
+        fn(n.method, n.params as Record<string, unknown> | undefined);
+      }
+      return Promise.resolve();
+    };
+    for (const [method, capability] of Object.entries(CLIENT_REQUEST_CAPABILITIES)) {
+      if (capabilities[capability] === undefined) continue;
+      this.#client.setRequestHandler(
+        SERVER_REQUEST_SCHEMAS[method as keyof typeof CLIENT_REQUEST_CAPABILITIES],
+        (req: { params?: Record<string, unknown> }, extra: { signal: AbortSignal }) => {
+          if (!this.#serverRequest) {
+            throw new McpError(ErrorCode.MethodNotFound, `no client can answer ${method} here`);
+          }
+          return this.#serverRequest(method, req.params ?? {}, extra.signal);
+        },
+      );
+    }
     // The negotiated version is only handed to the transport: keep a copy for the status.
     const set = transport.setProtocolVersion?.bind(transport);
     transport.setProtocolVersion = (v: string) => {
@@ -108,11 +166,21 @@ export class SdkConnection implements UpstreamConnection {
     method: string,
     params?: Record<string, unknown>,
     signal?: AbortSignal,
+    onProgress?: ProgressHandler,
   ): Promise<Record<string, unknown>> {
     return await this.#client.request(
       params ? { method, params } : { method },
       ResultSchema,
-      { timeout: this.#timeoutMs, signal },
+      {
+        timeout: this.#timeoutMs,
+        signal,
+        ...(onProgress
+          ? {
+            onprogress: (p: { progress: number; total?: number; message?: string }) =>
+              onProgress(p.progress, p.total, p.message),
+          }
+          : {}),
+      },
     ) as Record<string, unknown>;
   }
 
@@ -124,10 +192,12 @@ export class SdkConnection implements UpstreamConnection {
 
   /** {@inheritDoc UpstreamConnection.onNotification} */
   onNotification(handler: (method: string, params?: Record<string, unknown>) => void): void {
-    this.#client.fallbackNotificationHandler = (n: { method: string; params?: unknown }) => {
-      handler(n.method, n.params as Record<string, unknown> | undefined);
-      return Promise.resolve();
-    };
+    this.#notified.push(handler);
+  }
+
+  /** {@inheritDoc UpstreamConnection.onServerRequest} */
+  onServerRequest(handler: ServerRequestHandler): void {
+    this.#serverRequest = handler;
   }
 
   /** {@inheritDoc UpstreamConnection.onClose} */

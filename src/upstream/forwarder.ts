@@ -32,7 +32,8 @@ import {
   type BreakerSnapshot,
   CircuitBreaker,
 } from "./breaker.ts";
-import type { UpstreamConnection } from "./connection.ts";
+import { CLIENT_REQUEST_CAPABILITIES } from "../mcp/client_requests.ts";
+import type { ProgressHandler, UpstreamConnection } from "./connection.ts";
 import { messageOf, type Supervisor } from "./supervisor.ts";
 
 /** The downstream side of a forwarded request. */
@@ -41,6 +42,21 @@ export interface ForwardCaller {
   session: { readonly id: string; onClose(fn: () => void): void };
   /** Aborted when the downstream caller cancels or goes away. */
   signal: AbortSignal;
+  /** What the caller's client declared it can answer (sampling, elicitation, roots). */
+  capabilities?: Record<string, unknown>;
+  /**
+   * Asks the caller's client on the upstream's behalf while the request runs
+   * (sampling, elicitation, roots); rejects with a JSON-RPC error to pass on.
+   */
+  ask?(
+    method: string,
+    params: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>>;
+  /** Progress the upstream reports on the request. */
+  progress?: ProgressHandler;
+  /** A log message the upstream sends while the request runs. */
+  log?(level: string, data: unknown, logger?: string): void;
 }
 
 /** The upstream answered the request with a JSON-RPC error: passed on with its code. */
@@ -87,6 +103,8 @@ interface Dedicated {
   closed: boolean;
   /** Requests using it now: only an idle one may be closed to make room. */
   busy: number;
+  /** The client capabilities it declares upstream: those of the session's client. */
+  readonly capabilities: Record<string, unknown>;
 }
 
 /** The connection one attempt of a request travels on. */
@@ -124,6 +142,10 @@ export class Forwarder {
   /** Connections of sessionless requests under way. */
   readonly #oneShots = new Set<UpstreamConnection>();
   readonly #breakers = new Map<string, CircuitBreaker>();
+  /** The callers whose requests are in flight on each connection, oldest first. */
+  readonly #inflight = new Map<UpstreamConnection, ForwardCaller[]>();
+  /** Connections whose server-to-client traffic is routed to their callers. */
+  readonly #hooked = new WeakSet<UpstreamConnection>();
   /** Closes under way, which {@link close} waits for. */
   readonly #closing = new Set<Promise<void>>();
   #closed = false;
@@ -228,10 +250,16 @@ export class Forwarder {
     for (let attempt = 1;; attempt++) {
       const lease = await this.#lease(call);
       let sent = false;
+      const done = this.#enter(lease.conn, call.caller);
       try {
         if (lease.ended()) throw new Error("the connection to the server closed");
         sent = true;
-        return await lease.conn.request(call.method, call.params, call.signal);
+        return await lease.conn.request(
+          call.method,
+          call.params,
+          call.signal,
+          call.caller.progress,
+        );
       } catch (err) {
         if (attempt === 1 && !call.signal.aborted && (!sent || sessionLost(err, lease.conn))) {
           lease.discard();
@@ -239,8 +267,83 @@ export class Forwarder {
         }
         throw this.#answerError(call, lease, err);
       } finally {
+        done();
         lease.release();
       }
+    }
+  }
+
+  /**
+   * Counts `caller` in flight on `conn` until the returned function is
+   * called, so that what the upstream sends meanwhile (requests to the
+   * client, log messages) reaches that caller.
+   */
+  #enter(conn: UpstreamConnection, caller: ForwardCaller): () => void {
+    if (!this.#hooked.has(conn)) {
+      this.#hooked.add(conn);
+      conn.onServerRequest((method, params, signal) => this.#ask(conn, method, params, signal));
+      conn.onNotification((method, params) => {
+        if (method !== "notifications/message" || !params) return;
+        const caller = this.#inflight.get(conn)?.at(-1);
+        const logger = typeof params.logger === "string" ? params.logger : undefined;
+        caller?.log?.(String(params.level), params.data, logger);
+      });
+    }
+    let callers = this.#inflight.get(conn);
+    if (!callers) this.#inflight.set(conn, callers = []);
+    callers.push(caller);
+    return () => {
+      const list = this.#inflight.get(conn);
+      const i = list?.indexOf(caller) ?? -1;
+      if (i >= 0) list!.splice(i, 1);
+      if (list?.length === 0) this.#inflight.delete(conn);
+    };
+  }
+
+  /**
+   * Relays a request the upstream sent on `conn` to the client whose call is
+   * in flight there. On a connection shared by several clients with calls
+   * in flight, nothing tells which one the request is for: it is refused
+   * rather than guessed.
+   */
+  async #ask(
+    conn: UpstreamConnection,
+    method: string,
+    params: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    const callers = this.#inflight.get(conn) ?? [];
+    const caller = callers.at(-1);
+    if (!caller) {
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        `${method} reached Gatehouse outside any call of a client, so no client can answer it`,
+      );
+    }
+    const sessions = new Set(callers.map((c) => c.session.id));
+    // Calls of different sessions (or sessionless ones, which cannot be told apart) share it.
+    if (callers.length > 1 && (sessions.size > 1 || sessions.has(""))) {
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        `${method}: calls of several clients are in flight on this server's shared connection, ` +
+          "so Gatehouse cannot tell which client to ask (run the server with isolation " +
+          "per-session)",
+      );
+    }
+    if (!caller.ask) {
+      throw new McpError(ErrorCode.MethodNotFound, `the client cannot be asked ${method}`);
+    }
+    try {
+      return await caller.ask(method, params, AbortSignal.any([signal, caller.signal]));
+    } catch (err) {
+      const e = err as { code?: unknown; message?: unknown; data?: unknown };
+      if (typeof e?.code === "number") {
+        throw new McpError(e.code, String(e.message ?? ""), e.data);
+      }
+      throw new McpError(
+        ErrorCode.InternalError,
+        `the client did not answer ${method}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 
@@ -310,6 +413,7 @@ export class Forwarder {
       ready: promise,
       closed: false,
       busy: 0,
+      capabilities: relayable(caller.capabilities),
     };
     this.#connect(entry).then(resolve, (err) => {
       void this.#discard(entry);
@@ -326,7 +430,7 @@ export class Forwarder {
 
   /** Opens and connects the entry's connection; the entry is discarded if it ends. */
   async #connect(entry: Dedicated): Promise<UpstreamConnection> {
-    const conn = await this.#supervisor.open(entry.serverId);
+    const conn = await this.#supervisor.open(entry.serverId, entry.capabilities);
     conn.onClose(() => void this.#discard(entry));
     // Discarded while the process started: handed back unconnected, for the discard to close.
     if (entry.closed) return conn;
@@ -367,7 +471,7 @@ export class Forwarder {
   async #oneShot(call: Call): Promise<Lease> {
     let conn: UpstreamConnection;
     try {
-      conn = await this.#supervisor.open(call.serverId);
+      conn = await this.#supervisor.open(call.serverId, relayable(call.caller.capabilities));
     } catch (err) {
       throw connectError(call, err);
     }
@@ -498,6 +602,15 @@ function pausedMessage(name: string, a: Extract<Admission, { ok: false }>): stri
   const seconds = Math.max(0, (a.retryAt - Date.now()) / 1000).toFixed(1);
   return `${why}; the next call is tried at ${new Date(a.retryAt).toISOString()} ` +
     `(in ${seconds} s)`;
+}
+
+/** Of a client's capabilities, those an upstream may use through Gatehouse. */
+function relayable(capabilities: Record<string, unknown> = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of Object.values(CLIENT_REQUEST_CAPABILITIES)) {
+    if (capabilities[c] !== undefined) out[c] = capabilities[c];
+  }
+  return out;
 }
 
 /** `promise`, or a rejection with the signal's reason as soon as `signal` aborts. */

@@ -90,6 +90,17 @@ export interface SupervisorOptions {
  */
 const INHERITED_ENV = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "DENO_DIR"];
 
+/**
+ * The client capabilities a connection shared by every caller declares: all
+ * Gatehouse can relay, since some caller may answer them (one that cannot
+ * gets its upstream a JSON-RPC error saying so).
+ */
+export const RELAYED_CAPABILITIES: Readonly<Record<string, unknown>> = {
+  sampling: {},
+  elicitation: { form: {}, url: {} },
+  roots: {},
+};
+
 /** Failures in a row after which a server that was ready counts as failed, not degraded. */
 const DEGRADED_ATTEMPTS = 5;
 /** At most this many pages of one list are read (a server repeating cursors must not loop). */
@@ -234,10 +245,13 @@ export class Supervisor {
    * current credentials (for a stdio server: a new process, whose stderr
    * joins the server's log). The caller connects and closes it.
    */
-  async open(id: string): Promise<UpstreamConnection> {
+  async open(
+    id: string,
+    capabilities: Record<string, unknown> = RELAYED_CAPABILITIES,
+  ): Promise<UpstreamConnection> {
     const link = this.#links.get(id);
     if (!link) throw new Error("the server was removed");
-    return await this.#open(link, false);
+    return await this.#open(link, false, capabilities);
   }
 
   /** The redactor for what server `id` answers (its secret values, in every spelling). */
@@ -453,7 +467,11 @@ export class Supervisor {
    * yet connected); the `primary` one is the supervisor's own, whose process
    * id the link keeps.
    */
-  async #open(link: Link, primary = true): Promise<UpstreamConnection> {
+  async #open(
+    link: Link,
+    primary = true,
+    capabilities: Record<string, unknown> = RELAYED_CAPABILITIES,
+  ): Promise<UpstreamConnection> {
     const s = link.server;
     if (s.transport === "stdio" && !this.#allowStdio) {
       throw new Error("stdio servers are turned off on this Gatehouse (GATEHOUSE_ALLOW_STDIO=0)");
@@ -478,7 +496,7 @@ export class Supervisor {
           link.pid = transport.pid;
         };
       }
-      return new SdkConnection(transport, timeoutMs);
+      return new SdkConnection(transport, timeoutMs, capabilities);
     }
     // Secrets are resolved for every request, so a changed secret or a renewed OAuth2 token
     // applies at once; this first resolution makes a missing secret fail the connection.
@@ -499,7 +517,7 @@ export class Supervisor {
     const transport = s.transport === "sse"
       ? sseTransport(url, fetch)
       : streamableHttpTransport(url, fetch);
-    return new SdkConnection(transport, timeoutMs);
+    return new SdkConnection(transport, timeoutMs, capabilities);
   }
 
   /**

@@ -15,6 +15,8 @@ import {
   type CallToolResult,
   errorResult,
   type ExecutionContext,
+  LOG_LEVELS,
+  type LogLevel,
   type SessionRef,
   type ToolExecutor,
 } from "../tools/executor.ts";
@@ -83,6 +85,14 @@ export class UpstreamCalls implements ToolExecutor {
       return await this.forwarder.request(serverId, method, params, {
         session: ctx.session ?? NO_SESSION,
         signal: ctx.signal,
+        capabilities: ctx.clientCapabilities,
+        ask: ctx.request?.bind(ctx),
+        progress: ctx.progress,
+        log: (level, data, logger) => {
+          if ((LOG_LEVELS as readonly string[]).includes(level)) {
+            ctx.log(level as LogLevel, data, logger);
+          }
+        },
       });
     } catch (err) {
       if (err instanceof UpstreamRpcError) throw new RpcError(err.code, err.message, err.data);

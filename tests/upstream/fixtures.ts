@@ -11,8 +11,12 @@ import { freePort } from "../helpers/server.ts";
 export const EVERYTHING = "npm:@modelcontextprotocol/server-everything@2026.8.31";
 export const MEMORY = "npm:@modelcontextprotocol/server-memory@2026.8.31";
 
-/** What server-everything 2026.8.31 lists over stdio and Streamable HTTP. */
-export const EVERYTHING_COUNTS = { tools: 13, resources: 7, prompts: 4 };
+/**
+ * What server-everything 2026.8.31 lists over stdio and Streamable HTTP to a
+ * client that declares sampling, elicitation and roots, as Gatehouse's own
+ * connection does (13 tools, and 4 more that use those capabilities).
+ */
+export const EVERYTHING_COUNTS = { tools: 17, resources: 7, prompts: 4 };
 /** What server-memory 2026.8.31 lists. */
 export const MEMORY_COUNTS = { tools: 9, resources: 1, prompts: 0 };
 
