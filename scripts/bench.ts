@@ -8,6 +8,10 @@
  * - the official MCP TypeScript SDK serving the same 20 tools, stateless per
  *   request or with sessions (`bench_sdk.ts`).
  *
+ * The federated figures put an upstream MCP server (`bench_mcp_upstream.ts`,
+ * the SDK serving one `echo` tool) behind a gateway of its own, in a Gatehouse
+ * whose database holds nothing else, so the other figures are unchanged by it.
+ *
  * Every server and load generator is its own child process on loopback, so no
  * two share an event loop. HTTP load comes from `wrk` (installed with apt-get
  * when missing, else `bench_load.ts` stands in); WebSocket load always from
@@ -30,6 +34,11 @@ let MAIN = `${ROOT}src/main.ts`;
 const ADMIN_KEY = `gha_bench_${crypto.randomUUID().replaceAll("-", "")}`;
 const GATEWAY_PATH = "/mcp/default/bench";
 const TOOL_COUNT = 20;
+/** The prefix federated tools are attached with: the upstream's `echo` is served as `up_echo`. */
+const FED_PREFIX = "up";
+/** The two ways an upstream MCP server may keep (or not keep) state for its clients. */
+const UPSTREAM_MODES = ["stateless", "stateful"] as const;
+type UpstreamMode = typeof UPSTREAM_MODES[number];
 
 // ---------------------------------------------------------------- settings
 
@@ -45,6 +54,8 @@ export interface Settings {
   threads: number;
   /** Idle connections opened for the memory figures. */
   idleConnections: number;
+  /** Idle sessions, each after one federated call, opened for the federated memory figures. */
+  federatedSessions: number;
   /** Start-ups measured (the median is reported). */
   startupRuns: number;
   /** Tools and gateways in the start-up database. */
@@ -68,6 +79,7 @@ const KNOBS = {
   connections: ["BENCH_CONNECTIONS", "32"],
   threads: ["BENCH_THREADS", "1"],
   "idle-connections": ["BENCH_IDLE_CONNECTIONS", "1000"],
+  "federated-sessions": ["BENCH_FEDERATED_SESSIONS", "1000"],
   "startup-runs": ["BENCH_STARTUP_RUNS", "3"],
   "startup-tools": ["BENCH_STARTUP_TOOLS", "1000"],
   "startup-gateways": ["BENCH_STARTUP_GATEWAYS", "100"],
@@ -96,6 +108,7 @@ function loadSettings(args: string[]): Settings {
     connections: Math.round(num("connections", 1)),
     threads: Math.round(num("threads", 1)),
     idleConnections: Math.round(num("idle-connections", 1)),
+    federatedSessions: Math.round(num("federated-sessions", 1)),
     startupRuns: Math.round(num("startup-runs", 1)),
     startupTools: Math.round(num("startup-tools", 1)),
     startupGateways: Math.round(num("startup-gateways", 1)),
@@ -381,11 +394,108 @@ async function seed(base: string, upstream: string, tools: number, gateways: num
   return keys[0];
 }
 
+/** One upstream MCP server attached to its own gateway. */
+interface FederatedGateway {
+  /** The upstream's base URL (its MCP endpoint is `<url>/mcp`). */
+  upstream: string;
+  serverId: string;
+  /** The gateway's MCP path, e.g. `/mcp/default/fed-stateless`. */
+  path: string;
+  key: string;
+}
+
+/** A database with the federated gateways, one per upstream mode. */
+interface Federation {
+  dataDir: string;
+  gateways: Record<UpstreamMode, FederatedGateway>;
+}
+
+/** Polls `GET /servers/:id` until the server is ready; throws with its status after 60 s. */
+async function waitReady(base: string, serverId: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (true) {
+    const { status } = await api(base, "GET", `/servers/${serverId}`);
+    if (status.state === "ready") return;
+    if (Date.now() > deadline) {
+      throw new Error(`server ${serverId} not ready: ${JSON.stringify(status)}`);
+    }
+    await sleep(50);
+  }
+}
+
+/**
+ * Prepares `dataDir` with one Streamable HTTP server per upstream mode, each
+ * attached (prefix {@link FED_PREFIX}) to a gateway of its own with api_key
+ * auth. Loopback upstreams need no outbound setting: the default policy
+ * allows them, as it does for the `http` tools of {@link seed}.
+ */
+async function seedFederation(
+  dataDir: string,
+  upstreams: Record<UpstreamMode, string>,
+): Promise<Federation> {
+  const gh = await startGatehouse(dataDir);
+  try {
+    const gateways = {} as Record<UpstreamMode, FederatedGateway>;
+    for (const mode of UPSTREAM_MODES) {
+      const server = await api(gh.url, "POST", "/servers", {
+        name: `bench-mcp-${mode}`,
+        transport: "streamable-http",
+        url: `${upstreams[mode]}/mcp`,
+      });
+      await waitReady(gh.url, server.id);
+      const gw = await api(gh.url, "POST", "/gateways", {
+        name: `Federated ${mode}`,
+        type: "mcp",
+        endpoint: `/fed-${mode}`,
+        configuration: { transport: "http" },
+      });
+      await api(gh.url, "POST", `/gateways/${gw.id}/servers`, {
+        serverId: server.id,
+        prefix: FED_PREFIX,
+      });
+      await api(gh.url, "POST", `/gateways/${gw.id}/auth`, { type: "api_key" });
+      const { key } = await api(gh.url, "POST", `/gateways/${gw.id}/keys`, { name: "bench" });
+      gateways[mode] = {
+        upstream: upstreams[mode],
+        serverId: server.id,
+        path: `/mcp/default/fed-${mode}`,
+        key,
+      };
+    }
+    return { dataDir, gateways };
+  } finally {
+    await gh.child.stop();
+  }
+}
+
+/** Gatehouse on the federation's database, once its upstream servers are connected again. */
+async function startFederated(fed: Federation, opts: { profileDir?: string } = {}) {
+  const gh = await startGatehouse(fed.dataDir, opts);
+  try {
+    for (const mode of UPSTREAM_MODES) await waitReady(gh.url, fed.gateways[mode].serverId);
+  } catch (err) {
+    await gh.child.stop();
+    throw err;
+  }
+  return gh;
+}
+
 // ---------------------------------------------------------------- requests and checks
 
 const LIST_BODY = '{"jsonrpc":"2.0","method":"tools/list","id":1}';
 const CALL_BODY =
   '{"jsonrpc":"2.0","method":"tools/call","id":1,"params":{"name":"get_users_00","arguments":{"page":1,"limit":10}}}';
+/**
+ * `tools/call` of the federated `echo`, echoing the upstream JSON API's
+ * document: the answer is the same text as {@link CALL_BODY}'s, so the
+ * federated row differs from the `http` tool rows by the upstream protocol only.
+ */
+const FED_CALL_BODY = JSON.stringify({
+  jsonrpc: "2.0",
+  method: "tools/call",
+  id: 1,
+  params: { name: `${FED_PREFIX}_echo`, arguments: { text: UPSTREAM_BODY } },
+});
 const ACCEPT_BOTH = "application/json, text/event-stream";
 
 /** One HTTP or WebSocket load recipe against one target. */
@@ -709,6 +819,11 @@ interface Scenario {
   label: string;
   method: Method;
   transport: "http" | "session" | "ws";
+  /**
+   * The tool is an upstream MCP server's (stateless), served by a federated
+   * gateway; the references are Gatehouse and the forwarding ceiling only.
+   */
+  federated?: boolean;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -738,6 +853,13 @@ const SCENARIOS: Scenario[] = [
   },
   { id: "list-ws", label: "tools/list · WebSocket", method: "tools/list", transport: "ws" },
   { id: "call-ws", label: "tools/call · WebSocket", method: "tools/call", transport: "ws" },
+  {
+    id: "federated-call",
+    label: "tools/call · federated: Streamable HTTP session → upstream MCP server",
+    method: "tools/call",
+    transport: "session",
+    federated: true,
+  },
 ];
 
 /** One measured run. */
@@ -756,19 +878,27 @@ interface Refs {
   sdkStateful: string;
 }
 
+/** A Gatehouse gateway to load: the server's base URL, the gateway's MCP path and a key. */
+interface GatewayTarget {
+  url: string;
+  path: string;
+  key: string;
+}
+
 /** The load recipe of `sc` against `target` (opening a session first where needed). */
-async function loadFor(sc: Scenario, target: Target, gh: string, refs: Refs, key: string) {
-  const body = sc.method === "tools/list" ? LIST_BODY : CALL_BODY;
+async function loadFor(sc: Scenario, target: Target, gw: GatewayTarget, refs: Refs) {
+  const body = sc.federated ? FED_CALL_BODY : sc.method === "tools/list" ? LIST_BODY : CALL_BODY;
+  const key = gw.key;
   const seedHeaders: Record<string, string> = { "content-type": "application/json" };
   if (target === "gatehouse") seedHeaders.authorization = `Bearer ${key}`;
   const base = target === "gatehouse"
-    ? gh
+    ? gw.url
     : target === "ceiling"
     ? refs.ceiling
     : sc.transport === "session"
     ? refs.sdkStateful
     : refs.sdk;
-  const url = base + GATEWAY_PATH;
+  const url = base + gw.path;
   if (sc.transport === "ws") {
     const protocols = target === "gatehouse" ? ["mcp", `bearer.${key}`] : ["mcp"];
     return {
@@ -801,6 +931,11 @@ const REFERENCE: Record<Scenario["transport"], Record<Target, string>> = {
   },
   ws: { gatehouse: "Gatehouse", ceiling: "bare Deno WebSocket", sdk: "" },
 };
+const FEDERATED_REFERENCE: Record<Target, string> = {
+  gatehouse: "Gatehouse, federated gateway",
+  ceiling: "bare Deno.serve forwarding to the upstream MCP server with fetch",
+  sdk: "",
+};
 
 async function throughput(
   s: Settings,
@@ -812,11 +947,17 @@ async function throughput(
     tmp: string;
     useWrk: boolean;
     profileDir: string;
+    /** The federated database: set when a federated scenario is wanted. */
+    fed?: Federation;
   },
 ): Promise<Run[]> {
   const scenarios = SCENARIOS.filter((sc) => wanted(sc.id));
   if (scenarios.length === 0) return [];
+  const fed = ctx.fed;
+  if (scenarios.some((sc) => sc.federated) && !fed) throw new Error("no federated database");
   let gh = await startGatehouse(ctx.dataDir);
+  // The federated gateways' Gatehouse runs on its own database, started when first needed.
+  let ghFed: GatehouseProc | undefined;
   // The ceiling answers tools/list with the very bytes Gatehouse sends.
   const listRes = await fetch(gh.url + GATEWAY_PATH, {
     method: "POST",
@@ -830,6 +971,14 @@ async function throughput(
     ctx.upstream,
     "--list-file",
     listFile,
+    ...(fed
+      ? [
+        "--mcp-upstream",
+        `${fed.gateways.stateless.upstream}/mcp`,
+        "--mcp-prefix",
+        `${FED_PREFIX}_`,
+      ]
+      : []),
   ]);
   const sdk = await startScript("sdk", "bench_sdk.ts", [
     "--upstream",
@@ -849,21 +998,32 @@ async function throughput(
   const runs: Run[] = [];
   try {
     for (const sc of scenarios) {
-      if (s.profile) {
-        // One profile per scenario: restart Gatehouse with the profiler on.
-        await gh.child.stop();
-        gh = await startGatehouse(ctx.dataDir, { profileDir: `${ctx.profileDir}/${sc.id}` });
+      // One profile per scenario: restart Gatehouse with the profiler on.
+      const profile = s.profile ? { profileDir: `${ctx.profileDir}/${sc.id}` } : undefined;
+      let gw: GatewayTarget;
+      if (sc.federated) {
+        if (!ghFed || profile) {
+          await ghFed?.child.stop();
+          ghFed = await startFederated(fed!, profile);
+        }
+        gw = { url: ghFed.url, ...fed!.gateways.stateless };
+      } else {
+        if (profile) {
+          await gh.child.stop();
+          gh = await startGatehouse(ctx.dataDir, profile);
+        }
+        gw = { url: gh.url, path: GATEWAY_PATH, key: ctx.key };
       }
-      const targets: Target[] = sc.transport === "ws"
+      const targets: Target[] = sc.transport === "ws" || sc.federated
         ? ["gatehouse", "ceiling"]
         : ["gatehouse", "ceiling", "sdk"];
       for (const target of targets) {
         const label = `${sc.id} against ${target}`;
-        const load = await loadFor(sc, target, gh.url, refs, ctx.key);
+        const load = await loadFor(sc, target, gw, refs);
         await check(label, sc.method, load);
         progress(`${label}...`);
         const server = target === "gatehouse"
-          ? gh.child
+          ? (sc.federated ? ghFed! : gh).child
           : target === "ceiling"
           ? ceiling.child
           : sc.transport === "session"
@@ -871,12 +1031,16 @@ async function throughput(
           : sdk.child;
         const r = await measure(load, s, ctx.useWrk, ctx.tmp, server);
         await check(`${label} (after the run)`, sc.method, load);
-        runs.push({ ...r, scenario: sc.id, target, reference: REFERENCE[sc.transport][target] });
+        const reference = sc.federated
+          ? FEDERATED_REFERENCE[target]
+          : REFERENCE[sc.transport][target];
+        runs.push({ ...r, scenario: sc.id, target, reference });
       }
     }
   } finally {
     await Promise.all([
       gh.child.stop(),
+      ghFed?.child.stop(),
       ceiling.child.stop(),
       sdk.child.stop(),
       sdkStateful.child.stop(),
@@ -897,24 +1061,32 @@ interface MemoryFigures {
 
 type HoldKind = "http-get" | "sse" | "ws";
 
+/**
+ * Opens `count` idle connections of `kind` to `server` (each making the
+ * request `handshake.call` first, when given) and measures its RSS growth per
+ * connection; `whileHeld` runs once they are all open and measured.
+ */
 async function holdAndMeasure(
   server: Child,
   kind: HoldKind,
   url: string,
   count: number,
-  handshake: { key?: string; init: boolean },
+  handshake: { key?: string; init: boolean; call?: string },
+  whileHeld?: () => Promise<void>,
 ): Promise<{ idle: number; perConnection: number }> {
   await sleep(1000);
   const idle = server.rss();
   const args = ["--mode", kind, "--url", url, "--count", String(count)];
   if (handshake.key) args.push("--key", handshake.key);
   if (!handshake.init) args.push("--no-init");
+  if (handshake.call) args.push("--call", handshake.call);
   const holder = spawn(`hold-${kind}`, denoScript("bench_hold.ts", args));
   try {
     await holder.waitFor(/READY (\d+)/, 180_000);
     // Let the server finish whatever the last connections started before reading.
     await sleep(1500);
     const after = server.rss();
+    await whileHeld?.();
     return { idle, perConnection: (after - idle) / count };
   } finally {
     await holder.kill();
@@ -990,6 +1162,67 @@ async function memory(
     await sdkServer.child.stop();
   }
   return { gatehouse, ceiling, sdk };
+}
+
+/** Gatehouse's RSS with idle sessions that have each made one federated call. */
+interface FederatedMemory {
+  /** RSS right after start-up, the upstreams connected and one checked call, in bytes. */
+  idleRssBytes: number;
+  /** RSS growth per held session, in bytes. */
+  perSessionBytes: number;
+  /**
+   * Sessions the upstream held for Gatehouse beyond those it held before:
+   * one per downstream session when Gatehouse keeps an upstream session for
+   * each (up to its cap per server), 0 when they all share its connection,
+   * and always 0 for the stateless upstream.
+   */
+  upstreamSessions: number;
+}
+
+/**
+ * For each upstream mode: `n` idle Streamable HTTP sessions with GET streams
+ * to the federated gateway, each after one federated `tools/call`, held
+ * while Gatehouse's RSS is read.
+ */
+async function federatedMemory(
+  n: number,
+  fed: Federation,
+): Promise<{ sessions: number } & Record<UpstreamMode, FederatedMemory>> {
+  const out = { sessions: n } as { sessions: number } & Record<UpstreamMode, FederatedMemory>;
+  for (const mode of UPSTREAM_MODES) {
+    progress(`memory: ${n} idle sessions after one federated call each (${mode} upstream)...`);
+    const gw = fed.gateways[mode];
+    const gh = await startFederated(fed);
+    try {
+      // Fails the run before the sessions are opened, and takes the first call's one-off costs. It
+      // goes to the stateless gateway, so the stateful upstream holds no session for it.
+      const checked = fed.gateways.stateless;
+      const checkUrl = gh.url + checked.path;
+      const load: Load = {
+        kind: "http",
+        url: checkUrl,
+        headers: await openSession(checkUrl, { authorization: `Bearer ${checked.key}` }),
+        body: FED_CALL_BODY,
+      };
+      await check(`federated memory (${mode})`, "tools/call", load);
+      const held = async () =>
+        (await (await fetch(`${gw.upstream}/stats`)).json()).sessions as number;
+      const before = await held();
+      let upstreamSessions = 0;
+      const m = await holdAndMeasure(
+        gh.child,
+        "http-get",
+        gh.url + gw.path,
+        n,
+        { key: gw.key, init: true, call: FED_CALL_BODY },
+        async () => void (upstreamSessions = await held() - before),
+      );
+      out[mode] = { idleRssBytes: m.idle, perSessionBytes: m.perConnection, upstreamSessions };
+    } finally {
+      await gh.child.stop();
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- start-up
@@ -1110,6 +1343,7 @@ export interface BenchReport {
     cpuVsSdk?: number;
   }[];
   memory?: Awaited<ReturnType<typeof memory>>;
+  federatedMemory?: Awaited<ReturnType<typeof federatedMemory>>;
   startup?: Startup;
   failures: string[];
 }
@@ -1162,13 +1396,15 @@ function table(r: BenchReport): string {
       times(m.gatehouse.idleRssBytes, m.sdk.idleRssBytes),
       "–",
     ]);
-    const n = int(r.settings.idleConnections);
-    const kinds: [HoldKind, string][] = [
-      ["http-get", `memory · per idle Streamable HTTP session + GET stream (${n} open)`],
-      ["sse", `memory · per idle SSE session (${n} open)`],
-      ["ws", `memory · per idle WebSocket session (${n} open)`],
-    ];
-    for (const [kind, label] of kinds) {
+  }
+  const n = int(r.settings.idleConnections);
+  const kinds: [HoldKind, string][] = [
+    ["http-get", `memory · per idle Streamable HTTP session + GET stream (${n} open)`],
+    ["sse", `memory · per idle SSE session (${n} open)`],
+    ["ws", `memory · per idle WebSocket session (${n} open)`],
+  ];
+  for (const [kind, label] of kinds) {
+    if (m) {
       const g = m.gatehouse.perConnection[kind];
       const c = m.ceiling.perConnection[kind];
       const k = m.sdk.perConnection[kind];
@@ -1181,6 +1417,24 @@ function table(r: BenchReport): string {
         g !== undefined && k !== undefined ? times(g, k) : "–",
         "–",
       ]);
+    }
+    // The federated sessions are Streamable HTTP sessions with GET streams too: their row follows.
+    const f = r.federatedMemory;
+    if (kind === "http-get" && f) {
+      for (const mode of UPSTREAM_MODES) {
+        const upstream = `${mode} upstream holding ${int(f[mode].upstreamSessions)} sessions`;
+        rows.push([
+          `memory · per idle Streamable HTTP session + GET stream after one federated call (${
+            int(f.sessions)
+          } open; ${upstream})`,
+          kib(f[mode].perSessionBytes),
+          "–",
+          "–",
+          "–",
+          "–",
+          "–",
+        ]);
+      }
     }
   }
   const st = r.startup;
@@ -1236,7 +1490,11 @@ async function main(): Promise<number> {
     s.only.length === 0 || s.only.includes(id) || s.only.includes("throughput");
   const wantSection = (name: string) =>
     s.only.length === 0 || s.only.includes(name) ||
-    (name === "throughput" && SCENARIOS.some((x) => s.only.includes(x.id)));
+    (name === "throughput" && SCENARIOS.some((x) => s.only.includes(x.id))) ||
+    (name === "federated-memory" && s.only.includes("memory"));
+  const wantThroughput = wantSection("throughput");
+  const wantFederation = wantSection("federated-memory") ||
+    (wantThroughput && SCENARIOS.some((x) => x.federated && wanted(x.id)));
 
   const useWrk = s.loadgen !== "deno" && await ensureWrk();
   if (s.loadgen === "wrk" && !useWrk) throw new Error("wrk was asked for but cannot be installed");
@@ -1266,9 +1524,23 @@ async function main(): Promise<number> {
   };
   try {
     const upstream = await startScript("upstream", "bench_upstream.ts", []);
+    // The upstream MCP servers run for the whole run: Gatehouse reconnects to them at every start.
+    const mcpUpstreams = wantFederation
+      ? await Promise.all(
+        UPSTREAM_MODES.map((mode) =>
+          startScript(`mcp-upstream-${mode}`, "bench_mcp_upstream.ts", ["--mode", mode])
+        ),
+      )
+      : [];
     try {
+      let fed: Federation | undefined;
+      if (wantFederation) {
+        progress("seeding the federated gateways...");
+        const [stateless, stateful] = mcpUpstreams.map((u) => u.url);
+        fed = await seedFederation(`${tmp}/federated`, { stateless, stateful });
+      }
       const dataDir = `${tmp}/data`;
-      if (wantSection("throughput") || wantSection("memory")) {
+      if (wantThroughput || wantSection("memory")) {
         progress(`seeding a gateway with ${TOOL_COUNT} tools...`);
         const gh = await startGatehouse(dataDir);
         let key: string;
@@ -1277,17 +1549,24 @@ async function main(): Promise<number> {
         } finally {
           await gh.child.stop();
         }
-        const ctx = { dataDir, upstream: upstream.url, key, tmp, useWrk, profileDir };
-        if (wantSection("throughput")) {
+        const ctx = { dataDir, upstream: upstream.url, key, tmp, useWrk, profileDir, fed };
+        if (wantThroughput) {
           report.throughput = await timed("throughput", () => throughput(s, wanted, ctx));
         }
         if (wantSection("memory")) report.memory = await timed("memory", () => memory(s, ctx));
+      }
+      if (fed && wantSection("federated-memory")) {
+        const f = fed;
+        report.federatedMemory = await timed(
+          "federated-memory",
+          () => federatedMemory(s.federatedSessions, f),
+        );
       }
       if (wantSection("startup")) {
         report.startup = await timed("startup", () => startup(s, { upstream: upstream.url, tmp }));
       }
     } finally {
-      await upstream.child.stop();
+      await Promise.all([upstream, ...mcpUpstreams].map((u) => u.child.stop()));
     }
   } finally {
     await Promise.all([...children].map((c) => c.kill()));

@@ -6,11 +6,18 @@
  * `fetch`, and the same over a bare WebSocket (`.../ws`). It also holds idle
  * streams and sockets, so the memory figures have a floor to compare with.
  *
+ * With `--mcp-upstream URL --mcp-prefix PREFIX` it is also the ceiling of the
+ * federated row: a `tools/call` whose name starts with the prefix loses the
+ * prefix and is POSTed, otherwise unchanged, to that upstream MCP server
+ * (`scripts/bench_mcp_upstream.ts`, stateless) with one bare `fetch`, and the
+ * upstream's answer is returned as it came. That is the least a federating
+ * gateway does: rename, forward, answer.
+ *
  * No auth, no sessions, no validation: whatever Gatehouse spends beyond this
  * is the price of being a gateway.
  *
- * Usage: `deno run -A scripts/bench_ceiling.ts --port 0 --upstream URL --list-file FILE`;
- * prints `LISTENING <port>` once it accepts connections.
+ * Usage: `deno run -A scripts/bench_ceiling.ts --port 0 --upstream URL --list-file FILE
+ * [--mcp-upstream URL --mcp-prefix PREFIX]`; prints `LISTENING <port>` once it accepts connections.
  *
  * @module
  */
@@ -22,9 +29,18 @@ const { values } = parseArgs({
     port: { type: "string" },
     upstream: { type: "string" },
     "list-file": { type: "string" },
+    "mcp-upstream": { type: "string" },
+    "mcp-prefix": { type: "string" },
   },
 });
 const upstream = values.upstream ?? "http://127.0.0.1:1";
+const mcpUpstream = values["mcp-upstream"];
+const mcpPrefix = values["mcp-prefix"] ?? "";
+// What the SDK's Streamable HTTP server insists on in every POST.
+const MCP_HEADERS = {
+  "content-type": "application/json",
+  accept: "application/json, text/event-stream",
+};
 // The exact bytes Gatehouse answered to the benchmark's tools/list (id 1).
 const listBytes = values["list-file"] ? Deno.readFileSync(values["list-file"]) : new Uint8Array();
 const listText = new TextDecoder().decode(listBytes);
@@ -46,6 +62,16 @@ async function answer(msg: RpcRequest): Promise<string | Uint8Array<ArrayBuffer>
     case "tools/list":
       return listBytes;
     case "tools/call": {
+      const name = msg.params?.name ?? "";
+      if (mcpUpstream && name.startsWith(mcpPrefix)) {
+        const forwarded = { ...msg, params: { ...msg.params, name: name.slice(mcpPrefix.length) } };
+        const res = await fetch(mcpUpstream, {
+          method: "POST",
+          headers: MCP_HEADERS,
+          body: JSON.stringify(forwarded),
+        });
+        return await res.text();
+      }
       const args = msg.params?.arguments ?? {};
       const url = `${upstream}/users?page=${encodeURIComponent(String(args.page))}&limit=${
         encodeURIComponent(String(args.limit))

@@ -11,6 +11,11 @@
  *   POSTed to the announced message URL, answered on the stream.
  * - `ws`: WebSocket with subprotocol `mcp`, then `initialize` on the socket.
  *
+ * `--call BODY` (`http-get` only) POSTs one JSON-RPC request in each session
+ * after the handshake and before its GET stream, and fails unless it is
+ * answered with a result that is not a tool error: the federated memory
+ * figure holds sessions that have each made one call to an upstream server.
+ *
  * `--no-init` skips the MCP handshake (the bare ceiling server has no
  * sessions). The key goes in `--key` (Authorization header, or the
  * `bearer.<key>` subprotocol for WebSocket).
@@ -27,11 +32,16 @@ const { values } = parseArgs({
     key: { type: "string" },
     count: { type: "string" },
     "no-init": { type: "boolean" },
+    call: { type: "string" },
     parallel: { type: "string" },
   },
 });
 const url = values.url!;
 const init = !values["no-init"];
+const call = values.call;
+if (call !== undefined && (values.mode !== "http-get" || !init)) {
+  throw new Error("--call needs --mode http-get and the handshake");
+}
 const count = Number(values.count ?? 1000);
 const parallel = Number(values.parallel ?? 50);
 const auth: Record<string, string> = values.key ? { authorization: `Bearer ${values.key}` } : {};
@@ -86,6 +96,7 @@ async function openHttpGet(): Promise<void> {
       body: INITIALIZED,
     });
     await ack.body?.cancel();
+    if (call !== undefined) await callOnce(sessionId, version);
   }
   const headers: Record<string, string> = { ...auth, accept: "text/event-stream" };
   if (sessionId) {
@@ -96,6 +107,29 @@ async function openHttpGet(): Promise<void> {
   if (res.status !== 200 || !res.body) throw new Error(`GET stream: ${res.status}`);
   held.push(res);
   drain(res.body);
+}
+
+/** Sends `--call` in the session; throws unless it is answered with a non-error result. */
+async function callOnce(sessionId: string, version: string): Promise<void> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: {
+      ...auth,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-session-id": sessionId,
+      "mcp-protocol-version": version,
+    },
+    body: call,
+  });
+  const text = await res.text();
+  let result;
+  try {
+    result = JSON.parse(text).result;
+  } catch { /* reported below */ }
+  if (res.status !== 200 || !result || result.isError) {
+    throw new Error(`call: ${res.status} ${text.slice(0, 300)}`);
+  }
 }
 
 async function openSse(): Promise<void> {
