@@ -31,6 +31,7 @@ import {
 import type { Session } from "./session.ts";
 import type { PromptItem } from "./source.ts";
 import { CLIENT_REQUEST_CAPABILITIES, type ClientChannel } from "./client_requests.ts";
+import type { ParkedCall, ParkedCalls } from "./parked_calls.ts";
 import { acceptsBatches, negotiate, STATELESS_VERSION, SUPPORTED_VERSIONS } from "./versions.ts";
 import { isObject, type JsonProblem, jsonProblem, MAX_JSON_DEPTH } from "../util/json.ts";
 
@@ -97,6 +98,8 @@ export interface DispatcherOptions {
   pageSize: number;
   /** How long stateless clients may cache list results, in ms. */
   listTtlMs: number;
+  /** Stateless calls waiting for their client's input. */
+  parked: ParkedCalls;
 }
 
 /** An error with the HTTP status it maps to and, for scope failures, the scope. */
@@ -488,53 +491,72 @@ export class Dispatcher {
   }
 
   /**
+   * The context a call's work runs in: stopped by `controller`, reporting
+   * progress (with the client's own token, only increasing) and log messages
+   * (at the session's level) through `emit`, and asking the client through
+   * `ask`.
+   */
+  #context(
+    call: Call,
+    logger: string,
+    controller: AbortController,
+    emit: ClientChannel,
+    ask: ExecutionContext["request"],
+  ): ExecutionContext {
+    const session = call.ex.session;
+    const meta = isObject(call.params._meta) ? call.params._meta : {};
+    const token = meta.progressToken;
+    let lastProgress = -Infinity;
+    return {
+      signal: controller.signal,
+      session,
+      progress: (progress, total, message) => {
+        if (
+          (typeof token !== "string" && typeof token !== "number") || progress <= lastProgress
+        ) return;
+        if (controller.signal.aborted) return;
+        lastProgress = progress;
+        const p: Record<string, unknown> = { progressToken: token, progress };
+        if (total !== undefined) p.total = total;
+        if (message !== undefined) p.message = message;
+        emit(notification("notifications/progress", p));
+      },
+      log: (level, data, source) => {
+        const min = session.logLevel;
+        if (min === undefined || controller.signal.aborted) return;
+        if (LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(min)) return;
+        emit(notification("notifications/message", { level, logger: source ?? logger, data }));
+      },
+      clientCapabilities: session.clientCapabilities,
+      notify: (method, notifyParams) => session.outbound?.(notification(method, notifyParams)),
+      request: ask,
+    };
+  }
+
+  /**
    * Runs `fn` as an in-flight request of the session: cancellable by
    * `notifications/cancelled` and by the transport losing the caller, with
    * progress and log messages going to the caller. Undefined when cancelled.
+   * A stateless call runs as {@link Dispatcher.#multiRound}.
    */
-  async #running<T>(
+  async #running<T extends object>(
     call: Call,
     logger: string,
     fn: (ctx: ExecutionContext) => Promise<T>,
   ): Promise<T | undefined> {
-    const { ex, id, params } = call;
+    if (call.stateless) return await this.#multiRound(call, logger, fn) as T | undefined;
+    const { ex, id } = call;
     const session = ex.session;
     const controller = new AbortController();
     const onTransportAbort = () => controller.abort(ex.signal?.reason);
     ex.signal?.addEventListener("abort", onTransportAbort, { once: true });
     session.inflight.set(id, controller);
-    const meta = isObject(params._meta) ? params._meta : {};
-    const token = meta.progressToken;
-    let lastProgress = -Infinity;
     try {
-      const running = fn({
-        signal: controller.signal,
-        session,
-        progress: (progress, total, message) => {
-          if (
-            (typeof token !== "string" && typeof token !== "number") || progress <= lastProgress
-          ) return;
-          if (controller.signal.aborted) return;
-          lastProgress = progress;
-          const p: Record<string, unknown> = { progressToken: token, progress };
-          if (total !== undefined) p.total = total;
-          if (message !== undefined) p.message = message;
-          ex.emit(notification("notifications/progress", p));
-        },
-        log: (level, data, source) => {
-          const min = session.logLevel;
-          if (min === undefined || controller.signal.aborted) return;
-          if (LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(min)) return;
-          ex.emit(notification("notifications/message", { level, logger: source ?? logger, data }));
-        },
-        clientCapabilities: session.clientCapabilities,
-        notify: (method, notifyParams) => session.outbound?.(notification(method, notifyParams)),
-        request: (method, requestParams, signal) => {
-          this.#mayAsk(call, method, requestParams);
-          const stop = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
-          return session.clientRequests.ask(ex.emit, method, requestParams, stop);
-        },
-      });
+      const running = fn(this.#context(call, logger, controller, ex.emit, (method, p, signal) => {
+        this.#mayAsk(call, method, p);
+        const stop = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+        return session.clientRequests.ask(ex.emit, method, p, stop);
+      }));
       // A cancelled call gets no response, whether the work returns or throws on the abort.
       const result = await running.catch((err) => {
         if (controller.signal.aborted) return undefined;
@@ -550,22 +572,83 @@ export class Dispatcher {
   }
 
   /**
+   * A stateless (2026-07-28) call, which may take several round trips: when
+   * its work asks the client something (an upstream's sampling, elicitation
+   * or roots request), the client is answered `input_required` with the
+   * questions and a sealed `requestState`, the work waits parked, and the
+   * client's retry with `inputResponses` answers it and resumes it.
+   */
+  async #multiRound(
+    call: Call,
+    logger: string,
+    fn: (ctx: ExecutionContext) => Promise<object>,
+  ): Promise<Record<string, unknown> | undefined> {
+    const { ex, params } = call;
+    const owner = `${ex.session.owner.gatewayId}\n${ex.session.owner.principalId}`;
+    const parkedCalls = this.opts.parked;
+    let parked: ParkedCall;
+    if (params.requestState !== undefined) {
+      if (params.inputResponses !== undefined && !isObject(params.inputResponses)) {
+        throw invalidParams("inputResponses must be an object");
+      }
+      parked = await parkedCalls.open(params.requestState, owner);
+      parked.emit = ex.emit;
+      parked.answer((params.inputResponses ?? {}) as Record<string, unknown>);
+    } else {
+      const controller = new AbortController();
+      const onTransportAbort = () => controller.abort(ex.signal?.reason);
+      ex.signal?.addEventListener("abort", onTransportAbort, { once: true });
+      const { promise: firstAsk, resolve: asked } = Promise.withResolvers<ParkedCall>();
+      let made: ParkedCall | undefined;
+      const emit: ClientChannel = (m) => (made ? made.emit(m) : ex.emit(m));
+      const work: Promise<object> = fn(
+        this.#context(call, logger, controller, emit, (method, p) => {
+          this.#mayAsk(call, method, p);
+          if (!made) {
+            made = parkedCalls.park(owner, controller);
+            made.emit = ex.emit;
+            // Read a tick later: `work` is set by then, even were this called within `fn`.
+            made.attach(Promise.resolve().then(() => work) as Promise<Record<string, unknown>>);
+            // Parked work outlives this HTTP request: only its expiry stops it now.
+            ex.signal?.removeEventListener("abort", onTransportAbort);
+            asked(made);
+          }
+          return made.ask(method, p);
+        }),
+      );
+      const first = await Promise.race([
+        work.then((done) => ({ done }), (failed) => ({ failed })),
+        firstAsk.then((p) => ({ parked: p })),
+      ]);
+      if (!("parked" in first) && !made) {
+        ex.signal?.removeEventListener("abort", onTransportAbort);
+        if ("failed" in first) throw first.failed;
+        return first.done as Record<string, unknown>;
+      }
+      parked = made!;
+    }
+    const turn = await parked.turn();
+    if ("asks" in turn) {
+      return {
+        resultType: "input_required",
+        inputRequests: turn.asks,
+        requestState: await parkedCalls.seal(parked),
+      };
+    }
+    parkedCalls.finish(parked);
+    if ("failed" in turn) throw turn.failed;
+    return turn.done;
+  }
+
+  /**
    * Refuses a request to the client that it cannot receive: one it did not
-   * declare the capability for (URL elicitation needs `elicitation.url`), or
-   * any request to a stateless (2026-07-28) client, which has no channel for
-   * it.
+   * declare the capability for (URL elicitation needs `elicitation.url`).
    */
   #mayAsk(call: Call, method: string, params: Record<string, unknown>): void {
     const capability =
       CLIENT_REQUEST_CAPABILITIES[method as keyof typeof CLIENT_REQUEST_CAPABILITIES];
     if (!capability) {
       throw new RpcError(ErrorCode.MethodNotFound, `Gatehouse relays no ${method} to clients`);
-    }
-    if (call.stateless) {
-      throw new RpcError(
-        ErrorCode.MissingRequiredClientCapability,
-        `the client is a stateless (2026-07-28) client: ${method} cannot be relayed to it`,
-      );
     }
     const declared = call.ex.session.clientCapabilities[capability];
     const urlMode = method === "elicitation/create" && params.mode === "url";
@@ -753,6 +836,7 @@ export class Dispatcher {
     }
     const level = meta?.[META_LOG_LEVEL];
     ex.session.protocolVersion = STATELESS_VERSION;
+    ex.session.clientCapabilities = meta![META_CAPABILITIES] as Record<string, unknown>;
     ex.session.logLevel =
       typeof level === "string" && (LOG_LEVELS as readonly string[]).includes(level)
         ? level as LogLevel

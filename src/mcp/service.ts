@@ -10,6 +10,7 @@ import type { Store } from "../store/store.ts";
 import { Catalog } from "./catalog.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { notification } from "./jsonrpc.ts";
+import { ParkedCalls } from "./parked_calls.ts";
 import { type SessionLimits, SessionRegistry } from "./session.ts";
 import type { CatalogSource } from "./source.ts";
 
@@ -41,6 +42,8 @@ export class McpService {
   readonly catalog: Catalog;
   readonly dispatcher: Dispatcher;
   readonly sessions: SessionRegistry;
+  /** Stateless calls waiting for their clients' input (multi round-trip requests). */
+  readonly parked = new ParkedCalls();
   #gateways = new Map<string, ResolvedGateway>();
   #unsubscribe: () => void;
   #unsubscribeRevoked: () => void;
@@ -55,6 +58,7 @@ export class McpService {
     this.dispatcher = new Dispatcher({
       catalog: this.catalog,
       pageSize: options.pageSize,
+      parked: this.parked,
       listTtlMs: options.listTtlMs,
     });
     this.sessions = new SessionRegistry(options);
@@ -101,5 +105,6 @@ export class McpService {
     this.#unsubscribe();
     this.#unsubscribeRevoked();
     this.sessions.dispose();
+    this.parked.close();
   }
 }

@@ -234,3 +234,97 @@ Deno.test("a resource subscription goes to its server, and its updates reach the
     await http.stop();
   }
 });
+
+/** One 2026-07-28 request by raw fetch, as the specification has a stateless client send it. */
+async function stateless(
+  gw: Gateway,
+  method: string,
+  params: Record<string, unknown>,
+  capabilities: Record<string, unknown> = { elicitation: { form: {} }, sampling: {} },
+) {
+  const res = await fetch(gw.httpUrl, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${gw.key}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-protocol-version": "2026-07-28",
+      "mcp-method": method,
+      ...(typeof params.name === "string" ? { "mcp-name": params.name } : {}),
+    },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method,
+      params: {
+        ...params,
+        _meta: {
+          "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+          "io.modelcontextprotocol/clientCapabilities": capabilities,
+        },
+      },
+    }),
+  });
+  const text = await res.text();
+  const data = text.startsWith("{")
+    ? text
+    : text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).find((l) =>
+      l.includes('"id":1')
+    )!;
+  return { status: res.status, body: JSON.parse(data) as Json };
+}
+
+Deno.test("a 2026-07-28 client completes an elicitation round trip against a legacy upstream", async () => {
+  await withEverything(async (_s, gw) => {
+    const call = { name: "ev_trigger-elicitation-request", arguments: {} };
+    const first = await stateless(gw, "tools/call", call);
+    const asked = first.body.result;
+    assert.equal(asked.resultType, "input_required", JSON.stringify(first.body));
+    const [[key, request]] = Object.entries(asked.inputRequests) as [string, Json][];
+    assert.equal(request.method, "elicitation/create");
+    assert.equal(typeof asked.requestState, "string");
+
+    // A requestState changed by one character (in the middle, where every bit counts) is refused.
+    const state: string = asked.requestState;
+    const at = Math.floor(state.length * 0.75);
+    const tampered = state.slice(0, at) + (state[at] === "A" ? "B" : "A") + state.slice(at + 1);
+    const refused = await stateless(gw, "tools/call", {
+      ...call,
+      requestState: tampered,
+      inputResponses: { [key]: { action: "accept", content: {} } },
+    });
+    assert.equal(refused.body.error.code, -32602);
+    assert.match(refused.body.error.message, /requestState/);
+
+    const done = await stateless(gw, "tools/call", {
+      ...call,
+      requestState: asked.requestState,
+      inputResponses: {
+        [key]: { action: "accept", content: { color: "blue", number: 3, pets: "dogs" } },
+      },
+    });
+    assert.equal(done.body.result.resultType, "complete", JSON.stringify(done.body));
+    assert.match(JSON.stringify(done.body.result.content), /blue/);
+    // Used up: the same requestState cannot resume the call twice.
+    const again = await stateless(gw, "tools/call", {
+      ...call,
+      requestState: asked.requestState,
+      inputResponses: { [key]: { action: "decline" } },
+    });
+    assert.equal(again.body.error.code, -32602);
+  });
+});
+
+Deno.test("a 2026-07-28 client without the capability is not asked: the upstream is told so", async () => {
+  await withEverything(async (_s, gw) => {
+    const res = await stateless(
+      gw,
+      "tools/call",
+      { name: "ev_trigger-sampling-request", arguments: { prompt: "x" } },
+      {},
+    );
+    assert.equal(res.body.result.resultType, "complete");
+    assert.equal(res.body.result.isError, true);
+    assert.match(JSON.stringify(res.body.result.content), /sampling/);
+  });
+});
