@@ -352,10 +352,21 @@ export class Dispatcher {
       );
     }
     if (method.scope) this.#requireScope(call.ex, method.scope);
-    const result = await method.handle(call);
-    if (!call.stateless || result === undefined || name === "server/discover") return result;
+    if (!call.stateless) return await method.handle(call);
+    let result: Handled;
+    try {
+      result = await method.handle(call);
+    } catch (err) {
+      // A legacy upstream's "resource not found" is invalid params from 2026-07-28 on.
+      if (err instanceof RpcError && err.code === ErrorCode.ResourceNotFound) {
+        throw new RpcError(ErrorCode.InvalidParams, err.message, err.data);
+      }
+      throw err;
+    }
+    if (result === undefined || name === "server/discover") return result;
     const framed: Record<string, unknown> = { resultType: "complete", ...result };
-    if (method.cacheable) Object.assign(framed, this.#cache());
+    // Only a complete result is cacheable; an input_required one is a question.
+    if (method.cacheable && framed.resultType === "complete") Object.assign(framed, this.#cache());
     const upstreamMeta = isObject(result._meta) ? result._meta : {};
     framed._meta = { ...upstreamMeta, [META_SERVER_INFO]: this.#serverInfo(call.ex.gateway) };
     return framed;
@@ -714,12 +725,8 @@ export class Dispatcher {
     const template = view.templates.find((t) => t.matches(uri));
     if (template) return await this.#running(call, uri, (ctx) => template.item.read(uri, ctx));
     this.opts.catalog.missed(ex.gateway.id);
-    // -32002 until 2026-07-28, which folded it into invalid params.
-    throw new RpcError(
-      call.stateless ? ErrorCode.InvalidParams : ErrorCode.ResourceNotFound,
-      `Resource not found: ${uri}`,
-      { uri },
-    );
+    // -32002 until 2026-07-28, which folded it into invalid params (mapped in #dispatch).
+    throw new RpcError(ErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
   }
 
   /** `resources/subscribe` and `unsubscribe`, sent to the source of the resource. */
