@@ -15,38 +15,13 @@ import {
 } from "../transports/fixtures.ts";
 import {
   denoServer,
-  EVERYTHING,
   EVERYTHING_COUNTS,
   everythingOverHttp,
   MEMORY,
   MEMORY_COUNTS,
   SCRATCH,
-  until,
 } from "./fixtures.ts";
-
-async function api(s: TestServer, method: string, path: string, body?: unknown, status = 200) {
-  const res = await s.api(method, path, body);
-  assert.equal(res.status, status, `${method} ${path}: ${JSON.stringify(res.body)}`);
-  return res.body as Json;
-}
-
-/** Adds a server and waits until it is ready. */
-async function addServer(s: TestServer, body: Record<string, unknown>): Promise<Json> {
-  const server = await api(s, "POST", "/servers", body, 201);
-  return await until(
-    async () => {
-      const st = await api(s, "GET", `/servers/${server.id}`);
-      assert.notEqual(st.status.state, "failed", JSON.stringify(st.status));
-      return st.status.state === "ready" ? st : undefined;
-    },
-    60_000,
-    `server ${body.name} ready`,
-  );
-}
-
-function everythingStdio(name = "everything") {
-  return { name, transport: "stdio", ...denoServer(EVERYTHING), timeout: 20_000 };
-}
+import { addServer, api, everythingStdio, stateless } from "./gateway_fixtures.ts";
 
 function memoryStdio(name = "memory") {
   return {
@@ -315,59 +290,29 @@ Deno.test("a 2026-07-28 client calls, reads and gets federated items statelessly
       { serverId: everything.id, prefix: "ev" },
       201,
     );
-    const stateless = async (method: string, params: Record<string, unknown>, name?: string) => {
-      const res = await fetch(gw.httpUrl, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${gw.key}`,
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-          "mcp-protocol-version": "2026-07-28",
-          "mcp-method": method,
-          ...(name === undefined ? {} : { "mcp-name": name }),
-        },
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method,
-          params: {
-            ...params,
-            _meta: {
-              "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-              "io.modelcontextprotocol/clientCapabilities": {},
-            },
-          },
-        }),
-      });
-      const text = await res.text();
-      const body = text.startsWith("{") ? JSON.parse(text) : JSON.parse(
-        text.split("\n").find((l) => l.startsWith("data: "))!.slice(6),
-      );
-      return { status: res.status, body };
-    };
-    const discover = await stateless("server/discover", {});
+    const discover = await stateless(gw, "server/discover", {});
     assert.deepEqual(
       Object.keys(discover.body.result.capabilities).sort(),
       ["completions", "logging", "prompts", "resources", "tools"],
     );
-    const call = await stateless("tools/call", {
+    const call = await stateless(gw, "tools/call", {
       name: "ev_echo",
       arguments: { message: "now" },
-    }, "ev_echo");
+    });
     assert.equal(call.body.result.resultType, "complete");
     assert.deepEqual(call.body.result.content, [{ type: "text", text: "Echo: now" }]);
-    const prompt = await stateless("prompts/get", { name: "ev_simple-prompt" }, "ev_simple-prompt");
+    const prompt = await stateless(gw, "prompts/get", { name: "ev_simple-prompt" });
     assert.equal(prompt.body.result.resultType, "complete");
     assert.ok(prompt.body.result.messages.length > 0);
     const uri = "demo://resource/dynamic/text/3";
-    const read = await stateless("resources/read", { uri }, uri);
+    const read = await stateless(gw, "resources/read", { uri });
     assert.equal(read.body.result.resultType, "complete");
     assert.equal(typeof read.body.result.ttlMs, "number");
     // A URI nothing serves is invalid params in this era (-32002 before it).
-    const missing = await stateless("resources/read", { uri: "nope://x" }, "nope://x");
+    const missing = await stateless(gw, "resources/read", { uri: "nope://x" });
     assert.equal(missing.body.error.code, -32602);
     // The header must repeat the name.
-    const mismatch = await stateless("prompts/get", { name: "ev_simple-prompt" }, "other");
+    const mismatch = await stateless(gw, "prompts/get", { name: "ev_simple-prompt" }, {}, "other");
     assert.equal(mismatch.status, 400);
     assert.equal(mismatch.body.error.code, -32020);
   });

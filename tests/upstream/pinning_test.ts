@@ -16,13 +16,8 @@ import {
   sleep,
 } from "../transports/fixtures.ts";
 import { until } from "./fixtures.ts";
+import { api } from "./gateway_fixtures.ts";
 import { type ScriptedUpstream, startScriptedUpstream } from "./scripted_upstream.ts";
-
-async function api(s: TestServer, method: string, path: string, body?: unknown, status = 200) {
-  const res = await s.api(method, path, body);
-  assert.equal(res.status, status, `${method} ${path}: ${JSON.stringify(res.body)}`);
-  return res.body as Json;
-}
 
 interface Setup {
   s: TestServer;

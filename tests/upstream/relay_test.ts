@@ -19,32 +19,17 @@ import {
   sdkTransport,
   setupGateway,
 } from "../transports/fixtures.ts";
-import { denoServer, EVERYTHING, everythingOverHttp, until } from "./fixtures.ts";
-
-async function api(s: TestServer, method: string, path: string, body?: unknown, status = 200) {
-  const res = await s.api(method, path, body);
-  assert.equal(res.status, status, `${method} ${path}: ${JSON.stringify(res.body)}`);
-  return res.body as Json;
-}
+import { everythingOverHttp, until } from "./fixtures.ts";
+import { addServer, api, everythingStdio, stateless } from "./gateway_fixtures.ts";
 
 /** A gateway serving server-everything (over `url`, or stdio) with the prefix `ev`. */
 async function withEverything(fn: (s: TestServer, gw: Gateway) => Promise<void>, url?: string) {
   const s = await startTestServer();
   try {
     const gw = await setupGateway(s, "/relay");
-    const server = await api(
+    const server = await addServer(
       s,
-      "POST",
-      "/servers",
-      url
-        ? { name: "everything", transport: "streamable-http", url }
-        : { name: "everything", transport: "stdio", ...denoServer(EVERYTHING), timeout: 20_000 },
-      201,
-    );
-    await until(
-      async () => (await api(s, "GET", `/servers/${server.id}`)).status.state === "ready",
-      60_000,
-      "server-everything ready",
+      url ? { name: "everything", transport: "streamable-http", url } : everythingStdio(),
     );
     await api(s, "POST", `/gateways/${gw.id}/servers`, { serverId: server.id, prefix: "ev" }, 201);
     await fn(s, gw);
@@ -235,49 +220,11 @@ Deno.test("a resource subscription goes to its server, and its updates reach the
   }
 });
 
-/** One 2026-07-28 request by raw fetch, as the specification has a stateless client send it. */
-async function stateless(
-  gw: Gateway,
-  method: string,
-  params: Record<string, unknown>,
-  capabilities: Record<string, unknown> = { elicitation: { form: {} }, sampling: {} },
-) {
-  const res = await fetch(gw.httpUrl, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${gw.key}`,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": "2026-07-28",
-      "mcp-method": method,
-      ...(typeof params.name === "string" ? { "mcp-name": params.name } : {}),
-    },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method,
-      params: {
-        ...params,
-        _meta: {
-          "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-          "io.modelcontextprotocol/clientCapabilities": capabilities,
-        },
-      },
-    }),
-  });
-  const text = await res.text();
-  const data = text.startsWith("{")
-    ? text
-    : text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).find((l) =>
-      l.includes('"id":1')
-    )!;
-  return { status: res.status, body: JSON.parse(data) as Json };
-}
-
 Deno.test("a 2026-07-28 client completes an elicitation round trip against a legacy upstream", async () => {
   await withEverything(async (_s, gw) => {
     const call = { name: "ev_trigger-elicitation-request", arguments: {} };
-    const first = await stateless(gw, "tools/call", call);
+    const caps = { elicitation: { form: {} } };
+    const first = await stateless(gw, "tools/call", call, caps);
     const asked = first.body.result;
     assert.equal(asked.resultType, "input_required", JSON.stringify(first.body));
     const [[key, request]] = Object.entries(asked.inputRequests) as [string, Json][];
@@ -292,7 +239,7 @@ Deno.test("a 2026-07-28 client completes an elicitation round trip against a leg
       ...call,
       requestState: tampered,
       inputResponses: { [key]: { action: "accept", content: {} } },
-    });
+    }, caps);
     assert.equal(refused.body.error.code, -32602);
     assert.match(refused.body.error.message, /requestState/);
 
@@ -302,7 +249,7 @@ Deno.test("a 2026-07-28 client completes an elicitation round trip against a leg
       inputResponses: {
         [key]: { action: "accept", content: { color: "blue", number: 3, pets: "dogs" } },
       },
-    });
+    }, caps);
     assert.equal(done.body.result.resultType, "complete", JSON.stringify(done.body));
     assert.match(JSON.stringify(done.body.result.content), /blue/);
     // Used up: the same requestState cannot resume the call twice.
@@ -310,7 +257,7 @@ Deno.test("a 2026-07-28 client completes an elicitation round trip against a leg
       ...call,
       requestState: asked.requestState,
       inputResponses: { [key]: { action: "decline" } },
-    });
+    }, caps);
     assert.equal(again.body.error.code, -32602);
   });
 });
