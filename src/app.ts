@@ -85,7 +85,9 @@ export function createApp(deps: AppDeps): Gatehouse {
   const vault = deps.vault ?? vaultFor(store, SecretCipher.ephemeral());
   const signIn = new PasswordSignIn(store);
   const upstreams = deps.upstreams ?? defaultSupervisor(store, config, vault);
-  const forwarder = new Forwarder(upstreams);
+  const forwarder = new Forwarder(upstreams, {
+    maxSessionsPerServer: config.upstreamSessionsPerServer,
+  });
   const calls = new UpstreamCalls(forwarder);
   const servers = new ServerSource(store, calls, upstreams);
   // Tools assigned one by one (local ones, and upstream ones through `calls`) claim names first.

@@ -69,6 +69,12 @@ export interface Config {
    * without sending list_changed are caught up with at this pace.
    */
   upstreamRefreshMs: number;
+  /**
+   * Upstream sessions kept per stateful server for downstream sessions
+   * (`GATEHOUSE_UPSTREAM_SESSIONS_PER_SERVER`, default 1000); past it, the
+   * least recently used idle one is closed to make room.
+   */
+  upstreamSessionsPerServer: number;
 }
 
 /** Settings of the `jwt` gateway auth method's key fetching. */
@@ -215,6 +221,7 @@ export function loadConfig(
     oauthAllowInsecureCimd: env("GATEHOUSE_OAUTH_ALLOW_INSECURE_CIMD") === "1",
     allowStdio: int("GATEHOUSE_ALLOW_STDIO", 1, 0, 1) === 1,
     upstreamRefreshMs: int("GATEHOUSE_UPSTREAM_REFRESH_SECONDS", 300, 5, 86400) * 1000,
+    upstreamSessionsPerServer: int("GATEHOUSE_UPSTREAM_SESSIONS_PER_SERVER", 1000, 1, 100_000),
   };
 }
 

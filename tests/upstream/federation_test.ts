@@ -22,6 +22,14 @@ import {
   SCRATCH,
 } from "./fixtures.ts";
 import { addServer, api, everythingStdio, stateless } from "./gateway_fixtures.ts";
+import { sessionServer } from "./session_server.ts";
+import { loadConfig } from "../../src/config.ts";
+
+/** The settings `env` gives (as if set in the environment), for a test server. */
+function loadConfigWith(env: Record<string, string>) {
+  const { upstreamSessionsPerServer } = loadConfig([], (n) => env[n]);
+  return { upstreamSessionsPerServer };
+}
 
 function memoryStdio(name = "memory") {
   return {
@@ -349,4 +357,35 @@ Deno.test("a secret given to a server never comes back through it: get-env answe
       await close();
     }
   });
+});
+
+Deno.test("GATEHOUSE_UPSTREAM_SESSIONS_PER_SERVER bounds the upstream sessions a server holds", async () => {
+  const upstream = sessionServer();
+  const s = await startTestServer(loadConfigWith({ GATEHOUSE_UPSTREAM_SESSIONS_PER_SERVER: "1" }));
+  try {
+    const gw = await setupGateway(s, "/capped");
+    const server = await addServer(s, {
+      name: "st",
+      transport: "streamable-http",
+      url: upstream.url,
+    });
+    await api(s, "POST", `/gateways/${gw.id}/servers`, { serverId: server.id, prefix: "st" }, 201);
+    const first = await connectSdk("http", gw);
+    const second = await connectSdk("ws", gw);
+    try {
+      for (const c of [first, second, first]) {
+        const r = await c.client.callTool({ name: "st_count", arguments: {} });
+        assert.equal(r.isError, undefined, JSON.stringify(r));
+      }
+      assert.equal((await api(s, "GET", `/servers/${server.id}`)).status.sessions, 1);
+      // Each turn made room by closing the other session's idle upstream session.
+      assert.ok(upstream.deleted.length >= 2, `ended: ${upstream.deleted.length}`);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  } finally {
+    await s.close();
+    await upstream.stop();
+  }
 });
