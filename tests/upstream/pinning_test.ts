@@ -209,3 +209,48 @@ Deno.test("the client's Authorization header, cookies and gateway key never reac
     }
   });
 });
+
+Deno.test("an item a server renames into a taken name is withheld and reported, never shadowing", async () => {
+  await withUpstream(async ({ s, gw, up }) => {
+    // The gateway already serves its own `echo`; attached a second time without a prefix, the
+    // server's tool takes the name `echo` once the server renames it.
+    const other = await api(s, "POST", "/servers", {
+      name: "scripted-bare",
+      transport: "streamable-http",
+      url: up.url,
+      onChange: "accept",
+    }, 201);
+    await until(
+      async () => (await api(s, "GET", `/servers/${other.id}`)).status.state === "ready",
+      20_000,
+      "second server ready",
+    );
+    await api(s, "POST", `/gateways/${gw.id}/servers`, { serverId: other.id }, 201);
+    const c = await watchingClient(gw);
+    try {
+      await up.change({ name: "echo" });
+      await until(
+        async () =>
+          (await api(s, "GET", `/servers/${other.id}`)).status.withheld.some((w: Json) =>
+            w.name === "echo"
+          ),
+        10_000,
+        "the colliding tool withheld",
+      );
+      const [withheld] = (await api(s, "GET", `/servers/${other.id}`)).status.withheld;
+      assert.equal(withheld.gatewayId, gw.id);
+      assert.match(withheld.reason, /taken by tool 'echo'/);
+      // The gateway's own echo is still the one served.
+      const echo = (await c.client.listTools()).tools.find((t: Json) => t.name === "echo");
+      assert.match(echo!.description!, /transport test tool echo/);
+      // The prefixed attachment of the first server serves the renamed tool as s_echo.
+      await until(
+        async () => (await c.client.listTools()).tools.some((t: Json) => t.name === "s_echo"),
+        10_000,
+        "s_echo",
+      );
+    } finally {
+      await c.close();
+    }
+  });
+});

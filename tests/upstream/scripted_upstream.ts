@@ -1,6 +1,7 @@
 /**
  * A real MCP server over Streamable HTTP whose one tool, `probe`, the test
- * can rewrite while it runs (to see changes held and approved). It is a
+ * can rewrite or rename while it runs (to see changes held and approved, and
+ * names that come to collide). It is a
  * {@link sessionServer} (one SDK server per session, every request recorded
  * with its headers) whose sessions serve `probe` through the SDK's
  * low-level `Server`, since the tool's inputSchema is plain JSON Schema.
@@ -13,6 +14,8 @@ import { type SeenRequest, sessionServer } from "./session_server.ts";
 
 /** The tool's definition as the upstream lists it. */
 export interface ProbeTool {
+  /** `probe` unless changed. */
+  name: string;
   description: string;
   inputSchema: Record<string, unknown>;
 }
@@ -35,6 +38,7 @@ export interface ScriptedUpstream {
 /** Starts the upstream on a free loopback port, serving tool `probe`. */
 export function startScriptedUpstream(): ScriptedUpstream {
   let tool: ProbeTool = {
+    name: "probe",
     description: "Probes.",
     inputSchema: { type: "object", properties: { q: { type: "string" } } },
   };
@@ -46,7 +50,7 @@ export function startScriptedUpstream(): ScriptedUpstream {
         { capabilities: { tools: { listChanged: true } } },
       );
       server.setRequestHandler(ListToolsRequestSchema, () => ({
-        tools: [{ name: "probe", ...tool }],
+        tools: [tool],
       }));
       server.setRequestHandler(
         CallToolRequestSchema,
