@@ -19,7 +19,7 @@ import { mountOAuth } from "./oauth/routes.ts";
 import type { Store } from "./store/store.ts";
 import type { ExecutorRegistry } from "./tools/executor.ts";
 import { OrgOutboundPolicies, OutboundGuard } from "./tools/outbound_policy.ts";
-import { AssignedToolSource } from "./tools/source.ts";
+import { AssignedToolSource } from "./mcp/assigned_tools.ts";
 import { Forwarder } from "./upstream/forwarder.ts";
 import { storeListings } from "./upstream/listings.ts";
 import { ServerSource } from "./upstream/source.ts";

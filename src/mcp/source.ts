@@ -1,6 +1,6 @@
 /**
  * The one interface every kind of source a gateway serves from implements:
- * local tools (`src/tools/source.ts`) and upstream MCP servers
+ * tools assigned one by one (`assigned_tools.ts`) and upstream MCP servers
  * (`src/upstream/source.ts`). The catalog reads sources; the dispatcher
  * calls the items they contribute and knows nothing of where they come from.
  * Adding a source means implementing {@link CatalogSource}, not editing the

@@ -11,7 +11,7 @@ import type { Attachment } from "../store/attachments.ts";
 import type { ExecutionContext } from "../tools/executor.ts";
 import type { UpstreamServer } from "../store/servers.ts";
 import type { Store } from "../store/store.ts";
-import { describeTool } from "../tools/source.ts";
+import { describeTool } from "../mcp/assigned_tools.ts";
 import type { Supervisor } from "./supervisor.ts";
 import type { UpstreamCalls } from "./tool_executor.ts";
 

@@ -5,16 +5,11 @@
  *
  * @module
  */
-import {
-  type CatalogSource,
-  noItems,
-  type SourceItems,
-  type ToolDescriptor,
-} from "../mcp/source.ts";
+import { type CatalogSource, noItems, type SourceItems, type ToolDescriptor } from "./source.ts";
 import type { Store } from "../store/store.ts";
 import type { Tool } from "../store/tools.ts";
 import { isObject } from "../util/json.ts";
-import { errorResult, type ExecutorRegistry } from "./executor.ts";
+import { errorResult, type ExecutorRegistry } from "../tools/executor.ts";
 
 /** A stored tool as listed to MCP clients (an upstream tool keeps its icons, `_meta`...). */
 export function describeTool(tool: Tool, name = tool.name): ToolDescriptor {
