@@ -95,15 +95,12 @@ export const PENDING_ISSUE_12: readonly string[] = [
   "input-required-result-tampered-state",
   "input-required-result-capability-check",
   "input-required-result-ignore-extra-params",
-  // 2026-07-28 server-stateless: diagnostic tools the upstream lists to 2026-07-28 clients only,
-  // and subscriptions/listen (Gatehouse declares no listChanged in server/discover).
+  // 2026-07-28 server-stateless: diagnostic tools the upstream lists to 2026-07-28 clients only
+  // (two of them change its lists, which a listen stream through the gateway would then carry).
   "server-stateless/sep-2575-server-rejects-undeclared-capability",
   "server-stateless/sep-2575-missing-capability-http-400",
   "server-stateless/sep-2575-http-server-no-independent-requests-on-stream",
   "server-stateless/sep-2575-server-no-log-without-loglevel",
-  "server-stateless/sep-2575-server-sends-subscription-ack",
-  "server-stateless/sep-2575-server-tags-subscription-id",
-  "server-stateless/sep-2575-server-honors-notification-filter",
   "server-stateless/sep-2575-server-sends-prompts-list-changed-on-subscription",
   "server-stateless/sep-2575-server-sends-tools-list-changed-on-subscription",
   // 2026-07-28 tasks extension: sync calls to tools the upstream lists to 2026-07-28 clients only.

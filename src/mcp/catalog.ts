@@ -223,11 +223,14 @@ export function buildView(sources: readonly CatalogSource[], gatewayId: string):
   };
 }
 
+const NO_LISTENERS: ReadonlySet<(kind: ListKind) => void> = new Set();
+
 /** Per-gateway views, rebuilt lazily after the store reports a change. */
 export class Catalog {
   #cache = new Map<string, GatewayView>();
   /** Digests of views dropped by a change, until {@link Catalog.changedLists} compares them. */
   #before = new Map<string, Record<ListKind, string>>();
+  #listeners = new Map<string, Set<(kind: ListKind) => void>>();
 
   /** Reads `sources` in order; watches `changes` for writes that make a view stale. */
   constructor(private readonly sources: readonly CatalogSource[], changes: ChangeFeed) {
@@ -265,6 +268,25 @@ export class Catalog {
   /** Forgets the digests kept for `gatewayId` (it has no session to tell). */
   settle(gatewayId: string): void {
     this.#before.delete(gatewayId);
+  }
+
+  /**
+   * Calls `fn` with each list of `gatewayId` that a change alters, until the
+   * returned function is called (a 2026-07-28 `subscriptions/listen` stream).
+   */
+  listen(gatewayId: string, fn: (kind: ListKind) => void): () => void {
+    let set = this.#listeners.get(gatewayId);
+    if (!set) this.#listeners.set(gatewayId, set = new Set());
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0) this.#listeners.delete(gatewayId);
+    };
+  }
+
+  /** The listeners of `gatewayId` (see {@link Catalog.listen}). */
+  listeners(gatewayId: string): ReadonlySet<(kind: ListKind) => void> {
+    return this.#listeners.get(gatewayId) ?? NO_LISTENERS;
   }
 
   /** A caller named something `gatewayId` does not serve: sources may look again. */

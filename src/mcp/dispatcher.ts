@@ -209,6 +209,11 @@ export class Dispatcher {
         },
       }],
       ["server/discover", { era: "stateless", handle: (c) => this.#discover(c) }],
+      ["subscriptions/listen", {
+        era: "stateless",
+        scope: "tools:read",
+        handle: (c) => this.#listen(c),
+      }],
       [
         "tools/list",
         this.#list(
@@ -413,9 +418,10 @@ export class Dispatcher {
   }
 
   #discover(call: Call): Record<string, unknown> {
-    // The stateless era has no list_changed: each capability is just announced.
-    const capabilities: Record<string, unknown> = {};
-    for (const k of Object.keys(this.#view(call).capabilities)) capabilities[k] = {};
+    // Lists announce their changes on subscriptions/listen; resources have no subscribe method
+    // in this era (listen's resourceSubscriptions replaces it, and Gatehouse does not honor it).
+    const capabilities: Record<string, unknown> = { ...this.#view(call).capabilities };
+    if (isObject(capabilities.resources)) capabilities.resources = { listChanged: true };
     const result: Record<string, unknown> = {
       resultType: "complete",
       supportedVersions: [...SUPPORTED_VERSIONS],
@@ -788,6 +794,52 @@ export class Dispatcher {
     return await this.#running(call, "completion", (ctx) => complete(request, ctx));
   }
 
+  /**
+   * `subscriptions/listen`: a stream that first acknowledges the list kinds
+   * honored (tools, prompts and resources list changes; not resource
+   * subscriptions), then carries each change of them, tagged with the
+   * subscription id, until the client goes away.
+   */
+  async #listen(call: Call): Promise<Handled> {
+    const { ex, params, id } = call;
+    const wanted = isObject(params.notifications) ? params.notifications : {};
+    const honored: Record<string, true> = {};
+    for (const flag of Object.keys(LISTEN_KINDS)) if (wanted[flag] === true) honored[flag] = true;
+    const tag = { [META_SUBSCRIPTION_ID]: String(id) };
+    const signal = ex.signal;
+    const acknowledged = signal && ex.emit(
+      notification("notifications/subscriptions/acknowledged", {
+        _meta: tag,
+        notifications: honored,
+      }),
+    );
+    if (!signal || acknowledged === false) {
+      throw new StatusError(
+        ErrorCode.InvalidRequest,
+        "Invalid request: subscriptions/listen answers with a stream; accept text/event-stream",
+        400,
+      );
+    }
+    // Built now, so a later change is compared with what the client could have listed.
+    this.#view(call);
+    const stop = this.opts.catalog.listen(ex.gateway.id, (kind) => {
+      const flag = Object.entries(LISTEN_KINDS).find(([, k]) => k === kind)?.[0];
+      if (flag && honored[flag]) {
+        ex.emit(notification(`notifications/${kind}/list_changed`, { _meta: tag }));
+      }
+    });
+    try {
+      await new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+    } finally {
+      stop();
+    }
+    // The client ended the stream: there is nobody to send a result to.
+    return undefined;
+  }
+
   /** Checks the `_meta` and HTTP headers every 2026-07-28 request must carry. */
   #checkStateless(req: JsonRpcRequest, call: Call): void {
     const { params, ex } = call;
@@ -850,6 +902,15 @@ export class Dispatcher {
         : undefined;
   }
 }
+
+/** The list kinds a `subscriptions/listen` filter names, by its flag. */
+const LISTEN_KINDS = {
+  toolsListChanged: "tools",
+  promptsListChanged: "prompts",
+  resourcesListChanged: "resources",
+} as const;
+
+const META_SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId";
 
 /** The param each 2026-07-28 request's `Mcp-Name` header must repeat. */
 const NAMED_BY: Record<string, string> = {

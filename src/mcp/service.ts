@@ -88,7 +88,8 @@ export class McpService {
         continue;
       }
       const sessions = [...this.sessions.forGateway(id)].filter((s) => s.outbound);
-      if (sessions.length === 0) {
+      const listeners = this.catalog.listeners(id);
+      if (sessions.length === 0 && listeners.size === 0) {
         this.catalog.settle(id);
         continue;
       }
@@ -96,6 +97,7 @@ export class McpService {
       for (const kind of this.catalog.changedLists(id)) {
         const msg = notification(`notifications/${kind}/list_changed`);
         for (const s of sessions) s.outbound?.(msg);
+        for (const fn of [...listeners]) fn(kind);
       }
     }
   }
