@@ -144,8 +144,8 @@ export class Forwarder {
   /** Connections of sessionless requests under way. */
   readonly #oneShots = new Set<UpstreamConnection>();
   readonly #breakers = new Map<string, CircuitBreaker>();
-  /** The callers whose requests are in flight on each connection, oldest first. */
-  readonly #inflight = new Map<UpstreamConnection, ForwardCaller[]>();
+  /** The requests in flight on each connection, oldest first. */
+  readonly #inflight = new Map<UpstreamConnection, Call[]>();
   /** Connections whose server-to-client traffic is routed to their callers. */
   readonly #hooked = new WeakSet<UpstreamConnection>();
   /** Resource subscriptions on each connection: URI, then session id, to its notifier. */
@@ -257,7 +257,7 @@ export class Forwarder {
     for (let attempt = 1;; attempt++) {
       const lease = await this.#lease(call);
       let sent = false;
-      const done = this.#enter(lease.conn, call.caller);
+      const done = this.#enter(lease.conn, call);
       try {
         if (lease.ended()) throw new Error("the connection to the server closed");
         // Others still subscribed on a shared connection keep the upstream subscription.
@@ -287,11 +287,11 @@ export class Forwarder {
   }
 
   /**
-   * Counts `caller` in flight on `conn` until the returned function is
+   * Counts `call` in flight on `conn` until the returned function is
    * called, so that what the upstream sends meanwhile (requests to the
-   * client, log messages) reaches that caller.
+   * client, log messages) reaches its caller.
    */
-  #enter(conn: UpstreamConnection, caller: ForwardCaller): () => void {
+  #enter(conn: UpstreamConnection, call: Call): () => void {
     if (!this.#hooked.has(conn)) {
       this.#hooked.add(conn);
       conn.onServerRequest((method, params, signal) => this.#ask(conn, method, params, signal));
@@ -303,17 +303,17 @@ export class Forwarder {
           return;
         }
         if (method !== "notifications/message" || !params) return;
-        const caller = this.#inflight.get(conn)?.at(-1);
+        const caller = this.#inflight.get(conn)?.at(-1)?.caller;
         const logger = typeof params.logger === "string" ? params.logger : undefined;
         caller?.log?.(String(params.level), params.data, logger);
       });
     }
-    let callers = this.#inflight.get(conn);
-    if (!callers) this.#inflight.set(conn, callers = []);
-    callers.push(caller);
+    let calls = this.#inflight.get(conn);
+    if (!calls) this.#inflight.set(conn, calls = []);
+    calls.push(call);
     return () => {
       const list = this.#inflight.get(conn);
-      const i = list?.indexOf(caller) ?? -1;
+      const i = list?.indexOf(call) ?? -1;
       if (i >= 0) list!.splice(i, 1);
       if (list?.length === 0) this.#inflight.delete(conn);
     };
@@ -353,7 +353,9 @@ export class Forwarder {
    * Relays a request the upstream sent on `conn` to the client whose call is
    * in flight there. On a connection shared by several clients with calls
    * in flight, nothing tells which one the request is for: it is refused
-   * rather than guessed.
+   * rather than guessed. The client's answer is awaited no longer than the
+   * call itself may take (the server's timeout), nor after the upstream
+   * cancels the request or the client goes away.
    */
   async #ask(
     conn: UpstreamConnection,
@@ -361,7 +363,8 @@ export class Forwarder {
     params: Record<string, unknown>,
     signal: AbortSignal,
   ): Promise<Record<string, unknown>> {
-    const callers = this.#inflight.get(conn) ?? [];
+    const calls = this.#inflight.get(conn) ?? [];
+    const callers = calls.map((c) => c.caller);
     const caller = callers.at(-1);
     if (!caller) {
       throw new McpError(
@@ -383,7 +386,7 @@ export class Forwarder {
       throw new McpError(ErrorCode.MethodNotFound, `the client cannot be asked ${method}`);
     }
     try {
-      return await caller.ask(method, params, AbortSignal.any([signal, caller.signal]));
+      return await caller.ask(method, params, AbortSignal.any([signal, calls.at(-1)!.signal]));
     } catch (err) {
       const e = err as { code?: unknown; message?: unknown; data?: unknown };
       if (typeof e?.code === "number") {

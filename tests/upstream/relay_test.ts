@@ -23,13 +23,20 @@ import { everythingOverHttp, until } from "./fixtures.ts";
 import { addServer, api, everythingStdio, stateless } from "./gateway_fixtures.ts";
 
 /** A gateway serving server-everything (over `url`, or stdio) with the prefix `ev`. */
-async function withEverything(fn: (s: TestServer, gw: Gateway) => Promise<void>, url?: string) {
+async function withEverything(
+  fn: (s: TestServer, gw: Gateway) => Promise<void>,
+  url?: string,
+  settings: Record<string, unknown> = {},
+) {
   const s = await startTestServer();
   try {
     const gw = await setupGateway(s, "/relay");
     const server = await addServer(
       s,
-      url ? { name: "everything", transport: "streamable-http", url } : everythingStdio(),
+      {
+        ...(url ? { name: "everything", transport: "streamable-http", url } : everythingStdio()),
+        ...settings,
+      },
     );
     await api(s, "POST", `/gateways/${gw.id}/servers`, { serverId: server.id, prefix: "ev" }, 201);
     await fn(s, gw);
@@ -274,4 +281,45 @@ Deno.test("a 2026-07-28 client without the capability is not asked: the upstream
     assert.equal(res.body.result.isError, true);
     assert.match(JSON.stringify(res.body.result.content), /sampling/);
   });
+});
+
+Deno.test("a client that never answers makes the upstream's request fail at the call's timeout, and is told", async () => {
+  await withEverything(
+    async (_s, gw) => {
+      const client = new Client({ name: "silent", version: "1.0.0" }, {
+        capabilities: { sampling: {} },
+      });
+      let cancelled = false;
+      client.setRequestHandler(
+        CreateMessageRequestSchema,
+        (_req: Json, extra: Json) =>
+          new Promise((_resolve, reject) => {
+            extra.signal.addEventListener("abort", () => {
+              cancelled = true;
+              reject(new Error("aborted"));
+            });
+          }),
+      );
+      await client.connect(sdkTransport("http", gw, gw.key));
+      try {
+        const started = Date.now();
+        const result = await client.callTool({
+          name: "ev_trigger-sampling-request",
+          arguments: { prompt: "anyone?" },
+        });
+        assert.equal(result.isError, true);
+        assert.match(JSON.stringify(result.content), /within 1500 ms|timed out/i);
+        assert.ok(Date.now() - started < 10_000);
+        await until(
+          () => cancelled,
+          5000,
+          "the client's pending request cancelled",
+        );
+      } finally {
+        await client.close();
+      }
+    },
+    undefined,
+    { timeout: 1500 },
+  );
 });
