@@ -29,7 +29,7 @@ import {
   withJson,
 } from "./jsonrpc.ts";
 import type { Session } from "./session.ts";
-import type { PromptItem } from "./source.ts";
+import type { PromptItem, TemplateItem } from "./source.ts";
 import { CLIENT_REQUEST_CAPABILITIES, type ClientChannel } from "./client_requests.ts";
 import type { ParkedCall, ParkedCalls } from "./parked_calls.ts";
 import { acceptsBatches, negotiate, STATELESS_VERSION, SUPPORTED_VERSIONS } from "./versions.ts";
@@ -728,8 +728,8 @@ export class Dispatcher {
     const view = this.#view(call);
     const resource = view.resourcesByUri.get(uri);
     if (resource) return await this.#running(call, uri, (ctx) => resource.read(ctx));
-    const template = view.templates.find((t) => t.matches(uri));
-    if (template) return await this.#running(call, uri, (ctx) => template.item.read(uri, ctx));
+    const template = templateFor(view, uri);
+    if (template) return await this.#running(call, uri, (ctx) => template.read(uri, ctx));
     this.opts.catalog.missed(ex.gateway.id);
     // -32002 until 2026-07-28, which folded it into invalid params (mapped in #dispatch).
     throw new RpcError(ErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
@@ -745,7 +745,7 @@ export class Dispatcher {
     const { params } = call;
     if (typeof params.uri !== "string") throw invalidParams("uri must be a string");
     const uri = params.uri;
-    const item = view.resourcesByUri.get(uri) ?? view.templates.find((t) => t.matches(uri))?.item;
+    const item = view.resourcesByUri.get(uri) ?? templateFor(view, uri);
     const fn = item?.[action]?.bind(item);
     if (!fn) {
       throw new RpcError(ErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
@@ -901,6 +901,11 @@ export class Dispatcher {
         ? level as LogLevel
         : undefined;
   }
+}
+
+/** The template a URI no resource has is read through: the first, in claim order, it fits. */
+function templateFor(view: GatewayView, uri: string): TemplateItem | undefined {
+  return view.templates.find((t) => t.matches(uri))?.item;
 }
 
 /** The list kinds a `subscriptions/listen` filter names, by its flag. */

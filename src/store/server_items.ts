@@ -351,10 +351,15 @@ export class ServerItems {
 
   /** The gateways that serve something of `serverId`: attached, or assigned one of its tools. */
   gatewaysOf(serverId: string): string[] {
-    return this.db.prepare(
-      `SELECT gateway_id FROM gateway_servers WHERE server_id = ?
-       UNION SELECT gt.gateway_id FROM gateway_tools gt JOIN tools t ON t.id = gt.tool_id
-       WHERE t.server_id = ?`,
-    ).all(serverId, serverId).map((r) => r.gateway_id as string);
+    return gatewaysServing(this.db, serverId);
   }
+}
+
+/** The gateways that serve something of `serverId` (for the repositories that change servers). */
+export function gatewaysServing(db: Db, serverId: string): string[] {
+  return db.prepare(
+    `SELECT gateway_id FROM gateway_servers WHERE server_id = ?
+     UNION SELECT gt.gateway_id FROM gateway_tools gt JOIN tools t ON t.id = gt.tool_id
+     WHERE t.server_id = ?`,
+  ).all(serverId, serverId).map((r) => r.gateway_id as string);
 }

@@ -7,6 +7,7 @@
 import type { ChangeFeed } from "./changes.ts";
 import type { Db } from "./db.ts";
 import { uniqueOr } from "./errors.ts";
+import { gatewaysServing } from "./server_items.ts";
 import { newId, now } from "./util.ts";
 
 /** How Gatehouse talks to an upstream server. */
@@ -135,11 +136,7 @@ export class UpstreamServers {
    * found. The gateways that served it are announced.
    */
   delete(orgId: string, id: string): boolean {
-    const gateways = this.db.prepare(
-      `SELECT gateway_id FROM gateway_servers WHERE server_id = ?
-       UNION SELECT gt.gateway_id FROM gateway_tools gt JOIN tools t ON t.id = gt.tool_id
-       WHERE t.server_id = ?`,
-    ).all(id, id).map((r) => r.gateway_id as string);
+    const gateways = gatewaysServing(this.db, id);
     const res = this.db.prepare("DELETE FROM upstream_servers WHERE org_id = ? AND id = ?")
       .run(orgId, id);
     if (Number(res.changes) === 0) return false;
