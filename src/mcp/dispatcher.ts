@@ -29,7 +29,7 @@ import {
   withJson,
 } from "./jsonrpc.ts";
 import type { Session } from "./session.ts";
-import type { PromptItem, TemplateItem } from "./source.ts";
+import type { PromptItem, ResourceItem, TemplateItem } from "./source.ts";
 import { CLIENT_REQUEST_CAPABILITIES, type ClientChannel } from "./client_requests.ts";
 import type { ParkedCall, ParkedCalls } from "./parked_calls.ts";
 import { acceptsBatches, negotiate, STATELESS_VERSION, SUPPORTED_VERSIONS } from "./versions.ts";
@@ -802,26 +802,43 @@ export class Dispatcher {
    */
   async #listen(call: Call): Promise<Handled> {
     const { ex, params, id } = call;
+    const signal = ex.signal;
+    if (!signal) throw listenNeedsStream();
     const wanted = isObject(params.notifications) ? params.notifications : {};
-    const honored: Record<string, true> = {};
+    const honored: Record<string, unknown> = {};
     for (const flag of Object.keys(LISTEN_KINDS)) if (wanted[flag] === true) honored[flag] = true;
     const tag = { [META_SUBSCRIPTION_ID]: String(id) };
-    const signal = ex.signal;
-    const acknowledged = signal && ex.emit(
-      notification("notifications/subscriptions/acknowledged", {
-        _meta: tag,
-        notifications: honored,
-      }),
-    );
-    if (!signal || acknowledged === false) {
-      throw new StatusError(
-        ErrorCode.InvalidRequest,
-        "Invalid request: subscriptions/listen answers with a stream; accept text/event-stream",
-        400,
-      );
-    }
     // Built now, so a later change is compared with what the client could have listed.
-    this.#view(call);
+    const view = this.#view(call);
+    // The stream is a session of its own toward upstreams: its subscriptions end with it.
+    const closers: (() => void)[] = [];
+    const ctx: ExecutionContext = {
+      signal,
+      session: { id: `listen-${crypto.randomUUID()}`, onClose: (fn) => void closers.push(fn) },
+      progress: () => {},
+      log: () => {},
+      clientCapabilities: ex.session.clientCapabilities,
+      notify: (method, p) =>
+        ex.emit(notification(method, {
+          ...p,
+          _meta: { ...(isObject(p._meta) ? p._meta : {}), ...tag },
+        })),
+    };
+    const subscribed: { uri: string; item: ResourceItem | TemplateItem }[] = [];
+    const uris = Array.isArray(wanted.resourceSubscriptions)
+      ? wanted.resourceSubscriptions.filter((u): u is string => typeof u === "string")
+      : [];
+    for (const uri of new Set(uris.slice(0, MAX_LISTEN_RESOURCES))) {
+      const item = view.resourcesByUri.get(uri) ?? templateFor(view, uri);
+      if (!item?.subscribe) continue;
+      try {
+        await item.subscribe(uri, ctx);
+        subscribed.push({ uri, item });
+      } catch {
+        // Not honored: the acknowledgment leaves it out.
+      }
+    }
+    if (subscribed.length > 0) honored.resourceSubscriptions = subscribed.map((x) => x.uri);
     const stop = this.opts.catalog.listen(ex.gateway.id, (kind) => {
       const flag = Object.entries(LISTEN_KINDS).find(([, k]) => k === kind)?.[0];
       if (flag && honored[flag]) {
@@ -829,12 +846,25 @@ export class Dispatcher {
       }
     });
     try {
+      const acknowledged = ex.emit(
+        notification("notifications/subscriptions/acknowledged", {
+          _meta: tag,
+          notifications: honored,
+        }),
+      );
+      if (acknowledged === false) throw listenNeedsStream();
       await new Promise<void>((resolve) => {
         if (signal.aborted) resolve();
         signal.addEventListener("abort", () => resolve(), { once: true });
       });
     } finally {
       stop();
+      // Upstreams are told, then what was opened for the stream is closed.
+      const teardown = { ...ctx, signal: AbortSignal.timeout(5000) };
+      await Promise.all(
+        subscribed.map(({ uri, item }) => item.unsubscribe?.(uri, teardown).catch(() => {})),
+      );
+      for (const fn of closers) fn();
     }
     // The client ended the stream: there is nobody to send a result to.
     return undefined;
@@ -906,6 +936,17 @@ export class Dispatcher {
 /** The template a URI no resource has is read through: the first, in claim order, it fits. */
 function templateFor(view: GatewayView, uri: string): TemplateItem | undefined {
   return view.templates.find((t) => t.matches(uri))?.item;
+}
+
+/** Resource URIs one `subscriptions/listen` stream may subscribe to. */
+const MAX_LISTEN_RESOURCES = 100;
+
+function listenNeedsStream(): StatusError {
+  return new StatusError(
+    ErrorCode.InvalidRequest,
+    "Invalid request: subscriptions/listen answers with a stream; accept text/event-stream",
+    400,
+  );
 }
 
 /** The list kinds a `subscriptions/listen` filter names, by its flag. */

@@ -538,3 +538,69 @@ export const fetchWithoutGetStream: typeof fetch = (input, init) =>
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/**
+ * Opens a 2026-07-28 `subscriptions/listen` stream (request id `sub-1`) on
+ * `url` with gateway key `key`; its frames collect as they arrive until
+ * `close` ends the stream.
+ */
+export async function openListenStream(
+  url: string,
+  key: string,
+  notifications: Record<string, unknown>,
+): Promise<{ frames: Json[]; close(): Promise<void> }> {
+  const controller = new AbortController();
+  const res = await fetch(url, {
+    method: "POST",
+    signal: controller.signal,
+    headers: {
+      authorization: `Bearer ${key}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-protocol-version": "2026-07-28",
+      "mcp-method": "subscriptions/listen",
+    },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: "sub-1",
+      method: "subscriptions/listen",
+      params: {
+        notifications,
+        _meta: {
+          "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+          "io.modelcontextprotocol/clientCapabilities": {},
+        },
+      },
+    }),
+  });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type") ?? "", /text\/event-stream/);
+  const frames: Json[] = [];
+  const reading = (async () => {
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    try {
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const data = buffer.slice(0, end).split("\n").filter((l) => l.startsWith("data: "))
+            .map((l) => l.slice(6)).join("\n");
+          buffer = buffer.slice(end + 2);
+          if (data) frames.push(JSON.parse(data));
+        }
+      }
+    } catch {
+      // Aborted by the test.
+    }
+  })();
+  return {
+    frames,
+    close: async () => {
+      controller.abort();
+      await reading;
+    },
+  };
+}

@@ -7,90 +7,25 @@ import assert from "node:assert/strict";
 import {
   apiIn,
   createGateway,
-  type Json,
   ok,
+  openListenStream,
   STANDARD_TOOLS,
   withMcpServer,
 } from "../helpers/mcp.ts";
+import { waitFor } from "../transports/fixtures.ts";
 
 const V = "2026-07-28";
-
-/** Opens a listen stream on `url` and returns its frames as they arrive, and a way to end it. */
-async function listen(url: string, key: string, notifications: Record<string, unknown>) {
-  const controller = new AbortController();
-  const res = await fetch(url, {
-    method: "POST",
-    signal: controller.signal,
-    headers: {
-      authorization: `Bearer ${key}`,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": V,
-      "mcp-method": "subscriptions/listen",
-    },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: "sub-1",
-      method: "subscriptions/listen",
-      params: {
-        notifications,
-        _meta: {
-          "io.modelcontextprotocol/protocolVersion": V,
-          "io.modelcontextprotocol/clientCapabilities": {},
-        },
-      },
-    }),
-  });
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get("content-type") ?? "", /text\/event-stream/);
-  const frames: Json[] = [];
-  const reading = (async () => {
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    try {
-      while (true) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += value;
-        let end;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const data = buffer.slice(0, end).split("\n").filter((l) => l.startsWith("data: "))
-            .map((l) => l.slice(6)).join("\n");
-          buffer = buffer.slice(end + 2);
-          if (data) frames.push(JSON.parse(data));
-        }
-      }
-    } catch {
-      // Aborted by the test.
-    }
-  })();
-  return {
-    frames,
-    close: async () => {
-      controller.abort();
-      await reading;
-    },
-  };
-}
-
-async function until(fn: () => boolean, what: string) {
-  const deadline = Date.now() + 5000;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 Deno.test("subscriptions/listen acknowledges what it honors, then streams tagged list changes", async () => {
   await withMcpServer(async (s) => {
     const gw = await createGateway(s, { tools: STANDARD_TOOLS.slice(0, 1) });
     const api = apiIn(s, "default");
-    const stream = await listen(gw.url, gw.key, {
+    const stream = await openListenStream(gw.url, gw.key, {
       toolsListChanged: true,
       resourceSubscriptions: ["file:///x"],
     });
     try {
-      await until(() => stream.frames.length > 0, "the acknowledgment");
+      await waitFor("the acknowledgment", () => stream.frames.length > 0);
       assert.deepEqual(stream.frames[0], {
         jsonrpc: "2.0",
         method: "notifications/subscriptions/acknowledged",
@@ -110,7 +45,7 @@ Deno.test("subscriptions/listen acknowledges what it honors, then streams tagged
         201,
       );
       ok(await api("POST", `/gateways/${gw.id}/tools`, { toolId: tool.id }), 201);
-      await until(() => stream.frames.length > 1, "tools/list_changed");
+      await waitFor("tools/list_changed", () => stream.frames.length > 1);
       assert.deepEqual(stream.frames[1], {
         jsonrpc: "2.0",
         method: "notifications/tools/list_changed",
@@ -126,9 +61,9 @@ Deno.test("subscriptions/listen sends nothing for kinds it was not asked for, an
   await withMcpServer(async (s) => {
     const gw = await createGateway(s, { tools: STANDARD_TOOLS.slice(0, 1) });
     const api = apiIn(s, "default");
-    const stream = await listen(gw.url, gw.key, { promptsListChanged: true });
+    const stream = await openListenStream(gw.url, gw.key, { promptsListChanged: true });
     try {
-      await until(() => stream.frames.length > 0, "the acknowledgment");
+      await waitFor("the acknowledgment", () => stream.frames.length > 0);
       assert.deepEqual(stream.frames[0].params.notifications, { promptsListChanged: true });
       ok(await api("PATCH", `/tools/${gw.toolIds.echo}`, { description: "changed" }));
       await new Promise((r) => setTimeout(r, 300));

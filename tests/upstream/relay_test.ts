@@ -11,6 +11,7 @@ import {
   ResourceUpdatedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { openListenStream } from "../helpers/mcp.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import {
   type Gateway,
@@ -322,4 +323,36 @@ Deno.test("a client that never answers makes the upstream's request fail at the 
     undefined,
     { timeout: 1500 },
   );
+});
+
+Deno.test("a 2026-07-28 listen stream's resourceSubscriptions reach the upstream, and its updates come back tagged", async () => {
+  await withEverything(async (_s, gw) => {
+    const listed = await stateless(gw, "resources/list", {});
+    const uri = listed.body.result.resources[0].uri as string;
+    const stream = await openListenStream(gw.httpUrl, gw.key, {
+      resourceSubscriptions: [uri, "nope://not-served"],
+    });
+    try {
+      await until(() => stream.frames.length > 0, 10_000, "the acknowledgment");
+      assert.equal(stream.frames[0].method, "notifications/subscriptions/acknowledged");
+      // Only what an upstream took is honored.
+      assert.deepEqual(stream.frames[0].params.notifications, { resourceSubscriptions: [uri] });
+      const toggled = await stateless(gw, "tools/call", {
+        name: "ev_toggle-subscriber-updates",
+        arguments: {},
+      });
+      assert.equal(toggled.body.result.isError, undefined, JSON.stringify(toggled.body));
+      const update = await until(
+        () =>
+          stream.frames.find((f: Json) =>
+            f.method === "notifications/resources/updated" && f.params.uri === uri
+          ),
+        20_000,
+        "notifications/resources/updated on the listen stream",
+      );
+      assert.equal(update.params._meta["io.modelcontextprotocol/subscriptionId"], "sub-1");
+    } finally {
+      await stream.close();
+    }
+  });
 });
