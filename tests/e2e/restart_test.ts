@@ -176,7 +176,9 @@ Deno.test("SIGTERM lets a request in flight finish, takes no new ones, and keeps
     await inFlight.finish();
     const raw = await inFlight.response;
     assert.match(raw, /^HTTP\/1\.1 201/, raw);
-    const status = await child.stop("SIGTERM");
+    // The one SIGTERM is enough: the server exits by itself once the request is done. (A second
+    // signal could land while the runtime tears down, after the listener is gone.)
+    const status = await child.process.status;
     assert.equal(status.code, 0, child.output());
 
     child = await startChildServer(dataDir);
