@@ -30,8 +30,7 @@ import { parseArgs } from "node:util";
 // The package maps `./*` types to `*.d.ts`, so `mcp.js` would find `mcp.js.d.ts` and type as any.
 // @deno-types="@modelcontextprotocol/sdk/server/mcp"
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-// @deno-types="@modelcontextprotocol/sdk/server/webStandardStreamableHttp"
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { sdkHandlers } from "./bench_sdk_serving.ts";
 // The SDK's schema language, at the version the SDK resolves to in deno.lock (as bench_sdk.ts).
 // deno-lint-ignore no-import-prefix
 import * as z from "npm:zod@^4.6.7";
@@ -55,49 +54,18 @@ function getServer(): McpServer {
   return server;
 }
 
-const sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
+const sdk = sdkHandlers(getServer);
+const sessions = sdk.sessions;
 
-async function statelessHandler(req: Request): Promise<Response> {
+/** Stateless, with GET and DELETE answered 405 as in the SDK's stateless example. */
+function statelessHandler(req: Request): Promise<Response> {
   if (req.method !== "POST") {
-    return new Response(null, { status: 405, headers: { allow: "POST" } });
+    return Promise.resolve(new Response(null, { status: 405, headers: { allow: "POST" } }));
   }
-  const server = getServer();
-  const transport = new WebStandardStreamableHTTPServerTransport({
-    sessionIdGenerator: undefined,
-    enableJsonResponse: true,
-  });
-  await server.connect(transport);
-  try {
-    return await transport.handleRequest(req);
-  } finally {
-    // With JSON responses the answer is complete here; the example closes both per request.
-    await transport.close();
-    await server.close();
-  }
+  return sdk.stateless(req);
 }
 
-async function statefulHandler(req: Request): Promise<Response> {
-  const id = req.headers.get("mcp-session-id");
-  let transport = id ? sessions.get(id) : undefined;
-  if (!transport) {
-    if (id) {
-      return Response.json({
-        jsonrpc: "2.0",
-        id: null,
-        error: { code: -32001, message: "Session not found" },
-      }, { status: 404 });
-    }
-    const fresh = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => crypto.randomUUID(),
-      enableJsonResponse: true,
-      onsessioninitialized: (sid) => void sessions.set(sid, fresh),
-      onsessionclosed: (sid) => void sessions.delete(sid),
-    });
-    await getServer().connect(fresh);
-    transport = fresh;
-  }
-  return await transport.handleRequest(req);
-}
+const statefulHandler = sdk.stateful;
 
 const handler = mode === "stateful" ? statefulHandler : statelessHandler;
 Deno.serve({

@@ -25,8 +25,7 @@ import { parseArgs } from "node:util";
 // The package maps `./*` types to `*.d.ts`, so `mcp.js` would find `mcp.js.d.ts` and type as any.
 // @deno-types="@modelcontextprotocol/sdk/server/mcp"
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-// @deno-types="@modelcontextprotocol/sdk/server/webStandardStreamableHttp"
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { sdkHandlers } from "./bench_sdk_serving.ts";
 // Only this reference server uses zod (the SDK's schema language), so it stays out of deno.json;
 // the version is the one the SDK itself resolves to in deno.lock.
 // deno-lint-ignore no-import-prefix
@@ -72,46 +71,7 @@ function getServer(): McpServer {
   return server;
 }
 
-const sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
-
-async function statelessHandler(req: Request): Promise<Response> {
-  const server = getServer();
-  const transport = new WebStandardStreamableHTTPServerTransport({
-    sessionIdGenerator: undefined,
-    enableJsonResponse: true,
-  });
-  await server.connect(transport);
-  try {
-    return await transport.handleRequest(req);
-  } finally {
-    // With JSON responses the answer is complete here; the example closes both per request.
-    await transport.close();
-    await server.close();
-  }
-}
-
-async function statefulHandler(req: Request): Promise<Response> {
-  const id = req.headers.get("mcp-session-id");
-  let transport = id ? sessions.get(id) : undefined;
-  if (!transport) {
-    if (id) {
-      return Response.json({
-        jsonrpc: "2.0",
-        id: null,
-        error: { code: -32001, message: "Session not found" },
-      }, { status: 404 });
-    }
-    const fresh = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => crypto.randomUUID(),
-      enableJsonResponse: true,
-      onsessioninitialized: (sid) => void sessions.set(sid, fresh),
-      onsessionclosed: (sid) => void sessions.delete(sid),
-    });
-    await getServer().connect(fresh);
-    transport = fresh;
-  }
-  return await transport.handleRequest(req);
-}
+const { stateless: statelessHandler, stateful: statefulHandler } = sdkHandlers(getServer);
 
 Deno.serve({
   hostname: "127.0.0.1",
