@@ -72,6 +72,30 @@ async function answeringClient(kind: (typeof KINDS)[number], gw: Gateway, tag: s
   return { client, asked };
 }
 
+/**
+ * An SDK client on Streamable HTTP whose sampling handler never answers: it
+ * waits until the gateway cancels the request. `asked` resolves when the
+ * request arrives; `cancelled()` says whether it was cancelled.
+ */
+async function silentClient(gw: Gateway) {
+  const client = new Client({ name: "silent", version: "1.0.0" }, {
+    capabilities: { sampling: {} },
+  });
+  const { promise: asked, resolve: arrived } = Promise.withResolvers<void>();
+  let cancelled = false;
+  client.setRequestHandler(CreateMessageRequestSchema, (_req: Json, extra: Json) => {
+    arrived();
+    return new Promise((_resolve, reject) => {
+      extra.signal.addEventListener("abort", () => {
+        cancelled = true;
+        reject(new Error("aborted"));
+      });
+    });
+  });
+  await client.connect(sdkTransport("http", gw, gw.key));
+  return { client, asked, cancelled: () => cancelled };
+}
+
 for (const kind of KINDS) {
   Deno.test(`sampling, elicitation and roots requests of an upstream reach the calling client (${kind})`, async () => {
     await withEverything(async (_s, gw) => {
@@ -161,21 +185,7 @@ Deno.test("two clients calling the same upstream tool at once each get only thei
 
 Deno.test("a cancelled downstream call cancels the upstream one and the client's pending request", async () => {
   await withEverything(async (_s, gw) => {
-    const client = new Client({ name: "slow", version: "1.0.0" }, {
-      capabilities: { sampling: {} },
-    });
-    const { promise: askedNow, resolve: asked } = Promise.withResolvers<void>();
-    let cancelledByGateway = false;
-    client.setRequestHandler(CreateMessageRequestSchema, (_req: Json, extra: Json) => {
-      asked();
-      return new Promise((_resolve, reject) => {
-        extra.signal.addEventListener("abort", () => {
-          cancelledByGateway = true;
-          reject(new Error("aborted"));
-        });
-      });
-    });
-    await client.connect(sdkTransport("http", gw, gw.key));
+    const { client, asked, cancelled } = await silentClient(gw);
     try {
       const controller = new AbortController();
       const call = client.callTool(
@@ -183,10 +193,10 @@ Deno.test("a cancelled downstream call cancels the upstream one and the client's
         undefined,
         { signal: controller.signal },
       ).catch((e: Error) => e);
-      await askedNow;
+      await asked;
       controller.abort(new Error("user gave up"));
       assert.match(String(await call), /gave up|abort/i);
-      await until(() => cancelledByGateway, 10_000, "the client's sampling request cancelled");
+      await until(cancelled, 10_000, "the client's sampling request cancelled");
     } finally {
       await client.close();
     }
@@ -287,21 +297,7 @@ Deno.test("a 2026-07-28 client without the capability is not asked: the upstream
 Deno.test("a client that never answers makes the upstream's request fail at the call's timeout, and is told", async () => {
   await withEverything(
     async (_s, gw) => {
-      const client = new Client({ name: "silent", version: "1.0.0" }, {
-        capabilities: { sampling: {} },
-      });
-      let cancelled = false;
-      client.setRequestHandler(
-        CreateMessageRequestSchema,
-        (_req: Json, extra: Json) =>
-          new Promise((_resolve, reject) => {
-            extra.signal.addEventListener("abort", () => {
-              cancelled = true;
-              reject(new Error("aborted"));
-            });
-          }),
-      );
-      await client.connect(sdkTransport("http", gw, gw.key));
+      const { client, cancelled } = await silentClient(gw);
       try {
         const started = Date.now();
         const result = await client.callTool({
@@ -312,7 +308,7 @@ Deno.test("a client that never answers makes the upstream's request fail at the 
         assert.match(JSON.stringify(result.content), /within 1500 ms|timed out/i);
         assert.ok(Date.now() - started < 10_000);
         await until(
-          () => cancelled,
+          cancelled,
           5000,
           "the client's pending request cancelled",
         );
