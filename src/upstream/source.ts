@@ -9,7 +9,7 @@
 import { type CatalogSource, noItems, type SourceItems, type WithheldItem } from "../mcp/source.ts";
 import type { Attachment } from "../store/attachments.ts";
 import type { ExecutionContext } from "../tools/executor.ts";
-import type { UpstreamServer } from "../store/servers.ts";
+import { isObject } from "../util/json.ts";
 import type { Store } from "../store/store.ts";
 import { describeTool } from "../mcp/assigned_tools.ts";
 import type { Supervisor } from "./supervisor.ts";
@@ -99,11 +99,10 @@ export class ServerSource implements CatalogSource {
         call: (args, ctx) => this.calls.callTool(serverId, tool.name, args, ctx),
       });
     }
-    const completes = this.#capable(server, "completions");
-    const caps = this.supervisor.status(serverId).capabilities;
-    const resourceCaps = caps?.resources;
-    const subscribable = typeof resourceCaps === "object" && resourceCaps !== null &&
-      (resourceCaps as Record<string, unknown>).subscribe === true;
+    // What the server announced when it last connected (none yet: nothing beyond its items).
+    const caps = this.supervisor.status(serverId).capabilities ?? {};
+    const completes = caps.completions !== undefined;
+    const subscribable = isObject(caps.resources) && caps.resources.subscribe === true;
     const subscription = subscribable
       ? {
         subscribe: (uri: string, ctx: ExecutionContext) =>
@@ -165,7 +164,7 @@ export class ServerSource implements CatalogSource {
           : undefined,
       });
     }
-    items.logging = this.#capable(server, "logging");
+    items.logging = caps.logging !== undefined;
     items.completions = completes && (items.prompts.length > 0 || items.templates.length > 0);
     items.subscribe = subscribable && (items.resources.length > 0 || items.templates.length > 0);
     return items;
@@ -179,10 +178,5 @@ export class ServerSource implements CatalogSource {
       this.#relisted.set(a.serverId, now);
       this.supervisor.relist(a.serverId);
     }
-  }
-
-  #capable(server: UpstreamServer, capability: string): boolean {
-    const caps = this.supervisor.status(server.id).capabilities;
-    return caps !== null && caps[capability] !== undefined;
   }
 }
