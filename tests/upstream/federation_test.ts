@@ -389,3 +389,36 @@ Deno.test("GATEHOUSE_UPSTREAM_SESSIONS_PER_SERVER bounds the upstream sessions a
     await upstream.stop();
   }
 });
+
+Deno.test("an upstream restarted mid-session: the client's next call through the gateway just works", async () => {
+  let upstream = sessionServer();
+  const port = upstream.port;
+  const s = await startTestServer();
+  try {
+    const gw = await setupGateway(s, "/restart");
+    const server = await addServer(s, {
+      name: "st",
+      transport: "streamable-http",
+      url: upstream.url,
+    });
+    await api(s, "POST", `/gateways/${gw.id}/servers`, { serverId: server.id, prefix: "st" }, 201);
+    const c = await connectSdk("http", gw);
+    try {
+      const first = await c.client.callTool({ name: "st_count", arguments: {} });
+      assert.deepEqual(first.content, [{ type: "text", text: "1" }]);
+      // The upstream goes away and comes back on the same port, knowing no session.
+      await upstream.stop();
+      upstream = sessionServer({ port });
+      const again = await c.client.callTool({ name: "st_count", arguments: {} });
+      assert.equal(again.isError, undefined, JSON.stringify(again));
+      // A new upstream session, made for the same downstream session, counts from 1 again.
+      assert.deepEqual(again.content, [{ type: "text", text: "1" }]);
+      assert.ok(upstream.opened.length >= 1);
+    } finally {
+      await c.close();
+    }
+  } finally {
+    await s.close();
+    await upstream.stop();
+  }
+});
