@@ -871,7 +871,17 @@ const SCHEMAS: Record<string, Json> = {
         "`degraded`: was ready, the connection or process was lost, reconnecting with backoff. " +
         "`failed`: cannot connect (retried with backoff, capped at 30 s).",
     },
-    protocolVersion: { type: ["string", "null"], description: "The negotiated MCP version." },
+    protocolVersion: {
+      type: ["string", "null"],
+      description: "The negotiated MCP version (the session-era one, for a server speaking both).",
+    },
+    protocolVersions: {
+      type: "array",
+      items: { type: "string" },
+      description: "Every version Gatehouse speaks with the server: a Streamable HTTP server " +
+        "that also answers `server/discover` is asked in 2026-07-28 for 2026-07-28 clients " +
+        "(and lists to them what it lists in that era), in its session version for the others.",
+    },
     serverInfo: { type: ["object", "null"], description: "The upstream's serverInfo." },
     capabilities: { type: ["object", "null"], description: "The upstream's capabilities." },
     tools: { type: ["integer", "null"], description: "How many tools it lists (every page)." },

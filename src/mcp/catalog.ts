@@ -145,8 +145,12 @@ function byKey<T>(items: T[], key: (t: T) => string): T[] {
   return items.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
-/** Merges what `sources` contribute to `gatewayId` into one view. */
-export function buildView(sources: readonly CatalogSource[], gatewayId: string): GatewayView {
+/** Merges what `sources` contribute to `gatewayId`, for clients of one era, into one view. */
+export function buildView(
+  sources: readonly CatalogSource[],
+  gatewayId: string,
+  stateless = false,
+): GatewayView {
   const withheld: WithheldItem[] = [];
   const tools = new Map<string, ToolItem>();
   const prompts = new Map<string, PromptItem>();
@@ -175,7 +179,7 @@ export function buildView(sources: readonly CatalogSource[], gatewayId: string):
     });
   };
   for (const source of sources) {
-    const part = source.itemsFor(gatewayId);
+    const part = source.itemsFor(gatewayId, stateless);
     for (const t of part.tools) claim(tools, "tool", t.name, t);
     for (const p of part.prompts) claim(prompts, "prompt", p.name, p);
     for (const r of part.resources) claim(resources, "resource", r.uri, r);
@@ -225,7 +229,16 @@ export function buildView(sources: readonly CatalogSource[], gatewayId: string):
 
 const NO_LISTENERS: ReadonlySet<(kind: ListKind) => void> = new Set();
 
-/** Per-gateway views, rebuilt lazily after the store reports a change. */
+/** The cache key of a gateway's view for clients of one era. */
+function viewKey(gatewayId: string, stateless: boolean): string {
+  return stateless ? `${gatewayId}\n2026` : gatewayId;
+}
+
+/**
+ * Per-gateway views, rebuilt lazily after the store reports a change: one
+ * for session-era clients and one for 2026-07-28 clients, which differ when
+ * an upstream lists differently to each.
+ */
 export class Catalog {
   #cache = new Map<string, GatewayView>();
   /** Digests of views dropped by a change, until {@link Catalog.changedLists} compares them. */
@@ -236,19 +249,22 @@ export class Catalog {
   constructor(private readonly sources: readonly CatalogSource[], changes: ChangeFeed) {
     changes.subscribe(({ gatewayIds }) => {
       for (const id of gatewayIds) {
-        const old = this.#cache.get(id);
-        if (old && !this.#before.has(id)) this.#before.set(id, old.digests);
-        this.#cache.delete(id);
+        for (const key of [viewKey(id, false), viewKey(id, true)]) {
+          const old = this.#cache.get(key);
+          if (old && !this.#before.has(key)) this.#before.set(key, old.digests);
+          this.#cache.delete(key);
+        }
       }
     });
   }
 
-  /** What `gatewayId` serves. */
-  forGateway(gatewayId: string): GatewayView {
-    let view = this.#cache.get(gatewayId);
+  /** What `gatewayId` serves to clients of one era (`stateless`: 2026-07-28). */
+  forGateway(gatewayId: string, stateless = false): GatewayView {
+    const key = viewKey(gatewayId, stateless);
+    let view = this.#cache.get(key);
     if (!view) {
-      view = buildView(this.sources, gatewayId);
-      this.#cache.set(gatewayId, view);
+      view = buildView(this.sources, gatewayId, stateless);
+      this.#cache.set(key, view);
     }
     return view;
   }
@@ -257,17 +273,18 @@ export class Catalog {
    * The lists of `gatewayId` that differ from before the last change (all of
    * them when it was not built before), rebuilding its view now.
    */
-  changedLists(gatewayId: string): ListKind[] {
-    const before = this.#before.get(gatewayId);
-    this.#before.delete(gatewayId);
-    const now = this.forGateway(gatewayId).digests;
+  changedLists(gatewayId: string, stateless = false): ListKind[] {
+    const key = viewKey(gatewayId, stateless);
+    const before = this.#before.get(key);
+    this.#before.delete(key);
+    const now = this.forGateway(gatewayId, stateless).digests;
     const kinds: ListKind[] = ["tools", "prompts", "resources"];
     return before ? kinds.filter((k) => before[k] !== now[k]) : kinds;
   }
 
   /** Forgets the digests kept for `gatewayId` (it has no session to tell). */
-  settle(gatewayId: string): void {
-    this.#before.delete(gatewayId);
+  settle(gatewayId: string, stateless = false): void {
+    this.#before.delete(viewKey(gatewayId, stateless));
   }
 
   /**

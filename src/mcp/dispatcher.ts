@@ -366,6 +366,13 @@ export class Dispatcher {
       if (err instanceof RpcError && err.code === ErrorCode.ResourceNotFound) {
         throw new RpcError(ErrorCode.InvalidParams, err.message, err.data);
       }
+      // An upstream's "the client lacks a capability" is about this client: on HTTP, a 400.
+      if (
+        err instanceof RpcError && !(err instanceof StatusError) &&
+        err.code === ErrorCode.MissingRequiredClientCapability
+      ) {
+        throw new StatusError(err.code, err.message, 400, err.data);
+      }
       throw err;
     }
     if (result === undefined || name === "server/discover") return result;
@@ -390,7 +397,7 @@ export class Dispatcher {
   }
 
   #view(call: Call): GatewayView {
-    return this.opts.catalog.forGateway(call.ex.gateway.id);
+    return this.opts.catalog.forGateway(call.ex.gateway.id, call.stateless);
   }
 
   #cache() {
@@ -545,6 +552,8 @@ export class Dispatcher {
         emit(notification("notifications/message", { level, logger: source ?? logger, data }));
       },
       clientCapabilities: session.clientCapabilities,
+      stateless: call.stateless,
+      logLevel: session.logLevel,
       notify: (method, notifyParams) => session.outbound?.(notification(method, notifyParams)),
       request: ask,
     };
@@ -619,7 +628,7 @@ export class Dispatcher {
       let made: ParkedCall | undefined;
       const emit: ClientChannel = (m) => (made ? made.emit(m) : ex.emit(m));
       const work: Promise<object> = fn(
-        this.#context(call, logger, controller, emit, (method, p) => {
+        this.#context(call, logger, controller, emit, (method, p, _signal, key) => {
           this.#mayAsk(call, method, p);
           if (!made) {
             made = parkedCalls.park(owner, controller);
@@ -630,7 +639,7 @@ export class Dispatcher {
             ex.signal?.removeEventListener("abort", onTransportAbort);
             asked(made);
           }
-          return made.ask(method, p);
+          return made.ask(method, p, key);
         }),
       );
       const first = await Promise.race([
@@ -818,6 +827,7 @@ export class Dispatcher {
       progress: () => {},
       log: () => {},
       clientCapabilities: ex.session.clientCapabilities,
+      stateless: true,
       notify: (method, p) =>
         ex.emit(notification(method, {
           ...p,

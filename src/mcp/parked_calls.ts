@@ -54,10 +54,21 @@ export class ParkedCall {
     );
   }
 
-  /** Adds a question for the client; resolves with its answer on a later retry. */
-  ask(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+  /**
+   * Adds a question for the client, under `key` when given and free (an
+   * upstream's own name for it); resolves with its answer on a later retry.
+   */
+  ask(
+    method: string,
+    params: Record<string, unknown>,
+    key?: string,
+  ): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
-      this.#asks.set(`input-${++this.#next}`, { request: { method, params }, resolve, reject });
+      let name = key;
+      if (name === undefined || name.length > 200 || this.#asks.has(name)) {
+        do name = `input-${++this.#next}`; while (this.#asks.has(name));
+      }
+      this.#asks.set(name, { request: { method, params }, resolve, reject });
       this.#wake?.();
     });
   }

@@ -87,17 +87,21 @@ export class McpService {
         this.sessions.closeGateway(id);
         continue;
       }
+      // Each era's view is rebuilt now, once, so only the lists that changed are announced.
       const sessions = [...this.sessions.forGateway(id)].filter((s) => s.outbound);
-      const listeners = this.catalog.listeners(id);
-      if (sessions.length === 0 && listeners.size === 0) {
-        this.catalog.settle(id);
-        continue;
+      if (sessions.length === 0) this.catalog.settle(id);
+      else {
+        for (const kind of this.catalog.changedLists(id)) {
+          const msg = notification(`notifications/${kind}/list_changed`);
+          for (const s of sessions) s.outbound?.(msg);
+        }
       }
-      // Rebuilt now, once, so only the lists that changed are announced.
-      for (const kind of this.catalog.changedLists(id)) {
-        const msg = notification(`notifications/${kind}/list_changed`);
-        for (const s of sessions) s.outbound?.(msg);
-        for (const fn of [...listeners]) fn(kind);
+      const listeners = this.catalog.listeners(id);
+      if (listeners.size === 0) this.catalog.settle(id, true);
+      else {
+        for (const kind of this.catalog.changedLists(id, true)) {
+          for (const fn of [...listeners]) fn(kind);
+        }
       }
     }
   }

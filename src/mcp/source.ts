@@ -108,8 +108,11 @@ export interface SourceItems {
 
 /** A kind of thing gateways serve items from. */
 export interface CatalogSource {
-  /** What the source contributes to `gatewayId`; earlier items win a contested name. */
-  itemsFor(gatewayId: string): SourceItems;
+  /**
+   * What the source contributes to `gatewayId` for clients of one era
+   * (`stateless`: 2026-07-28); earlier items win a contested name.
+   */
+  itemsFor(gatewayId: string, stateless: boolean): SourceItems;
   /** A caller named an item `gatewayId` does not serve: the source may look again. */
   missed?(gatewayId: string): void;
 }

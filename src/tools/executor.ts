@@ -57,6 +57,10 @@ export interface ExecutionContext {
   notify?(method: string, params: Record<string, unknown>): void;
   /** What the caller's client declared it can answer (sampling, elicitation, roots...). */
   clientCapabilities?: Record<string, unknown>;
+  /** True when the caller speaks the stateless era (2026-07-28). */
+  stateless?: boolean;
+  /** The least severe level of log messages the caller wants; none when unset. */
+  logLevel?: LogLevel;
   /**
    * Sends a request to the caller's client while the call runs (an upstream
    * asking for sampling, elicitation or roots) and resolves with its answer;
@@ -67,6 +71,7 @@ export interface ExecutionContext {
     method: string,
     params: Record<string, unknown>,
     signal?: AbortSignal,
+    key?: string,
   ): Promise<Record<string, unknown>>;
 }
 

@@ -36,15 +36,45 @@ export interface ServerHello {
  * Answers a request the upstream sends the client side (`sampling/createMessage`,
  * `elicitation/create`, `roots/list`); `signal` aborts when the upstream
  * cancels it. A rejection with an {@link McpError} answers with its code.
+ * `key` is the upstream's name for the question, when it names them (the
+ * keys of a 2026-07-28 server's `inputRequests`).
  */
 export type ServerRequestHandler = (
   method: string,
   params: Record<string, unknown>,
   signal: AbortSignal,
+  key?: string,
 ) => Promise<Record<string, unknown>>;
 
 /** Progress the upstream reports on a request. */
 export type ProgressHandler = (progress: number, total?: number, message?: string) => void;
+
+/** How one request is sent, besides its method and params. */
+export interface RequestOptions {
+  /** Aborts the request, which also tells the upstream it is cancelled. */
+  signal?: AbortSignal;
+  /** Receives the upstream's progress on the request. */
+  onProgress?: ProgressHandler;
+  /**
+   * Receives notifications the upstream ties to this request (a 2026-07-28
+   * server sends its log messages on the request's own response); others
+   * go to {@link UpstreamConnection.onNotification}.
+   */
+  onNotification?: (method: string, params: Record<string, unknown>) => void;
+  /**
+   * The client capabilities to declare for this request, where the protocol
+   * declares them per request (2026-07-28); a session declares them once.
+   */
+  capabilities?: Record<string, unknown>;
+  /**
+   * Answers what the upstream asks the client in the course of this request
+   * (a 2026-07-28 server's `input_required`), instead of the connection's
+   * {@link UpstreamConnection.onServerRequest} handler.
+   */
+  onServerRequest?: ServerRequestHandler;
+  /** The log level to ask for, where the protocol asks per request (2026-07-28). */
+  logLevel?: string;
+}
 
 const SERVER_REQUEST_SCHEMAS = {
   "sampling/createMessage": CreateMessageRequestSchema,
@@ -58,14 +88,12 @@ export interface UpstreamConnection {
   connect(): Promise<ServerHello>;
   /**
    * Sends one request and resolves with its result (rejects on an error
-   * answer, on timeout, or when `signal` aborts, which also tells the
-   * upstream the request is cancelled).
+   * answer, on timeout, or when the signal aborts).
    */
   request(
     method: string,
     params?: Record<string, unknown>,
-    signal?: AbortSignal,
-    onProgress?: ProgressHandler,
+    options?: RequestOptions,
   ): Promise<Record<string, unknown>>;
   /**
    * True when the upstream keeps state for this connection (an SSE
@@ -165,8 +193,7 @@ export class SdkConnection implements UpstreamConnection {
   async request(
     method: string,
     params?: Record<string, unknown>,
-    signal?: AbortSignal,
-    onProgress?: ProgressHandler,
+    { signal, onProgress }: RequestOptions = {},
   ): Promise<Record<string, unknown>> {
     return await this.#client.request(
       params ? { method, params } : { method },

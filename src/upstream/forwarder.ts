@@ -45,6 +45,13 @@ export interface ForwardCaller {
   /** What the caller's client declared it can answer (sampling, elicitation, roots). */
   capabilities?: Record<string, unknown>;
   /**
+   * True when the caller speaks 2026-07-28: a server that speaks both eras
+   * serves it on its 2026-07-28 connection.
+   */
+  stateless?: boolean;
+  /** The least severe log level the caller wants, if it wants log messages at all. */
+  logLevel?: string;
+  /**
    * Asks the caller's client on the upstream's behalf while the request runs
    * (sampling, elicitation, roots); rejects with a JSON-RPC error to pass on.
    */
@@ -52,6 +59,7 @@ export interface ForwardCaller {
     method: string,
     params: Record<string, unknown>,
     signal: AbortSignal,
+    key?: string,
   ): Promise<Record<string, unknown>>;
   /** Progress the upstream reports on the request. */
   progress?: ProgressHandler;
@@ -265,12 +273,18 @@ export class Forwarder {
           return {};
         }
         sent = true;
-        const result = await lease.conn.request(
-          call.method,
-          call.params,
-          call.signal,
-          call.caller.progress,
-        );
+        const { caller } = call;
+        const result = await lease.conn.request(call.method, call.params, {
+          signal: call.signal,
+          onProgress: caller.progress,
+          onNotification: (method, params) => {
+            if (method === "notifications/message") logTo(caller, params);
+          },
+          onServerRequest: (method, params, signal, key) =>
+            askCaller(call, method, params, signal, key),
+          capabilities: relayable(caller.capabilities),
+          logLevel: caller.logLevel,
+        });
         if (call.method === "resources/subscribe") this.#subscribe(lease.conn, call);
         return result;
       } catch (err) {
@@ -304,8 +318,7 @@ export class Forwarder {
         }
         if (method !== "notifications/message" || !params) return;
         const caller = this.#inflight.get(conn)?.at(-1)?.caller;
-        const logger = typeof params.logger === "string" ? params.logger : undefined;
-        caller?.log?.(String(params.level), params.data, logger);
+        if (caller) logTo(caller, params);
       });
     }
     let calls = this.#inflight.get(conn);
@@ -382,21 +395,7 @@ export class Forwarder {
           "per-session)",
       );
     }
-    if (!caller.ask) {
-      throw new McpError(ErrorCode.MethodNotFound, `the client cannot be asked ${method}`);
-    }
-    try {
-      return await caller.ask(method, params, AbortSignal.any([signal, calls.at(-1)!.signal]));
-    } catch (err) {
-      const e = err as { code?: unknown; message?: unknown; data?: unknown };
-      if (typeof e?.code === "number") {
-        throw new McpError(e.code, String(e.message ?? ""), e.data);
-      }
-      throw new McpError(
-        ErrorCode.InternalError,
-        `the client did not answer ${method}: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    }
+    return await askCaller(calls.at(-1)!, method, params, signal);
   }
 
   /** The connection the request travels on (see the module documentation). */
@@ -412,7 +411,7 @@ export class Forwarder {
     if (own && !own.closed && own.server === server) return await this.#borrow(own, call);
     if (own) void this.#discard(own);
 
-    const shared = this.#supervisor.shared(serverId);
+    const shared = this.#supervisor.shared(serverId, caller.stateless);
     if (!shared) {
       const { state, lastError } = this.#supervisor.status(serverId);
       throw new UpstreamUnavailable(
@@ -425,7 +424,7 @@ export class Forwarder {
     if (!stateful) {
       return {
         conn: shared,
-        ended: () => this.#supervisor.shared(serverId) !== shared,
+        ended: () => this.#supervisor.shared(serverId, caller.stateless) !== shared,
         release: () => {},
         discard: () => {},
       };
@@ -654,6 +653,41 @@ function pausedMessage(name: string, a: Extract<Admission, { ok: false }>): stri
   const seconds = Math.max(0, (a.retryAt - Date.now()) / 1000).toFixed(1);
   return `${why}; the next call is tried at ${new Date(a.retryAt).toISOString()} ` +
     `(in ${seconds} s)`;
+}
+
+/**
+ * Asks the client behind `call` what the upstream asks, for no longer than
+ * the call may take; its error answer keeps its code.
+ */
+async function askCaller(
+  call: Call,
+  method: string,
+  params: Record<string, unknown>,
+  signal: AbortSignal,
+  key?: string,
+): Promise<Record<string, unknown>> {
+  const { caller } = call;
+  if (!caller.ask) {
+    throw new McpError(ErrorCode.MethodNotFound, `the client cannot be asked ${method}`);
+  }
+  try {
+    return await caller.ask(method, params, AbortSignal.any([signal, call.signal]), key);
+  } catch (err) {
+    const e = err as { code?: unknown; message?: unknown; data?: unknown };
+    if (typeof e?.code === "number") {
+      throw new McpError(e.code, String(e.message ?? ""), e.data);
+    }
+    throw new McpError(
+      ErrorCode.InternalError,
+      `the client did not answer ${method}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+/** Passes a `notifications/message` of the upstream to `caller`. */
+function logTo(caller: ForwardCaller, params: Record<string, unknown>): void {
+  const logger = typeof params.logger === "string" ? params.logger : undefined;
+  caller.log?.(String(params.level), params.data, logger);
 }
 
 /** Of a client's capabilities, those an upstream may use through Gatehouse. */

@@ -8,19 +8,23 @@
 import type { UpstreamServer } from "../store/servers.ts";
 import type { Store } from "../store/store.ts";
 import { canonicalJson } from "../util/json.ts";
-import type { Listing } from "./supervisor.ts";
+import type { Listed } from "./supervisor.ts";
 
 /** The supervisor's `onListed` for `store`. */
-export function storeListings(
-  store: Store,
-): (server: UpstreamServer, listing: Listing, capabilities: Record<string, unknown>) => void {
+export function storeListings(store: Store): Listed {
   const seenCapabilities = new Map<string, string>();
-  return (server, listing, capabilities) => {
+  return (server: UpstreamServer, listing, capabilities, eras) => {
     // A listing that arrives after the server was deleted has nowhere to go.
     if (!store.servers.find(server.id)) return;
     const changed = store.serverItems.sync(server, listing);
-    const caps = canonicalJson(capabilities);
-    // Capabilities decide what a gateway offers (completions, logging) even when items did not move.
+    const caps = canonicalJson([
+      capabilities,
+      eras.statelessCapabilities ?? null,
+      [...eras.eraOnly.legacy].sort(),
+      [...eras.eraOnly.stateless].sort(),
+    ]);
+    // Capabilities decide what a gateway offers (completions, logging) even when items did not
+    // move; so does which era lists what.
     if (!changed && seenCapabilities.get(server.id) !== caps) {
       store.changes.emit(store.serverItems.gatewaysOf(server.id));
     }

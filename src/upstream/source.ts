@@ -12,7 +12,7 @@ import type { ExecutionContext } from "../tools/executor.ts";
 import { isObject } from "../util/json.ts";
 import type { Store } from "../store/store.ts";
 import { describeTool } from "../mcp/assigned_tools.ts";
-import type { Supervisor } from "./supervisor.ts";
+import { eraKey, type Supervisor } from "./supervisor.ts";
 import type { UpstreamCalls } from "./tool_executor.ts";
 
 /** A call that names nothing served makes a server list again at most this often. */
@@ -49,10 +49,10 @@ export class ServerSource implements CatalogSource {
   ) {}
 
   /** {@inheritDoc CatalogSource.itemsFor} */
-  itemsFor(gatewayId: string): SourceItems {
+  itemsFor(gatewayId: string, stateless: boolean): SourceItems {
     const all = noItems();
     for (const a of this.store.attachments.list(gatewayId)) {
-      const part = this.itemsOf(a);
+      const part = this.itemsOf(a, stateless);
       all.tools.push(...part.tools);
       all.prompts.push(...part.prompts);
       all.resources.push(...part.resources);
@@ -65,13 +65,31 @@ export class ServerSource implements CatalogSource {
     return all;
   }
 
-  /** What one attachment contributes (also used to check a new one for collisions). */
-  itemsOf(a: Pick<Attachment, "serverId" | "prefix" | "include" | "exclude">): SourceItems {
+  /**
+   * What one attachment contributes to clients of one era (also used to
+   * check a new one for collisions, with `stateless` unset: then every
+   * item counts, whichever era lists it).
+   */
+  itemsOf(
+    a: Pick<Attachment, "serverId" | "prefix" | "include" | "exclude">,
+    stateless?: boolean,
+  ): SourceItems {
     const items = noItems();
     const server = this.store.servers.find(a.serverId);
     if (!server) return items;
     const serverId = server.id;
-    const pass = nameFilter(a);
+    // What only the other era lists is left out.
+    const eraOnly = this.supervisor.eraOnly(serverId);
+    const other = stateless === undefined
+      ? undefined
+      : stateless
+      ? eraOnly.legacy
+      : eraOnly.stateless;
+    const served = (kind: Parameters<typeof eraKey>[0], id: string) =>
+      !other?.has(eraKey(kind, id));
+    const filter = nameFilter(a);
+    const pass = (name: string, kind: "tool" | "prompt" = "tool") =>
+      filter(name) && served(kind, name);
     const held = this.store.serverItems.withheld(serverId);
     const of = (kind: string, name: string) => `${kind} '${name}' of server '${server.name}'`;
     const withhold = (kind: WithheldItem["kind"], name: string) =>
@@ -100,7 +118,7 @@ export class ServerSource implements CatalogSource {
       });
     }
     // What the server announced when it last connected (none yet: nothing beyond its items).
-    const caps = this.supervisor.status(serverId).capabilities ?? {};
+    const caps = this.supervisor.capabilities(serverId, stateless) ?? {};
     const completes = caps.completions !== undefined;
     const subscribable = isObject(caps.resources) && caps.resources.subscribe === true;
     const subscription = subscribable
@@ -113,7 +131,7 @@ export class ServerSource implements CatalogSource {
       : {};
     for (const p of this.store.serverItems.items(serverId, "prompt")) {
       const original = p.name as string;
-      if (!pass(original)) continue;
+      if (!pass(original, "prompt")) continue;
       if (held.prompts.has(original)) {
         withhold("prompt", original);
         continue;
@@ -137,6 +155,7 @@ export class ServerSource implements CatalogSource {
     }
     for (const r of this.store.serverItems.items(serverId, "resource")) {
       const uri = r.uri as string;
+      if (!served("resource", uri)) continue;
       items.resources.push({
         uri,
         descriptor: r,
@@ -148,6 +167,7 @@ export class ServerSource implements CatalogSource {
     }
     for (const t of this.store.serverItems.items(serverId, "template")) {
       const uriTemplate = t.uriTemplate as string;
+      if (!served("template", uriTemplate)) continue;
       items.templates.push({
         uriTemplate,
         descriptor: t,

@@ -7,15 +7,17 @@
  *
  * @module
  */
+import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { UpstreamServer } from "../store/servers.ts";
 import type { HopDecision } from "../tools/outbound.ts";
 import { NO_REDACTION, type Redactor, redactorFor } from "../tools/response_content.ts";
 import { type AuthMaterial, SecretError, type SecretResolver } from "../tools/secrets.ts";
 import { compileString, renderString, secretNames } from "../tools/templates.ts";
-import { SdkConnection, type UpstreamConnection } from "./connection.ts";
+import { SdkConnection, type ServerHello, type UpstreamConnection } from "./connection.ts";
 import { guardedFetch } from "./http_fetch.ts";
 import { LogBuffer } from "./log_buffer.ts";
 import { sseTransport } from "./sse.ts";
+import { StatelessConnection } from "./stateless.ts";
 import { StdioTransport } from "./stdio.ts";
 import { streamableHttpTransport } from "./streamable_http.ts";
 
@@ -35,6 +37,11 @@ export interface ServerStatus {
   lastRefreshAt: string | null;
   /** The last failure, redacted; kept after a recovery so a flapping server can be diagnosed. */
   lastError: string | null;
+  /**
+   * The protocol versions Gatehouse speaks with the server: two when it
+   * speaks both eras (a session version, and 2026-07-28 for such clients).
+   */
+  protocolVersions: string[];
   /** How many times the connection was made again after being lost or failing. */
   restarts: number;
 }
@@ -47,11 +54,34 @@ export interface Listing {
   prompts: Record<string, unknown>[];
 }
 
-/** Receives a server's complete listing and the capabilities it announced. */
+/**
+ * The items of a server that speaks both protocol eras and lists them
+ * differently: keys (`tool:name`, `prompt:name`, `resource:uri`,
+ * `template:uriTemplate`) of what only one era's listing has.
+ */
+export interface EraOnly {
+  legacy: ReadonlySet<string>;
+  stateless: ReadonlySet<string>;
+}
+
+const NO_ERA_ONLY: EraOnly = { legacy: new Set(), stateless: new Set() };
+
+/** How a server that speaks both eras differs between them. */
+export interface EraDifferences {
+  /** What it announced on its 2026-07-28 connection. */
+  statelessCapabilities?: Record<string, unknown>;
+  eraOnly: EraOnly;
+}
+
+/**
+ * Receives a server's complete listing, the capabilities it announced and
+ * how its eras differ.
+ */
 export type Listed = (
   server: UpstreamServer,
   listing: Listing,
   capabilities: Record<string, unknown>,
+  eras: EraDifferences,
 ) => void;
 
 /** Checks a destination for an org (its outbound policy). */
@@ -125,6 +155,7 @@ function initialStatus(): ServerStatus {
     prompts: null,
     lastRefreshAt: null,
     lastError: null,
+    protocolVersions: [],
     restarts: 0,
   };
 }
@@ -139,8 +170,18 @@ class Link {
   redact: Redactor = NO_REDACTION;
   /** Every secret value used for this server so far (an old one may still be echoed). */
   sensitive = new Set<string>();
-  /** The last complete listing. */
+  /** The last complete listing (both eras' items, for a server that speaks both). */
   listing?: Listing;
+  /**
+   * The 2026-07-28 connection of a Streamable HTTP server that also speaks
+   * the session era (`conn` then is the session one); for a server that
+   * speaks only 2026-07-28, `conn` is that connection and this is unset.
+   */
+  modern?: UpstreamConnection;
+  /** What the server announced on `modern`. */
+  modernCapabilities?: Record<string, unknown>;
+  /** What only one era lists, when the server speaks both. */
+  eraOnly: EraOnly = NO_ERA_ONLY;
   failures = 0;
   everReady = false;
   stopped = false;
@@ -235,9 +276,27 @@ export class Supervisor {
    * The connection the supervisor keeps to server `id` (discovery, and the
    * calls that may share it), while it is up.
    */
-  shared(id: string): UpstreamConnection | undefined {
+  shared(id: string, stateless = false): UpstreamConnection | undefined {
     const link = this.#links.get(id);
-    return link?.status.state === "ready" ? link.conn : undefined;
+    if (link?.status.state !== "ready") return undefined;
+    return (stateless ? link.modern : undefined) ?? link.conn;
+  }
+
+  /**
+   * What server `id` announced to clients of one era: a server that speaks
+   * both may offer 2026-07-28 clients more. Null before it first connected.
+   */
+  capabilities(id: string, stateless = false): Record<string, unknown> | null {
+    const link = this.#links.get(id);
+    const caps = link?.status.capabilities ?? null;
+    // One server behind both connections: what either era announces, it has.
+    if (stateless && link?.modernCapabilities) return { ...caps, ...link.modernCapabilities };
+    return caps;
+  }
+
+  /** What only one era's listing of server `id` holds (nothing, unless it speaks both). */
+  eraOnly(id: string): EraOnly {
+    return this.#links.get(id)?.eraOnly ?? NO_ERA_ONLY;
   }
 
   /**
@@ -308,8 +367,10 @@ export class Supervisor {
     clearTimeout(link.timer);
     clearInterval(link.ticker);
     const conn = link.conn;
+    const modern = link.modern;
     link.conn = undefined;
-    await conn?.close();
+    link.modern = undefined;
+    await Promise.all([conn?.close(), modern?.close()]);
     // A connect under way sees `stopped` and closes what it opened.
     await link.pending?.catch(() => {});
     link.pid = undefined;
@@ -327,22 +388,42 @@ export class Supervisor {
   async #attempt(link: Link): Promise<void> {
     if (link.stopped) return;
     let conn: UpstreamConnection | undefined;
+    let modern: UpstreamConnection | undefined;
     try {
+      // Asked first: a server that speaks only 2026-07-28 refuses initialize.
+      let modernHello: ServerHello | undefined;
+      if (link.server.transport === "streamable-http") {
+        modern = await this.#openStateless(link);
+        this.#hook(link, modern);
+        modernHello = await modern.connect().catch(() => undefined);
+        if (!modernHello) {
+          await modern.close();
+          modern = undefined;
+        }
+      }
       conn = await this.#open(link);
       if (link.stopped) {
-        await conn.close();
+        await Promise.all([conn.close(), modern?.close()]);
         return;
       }
+      this.#hook(link, conn);
       link.conn = conn;
-      const opened = conn;
-      conn.onClose((err) => this.#lost(link, opened, err));
-      conn.onNotification((method) => {
-        if (method.endsWith("/list_changed") && link.conn === opened) {
-          void this.#discover(link, opened);
-        }
-      });
-      const hello = await conn.connect();
+      let hello: ServerHello;
+      try {
+        hello = await conn.connect();
+      } catch (err) {
+        if (!modern || link.conn !== conn) throw err;
+        // Only 2026-07-28 is spoken: that connection serves clients of both eras.
+        await conn.close();
+        link.conn = conn = modern;
+        modern = undefined;
+        hello = modernHello!;
+      }
+      link.modern = modern;
+      link.modernCapabilities = modern ? modernHello!.capabilities : undefined;
       link.status.protocolVersion = hello.protocolVersion ?? null;
+      link.status.protocolVersions = [hello.protocolVersion, modern && modernHello!.protocolVersion]
+        .filter((v): v is string => typeof v === "string");
       link.status.serverInfo = hello.serverInfo ?? null;
       link.status.capabilities = hello.capabilities;
       await this.#list(link, conn);
@@ -352,18 +433,38 @@ export class Supervisor {
       link.everReady = true;
       this.#publish(link);
       clearInterval(link.ticker);
+      const opened = conn;
       link.ticker = setInterval(() => {
         if (link.conn === opened && link.status.state === "ready") {
           void this.#discover(link, opened);
         }
       }, this.#refreshMs);
     } catch (err) {
+      // What #stop did not know of yet is closed here, whether stopped or failed.
+      const opened = [conn, modern].filter((c) => c !== undefined && c !== link.conn);
+      await Promise.all(opened.map((c) => c!.close()));
       if (link.stopped) return;
-      if (link.conn === conn) link.conn = undefined;
-      await conn?.close();
+      if (link.conn === conn) {
+        link.conn = undefined;
+        await conn?.close();
+      }
+      link.modern = undefined;
       link.pid = undefined;
       this.#failed(link, err);
     }
+  }
+
+  /** Watches `conn` of `link`: its loss makes the link reconnect; a list change, relist. */
+  #hook(link: Link, conn: UpstreamConnection): void {
+    conn.onClose((err) => this.#lost(link, conn, err));
+    conn.onNotification((method) => {
+      const primary = link.conn;
+      if (
+        method.endsWith("/list_changed") && primary && (primary === conn || link.modern === conn)
+      ) {
+        void this.#discover(link, primary);
+      }
+    });
   }
 
   /** A connection that was up ended: reconnect (restart the process) after a backoff. */
@@ -422,7 +523,10 @@ export class Supervisor {
   #publish(link: Link): void {
     if (!link.listing || link.stopped) return;
     try {
-      this.#onListed?.(link.server, link.listing, link.status.capabilities ?? {});
+      this.#onListed?.(link.server, link.listing, link.status.capabilities ?? {}, {
+        statelessCapabilities: link.modernCapabilities,
+        eraOnly: link.eraOnly,
+      });
     } catch (err) {
       // The listing is kept for the next try; the connection itself is fine.
       link.status.lastError = messageOf(err, link.redact);
@@ -430,35 +534,28 @@ export class Supervisor {
     }
   }
 
-  /** Reads every page of each list the server's capabilities announce; keeps them and the counts. */
+  /**
+   * Reads every list of the server (both eras' lists, when it speaks both);
+   * keeps them and the counts.
+   */
   async #list(link: Link, conn: UpstreamConnection): Promise<void> {
-    const caps = link.status.capabilities ?? {};
-    const listing: Listing = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
-    for (const { key, capability, method } of LISTS) {
-      if (caps[capability] === undefined) continue;
-      let cursor: string | undefined;
-      const seen = new Set<string>();
-      for (let page = 0; page < MAX_PAGES; page++) {
-        const result = await conn.request(method, cursor ? { cursor } : undefined);
-        const items = result[key];
-        if (Array.isArray(items)) {
-          for (const item of items) {
-            if (item !== null && typeof item === "object" && !Array.isArray(item)) {
-              listing[key].push(item as Record<string, unknown>);
-            }
-          }
-        }
-        const next = result.nextCursor;
-        if (typeof next !== "string" || next === "" || seen.has(next)) break;
-        seen.add(next);
-        cursor = next;
-      }
-    }
+    const modern = link.modern;
+    const [listing, modernListing] = await Promise.all([
+      listAll(conn, link.status.capabilities ?? {}),
+      modern ? listAll(modern, link.modernCapabilities ?? {}) : undefined,
+    ]);
     if (link.conn !== conn) return;
-    link.listing = listing;
-    link.status.tools = listing.tools.length;
-    link.status.resources = listing.resources.length;
-    link.status.prompts = listing.prompts.length;
+    if (modernListing) {
+      const merged = mergeListings(listing, modernListing);
+      link.listing = merged.listing;
+      link.eraOnly = merged.eraOnly;
+    } else {
+      link.listing = listing;
+      link.eraOnly = NO_ERA_ONLY;
+    }
+    link.status.tools = link.listing.tools.length;
+    link.status.resources = link.listing.resources.length;
+    link.status.prompts = link.listing.prompts.length;
     link.status.lastRefreshAt = new Date().toISOString();
   }
 
@@ -498,6 +595,31 @@ export class Supervisor {
       }
       return new SdkConnection(transport, timeoutMs, capabilities);
     }
+    const url = new URL(s.url!);
+    const fetch = await this.#fetchFor(link);
+    const transport = s.transport === "sse"
+      ? sseTransport(url, fetch)
+      : streamableHttpTransport(url, fetch);
+    return new SdkConnection(transport, timeoutMs, capabilities);
+  }
+
+  /** A 2026-07-28 connection to the Streamable HTTP server of `link`, not yet connected. */
+  async #openStateless(link: Link): Promise<UpstreamConnection> {
+    const s = link.server;
+    return new StatelessConnection(
+      new URL(s.url!),
+      await this.#fetchFor(link),
+      s.timeout ?? this.#timeoutMs,
+      RELAYED_CAPABILITIES,
+    );
+  }
+
+  /**
+   * The guarded fetch for the HTTP server of `link`: its outbound policy,
+   * headers and credential on every request.
+   */
+  async #fetchFor(link: Link): Promise<FetchLike> {
+    const s = link.server;
     // Secrets are resolved for every request, so a changed secret or a renewed OAuth2 token
     // applies at once; this first resolution makes a missing secret fail the connection.
     const request = async () => {
@@ -512,12 +634,7 @@ export class Supervisor {
       return { headers, query: auth.query };
     };
     await request();
-    const fetch = guardedFetch(request, (u, signal) => this.#check(s.orgId, u, signal));
-    const url = new URL(s.url!);
-    const transport = s.transport === "sse"
-      ? sseTransport(url, fetch)
-      : streamableHttpTransport(url, fetch);
-    return new SdkConnection(transport, timeoutMs, capabilities);
+    return guardedFetch(request, (u, signal) => this.#check(s.orgId, u, signal));
   }
 
   /**
@@ -581,4 +698,68 @@ function missing(name: string): Error {
   return new Error(
     `secret '${name}' not configured for this organization; add it under /secrets`,
   );
+}
+
+/** Reads every page of each list `capabilities` announce on `conn`. */
+async function listAll(
+  conn: UpstreamConnection,
+  capabilities: Record<string, unknown>,
+): Promise<Listing> {
+  const listing: Listing = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
+  for (const { key, capability, method } of LISTS) {
+    if (capabilities[capability] === undefined) continue;
+    let cursor: string | undefined;
+    const seen = new Set<string>();
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const result = await conn.request(method, cursor ? { cursor } : undefined);
+      const items = result[key];
+      if (Array.isArray(items)) {
+        for (const item of items) {
+          if (item !== null && typeof item === "object" && !Array.isArray(item)) {
+            listing[key].push(item as Record<string, unknown>);
+          }
+        }
+      }
+      const next = result.nextCursor;
+      if (typeof next !== "string" || next === "" || seen.has(next)) break;
+      seen.add(next);
+      cursor = next;
+    }
+  }
+  return listing;
+}
+
+/** The key an item is matched by across eras, as {@link EraOnly} holds them. */
+export function eraKey(kind: "tool" | "prompt" | "resource" | "template", id: string): string {
+  return `${kind}:${id}`;
+}
+
+const LISTING_KINDS = [
+  { key: "tools", kind: "tool", id: "name" },
+  { key: "prompts", kind: "prompt", id: "name" },
+  { key: "resources", kind: "resource", id: "uri" },
+  { key: "resourceTemplates", kind: "template", id: "uriTemplate" },
+] as const;
+
+/**
+ * One listing of a server that speaks both eras: every item of the session
+ * era's listing (whose definition wins where both have an item), then what
+ * only the 2026-07-28 listing has, and which items only one era lists.
+ */
+function mergeListings(legacy: Listing, modern: Listing): { listing: Listing; eraOnly: EraOnly } {
+  const listing: Listing = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
+  const legacyOnly = new Set<string>();
+  const statelessOnly = new Set<string>();
+  for (const { key, kind, id } of LISTING_KINDS) {
+    const ids = (items: Record<string, unknown>[]) => new Set(items.map((i) => String(i[id])));
+    const inLegacy = ids(legacy[key]);
+    const inModern = ids(modern[key]);
+    listing[key].push(...legacy[key]);
+    for (const item of modern[key]) {
+      if (!inLegacy.has(String(item[id]))) listing[key].push(item);
+    }
+    for (const i of inLegacy) if (!inModern.has(i)) legacyOnly.add(eraKey(kind, i));
+    for (const i of inModern) if (!inLegacy.has(i)) statelessOnly.add(eraKey(kind, i));
+  }
+  return { listing, eraOnly: { legacy: legacyOnly, stateless: statelessOnly } };
 }

@@ -86,6 +86,8 @@ export class UpstreamCalls implements ToolExecutor {
         session: ctx.session ?? NO_SESSION,
         signal: ctx.signal,
         capabilities: ctx.clientCapabilities,
+        stateless: ctx.stateless,
+        logLevel: ctx.logLevel,
         ask: ctx.request?.bind(ctx),
         notify: ctx.notify?.bind(ctx),
         progress: ctx.progress,
