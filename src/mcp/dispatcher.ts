@@ -392,6 +392,8 @@ export class Dispatcher {
       if (typeof id === "string" || typeof id === "number") {
         session.inflight.get(id)?.abort(new Error("cancelled by the client"));
       }
+    } else if (msg.method === "notifications/roots/list_changed") {
+      session.rootsChanged();
     }
     // Unknown notifications are ignored, as JSON-RPC requires.
   }
@@ -556,6 +558,14 @@ export class Dispatcher {
       logLevel: session.logLevel,
       notify: (method, notifyParams) => session.outbound?.(notification(method, notifyParams)),
       request: ask,
+      requestLater: call.stateless ? undefined : (method, p, signal) => {
+        this.#mayAsk(call, method, p);
+        const standing: ClientChannel = (m) => {
+          if (!session.outbound) return false;
+          session.outbound(m);
+        };
+        return session.clientRequests.ask(standing, method, p, signal);
+      },
     };
   }
 

@@ -45,6 +45,7 @@ export class Session {
   /** Set once the session ended; a closed session answers nothing. */
   closed = false;
   #onClose: (() => void)[] = [];
+  #onRootsChanged: (() => void)[] = [];
 
   /** Creates a session; `id` is empty for one-shot, sessionless requests. */
   constructor(
@@ -62,6 +63,16 @@ export class Session {
     this.#onClose.push(fn);
   }
 
+  /** Registers `fn` to run when the client says its roots changed. */
+  onRootsChanged(fn: () => void): void {
+    this.#onRootsChanged.push(fn);
+  }
+
+  /** The client said its roots changed: whoever asked is told. */
+  rootsChanged(): void {
+    for (const fn of this.#onRootsChanged) fn();
+  }
+
   /** Ends the session: aborts running calls and runs close hooks, once. */
   close(): void {
     if (this.closed) return;
@@ -70,6 +81,7 @@ export class Session {
     this.inflight.clear();
     this.clientRequests.closeAll("the client's session ended");
     this.outbound = undefined;
+    this.#onRootsChanged = [];
     for (const fn of this.#onClose.splice(0)) fn();
   }
 }

@@ -37,6 +37,11 @@ export interface SessionRef {
   readonly id: string;
   /** Registers `fn` to run when the session ends (to release what was opened for it). */
   onClose(fn: () => void): void;
+  /**
+   * Registers `fn` to run when the client says its roots changed
+   * (`notifications/roots/list_changed`), to tell the session's upstreams.
+   */
+  onRootsChanged?(fn: () => void): void;
 }
 
 /** What an executor may use while it runs. */
@@ -72,6 +77,17 @@ export interface ExecutionContext {
     params: Record<string, unknown>,
     signal?: AbortSignal,
     key?: string,
+  ): Promise<Record<string, unknown>>;
+  /**
+   * Sends a request to the caller's client outside any call, on its
+   * session's standing channel (GET stream, SSE stream, socket): an
+   * upstream of the session asking for roots after the call ended.
+   * Absent where the caller has no session to reach it by.
+   */
+  requestLater?(
+    method: string,
+    params: Record<string, unknown>,
+    signal: AbortSignal,
   ): Promise<Record<string, unknown>>;
 }
 

@@ -101,6 +101,11 @@ export interface UpstreamConnection {
    * that it must not be shared between callers. Known once connected.
    */
   readonly sessionful: boolean;
+  /**
+   * Sends a notification to the upstream where the protocol has a channel
+   * for it (a session); elsewhere it is dropped.
+   */
+  notify(method: string, params?: Record<string, unknown>): Promise<void>;
   /** Calls `handler` (besides those registered before) with every notification the upstream sends. */
   onNotification(handler: (method: string, params?: Record<string, unknown>) => void): void;
   /**
@@ -215,6 +220,11 @@ export class SdkConnection implements UpstreamConnection {
   get sessionful(): boolean {
     return this.#transport instanceof SSEClientTransport ||
       (this.#transport as { sessionId?: string }).sessionId !== undefined;
+  }
+
+  /** {@inheritDoc UpstreamConnection.notify} */
+  async notify(method: string, params?: Record<string, unknown>): Promise<void> {
+    await this.#client.notification(params ? { method, params } : { method });
   }
 
   /** {@inheritDoc UpstreamConnection.onNotification} */

@@ -39,7 +39,11 @@ import { messageOf, type Supervisor } from "./supervisor.ts";
 /** The downstream side of a forwarded request. */
 export interface ForwardCaller {
   /** The downstream session (`id` is empty for a one-shot, sessionless request). */
-  session: { readonly id: string; onClose(fn: () => void): void };
+  session: {
+    readonly id: string;
+    onClose(fn: () => void): void;
+    onRootsChanged?(fn: () => void): void;
+  };
   /** Aborted when the downstream caller cancels or goes away. */
   signal: AbortSignal;
   /** What the caller's client declared it can answer (sampling, elicitation, roots). */
@@ -60,6 +64,15 @@ export interface ForwardCaller {
     params: Record<string, unknown>,
     signal: AbortSignal,
     key?: string,
+  ): Promise<Record<string, unknown>>;
+  /**
+   * Asks the caller's client on the upstream's behalf outside any call, on
+   * its session's standing channel.
+   */
+  askLater?(
+    method: string,
+    params: Record<string, unknown>,
+    signal: AbortSignal,
   ): Promise<Record<string, unknown>>;
   /** Progress the upstream reports on the request. */
   progress?: ProgressHandler;
@@ -115,6 +128,10 @@ interface Dedicated {
   busy: number;
   /** The client capabilities it declares upstream: those of the session's client. */
   readonly capabilities: Record<string, unknown>;
+  /** The connection, once connected. */
+  conn?: UpstreamConnection;
+  /** Reaches the session's client outside any call (from its latest request). */
+  askLater?: ForwardCaller["askLater"];
 }
 
 /** The connection one attempt of a request travels on. */
@@ -379,6 +396,12 @@ export class Forwarder {
     const calls = this.#inflight.get(conn) ?? [];
     const callers = calls.map((c) => c.caller);
     const caller = callers.at(-1);
+    const later = caller ? undefined : this.#ownerOf(conn)?.askLater;
+    if (later) {
+      // Not tied to a call: the session's standing channel, for as long as a call may take.
+      const limit = AbortSignal.timeout(this.#supervisor.timeout(this.#ownerOf(conn)!.serverId));
+      return await askClient(later, method, params, AbortSignal.any([signal, limit]));
+    }
     if (!caller) {
       throw new McpError(
         ErrorCode.InvalidRequest,
@@ -396,6 +419,14 @@ export class Forwarder {
       );
     }
     return await askCaller(calls.at(-1)!, method, params, signal);
+  }
+
+  /** The downstream session's entry whose connection `conn` is. */
+  #ownerOf(conn: UpstreamConnection): Dedicated | undefined {
+    for (const pool of this.#pool.values()) {
+      for (const entry of pool.values()) if (entry.conn === conn && !entry.closed) return entry;
+    }
+    return undefined;
   }
 
   /** The connection the request travels on (see the module documentation). */
@@ -491,12 +522,14 @@ export class Forwarder {
       await conn.close();
       throw err;
     }
+    entry.conn = conn;
     return conn;
   }
 
   /** A lease on a session's connection, once it is connected. */
   async #borrow(entry: Dedicated, call: Call): Promise<Lease> {
     entry.busy++;
+    entry.askLater = call.caller.askLater ?? entry.askLater;
     const pool = this.#pool.get(entry.serverId);
     if (pool?.get(entry.sessionId) === entry) {
       // Map order is the recency order: the first idle entry is the least recently used.
@@ -547,6 +580,13 @@ export class Forwarder {
   #watch(session: ForwardCaller["session"]): void {
     if (this.#watched.has(session.id)) return;
     this.#watched.add(session.id);
+    // The session's own upstream sessions hear that its client's roots changed.
+    session.onRootsChanged?.(() => {
+      for (const pool of this.#pool.values()) {
+        const conn = pool.get(session.id)?.conn;
+        conn?.notify("notifications/roots/list_changed").catch(() => {});
+      }
+    });
     session.onClose(() => {
       this.#watched.delete(session.id);
       for (const pool of this.#pool.values()) {
@@ -666,12 +706,25 @@ async function askCaller(
   signal: AbortSignal,
   key?: string,
 ): Promise<Record<string, unknown>> {
-  const { caller } = call;
-  if (!caller.ask) {
-    throw new McpError(ErrorCode.MethodNotFound, `the client cannot be asked ${method}`);
-  }
+  const ask = call.caller.ask;
+  if (!ask) throw new McpError(ErrorCode.MethodNotFound, `the client cannot be asked ${method}`);
+  return await askClient(
+    (m, p, s) => ask(m, p, s, key),
+    method,
+    params,
+    AbortSignal.any([signal, call.signal]),
+  );
+}
+
+/** Asks a client through `ask`; its error answer keeps its code, any other failure is named. */
+async function askClient(
+  ask: NonNullable<ForwardCaller["askLater"]>,
+  method: string,
+  params: Record<string, unknown>,
+  signal: AbortSignal,
+): Promise<Record<string, unknown>> {
   try {
-    return await caller.ask(method, params, AbortSignal.any([signal, call.signal]), key);
+    return await ask(method, params, signal);
   } catch (err) {
     const e = err as { code?: unknown; message?: unknown; data?: unknown };
     if (typeof e?.code === "number") {

@@ -142,6 +142,11 @@ export class StatelessConnection implements UpstreamConnection {
     );
   }
 
+  /** Dropped: 2026-07-28 has no channel from client to server outside a request. */
+  notify(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** {@inheritDoc UpstreamConnection.onNotification} */
   onNotification(handler: (method: string, params?: Record<string, unknown>) => void): void {
     this.#notified.push(handler);

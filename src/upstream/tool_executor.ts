@@ -89,6 +89,7 @@ export class UpstreamCalls implements ToolExecutor {
         stateless: ctx.stateless,
         logLevel: ctx.logLevel,
         ask: ctx.request?.bind(ctx),
+        askLater: ctx.requestLater?.bind(ctx),
         notify: ctx.notify?.bind(ctx),
         progress: ctx.progress,
         log: (level, data, logger) => {

@@ -9,8 +9,10 @@ import {
   ElicitRequestSchema,
   ListRootsRequestSchema,
   ResourceUpdatedNotificationSchema,
+  RootsListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { openListenStream } from "../helpers/mcp.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import {
@@ -22,6 +24,7 @@ import {
 } from "../transports/fixtures.ts";
 import { everythingOverHttp, until } from "./fixtures.ts";
 import { addServer, api, everythingStdio, stateless } from "./gateway_fixtures.ts";
+import { sessionServer } from "./session_server.ts";
 
 /** A gateway serving server-everything (over `url`, or stdio) with the prefix `ev`. */
 async function withEverything(
@@ -352,3 +355,58 @@ Deno.test("a 2026-07-28 listen stream's resourceSubscriptions reach the upstream
     }
   });
 });
+
+/**
+ * A session-era upstream that asks its client for roots outside any call: a
+ * moment after `roots_later` answers, and whenever the client says its roots
+ * changed. `seen` collects the root URIs of each answer.
+ */
+function rootsAskingUpstream() {
+  const seen: string[][] = [];
+  const upstream = sessionServer({
+    make: () => {
+      const server = new McpServer({ name: "roots-asker", version: "1.0.0" });
+      const ask = () =>
+        server.server.listRoots().then(
+          (r: Json) => seen.push(r.roots.map((x: Json) => x.uri)),
+          (e: Error) => seen.push([`error: ${e.message}`]),
+        );
+      server.registerTool("roots_later", { description: "asks for roots after answering" }, () => {
+        setTimeout(ask, 50);
+        return { content: [{ type: "text", text: "asking soon" }] };
+      });
+      server.server.setNotificationHandler(RootsListChangedNotificationSchema, () => void ask());
+      return server;
+    },
+  });
+  return { upstream, seen };
+}
+
+for (const kind of KINDS) {
+  Deno.test(`an upstream's roots/list outside any call reaches the session's client, and roots changes reach the upstream (${kind})`, async () => {
+    const { upstream, seen } = rootsAskingUpstream();
+    try {
+      await withEverything(async (_s, gw) => {
+        let roots = [{ uri: "file:///first" }];
+        const client = new Client({ name: "roots", version: "1.0.0" }, {
+          capabilities: { roots: { listChanged: true } },
+        });
+        client.setRequestHandler(ListRootsRequestSchema, () => ({ roots }));
+        await client.connect(sdkTransport(kind, gw, gw.key));
+        try {
+          await client.callTool({ name: "ev_roots_later", arguments: {} });
+          await until(() => seen.length === 1, 10_000, "roots asked after the call");
+          assert.deepEqual(seen[0], ["file:///first"]);
+          roots = [{ uri: "file:///second" }];
+          await client.sendRootsListChanged();
+          await until(() => seen.length === 2, 10_000, "roots asked after they changed");
+          assert.deepEqual(seen[1], ["file:///second"]);
+        } finally {
+          await client.close();
+        }
+      }, upstream.url);
+    } finally {
+      await upstream.stop();
+    }
+  });
+}
