@@ -275,3 +275,29 @@ Deno.test("a server speaking both eras lists to each era's clients what it lists
     await dual.close();
   }
 });
+
+Deno.test("a legacy client's cancelled call cancels the 2026-07-28 upstream's request", async () => {
+  await withModern(async (_s, gw, up) => {
+    const client = await legacyClient("http", gw, "c");
+    try {
+      const controller = new AbortController();
+      const call = client.callTool({ name: "up_slow", arguments: { ms: 10_000 } }, undefined, {
+        signal: controller.signal,
+      });
+      await until(
+        () => up.requests.some((r) => (r.params as Json)?.name === "slow"),
+        10_000,
+        "the call reaches the upstream",
+      );
+      controller.abort();
+      await assert.rejects(call);
+      await until(
+        () => up.requests.some((r) => (r.params as Json)?.name === "slow" && r.aborted),
+        10_000,
+        "the upstream's request aborted",
+      );
+    } finally {
+      await client.close();
+    }
+  });
+});
