@@ -13,6 +13,7 @@ import { isNameFor, uniqueName } from "../openapi/names.ts";
 import type { ChangeFeed } from "./changes.ts";
 import type { Db } from "./db.ts";
 import { uniqueOr } from "./errors.ts";
+import { checkRequest, type Page, pageOf, type PageRequest } from "./paging.ts";
 import type { ToolInput } from "./tools.ts";
 import { jsonOrNull, newId, now, parseJson } from "./util.ts";
 
@@ -186,6 +187,25 @@ export class Apis {
       `SELECT a.*, (SELECT COUNT(*) FROM tools t WHERE t.api_id = a.id) AS tool_count
        FROM apis a WHERE a.org_id = ? ORDER BY a.name`,
     ).all(orgId).map((r) => ({ ...toApi(r), toolCount: Number(r.tool_count) }));
+  }
+
+  /**
+   * A page of the APIs of `orgId` by name then id, each with its number of
+   * tools. The key is `[name, id]`.
+   */
+  page(orgId: string, req: PageRequest): Page<Api & { toolCount: number }> {
+    checkRequest(req, 2);
+    const after = req.after ? "AND (a.name, a.id) > (?, ?)" : "";
+    const rows = this.db.prepare(
+      `SELECT a.*, (SELECT COUNT(*) FROM tools t WHERE t.api_id = a.id) AS tool_count
+       FROM apis a WHERE a.org_id = ? ${after} ORDER BY a.name, a.id LIMIT ?`,
+    ).all(orgId, ...(req.after ?? []), req.limit + 1);
+    return pageOf(
+      rows,
+      req.limit,
+      (r) => [r.name as string, r.id as string],
+      (r) => ({ ...toApi(r), toolCount: Number(r.tool_count) }),
+    );
   }
 
   /** The tools generated from API `apiId`, by name. */

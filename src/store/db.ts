@@ -7,6 +7,13 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { migrate } from "./migrations.ts";
 
+/**
+ * The name of a SQL function every connection has: `gatehouse_fold(text)` is
+ * `text` in lower case (all of Unicode, as JavaScript's `toLowerCase`), for
+ * case-insensitive matching.
+ */
+export const FOLD = "gatehouse_fold";
+
 /** A SQLite handle with a statement cache and a transaction helper. */
 export class Db {
   /** The raw `node:sqlite` handle; only code under `src/store/` touches it. */
@@ -25,6 +32,12 @@ export class Db {
       this.raw.exec("PRAGMA synchronous = FULL");
       this.raw.exec("PRAGMA foreign_keys = ON");
       this.raw.exec("PRAGMA busy_timeout = 5000");
+      // Case-insensitive search in lists: SQLite's own lower() folds only ASCII letters.
+      this.raw.function(
+        FOLD,
+        { deterministic: true },
+        (text) => typeof text === "string" ? text.toLowerCase() : null,
+      );
       migrate(this);
     } catch (err) {
       // A refused database (e.g. from a newer build) must not stay open and locked.

@@ -6,6 +6,7 @@
 import type { ChangeFeed } from "./changes.ts";
 import type { Db } from "./db.ts";
 import { uniqueOr } from "./errors.ts";
+import { checkRequest, type Page, pageOf, type PageRequest } from "./paging.ts";
 import { newId, now } from "./util.ts";
 
 /** A gateway's transport settings and anything else clients configure. */
@@ -103,6 +104,16 @@ export class Gateways {
   list(orgId: string): Gateway[] {
     return this.db.prepare("SELECT * FROM gateways WHERE org_id = ? ORDER BY created_at, id")
       .all(orgId).map(toGateway);
+  }
+
+  /** A page of the gateways of `orgId`, oldest first (then by id). The key is `[createdAt, id]`. */
+  page(orgId: string, req: PageRequest): Page<Gateway> {
+    checkRequest(req, 2);
+    const after = req.after ? "AND (created_at, id) > (?, ?)" : "";
+    const rows = this.db.prepare(
+      `SELECT * FROM gateways WHERE org_id = ? ${after} ORDER BY created_at, id LIMIT ?`,
+    ).all(orgId, ...(req.after ?? []), req.limit + 1);
+    return pageOf(rows, req.limit, (r) => [r.created_at as string, r.id as string], toGateway);
   }
 
   /** Replaces the settable fields of a gateway; undefined when not found. */

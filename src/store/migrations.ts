@@ -316,6 +316,21 @@ const MIGRATIONS: readonly string[] = [
     UNIQUE (server_id, kind, name)
   );
   `,
+  // 9: lists that page. The management API reads its lists a page at a time in a fixed order
+  // (tools, APIs and servers by name then id, gateways by creation time then id), starting
+  // after the last row of the previous page; these indexes hold tools and gateways in that
+  // order within the org (and tools within an API, a server or a type, the filters of GET
+  // /tools). APIs and servers already have one: their names are unique in the org. The indexes
+  // on tools(api_id) and tools(server_id) are prefixes of the new ones, so they go.
+  `
+  CREATE INDEX tools_org_name ON tools(org_id, name, id);
+  CREATE INDEX tools_org_type_name ON tools(org_id, type, name, id);
+  CREATE INDEX tools_api_name ON tools(api_id, name, id);
+  CREATE INDEX tools_server_name_id ON tools(server_id, name, id);
+  DROP INDEX tools_api;
+  DROP INDEX tools_server;
+  CREATE INDEX gateways_org_created ON gateways(org_id, created_at, id);
+  `,
 ];
 
 /** The schema version this build expects. */

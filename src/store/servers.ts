@@ -7,6 +7,7 @@
 import type { ChangeFeed } from "./changes.ts";
 import type { Db } from "./db.ts";
 import { uniqueOr } from "./errors.ts";
+import { checkRequest, type Page, pageOf, type PageRequest } from "./paging.ts";
 import { gatewaysServing } from "./server_items.ts";
 import { newId, now } from "./util.ts";
 
@@ -113,6 +114,16 @@ export class UpstreamServers {
   list(orgId: string): UpstreamServer[] {
     return this.db.prepare("SELECT * FROM upstream_servers WHERE org_id = ? ORDER BY name")
       .all(orgId).map(toServer);
+  }
+
+  /** A page of the servers of `orgId`, by name then id. The key is `[name, id]`. */
+  page(orgId: string, req: PageRequest): Page<UpstreamServer> {
+    checkRequest(req, 2);
+    const after = req.after ? "AND (name, id) > (?, ?)" : "";
+    const rows = this.db.prepare(
+      `SELECT * FROM upstream_servers WHERE org_id = ? ${after} ORDER BY name, id LIMIT ?`,
+    ).all(orgId, ...(req.after ?? []), req.limit + 1);
+    return pageOf(rows, req.limit, (r) => [r.name as string, r.id as string], toServer);
   }
 
   /** Every server of every org (the supervisor connects them all at start-up). */

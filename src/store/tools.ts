@@ -4,8 +4,9 @@
  * @module
  */
 import type { ChangeFeed } from "./changes.ts";
-import type { Db } from "./db.ts";
+import { type Db, FOLD } from "./db.ts";
 import { uniqueOr } from "./errors.ts";
+import { checkRequest, type Page, pageOf, type PageRequest } from "./paging.ts";
 import { jsonOrNull, newId, now, parseJson } from "./util.ts";
 
 /** A JSON object (a schema, an annotation set, an execution config). */
@@ -31,6 +32,18 @@ export interface Tool {
 
 /** The fields a caller sets on create or update. */
 export type ToolInput = Omit<Tool, "id" | "orgId" | "createdAt" | "updatedAt">;
+
+/** What a page of an org's tools may be narrowed to; every filter given must hold. */
+export interface ToolFilter {
+  /** Tools generated from this imported API. */
+  apiId?: string;
+  /** Tools of this upstream server. */
+  serverId?: string;
+  /** Tools of this type (`http`, `mcp`). */
+  type?: string;
+  /** Tools whose name or description holds this text, in any case. */
+  q?: string;
+}
 
 /** A tool as assigned to a gateway. */
 export interface Assignment {
@@ -111,6 +124,46 @@ export class Tools {
   list(orgId: string): Tool[] {
     return this.db.prepare("SELECT * FROM tools WHERE org_id = ? ORDER BY name").all(orgId)
       .map(toTool);
+  }
+
+  /**
+   * A page of the tools of `orgId` that pass `filter`, by name then id (a
+   * server's tool may share its name with another tool). The key is
+   * `[name, id]`.
+   */
+  page(orgId: string, filter: ToolFilter, req: PageRequest): Page<Tool> {
+    checkRequest(req, 2);
+    const where = ["org_id = ?"];
+    const args: (string | number)[] = [orgId];
+    if (filter.apiId !== undefined) {
+      where.push("api_id = ?");
+      args.push(filter.apiId);
+    }
+    if (filter.serverId !== undefined) {
+      where.push("server_id = ?");
+      args.push(filter.serverId);
+    }
+    if (filter.type !== undefined) {
+      // With an API or a server, their index narrows more than the type's (the unary + keeps
+      // the planner from taking the type's index instead).
+      const narrower = filter.apiId !== undefined || filter.serverId !== undefined;
+      where.push(narrower ? "+type = ?" : "type = ?");
+      args.push(filter.type);
+    }
+    if (filter.q !== undefined) {
+      where.push(`(instr(${FOLD}(name), ?) > 0 OR instr(${FOLD}(description), ?) > 0)`);
+      const needle = filter.q.toLowerCase();
+      args.push(needle, needle);
+    }
+    if (req.after) {
+      where.push("(name, id) > (?, ?)");
+      args.push(...req.after);
+    }
+    args.push(req.limit + 1);
+    const rows = this.db.prepare(
+      `SELECT * FROM tools WHERE ${where.join(" AND ")} ORDER BY name, id LIMIT ?`,
+    ).all(...args);
+    return pageOf(rows, req.limit, (r) => [r.name as string, r.id as string], toTool);
   }
 
   /** Replaces the settable fields of a tool; undefined when not found. */
@@ -200,6 +253,24 @@ export class Tools {
       `SELECT t.*, gt.enabled AS gt_enabled, gt.created_at AS gt_created_at FROM gateway_tools gt
        JOIN tools t ON t.id = gt.tool_id WHERE gt.gateway_id = ? ORDER BY t.name`,
     ).all(gatewayId).map(toAssignment);
+  }
+
+  /**
+   * A page of the tools assigned to `gatewayId` of `orgId`, enabled or not,
+   * by name then id. The key is `[name, toolId]`. Read through the gateway's
+   * assignments and sorted: a gateway holds at most the org's tools, and
+   * often few of them, so this never walks the whole org.
+   */
+  assignmentPage(orgId: string, gatewayId: string, req: PageRequest): Page<Assignment> {
+    checkRequest(req, 2);
+    // The unary + keeps the org check from steering the planner onto the org's name index.
+    const after = req.after ? "AND (t.name, t.id) > (?, ?)" : "";
+    const rows = this.db.prepare(
+      `SELECT t.*, gt.enabled AS gt_enabled, gt.created_at AS gt_created_at FROM gateway_tools gt
+       JOIN tools t ON t.id = gt.tool_id WHERE gt.gateway_id = ? AND +t.org_id = ? ${after}
+       ORDER BY t.name, t.id LIMIT ?`,
+    ).all(gatewayId, orgId, ...(req.after ?? []), req.limit + 1);
+    return pageOf(rows, req.limit, (r) => [r.name as string, r.id as string], toAssignment);
   }
 
   /** One assignment of `gatewayId`, if the tool is assigned. */
