@@ -17,6 +17,7 @@ import { SECRET_NAME } from "../tools/definition.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { invalid, notFound } from "./errors.ts";
+import { listQuery, LISTS } from "./lists.ts";
 import { type Body, onlyFields, optionalString, string } from "./validate.ts";
 
 const FIELDS = ["name", "spec", "baseUrl", "secret", "include", "exclude"];
@@ -165,10 +166,11 @@ export function apiRoutes({ store }: ApiDeps): Hono<ApiEnv> {
   });
 
   app.get("/", (c) => {
-    const apis = store.apis.list(orgOf(c)).map(({ toolCount, ...api }) =>
-      presentApi(api, toolCount)
-    );
-    return c.json({ apis });
+    const orgId = orgOf(c);
+    const query = listQuery(c, LISTS.apis, [orgId]);
+    const page = store.apis.page(orgId, query.page);
+    const apis = page.items.map(({ toolCount, ...api }) => presentApi(api, toolCount));
+    return c.json(query.answer("apis", apis, page.next));
   });
 
   app.get("/:id", (c) => {

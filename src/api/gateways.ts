@@ -20,6 +20,7 @@ import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { ApiError, invalid, notFound } from "./errors.ts";
 import { mergeGatewayInput, parseGatewayInput } from "./gateway_input.ts";
+import { listQuery, LISTS } from "./lists.ts";
 import { parseAssignInput, parseGatewayKeyInput } from "./gateway_parts_input.ts";
 import { presentAssignment, presentGateway, presentGatewayKey } from "./present.ts";
 import { onlyFields, optionalBoolean } from "./validate.ts";
@@ -56,8 +57,10 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
   });
 
   app.get("/", (c) => {
-    const list = store.gateways.list(c.get("principal").org.id);
-    return c.json({ gateways: list.map((gw) => show(c, gw)) });
+    const orgId = c.get("principal").org.id;
+    const query = listQuery(c, LISTS.gateways, [orgId]);
+    const page = store.gateways.page(orgId, query.page);
+    return c.json(query.answer("gateways", page.items.map((gw) => show(c, gw)), page.next));
   });
 
   app.get("/:id", (c) => c.json(show(c, gatewayOf(c))));
@@ -117,7 +120,9 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   app.get("/:id/tools", (c) => {
     const gw = gatewayOf(c);
-    return c.json({ tools: store.tools.assignments(gw.id).map(presentAssignment) });
+    const query = listQuery(c, LISTS.gatewayTools, [gw.orgId, gw.id]);
+    const page = store.tools.assignmentPage(gw.orgId, gw.id, query.page);
+    return c.json(query.answer("tools", page.items.map(presentAssignment), page.next));
   });
 
   app.patch("/:id/tools/:toolId", async (c) => {

@@ -38,6 +38,13 @@ import {
   REFRESH_TOKEN_TTL_BOUNDS,
 } from "./auth_method_input.ts";
 import { GATEWAY_SCOPES, MAX_ASSIGN } from "./gateway_parts_input.ts";
+import {
+  DEFAULT_LIMIT,
+  LISTED_TOOL_TYPES,
+  MAX_FILTER_LENGTH,
+  MAX_LIMIT,
+  TOOL_FILTERS,
+} from "./lists.ts";
 import { ORG_SLUG } from "./orgs.ts";
 
 /** A JSON Schema or OpenAPI object, kept loose on purpose: this module only builds JSON. */
@@ -63,6 +70,16 @@ const obj = (properties: Record<string, Json>, required = Object.keys(properties
 });
 /** `{ <key>: [items] }`, the shape of every list response. */
 const listOf = (key: string, item: string): Json => obj({ [key]: list(ref(item)) });
+/** `{ <key>: [items], nextCursor }`, the shape of a paged list's response. */
+const pageOf = (key: string, item: string, order: string): Json =>
+  obj({
+    [key]: { ...list(ref(item)), description: `At most \`limit\` items, ${order}.` },
+    nextCursor: {
+      type: ["string", "null"],
+      description: "Pass as `cursor` (with the same filters) for the next page; null on the " +
+        "last page.",
+    },
+  });
 /** A free-form JSON object (schemas, configuration). */
 const anyObject = (description: string): Json => ({ type: "object", description });
 /** `base` plus the raw credential, which only the create response carries. */
@@ -770,14 +787,14 @@ const SCHEMAS: Record<string, Json> = {
     expiresAt: nullableTime("A future time after which the key stops working."),
   }, ["name"]),
   Gateway: gateway,
-  GatewayList: listOf("gateways", "Gateway"),
+  GatewayList: pageOf("gateways", "Gateway", "oldest first"),
   GatewayCreate: obj(gatewayFields, ["name", "type", "endpoint", "configuration"]),
   GatewayUpdate: obj(
     { ...gatewayFields, configuration: gatewayConfiguration(true) },
     [],
   ),
   Tool: tool,
-  ToolList: listOf("tools", "Tool"),
+  ToolList: pageOf("tools", "Tool", "by name (then id)"),
   ToolCreate: obj(toolFields(false), ["name", "type", "executionConfig"]),
   ToolUpdate: obj(toolFields(true), []),
   Assignment: obj({
@@ -787,7 +804,8 @@ const SCHEMAS: Record<string, Json> = {
     assignedAt: time("When the tool was assigned."),
     tool: ref("Tool"),
   }),
-  AssignmentList: listOf("tools", "Assignment"),
+  AssignmentList: pageOf("tools", "Assignment", "by tool name (then tool id)"),
+  Assignments: listOf("tools", "Assignment"),
   AssignTools: {
     description: "One tool (`toolId`) or many (`toolIds`, all or none: if any id is unknown " +
       "in the organization nothing is assigned). Tools already assigned take the new `enabled`.",
@@ -849,7 +867,7 @@ const SCHEMAS: Record<string, Json> = {
     createdAt: time("When the server was added."),
     updatedAt: time("When its settings last changed."),
   }, ["id", "name", "transport", "status", "createdAt", "updatedAt"]),
-  ServerList: listOf("servers", "Server"),
+  ServerList: pageOf("servers", "Server", "by name"),
   ServerCreate: obj(serverFields, ["name", "transport"]),
   ServerUpdate: obj(
     Object.fromEntries(
@@ -1026,7 +1044,7 @@ const SCHEMAS: Record<string, Json> = {
     ...authMethodFields(false),
   }, []),
   Api: obj(apiFields),
-  ApiList: listOf("apis", "Api"),
+  ApiList: pageOf("apis", "Api", "by name"),
   ApiTool: apiTool,
   ApiDetail: obj({ ...apiFields, tools: list(ref("ApiTool")) }),
   ApiImportResult: obj({
@@ -1113,6 +1131,8 @@ interface Op {
   errors?: number[];
   /** Health and discovery routes need no key. */
   open?: boolean;
+  /** Query parameters. */
+  query?: Json[];
 }
 
 const orgHeader = {
@@ -1134,6 +1154,7 @@ function operation(path: string, op: Op): Json {
   const statuses = new Set(op.errors ?? []);
   if (!op.open) [401, 403].forEach((s) => statuses.add(s));
   if (op.body) [400, 408, 413, 415, 503].forEach((s) => statuses.add(s));
+  if (op.query) statuses.add(400);
   if (params.length > 0) statuses.add(404);
   const responses: Json = {
     [op.ok[0]]: op.ok[1]
@@ -1147,7 +1168,7 @@ function operation(path: string, op: Op): Json {
     operationId: `${op.tag}.${op.summary}`.replace(/[^A-Za-z0-9.]+/g, "_"),
     summary: op.summary,
     tags: [op.tag],
-    parameters: op.open ? params : [...params, orgHeader],
+    parameters: [...params, ...(op.query ?? []), ...(op.open ? [] : [orgHeader])],
     responses,
   };
   if (op.description) out.description = op.description;
@@ -1155,6 +1176,45 @@ function operation(path: string, op: Op): Json {
   if (op.open) out.security = [];
   return out;
 }
+
+const queryParam = (name: string, description: string, schema: Json): Json => ({
+  name,
+  in: "query",
+  required: false,
+  description,
+  schema,
+});
+
+/** `limit` and `cursor`, which every paged list takes. */
+const PAGING: Json[] = [
+  queryParam("limit", `Items per page, ${DEFAULT_LIMIT} unless given.`, {
+    type: "integer",
+    minimum: 1,
+    maximum: MAX_LIMIT,
+    default: DEFAULT_LIMIT,
+  }),
+  queryParam(
+    "cursor",
+    "`nextCursor` of the previous page, as it came (opaque). Taken only by the list that " +
+      "gave it out, in the same organization and with the same filters; anything else is a " +
+      "400 naming `cursor`.",
+    { type: "string", minLength: 1 },
+  ),
+];
+
+/** The filters of `GET /tools`. */
+const TOOL_QUERY: Json[] = Object.entries(TOOL_FILTERS).map(([name, description]) =>
+  queryParam(
+    name,
+    description,
+    name === "type"
+      ? { enum: [...LISTED_TOOL_TYPES] }
+      : { type: "string", minLength: 1, maxLength: MAX_FILTER_LENGTH },
+  )
+);
+
+const PAGING_NOTE = "A page at a time: `nextCursor` is the `cursor` of the next page (null " +
+  "on the last). Unknown query parameters are a 400 naming them.";
 
 const ROLE_NOTE = "Viewers may read only; writes need the member role or higher.";
 const STDIO_NOTE = ROLE_NOTE + " A stdio server runs a command on the Gatehouse host, so " +
@@ -1324,7 +1384,13 @@ const ROUTES: Record<string, Record<string, Op>> = {
       ok: [201, "Gateway"],
       errors: [409],
     },
-    get: { summary: "List gateways", tag: "gateways", ok: [200, "GatewayList"] },
+    get: {
+      summary: "List gateways",
+      tag: "gateways",
+      description: PAGING_NOTE + " Oldest first.",
+      query: PAGING,
+      ok: [200, "GatewayList"],
+    },
   },
   "/gateways/{id}": {
     get: { summary: "Get a gateway", tag: "gateways", ok: [200, "Gateway"] },
@@ -1357,9 +1423,15 @@ const ROUTES: Record<string, Record<string, Op>> = {
       description: "Answers every assignment of the gateway. A tool id unknown in the " +
         "organization is a 404 naming the field.",
       body: "AssignTools",
-      ok: [201, "AssignmentList"],
+      ok: [201, "Assignments"],
     },
-    get: { summary: "List assigned tools", tag: "assignments", ok: [200, "AssignmentList"] },
+    get: {
+      summary: "List assigned tools",
+      tag: "assignments",
+      description: PAGING_NOTE + " By tool name, enabled or not.",
+      query: PAGING,
+      ok: [200, "AssignmentList"],
+    },
   },
   "/gateways/{id}/tools/{toolId}": {
     patch: {
@@ -1481,7 +1553,13 @@ const ROUTES: Record<string, Record<string, Op>> = {
       ok: [201, "Server"],
       errors: [409],
     },
-    get: { summary: "List upstream servers", tag: "servers", ok: [200, "ServerList"] },
+    get: {
+      summary: "List upstream servers",
+      tag: "servers",
+      description: PAGING_NOTE + " By name.",
+      query: PAGING,
+      ok: [200, "ServerList"],
+    },
   },
   "/servers/{id}": {
     get: { summary: "Get an upstream server", tag: "servers", ok: [200, "Server"] },
@@ -1554,7 +1632,14 @@ const ROUTES: Record<string, Record<string, Op>> = {
       ok: [201, "Tool"],
       errors: [409],
     },
-    get: { summary: "List tools", tag: "tools", ok: [200, "ToolList"] },
+    get: {
+      summary: "List tools",
+      tag: "tools",
+      description: PAGING_NOTE + " By name (then id: a server's tool may share a name with " +
+        "another). Filters combine (all must hold) and are sent again with every page.",
+      query: [...PAGING, ...TOOL_QUERY],
+      ok: [200, "ToolList"],
+    },
   },
   "/tools/{id}": {
     get: { summary: "Get a tool", tag: "tools", ok: [200, "Tool"] },
@@ -1594,7 +1679,13 @@ const ROUTES: Record<string, Record<string, Op>> = {
       ok: [201, "ApiImportResult"],
       errors: [409],
     },
-    get: { summary: "List imported APIs", tag: "apis", ok: [200, "ApiList"] },
+    get: {
+      summary: "List imported APIs",
+      tag: "apis",
+      description: PAGING_NOTE + " By name.",
+      query: PAGING,
+      ok: [200, "ApiList"],
+    },
   },
   "/apis/{id}": {
     get: { summary: "Get an imported API with its tools", tag: "apis", ok: [200, "ApiDetail"] },

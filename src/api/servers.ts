@@ -16,6 +16,7 @@ import { canonicalJson } from "../util/json.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { forbidden, notFound } from "./errors.ts";
+import { listQuery, LISTS } from "./lists.ts";
 import { presentServer } from "./present.ts";
 import { requireRole } from "./principal.ts";
 import { mergeServerInput, parseServerInput } from "./server_input.ts";
@@ -93,10 +94,12 @@ export function serverRoutes(
     return c.json(present(server), 201);
   });
 
-  app.get(
-    "/",
-    (c) => c.json({ servers: store.servers.list(c.get("principal").org.id).map(present) }),
-  );
+  app.get("/", (c) => {
+    const orgId = c.get("principal").org.id;
+    const query = listQuery(c, LISTS.servers, [orgId]);
+    const page = store.servers.page(orgId, query.page);
+    return c.json(query.answer("servers", page.items.map(present), page.next));
+  });
 
   app.get("/:id", (c) => c.json(present(serverOf(c))));
 

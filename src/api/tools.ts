@@ -1,6 +1,6 @@
 /**
- * Routes: `/tools` (create, list, get, update, delete). A tool of another org
- * answers 404 exactly like a missing one.
+ * Routes: `/tools` (create, list a page, get, update, delete). A tool of
+ * another org answers 404 exactly like a missing one.
  *
  * @module
  */
@@ -9,6 +9,7 @@ import type { Tool, ToolInput } from "../store/tools.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { ApiError, notFound } from "./errors.ts";
+import { listQuery, LISTS } from "./lists.ts";
 import { presentTool } from "./present.ts";
 import { mergeToolInput, parseToolInput } from "./tool_input.ts";
 
@@ -44,10 +45,13 @@ export function toolRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     return c.json(presentTool(store.tools.create(c.get("principal").org.id, input)), 201);
   });
 
-  app.get(
-    "/",
-    (c) => c.json({ tools: store.tools.list(c.get("principal").org.id).map(presentTool) }),
-  );
+  // A page of the org's tools by name, narrowed by the filters given (see lists.ts).
+  app.get("/", (c) => {
+    const orgId = c.get("principal").org.id;
+    const query = listQuery(c, LISTS.tools, [orgId]);
+    const page = store.tools.page(orgId, query.filter, query.page);
+    return c.json(query.answer("tools", page.items.map(presentTool), page.next));
+  });
 
   app.get("/:id", (c) => c.json(presentTool(toolOf(c))));
 

@@ -324,6 +324,11 @@ Deno.test("real responses of every operation match the document", async () => {
       413,
     );
     await go(G("GET", "/tools"), 200);
+    // Paged lists: a page with its cursor, the next one, filters, and a refused limit.
+    const toolPage = await go(G("GET", "/tools", "/tools?limit=1"), 200);
+    await go(G("GET", "/tools", `/tools?limit=1&cursor=${toolPage.nextCursor}`), 200);
+    await go(G("GET", "/tools", "/tools?type=http&q=USERS"), 200);
+    await go(G("GET", "/tools", "/tools?limit=0"), 400);
     await go(G("GET", "/tools/{id}", `/tools/${tool.id}`), 200);
     await go(G("GET", "/tools/{id}", `/tools/${crypto.randomUUID()}`), 404);
     await go(
@@ -404,6 +409,8 @@ Deno.test("real responses of every operation match the document", async () => {
     );
     await go(G("POST", "/servers", "/servers", { body: { name: "x", transport: "ftp" } }), 400);
     await go(G("GET", "/servers"), 200);
+    await go(G("GET", "/servers", "/servers?limit=1"), 200);
+    await go(G("GET", "/servers", "/servers?cursor=x"), 400);
     const serverPath = `/servers/${server.id}`;
     await go(G("GET", "/servers/{id}", serverPath), 200);
     await go(G("GET", "/servers/{id}", `/servers/${crypto.randomUUID()}`), 404);
@@ -423,6 +430,7 @@ Deno.test("real responses of every operation match the document", async () => {
     );
     await go(G("POST", "/gateways", "/gateways", { body: gatewayBody("/my-tools") }), 409);
     await go(G("GET", "/gateways"), 200);
+    await go(G("GET", "/gateways", "/gateways?limit=1"), 200);
     const gwPath = `/gateways/${gw.id}`;
     await go(G("GET", "/gateways/{id}", gwPath), 200);
     await go(
@@ -453,6 +461,7 @@ Deno.test("real responses of every operation match the document", async () => {
       404,
     );
     await go(G("GET", "/gateways/{id}/tools", `${gwPath}/tools`), 200);
+    await go(G("GET", "/gateways/{id}/tools", `${gwPath}/tools?limit=1`), 200);
     await go(
       G("PATCH", "/gateways/{id}/tools/{toolId}", `${gwPath}/tools/${other.id}`, {
         body: { enabled: true },
@@ -562,6 +571,8 @@ Deno.test("real responses of every operation match the document", async () => {
     await go(G("POST", "/apis", "/apis", { body: { name: "walk", spec } }), 409);
     await go(G("POST", "/apis", "/apis", { body: { name: "bad", spec: "openapi: 9" } }), 400);
     await go(G("GET", "/apis"), 200);
+    await go(G("GET", "/apis", "/apis?limit=1"), 200);
+    await go(G("GET", "/apis", "/apis?limit=1001"), 400);
     const apiPath = `/apis/${imported.id}`;
     await go(G("GET", "/apis/{id}", apiPath), 200);
     // An imported tool is a normal tool, described by the same schema.

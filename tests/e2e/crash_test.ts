@@ -151,14 +151,17 @@ Deno.test("SIGKILL during concurrent writes loses no acknowledged write and leav
 
     // And the restarted server serves all of it.
     child = await startChildServer(dataDir);
-    const gateways = await apiCall(child.url, key, "GET", "/gateways");
+    // Lists answer 100 items unless asked for more (at most 1000 a page).
+    const gateways = await apiCall(child.url, key, "GET", "/gateways?limit=1000");
+    assert.equal(gateways.body.nextCursor, null);
     const listed = new Set((gateways.body.gateways as { id: string }[]).map((g) => g.id));
     for (const id of acked.gateways.keys()) assert.ok(listed.has(id));
     for (const id of [...acked.bulk].slice(0, 5)) {
-      const res = await apiCall(child.url, key, "GET", `/gateways/${id}/tools`);
+      const res = await apiCall(child.url, key, "GET", `/gateways/${id}/tools?limit=1000`);
       assert.equal((res.body.tools as unknown[]).length, TOOLS);
     }
-    const tools = await apiCall(child.url, key, "GET", "/tools");
+    const tools = await apiCall(child.url, key, "GET", "/tools?limit=1000");
+    assert.equal(tools.body.nextCursor, null);
     assert.ok((tools.body.tools as unknown[]).length >= TOOLS + acked.tools.size);
   } finally {
     await child.stop("SIGKILL");

@@ -72,7 +72,7 @@ Deno.test("first start on an empty data folder creates the database and prints a
 
       const res = await apiCall(first.url, key, "GET", "/gateways");
       assert.equal(res.status, 200);
-      assert.deepEqual(res.body, { gateways: [] });
+      assert.deepEqual(res.body, { gateways: [], nextCursor: null });
       assert.equal((await apiCall(first.url, "gha_wrong_key", "GET", "/gateways")).status, 401);
     } finally {
       await stopCleanly(first);

@@ -44,7 +44,11 @@ async function checkTools(s: TestServer, api: Json, count: number): Promise<Map<
     assert.ok(!names.has(t.name), `duplicate tool name ${t.name}`);
     names.add(t.name);
   }
-  const listed = expectOk(await s.api("GET", "/tools")).tools as Json[];
+  // One page of the API's tools (the default page holds 100).
+  const page = expectOk(await s.api("GET", `/tools?apiId=${api.id}&limit=1000`));
+  assert.equal(page.nextCursor, null);
+  const listed = page.tools as Json[];
+  assert.equal(listed.length, count);
   const byId = new Map(listed.map((t) => [t.id, t]));
   for (const ref of api.tools) {
     const tool = byId.get(ref.id);
