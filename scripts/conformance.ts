@@ -78,10 +78,6 @@ const GATEWAY_ENDPOINT = "/conformance";
  * measured loss that one of the causes above explains.
  */
 export const PENDING_ISSUE_12: readonly string[] = [
-  // SEP-1699 POST streams: Gatehouse answers a request as JSON (which the spec allows), and does
-  // not yet mirror an upstream that closes its POST stream mid-call for the client to resume.
-  "server-sse-polling",
-  "server-sse-multiple-streams/server-sse-streams-functional",
   // 2026-07-28: input_required results; the upstream lists their tools to 2026-07-28 clients only.
   "input-required-result-basic-elicitation",
   "input-required-result-basic-sampling",
