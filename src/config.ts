@@ -115,6 +115,24 @@ export interface McpSettings {
   keepAliveMs: number;
   /** Bytes a slow stream reader may leave queued before it is dropped. */
   maxBufferedBytes: number;
+  /**
+   * A Streamable HTTP request of a 2025-11-25 session still unanswered after
+   * this long (ms) is answered as a resumable SSE stream (SEP-1699).
+   */
+  streamAfterMs: number;
+  /**
+   * How long one connection carries a resumable stream (ms) before the server
+   * closes it and the client polls with `Last-Event-ID`; 0 holds it until the
+   * answer.
+   */
+  streamHoldMs: number;
+  /** The `retry` (ms) a resumable stream tells its client to wait before reconnecting. */
+  streamRetryMs: number;
+  /**
+   * How long (ms) a resumable stream whose client went away waits for it to
+   * reconnect before its call is stopped and its events dropped.
+   */
+  streamResumeMs: number;
   /** Seconds a WebSocket peer has to answer a ping before it is deemed dead. */
   wsPingSeconds: number;
   /** Open SSE and WebSocket connections per gateway. */
@@ -192,6 +210,10 @@ export function loadConfig(
     pageSize: int("GATEHOUSE_TOOLS_PAGE_SIZE", 100, 1, 10_000),
     keepAliveMs: int("GATEHOUSE_KEEPALIVE_SECONDS", 15, 1, 3600) * 1000,
     maxBufferedBytes: int("GATEHOUSE_STREAM_BUFFER_BYTES", 1024 * 1024, 1024, 1024 ** 3),
+    streamAfterMs: int("GATEHOUSE_STREAM_AFTER_MS", 1000, 0, 600_000),
+    streamHoldMs: int("GATEHOUSE_STREAM_HOLD_MS", 3000, 0, 3_600_000),
+    streamRetryMs: int("GATEHOUSE_STREAM_RETRY_MS", 1000, 0, 600_000),
+    streamResumeMs: int("GATEHOUSE_STREAM_RESUME_SECONDS", 60, 1, 86_400) * 1000,
     wsPingSeconds: int("GATEHOUSE_WS_PING_SECONDS", 30, 1, 3600),
     maxConnectionsPerGateway: int("GATEHOUSE_MAX_CONNECTIONS_PER_GATEWAY", 10_000, 1, 1_000_000),
     maxConnectionsPerKey: int("GATEHOUSE_MAX_CONNECTIONS_PER_KEY", 5_000, 1, 1_000_000),

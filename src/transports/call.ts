@@ -22,8 +22,31 @@ export interface TransportLimits {
   maxBufferedBytes: number;
   /** Messages in one JSON-RPC batch. */
   maxBatch: number;
-  /** Server-to-client events kept per session for `Last-Event-ID` replay. */
+  /**
+   * Server-to-client events kept per session (GET stream) and per resumable
+   * POST stream for `Last-Event-ID` replay.
+   */
   replayEvents: number;
+  /**
+   * How long a request of a 2025-11-25 session may stay unanswered before its
+   * answer becomes a resumable SSE stream (SEP-1699), in ms.
+   */
+  streamAfterMs: number;
+  /**
+   * How long one connection carries a resumable stream before the server
+   * closes it and the client polls with `Last-Event-ID`, in ms (0: until the
+   * answer).
+   */
+  streamHoldMs: number;
+  /** The `retry` a resumable stream gives: ms the client waits before reconnecting. */
+  streamRetryMs: number;
+  /**
+   * How long a resumable stream without a connection waits for its client to
+   * come back before its call is stopped and its events dropped, in ms.
+   */
+  streamResumeMs: number;
+  /** Resumable POST streams kept per session. */
+  maxResumableStreams: number;
   /** Seconds a WebSocket peer has to answer a ping before it is deemed dead. */
   wsPingSeconds: number;
   /** Open SSE and WebSocket connections per gateway. */

@@ -84,9 +84,21 @@ export interface Accepts {
   sse: boolean;
   /** A wildcard type was accepted: anything may be sent, streams included. */
   any: boolean;
+  /**
+   * The client ranks `text/event-stream` above JSON: it gave it a higher q,
+   * or the same q and named it first (equal q-values leave the choice to the
+   * server, which then follows the client's order, as common negotiators
+   * do), or it does not take JSON at all.
+   */
+  prefersSse: boolean;
 }
 
-const ACCEPT_ANYTHING: Accepts = Object.freeze({ json: true, sse: false, any: true });
+const ACCEPT_ANYTHING: Accepts = Object.freeze({
+  json: true,
+  sse: false,
+  any: true,
+  prefersSse: false,
+});
 /** Accept header values seen, parsed once: clients send very few distinct ones. */
 const accepts = new Map<string, Accepts>();
 
@@ -103,18 +115,31 @@ export function parseAccept(header: string | null): Accepts {
   return parsed;
 }
 
+const JSON_TYPES = ["application/json", "application/*", "*/*"];
+const SSE_TYPES = ["text/event-stream", "text/*"];
+
 function parseAcceptValue(header: string): Accepts {
   if (header.trim() === "") return ACCEPT_ANYTHING;
-  const types = header.split(",").map((part) => {
+  const types = header.split(",").map((part, index) => {
     const [type, ...params] = part.trim().toLowerCase().split(";");
     const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
-    return { type: type.trim(), q: q ? Number(q.slice(2)) : 1 };
-  }).filter((t) => t.q > 0).map((t) => t.type);
-  const any = types.includes("*/*");
+    return { type: type.trim(), q: q ? Number(q.slice(2)) : 1, index };
+  }).filter((t) => t.q > 0);
+  // The best-ranked range that covers each kind: highest q, then first named.
+  const best = (names: string[]) =>
+    types.filter((t) => names.includes(t.type))
+      .reduce<{ q: number; index: number } | undefined>(
+        (b, t) => (!b || t.q > b.q ? t : b),
+        undefined,
+      );
+  const json = best(JSON_TYPES);
+  const sse = best(SSE_TYPES);
   return {
-    json: any || types.includes("application/json") || types.includes("application/*"),
-    sse: types.includes("text/event-stream") || types.includes("text/*"),
-    any,
+    json: json !== undefined,
+    sse: sse !== undefined,
+    any: types.some((t) => t.type === "*/*"),
+    prefersSse: sse !== undefined &&
+      (json === undefined || sse.q > json.q || (sse.q === json.q && sse.index < json.index)),
   };
 }
 

@@ -20,8 +20,20 @@ export interface SseOptions {
 export interface SseEvent {
   event?: string;
   id?: string;
-  data: string;
+  /** Absent: no `data` line, a block that only sets `retry` (clients dispatch no event). */
+  data?: string;
+  /** Milliseconds the client waits before it reconnects (the `retry` field). */
   retry?: number;
+}
+
+/** The wire text of one event, blank line included. */
+export function formatEvent(ev: SseEvent): string {
+  let text = "";
+  if (ev.event) text += `event: ${ev.event}\n`;
+  if (ev.id !== undefined) text += `id: ${ev.id}\n`;
+  if (ev.retry !== undefined) text += `retry: ${ev.retry}\n`;
+  for (const line of ev.data?.split("\n") ?? []) text += `data: ${line}\n`;
+  return text + "\n";
 }
 
 const encoder = new TextEncoder();
@@ -67,12 +79,7 @@ export class SseStream {
 
   /** Sends one event; false when the stream is closed (or was just closed for overflow). */
   send(ev: SseEvent): boolean {
-    let text = "";
-    if (ev.event) text += `event: ${ev.event}\n`;
-    if (ev.id !== undefined) text += `id: ${ev.id}\n`;
-    if (ev.retry !== undefined) text += `retry: ${ev.retry}\n`;
-    for (const line of ev.data.split("\n")) text += `data: ${line}\n`;
-    return this.#write(text + "\n");
+    return this.#write(formatEvent(ev));
   }
 
   /** Ends the stream normally. */

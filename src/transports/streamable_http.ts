@@ -8,6 +8,18 @@
  * DELETE ends a session. Clients that send a bare JSON-RPC POST with no
  * session (the seed's httpx example) are served one-shot.
  *
+ * Sessions of 2025-11-25 (and later session-era versions) that accept SSE
+ * get SEP-1699 streams for requests whose answer is not ready at once:
+ * still unanswered after `streamAfterMs`, or emitting messages before it.
+ * Such a stream is resumable and polled (see `post_streams.ts`): priming
+ * event first, ids `<stream>-<n>`, the connection closed after
+ * `streamHoldMs` with a `retry`, and `GET` with `Last-Event-ID` carrying on
+ * where the client left off. Answers that are ready at once stay JSON (the
+ * cheap path `deno task bench` measures), unless the client ranks SSE above
+ * JSON in its Accept header; then they are a complete one-event stream. The
+ * stateless 2026-07-28 revision, which dropped resumability, and older
+ * versions are answered as before.
+ *
  * @module
  */
 import type { Outcome } from "../mcp/dispatcher.ts";
@@ -29,8 +41,9 @@ import {
 } from "../mcp/versions.ts";
 import { exchangeFor, type McpCall, ownerOf } from "./call.ts";
 import { type Accepts, parseAccept } from "./guards.ts";
+import { isPostEventId, LateAnswers, type PostStream, PostStreams } from "./post_streams.ts";
 import { jsonResponse, readMessageBody, rpcErrorResponse } from "./responses.ts";
-import { SSE_HEADERS, SseStream } from "./sse.ts";
+import { formatEvent, SSE_HEADERS, SseStream } from "./sse.ts";
 
 const SESSION_HEADER = "mcp-session-id";
 const EXPOSE = { "access-control-expose-headers": "Mcp-Session-Id" };
@@ -45,6 +58,8 @@ interface GetStream {
 /** Streamable HTTP for every gateway. */
 export class StreamableHttpTransport {
   #streams = new Map<string, GetStream>();
+  #posts = new PostStreams();
+  #late = new LateAnswers();
 
   /** Answers one request to a gateway's MCP URL. */
   handle(call: McpCall): Promise<Response> | Response {
@@ -160,6 +175,9 @@ export class StreamableHttpTransport {
     accepts: Accepts,
     settled?: (o: Outcome) => void,
   ): Promise<Response> {
+    if (!settled && accepts.sse && pollsStreams(session) && isRequest(message)) {
+      return this.#respondResumable(call, message, session, accepts);
+    }
     const pending: (JsonRpcNotification | JsonRpcRequest)[] = [];
     const open: { stream?: SseStream } = {};
     const { promise: wantsStream, resolve: switchToStream } = Promise.withResolvers<"stream">();
@@ -200,6 +218,84 @@ export class StreamableHttpTransport {
       stream.close();
     });
     return new Response(stream.readable, { status: 200, headers: SSE_HEADERS });
+  }
+
+  /**
+   * Handles a request of a session that polls streams (2025-11-25 on) and
+   * accepts SSE: JSON (or a complete one-event stream for clients that rank
+   * SSE first) when the answer is ready within `streamAfterMs`, else a
+   * resumable stream (the request's messages and then its answer).
+   */
+  async #respondResumable(
+    call: McpCall,
+    message: unknown,
+    session: Session,
+    accepts: Accepts,
+  ): Promise<Response> {
+    const pending: (JsonRpcNotification | JsonRpcRequest)[] = [];
+    const live: { stream?: PostStream; held?: SseStream } = {};
+    const { promise: wantsStream, resolve: switchToStream } = Promise.withResolvers<"stream">();
+    const emit = (n: JsonRpcNotification | JsonRpcRequest) => {
+      if (live.stream) return live.stream.push(n);
+      if (live.held) return live.held.send({ event: "message", data: encodeMessage(n) });
+      pending.push(n);
+      switchToStream("stream");
+    };
+    // Until the answer is a resumable stream, losing the POST's connection stops the call; after
+    // that only the stream's abandonment does (or notifications/cancelled): the spec says a
+    // disconnection is no cancellation, and the client comes back with Last-Event-ID. The
+    // request's signal is only touched when the work asks for a signal (tools/list never does,
+    // and reading `req.signal` costs on every request).
+    const stop = new AbortController();
+    const lost = () => stop.abort(call.req.signal.reason);
+    let watching = false;
+    const unwatch = () => watching && call.req.signal.removeEventListener("abort", lost);
+    const exchange = exchangeFor(call, session, emit, true, () => {
+      if (!live.stream && !watching) {
+        watching = true;
+        call.req.signal.addEventListener("abort", lost, { once: true });
+      }
+      return stop.signal;
+    });
+    const outcome = call.service.dispatcher.handle(message, exchange);
+    const answered = this.#late.watch(call.limits.streamAfterMs, () => switchToStream("stream"));
+    const first = await Promise.race([outcome, wantsStream]);
+    answered();
+    if (first !== "stream") {
+      unwatch();
+      // Ready at once: no stream is worth opening, unless the client ranks SSE above JSON. Then
+      // the answer is one event without an id: a complete stream has nothing to resume, and an id
+      // would only invite a reconnection (the TypeScript SDK reconnects after an id'd stream that
+      // ends in an error response). Refusals (4xx) and 202s keep their HTTP status.
+      if (!accepts.prefersSse || first.status !== 200 || !first.response) {
+        return outcomeResponse(first);
+      }
+      const body = formatEvent({ event: "message", data: encodeMessage(first.response) });
+      return new Response(body, { status: 200, headers: SSE_HEADERS });
+    }
+
+    const stream = this.#posts.open(session, call.limits, stop);
+    if (!stream) {
+      // The session keeps as many resumable streams as it may: this one is held open until the
+      // answer, and losing its connection stops the call (as for older versions).
+      const held = new SseStream({
+        keepAliveMs: call.limits.keepAliveMs,
+        maxBufferedBytes: call.limits.maxBufferedBytes,
+        onClose: () => stop.abort(new Error("response stream closed")),
+      });
+      live.held = held;
+      for (const n of pending) held.send({ event: "message", data: encodeMessage(n) });
+      outcome.then((o) => {
+        if (o.response) held.send({ event: "message", data: encodeMessage(o.response) });
+        held.close();
+      });
+      return new Response(held.readable, { status: 200, headers: SSE_HEADERS });
+    }
+    unwatch();
+    live.stream = stream;
+    for (const n of pending) stream.push(n);
+    outcome.then((o) => stream.finish(o.response));
+    return stream.connect();
   }
 
   async #batch(
@@ -264,6 +360,18 @@ export class StreamableHttpTransport {
     }
     const session = this.#sessionFor(call);
     if (session instanceof Response) return session;
+    const lastEventId = call.req.headers.get("last-event-id");
+    if (lastEventId !== null && isPostEventId(lastEventId)) {
+      // A POST stream's id: resume that stream only, leaving the session's GET stream alone.
+      return this.#posts.resume(session, lastEventId);
+    }
+    if (lastEventId !== null && !Number.isInteger(Number(lastEventId))) {
+      return rpcErrorResponse(
+        400,
+        ErrorCode.InvalidRequest,
+        `Bad Request: Last-Event-ID '${lastEventId}' is not an event id this server issued`,
+      );
+    }
     let state = this.#streams.get(session.id);
     if (!state) {
       const fresh: GetStream = { nextId: 1, replay: [] };
@@ -288,7 +396,7 @@ export class StreamableHttpTransport {
       },
     });
     st.stream = stream;
-    const lastId = Number(call.req.headers.get("last-event-id") ?? NaN);
+    const lastId = Number(lastEventId ?? NaN);
     if (Number.isInteger(lastId)) {
       for (const ev of st.replay) {
         if (ev.id > lastId) stream.send({ event: "message", id: String(ev.id), data: ev.data });
@@ -312,6 +420,24 @@ export class StreamableHttpTransport {
     call.service.sessions.close(session.id);
     return new Response(null, { status: 200 });
   }
+}
+
+/**
+ * True when `session` is one whose requests may be answered with resumable,
+ * polled streams: a registered session of 2025-11-25 or a later
+ * session-era version (SEP-1699 came with 2025-11-25; the stateless
+ * 2026-07-28 revision has no sessions to resume in).
+ */
+function pollsStreams(session: Session): boolean {
+  return session.id !== "" && isLegacyVersion(session.protocolVersion) &&
+    session.protocolVersion >= "2025-11-25";
+}
+
+/** True when `message` is a JSON-RPC request (notifications and responses get 202). */
+function isRequest(message: unknown): boolean {
+  if (typeof message !== "object" || message === null) return false;
+  const m = message as { method?: unknown; id?: unknown };
+  return typeof m.method === "string" && m.id !== undefined;
 }
 
 function sessionNotFound(): Response {
