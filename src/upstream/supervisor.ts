@@ -136,11 +136,24 @@ const DEGRADED_ATTEMPTS = 5;
 /** At most this many pages of one list are read (a server repeating cursors must not loop). */
 const MAX_PAGES = 1000;
 
+/** The lists a server has: where each goes in a {@link Listing}, and what names an item. */
 const LISTS = [
-  { key: "tools", capability: "tools", method: "tools/list" },
-  { key: "resources", capability: "resources", method: "resources/list" },
-  { key: "resourceTemplates", capability: "resources", method: "resources/templates/list" },
-  { key: "prompts", capability: "prompts", method: "prompts/list" },
+  { key: "tools", capability: "tools", method: "tools/list", kind: "tool", id: "name" },
+  {
+    key: "resources",
+    capability: "resources",
+    method: "resources/list",
+    kind: "resource",
+    id: "uri",
+  },
+  {
+    key: "resourceTemplates",
+    capability: "resources",
+    method: "resources/templates/list",
+    kind: "template",
+    id: "uriTemplate",
+  },
+  { key: "prompts", capability: "prompts", method: "prompts/list", kind: "prompt", id: "name" },
 ] as const;
 
 /** The status of a server not yet connected. */
@@ -734,13 +747,6 @@ export function eraKey(kind: "tool" | "prompt" | "resource" | "template", id: st
   return `${kind}:${id}`;
 }
 
-const LISTING_KINDS = [
-  { key: "tools", kind: "tool", id: "name" },
-  { key: "prompts", kind: "prompt", id: "name" },
-  { key: "resources", kind: "resource", id: "uri" },
-  { key: "resourceTemplates", kind: "template", id: "uriTemplate" },
-] as const;
-
 /**
  * One listing of a server that speaks both eras: every item of the session
  * era's listing (whose definition wins where both have an item), then what
@@ -750,7 +756,7 @@ function mergeListings(legacy: Listing, modern: Listing): { listing: Listing; er
   const listing: Listing = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
   const legacyOnly = new Set<string>();
   const statelessOnly = new Set<string>();
-  for (const { key, kind, id } of LISTING_KINDS) {
+  for (const { key, kind, id } of LISTS) {
     const ids = (items: Record<string, unknown>[]) => new Set(items.map((i) => String(i[id])));
     const inLegacy = ids(legacy[key]);
     const inModern = ids(modern[key]);
