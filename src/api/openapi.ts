@@ -13,6 +13,7 @@ import { ROLES } from "../store/orgs.ts";
 import { HTTP_METHODS, SECRET_NAME, TOOL_NAME, TOOL_TYPES } from "../tools/definition.ts";
 import {
   BODY_ENCODINGS,
+  BODY_FIELD_STYLES,
   MAX_PARAMETERS,
   PARAMETER_LOCATIONS,
   PARAMETER_STYLES,
@@ -147,8 +148,9 @@ const httpExecutionConfig = (forResponse: boolean): Json => ({
         style: {
           enum: [...new Set(Object.values(PARAMETER_STYLES).flat())],
           description: "query: form (default; lists as repeated keys, or comma-joined with " +
-            "explode false), spaceDelimited, pipeDelimited, deepObject (`a[b]=c`); header: " +
-            "simple; cookie: form.",
+            "explode false), spaceDelimited, pipeDelimited, tabDelimited, deepObject " +
+            "(`a[b]=c`, lists as `a[0]=c`); header: simple (default), spaceDelimited, " +
+            "pipeDelimited, tabDelimited; cookie: form.",
         },
         explode: { type: "boolean", description: "Default: true for form style, else false." },
         json: { type: "boolean", description: "Send the value as JSON text." },
@@ -157,14 +159,32 @@ const httpExecutionConfig = (forResponse: boolean): Json => ({
     bodyEncoding: {
       enum: [...BODY_ENCODINGS],
       description: "How the rendered body is sent: json, form " +
-        "(application/x-www-form-urlencoded; lists repeat their key) or multipart " +
-        "(multipart/form-data). Without it, a string body is sent as is and anything else " +
-        "as JSON.",
+        "(application/x-www-form-urlencoded; lists repeat their key), multipart " +
+        "(multipart/form-data) or base64 (the body is base64 text, sent as the bytes it " +
+        "decodes to). Without it, a string body is sent as is and anything else as JSON.",
     },
     bodyFiles: {
       type: "array",
       items: { type: "string", minLength: 1 },
-      description: "Multipart members sent as file parts (the argument's text is the content).",
+      description: "Multipart members sent as file parts: `{content, filename?, contentType?}` " +
+        "with base64 content, or a string whose text is the content.",
+    },
+    bodyFields: {
+      type: "object",
+      maxProperties: MAX_PARAMETERS,
+      description: "How form and multipart members are serialised (OpenAPI's Encoding " +
+        "Object). With it, form members follow OpenAPI's defaults (style form, explode: an " +
+        "object's members become keys of their own); without it, objects go as JSON text. " +
+        "`contentType` is a multipart part's type; a JSON type sends the member as JSON text.",
+      additionalProperties: {
+        type: "object",
+        properties: {
+          style: { enum: [...BODY_FIELD_STYLES] },
+          explode: { type: "boolean" },
+          contentType: str("One media type, like image/png.", { maxLength: 256 }),
+        },
+        additionalProperties: false,
+      },
     },
   },
   required: forResponse ? ["method", "url", "timeout", "retries"] : ["method", "url"],

@@ -14,13 +14,18 @@
  * parameters as `{{parameters.NAME}}` in the URL (percent-encoded per
  * segment by the executor), query, header and cookie parameters in
  * `parameters` (with their `style` and `explode`), the body in `body` with
- * `bodyEncoding` saying how to encode it.
+ * `bodyEncoding` saying how to encode it: JSON; a form or multipart body
+ * with the media type's `encoding` as `bodyFields` and its files, which the
+ * model passes as base64, in `bodyFiles`; or raw, the model's text (bytes
+ * of its base64 where the schema says the content is base64). Arguments the
+ * operation does not take are refused (`additionalProperties: false`).
  *
  * @module
  */
 import type { OperationTool } from "../store/apis.ts";
 import type { JsonObject, ToolInput } from "../store/tools.ts";
 import { checkObjectSchema, normalizeHttpConfig } from "../tools/definition.ts";
+import { BODY_FIELD_STYLES, isMediaType } from "../tools/http_parameters.ts";
 import { argName, baseToolName } from "./names.ts";
 import { type Json, type LoadedSpec, SpecError } from "./parse.ts";
 import { clip, MAX_SCHEMA_DESCRIPTION, writeToolSchemas } from "./schema.ts";
@@ -59,8 +64,9 @@ export const MAX_OPERATIONS = 5000;
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch"];
 
-/** Keywords of a body schema that no longer apply once the body is raw text. */
+/** Keywords of a body schema that no longer apply once the body is raw text or bytes. */
 const RAW_BODY_DROPPED = [
+  "format",
   "properties",
   "required",
   "additionalProperties",
@@ -140,6 +146,71 @@ function encodeLiteralPath(text: string): string {
     /[?#]/g,
     encodeURIComponent,
   );
+}
+
+/** Literal query text in URL form (as {@link encodeLiteralPath}, keeping `?`). */
+function encodeLiteralQuery(text: string): string {
+  return encodeURI(text).replace(/%25([0-9A-Fa-f]{2})/g, "%$1").replace(/#/g, "%23");
+}
+
+/** `text` with each `{name}` made a template over the path parameter's argument. */
+function fillTemplates(
+  text: string,
+  pathArgs: ReadonlyMap<string, string>,
+  encode: (literal: string) => string,
+  undeclared: (name: string) => string,
+): string {
+  let out = "";
+  let last = 0;
+  for (const m of text.matchAll(/\{([^{}]+)\}/g)) {
+    const arg = pathArgs.get(m[1]);
+    if (!arg) throw new Skip(undeclared(m[1]));
+    out += encode(text.slice(last, m.index)) + `{{parameters.${arg}}}`;
+    last = m.index + m[0].length;
+  }
+  return out + encode(text.slice(last));
+}
+
+/**
+ * The path and query of an operation's URL, templates over path arguments.
+ * Some documents fix query parameters in the path key
+ * (`/rest?method=flickr.favorites.getList`): those go into the query, a
+ * `{name}` there is filled like a path parameter, and a pair whose value is
+ * just a query parameter's `{name}` is left to that parameter.
+ */
+function urlPathOf(
+  path: string,
+  pathArgs: ReadonlyMap<string, string>,
+  queryNames: ReadonlySet<string>,
+): string {
+  const q = path.indexOf("?");
+  const urlPath = fillTemplates(
+    q < 0 ? path : path.slice(0, q),
+    pathArgs,
+    encodeLiteralPath,
+    (name) => `path parameter '${name}' is not declared`,
+  );
+  if (q < 0) return urlPath;
+  const pairs: string[] = [];
+  for (const pair of path.slice(q + 1).replace(/#.*$/, "").split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const value = eq < 0 ? undefined : pair.slice(eq + 1);
+    const named = value === undefined ? undefined : /^\{([^{}]+)\}$/.exec(value)?.[1];
+    if (named !== undefined && !pathArgs.has(named) && queryNames.has(named)) continue;
+    const key = encodeLiteralQuery(eq < 0 ? pair : pair.slice(0, eq));
+    pairs.push(
+      value === undefined ? key : `${key}=${
+        fillTemplates(
+          value,
+          pathArgs,
+          encodeLiteralQuery,
+          (name) => `parameter '${name}' in the path's query is not declared`,
+        )
+      }`,
+    );
+  }
+  return pairs.length > 0 ? `${urlPath}?${pairs.join("&")}` : urlPath;
 }
 
 /** The tool description: summary and description, or what the operation is when it has neither. */
@@ -251,6 +322,18 @@ function readParams(pathItem: Json, op: Json): Param[] {
   return out;
 }
 
+/**
+ * How a `deepObject` query parameter goes on the wire. OpenAPI leaves lists
+ * undefined there; they are sent with indexes, the form most servers read.
+ */
+function deepObjectNote(p: Param): string {
+  const list = isObject(p.schema) && p.schema.type === "array";
+  return list
+    ? `Sent as ${p.name}[0]=…&${p.name}[1]=… (deepObject).`
+    : `Sent as ${p.name}[key]=value (deepObject); lists inside with indexes: ` +
+      `${p.name}[key][0]=….`;
+}
+
 /** Whether a body property is a file upload (sent as a file part in multipart bodies). */
 function isFileSchema(s: unknown): boolean {
   if (!isObject(s)) return false;
@@ -295,6 +378,199 @@ class Filter {
   }
 }
 
+const FORM_TYPE = "application/x-www-form-urlencoded";
+const MULTIPART_TYPE = "multipart/form-data";
+const OCTET_STREAM = "application/octet-stream";
+
+/** Keywords that make an untyped schema a JSON structure rather than text or bytes. */
+const STRUCTURE_KEYWORDS = [
+  "properties",
+  "additionalProperties",
+  "items",
+  "prefixItems",
+  "allOf",
+  "anyOf",
+  "oneOf",
+  "enum",
+  "const",
+];
+
+/**
+ * Whether a body schema describes text or bytes rather than a JSON value: a
+ * string (`format: binary` included), or nothing at all (the upgrade from
+ * 3.0 leaves a whole-body `format: binary` schema empty).
+ */
+function describesText(s: unknown): boolean {
+  if (!isObject(s)) return true;
+  if (s.type !== undefined) return s.type === "string";
+  return !STRUCTURE_KEYWORDS.some((k) => s[k] !== undefined);
+}
+
+/** The first concrete type of an encoding's `contentType` list (`image/png, image/*`), if any. */
+function declaredType(list: unknown): string | undefined {
+  if (typeof list !== "string") return undefined;
+  const first = list.split(",")[0].trim();
+  return first.includes("*") || !isMediaType(first) ? undefined : first;
+}
+
+/**
+ * `bodyFields` from a media type's `encoding` (style, explode, and the
+ * first concrete content type), with each file's own `contentMediaType` as
+ * its type where the encoding names none.
+ */
+function bodyFieldsOf(encoding: Json, props: Json, files: string[]): Json {
+  const fields: Json = {};
+  for (const [name, e] of Object.entries(encoding)) {
+    if (!isObject(e)) continue;
+    const field: Json = {};
+    if (typeof e.style === "string" && BODY_FIELD_STYLES.includes(e.style)) field.style = e.style;
+    if (typeof e.explode === "boolean") field.explode = e.explode;
+    const type = declaredType(e.contentType);
+    if (type !== undefined) field.contentType = type;
+    if (Object.keys(field).length > 0) fields[name] = field;
+  }
+  for (const name of files) {
+    const s = props[name];
+    const file = isObject(s) && s.type === "array" ? s.items : s;
+    const type = isObject(file) ? declaredType(file.contentMediaType) : undefined;
+    const field = isObject(fields[name]) ? fields[name] : {};
+    // An octet stream is what a file is sent as anyway (and what 3.0's `format: binary` becomes).
+    if (type !== undefined && type !== OCTET_STREAM && field.contentType === undefined) {
+      fields[name] = { ...field, contentType: type };
+    }
+  }
+  return fields;
+}
+
+/** The schema of a multipart file argument: base64 content, an optional file name and type. */
+function fileArgument(written: unknown, name: string, type: string | undefined): Json {
+  const own = isObject(written) && typeof written.description === "string"
+    ? `${written.description} `
+    : "";
+  return {
+    type: "object",
+    description: clip(
+      `${own}A file: its content base64-encoded, with an optional file name and content type.`,
+      MAX_SCHEMA_DESCRIPTION,
+    ),
+    properties: {
+      content: {
+        type: "string",
+        contentEncoding: "base64",
+        description: "The file's bytes, base64-encoded.",
+      },
+      filename: { type: "string", description: `The file name sent with it (default: ${name}).` },
+      contentType: {
+        type: "string",
+        description: `The file's media type (default: ${type ?? OCTET_STREAM}).`,
+      },
+    },
+    required: ["content"],
+    additionalProperties: false,
+  };
+}
+
+/**
+ * The properties of the written body schema `prop`, made its own: a body
+ * written as a `$ref` into `$defs` gets a copy of that definition inline, so
+ * changing its members changes no other use of the definition.
+ */
+function ownProperties(prop: Json, defs: Json | undefined): Json | undefined {
+  if (typeof prop.$ref === "string" && prop.$ref.startsWith("#/$defs/") && defs) {
+    const def = defs[prop.$ref.slice("#/$defs/".length)];
+    if (isObject(def)) {
+      const { $ref: _, ...own } = prop;
+      Object.assign(prop, def, own);
+      delete prop.$ref;
+    }
+  }
+  if (!isObject(prop.properties)) return undefined;
+  const properties = { ...prop.properties };
+  prop.properties = properties;
+  return properties;
+}
+
+/**
+ * Fills `config`'s body encoding for a body sent as `mediaType` and rewrites
+ * the body argument's schema `prop` to what the model passes; returns the
+ * Content-Type header to send, when the encoding does not set one itself.
+ */
+function bodyOf(
+  mediaType: string,
+  media: unknown,
+  bodySchema: unknown,
+  prop: Json,
+  defs: Json | undefined,
+  config: Json,
+): string | undefined {
+  const type = bare(mediaType);
+  const wildcard = type.includes("*");
+  const json = type === "application/json" || type.endsWith("+json");
+  if (json || (wildcard && !describesText(bodySchema))) {
+    config.bodyEncoding = "json";
+    return json && type !== "application/json" ? mediaType : undefined;
+  }
+  const encoding = isObject(media) && isObject(media.encoding) ? media.encoding : {};
+  const props = isObject(bodySchema) && isObject(bodySchema.properties)
+    ? bodySchema.properties
+    : {};
+  if (type === FORM_TYPE) {
+    config.bodyEncoding = "form";
+    // Present even when empty: members then follow OpenAPI's defaults, not the old JSON text.
+    config.bodyFields = bodyFieldsOf(encoding, props, []);
+    return undefined;
+  }
+  if (type === MULTIPART_TYPE) {
+    config.bodyEncoding = "multipart";
+    const files = Object.keys(props).filter((k) => {
+      const enc = encoding[k];
+      const declared = isObject(enc) && typeof enc.contentType === "string"
+        ? bare(enc.contentType)
+        : undefined;
+      const s = props[k];
+      return isFileSchema(s) || (isObject(s) && s.type === "array" && isFileSchema(s.items)) ||
+        (declared !== undefined && declared !== "text/plain" && declared !== "application/json");
+    });
+    const fields = bodyFieldsOf(encoding, props, files);
+    config.bodyFields = fields;
+    if (files.length === 0) return undefined;
+    config.bodyFiles = files;
+    const own = ownProperties(prop, defs) ?? {};
+    for (const k of files) {
+      const fieldType = isObject(fields[k]) ? fields[k].contentType as string : undefined;
+      const written = own[k];
+      own[k] = isObject(written) && written.type === "array"
+        ? { ...written, items: fileArgument(written.items, k, fieldType) }
+        : fileArgument(written, k, fieldType);
+    }
+    return undefined;
+  }
+  // Anything else (XML, plain text, octet streams, images) goes raw, as the model's text,
+  // or as the bytes of its base64 when the schema says the content is base64.
+  const sent = wildcard ? OCTET_STREAM : mediaType;
+  // 3.0's `format: byte` is base64 too; the executor reads the URL-safe alphabet as well.
+  const encoded = isObject(bodySchema) &&
+    (bodySchema.contentEncoding === "base64" || bodySchema.contentEncoding === "base64url" ||
+      bodySchema.format === "byte");
+  for (const k of RAW_BODY_DROPPED) delete prop[k];
+  prop.type = "string";
+  const own = typeof prop.description === "string" ? `${prop.description} ` : "";
+  if (encoded) {
+    config.bodyEncoding = "base64";
+    prop.contentEncoding = bodySchema.contentEncoding ?? "base64";
+    prop.description = clip(
+      `${own}The ${bare(sent)} request body, base64-encoded: the bytes it decodes to are sent.`,
+      MAX_SCHEMA_DESCRIPTION,
+    );
+  } else {
+    prop.description = clip(
+      `${own}The raw ${bare(sent)} request body, as text.`,
+      MAX_SCHEMA_DESCRIPTION,
+    );
+  }
+  return sent;
+}
+
 /** Converts one operation; throws {@link Skip} or {@link NoServer} when it cannot be a tool. */
 function convertOperation(
   spec: LoadedSpec,
@@ -324,15 +600,8 @@ function convertOperation(
 
   // Path: each {name} becomes a template over its argument; the rest stays literal.
   const pathArgs = new Map(args.filter((a) => a.p.in === "path").map((a) => [a.p.name, a.arg]));
-  let urlPath = "";
-  let last = 0;
-  for (const m of path.matchAll(/\{([^{}]+)\}/g)) {
-    const arg = pathArgs.get(m[1]);
-    if (!arg) throw new Skip(`path parameter '${m[1]}' is not declared`);
-    urlPath += encodeLiteralPath(path.slice(last, m.index)) + `{{parameters.${arg}}}`;
-    last = m.index + m[0].length;
-  }
-  urlPath += encodeLiteralPath(path.slice(last));
+  const queryNames = new Set(params.filter((p) => p.in === "query").map((p) => p.name));
+  const urlPath = urlPathOf(path, pathArgs, queryNames);
 
   const sources: Record<string, unknown> = {};
   for (const { p, arg } of args) sources[arg] = p.schema;
@@ -356,6 +625,7 @@ function convertOperation(
     if (p.description?.trim()) notes.push(p.description.trim());
     else if (typeof prop.description === "string") notes.push(prop.description);
     if (arg !== p.name) notes.push(`(${p.in} parameter '${p.name}')`);
+    if (p.in === "query" && p.style === "deepObject" && !p.json) notes.push(deepObjectNote(p));
     if (notes.length > 0) prop.description = clip(notes.join(" "), MAX_SCHEMA_DESCRIPTION);
     if (p.deprecated) prop.deprecated = true;
     if (p.example !== undefined && prop.examples === undefined) prop.examples = [p.example];
@@ -374,44 +644,14 @@ function convertOperation(
   if (returnsJson(op.responses)) headers.Accept = "application/json";
   const config: Json = { method: method.toUpperCase(), url: joinUrl(server, urlPath) };
   if (bodyArg && mediaType) {
-    const type = bare(mediaType);
     const bodyProp = written.schemas[bodyArg];
     const prop: Json = typeof bodyProp === "boolean" ? {} : { ...bodyProp };
     if (typeof requestBody?.description === "string" && requestBody.description.trim()) {
       prop.description = clip(requestBody.description, MAX_SCHEMA_DESCRIPTION);
     }
     config.body = `{{parameters.${bodyArg}}}`;
-    if (isJsonType(type)) {
-      config.bodyEncoding = "json";
-      if (type !== "application/json" && type !== "*/*") headers["Content-Type"] = mediaType;
-    } else if (type === "application/x-www-form-urlencoded") {
-      config.bodyEncoding = "form";
-    } else if (type === "multipart/form-data") {
-      config.bodyEncoding = "multipart";
-      const encoding = isObject(media) && isObject(media.encoding) ? media.encoding : {};
-      const props = isObject(bodySchema) && isObject(bodySchema.properties)
-        ? bodySchema.properties
-        : {};
-      const files = Object.keys(props).filter((k) => {
-        const enc = encoding[k];
-        const declared = isObject(enc) && typeof enc.contentType === "string"
-          ? bare(enc.contentType)
-          : undefined;
-        return isFileSchema(props[k]) ||
-          (declared !== undefined && declared !== "text/plain" && declared !== "application/json");
-      });
-      if (files.length > 0) config.bodyFiles = files;
-    } else {
-      // Anything else (XML, plain text, octet streams) is sent as the text the model writes.
-      headers["Content-Type"] = mediaType;
-      prop.type = "string";
-      prop.description = clip(
-        `${typeof prop.description === "string" ? `${prop.description} ` : ""}` +
-          `The raw ${type} request body, as text.`,
-        MAX_SCHEMA_DESCRIPTION,
-      );
-      for (const k of RAW_BODY_DROPPED) delete prop[k];
-    }
+    const contentType = bodyOf(mediaType, media, bodySchema, prop, written.defs, config);
+    if (contentType !== undefined) headers["Content-Type"] = contentType;
     properties[bodyArg] = prop;
     if (requestBody?.required === true) required.push(bodyArg);
   }
@@ -419,7 +659,8 @@ function convertOperation(
   if (parameters.length > 0) config.parameters = parameters;
   if (opts.secret) config.auth = { secret: opts.secret };
 
-  const inputSchema: JsonObject = { type: "object", properties };
+  // Closed: an argument the operation does not take is refused, not silently dropped.
+  const inputSchema: JsonObject = { type: "object", properties, additionalProperties: false };
   if (required.length > 0) inputSchema.required = required;
   if (written.defs) inputSchema.$defs = written.defs;
   const problem = checkObjectSchema(inputSchema, "inputSchema");
@@ -463,6 +704,7 @@ export function convertSpec(spec: LoadedSpec, opts: ConvertOptions = {}): Conver
   const warnings: string[] = [];
   let noServer = 0;
   let operations = 0;
+  let kept = 0;
   for (const [path, item] of Object.entries(paths)) {
     if (!isObject(item)) continue;
     for (const method of Object.keys(item)) {
@@ -474,6 +716,7 @@ export function convertSpec(spec: LoadedSpec, opts: ConvertOptions = {}): Conver
       }
       operations++;
       if (!filter.keep(op)) continue;
+      kept++;
       if (tools.length >= MAX_OPERATIONS) {
         throw new SpecError(
           `spec has more than ${MAX_OPERATIONS} operations; narrow it with include`,
@@ -504,12 +747,17 @@ export function convertSpec(spec: LoadedSpec, opts: ConvertOptions = {}): Conver
     warnings.push(`${field} value '${value}' matches no operationId or tag`);
   }
   if (operations === 0) throw new SpecError("spec has no operations to import");
-  if (tools.length === 0) {
+  if (kept === 0) {
     throw new SpecError(
-      opts.include || opts.exclude
-        ? "include and exclude leave no operation to import"
-        : "no operation of the document could be imported: " + warnings.slice(0, 3).join("; "),
-      opts.include || opts.exclude ? (opts.include ? "include" : "exclude") : "spec",
+      "include and exclude leave no operation to import",
+      opts.include ? "include" : "exclude",
+    );
+  }
+  if (tools.length === 0) {
+    // Only the skips: a filter that matched nothing is not why these failed.
+    const skipped = warnings.filter((w) => w.endsWith("; skipped"));
+    throw new SpecError(
+      `no operation of the document could be imported: ${skipped.slice(0, 3).join("; ")}`,
     );
   }
   return {

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { prepareSwagger2 } from "./swagger2.ts";
 import { isObject, nestedDeeperThan } from "../util/json.ts";
 
 /**
@@ -104,14 +105,38 @@ function yamlError(err: Error): SpecError {
   return new SpecError(`spec is neither JSON nor valid YAML: ${err.message.split("\n")[0]}`);
 }
 
-/** The `openapi` or `swagger` version of `doc`, refusing anything else. */
+/** A version YAML read as a number (`3.0` is 3) as it was written: integers keep their ".0". */
+const versionText = (v: unknown) =>
+  typeof v === "number" ? (Number.isInteger(v) ? `${v}.0` : String(v)) : v;
+
+/**
+ * The `openapi` or `swagger` version of `doc`, refusing anything else. An
+ * unquoted YAML version (`swagger: 2.0`, `openapi: 3.0`, `version: 1.5`)
+ * arrives as a number, and a version may lack its patch number (`3.1`):
+ * `doc` is given the version strings the validator expects (`2.0`, `3.1.0`;
+ * it would replace a numeric `info.version` with `0.1.0`), and the version
+ * as the document meant it is returned.
+ */
 function versionOf(doc: Json): string {
-  if (typeof doc.openapi === "string" && /^3\.[0-2]\.\d+/.test(doc.openapi)) return doc.openapi;
-  if (doc.swagger === "2.0" || doc.swagger === 2) return "2.0";
-  if (doc.openapi !== undefined || doc.swagger !== undefined) {
-    const v = String(doc.openapi ?? doc.swagger);
+  if (isObject(doc.info) && typeof doc.info.version === "number") {
+    doc.info.version = String(doc.info.version);
+  }
+  const openapi = versionText(doc.openapi);
+  const swagger = versionText(doc.swagger);
+  if (openapi === undefined && swagger === "2.0") {
+    doc.swagger = "2.0";
+    return "2.0";
+  }
+  if (typeof openapi === "string" && /^3\.[0-2](?:\.\d+.*)?$/.test(openapi)) {
+    doc.openapi = /^3\.[0-2]$/.test(openapi) ? `${openapi}.0` : openapi;
+    return openapi;
+  }
+  if (openapi !== undefined || swagger !== undefined) {
+    // Naming the field keeps `swagger: 3.0` from reading as a refusal of OpenAPI 3.0.
+    const [field, value] = openapi !== undefined ? ["openapi", openapi] : ["swagger", swagger];
     throw new SpecError(
-      `spec declares version '${v}'; supported are OpenAPI 3.0, 3.1 and Swagger 2.0`,
+      `spec declares ${field} version '${String(value)}'; supported are OpenAPI 3.0 and 3.1 ` +
+        "and Swagger 2.0",
     );
   }
   throw new SpecError(
@@ -119,11 +144,60 @@ function versionOf(doc: Json): string {
   );
 }
 
-/** One validation problem as text: its message and where in the document. */
-function describeProblem(e: { message?: string; path?: string | string[]; code?: string }): string {
-  const path = Array.isArray(e.path) ? `/${e.path.join("/")}` : e.path;
-  const where = path ? ` at ${path}` : "";
-  return `${e.message ?? e.code ?? "invalid"}${where}`;
+/** A validation or dereferencing problem as the parser reports it. */
+interface Problem {
+  message?: string;
+  path?: string | string[];
+  code?: string;
+}
+
+const pathOf = (e: Problem) => (Array.isArray(e.path) ? `/${e.path.join("/")}` : e.path) ?? "";
+
+/** One problem as text: its message and where in the document. */
+function describeProblem(e: Problem): string {
+  const path = pathOf(e);
+  return `${e.message ?? e.code ?? "invalid"}${path ? ` at ${path}` : ""}`;
+}
+
+/**
+ * The problems worth quoting: those with no other problem beneath them. A
+ * document fails every alternative of a schema choice at once (a parameter
+ * is neither a reference nor one of the parameter kinds), and the outer ones
+ * contradict the inner: "Property in is not expected to be here" beside
+ * "in must be one of query, header, path, cookie".
+ */
+function innermost(errors: Problem[]): Problem[] {
+  const above = new Set<string>();
+  for (const e of errors) {
+    const path = pathOf(e);
+    for (let i = path.lastIndexOf("/"); i >= 0; i = path.lastIndexOf("/", i - 1)) {
+      above.add(path.slice(0, i));
+      if (i === 0) break;
+    }
+  }
+  return errors.filter((e) => !above.has(pathOf(e)));
+}
+
+/**
+ * Whether `e` only says that a `{name}` in the query part of a path key
+ * (`/search/articles?query={query}`, as Medium's document writes it) is no
+ * path parameter. The converter reads such keys: a query parameter of that
+ * name fills it, and an operation whose `{name}` nothing declares is left
+ * out with a warning, rather than the whole document refused.
+ */
+function isQueryTemplateProblem(e: Problem): boolean {
+  const name = /^Declared path parameter "([^"]+)"/.exec(e.message ?? "")?.[1];
+  const key = Array.isArray(e.path) && e.path[0] === "paths" ? e.path[1] : undefined;
+  const q = key?.indexOf("?") ?? -1;
+  return name !== undefined && q >= 0 && !key!.slice(0, q).includes(`{${name}}`);
+}
+
+/** `errors` quoted in a sentence: the first few, and how many more there are. */
+function quote(errors: Problem[]): string {
+  const quoted = errors.slice(0, QUOTED_ERRORS).map(describeProblem).join("; ");
+  return errors.length > QUOTED_ERRORS
+    ? `${quoted} (and ${errors.length - QUOTED_ERRORS} more)`
+    : quoted;
 }
 
 /**
@@ -157,18 +231,15 @@ export async function loadSpec(spec: unknown): Promise<LoadedSpec> {
 
   const [{ dereference, upgrade, validate }] = await parserLibraries();
   const checked = await validate(raw);
-  if (!checked.valid) {
-    const errors = checked.errors ?? [];
-    const quoted = errors.slice(0, QUOTED_ERRORS).map(describeProblem).join("; ");
-    const more = errors.length > QUOTED_ERRORS
-      ? ` (and ${errors.length - QUOTED_ERRORS} more)`
-      : "";
+  const problems = (checked.errors ?? []).filter((e) => !isQueryTemplateProblem(e));
+  if (!checked.valid && problems.length > 0) {
     const label = sourceVersion === "2.0" ? "Swagger 2.0" : `OpenAPI ${sourceVersion}`;
-    throw new SpecError(`spec is not a valid ${label} document: ${quoted}${more}`);
+    throw new SpecError(`spec is not a valid ${label} document: ${quote(innermost(problems))}`);
   }
 
   // Everything downstream reads OpenAPI 3.1 only: 2.0 bodies become requestBody,
   // collectionFormat becomes style/explode, 3.0 `nullable` becomes type lists.
+  if (sourceVersion === "2.0") prepareSwagger2(raw);
   const upgraded = upgrade(raw).specification;
   if (!isObject(upgraded)) throw new SpecError("spec could not be upgraded to OpenAPI 3.1");
 
@@ -180,8 +251,7 @@ export async function loadSpec(spec: unknown): Promise<LoadedSpec> {
     },
   });
   if (result.errors && result.errors.length > 0) {
-    const quoted = result.errors.slice(0, QUOTED_ERRORS).map(describeProblem).join("; ");
-    throw new SpecError(`spec has references that cannot be resolved: ${quoted}`);
+    throw new SpecError(`spec has references that cannot be resolved: ${quote(result.errors)}`);
   }
   if (!isObject(result.schema)) throw new SpecError("spec could not be dereferenced");
   return { document: result.schema, refOf, sourceVersion, hash };

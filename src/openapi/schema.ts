@@ -75,8 +75,8 @@ export function clip(text: string, max: number): string {
   return t.length <= max ? t : `${t.slice(0, max - 1).trimEnd()}…`;
 }
 
-/** Resolves a local JSON pointer (`#/components/schemas/X`) in `doc`. */
-function resolvePointer(doc: Json, ref: string): unknown {
+/** Resolves a local JSON pointer (`#/components/schemas/X`) in `doc`; undefined for none. */
+export function resolvePointer(doc: Json, ref: string): unknown {
   if (!ref.startsWith("#/")) return undefined;
   let v: unknown = doc;
   for (const raw of ref.slice(2).split("/")) {
@@ -85,6 +85,28 @@ function resolvePointer(doc: Json, ref: string): unknown {
     v = (v as Json)[key];
   }
   return v;
+}
+
+/**
+ * Moves an `enum` of non-lists and a `default` that is not a list from the
+ * array schema `out` to its items. Swagger 2.0 documents (and 3.x ones
+ * converted from them) often declare a list parameter's allowed values on
+ * the list itself; read literally, no list could ever match them.
+ */
+function itemsTakeScalars(out: Json): void {
+  const moved: Json = {};
+  if (Array.isArray(out.enum) && out.enum.every((v) => !Array.isArray(v))) {
+    moved.enum = out.enum;
+    delete out.enum;
+  }
+  if (out.default !== undefined && !Array.isArray(out.default)) {
+    moved.default = out.default;
+    delete out.default;
+  }
+  if (Object.keys(moved).length === 0) return;
+  // The items' own values, where they declare any, are the ones that hold.
+  const items = isObject(out.items) ? out.items : {};
+  out.items = { ...moved, ...items };
 }
 
 /**
@@ -261,6 +283,7 @@ export class SchemaWriter {
     } else if (s.items !== undefined) {
       out.items = this.#node(s.items);
     }
+    if (out.type === "array") itemsTakeScalars(out);
     const prefix = this.#list(s.prefixItems);
     if (prefix) out.prefixItems = prefix;
     const allOf = this.#list(s.allOf);

@@ -22,7 +22,7 @@ export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "O
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** Execution config fields for structured parameters and body encodings (see `http_parameters.ts`). */
-const REQUEST_PART_FIELDS = ["parameters", "bodyEncoding", "bodyFiles"];
+const REQUEST_PART_FIELDS = ["parameters", "bodyEncoding", "bodyFiles", "bodyFields"];
 
 /**
  * Secret names: they appear in `{{secrets.NAME}}` templates and in

@@ -11,8 +11,9 @@
 import { GATEHOUSE_VERSION } from "../version.ts";
 import { DEFAULT_TIMEOUT_MS } from "./definition.ts";
 import {
-  type BodyEncoding,
   BodyEncodingError,
+  type BodyRules,
+  compileBodyRules,
   compileParameters,
   cookiePair,
   encodeBody,
@@ -78,9 +79,7 @@ export interface CompiledHttpTool {
   /** Query, header and cookie parameters serialised by style (`executionConfig.parameters`). */
   params: readonly HttpParameter[];
   /** How the rendered body is encoded; undefined keeps the template rule (strings raw, else JSON). */
-  bodyEncoding?: BodyEncoding;
-  /** Multipart members sent as file parts. */
-  bodyFiles: ReadonlySet<string>;
+  bodyRules?: BodyRules;
 }
 
 /** A request ready to send. */
@@ -90,8 +89,8 @@ export interface RequestPlan {
   /** The URL with secret values masked, for log lines and error messages. */
   logUrl: string;
   headers: Headers;
-  /** Text, or a multipart form (fetch writes its boundary and content type). */
-  body?: string | FormData;
+  /** Text, or bytes (a multipart form, a decoded base64 body). */
+  body?: string | Uint8Array<ArrayBuffer>;
   secretHeaders: readonly string[];
 }
 
@@ -163,6 +162,7 @@ export function compileHttpTool(config: Record<string, unknown>): CompiledHttpTo
   const auth = isObject(config.auth) && typeof config.auth.secret === "string"
     ? config.auth.secret
     : undefined;
+  const bodyRules = compileBodyRules(config);
   return {
     method,
     idempotent: IDEMPOTENT_METHODS.has(method),
@@ -178,10 +178,7 @@ export function compileHttpTool(config: Record<string, unknown>): CompiledHttpTo
     urlHasSecret: urlStrings.some((s) => s.hasSecret),
     ...(auth === undefined ? {} : { auth }),
     params: compileParameters(config.parameters),
-    ...(typeof config.bodyEncoding === "string"
-      ? { bodyEncoding: config.bodyEncoding as BodyEncoding }
-      : {}),
-    bodyFiles: new Set(Array.isArray(config.bodyFiles) ? config.bodyFiles.map(String) : []),
+    ...(bodyRules === undefined ? {} : { bodyRules }),
   };
 }
 
@@ -250,19 +247,20 @@ function argument(args: Record<string, unknown>, name: string): unknown {
   return Object.hasOwn(args, name) ? args[name] : undefined;
 }
 
-/** Sets `plan`'s body to `value` encoded as the tool's `bodyEncoding` says. */
-function encodeInto(plan: RequestPlan, t: CompiledHttpTool, value: unknown): void {
+/** Sets `plan`'s body to `value` encoded as the tool's body rules say. */
+function encodeInto(plan: RequestPlan, rules: BodyRules, value: unknown): void {
   let encoded;
   try {
-    encoded = encodeBody(t.bodyEncoding!, value, t.bodyFiles);
+    encoded = encodeBody(rules, value);
   } catch (err) {
     if (err instanceof BodyEncodingError) throw new BuildError(err.message);
     throw err;
   }
   plan.body = encoded.body;
-  // A multipart type without fetch's boundary would be unreadable: fetch sets the header.
-  if (encoded.contentType === undefined) plan.headers.delete("content-type");
-  else if (!plan.headers.has("content-type")) plan.headers.set("content-type", encoded.contentType);
+  // A multipart type without this body's boundary would be unreadable: it replaces any other.
+  if (rules.encoding === "multipart" || !plan.headers.has("content-type")) {
+    plan.headers.set("content-type", encoded.contentType);
+  }
 }
 
 /** Fills `t` with one call's arguments and resolved secrets; throws {@link BuildError}. */
@@ -324,8 +322,8 @@ export function buildRequest(
   // fetch refuses bodies on GET and HEAD; the definition allows one, so it is left out.
   if (t.body && t.method !== "GET" && t.method !== "HEAD") {
     const body = renderJson(t.body, scope);
-    if (t.bodyEncoding) {
-      if (body !== ABSENT) encodeInto(plan, t, body);
+    if (t.bodyRules) {
+      if (body !== ABSENT) encodeInto(plan, t.bodyRules, body);
     } else if (typeof body === "string") plan.body = body;
     else if (body !== ABSENT) {
       plan.body = JSON.stringify(body);

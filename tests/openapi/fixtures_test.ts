@@ -197,7 +197,7 @@ Deno.test("petstore 3.0 (YAML text): 20 tools that send exactly the documented r
     // multipart/form-data: `file` (format binary) goes as a file part, the rest as fields.
     r = await sent(up, url, "uploadFile", {
       petId: 3,
-      body: { additionalMetadata: "m 1", file: "raw\n" },
+      body: { additionalMetadata: "m 1", file: { content: btoa("raw\n") } },
     });
     assert.deepEqual([r.path, r.query], ["/pet/3/uploadImage", ""]);
     const boundary = r.headers["content-type"].match(/^multipart\/form-data; ?boundary=(.+)$/)?.[1];

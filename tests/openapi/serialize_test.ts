@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { argName, baseToolName, isNameFor, uniqueName } from "../../src/openapi/names.ts";
 import { normalizeHttpConfig } from "../../src/tools/definition.ts";
 import {
+  type BodyEncoding,
   compileParameters,
   cookiePair,
   encodeBody,
@@ -31,7 +32,7 @@ Deno.test("query parameters follow OpenAPI's style and explode rules", () => {
   assert.equal(q({ explode: false }, { r: 1, b: 3 }), "k=r,1,b,3");
   assert.equal(
     q({ style: "deepObject" }, { a: { b: "c d" }, e: [1, 2] }),
-    "k[a][b]=c%20d&k[e]=1&k[e]=2",
+    "k[a][b]=c%20d&k[e][0]=1&k[e][1]=2",
   );
   assert.equal(q({ json: true }, { a: [1] }), "k=%7B%22a%22%3A%5B1%5D%7D");
   assert.equal(q({}, []), "");
@@ -53,19 +54,25 @@ Deno.test("header and cookie parameters", () => {
 });
 
 Deno.test("bodies: JSON keeps types, forms repeat list members, multipart files are parts", async () => {
-  assert.deepEqual(encodeBody("json", "text", new Set()), {
+  // Rules as compiled for a tool stored before bodyFields: objects in forms go as JSON text.
+  const rules = (encoding: BodyEncoding, files: string[] = []) => ({
+    encoding,
+    files: new Set(files),
+  });
+  assert.deepEqual(encodeBody(rules("json"), "text"), {
     body: '"text"',
     contentType: "application/json",
   });
-  const form = encodeBody("form", { a: "x y", l: [1, 2], o: { k: true }, n: null }, new Set());
+  const form = encodeBody(rules("form"), { a: "x y", l: [1, 2], o: { k: true }, n: null });
   assert.deepEqual(form, {
     body: "a=x+y&l=1&l=2&o=%7B%22k%22%3Atrue%7D",
     contentType: "application/x-www-form-urlencoded",
   });
-  assert.throws(() => encodeBody("form", [1], new Set()), /must be an object/);
-  const multi = encodeBody("multipart", { t: "a", f: "content" }, new Set(["f"]));
-  assert.equal(multi.contentType, undefined);
-  const fd = multi.body as FormData;
+  assert.throws(() => encodeBody(rules("form"), [1]), /must be an object/);
+  const multi = encodeBody(rules("multipart", ["f"]), { t: "a", f: "content" });
+  assert.match(multi.contentType, /^multipart\/form-data; boundary=/);
+  const fd = await new Response(multi.body, { headers: { "content-type": multi.contentType } })
+    .formData();
   assert.equal(fd.get("t"), "a");
   const file = fd.get("f") as File;
   assert.equal(file.name, "f");

@@ -16,6 +16,8 @@ export interface Recorded {
   query: string;
   headers: Record<string, string>;
   body: string;
+  /** The body's bytes exactly as sent. */
+  bytes: Uint8Array;
   /** Resolves when a {@link hang} handler saw the client abort the request. */
   aborted: Promise<void>;
   /** Whether a {@link hang} handler saw the client abort. */
@@ -41,7 +43,10 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-/** Starts an upstream answering `routes` (by exact path, before percent-decoding). */
+/**
+ * Starts an upstream answering `routes` (by exact path, before percent-decoding;
+ * a `*` route answers every other path).
+ */
 export function startUpstream(routes: Record<string, Handler>): Upstream {
   const requests: Recorded[] = [];
   const counts = new Map<string, number>();
@@ -55,12 +60,14 @@ export function startUpstream(routes: Record<string, Handler>): Upstream {
       const path = q < 0 ? raw : raw.slice(0, q);
       const { promise: aborted, resolve } = Promise.withResolvers<void>();
       let flag = false;
+      const bytes = new Uint8Array(await req.arrayBuffer());
       const rec: Recorded = {
         method: req.method,
         path,
         query: q < 0 ? "" : raw.slice(q + 1),
         headers: Object.fromEntries(req.headers),
-        body: await req.text(),
+        body: new TextDecoder().decode(bytes),
+        bytes,
         aborted,
         wasAborted: () => flag,
         closing: closing.signal,
@@ -73,7 +80,7 @@ export function startUpstream(routes: Record<string, Handler>): Upstream {
       for (const w of waiters.filter((w) => w.i === requests.length - 1)) w.resolve(rec);
       const n = (counts.get(path) ?? 0) + 1;
       counts.set(path, n);
-      const route = routes[path];
+      const route = routes[path] ?? routes["*"];
       return route ? await route(req, rec, n) : new Response("no route", { status: 404 });
     },
   );
