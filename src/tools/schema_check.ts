@@ -8,29 +8,15 @@
  */
 import { isObject } from "../util/json.ts";
 import { backtrackRisk } from "./pattern_risk.ts";
-import { COUNT_KEYWORDS, JSON_TYPES, NUMBER_KEYWORDS } from "./schema_keywords.ts";
+import {
+  COUNT_KEYWORDS,
+  JSON_TYPES,
+  NUMBER_KEYWORDS,
+  SCHEMA_LISTS,
+  SCHEMA_MAPS,
+  SCHEMA_VALUES,
+} from "./schema_keywords.ts";
 
-const SCHEMA_MAPS = [
-  "properties",
-  "patternProperties",
-  "$defs",
-  "definitions",
-  "dependentSchemas",
-];
-const SCHEMA_VALUES = [
-  "additionalProperties",
-  "items",
-  "contains",
-  "not",
-  "if",
-  "then",
-  "else",
-  "propertyNames",
-  "unevaluatedProperties",
-  "unevaluatedItems",
-  "additionalItems",
-];
-const SCHEMA_LISTS = ["allOf", "anyOf", "oneOf", "prefixItems"];
 const STRINGS = ["$id", "$ref", "$schema", "$anchor", "title", "description", "format", "pattern"];
 
 /**

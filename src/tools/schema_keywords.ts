@@ -1,6 +1,7 @@
 /**
- * JSON Schema vocabulary shared by the schema checker and the OpenAPI
- * schema converter, so both agree on what each keyword holds.
+ * JSON Schema vocabulary shared by the schema checker, the OpenAPI schema
+ * converter and the slimmer of imported schemas, so all agree on what each
+ * keyword holds.
  *
  * @module
  */
@@ -36,3 +37,30 @@ export const NUMBER_KEYWORDS: readonly string[] = [
   "exclusiveMaximum",
   "multipleOf",
 ];
+
+/** Keywords whose value is an object of schemas, by name. */
+export const SCHEMA_MAPS: readonly string[] = [
+  "properties",
+  "patternProperties",
+  "$defs",
+  "definitions",
+  "dependentSchemas",
+];
+
+/** Keywords whose value is one schema (`items` may also be the draft-07 tuple list). */
+export const SCHEMA_VALUES: readonly string[] = [
+  "additionalProperties",
+  "items",
+  "contains",
+  "not",
+  "if",
+  "then",
+  "else",
+  "propertyNames",
+  "unevaluatedProperties",
+  "unevaluatedItems",
+  "additionalItems",
+];
+
+/** Keywords whose value is a non-empty list of schemas. */
+export const SCHEMA_LISTS: readonly string[] = ["allOf", "anyOf", "oneOf", "prefixItems"];
