@@ -9,18 +9,32 @@
  * @module
  */
 import { type Context, Hono } from "hono";
-import { type ConvertOptions, convertSpec } from "../openapi/convert.ts";
+import {
+  contextCost,
+  type ContextLimits,
+  DEFAULT_CONTEXT_LIMITS,
+  MAX_CONTEXT_LIMIT,
+} from "../openapi/context_cost.ts";
+import { type ConvertOptions, convertSpec, type GeneratedTool } from "../openapi/convert.ts";
 import { loadSpec, SpecError } from "../openapi/parse.ts";
-import type { Api, ApiInput, ApiTool, ImportOutcome, OperationTool } from "../store/apis.ts";
+import type { Api, ApiInput, ApiTool, ImportOutcome } from "../store/apis.ts";
 import type { Store } from "../store/store.ts";
 import { SECRET_NAME } from "../tools/definition.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { invalid, notFound } from "./errors.ts";
 import { listQuery, LISTS } from "./lists.ts";
-import { type Body, onlyFields, optionalString, string } from "./validate.ts";
+import {
+  type Body,
+  onlyFields,
+  optionalBoolean,
+  optionalInteger,
+  optionalObject,
+  optionalString,
+  string,
+} from "./validate.ts";
 
-const FIELDS = ["name", "spec", "baseUrl", "secret", "include", "exclude"];
+const FIELDS = ["name", "spec", "baseUrl", "secret", "include", "exclude", "slim", "limits"];
 
 /** Most values `include` or `exclude` may list. */
 export const MAX_FILTER_VALUES = 1000;
@@ -30,6 +44,8 @@ interface ImportRequest {
   name: string;
   spec: unknown;
   options: ConvertOptions;
+  /** What the context cost is checked against. */
+  limits: ContextLimits;
 }
 
 function stringList(body: Body, field: string): string[] | undefined {
@@ -96,13 +112,23 @@ function parseImport(body: Body, store: Store, orgId: string): ImportRequest {
   if (include) options.include = include;
   const exclude = stringList(body, "exclude");
   if (exclude) options.exclude = exclude;
-  return { name, spec: body.spec, options };
+  if (optionalBoolean(body, "slim")) options.slim = true;
+  const limits = optionalObject(body, "limits") ?? {};
+  onlyFields(limits, ["toolBytes", "listBytes"], "limits.");
+  const limit = (k: keyof ContextLimits) =>
+    optionalInteger(limits, k, 1, MAX_CONTEXT_LIMIT, `limits.${k}`) ?? DEFAULT_CONTEXT_LIMITS[k];
+  return {
+    name,
+    spec: body.spec,
+    options,
+    limits: { toolBytes: limit("toolBytes"), listBytes: limit("listBytes") },
+  };
 }
 
 /** Loads and converts the document of `req`; a document the import cannot use is a 400. */
 async function prepare(
   req: ImportRequest,
-): Promise<{ input: ApiInput; ops: OperationTool[]; warnings: string[] }> {
+): Promise<{ input: ApiInput; ops: GeneratedTool[]; warnings: string[] }> {
   try {
     const loaded = await loadSpec(req.spec);
     const converted = convertSpec(loaded, req.options);
@@ -145,12 +171,20 @@ export function presentApi(api: Api, toolCount: number) {
   return { ...rest, toolCount };
 }
 
-function presentImport(outcome: ImportOutcome, warnings: string[]) {
+/** An import's answer: the API, its tools, what changed, the context cost and every warning. */
+function presentImport(
+  outcome: ImportOutcome,
+  ops: GeneratedTool[],
+  warnings: string[],
+  limits: ContextLimits,
+) {
+  const { cost, warnings: costWarnings } = contextCost(ops, outcome.tools, limits);
   return {
     ...presentApi(outcome.api, outcome.tools.length),
     tools: outcome.tools.map(presentApiTool),
     ...outcome.counts,
-    warnings,
+    contextCost: cost,
+    warnings: [...warnings, ...costWarnings],
   };
 }
 
@@ -161,8 +195,12 @@ export function apiRoutes({ store }: ApiDeps): Hono<ApiEnv> {
 
   app.post("/", async (c) => {
     const orgId = orgOf(c);
-    const { input, ops, warnings } = await prepare(parseImport(await readJson(c), store, orgId));
-    return c.json(presentImport(store.apis.create(orgId, input, ops), warnings), 201);
+    const req = parseImport(await readJson(c), store, orgId);
+    const { input, ops, warnings } = await prepare(req);
+    return c.json(
+      presentImport(store.apis.create(orgId, input, ops), ops, warnings, req.limits),
+      201,
+    );
   });
 
   app.get("/", (c) => {
@@ -185,10 +223,11 @@ export function apiRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     const orgId = orgOf(c);
     const id = c.req.param("id");
     if (!store.apis.get(orgId, id)) throw notFound("API");
-    const { input, ops, warnings } = await prepare(parseImport(await readJson(c), store, orgId));
+    const req = parseImport(await readJson(c), store, orgId);
+    const { input, ops, warnings } = await prepare(req);
     const outcome = store.apis.replace(orgId, id, input, ops);
     if (!outcome) throw notFound("API");
-    return c.json(presentImport(outcome, warnings));
+    return c.json(presentImport(outcome, ops, warnings, req.limits));
   });
 
   app.delete("/:id", (c) => {

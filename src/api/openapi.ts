@@ -20,6 +20,8 @@ import {
 } from "../tools/http_parameters.ts";
 import { DEFAULT_OUTBOUND_POLICY, OUTBOUND_SETTINGS } from "../tools/outbound_policy.ts";
 import { MAX_FILTER_VALUES } from "./apis.ts";
+import { DEFAULT_CONTEXT_LIMITS, MAX_CONTEXT_LIMIT } from "../openapi/context_cost.ts";
+import { SLIM_PROSE_DEPTH } from "../openapi/slim.ts";
 import { MAX_BODY_DEPTH } from "./body.ts";
 import { ENDPOINT, TRANSPORTS } from "./gateway_input.ts";
 import {
@@ -619,6 +621,40 @@ const apiFields: Record<string, Json> = {
   updatedAt: time("When the API was last imported."),
 };
 
+const bytes = (description: string): Json => ({ type: "integer", minimum: 0, description });
+const contextLimit = (description: string, fallback: number): Json => ({
+  type: "integer",
+  minimum: 1,
+  maximum: MAX_CONTEXT_LIMIT,
+  description: `${description} Default ${fallback}.`,
+});
+
+const contextLimits = (partial: boolean): Json =>
+  obj({
+    toolBytes: contextLimit(
+      "Warn about each tool whose tools/list entry takes more bytes than this.",
+      DEFAULT_CONTEXT_LIMITS.toolBytes,
+    ),
+    listBytes: contextLimit(
+      "Warn when the import's tools take more bytes of tools/list than this together.",
+      DEFAULT_CONTEXT_LIMITS.listBytes,
+    ),
+  }, partial ? [] : undefined);
+
+const contextCost = obj({
+  totalBytes: bytes(
+    "Bytes of all the import's tools as tools/list lists them (JSON, UTF-8: name, title, " +
+      "description, inputSchema, outputSchema, annotations), summed.",
+  ),
+  limits: contextLimits(false),
+  tools: list(obj({
+    name: str("Tool name."),
+    bytes: bytes("Bytes of the tool's tools/list entry."),
+    bytesBeforeSlim: bytes("Bytes of its entry without slim (slimmed imports only)."),
+  }, ["name", "bytes"])),
+  savedBytes: bytes("Bytes slim took off the tools' entries in all (slimmed imports only)."),
+}, ["totalBytes", "limits", "tools"]);
+
 const apiTool = obj({
   id: str("Tool id (a normal tool: see /tools)."),
   name: str("Tool name.", { pattern: TOOL_NAME.source }),
@@ -1081,7 +1117,17 @@ const SCHEMAS: Record<string, Json> = {
       minimum: 0,
       description: "Tools removed with their assignments (operations no longer in the document).",
     },
-    warnings: list(str("Operations skipped, filter values that matched nothing.")),
+    contextCost: {
+      ...contextCost,
+      description: "What the tools cost a model's context: each tool's bytes in tools/list, by " +
+        "name, and their total.",
+    },
+    warnings: list(
+      str(
+        "Operations skipped, filter values that matched nothing, tools over " +
+          "limits.toolBytes (largest first), an import over limits.listBytes, and what slim saved.",
+      ),
+    ),
   }),
   ApiImport: obj({
     name: str("Unique in the organization.", { minLength: 1, maxLength: 200 }),
@@ -1102,6 +1148,17 @@ const SCHEMAS: Record<string, Json> = {
     ),
     include: filterList("Import only operations with one of these operationIds or tags."),
     exclude: filterList("Leave out operations with one of these operationIds or tags."),
+    slim: {
+      type: "boolean",
+      description: "Slim the input schemas: examples removed, descriptions and titles removed " +
+        `below depth ${SLIM_PROSE_DEPTH} (an argument is depth 1, its properties depth 2), $defs ` +
+        "used once written in place, unused ones dropped. Validation and the requests sent stay " +
+        "the same. Default false.",
+    },
+    limits: {
+      ...contextLimits(true),
+      description: "The sizes the import warns over (bytes of tools/list).",
+    },
   }, ["name", "spec"]),
 };
 

@@ -7,12 +7,12 @@
  */
 import { type CatalogSource, noItems, type SourceItems, type ToolDescriptor } from "./source.ts";
 import type { Store } from "../store/store.ts";
-import type { Tool } from "../store/tools.ts";
+import type { Tool, ToolInput } from "../store/tools.ts";
 import { isObject } from "../util/json.ts";
 import { errorResult, type ExecutorRegistry } from "../tools/executor.ts";
 
 /** A stored tool as listed to MCP clients (an upstream tool keeps its icons, `_meta`...). */
-export function describeTool(tool: Tool, name = tool.name): ToolDescriptor {
+export function describeTool(tool: ToolInput, name = tool.name): ToolDescriptor {
   const extra = tool.type === "mcp" && isObject(tool.executionConfig.extra)
     ? tool.executionConfig.extra
     : {};

@@ -29,6 +29,7 @@ import { BODY_FIELD_STYLES, isMediaType } from "../tools/http_parameters.ts";
 import { argName, baseToolName } from "./names.ts";
 import { type Json, type LoadedSpec, SpecError } from "./parse.ts";
 import { clip, MAX_SCHEMA_DESCRIPTION, writeToolSchemas } from "./schema.ts";
+import { slimTool } from "./context_cost.ts";
 import { isObject } from "../util/json.ts";
 
 /** What the caller chose besides the document. */
@@ -41,10 +42,15 @@ export interface ConvertOptions {
   include?: string[];
   /** Leave out operations whose operationId or one of whose tags is listed. */
   exclude?: string[];
+  /** Slim every input schema (see `slim.ts`), recording the bytes saved. */
+  slim?: boolean;
 }
 
 /** One operation as a tool, before it gets its unique name (stored as the store reads it). */
-export type GeneratedTool = OperationTool;
+export interface GeneratedTool extends OperationTool {
+  /** Bytes `slim` took off the tool's `tools/list` entry (slimmed imports only). */
+  slimSavedBytes?: number;
+}
 
 /** What a document converts into. */
 export interface Conversion {
@@ -685,6 +691,7 @@ function convertOperation(
     tool,
   };
   if (operationId) generated.operationId = operationId;
+  if (opts.slim) slimTool(generated);
   return generated;
 }
 

@@ -79,3 +79,10 @@ export function canonicalJson(value: unknown): string {
     return sorted;
   });
 }
+
+const encoder = new TextEncoder();
+
+/** The length of `text` in UTF-8, the bytes it takes on the wire (JSON sizes are counted so). */
+export function utf8Length(text: string): number {
+  return encoder.encode(text).byteLength;
+}

@@ -615,6 +615,9 @@ Deno.test("request schemas refuse what the server refuses", async () => {
       ["ApiImport", "/apis", { name: "no spec" }],
       ["ApiImport", "/apis", { name: "x", spec: "openapi: 3.1.0", include: [], extra: 1 }],
       ["ApiImport", "/apis", { name: "x", spec: {}, secret: "not a name" }],
+      ["ApiImport", "/apis", { name: "x", spec: {}, slim: "yes" }],
+      ["ApiImport", "/apis", { name: "x", spec: {}, limits: { toolBytes: 0 } }],
+      ["ApiImport", "/apis", { name: "x", spec: {}, limits: { pageBytes: 1 } }],
     ];
     for (const [name, path, body] of cases) {
       assert.notDeepEqual(
