@@ -97,6 +97,7 @@ export function createApp(deps: AppDeps): Gatehouse {
     maxPerGateway: config.mcp.maxSessionsPerGateway,
     maxPerPrincipal: config.mcp.maxSessionsPerKey,
     pageSize: config.mcp.pageSize,
+    pageBytes: config.mcp.pageBytes,
     listTtlMs: 30_000,
   });
   mountApi(app, {

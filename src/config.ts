@@ -111,6 +111,12 @@ export interface McpSettings {
   maxSessionsPerKey: number;
   /** Tools per `tools/list` page. */
   pageSize: number;
+  /**
+   * Bytes of JSON per list page (`GATEHOUSE_LIST_PAGE_BYTES`, default 1 MiB):
+   * a page ends before the item that would take it over, unless that item
+   * is its first. Models pay for every byte a client lists.
+   */
+  pageBytes: number;
   /** Keep-alive comment interval on idle streams, in ms. */
   keepAliveMs: number;
   /** Bytes a slow stream reader may leave queued before it is dropped. */
@@ -208,6 +214,7 @@ export function loadConfig(
     maxSessionsPerGateway: int("GATEHOUSE_MAX_SESSIONS_PER_GATEWAY", 10_000, 1, 1_000_000),
     maxSessionsPerKey: int("GATEHOUSE_MAX_SESSIONS_PER_KEY", 5_000, 1, 1_000_000),
     pageSize: int("GATEHOUSE_TOOLS_PAGE_SIZE", 100, 1, 10_000),
+    pageBytes: int("GATEHOUSE_LIST_PAGE_BYTES", 1024 * 1024, 1024, 1024 ** 3),
     keepAliveMs: int("GATEHOUSE_KEEPALIVE_SECONDS", 15, 1, 3600) * 1000,
     maxBufferedBytes: int("GATEHOUSE_STREAM_BUFFER_BYTES", 1024 * 1024, 1024, 1024 ** 3),
     streamAfterMs: int("GATEHOUSE_STREAM_AFTER_MS", 1000, 0, 600_000),

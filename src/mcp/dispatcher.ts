@@ -33,7 +33,13 @@ import type { PromptItem, ResourceItem, TemplateItem } from "./source.ts";
 import { CLIENT_REQUEST_CAPABILITIES, type ClientChannel } from "./client_requests.ts";
 import type { ParkedCall, ParkedCalls } from "./parked_calls.ts";
 import { acceptsBatches, negotiate, STATELESS_VERSION, SUPPORTED_VERSIONS } from "./versions.ts";
-import { isObject, type JsonProblem, jsonProblem, MAX_JSON_DEPTH } from "../util/json.ts";
+import {
+  isObject,
+  type JsonProblem,
+  jsonProblem,
+  MAX_JSON_DEPTH,
+  utf8Length,
+} from "../util/json.ts";
 
 /** The gateway a message is addressed to, as the core needs it. */
 export interface GatewayInfo {
@@ -96,6 +102,8 @@ export interface DispatcherOptions {
   catalog: Catalog;
   /** Items per list page (`tools/list`, `prompts/list`, ...). */
   pageSize: number;
+  /** Bytes of JSON a list page holds at most, unless its one item is larger. */
+  pageBytes: number;
   /** How long stateless clients may cache list results, in ms. */
   listTtlMs: number;
   /** Stateless calls waiting for their client's input. */
@@ -148,6 +156,17 @@ const META_SERVER_INFO = "io.modelcontextprotocol/serverInfo";
 function encodeCursor(lastName: string): string {
   return btoa(JSON.stringify({ after: lastName })).replace(/=+$/, "");
 }
+
+/**
+ * The length of {@link encodeCursor}'s cursor after `lastName`, without
+ * making it: base64 without padding of the JSON (one byte a character).
+ */
+function cursorLength(lastName: string): number {
+  return Math.ceil((JSON.stringify({ after: lastName }).length * 4) / 3);
+}
+
+/** Bytes a page's `,"nextCursor":""` takes besides the cursor itself. */
+const CURSOR_FIELD_BYTES = ',"nextCursor":""'.length;
 
 function decodeCursor(cursor: unknown): string {
   if (typeof cursor !== "string") throw invalidParams("cursor must be a string");
@@ -479,9 +498,12 @@ export class Dispatcher {
 
   /**
    * One page of a list sorted by `keyOf`, under `field`. Keyset paging by
-   * key: stable when items are added or removed between pages. A page is
-   * the same until the gateway's view is rebuilt, so it is built once, with
-   * its JSON, and shared; nothing downstream mutates results.
+   * key: stable when items are added or removed between pages. A page holds
+   * at most `pageSize` items and, past its first item, no item that would
+   * take its JSON over `pageBytes`. A page is the same until the gateway's
+   * view is rebuilt, so it is built once, with its JSON (each item
+   * serialised once, measured as it is joined), and shared; nothing
+   * downstream mutates results.
    */
   #page<T>(
     { params }: Call,
@@ -502,16 +524,35 @@ export class Dispatcher {
       }
       start = lo;
     }
-    const size = this.opts.pageSize;
-    const key = `${field}:${start}:${size}`;
+    const { pageSize, pageBytes } = this.opts;
+    const key = `${field}:${start}:${pageSize}`;
     let result = view.pages.get(key);
     if (result === undefined) {
-      const page = items.slice(start, start + size);
-      const fresh: Record<string, unknown> = { [field]: page.map(describe) };
-      if (start + page.length < items.length) {
-        fresh.nextCursor = encodeCursor(keyOf(page[page.length - 1]));
+      const head = `{${JSON.stringify(field)}:[`;
+      const page: unknown[] = [];
+      const texts: string[] = [];
+      // `head` and the closing `]}`, then each item with its comma.
+      let bytes = utf8Length(head) + 2;
+      for (let i = start; i < items.length && page.length < pageSize; i++) {
+        const item = describe(items[i]);
+        const text = JSON.stringify(item);
+        const size = utf8Length(text) + (page.length > 0 ? 1 : 0);
+        // The `,"nextCursor":"..."` the page would carry, were it to end with this item.
+        const cursor = i + 1 < items.length
+          ? CURSOR_FIELD_BYTES + cursorLength(keyOf(items[i]))
+          : 0;
+        if (page.length > 0 && bytes + size + cursor > pageBytes) break;
+        page.push(item);
+        texts.push(text);
+        bytes += size;
       }
-      view.pages.set(key, result = withJson(fresh, JSON.stringify(fresh)));
+      const fresh: Record<string, unknown> = { [field]: page };
+      let tail = "";
+      if (start + page.length < items.length) {
+        fresh.nextCursor = encodeCursor(keyOf(items[start + page.length - 1]));
+        tail = `,"nextCursor":${JSON.stringify(fresh.nextCursor)}`;
+      }
+      view.pages.set(key, result = withJson(fresh, `${head}${texts.join(",")}]${tail}}`));
     }
     return result;
   }

@@ -18,6 +18,8 @@ import type { CatalogSource } from "./source.ts";
 export interface McpOptions extends SessionLimits {
   /** Tools per `tools/list` page. */
   pageSize: number;
+  /** Bytes of JSON per list page, unless its one item is larger. */
+  pageBytes: number;
   /** Cache lifetime stateless clients are given for list results, in ms. */
   listTtlMs: number;
 }
@@ -28,6 +30,7 @@ export const DEFAULT_MCP_OPTIONS: McpOptions = {
   maxPerGateway: 1000,
   maxPerPrincipal: 1000,
   pageSize: 100,
+  pageBytes: 1024 * 1024,
   listTtlMs: 30_000,
 };
 
@@ -58,6 +61,7 @@ export class McpService {
     this.dispatcher = new Dispatcher({
       catalog: this.catalog,
       pageSize: options.pageSize,
+      pageBytes: options.pageBytes,
       parked: this.parked,
       listTtlMs: options.listTtlMs,
     });
