@@ -153,8 +153,16 @@ const META_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities";
 const META_LOG_LEVEL = "io.modelcontextprotocol/logLevel";
 const META_SERVER_INFO = "io.modelcontextprotocol/serverInfo";
 
+/** The cursor's JSON with every non-ASCII character escaped, so that `btoa` takes it. */
+function cursorJson(lastName: string): string {
+  return JSON.stringify({ after: lastName }).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 function encodeCursor(lastName: string): string {
-  return btoa(JSON.stringify({ after: lastName })).replace(/=+$/, "");
+  return btoa(cursorJson(lastName)).replace(/=+$/, "");
 }
 
 /**
@@ -162,7 +170,7 @@ function encodeCursor(lastName: string): string {
  * making it: base64 without padding of the JSON (one byte a character).
  */
 function cursorLength(lastName: string): number {
-  return Math.ceil((JSON.stringify({ after: lastName }).length * 4) / 3);
+  return Math.ceil((cursorJson(lastName).length * 4) / 3);
 }
 
 /** Bytes a page's `,"nextCursor":""` takes besides the cursor itself. */
