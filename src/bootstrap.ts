@@ -5,6 +5,7 @@
  * @module
  */
 import { ACCESS_KEY_PREFIX, displayPrefix, generateToken, hashToken } from "./auth/tokens.ts";
+import { changesBetween, SYSTEM_ACTOR } from "./store/audit.ts";
 import type { Store } from "./store/store.ts";
 
 /** What first-run setup did. */
@@ -33,13 +34,13 @@ export function bootstrap(store: Store, fixedKey?: string): BootstrapResult {
     }
     const owner = store.users.ensure(OWNER_EMAIL, "Owner");
     org = store.orgs.create("Default", DEFAULT_ORG, owner.id);
-    const raw = fixedKey ?? generateToken(ACCESS_KEY_PREFIX);
-    store.accessKeys.create(org.id, owner.id, {
-      name: "admin",
-      hash: hashToken(raw),
-      prefix: displayPrefix(raw),
-      expiresAt: null,
+    store.audit.record(org.id, SYSTEM_ACTOR, {
+      action: "org.create",
+      target: { type: "org", id: org.id, name: org.slug },
+      changes: changesBetween(undefined, { name: org.name, slug: org.slug, owner: owner.email }),
     });
+    const raw = fixedKey ?? generateToken(ACCESS_KEY_PREFIX);
+    addKey(store, org.id, owner.id, "admin", raw);
     return { firstRun: true, adminKey: raw };
   });
 }
@@ -49,10 +50,20 @@ function ensureFixedKey(store: Store, orgId: string, raw: string): void {
   if (store.accessKeys.byHash(hash)) return;
   const owner = store.orgs.members(orgId).find((m) => m.role === "owner");
   if (!owner) return;
-  store.accessKeys.create(orgId, owner.userId, {
-    name: "admin (GATEHOUSE_ADMIN_KEY)",
-    hash,
+  addKey(store, orgId, owner.userId, "admin (GATEHOUSE_ADMIN_KEY)", raw);
+}
+
+/** Stores the admin key `raw` of `userId`, recorded as Gatehouse's own act. */
+function addKey(store: Store, orgId: string, userId: string, name: string, raw: string): void {
+  const key = store.accessKeys.create(orgId, userId, {
+    name,
+    hash: hashToken(raw),
     prefix: displayPrefix(raw),
     expiresAt: null,
+  });
+  store.audit.record(orgId, SYSTEM_ACTOR, {
+    action: "access_key.create",
+    target: { type: "access_key", id: key.id, name },
+    changes: changesBetween(undefined, { name, prefix: key.prefix, userId }),
   });
 }

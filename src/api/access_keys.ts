@@ -8,9 +8,11 @@
  */
 import { type Context, Hono } from "hono";
 import { ACCESS_KEY_PREFIX, displayPrefix, generateToken, hashToken } from "../auth/tokens.ts";
+import { type AuditActor, changesBetween } from "../store/audit.ts";
 import type { AccessKey } from "../store/keys.ts";
 import type { Store } from "../store/store.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
+import { actorOf, audited, settable, targetOf } from "./audit.ts";
 import { readJson } from "./body.ts";
 import { forbidden, invalid, notFound } from "./errors.ts";
 import { checkKeyAuthority } from "./member_rules.ts";
@@ -20,21 +22,31 @@ import { onlyFields, optionalFutureTime, string } from "./validate.ts";
 
 /**
  * Makes a new access key for `userId` acting in `orgId` and answers it with
- * its value (shown this once). Callers must have established that the
- * caller *is* `userId`: a key is never issued to anyone else.
+ * its value (shown this once), recording `access_key.create` by `actor` in
+ * the same transaction. Callers must have established that the caller *is*
+ * `userId`: a key is never issued to anyone else.
  */
 export function issueAccessKey(
   store: Store,
   orgId: string,
   userId: string,
   opts: { name: string; expiresAt: string | null },
+  actor: AuditActor,
 ) {
   const raw = generateToken(ACCESS_KEY_PREFIX);
-  const key = store.accessKeys.create(orgId, userId, {
-    name: opts.name,
-    hash: hashToken(raw),
-    prefix: displayPrefix(raw),
-    expiresAt: opts.expiresAt,
+  const key = store.tx(() => {
+    const key = store.accessKeys.create(orgId, userId, {
+      name: opts.name,
+      hash: hashToken(raw),
+      prefix: displayPrefix(raw),
+      expiresAt: opts.expiresAt,
+    });
+    store.audit.record(orgId, actor, {
+      action: "access_key.create",
+      target: targetOf("access_key", key),
+      changes: changesBetween(undefined, settable(presentAccessKey(key))),
+    });
+    return key;
   });
   return { ...presentAccessKey(key), key: raw };
 }
@@ -67,7 +79,7 @@ export function accessKeyRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     onlyFields(body, ["name", "expiresAt"]);
     const name = string(body, "name", { max: 200 });
     const expiresAt = optionalFutureTime(body, "expiresAt") ?? null;
-    return c.json(issueAccessKey(store, p.org.id, p.user.id, { name, expiresAt }), 201);
+    return c.json(issueAccessKey(store, p.org.id, p.user.id, { name, expiresAt }, actorOf(p)), 201);
   });
 
   app.get("/", (c) => {
@@ -83,7 +95,18 @@ export function accessKeyRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     const key = keyOf(c);
     const holderRole = store.orgs.roleOf(p.org.id, key.userId) ?? "viewer";
     checkKeyAuthority(p.role, p.user.id, key.userId, holderRole);
-    return c.json(presentAccessKey(store.accessKeys.revoke(key.orgId, key.id)!));
+    const revoked = audited(c, store, (note) => {
+      const before = store.accessKeys.get(key.orgId, key.id);
+      const after = store.accessKeys.revoke(key.orgId, key.id);
+      if (!before || !after) throw notFound("access key");
+      note({
+        action: "access_key.revoke",
+        target: targetOf("access_key", after),
+        changes: changesBetween(settable(before), settable(after)),
+      });
+      return after;
+    });
+    return c.json(presentAccessKey(revoked));
   });
 
   return app;

@@ -20,6 +20,7 @@ import { loadSpec, SpecError } from "../openapi/parse.ts";
 import type { Api, ApiInput, ApiTool, ImportOutcome } from "../store/apis.ts";
 import type { Store } from "../store/store.ts";
 import { SECRET_NAME } from "../tools/definition.ts";
+import { auditedApiDelete, auditedImport } from "./audit.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { invalid, notFound } from "./errors.ts";
@@ -197,10 +198,8 @@ export function apiRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     const orgId = orgOf(c);
     const req = parseImport(await readJson(c), store, orgId);
     const { input, ops, warnings } = await prepare(req);
-    return c.json(
-      presentImport(store.apis.create(orgId, input, ops), ops, warnings, req.limits),
-      201,
-    );
+    const outcome = auditedImport(c, store, undefined, () => store.apis.create(orgId, input, ops));
+    return c.json(presentImport(outcome, ops, warnings, req.limits), 201);
   });
 
   app.get("/", (c) => {
@@ -225,13 +224,16 @@ export function apiRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     if (!store.apis.get(orgId, id)) throw notFound("API");
     const req = parseImport(await readJson(c), store, orgId);
     const { input, ops, warnings } = await prepare(req);
-    const outcome = store.apis.replace(orgId, id, input, ops);
+    const outcome = auditedImport(c, store, id, () => store.apis.replace(orgId, id, input, ops));
     if (!outcome) throw notFound("API");
     return c.json(presentImport(outcome, ops, warnings, req.limits));
   });
 
   app.delete("/:id", (c) => {
-    if (!store.apis.delete(orgOf(c), c.req.param("id"))) throw notFound("API");
+    const id = c.req.param("id");
+    if (!auditedApiDelete(c, store, id, () => store.apis.delete(orgOf(c), id))) {
+      throw notFound("API");
+    }
     return c.body(null, 204);
   });
 

@@ -8,6 +8,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { accessKeyRoutes } from "./access_keys.ts";
 import { apiRoutes } from "./apis.ts";
+import { auditRoutes } from "./audit.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { BODY_TIMEOUT_VAR } from "./body.ts";
 import { errorBody } from "./errors.ts";
@@ -57,6 +58,8 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
   app.route("/secrets", guarded(secretRoutes(deps), writesNeedMember()));
   // Stdio servers need more than a member: the routes check it per server.
   app.route("/servers", guarded(serverRoutes(deps), writesNeedMember()));
+  // Read-only, and for owners and admins (the route checks): no route changes an event.
+  app.route("/audit", guarded(auditRoutes(deps)));
   // OpenAPI documents run to tens of megabytes: imports have their own, larger body limit
   // (each sub-app applies only its own limit, so the 1 MiB one never sees these requests).
   const imports = new Hono<ApiEnv>();

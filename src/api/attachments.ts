@@ -11,8 +11,10 @@ import { type Context, Hono } from "hono";
 import type { GatewayView } from "../mcp/catalog.ts";
 import type { SourceItems } from "../mcp/source.ts";
 import type { Attachment } from "../store/attachments.ts";
+import { changesBetween } from "../store/audit.ts";
 import type { Gateway } from "../store/gateways.ts";
 import { parseAttachmentInput } from "./attachment_input.ts";
+import { audited, targetOf } from "./audit.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { ApiError, notFound } from "./errors.ts";
@@ -49,6 +51,12 @@ export function firstCollision(
     }
   }
   return undefined;
+}
+
+/** What an event shows of an attachment: that there is one (settings may be empty), and its settings. */
+function attachmentFields(a: Attachment): Record<string, unknown> {
+  const { gatewayId: _g, serverId: _s, attachedAt: _a, ...settings } = a;
+  return { attached: true, ...settings };
 }
 
 /** The attachment routes of the gateway `gatewayOf` finds. */
@@ -110,8 +118,20 @@ export function attachmentRoutes(
         "prefix",
       );
     }
-    const existed = store.attachments.get(gw.id, serverId) !== undefined;
-    const a = store.attachments.attach(gw.id, serverId, settings);
+    const { a, existed } = audited(c, store, (note) => {
+      const before = store.attachments.get(gw.id, serverId);
+      const a = store.attachments.attach(gw.id, serverId, settings);
+      note({
+        action: "gateway.server.attach",
+        target: targetOf("gateway", gw),
+        changes: changesBetween(
+          before && attachmentFields(before),
+          attachmentFields(a),
+          `servers.${serverId}.`,
+        ),
+      });
+      return { a, existed: before !== undefined };
+    });
     return c.json(present(gw, a), existed ? 200 : 201);
   });
 
@@ -129,9 +149,17 @@ export function attachmentRoutes(
 
   app.delete("/:serverId", (c) => {
     const gw = gatewayOf(c);
-    if (!store.attachments.detach(gw.id, c.req.param("serverId"))) {
-      throw notFound("server attachment");
-    }
+    audited(c, store, (note) => {
+      const before = store.attachments.get(gw.id, c.req.param("serverId"));
+      if (!before || !store.attachments.detach(gw.id, before.serverId)) {
+        throw notFound("server attachment");
+      }
+      note({
+        action: "gateway.server.detach",
+        target: targetOf("gateway", gw),
+        changes: changesBetween(attachmentFields(before), undefined, `servers.${before.serverId}.`),
+      });
+    });
     return c.body(null, 204);
   });
 

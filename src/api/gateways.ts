@@ -8,13 +8,17 @@
  */
 import { type Context, Hono } from "hono";
 import { displayPrefix, GATEWAY_KEY_PREFIX, generateToken, hashToken } from "../auth/tokens.ts";
+import { type AuditAction, changesBetween } from "../store/audit.ts";
+import type { AuthMethod } from "../store/auth_methods.ts";
 import type { Gateway, GatewayInput } from "../store/gateways.ts";
+import type { GatewayKey } from "../store/keys.ts";
 import {
   checkAuthMethodSecrets,
   parseAuthMethodInput,
   parseAuthMethodPatch,
 } from "./auth_method_input.ts";
 import { attachmentRoutes } from "./attachments.ts";
+import { audited, type Note, settable, targetOf } from "./audit.ts";
 import { baseUrl } from "./base_url.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
@@ -27,6 +31,18 @@ import { onlyFields, optionalBoolean } from "./validate.ts";
 
 // Kept exported from here, where they were first defined, for existing importers.
 export { AUTH_METHOD_TYPES, GATEWAY_SCOPES } from "./gateway_parts_input.ts";
+
+/** What an event shows of a gateway key: never its value or hash (the store has neither). */
+function keyFields(key: GatewayKey): Record<string, unknown> {
+  const { id: _i, gatewayId: _g, createdAt: _c, ...rest } = key;
+  return rest;
+}
+
+/** What an event shows of an auth method. */
+function methodFields(method: AuthMethod): Record<string, unknown> {
+  const { id: _i, gatewayId: _g, createdAt: _c, updatedAt: _u, ...rest } = method;
+  return rest;
+}
 
 /** The gateway routes. */
 export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
@@ -45,15 +61,45 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
       gw,
       store.authMethods.list(gw.id).map((m) => m.type),
     );
-  const updated = (gw: Gateway, input: GatewayInput): Gateway => {
-    const result = store.gateways.update(gw.orgId, gw.id, input);
-    if (!result) throw notFound("gateway");
-    return result;
-  };
+  const updated = (c: Context<ApiEnv>, gw: Gateway, input: GatewayInput): Gateway =>
+    audited(c, store, (note) => {
+      const before = store.gateways.get(gw.orgId, gw.id);
+      const result = store.gateways.update(gw.orgId, gw.id, input);
+      if (!before || !result) throw notFound("gateway");
+      note({
+        action: "gateway.update",
+        target: targetOf("gateway", result),
+        changes: changesBetween(settable(before), settable(result)),
+      });
+      return result;
+    });
+  /** Notes a change to a part of `gw` (`part` is `tools.<id>`, `keys.<id>`...). */
+  const notePart = (
+    note: Note,
+    action: AuditAction,
+    gw: Gateway,
+    part: string,
+    before: Record<string, unknown> | undefined,
+    after: Record<string, unknown> | undefined,
+  ) =>
+    note({
+      action,
+      target: targetOf("gateway", gw),
+      changes: changesBetween(before, after, `${part}.`),
+    });
 
   app.post("/", async (c) => {
     const input = parseGatewayInput(await readJson(c));
-    return c.json(show(c, store.gateways.create(c.get("principal").org.id, input)), 201);
+    const gw = audited(c, store, (note) => {
+      const gw = store.gateways.create(c.get("principal").org.id, input);
+      note({
+        action: "gateway.create",
+        target: targetOf("gateway", gw),
+        changes: changesBetween(undefined, settable(gw)),
+      });
+      return gw;
+    });
+    return c.json(show(c, gw), 201);
   });
 
   app.get("/", (c) => {
@@ -68,17 +114,23 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
   // PATCH changes the fields given; PUT replaces the gateway with a full body.
   app.patch("/:id", async (c) => {
     const gw = gatewayOf(c);
-    return c.json(show(c, updated(gw, mergeGatewayInput(gw, await readJson(c)))));
+    return c.json(show(c, updated(c, gw, mergeGatewayInput(gw, await readJson(c)))));
   });
   app.put("/:id", async (c) => {
     const gw = gatewayOf(c);
-    return c.json(show(c, updated(gw, parseGatewayInput(await readJson(c)))));
+    return c.json(show(c, updated(c, gw, parseGatewayInput(await readJson(c)))));
   });
 
   app.delete("/:id", (c) => {
-    if (!store.gateways.delete(c.get("principal").org.id, c.req.param("id"))) {
-      throw notFound("gateway");
-    }
+    audited(c, store, (note) => {
+      const gw = store.gateways.get(c.get("principal").org.id, c.req.param("id"));
+      if (!gw || !store.gateways.delete(gw.orgId, gw.id)) throw notFound("gateway");
+      note({
+        action: "gateway.delete",
+        target: targetOf("gateway", gw),
+        changes: changesBetween(settable(gw), undefined),
+      });
+    });
     return c.body(null, 204);
   });
 
@@ -111,10 +163,26 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
     const gw = gatewayOf(c);
     const input = parseAssignInput(await readJson(c));
     if (input.enabled) checkNames(gw, input.toolIds, input.field);
-    const missing = store.tools.assign(gw.orgId, gw.id, input.toolIds, input.enabled);
-    if (missing.length > 0) {
-      throw new ApiError(404, "not_found", `tool '${missing[0]}' not found`, input.field);
-    }
+    audited(c, store, (note) => {
+      const before = new Map(store.tools.assignments(gw.id).map((a) => [a.tool.id, a.enabled]));
+      const missing = store.tools.assign(gw.orgId, gw.id, input.toolIds, input.enabled);
+      if (missing.length > 0) {
+        throw new ApiError(404, "not_found", `tool '${missing[0]}' not found`, input.field);
+      }
+      const changes = input.toolIds.map((id) => {
+        const was = before.get(id);
+        return changesBetween(
+          was === undefined ? undefined : { enabled: was },
+          { enabled: input.enabled },
+          `tools.${id}.`,
+        );
+      });
+      note({
+        action: "gateway.tool.assign",
+        target: targetOf("gateway", gw),
+        changes: Object.assign({}, ...changes),
+      });
+    });
     return c.json({ tools: store.tools.assignments(gw.id).map(presentAssignment) }, 201);
   });
 
@@ -133,13 +201,26 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
     if (enabled === undefined) throw invalid("enabled", "enabled is required");
     const toolId = c.req.param("toolId");
     if (enabled) checkNames(gw, [toolId], "enabled");
-    if (!store.tools.setEnabled(gw.id, toolId, enabled)) throw notFound("tool assignment");
+    audited(c, store, (note) => {
+      const before = store.tools.assignment(gw.id, toolId);
+      if (!before || !store.tools.setEnabled(gw.id, toolId, enabled)) {
+        throw notFound("tool assignment");
+      }
+      const part = `tools.${toolId}`;
+      notePart(note, "gateway.tool.update", gw, part, { enabled: before.enabled }, { enabled });
+    });
     return c.json(presentAssignment(store.tools.assignment(gw.id, toolId)!));
   });
 
   app.delete("/:id/tools/:toolId", (c) => {
     const gw = gatewayOf(c);
-    if (!store.tools.unassign(gw.id, c.req.param("toolId"))) throw notFound("tool assignment");
+    const toolId = c.req.param("toolId");
+    audited(c, store, (note) => {
+      const before = store.tools.assignment(gw.id, toolId);
+      if (!before || !store.tools.unassign(gw.id, toolId)) throw notFound("tool assignment");
+      const was = { name: before.tool.name, enabled: before.enabled };
+      notePart(note, "gateway.tool.unassign", gw, `tools.${toolId}`, was, undefined);
+    });
     return c.body(null, 204);
   });
 
@@ -151,10 +232,14 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
     const gw = gatewayOf(c);
     const input = parseGatewayKeyInput(await readJson(c));
     const raw = generateToken(GATEWAY_KEY_PREFIX);
-    const key = store.gatewayKeys.create(gw.id, {
-      ...input,
-      hash: hashToken(raw),
-      prefix: displayPrefix(raw),
+    const key = audited(c, store, (note) => {
+      const key = store.gatewayKeys.create(gw.id, {
+        ...input,
+        hash: hashToken(raw),
+        prefix: displayPrefix(raw),
+      });
+      notePart(note, "gateway.key.issue", gw, `keys.${key.id}`, undefined, keyFields(key));
+      return key;
     });
     return c.json({ ...presentGatewayKey(key), key: raw }, 201);
   });
@@ -166,8 +251,13 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   app.delete("/:id/keys/:keyId", (c) => {
     const gw = gatewayOf(c);
-    const key = store.gatewayKeys.revoke(gw.id, c.req.param("keyId"));
-    if (!key) throw notFound("gateway key");
+    const key = audited(c, store, (note) => {
+      const before = store.gatewayKeys.get(gw.id, c.req.param("keyId"));
+      const key = before && store.gatewayKeys.revoke(gw.id, before.id);
+      if (!before || !key) throw notFound("gateway key");
+      notePart(note, "gateway.key.revoke", gw, `keys.${key.id}`, keyFields(before), keyFields(key));
+      return key;
+    });
     return c.json(presentGatewayKey(key));
   });
 
@@ -176,7 +266,13 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
     const gw = gatewayOf(c);
     const { hmacSecret, ...input } = parseAuthMethodInput(await readJson(c), config.jwt);
     await checkAuthMethodSecrets({ hmacSecret }, gw.orgId, store, vault);
-    return c.json(store.authMethods.create(gw.id, input), 201);
+    const method = audited(c, store, (note) => {
+      const method = store.authMethods.create(gw.id, input);
+      const part = `auth.${method.id}`;
+      notePart(note, "gateway.auth_method.create", gw, part, undefined, methodFields(method));
+      return method;
+    });
+    return c.json(method, 201);
   });
 
   // Order, required, rules and configuration change in place; the type does not.
@@ -186,8 +282,14 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
     if (!method) throw notFound("auth method");
     const { hmacSecret, ...changes } = parseAuthMethodPatch(await readJson(c), method, config.jwt);
     await checkAuthMethodSecrets({ hmacSecret }, gw.orgId, store, vault);
-    const updated = store.authMethods.update(gw.id, method.id, changes);
-    if (!updated) throw notFound("auth method");
+    const updated = audited(c, store, (note) => {
+      const before = store.authMethods.get(gw.id, method.id);
+      const updated = store.authMethods.update(gw.id, method.id, changes);
+      if (!before || !updated) throw notFound("auth method");
+      const [was, is] = [methodFields(before), methodFields(updated)];
+      notePart(note, "gateway.auth_method.update", gw, `auth.${method.id}`, was, is);
+      return updated;
+    });
     return c.json(updated);
   });
 
@@ -198,7 +300,12 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   app.delete("/:id/auth/:methodId", (c) => {
     const gw = gatewayOf(c);
-    if (!store.authMethods.delete(gw.id, c.req.param("methodId"))) throw notFound("auth method");
+    audited(c, store, (note) => {
+      const before = store.authMethods.get(gw.id, c.req.param("methodId"));
+      if (!before || !store.authMethods.delete(gw.id, before.id)) throw notFound("auth method");
+      const part = `auth.${before.id}`;
+      notePart(note, "gateway.auth_method.delete", gw, part, methodFields(before), undefined);
+    });
     return c.body(null, 204);
   });
 

@@ -16,6 +16,7 @@ import { hashPassword } from "../oauth/password.ts";
 import { ConflictError } from "../store/errors.ts";
 import type { User } from "../store/users.ts";
 import { issueAccessKey } from "./access_keys.ts";
+import { actorOf, userActor, userTarget } from "./audit.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps } from "./context.ts";
 import { forbidden, invalid, unauthorized } from "./errors.ts";
@@ -90,10 +91,21 @@ export function invitationRoutes({ store, config, signIn }: ApiDeps): Hono {
         store.users.setPasswordHash(member.id, newAccount.hash);
       }
       if (!store.invitations.accept(invitation.id, member!.id)) throw invalid("token", GONE);
+      // A new account has no key yet: the person acts with the password just chosen.
+      const actor = caller ? actorOf(caller) : userActor(member!);
+      store.audit.record(invitation.orgId, actor, {
+        action: "member.join",
+        target: userTarget(member!),
+        changes: {
+          role: { to: invitation.role },
+          invitation: { from: invitation.id },
+          ...(newAccount ? { account: { to: "created" } } : {}),
+        },
+      });
       const accessKey = issueAccessKey(store, invitation.orgId, member!.id, {
         name: "accepted invitation",
         expiresAt: null,
-      });
+      }, actor);
       return { accessKey, member: store.orgs.member(invitation.orgId, member!.id)! };
     });
     return c.json({ organization: presentOrg(org, invitation.role), ...joined }, 201);

@@ -1,6 +1,6 @@
 /**
  * The query string of the paged lists (`GET /tools`, `/apis`, `/gateways`,
- * `/gateways/{id}/tools`, `/servers`): `limit`, `cursor` and each list's
+ * `/gateways/{id}/tools`, `/servers`, `/audit`): `limit`, `cursor` and each list's
  * filters, checked, and the cursors handed out in `nextCursor`.
  *
  * A cursor is opaque to clients: base64url of `{"v":1,"s":scope,"k":key}`,
@@ -52,6 +52,22 @@ export const TOOL_FILTERS = {
 /** A filter parameter's name. */
 export type ToolFilterName = keyof typeof TOOL_FILTERS;
 
+/** The filters of `GET /audit`, each with what it means (the document says the same). */
+export const AUDIT_FILTERS = {
+  actor: "Only the events of this actor: an access key's id, or a user's (the events of every " +
+    "access key the person holds, and of their sign-ins).",
+  action: "Only this action (`gateway.create`), or the actions starting with this when it ends " +
+    "in `.` (`gateway.`).",
+  targetType: "Only the events about this kind of thing (a gateway's tools, servers, keys and " +
+    "auth methods are the gateway's).",
+  targetId: "Only the events about the thing with this id.",
+  since: "Only the events at or after this ISO-8601 time.",
+  until: "Only the events before this ISO-8601 time.",
+} as const;
+
+/** A filter parameter's name of `GET /audit`. */
+export type AuditFilterName = keyof typeof AUDIT_FILTERS;
+
 /** A checked list request. */
 export interface ListQuery<F extends string> {
   /** The filters given. */
@@ -76,6 +92,11 @@ export const LISTS = {
   gateways: { name: "gateways", keyLength: 2, filters: [] as never[] },
   gatewayTools: { name: "gateway-tools", keyLength: 2, filters: [] as never[] },
   servers: { name: "servers", keyLength: 2, filters: [] as never[] },
+  audit: {
+    name: "audit",
+    keyLength: 1,
+    filters: Object.keys(AUDIT_FILTERS) as AuditFilterName[],
+  },
 } satisfies Record<string, ListSpec<string>>;
 
 function base64url(bytes: Uint8Array): string {

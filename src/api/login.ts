@@ -9,7 +9,10 @@
  */
 import { Hono } from "hono";
 import { clientAddress } from "../oauth/context.ts";
+import type { AuditActor } from "../store/audit.ts";
+import type { Store } from "../store/store.ts";
 import { issueAccessKey } from "./access_keys.ts";
+import { userActor, userTarget } from "./audit.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps } from "./context.ts";
 import { ApiError, unauthorized } from "./errors.ts";
@@ -33,6 +36,17 @@ export function signInFailure(
   });
 }
 
+/**
+ * Who a failed sign-in to `orgId` claimed to be: the email as given, with
+ * the account's id only when it is a member there, so the trail does not
+ * tell the org's admins which emails have an account elsewhere.
+ */
+function failedSignIn(store: Store, orgId: string, email: string): AuditActor {
+  const user = store.users.byEmail(email.trim());
+  const id = user && store.orgs.roleOf(orgId, user.id) ? user.id : null;
+  return { type: "user", id, userId: id, name: email.trim().toLowerCase() };
+}
+
 /** The `/login` route. */
 export function loginRoutes({ store, config, signIn }: ApiDeps): Hono {
   const app = new Hono();
@@ -49,14 +63,36 @@ export function loginRoutes({ store, config, signIn }: ApiDeps): Hono {
       new Date(Date.now() + LOGIN_KEY_TTL_MS).toISOString();
     // An org that does not exist is checked like one the person is not in: same work, same answer.
     const org = store.orgs.bySlug(slug);
+    const address = clientAddress(c, trusted);
     const result = await signIn.check({
       email,
       password,
       orgId: org?.id ?? "",
-      clientAddress: clientAddress(c, trusted),
+      clientAddress: address,
     });
-    if (!result.ok) throw signInFailure(result, unauthorized(result.reason));
-    const accessKey = issueAccessKey(store, org!.id, result.user.id, { name, expiresAt });
+    const context = { clientAddress: { to: address } };
+    if (!result.ok) {
+      // Only checked passwords: a locked-out attempt checks nothing, and recording each would
+      // let anyone write to the database at no cost. An unknown org has no trail to write to.
+      if (org && result.retryAfterSeconds === undefined) {
+        const claimed = failedSignIn(store, org.id, email);
+        store.audit.record(org.id, claimed, {
+          action: "user.login_failed",
+          target: { type: "user", id: claimed.id, name: claimed.name },
+          changes: context,
+        });
+      }
+      throw signInFailure(result, unauthorized(result.reason));
+    }
+    const user = result.user;
+    const accessKey = store.tx(() => {
+      store.audit.record(org!.id, userActor(user), {
+        action: "user.login",
+        target: userTarget(user),
+        changes: context,
+      });
+      return issueAccessKey(store, org!.id, user.id, { name, expiresAt }, userActor(user));
+    });
     return c.json({ organization: presentOrg(org!, result.role), accessKey }, 201);
   });
 

@@ -9,6 +9,8 @@
  */
 import { Hono } from "hono";
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../oauth/password.ts";
+import { REDACTED } from "../store/audit.ts";
+import { audited, userTarget } from "./audit.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { invalid, notFound } from "./errors.ts";
@@ -33,7 +35,8 @@ export function meRoutes({ store, config, signIn }: ApiDeps): Hono<ApiEnv> {
     onlyFields(body, ["password", "currentPassword"]);
     const password = passwordField(body);
     const { user } = c.get("principal");
-    if (store.users.passwordHash(user.id) !== undefined) {
+    const hadOne = store.users.passwordHash(user.id) !== undefined;
+    if (hadOne) {
       if (body.currentPassword === undefined) {
         throw invalid("currentPassword", "give your current password to change it");
       }
@@ -49,9 +52,13 @@ export function meRoutes({ store, config, signIn }: ApiDeps): Hono<ApiEnv> {
         );
       }
     }
-    if (!store.users.setPasswordHash(user.id, await hashPassword(password))) {
-      throw notFound("user");
-    }
+    const hash = await hashPassword(password);
+    audited(c, store, (note) => {
+      if (!store.users.setPasswordHash(user.id, hash)) throw notFound("user");
+      // That it changed, never what to: both sides are redacted whatever they hold.
+      const password = hadOne ? { from: REDACTED, to: REDACTED } : { to: REDACTED };
+      note({ action: "user.password_change", target: userTarget(user), changes: { password } });
+    });
     return c.body(null, 204);
   });
 

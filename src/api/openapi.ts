@@ -42,6 +42,14 @@ import {
 } from "./auth_method_input.ts";
 import { GATEWAY_SCOPES, MAX_ASSIGN } from "./gateway_parts_input.ts";
 import {
+  ACTOR_TYPES,
+  AUDIT_ACTIONS,
+  MAX_VALUE_CHARS,
+  REDACTED,
+  TARGET_TYPES,
+} from "../store/audit.ts";
+import {
+  AUDIT_FILTERS,
   DEFAULT_LIMIT,
   LISTED_TOOL_TYPES,
   MAX_FILTER_LENGTH,
@@ -1160,6 +1168,48 @@ const SCHEMAS: Record<string, Json> = {
       description: "The sizes the import warns over (bytes of tools/list).",
     },
   }, ["name", "spec"]),
+  AuditEvent: obj({
+    id: str("Event id."),
+    at: time("When the change was made."),
+    actor: obj({
+      type: {
+        enum: [...ACTOR_TYPES],
+        description: "access_key: a request made with that key, acting as its holder; user: a " +
+          "person signing in or joining with their password; system: Gatehouse itself " +
+          "(first-run setup, GATEHOUSE_ADMIN_KEY).",
+      },
+      id: nullableStr(
+        "The access key's or user's id; null for the system, and for a failed " +
+          "sign-in as an email that is no member's.",
+      ),
+      userId: nullableStr("The person behind the actor; null for the system."),
+      name: str("The person's email, or `system`."),
+    }),
+    action: { enum: [...AUDIT_ACTIONS] },
+    target: obj({
+      type: { enum: [...TARGET_TYPES] },
+      id: nullableStr("Null only for a failed sign-in as an email that is no member's."),
+      name: str("Its name (an org's slug, a person's email) at the time."),
+    }),
+    changes: {
+      type: "object",
+      description: "The fields the change touched, each with its value before (`from`) and " +
+        "after (`to`); either is left out where there was none (a creation, a removal). The " +
+        "parts of a gateway are named `tools.<toolId>.enabled`, `keys.<keyId>.revokedAt`, " +
+        "`auth.<methodId>.order`, `servers.<serverId>.prefix`. Sign-ins carry the " +
+        `\`clientAddress\`. Credentials never appear: a password or secret value that ` +
+        `changed shows as "${REDACTED}", as does anything under a name that holds one ` +
+        "(password, token, key, client secret, in any spelling). " +
+        `A value longer than ${MAX_VALUE_CHARS} characters of JSON is shown as its size and ` +
+        "SHA-256.",
+      additionalProperties: {
+        type: "object",
+        properties: { from: {}, to: {} },
+        additionalProperties: false,
+      },
+    },
+  }),
+  AuditList: pageOf("events", "AuditEvent", "newest first"),
 };
 
 /** Error responses by status, shared by every operation. */
@@ -1278,6 +1328,19 @@ const PAGING: Json[] = [
     { type: "string", minLength: 1 },
   ),
 ];
+
+/** The filters of `GET /audit`. */
+const AUDIT_QUERY: Json[] = Object.entries(AUDIT_FILTERS).map(([name, description]) =>
+  queryParam(
+    name,
+    description,
+    name === "targetType"
+      ? { enum: [...TARGET_TYPES] }
+      : name === "since" || name === "until"
+      ? { type: "string", format: "date-time" }
+      : { type: "string", minLength: 1, maxLength: MAX_FILTER_LENGTH },
+  )
+);
 
 /** The filters of `GET /tools`. */
 const TOOL_QUERY: Json[] = Object.entries(TOOL_FILTERS).map(([name, description]) =>
@@ -1698,6 +1761,20 @@ const ROUTES: Record<string, Record<string, Op>> = {
       description: "The last 500 lines (at most 64 KiB), secrets redacted; empty for HTTP " +
         "servers.",
       ok: [200, "ServerLogs"],
+    },
+  },
+  "/audit": {
+    get: {
+      summary: "List audit events",
+      tag: "audit",
+      description: PAGING_NOTE + " Owners and admins only (events show every member's email, " +
+        "what they did and where they signed in from). Newest first. Every management change " +
+        "is recorded in the transaction that makes it, with its time, actor, action, target " +
+        "and changed fields, credentials left out; so are sign-ins, failed ones included (not " +
+        "the refusals of a locked-out caller). Events are never changed or deleted: no route " +
+        "does either. Filters combine (all must hold) and are sent again with every page.",
+      query: [...PAGING, ...AUDIT_QUERY],
+      ok: [200, "AuditList"],
     },
   },
   "/tools": {

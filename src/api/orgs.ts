@@ -9,8 +9,11 @@
 import { type Context, Hono } from "hono";
 import { generateToken, hashToken, INVITATION_PREFIX } from "../auth/tokens.ts";
 import { issueAccessKey } from "./access_keys.ts";
+import { actorOf, audited, userTarget } from "./audit.ts";
+import { type AuditTarget, changesBetween } from "../store/audit.ts";
+import type { Invitation } from "../store/invitations.ts";
 import { ConflictError } from "../store/errors.ts";
-import { type Role, ROLES } from "../store/orgs.ts";
+import { type Org, type Role, ROLES } from "../store/orgs.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { readJson } from "./body.ts";
 import { forbidden, invalid, notFound } from "./errors.ts";
@@ -27,6 +30,15 @@ const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const INVITATION_TTL_MS = 7 * 86_400_000;
 /** The longest an invitation may stay valid: thirty days. */
 const MAX_INVITATION_TTL_MS = 30 * 86_400_000;
+
+/** An org as an event's target, by slug: the name people and URLs know it by. */
+const orgTarget = (org: Org): AuditTarget => ({ type: "org", id: org.id, name: org.slug });
+/** An invitation as an event's target, by the email invited. */
+const invitationTarget = (inv: Invitation): AuditTarget => ({
+  type: "invitation",
+  id: inv.id,
+  name: inv.email,
+});
 
 /** The org routes. */
 export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
@@ -65,14 +77,21 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
       pattern: ORG_SLUG,
       patternHint: "must be lower-case letters, digits and inner hyphens (e.g. 'acme')",
     });
-    const user = c.get("principal").user;
+    const p = c.get("principal");
+    const user = p.user;
     // The caller's key acts only in its own org, so the new org comes with a key of its own.
+    // Both events go to the new org's trail: the caller's org had no part in it.
     const { org, accessKey } = store.tx(() => {
       const org = store.orgs.create(name, slug, user.id);
+      store.audit.record(org.id, actorOf(p), {
+        action: "org.create",
+        target: orgTarget(org),
+        changes: changesBetween(undefined, { name, slug }),
+      });
       const accessKey = issueAccessKey(store, org.id, user.id, {
         name: `created with organization '${slug}'`,
         expiresAt: null,
-      });
+      }, actorOf(p));
       return { org, accessKey };
     });
     return c.json({ ...presentOrg(org, "owner"), accessKey }, 201);
@@ -92,7 +111,15 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
   app.patch("/:slug", async (c) => {
     const { org, role } = orgOf(c, "admin");
     const settings = patchOrgSettings(await readJson(c), org.settings);
-    if (!store.orgs.setSettings(org.id, settings)) throw notFound("organization");
+    audited(c, store, (note) => {
+      const before = store.orgs.get(org.id);
+      if (!before || !store.orgs.setSettings(org.id, settings)) throw notFound("organization");
+      note({
+        action: "org.update",
+        target: orgTarget(org),
+        changes: changesBetween(before.settings, settings, "settings."),
+      });
+    });
     return c.json(presentOrg(store.orgs.get(org.id)!, role));
   });
 
@@ -131,12 +158,20 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
       throw new ConflictError("email", "this user is already a member of the organization");
     }
     const token = generateToken(INVITATION_PREFIX);
-    const invitation = store.invitations.create(org.id, {
-      email,
-      role,
-      tokenHash: hashToken(token),
-      invitedBy: me.id,
-      expiresAt,
+    const invitation = audited(c, store, (note) => {
+      const invitation = store.invitations.create(org.id, {
+        email,
+        role,
+        tokenHash: hashToken(token),
+        invitedBy: me.id,
+        expiresAt,
+      });
+      note({
+        action: "member.invite",
+        target: invitationTarget(invitation),
+        changes: changesBetween(undefined, { email, role, expiresAt }),
+      });
+      return invitation;
     });
     return c.json({ ...presentInvitation(invitation), token }, 201);
   });
@@ -151,7 +186,14 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     const invitation = store.invitations.get(org.id, c.req.param("id"));
     if (!invitation) throw notFound("invitation");
     checkMemberChange(myRole, invitation.role, undefined);
-    store.invitations.delete(org.id, invitation.id);
+    audited(c, store, (note) => {
+      if (!store.invitations.delete(org.id, invitation.id)) throw notFound("invitation");
+      note({
+        action: "member.invite_withdraw",
+        target: invitationTarget(invitation),
+        changes: changesBetween({ email: invitation.email, role: invitation.role }, undefined),
+      });
+    });
     return c.body(null, 204);
   });
 
@@ -162,8 +204,16 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     const role = oneOf(body, "role", ROLES);
     const current = memberOf(org.id, c.req.param("userId"));
     checkMemberChange(myRole, current.role, role);
-    // The store refuses to demote the last owner (409).
-    store.orgs.setRole(org.id, current.userId, role);
+    audited(c, store, (note) => {
+      const before = store.orgs.roleOf(org.id, current.userId);
+      // The store refuses to demote the last owner (409).
+      if (!store.orgs.setRole(org.id, current.userId, role)) throw notFound("member");
+      note({
+        action: "member.role_change",
+        target: userTarget({ id: current.userId, email: current.email }),
+        changes: changesBetween({ role: before }, { role }),
+      });
+    });
     return c.json(store.orgs.member(org.id, current.userId)!);
   });
 
@@ -171,8 +221,16 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     const { org, role: myRole } = orgOf(c, "admin");
     const current = memberOf(org.id, c.req.param("userId"));
     checkMemberChange(myRole, current.role, undefined);
-    // The store refuses to remove the last owner (409) and drops the member's keys here.
-    store.orgs.removeMember(org.id, current.userId);
+    audited(c, store, (note) => {
+      const keys = store.accessKeys.list(org.id, current.userId).length;
+      // The store refuses to remove the last owner (409) and drops the member's keys here.
+      if (!store.orgs.removeMember(org.id, current.userId)) throw notFound("member");
+      note({
+        action: "member.remove",
+        target: userTarget({ id: current.userId, email: current.email }),
+        changes: { role: { from: current.role }, accessKeyCount: { from: keys, to: 0 } },
+      });
+    });
     return c.body(null, 204);
   });
 

@@ -7,7 +7,9 @@
  */
 import { type Context, Hono } from "hono";
 import { SECRET_TYPES } from "../secrets/types.ts";
+import { type AuditEntry, changesBetween, REDACTED } from "../store/audit.ts";
 import type { SecretInfo } from "../store/secrets.ts";
+import { audited, targetOf } from "./audit.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { ApiError, invalid, notFound } from "./errors.ts";
@@ -36,6 +38,11 @@ async function readSecretBody(c: Context): Promise<Body> {
   }
 }
 
+/** What an event shows of a secret: its metadata (the store holds the value only sealed). */
+function metadata(s: SecretInfo): Record<string, unknown> {
+  return { name: s.name, type: s.type, description: s.description };
+}
+
 /** The secret routes. */
 export function secretRoutes({ store, vault }: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
@@ -51,9 +58,31 @@ export function secretRoutes({ store, vault }: ApiDeps): Hono<ApiEnv> {
     return s;
   };
 
+  /**
+   * Records `entry` from inside the vault's write (the nested transaction
+   * joins it). Events of values say that the value changed, never what to.
+   */
+  const record = (c: Context<ApiEnv>, entry: AuditEntry) =>
+    audited(c, store, (note) => note(entry));
+  const noteReplaced = (c: Context<ApiEnv>) => (before: SecretInfo, after: SecretInfo) =>
+    record(c, {
+      action: "secret.rotate",
+      target: targetOf("secret", after),
+      changes: {
+        ...changesBetween(metadata(before), metadata(after)),
+        value: { from: REDACTED, to: REDACTED },
+      },
+    });
+
   app.post("/", async (c) => {
     const input = parseSecretInput(await readSecretBody(c));
-    return c.json(presentSecret(await vault.create(c.get("principal").org.id, input)), 201);
+    const created = await vault.create(c.get("principal").org.id, input, (created) =>
+      record(c, {
+        action: "secret.create",
+        target: targetOf("secret", created),
+        changes: { ...changesBetween(undefined, metadata(created)), value: { to: REDACTED } },
+      }));
+    return c.json(presentSecret(created), 201);
   });
 
   app.get(
@@ -77,28 +106,44 @@ export function secretRoutes({ store, vault }: ApiDeps): Hono<ApiEnv> {
       throw invalid("value", "value is required when type changes");
     }
     if (body.value === undefined) {
-      return c.json(
-        presentSecret(found(store.secrets.rename(current.orgId, current.id, name, description))),
-      );
+      const renamed = audited(c, store, (note) => {
+        const before = found(store.secrets.get(current.orgId, current.id));
+        const after = found(store.secrets.rename(current.orgId, current.id, name, description));
+        note({
+          action: "secret.update",
+          target: targetOf("secret", after),
+          changes: changesBetween(metadata(before), metadata(after)),
+        });
+        return after;
+      });
+      return c.json(presentSecret(renamed));
     }
     const type = body.type === undefined
       ? oneOf({ type: current.type }, "type", SECRET_TYPES)
       : oneOf(body, "type", SECRET_TYPES);
     const value = parseSecretValue(type, body.value);
-    const updated = await vault.replace(current.orgId, current.id, { name, description, value });
+    const input = { name, description, value };
+    const updated = await vault.replace(current.orgId, current.id, input, noteReplaced(c));
     return c.json(presentSecret(found(updated)));
   });
 
   app.put("/:id", async (c) => {
     const current = secretOf(c);
     const input = parseSecretInput(await readSecretBody(c));
-    return c.json(presentSecret(found(await vault.replace(current.orgId, current.id, input))));
+    const updated = await vault.replace(current.orgId, current.id, input, noteReplaced(c));
+    return c.json(presentSecret(found(updated)));
   });
 
   app.delete("/:id", (c) => {
-    if (!store.secrets.delete(c.get("principal").org.id, c.req.param("id"))) {
-      throw notFound("secret");
-    }
+    audited(c, store, (note) => {
+      const before = found(store.secrets.get(c.get("principal").org.id, c.req.param("id")));
+      if (!store.secrets.delete(before.orgId, before.id)) throw notFound("secret");
+      note({
+        action: "secret.delete",
+        target: targetOf("secret", before),
+        changes: changesBetween(metadata(before), undefined),
+      });
+    });
     return c.body(null, 204);
   });
 

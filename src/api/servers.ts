@@ -12,7 +12,9 @@
 import { type Context, Hono } from "hono";
 import type { PendingChange } from "../store/server_items.ts";
 import type { UpstreamServer, UpstreamServerInput } from "../store/servers.ts";
+import { type AuditChanges, changesBetween } from "../store/audit.ts";
 import { canonicalJson } from "../util/json.ts";
+import { audited, settable, targetOf } from "./audit.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { forbidden, notFound } from "./errors.ts";
@@ -79,8 +81,17 @@ export function serverRoutes(
   ) => {
     mayTouch(c, server.transport, false);
     mayTouch(c, input.transport, input.transport !== server.transport);
-    const updated = store.servers.update(server.orgId, server.id, input);
-    if (!updated) throw notFound("server");
+    const updated = audited(c, store, (note) => {
+      const before = store.servers.get(server.orgId, server.id);
+      const updated = store.servers.update(server.orgId, server.id, input);
+      if (!before || !updated) throw notFound("server");
+      note({
+        action: "server.update",
+        target: targetOf("server", updated),
+        changes: changesBetween(settable(before), settable(updated)),
+      });
+      return updated;
+    });
     await forwarder.forget(server.id);
     await upstreams.upsert(updated);
     return c.json(present(updated));
@@ -89,7 +100,15 @@ export function serverRoutes(
   app.post("/", async (c) => {
     const input = parseServerInput(await readJson(c));
     mayTouch(c, input.transport, true);
-    const server = store.servers.create(c.get("principal").org.id, input);
+    const server = audited(c, store, (note) => {
+      const server = store.servers.create(c.get("principal").org.id, input);
+      note({
+        action: "server.create",
+        target: targetOf("server", server),
+        changes: changesBetween(undefined, settable(server)),
+      });
+      return server;
+    });
     await upstreams.upsert(server);
     return c.json(present(server), 201);
   });
@@ -112,6 +131,9 @@ export function serverRoutes(
     const server = serverOf(c);
     mayTouch(c, server.transport, false);
     await upstreams.refresh(server.id);
+    // Recorded once done. What the listing changes is the supervisor's own write, not the caller's.
+    const target = targetOf("server", server);
+    audited(c, store, (note) => note({ action: "server.refresh", target }));
     return c.json(present(server));
   });
 
@@ -124,8 +146,18 @@ export function serverRoutes(
   app.post("/:id/changes/:changeId/approve", (c) => {
     const server = serverOf(c);
     requireRole(c, "admin");
-    const change = store.serverItems.pendingChange(server.id, c.req.param("changeId"));
-    if (!change || !store.serverItems.approve(server, change.id)) throw notFound("change");
+    const change = audited(c, store, (note) => {
+      const change = store.serverItems.pendingChange(server.id, c.req.param("changeId"));
+      if (!change || !store.serverItems.approve(server, change.id)) throw notFound("change");
+      // Named as the server's parts: `tools.<name>.description`, `prompts.<name>.arguments`.
+      const field = (f: string) => `${change.kind}s.${change.name}.${f}`;
+      const changes: AuditChanges = {};
+      for (const d of presentChange(change).diff) {
+        changes[field(d.field)] = { from: d.before, to: d.after };
+      }
+      note({ action: "server.approve", target: targetOf("server", server), changes });
+      return change;
+    });
     return c.json({ approved: presentChange(change), server: present(server) });
   });
 
@@ -143,7 +175,14 @@ export function serverRoutes(
   app.delete("/:id", async (c) => {
     const server = serverOf(c);
     mayTouch(c, server.transport, false);
-    if (!store.servers.delete(server.orgId, server.id)) throw notFound("server");
+    audited(c, store, (note) => {
+      if (!store.servers.delete(server.orgId, server.id)) throw notFound("server");
+      note({
+        action: "server.delete",
+        target: targetOf("server", server),
+        changes: changesBetween(settable(server), undefined),
+      });
+    });
     // The process is gone before the answer: a client may check right after.
     await forwarder.forget(server.id);
     await upstreams.remove(server.id);

@@ -5,7 +5,9 @@
  * @module
  */
 import { type Context, Hono } from "hono";
+import { changesBetween } from "../store/audit.ts";
 import type { Tool, ToolInput } from "../store/tools.ts";
+import { audited, settable, targetOf } from "./audit.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { ApiError, notFound } from "./errors.ts";
@@ -34,15 +36,31 @@ export function toolRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     }
     return tool;
   };
-  const updated = (tool: Tool, input: ToolInput): Tool => {
-    const result = store.tools.update(tool.orgId, tool.id, input);
-    if (!result) throw notFound("tool");
-    return result;
-  };
+  const updated = (c: Context<ApiEnv>, tool: Tool, input: ToolInput): Tool =>
+    audited(c, store, (note) => {
+      const before = store.tools.get(tool.orgId, tool.id);
+      const result = store.tools.update(tool.orgId, tool.id, input);
+      if (!before || !result) throw notFound("tool");
+      note({
+        action: "tool.update",
+        target: targetOf("tool", result),
+        changes: changesBetween(settable(before), settable(result)),
+      });
+      return result;
+    });
 
   app.post("/", async (c) => {
     const input = parseToolInput(await readJson(c));
-    return c.json(presentTool(store.tools.create(c.get("principal").org.id, input)), 201);
+    const tool = audited(c, store, (note) => {
+      const tool = store.tools.create(c.get("principal").org.id, input);
+      note({
+        action: "tool.create",
+        target: targetOf("tool", tool),
+        changes: changesBetween(undefined, settable(tool)),
+      });
+      return tool;
+    });
+    return c.json(presentTool(tool), 201);
   });
 
   // A page of the org's tools by name, narrowed by the filters given (see lists.ts).
@@ -59,16 +77,23 @@ export function toolRoutes({ store }: ApiDeps): Hono<ApiEnv> {
   app.patch("/:id", async (c) => {
     const tool = local(toolOf(c));
     const { id: _i, orgId: _o, createdAt: _c, updatedAt: _u, ...current } = tool;
-    return c.json(presentTool(updated(tool, mergeToolInput(current, await readJson(c)))));
+    return c.json(presentTool(updated(c, tool, mergeToolInput(current, await readJson(c)))));
   });
   app.put("/:id", async (c) => {
     const tool = local(toolOf(c));
-    return c.json(presentTool(updated(tool, parseToolInput(await readJson(c)))));
+    return c.json(presentTool(updated(c, tool, parseToolInput(await readJson(c)))));
   });
 
   app.delete("/:id", (c) => {
-    local(toolOf(c));
-    if (!store.tools.delete(c.get("principal").org.id, c.req.param("id"))) throw notFound("tool");
+    const tool = local(toolOf(c));
+    audited(c, store, (note) => {
+      if (!store.tools.delete(tool.orgId, tool.id)) throw notFound("tool");
+      note({
+        action: "tool.delete",
+        target: targetOf("tool", tool),
+        changes: changesBetween(settable(tool), undefined),
+      });
+    });
     return c.body(null, 204);
   });
 

@@ -91,26 +91,53 @@ export class Vault implements SecretResolver {
     this.#store.secrets.setKeyCheck(check.iv, check.ciphertext);
   }
 
-  /** Encrypts and stores a new secret; a duplicate name is a conflict (409). */
-  async create(orgId: string, input: SecretInput): Promise<SecretInfo> {
+  /**
+   * Encrypts and stores a new secret; a duplicate name is a conflict (409).
+   * `andThen` runs in the transaction of the write (to record it): when it
+   * throws, nothing is stored.
+   */
+  async create(
+    orgId: string,
+    input: SecretInput,
+    andThen: (created: SecretInfo) => void = () => {},
+  ): Promise<SecretInfo> {
     const id = crypto.randomUUID();
     const sealed = await this.#cipher.seal(orgId, id, JSON.stringify(input.value));
-    return this.#store.secrets.create(orgId, id, {
-      name: input.name,
-      type: input.value.type,
-      description: input.description,
-      ...sealed,
+    return this.#store.tx(() => {
+      const created = this.#store.secrets.create(orgId, id, {
+        name: input.name,
+        type: input.value.type,
+        description: input.description,
+        ...sealed,
+      });
+      andThen(created);
+      return created;
     });
   }
 
-  /** Replaces a secret's value and metadata; undefined when not found. */
-  async replace(orgId: string, id: string, input: SecretInput): Promise<SecretInfo | undefined> {
+  /**
+   * Replaces a secret's value and metadata; undefined when not found.
+   * `andThen` runs in the transaction of the write with the secret as it was
+   * and as it is (to record the change): when it throws, nothing changes.
+   */
+  async replace(
+    orgId: string,
+    id: string,
+    input: SecretInput,
+    andThen: (before: SecretInfo, after: SecretInfo) => void = () => {},
+  ): Promise<SecretInfo | undefined> {
+    // Sealed first, outside the transaction: WebCrypto is asynchronous and transactions are not.
     const sealed = await this.#cipher.seal(orgId, id, JSON.stringify(input.value));
-    return this.#store.secrets.update(orgId, id, {
-      name: input.name,
-      type: input.value.type,
-      description: input.description,
-      ...sealed,
+    return this.#store.tx(() => {
+      const before = this.#store.secrets.get(orgId, id);
+      const after = this.#store.secrets.update(orgId, id, {
+        name: input.name,
+        type: input.value.type,
+        description: input.description,
+        ...sealed,
+      });
+      if (before && after) andThen(before, after);
+      return after;
     });
   }
 

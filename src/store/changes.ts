@@ -23,12 +23,24 @@ export function userPrincipalId(userId: string): string {
 /** A listener for {@link Change}s. */
 export type ChangeListener = (change: Change) => void;
 
+/**
+ * Runs a notice now or later: the store passes `Db.afterCommit`, so
+ * that a notice given inside a transaction waits for its commit.
+ */
+export type Deferral = (notice: () => void) => void;
+
 /** Fans change notices out to listeners, synchronously, after the write committed. */
 export class ChangeFeed {
   #listeners = new Set<ChangeListener>();
   #revokedListeners = new Set<(principalId: string) => void>();
+  readonly #defer: Deferral;
   /** Increments on every change; caches compare it to know whether they are stale. */
   version = 0;
+
+  /** A feed whose notices go out when `defer` runs them (at once by default). */
+  constructor(defer: Deferral = (notice) => notice()) {
+    this.#defer = defer;
+  }
 
   /** Registers `fn`; returns a function that unregisters it. */
   subscribe(fn: ChangeListener): () => void {
@@ -48,12 +60,16 @@ export class ChangeFeed {
 
   /** Announces that the credential `principalId` was revoked. */
   revoked(principalId: string): void {
-    for (const fn of this.#revokedListeners) fn(principalId);
+    this.#defer(() => {
+      for (const fn of this.#revokedListeners) fn(principalId);
+    });
   }
 
   /** Announces that `gatewayIds` changed. */
   emit(gatewayIds: string[]): void {
-    this.version++;
-    for (const fn of this.#listeners) fn({ gatewayIds });
+    this.#defer(() => {
+      this.version++;
+      for (const fn of this.#listeners) fn({ gatewayIds });
+    });
   }
 }

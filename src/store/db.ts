@@ -20,6 +20,7 @@ export class Db {
   readonly raw: DatabaseSync;
   #statements = new Map<string, StatementSync>();
   #depth = 0;
+  #afterCommit: (() => void)[] = [];
 
   /** Opens (creating if needed) the database at `path` and applies pending migrations. */
   constructor(path: string) {
@@ -71,16 +72,32 @@ export class Db {
     }
     this.raw.exec("BEGIN IMMEDIATE");
     this.#depth = 1;
+    let out: T;
     try {
-      const out = fn();
+      out = fn();
       this.raw.exec("COMMIT");
-      return out;
     } catch (err) {
+      this.#afterCommit = [];
       this.raw.exec("ROLLBACK");
       throw err;
     } finally {
       this.#depth = 0;
     }
+    const pending = this.#afterCommit;
+    this.#afterCommit = [];
+    for (const run of pending) run();
+    return out;
+  }
+
+  /**
+   * Runs `fn` once the current write is committed: at once outside a
+   * transaction, else after the outermost one commits, and never when it
+   * rolls back. Listeners that rebuild caches from the database must not
+   * see, or act on, a change that may still be undone.
+   */
+  afterCommit(fn: () => void): void {
+    if (this.#depth === 0) fn();
+    else this.#afterCommit.push(fn);
   }
 
   /** True when the database answers a trivial query. */

@@ -331,6 +331,39 @@ const MIGRATIONS: readonly string[] = [
   DROP INDEX tools_server;
   CREATE INDEX gateways_org_created ON gateways(org_id, created_at, id);
   `,
+  // 10: the audit trail. One row per management change, written in the change's own
+  // transaction. seq numbers an org's events in the order they were written (the newest-first
+  // order GET /audit pages in: per org, so it says nothing of other orgs' activity; times can
+  // tie or step back with the clock). No foreign keys on actor or target: the trail outlives
+  // what it names. Rows are never changed or deleted: the triggers refuse it at the source.
+  `
+  CREATE TABLE audit_events (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    seq INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    actor_type TEXT NOT NULL CHECK (actor_type IN ('user', 'access_key', 'system')),
+    actor_id TEXT,
+    actor_user_id TEXT,
+    actor_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target_type TEXT NOT NULL,
+    target_id TEXT,
+    target_name TEXT NOT NULL,
+    changes TEXT NOT NULL,
+    UNIQUE (org_id, seq)
+  );
+  CREATE INDEX audit_events_org_at ON audit_events(org_id, at, seq);
+  CREATE INDEX audit_events_org_action ON audit_events(org_id, action, seq);
+  CREATE INDEX audit_events_org_target_type ON audit_events(org_id, target_type, seq);
+  CREATE INDEX audit_events_org_target ON audit_events(org_id, target_id, seq);
+  CREATE INDEX audit_events_org_actor ON audit_events(org_id, actor_id, seq);
+  CREATE INDEX audit_events_org_actor_user ON audit_events(org_id, actor_user_id, seq);
+  CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+  BEGIN SELECT RAISE(ABORT, 'audit events cannot be changed'); END;
+  CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+  BEGIN SELECT RAISE(ABORT, 'audit events cannot be deleted'); END;
+  `,
 ];
 
 /** The schema version this build expects. */

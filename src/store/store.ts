@@ -6,6 +6,7 @@
  */
 import { Apis } from "./apis.ts";
 import { Attachments } from "./attachments.ts";
+import { AuditLog } from "./audit.ts";
 import { AuthMethods } from "./auth_methods.ts";
 import { ChangeFeed } from "./changes.ts";
 import { Db } from "./db.ts";
@@ -24,8 +25,8 @@ import { Users } from "./users.ts";
 export class Store {
   /** The database handle (transactions, health). */
   readonly db: Db;
-  /** Change notices for caches and open MCP sessions. */
-  readonly changes = new ChangeFeed();
+  /** Change notices for caches and open MCP sessions, given once the change is committed. */
+  readonly changes: ChangeFeed;
   readonly users: Users;
   readonly orgs: Orgs;
   /** Pending invitations to orgs (members join only by accepting one). */
@@ -47,10 +48,13 @@ export class Store {
   readonly serverItems: ServerItems;
   /** Whole servers attached to gateways. */
   readonly attachments: Attachments;
+  /** The audit trail: one event per management change, written in the change's transaction. */
+  readonly audit: AuditLog;
 
   /** Opens the database file at `path` (`:memory:` for a throwaway one). */
   constructor(path: string) {
     this.db = new Db(path);
+    this.changes = new ChangeFeed((notice) => this.db.afterCommit(notice));
     this.users = new Users(this.db, this.changes);
     this.orgs = new Orgs(this.db, this.changes);
     this.invitations = new Invitations(this.db, this.orgs);
@@ -65,6 +69,7 @@ export class Store {
     this.servers = new UpstreamServers(this.db, this.changes);
     this.serverItems = new ServerItems(this.db, this.changes);
     this.attachments = new Attachments(this.db, this.changes);
+    this.audit = new AuditLog(this.db);
   }
 
   /** Runs `fn` in one transaction: all of its writes land, or none do. */

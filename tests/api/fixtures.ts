@@ -6,6 +6,10 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { createApp } from "../../src/app.ts";
+import { loadConfig } from "../../src/config.ts";
+import { FALLBACK_PATHS } from "../../src/oauth/fallback.ts";
+import { Store } from "../../src/store/store.ts";
 import {
   apiCall,
   type ApiResponse,
@@ -168,4 +172,29 @@ export async function separateOrg(
 /** The ids in a list response (`{ <key>: [{id}] }`). */
 export function ids(res: ApiResponse, key: string, idField = "id"): string[] {
   return (res.body[key] as Record<string, string>[]).map((x) => x[idField]);
+}
+
+/** Routes another part of the app serves and describes elsewhere (MCP, OAuth endpoints). */
+export const notManagement = (path: string): boolean =>
+  path.startsWith("/mcp") || path.startsWith("/.well-known") ||
+  (FALLBACK_PATHS as readonly string[]).includes(path);
+
+/** `METHOD /path/{param}` for every management route registered in the Hono app. */
+export function appRoutes(): Set<string> {
+  const store = new Store(":memory:");
+  const { app, mcp } = createApp({
+    store,
+    config: loadConfig([], () => undefined),
+    executors: new Map(),
+  });
+  try {
+    return new Set(
+      app.routes
+        .filter((r) => r.method !== "ALL" && !notManagement(r.path))
+        .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`),
+    );
+  } finally {
+    mcp.dispose();
+    store.close();
+  }
 }

@@ -1,40 +1,19 @@
 import assert from "node:assert/strict";
 import { Validator } from "@cfworker/json-schema";
 import { openApiDocument } from "../../src/api/openapi.ts";
-import { createApp } from "../../src/app.ts";
-import { loadConfig } from "../../src/config.ts";
-import { FALLBACK_PATHS } from "../../src/oauth/fallback.ts";
-import { Store } from "../../src/store/store.ts";
 import type { TestServer } from "../helpers/server.ts";
-import { client, gatewayBody, type Json, toolBody, withServer } from "./fixtures.ts";
+import {
+  appRoutes,
+  client,
+  gatewayBody,
+  type Json,
+  notManagement,
+  toolBody,
+  withServer,
+} from "./fixtures.ts";
 
 const doc: Json = openApiDocument();
 const METHODS = ["get", "post", "put", "patch", "delete"];
-
-/** Routes another part of the app serves and describes elsewhere (MCP, OAuth endpoints). */
-const notManagement = (path: string) =>
-  path.startsWith("/mcp") || path.startsWith("/.well-known") ||
-  (FALLBACK_PATHS as readonly string[]).includes(path);
-
-/** `METHOD /path/{param}` for every route registered in the Hono app. */
-function appRoutes(): Set<string> {
-  const store = new Store(":memory:");
-  const { app, mcp } = createApp({
-    store,
-    config: loadConfig([], () => undefined),
-    executors: new Map(),
-  });
-  try {
-    return new Set(
-      app.routes
-        .filter((r) => r.method !== "ALL" && !notManagement(r.path))
-        .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`),
-    );
-  } finally {
-    mcp.dispose();
-    store.close();
-  }
-}
 
 function documentedRoutes(): Set<string> {
   const out = new Set<string>();
@@ -580,6 +559,12 @@ Deno.test("real responses of every operation match the document", async () => {
     await go(G("GET", "/apis/{id}", `/apis/${crypto.randomUUID()}`), 404);
     await go(G("PUT", "/apis/{id}", apiPath, { body: { name: "walk", spec } }), 200);
     await go(G("DELETE", "/apis/{id}", apiPath), 204);
+
+    // The audit trail of all of the above, a page at a time and filtered.
+    const events = await go(G("GET", "/audit", "/audit?limit=5"), 200);
+    await go(G("GET", "/audit", `/audit?limit=5&cursor=${events.nextCursor}`), 200);
+    await go(G("GET", "/audit", "/audit?action=gateway.&targetType=gateway&since=2020-01-01"), 200);
+    await go(G("GET", "/audit", "/audit?action=gateway.explode"), 400);
 
     // The walk-through reached every documented operation with a success.
     for (const route of documentedRoutes()) {

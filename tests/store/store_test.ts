@@ -83,6 +83,39 @@ Deno.test("a transaction that throws leaves nothing behind, nested ones included
   });
 });
 
+Deno.test("change notices given inside a transaction wait for its commit, and a rollback drops them", async () => {
+  await withStore((store) => {
+    const user = store.users.create("a@example.com", "A");
+    const org = store.orgs.create("A", "a", user.id);
+    const heard: string[][] = [];
+    const revoked: string[] = [];
+    store.changes.subscribe(({ gatewayIds }) => {
+      // Told after the commit: no transaction is open any more.
+      assert.equal(store.db.raw.isTransaction, false);
+      heard.push(gatewayIds);
+    });
+    store.changes.onRevoked((id) => revoked.push(id));
+    const gw = store.tx(() => {
+      const gw = store.gateways.create(org.id, GATEWAY);
+      store.tx(() => store.gateways.update(org.id, gw.id, { ...GATEWAY, name: "h" }));
+      assert.deepEqual(heard, []);
+      return gw;
+    });
+    assert.deepEqual(heard, [[gw.id], [gw.id]]);
+    assert.throws(() =>
+      store.tx(() => {
+        store.gateways.delete(org.id, gw.id);
+        store.users.setPasswordHash(user.id, "x");
+        throw new Error("boom");
+      }), /boom/);
+    assert.deepEqual(heard, [[gw.id], [gw.id]]);
+    assert.deepEqual(revoked, []);
+    // Outside a transaction, notices go out at once, as before.
+    store.gateways.delete(org.id, gw.id);
+    assert.deepEqual(heard, [[gw.id], [gw.id], [gw.id]]);
+  });
+});
+
 Deno.test("assigning tools is all or none, and only tools of the gateway's org", async () => {
   await withStore((store) => {
     const user = store.users.create("a@example.com", "A");
