@@ -132,12 +132,19 @@ export interface ChildServer extends MainProcess {
   url: string;
 }
 
-/** Picks a free loopback port. */
+/** Picks a free loopback port, outside the range the system hands out for port 0. */
 export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+  // Below Linux's ephemeral range (32768-60999): the port-0 listeners and outgoing connections of
+  // tests running alongside never take it in the moment between this check and the real bind.
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+    }
+  }
 }
 
 /** Starts `src/main.ts` with exactly `args` and `env` (no flags added), capturing its output. */
