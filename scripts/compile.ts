@@ -49,7 +49,17 @@ async function main(): Promise<number> {
     console.error(`gatehouse compile: using the runtime in DENORT_BIN (${denort})`);
   }
   const includes = WORKERS.flatMap((w) => ["--include", `${ROOT}${w}`]);
-  const args = ["compile", ...PERMISSIONS, ...includes, "--output", OUTPUT, `${ROOT}src/main.ts`];
+  // Only the npm packages the server reaches: the lockfile also holds test-only ones, among them
+  // the APIs.guru directory (407 MB), which would otherwise be embedded too.
+  const args = [
+    "compile",
+    ...PERMISSIONS,
+    ...includes,
+    "--exclude-unused-npm",
+    "--output",
+    OUTPUT,
+    `${ROOT}src/main.ts`,
+  ];
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: ROOT,
