@@ -1,6 +1,8 @@
 /**
  * `deno task compile`: builds `./gatehouse`, one executable of the server
- * (`src/main.ts`) with the permissions it needs.
+ * (`src/main.ts`) with the permissions it needs, and the modules it starts
+ * as workers (which `deno compile` does not find by itself: they are loaded
+ * by URL at run time, not imported).
  *
  * `deno compile` downloads the Deno runtime (`denort`) for the target on first
  * use. Offline, set `DENORT_BIN` to a `denort` binary of the same Deno
@@ -12,7 +14,17 @@
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const OUTPUT = `${ROOT}gatehouse`;
-const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
+/** What the server may do; `setPriority` lets the import worker lower its own priority. */
+export const PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-run",
+  "--allow-sys=setPriority",
+];
+/** Modules started as workers, relative to the repository (each `new URL(..., import.meta.url)` in `src/`). */
+export const WORKERS = ["src/openapi/import_worker.ts"];
 
 const denortHint = (version: string) =>
   [
@@ -36,7 +48,18 @@ async function main(): Promise<number> {
     }
     console.error(`gatehouse compile: using the runtime in DENORT_BIN (${denort})`);
   }
-  const args = ["compile", ...PERMISSIONS, "--output", OUTPUT, `${ROOT}src/main.ts`];
+  const includes = WORKERS.flatMap((w) => ["--include", `${ROOT}${w}`]);
+  // Only the npm packages the server reaches: the lockfile also holds test-only ones, among them
+  // the APIs.guru directory (407 MB), which would otherwise be embedded too.
+  const args = [
+    "compile",
+    ...PERMISSIONS,
+    ...includes,
+    "--exclude-unused-npm",
+    "--output",
+    OUTPUT,
+    `${ROOT}src/main.ts`,
+  ];
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: ROOT,
@@ -63,4 +86,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-Deno.exit(await main());
+if (import.meta.main) Deno.exit(await main());

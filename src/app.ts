@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import { mountApi } from "./api/app.ts";
+import { ImportJobs } from "./api/import_jobs.ts";
 import { baseUrl } from "./api/base_url.ts";
 import { errorBody, handleError } from "./api/errors.ts";
 import { openApiDocument } from "./api/openapi.ts";
@@ -15,6 +16,7 @@ import type { Config } from "./config.ts";
 import { SecretCipher } from "./secrets/cipher.ts";
 import { type Vault, vaultFor } from "./secrets/vault.ts";
 import { McpService } from "./mcp/service.ts";
+import { ImportPool } from "./openapi/import_pool.ts";
 import { mountOAuth } from "./oauth/routes.ts";
 import type { Store } from "./store/store.ts";
 import type { ExecutorRegistry } from "./tools/executor.ts";
@@ -52,6 +54,8 @@ export interface Gatehouse {
   upstreams: Supervisor;
   /** The downstream callers' upstream sessions (ended at shutdown, before `upstreams`). */
   forwarder: Forwarder;
+  /** The OpenAPI import workers (ended at shutdown, before the store closes). */
+  importPool: ImportPool;
 }
 
 /** Builds the app. */
@@ -100,6 +104,8 @@ export function createApp(deps: AppDeps): Gatehouse {
     pageBytes: config.mcp.pageBytes,
     listTtlMs: 30_000,
   });
+  // No worker starts until the first import.
+  const importPool = new ImportPool(config.imports);
   mountApi(app, {
     store,
     config,
@@ -109,6 +115,7 @@ export function createApp(deps: AppDeps): Gatehouse {
     forwarder,
     servers,
     catalog: mcp.catalog,
+    imports: new ImportJobs(importPool),
   });
   // Each gateway's OAuth authorization server: before the MCP routes, which would take its paths.
   mountOAuth(app, {
@@ -141,7 +148,7 @@ export function createApp(deps: AppDeps): Gatehouse {
       maxConnectionsPerKey: config.mcp.maxConnectionsPerKey,
     },
   });
-  return { app, mcp, upstreams, forwarder };
+  return { app, mcp, upstreams, forwarder, importPool };
 }
 
 /** A supervisor whose HTTP upstreams obey each org's outbound policy. */

@@ -29,6 +29,8 @@ export interface Config {
   secretKey?: Uint8Array;
   /** Largest management API request body, in bytes. */
   maxBodyBytes: number;
+  /** How OpenAPI imports run (in worker threads, bounded). */
+  imports: ImportSettings;
   /**
    * Largest `/apis` import request body, in bytes: OpenAPI documents run to
    * tens of megabytes (GitHub's and Stripe's are 7-12 MB as JSON).
@@ -75,6 +77,16 @@ export interface Config {
    * least recently used idle one is closed to make room.
    */
   upstreamSessionsPerServer: number;
+}
+
+/** How OpenAPI imports run: in worker threads, a few at once, each bounded. */
+export interface ImportSettings {
+  /** Imports that run at once, server-wide (`GATEHOUSE_IMPORT_CONCURRENCY`, default 2). */
+  concurrency: number;
+  /** Longest one import may take, in ms (`GATEHOUSE_IMPORT_TIMEOUT_SECONDS`, default 120). */
+  timeoutMs: number;
+  /** Heap limit of an import's worker, in MiB (`GATEHOUSE_IMPORT_MEMORY_MB`, default 2048). */
+  memoryMb: number;
 }
 
 /** Settings of the `jwt` gateway auth method's key fetching. */
@@ -234,6 +246,11 @@ export function loadConfig(
     adminKey,
     ...(secretKey ? { secretKey } : {}),
     maxBodyBytes: 1024 * 1024,
+    imports: {
+      concurrency: int("GATEHOUSE_IMPORT_CONCURRENCY", 2, 1, 64),
+      timeoutMs: int("GATEHOUSE_IMPORT_TIMEOUT_SECONDS", 120, 1, 3600) * 1000,
+      memoryMb: int("GATEHOUSE_IMPORT_MEMORY_MB", 2048, 64, 65536),
+    },
     maxImportBodyBytes: int("GATEHOUSE_IMPORT_MAX_BODY_BYTES", 64 * 1024 * 1024, 1024, 1024 ** 3),
     bodyTimeoutMs: int("GATEHOUSE_BODY_TIMEOUT_SECONDS", DEFAULT_BODY_TIMEOUT_MS / 1000, 1, 3600) *
       1000,

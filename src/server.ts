@@ -69,7 +69,15 @@ export async function startServer(
     outbound: (orgId) => policies.get(orgId),
   });
   const upstreams = defaultSupervisor(store, config, vault, guard, policies);
-  const { app, mcp, forwarder } = createApp({ store, config, executors, vault, upstreams });
+  const { app, mcp, forwarder, importPool } = createApp({
+    store,
+    config,
+    executors,
+    vault,
+    upstreams,
+  });
+  // Its creation holds up this thread: now, rather than during the first import.
+  importPool.warm();
   const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
   const drain = new Drain();
   const server = Deno.serve(
@@ -91,6 +99,8 @@ export async function startServer(
     // whose open streams never finish on their own, then stop listening.
     stopping ??= (async () => {
       await drain.idle(10_000);
+      // Imports still running (asynchronous ones) end unstored, before the store closes.
+      await importPool.close();
       mcp.dispose();
       await server.shutdown();
       // Stdio servers' processes (and their children) end with Gatehouse.

@@ -9,149 +9,44 @@
  * @module
  */
 import { type Context, Hono } from "hono";
-import {
-  contextCost,
-  type ContextLimits,
-  DEFAULT_CONTEXT_LIMITS,
-  MAX_CONTEXT_LIMIT,
-} from "../openapi/context_cost.ts";
-import { type ConvertOptions, convertSpec, type GeneratedTool } from "../openapi/convert.ts";
-import { loadSpec, SpecError } from "../openapi/parse.ts";
-import type { Api, ApiInput, ApiTool, ImportOutcome } from "../store/apis.ts";
+import { contextCost, type ContextLimits } from "../openapi/context_cost.ts";
+import type { GeneratedTool } from "../openapi/convert.ts";
+import type { ImportRequest, PreparedImport } from "../openapi/import_task.ts";
+import type { Api, ApiTool, ImportOutcome } from "../store/apis.ts";
 import type { Store } from "../store/store.ts";
-import { SECRET_NAME } from "../tools/definition.ts";
 import { auditedApiDelete, auditedImport } from "./audit.ts";
-import { readJson } from "./body.ts";
+import { readJsonBytes } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
 import { invalid, notFound } from "./errors.ts";
+import { presentJob } from "./import_jobs.ts";
 import { listQuery, LISTS } from "./lists.ts";
-import {
-  type Body,
-  onlyFields,
-  optionalBoolean,
-  optionalInteger,
-  optionalObject,
-  optionalString,
-  string,
-} from "./validate.ts";
 
-const FIELDS = ["name", "spec", "baseUrl", "secret", "include", "exclude", "slim", "limits"];
+export { MAX_FILTER_VALUES } from "../openapi/import_task.ts";
 
-/** Most values `include` or `exclude` may list. */
-export const MAX_FILTER_VALUES = 1000;
-
-/** What an import request asks for, checked. */
-interface ImportRequest {
-  name: string;
-  spec: unknown;
-  options: ConvertOptions;
-  /** What the context cost is checked against. */
-  limits: ContextLimits;
-}
-
-function stringList(body: Body, field: string): string[] | undefined {
-  const v = body[field];
-  if (v === undefined || v === null) return undefined;
-  if (
-    !Array.isArray(v) || v.length > MAX_FILTER_VALUES ||
-    v.some((x) => typeof x !== "string" || x === "" || x.length > 500)
-  ) {
+/** Checks what of a checked import request needs the store: that its secret exists. */
+function acceptImport(store: Store, orgId: string, { options }: ImportRequest): void {
+  const { secret } = options;
+  // Checked now: a typo would otherwise surface only when a model calls a tool.
+  if (secret !== undefined && !store.secrets.byName(orgId, secret)) {
     throw invalid(
-      field,
-      `${field} must be a list of at most ${MAX_FILTER_VALUES} tags or operationIds (non-empty strings)`,
+      "secret",
+      `no secret named '${secret}' in this organization; create it with POST /secrets first`,
     );
   }
-  return v;
 }
 
-function parseBaseUrl(body: Body): string | undefined {
-  const text = optionalString(body, "baseUrl", { max: 2000 });
-  if (text === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw invalid("baseUrl", "baseUrl must be an absolute http(s) URL");
+/**
+ * Whether the request asks to be answered before the import is done: `?async=true`
+ * or `Prefer: respond-async` (RFC 7240).
+ */
+function wantsAsync(c: Context<ApiEnv>): boolean {
+  const flag = c.req.query("async");
+  if (flag !== undefined && flag !== "true" && flag !== "false") {
+    throw invalid("async", "async must be true or false");
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw invalid("baseUrl", "baseUrl must be an absolute http(s) URL");
-  }
-  if (url.search || url.hash || text.includes("{")) {
-    throw invalid("baseUrl", "baseUrl may not have a query, a fragment or template braces");
-  }
-  if (url.username || url.password) {
-    throw invalid("baseUrl", "baseUrl may not carry credentials; name a secret instead");
-  }
-  // The operation paths are appended to it as written.
-  return text.replace(/\/+$/, "");
-}
-
-/** Checks an import body (create or re-import). */
-function parseImport(body: Body, store: Store, orgId: string): ImportRequest {
-  onlyFields(body, FIELDS);
-  const name = string(body, "name", { max: 200 });
-  if (body.spec === undefined || body.spec === null) throw invalid("spec", "spec is required");
-  const options: ConvertOptions = {};
-  const baseUrl = parseBaseUrl(body);
-  if (baseUrl !== undefined) options.baseUrl = baseUrl;
-  const secret = optionalString(body, "secret", {
-    max: 128,
-    pattern: SECRET_NAME,
-    patternHint: "must be a secret name: a letter or '_', then letters, digits or '_'",
-  });
-  if (secret !== undefined) {
-    // Checked now: a typo would otherwise surface only when a model calls a tool.
-    if (!store.secrets.byName(orgId, secret)) {
-      throw invalid(
-        "secret",
-        `no secret named '${secret}' in this organization; create it with POST /secrets first`,
-      );
-    }
-    options.secret = secret;
-  }
-  const include = stringList(body, "include");
-  if (include) options.include = include;
-  const exclude = stringList(body, "exclude");
-  if (exclude) options.exclude = exclude;
-  if (optionalBoolean(body, "slim")) options.slim = true;
-  const limits = optionalObject(body, "limits") ?? {};
-  onlyFields(limits, ["toolBytes", "listBytes"], "limits.");
-  const limit = (k: keyof ContextLimits) =>
-    optionalInteger(limits, k, 1, MAX_CONTEXT_LIMIT, `limits.${k}`) ?? DEFAULT_CONTEXT_LIMITS[k];
-  return {
-    name,
-    spec: body.spec,
-    options,
-    limits: { toolBytes: limit("toolBytes"), listBytes: limit("listBytes") },
-  };
-}
-
-/** Loads and converts the document of `req`; a document the import cannot use is a 400. */
-async function prepare(
-  req: ImportRequest,
-): Promise<{ input: ApiInput; ops: GeneratedTool[]; warnings: string[] }> {
-  try {
-    const loaded = await loadSpec(req.spec);
-    const converted = convertSpec(loaded, req.options);
-    return {
-      input: {
-        name: req.name,
-        title: converted.title,
-        version: converted.version,
-        specVersion: loaded.sourceVersion,
-        baseUrl: req.options.baseUrl ?? null,
-        secret: req.options.secret ?? null,
-        include: req.options.include ?? null,
-        exclude: req.options.exclude ?? null,
-        specHash: loaded.hash,
-      },
-      ops: converted.tools,
-      warnings: converted.warnings,
-    };
-  } catch (err) {
-    if (err instanceof SpecError) throw invalid(err.field, err.message);
-    throw err;
-  }
+  if (flag !== undefined) return flag === "true";
+  const prefer = c.req.header("prefer") ?? "";
+  return prefer.split(",").some((p) => p.split(";")[0].trim().toLowerCase() === "respond-async");
 }
 
 /** An API's tool as listed with it. */
@@ -190,17 +85,47 @@ function presentImport(
 }
 
 /** The API routes. */
-export function apiRoutes({ store }: ApiDeps): Hono<ApiEnv> {
+export function apiRoutes({ store, imports }: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const orgOf = (c: Context<ApiEnv>) => c.get("principal").org.id;
 
-  app.post("/", async (c) => {
+  /**
+   * Runs an import: answers its result, or with `async` 202 and the job at
+   * once. The body is read here as text and parsed in the import worker:
+   * even parsing a document of tens of megabytes would hold up every other
+   * request.
+   */
+  const runImport = async (
+    c: Context<ApiEnv>,
+    write: (prepared: PreparedImport) => { status: 200 | 201; outcome: ImportOutcome },
+  ) => {
     const orgId = orgOf(c);
-    const req = parseImport(await readJson(c), store, orgId);
-    const { input, ops, warnings } = await prepare(req);
-    const outcome = auditedImport(c, store, undefined, () => store.apis.create(orgId, input, ops));
-    return c.json(presentImport(outcome, ops, warnings, req.limits), 201);
-  });
+    const asJob = wantsAsync(c);
+    const request = await readJsonBytes(c);
+    const { job, finished } = imports.start(orgId, request, {
+      accept: (request) => acceptImport(store, orgId, request),
+      store: (prepared) => {
+        const { status, outcome } = write(prepared);
+        return {
+          status,
+          body: presentImport(outcome, prepared.ops, prepared.warnings, prepared.limits),
+        };
+      },
+    }, asJob);
+    if (job) {
+      c.header("Location", `/apis/imports/${job.id}`);
+      if (!c.req.query("async")) c.header("Preference-Applied", "respond-async");
+      return c.json(presentJob(job), 202);
+    }
+    const { status, body } = await finished;
+    return c.json(body, status);
+  };
+
+  app.post("/", (c) =>
+    runImport(c, ({ input, ops }) => ({
+      status: 201,
+      outcome: auditedImport(c, store, undefined, () => store.apis.create(orgOf(c), input, ops)),
+    })));
 
   app.get("/", (c) => {
     const orgId = orgOf(c);
@@ -208,6 +133,13 @@ export function apiRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     const page = store.apis.page(orgId, query.page);
     const apis = page.items.map(({ toolCount, ...api }) => presentApi(api, toolCount));
     return c.json(query.answer("apis", apis, page.next));
+  });
+
+  // Before `/:id`, which would take `imports` for an API id.
+  app.get("/imports/:id", (c) => {
+    const job = imports.get(orgOf(c), c.req.param("id"));
+    if (!job) throw notFound("import job");
+    return c.json(presentJob(job));
   });
 
   app.get("/:id", (c) => {
@@ -218,15 +150,16 @@ export function apiRoutes({ store }: ApiDeps): Hono<ApiEnv> {
   });
 
   // Re-import: the same body as an import; tools of operations that remain keep their ids.
-  app.put("/:id", async (c) => {
+  app.put("/:id", (c) => {
     const orgId = orgOf(c);
     const id = c.req.param("id");
     if (!store.apis.get(orgId, id)) throw notFound("API");
-    const req = parseImport(await readJson(c), store, orgId);
-    const { input, ops, warnings } = await prepare(req);
-    const outcome = auditedImport(c, store, id, () => store.apis.replace(orgId, id, input, ops));
-    if (!outcome) throw notFound("API");
-    return c.json(presentImport(outcome, ops, warnings, req.limits));
+    return runImport(c, ({ input, ops }) => {
+      // The API may have been deleted while its document was converted.
+      const outcome = auditedImport(c, store, id, () => store.apis.replace(orgId, id, input, ops));
+      if (!outcome) throw notFound("API");
+      return { status: 200, outcome };
+    });
   });
 
   app.delete("/:id", (c) => {

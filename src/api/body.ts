@@ -8,7 +8,12 @@
 import type { Context } from "hono";
 import { ApiError, invalid } from "./errors.ts";
 import { isObject, MAX_JSON_DEPTH, nestedDeeperThan } from "../util/json.ts";
-import { BodyTimeoutError, DEFAULT_BODY_TIMEOUT_MS, readBodyText } from "../util/body.ts";
+import {
+  BodyTimeoutError,
+  DEFAULT_BODY_TIMEOUT_MS,
+  readBodyBytes,
+  readBodyText,
+} from "../util/body.ts";
 import type { Body } from "./validate.ts";
 
 /** True when the request declares a JSON body (`application/json` or `+json`). */
@@ -29,6 +34,23 @@ export const BODY_TIMEOUT_VAR = "bodyTimeoutMs";
 
 /** The request's JSON object body; 408 when it does not arrive in time. */
 export async function readJson(c: Context): Promise<Body> {
+  return parseJsonBody(await readJsonRaw(c, readBodyText));
+}
+
+/**
+ * The request's JSON body as bytes, unparsed, with the same refusals as
+ * {@link readJson} but those of parsing: for a body parsed elsewhere (an
+ * import's, off the main thread) with {@link parseJsonBody}.
+ */
+export function readJsonBytes(c: Context): Promise<Uint8Array<ArrayBuffer>> {
+  return readJsonRaw(c, readBodyBytes);
+}
+
+/** The body by `read`: 415 unless it is declared JSON, 408 when it does not arrive in time. */
+async function readJsonRaw<T>(
+  c: Context,
+  read: (req: Request, limit: number, timeoutMs: number) => Promise<T>,
+): Promise<T> {
   if (!isJsonContentType(c.req.header("content-type"))) {
     throw new ApiError(
       415,
@@ -36,10 +58,9 @@ export async function readJson(c: Context): Promise<Body> {
       "request body must be JSON: send Content-Type: application/json",
     );
   }
-  let text: string;
   try {
     const timeoutMs = c.get(BODY_TIMEOUT_VAR) as number | undefined;
-    text = await readBodyText(c.req.raw, Infinity, timeoutMs ?? DEFAULT_BODY_TIMEOUT_MS);
+    return await read(c.req.raw, Infinity, timeoutMs ?? DEFAULT_BODY_TIMEOUT_MS);
   } catch (err) {
     if (err instanceof BodyTimeoutError) {
       throw new ApiError(408, "request_timeout", err.message);
@@ -53,6 +74,10 @@ export async function readJson(c: Context): Promise<Body> {
       "the request body could not be read (connection closed or server stopping); retry",
     );
   }
+}
+
+/** `text` as a JSON object body: 400 for malformed JSON, a non-object or too deep a nesting. */
+export function parseJsonBody(text: string): Body {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -11,6 +11,7 @@ import type { Org, Role } from "../store/orgs.ts";
 import type { Store } from "../store/store.ts";
 import type { User } from "../store/users.ts";
 import type { Catalog } from "../mcp/catalog.ts";
+import type { ImportJobs } from "./import_jobs.ts";
 import type { Forwarder } from "../upstream/forwarder.ts";
 import type { ServerSource } from "../upstream/source.ts";
 import type { Supervisor } from "../upstream/supervisor.ts";
@@ -46,4 +47,6 @@ export interface ApiDeps {
   servers: ServerSource;
   /** What each gateway serves now. */
   catalog: Catalog;
+  /** OpenAPI imports in progress and import jobs. */
+  imports: ImportJobs;
 }

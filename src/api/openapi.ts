@@ -22,6 +22,7 @@ import { DEFAULT_OUTBOUND_POLICY, OUTBOUND_SETTINGS } from "../tools/outbound_po
 import { MAX_FILTER_VALUES } from "./apis.ts";
 import { DEFAULT_CONTEXT_LIMITS, MAX_CONTEXT_LIMIT } from "../openapi/context_cost.ts";
 import { SLIM_PROSE_DEPTH } from "../openapi/slim.ts";
+import { JOB_TTL_MS, MAX_PENDING_PER_ORG } from "./import_jobs.ts";
 import { MAX_BODY_DEPTH } from "./body.ts";
 import { ENDPOINT, TRANSPORTS } from "./gateway_input.ts";
 import {
@@ -740,16 +741,16 @@ const withheldItem = obj({
 });
 
 const SCHEMAS: Record<string, Json> = {
-  Error: obj({
-    error: obj({
-      code: str(
-        "Machine-readable: invalid_request, unauthorized, forbidden, not_found, conflict, " +
-          "payload_too_large, unsupported_media_type, unavailable.",
-      ),
-      message: str("What went wrong, for people."),
-      field: str("The request field at fault (dotted path), when one is."),
-    }, ["code", "message"]),
-  }),
+  Error: obj({ error: ref("ErrorDetail") }),
+  ErrorDetail: obj({
+    code: str(
+      "Machine-readable: invalid_request, unauthorized, forbidden, not_found, conflict, " +
+        "request_timeout, payload_too_large, unsupported_media_type, import_limit_exceeded, " +
+        "too_many_requests, too_many_imports, import_failed, internal_error, unavailable.",
+    ),
+    message: str("What went wrong, for people."),
+    field: str("The request field at fault (dotted path), when one is."),
+  }, ["code", "message"]),
   OpenApiDocument: {
     type: "object",
     properties: { openapi: { const: "3.1.0" }, paths: { type: "object" } },
@@ -1137,6 +1138,45 @@ const SCHEMAS: Record<string, Json> = {
       ),
     ),
   }),
+  ImportJob: obj({
+    id: str("The job's id."),
+    state: {
+      enum: ["queued", "running", "succeeded", "failed"],
+      description: "queued: waiting for a free import worker; running; then succeeded or failed.",
+    },
+    progress: obj({
+      phase: {
+        enum: ["parsing", "resolving", "converting", "storing", null],
+        description: "parsing the body and pre-checking the document, resolving it " +
+          "(validation, upgrade to 3.1, references), converting operations, storing the " +
+          "tools; null while queued.",
+      },
+      operations: {
+        type: ["integer", "null"],
+        minimum: 0,
+        description: "Operations to convert (after include and exclude); null until known.",
+      },
+      done: { type: "integer", minimum: 0, description: "Operations converted so far." },
+    }),
+    status: {
+      type: "integer",
+      description: "Once finished: the status the import would have answered synchronously " +
+        "(201 or 200, or the error's).",
+    },
+    result: {
+      ...ref("ApiImportResult"),
+      description: "Once succeeded: what the synchronous import answers.",
+    },
+    error: {
+      ...ref("ErrorDetail"),
+      description: "Once failed: the error the synchronous import would have answered.",
+    },
+    createdAt: time("When the import was asked for."),
+    finishedAt: nullableTime("When it ended; null until then."),
+    expiresAt: nullableTime(
+      `When the job is forgotten (${JOB_TTL_MS / 60_000} minutes after it ended); null until then.`,
+    ),
+  }, ["id", "state", "progress", "createdAt", "finishedAt", "expiresAt"]),
   ApiImport: obj({
     name: str("Unique in the organization.", { minLength: 1, maxLength: 200 }),
     spec: {
@@ -1237,7 +1277,22 @@ const ERRORS: Record<number, [string, string]> = {
   409: ["Conflict", "The value is taken (error.field), or the change would leave no owner."],
   413: ["PayloadTooLarge", "The request body is over the size limit (1 MiB by default)."],
   415: ["UnsupportedMediaType", "The request body is not declared as JSON."],
-  429: ["TooManyRequests", "Too many failed attempts; wait the seconds in Retry-After."],
+  422: [
+    "ImportLimitExceeded",
+    "The document did not import within the time an import may take " +
+    "(GATEHOUSE_IMPORT_TIMEOUT_SECONDS, 120 by default) or the memory it may use " +
+    "(GATEHOUSE_IMPORT_MEMORY_MB, 2048); nothing was stored.",
+  ],
+  429: [
+    "TooManyRequests",
+    "Too many failed attempts, or too many imports in progress in the organization; wait the " +
+    "seconds in Retry-After.",
+  ],
+  500: [
+    "InternalError",
+    "The server failed (an import's worker stopped unexpectedly: `import_failed`); nothing " +
+    "was stored.",
+  ],
   503: [
     "Unavailable",
     "The request body could not be read (the connection closed or the server is stopping). " +
@@ -1254,13 +1309,45 @@ interface Op {
   body?: string;
   /** Success status and response schema name (undefined: no body). */
   ok: [number, string | undefined];
+  /** Other success answers: status, schema name and what it means. */
+  more?: [number, string, string][];
   /** Error statuses beyond the ones every operation of its kind has. */
   errors?: number[];
   /** Health and discovery routes need no key. */
   open?: boolean;
   /** Query parameters. */
   query?: Json[];
+  /** Header parameters (besides X-Organization). */
+  headers?: Json[];
 }
+
+/** What the import operations say about how imports run. */
+const IMPORT_NOTE = "The document is parsed and converted in a worker thread (server-wide, a " +
+  "few at once: GATEHOUSE_IMPORT_CONCURRENCY), then stored in one transaction. A document " +
+  "that no operation could make importable (no server and no baseUrl, an unsupported " +
+  "version, too many operations) is refused before the expensive steps. An organization " +
+  `has at most ${MAX_PENDING_PER_ORG} imports queued or running; more are 429.`;
+
+const ACCEPTED = "Accepted (async): the import runs on; the job, also at the Location header's " +
+  "`/apis/imports/{id}`. Every error but those of reading the request (401, 403, 404, 408, " +
+  "413, 415, 429) is then the job's.";
+
+const ASYNC_PARAM: Json = {
+  name: "async",
+  in: "query",
+  required: false,
+  description: "true: answer 202 with an import job at once instead of waiting for the result.",
+  schema: { type: "string", enum: ["true", "false"] },
+};
+
+const PREFER_HEADER: Json = {
+  name: "Prefer",
+  in: "header",
+  required: false,
+  description: "`respond-async` (RFC 7240) does what `async=true` does (and the answer says " +
+    "`Preference-Applied: respond-async`); `async` wins when both are sent.",
+  schema: { type: "string" },
+};
 
 const orgHeader = {
   name: "X-Organization",
@@ -1288,6 +1375,9 @@ function operation(path: string, op: Op): Json {
       ? { description: "Success.", content: json(ref(op.ok[1])) }
       : { description: "Success, no content." },
   };
+  for (const [status, schema, description] of op.more ?? []) {
+    responses[status] = { description, content: json(ref(schema)) };
+  }
   for (const s of [...statuses].sort()) {
     responses[s] = { $ref: `#/components/responses/${ERRORS[s][0]}` };
   }
@@ -1295,7 +1385,12 @@ function operation(path: string, op: Op): Json {
     operationId: `${op.tag}.${op.summary}`.replace(/[^A-Za-z0-9.]+/g, "_"),
     summary: op.summary,
     tags: [op.tag],
-    parameters: [...params, ...(op.query ?? []), ...(op.open ? [] : [orgHeader])],
+    parameters: [
+      ...params,
+      ...(op.query ?? []),
+      ...(op.headers ?? []),
+      ...(op.open ? [] : [orgHeader]),
+    ],
     responses,
   };
   if (op.description) out.description = op.description;
@@ -1828,10 +1923,14 @@ const ROUTES: Record<string, Record<string, Op>> = {
         "operationId, else method and path; unique in the organization, at most 64 " +
         "characters). Arguments: the parameters, plus `body` for the request body. All or " +
         "nothing: a document that cannot be used is a 400 naming `spec` (or `baseUrl`) with " +
-        "the parser's reasons. Bodies up to 64 MiB (GATEHOUSE_IMPORT_MAX_BODY_BYTES).",
+        "the parser's reasons. Bodies up to 64 MiB (GATEHOUSE_IMPORT_MAX_BODY_BYTES). " +
+        IMPORT_NOTE,
       body: "ApiImport",
+      query: [ASYNC_PARAM],
+      headers: [PREFER_HEADER],
       ok: [201, "ApiImportResult"],
-      errors: [409],
+      more: [[202, "ImportJob", ACCEPTED]],
+      errors: [409, 422, 429, 500],
     },
     get: {
       summary: "List imported APIs",
@@ -1841,6 +1940,17 @@ const ROUTES: Record<string, Record<string, Op>> = {
       ok: [200, "ApiList"],
     },
   },
+  "/apis/imports/{id}": {
+    get: {
+      summary: "Get an import job",
+      tag: "apis",
+      description: "An import asked for with `async=true` (or `Prefer: respond-async`): its " +
+        "state and progress while it runs, then its result or error, for " +
+        `${JOB_TTL_MS / 60_000} minutes after it ended (jobs live in memory: a restart ` +
+        "forgets them). Jobs of another organization are not found.",
+      ok: [200, "ImportJob"],
+    },
+  },
   "/apis/{id}": {
     get: { summary: "Get an imported API with its tools", tag: "apis", ok: [200, "ApiDetail"] },
     put: {
@@ -1848,10 +1958,14 @@ const ROUTES: Record<string, Record<string, Op>> = {
       tag: "apis",
       description: "Same body as an import; replaces the API's tools in one transaction. Tools " +
         "of operations still in the document (same operationId, else same method and path) " +
-        "keep their id, name and gateway assignments; hand edits to them are overwritten.",
+        "keep their id, name and gateway assignments; hand edits to them are overwritten. " +
+        IMPORT_NOTE,
       body: "ApiImport",
+      query: [ASYNC_PARAM],
+      headers: [PREFER_HEADER],
       ok: [200, "ApiImportResult"],
-      errors: [409],
+      more: [[202, "ImportJob", ACCEPTED]],
+      errors: [409, 422, 429, 500],
     },
     delete: {
       summary: "Delete an imported API",

@@ -30,18 +30,38 @@ export class BodyTimeoutError extends Error {
  * buffering them (`BodyTooLargeError`) and bodies still incomplete after
  * `timeoutMs` (`BodyTimeoutError`).
  */
-export async function readBodyText(
+export function readBodyText(req: Request, limit: number, timeoutMs: number): Promise<string> {
+  return readWithin(req, limit, timeoutMs, "", (r) => r.text(), (b) => new TextDecoder().decode(b));
+}
+
+/**
+ * Reads `req`'s body as bytes, like {@link readBodyText}: for a body decoded
+ * elsewhere (an import's, in a worker it is transferred to without a copy).
+ * The bytes own their whole buffer.
+ */
+export function readBodyBytes(
   req: Request,
   limit: number,
   timeoutMs: number,
-): Promise<string> {
+): Promise<Uint8Array<ArrayBuffer>> {
+  return readWithin(req, limit, timeoutMs, new Uint8Array(0), (r) => r.bytes(), (b) => b);
+}
+
+async function readWithin<T>(
+  req: Request,
+  limit: number,
+  timeoutMs: number,
+  empty: T,
+  whole: (req: Request) => Promise<T>,
+  from: (bytes: Uint8Array<ArrayBuffer>) => T,
+): Promise<T> {
   const declared = Number(req.headers.get("content-length") ?? NaN);
   if (declared > limit) throw new BodyTooLargeError();
-  if (!req.body) return "";
+  if (!req.body) return empty;
   // A declared length within the limit is enforced by the HTTP layer itself, so
   // read it whole: streaming it chunk by chunk costs far more on small bodies.
   const reader = Number.isInteger(declared) ? undefined : req.body.getReader();
-  const reading = reader ? readCapped(reader, limit) : req.text();
+  const reading = reader ? readCapped(reader, limit).then(from) : whole(req);
   const deadline: Deadline = { until: Date.now() + timeoutMs, timeoutMs, fail: () => {} };
   const late = new Promise<never>((_, reject) => (deadline.fail = reject));
   watch(deadline);
@@ -97,7 +117,7 @@ function watch(deadline: Deadline): void {
 async function readCapped(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   limit: number,
-): Promise<string> {
+): Promise<Uint8Array<ArrayBuffer>> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   while (true) {
@@ -116,5 +136,5 @@ async function readCapped(
     all.set(c, offset);
     offset += c.byteLength;
   }
-  return new TextDecoder().decode(all);
+  return all;
 }

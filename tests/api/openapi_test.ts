@@ -560,6 +560,35 @@ Deno.test("real responses of every operation match the document", async () => {
     await go(G("PUT", "/apis/{id}", apiPath, { body: { name: "walk", spec } }), 200);
     await go(G("DELETE", "/apis/{id}", apiPath), 204);
 
+    // Asynchronous imports: 202 with a job, read until it ends (a success, then a failure).
+    const untilDone = async (id: string) => {
+      while (true) {
+        const job = await go(G("GET", "/apis/imports/{id}", `/apis/imports/${id}`), 200);
+        if (job.state === "succeeded" || job.state === "failed") return job;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const started = await go(
+      G("POST", "/apis", "/apis?async=true", { body: { name: "walk-async", spec } }),
+      202,
+    );
+    const done = await untilDone(started.id);
+    assert.equal(done.status, 201);
+    assert.equal(done.result.tools.length, 1);
+    const refused = await go(
+      G("POST", "/apis", "/apis?async=true", { body: { name: "walk-bad", spec: "openapi: 9" } }),
+      202,
+    );
+    assert.equal((await untilDone(refused.id)).error.field, "spec");
+    await go(
+      G("PUT", "/apis/{id}", `/apis/${done.result.id}?async=true`, {
+        body: { name: "walk-async", spec },
+      }),
+      202,
+    );
+    await go(G("GET", "/apis/imports/{id}", `/apis/imports/${crypto.randomUUID()}`), 404);
+    await go(G("POST", "/apis", "/apis?async=maybe", { body: { name: "x", spec } }), 400);
+
     // The audit trail of all of the above, a page at a time and filtered.
     const events = await go(G("GET", "/audit", "/audit?limit=5"), 200);
     await go(G("GET", "/audit", `/audit?limit=5&cursor=${events.nextCursor}`), 200);

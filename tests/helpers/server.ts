@@ -157,6 +157,7 @@ export function spawnMain(args: string[], env: Record<string, string>): MainProc
       "--allow-write",
       "--allow-env",
       "--allow-run",
+      "--allow-sys=setPriority",
       new URL("../../src/main.ts", import.meta.url).pathname,
       ...args,
     ],

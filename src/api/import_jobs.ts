@@ -1,0 +1,211 @@
+/**
+ * OpenAPI imports in progress, and the jobs that report them.
+ *
+ * Every import, answered at once or later, runs the same way: its body goes
+ * to an import worker (`src/openapi/import_pool.ts`), which parses and
+ * converts it; then the result is written here, on the main thread, in one
+ * store transaction. An import asked for asynchronously is also a job,
+ * readable by its organization at `GET /apis/imports/{id}` while it runs
+ * and for {@link JOB_TTL_MS} after it ends.
+ *
+ * Bounds: an organization has at most {@link MAX_PENDING_PER_ORG} imports
+ * queued or running (more are refused with 429), the pool runs a few at
+ * once for everyone, and each org keeps its {@link MAX_FINISHED_PER_ORG}
+ * latest finished jobs at most. Jobs live in memory: a restart forgets them.
+ *
+ * @module
+ */
+import type { ImportPool } from "../openapi/import_pool.ts";
+import {
+  type ImportError,
+  importError,
+  type ImportProgress,
+  type ImportRequest,
+  type PreparedImport,
+} from "../openapi/import_task.ts";
+import { ConflictError } from "../store/errors.ts";
+import { newId } from "../store/util.ts";
+import { ApiError } from "./errors.ts";
+
+/** Imports an organization may have queued or running at once. */
+export const MAX_PENDING_PER_ORG = 4;
+/** How long a finished job can still be read, in ms. */
+export const JOB_TTL_MS = 15 * 60 * 1000;
+/** Finished jobs kept per organization; the oldest go first. */
+export const MAX_FINISHED_PER_ORG = 100;
+
+/** Where a job is. */
+export type JobState = "queued" | "running" | "succeeded" | "failed";
+
+/** What the store write of an import answers: the status and body a synchronous import gets. */
+export interface ImportAnswer {
+  status: 200 | 201;
+  body: Record<string, unknown>;
+}
+
+/** What the caller of {@link ImportJobs.start} does on the main thread. */
+export interface ImportSteps {
+  /** Checks the request's fields against the store (e.g. that its secret exists); throws to refuse. */
+  accept(request: ImportRequest): void;
+  /** Writes the prepared import to the store (one transaction) and says what to answer. */
+  store(prepared: PreparedImport): ImportAnswer;
+}
+
+/** An import job. */
+interface Job {
+  id: string;
+  orgId: string;
+  state: JobState;
+  progress: ImportProgress | null;
+  answer?: ImportAnswer;
+  error?: ImportError;
+  createdAt: string;
+  finishedAt?: string;
+  /** When it may no longer be read (ms since the epoch). */
+  expires?: number;
+}
+
+/** An import started by {@link ImportJobs.start}. */
+export interface StartedImport {
+  /** The job, when one was asked for; present it with {@link presentJob}. */
+  job?: Job;
+  /** Settles with the import's answer, or rejects with an {@link ApiError}. */
+  finished: Promise<ImportAnswer>;
+}
+
+/** A job as the API returns it. */
+export function presentJob(job: Job) {
+  return {
+    id: job.id,
+    state: job.state,
+    progress: job.progress ?? { phase: null, operations: null, done: 0 },
+    ...(job.answer ? { status: job.answer.status, result: job.answer.body } : {}),
+    ...(job.error ? { status: job.error.status, error: errorDetail(job.error) } : {}),
+    createdAt: job.createdAt,
+    finishedAt: job.finishedAt ?? null,
+    expiresAt: job.expires ? new Date(job.expires).toISOString() : null,
+  };
+}
+
+/** An error as the API's error bodies hold it (the status is the job's). */
+function errorDetail({ code, message, field }: ImportError) {
+  return field === undefined ? { code, message } : { code, message, field };
+}
+
+/** The error an import ended with, as the API reports it. */
+function errorOf(err: unknown): ImportError {
+  if (err instanceof ConflictError) {
+    const out: ImportError = { status: 409, code: "conflict", message: err.message };
+    if (err.field) out.field = err.field;
+    return out;
+  }
+  return importError(err);
+}
+
+/** Imports in progress and import jobs, per organization. */
+export class ImportJobs {
+  readonly #pending = new Map<string, number>();
+  readonly #jobs = new Map<string, Job>();
+
+  /** Creates the registry over `pool`, which runs the imports. */
+  constructor(private readonly pool: ImportPool) {}
+
+  /**
+   * Starts importing the request body `body` (JSON bytes) for `orgId`: as a job when
+   * `asJob`, else only as a promise. Refuses (429) when the org already has
+   * {@link MAX_PENDING_PER_ORG} imports queued or running.
+   */
+  start(
+    orgId: string,
+    body: Uint8Array<ArrayBuffer>,
+    steps: ImportSteps,
+    asJob: boolean,
+  ): StartedImport {
+    this.#sweep();
+    const pending = this.#pending.get(orgId) ?? 0;
+    if (pending >= MAX_PENDING_PER_ORG) {
+      throw new ApiError(
+        429,
+        "too_many_imports",
+        `this organization already has ${MAX_PENDING_PER_ORG} imports in progress; ` +
+          "wait for one to finish",
+        undefined,
+        { "Retry-After": "5" },
+      );
+    }
+    this.#pending.set(orgId, pending + 1);
+    const job: Job = {
+      id: newId(),
+      orgId,
+      state: "queued",
+      progress: null,
+      createdAt: new Date().toISOString(),
+    };
+    if (asJob) this.#jobs.set(job.id, job);
+    const finished = this.#run(job, body, steps);
+    // A job's outcome is read from the job; nobody else awaits it, so a bug is logged here.
+    if (asJob) {
+      finished.catch((err) => {
+        if (!(err instanceof ApiError) && !(err instanceof ConflictError)) {
+          console.error("internal error in an OpenAPI import job:", err);
+        }
+      });
+    }
+    return { job: asJob ? job : undefined, finished };
+  }
+
+  /** Job `id` of `orgId`, unless it is another org's, unknown or expired. */
+  get(orgId: string, id: string): Job | undefined {
+    this.#sweep();
+    const job = this.#jobs.get(id);
+    return job?.orgId === orgId ? job : undefined;
+  }
+
+  async #run(job: Job, body: Uint8Array<ArrayBuffer>, steps: ImportSteps): Promise<ImportAnswer> {
+    try {
+      const prepared = await this.pool.run(body, {
+        started: () => {
+          job.state = "running";
+        },
+        checked: (request) => steps.accept(request),
+        progress: (progress) => {
+          job.progress = progress;
+        },
+      });
+      job.progress = { operations: null, done: 0, ...job.progress, phase: "storing" };
+      job.answer = steps.store(prepared);
+      job.state = "succeeded";
+      return job.answer;
+    } catch (err) {
+      job.error = errorOf(err);
+      job.state = "failed";
+      throw err;
+    } finally {
+      const left = this.#pending.get(job.orgId)! - 1;
+      if (left > 0) this.#pending.set(job.orgId, left);
+      else this.#pending.delete(job.orgId);
+      job.finishedAt = new Date().toISOString();
+      job.expires = Date.now() + JOB_TTL_MS;
+      this.#trim(job.orgId);
+    }
+  }
+
+  /** Drops expired jobs. */
+  #sweep(): void {
+    const now = Date.now();
+    for (const [id, job] of this.#jobs) {
+      if (job.expires !== undefined && job.expires <= now) this.#jobs.delete(id);
+    }
+  }
+
+  /** Keeps the latest {@link MAX_FINISHED_PER_ORG} finished jobs of `orgId`. */
+  #trim(orgId: string): void {
+    const finished = [...this.#jobs.values()].filter((j) =>
+      j.orgId === orgId && j.expires !== undefined
+    );
+    // The map keeps insertion (creation) order: the first are the oldest.
+    for (const j of finished.slice(0, Math.max(0, finished.length - MAX_FINISHED_PER_ORG))) {
+      this.#jobs.delete(j.id);
+    }
+  }
+}
