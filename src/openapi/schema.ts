@@ -20,7 +20,12 @@
  */
 import type { Json } from "./parse.ts";
 import { isObject } from "../util/json.ts";
-import { COUNT_KEYWORDS, JSON_TYPES, NUMBER_KEYWORDS } from "../tools/schema_keywords.ts";
+import {
+  COUNT_KEYWORDS,
+  JSON_TYPES,
+  NUMBER_KEYWORDS,
+  SCHEMA_VALUES,
+} from "../tools/schema_keywords.ts";
 import { patternProblem } from "../tools/schema_check.ts";
 
 /** Schema nodes one tool may inline before the writer switches to `$defs` for every named schema. */
@@ -42,17 +47,8 @@ const TYPES = new Set(JSON_TYPES);
 const STRINGS = ["title", "format", "contentMediaType", "contentEncoding"];
 const BOOLEANS = ["uniqueItems", "deprecated", "readOnly", "writeOnly"];
 const ANY = ["const", "default"];
-const SUBSCHEMAS = [
-  "additionalProperties",
-  "contains",
-  "not",
-  "if",
-  "then",
-  "else",
-  "propertyNames",
-  "unevaluatedProperties",
-  "unevaluatedItems",
-];
+/** Keywords holding one schema, but `items` (and its draft-07 sibling), which are read apart. */
+const SUBSCHEMAS = SCHEMA_VALUES.filter((k) => k !== "items" && k !== "additionalItems");
 const SCHEMA_MAPS = ["patternProperties", "dependentSchemas"];
 
 /** Thrown inside inline mode when the budget runs out; the tool is then written with `$defs`. */
