@@ -396,11 +396,11 @@ export class Forwarder {
     const calls = this.#inflight.get(conn) ?? [];
     const callers = calls.map((c) => c.caller);
     const caller = callers.at(-1);
-    const later = caller ? undefined : this.#ownerOf(conn)?.askLater;
-    if (later) {
+    const owner = caller ? undefined : this.#ownerOf(conn);
+    if (owner?.askLater) {
       // Not tied to a call: the session's standing channel, for as long as a call may take.
-      const limit = AbortSignal.timeout(this.#supervisor.timeout(this.#ownerOf(conn)!.serverId));
-      return await askClient(later, method, params, AbortSignal.any([signal, limit]));
+      const limit = AbortSignal.timeout(this.#supervisor.timeout(owner.serverId));
+      return await askClient(owner.askLater, method, params, AbortSignal.any([signal, limit]));
     }
     if (!caller) {
       throw new McpError(

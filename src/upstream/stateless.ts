@@ -212,26 +212,14 @@ export class StatelessConnection implements UpstreamConnection {
     const progressToken = options.onProgress ? `gatehouse-${id}` : undefined;
     const meta: Record<string, unknown> = {
       ...(isObject(params._meta) ? params._meta : {}),
-      [META_VERSION]: STATELESS_VERSION,
-      [META_CAPABILITIES]: options.capabilities ?? this.#capabilities,
-      [META_CLIENT_INFO]: { name: "gatehouse", version: GATEHOUSE_VERSION },
+      ...this.#meta(options.capabilities),
     };
     if (options.logLevel) meta[META_LOG_LEVEL] = options.logLevel;
     if (progressToken) meta.progressToken = progressToken;
-    const headers: Record<string, string> = {
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": STATELESS_VERSION,
-      "mcp-method": method,
-    };
-    const named = NAMED_BY[method];
-    if (named && typeof params[named] === "string") headers["mcp-name"] = params[named] as string;
     const signals = [this.#closing.signal, AbortSignal.timeout(this.#timeoutMs)];
     if (options.signal) signals.push(options.signal);
     const response = await this.#fetch(this.#url, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ jsonrpc: "2.0", id, method, params: { ...params, _meta: meta } }),
+      ...envelope(id, method, { ...params, _meta: meta }, "application/json, text/event-stream"),
       signal: AbortSignal.any(signals),
     });
     let answer: Record<string, unknown> | undefined;
@@ -274,6 +262,15 @@ export class StatelessConnection implements UpstreamConnection {
     );
   }
 
+  /** The `_meta` every request of this era carries, declaring `capabilities` (else the connection's). */
+  #meta(capabilities?: Record<string, unknown>): Record<string, unknown> {
+    return {
+      [META_VERSION]: STATELESS_VERSION,
+      [META_CAPABILITIES]: capabilities ?? this.#capabilities,
+      [META_CLIENT_INFO]: { name: "gatehouse", version: GATEHOUSE_VERSION },
+    };
+  }
+
   /** Keeps a `subscriptions/listen` stream open while connected, opening it again when it ends. */
   async #listen(notifications: Record<string, true>): Promise<void> {
     let delay = 1000;
@@ -281,26 +278,12 @@ export class StatelessConnection implements UpstreamConnection {
       const id = ++this.#nextId;
       try {
         const response = await this.#fetch(this.#url, {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            accept: "text/event-stream, application/json",
-            "mcp-protocol-version": STATELESS_VERSION,
-            "mcp-method": "subscriptions/listen",
-          },
-          body: JSON.stringify({
-            jsonrpc: "2.0",
+          ...envelope(
             id,
-            method: "subscriptions/listen",
-            params: {
-              notifications,
-              _meta: {
-                [META_VERSION]: STATELESS_VERSION,
-                [META_CAPABILITIES]: this.#capabilities,
-                [META_CLIENT_INFO]: { name: "gatehouse", version: GATEHOUSE_VERSION },
-              },
-            },
-          }),
+            "subscriptions/listen",
+            { notifications, _meta: this.#meta() },
+            "text/event-stream, application/json",
+          ),
           signal: this.#closing.signal,
         });
         let refused = !response.ok;
@@ -324,6 +307,31 @@ export class StatelessConnection implements UpstreamConnection {
       delay = Math.min(delay * 2, LISTEN_RETRY_MAX_MS);
     }
   }
+}
+
+/**
+ * The method, headers and body of one POST of this era: the headers repeat
+ * the version, the method and (for the methods that name something) the name.
+ */
+function envelope(
+  id: number,
+  method: string,
+  params: Record<string, unknown>,
+  accept: string,
+): RequestInit {
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    accept,
+    "mcp-protocol-version": STATELESS_VERSION,
+    "mcp-method": method,
+  };
+  const named = NAMED_BY[method];
+  if (named && typeof params[named] === "string") headers["mcp-name"] = params[named] as string;
+  return {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
+  };
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
