@@ -176,7 +176,7 @@ export async function importCorpus(
     let waited = 0;
     const attempt = async (baseUrl?: string): Promise<PreparedImport> => {
       const asked = performance.now();
-      return await pool.run(body(name, text, baseUrl), {
+      return await pool.prepare(body(name, text, baseUrl), {
         started: () => (waited += performance.now() - asked),
       });
     };

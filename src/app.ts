@@ -105,7 +105,10 @@ export function createApp(deps: AppDeps): Gatehouse {
     listTtlMs: 30_000,
   });
   // No worker starts until the first import.
-  const importPool = new ImportPool(config.imports);
+  const importPool = new ImportPool({
+    ...config.imports,
+    ...(config.dbPath === ":memory:" ? {} : { dbPath: config.dbPath }),
+  });
   mountApi(app, {
     store,
     config,
@@ -115,7 +118,7 @@ export function createApp(deps: AppDeps): Gatehouse {
     forwarder,
     servers,
     catalog: mcp.catalog,
-    imports: new ImportJobs(importPool),
+    imports: new ImportJobs(importPool, store),
   });
   // Each gateway's OAuth authorization server: before the MCP routes, which would take its paths.
   mountOAuth(app, {

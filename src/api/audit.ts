@@ -12,7 +12,7 @@
  * @module
  */
 import { type Context, Hono } from "hono";
-import type { ImportOutcome } from "../store/apis.ts";
+import type { Api, ImportOutcome } from "../store/apis.ts";
 import {
   AUDIT_ACTIONS,
   type AuditActor,
@@ -76,36 +76,21 @@ export function settable(record: object): Record<string, unknown> {
 }
 
 /**
- * Runs `write`, an import of an API (`apiId` absent) or a re-import of API
- * `apiId`, with its event, as {@link audited} does; `write` answers
- * undefined when the API is not found, and nothing is noted. The document
- * is named by its hash, its tools by how many were created, updated and
- * removed.
+ * The event of an import of an API (`before` absent) or of a re-import of
+ * `before`: the document named by its hash, its tools by how many were
+ * created, updated and removed.
  */
-export function auditedImport<O extends ImportOutcome | undefined>(
-  c: Context<ApiEnv>,
-  store: Store,
-  apiId: string | undefined,
-  write: () => O,
-): O {
-  return audited(c, store, (note) => {
-    const before = apiId === undefined
-      ? undefined
-      : store.apis.get(c.get("principal").org.id, apiId);
-    const outcome = write();
-    if (!outcome) return outcome;
-    const counts = Object.entries(outcome.counts).filter(([, n]) => n > 0)
-      .map(([kind, n]) => [`tools.${kind}`, { to: n }]);
-    note({
-      action: before ? "api.reimport" : "api.import",
-      target: targetOf("api", outcome.api),
-      changes: {
-        ...changesBetween(before && settable(before), settable(outcome.api)),
-        ...Object.fromEntries(counts),
-      },
-    });
-    return outcome;
-  });
+export function importEvent(before: Api | undefined, outcome: ImportOutcome): AuditEntry {
+  const counts = Object.entries(outcome.counts).filter(([, n]) => n > 0)
+    .map(([kind, n]) => [`tools.${kind}`, { to: n }]);
+  return {
+    action: before ? "api.reimport" : "api.import",
+    target: targetOf("api", outcome.api),
+    changes: {
+      ...changesBetween(before && settable(before), settable(outcome.api)),
+      ...Object.fromEntries(counts),
+    },
+  };
 }
 
 /** Runs `write`, deleting API `apiId` (false when not found), with its event. */

@@ -2,9 +2,10 @@
  * OpenAPI imports in progress, and the jobs that report them.
  *
  * Every import, answered at once or later, runs the same way: its body goes
- * to an import worker (`src/openapi/import_pool.ts`), which parses and
- * converts it; then the result is written here, on the main thread, in one
- * store transaction. An import asked for asynchronously is also a job,
+ * to an import worker (`src/openapi/import_pool.ts`), which parses,
+ * converts and writes it (`src/openapi/import_store.ts`) in one store
+ * transaction; the change notices of the gateways it touched are given here,
+ * on the main thread, whose caches listen. An import asked for asynchronously is also a job,
  * readable by its organization at `GET /apis/imports/{id}` while it runs
  * and for {@link JOB_TTL_MS} after it ends.
  *
@@ -16,14 +17,10 @@
  * @module
  */
 import type { ImportPool } from "../openapi/import_pool.ts";
-import {
-  type ImportError,
-  importError,
-  type ImportProgress,
-  type ImportRequest,
-  type PreparedImport,
-} from "../openapi/import_task.ts";
+import { type ImportTarget, storeImport } from "../openapi/import_store.ts";
+import { type ImportError, importError, type ImportProgress } from "../openapi/import_task.ts";
 import { ConflictError } from "../store/errors.ts";
+import type { Store } from "../store/store.ts";
 import { newId } from "../store/util.ts";
 import { ApiError } from "./errors.ts";
 
@@ -37,18 +34,10 @@ export const MAX_FINISHED_PER_ORG = 100;
 /** Where a job is. */
 export type JobState = "queued" | "running" | "succeeded" | "failed";
 
-/** What the store write of an import answers: the status and body a synchronous import gets. */
+/** What an import answers: the status and body a synchronous import gets. */
 export interface ImportAnswer {
   status: 200 | 201;
   body: Record<string, unknown>;
-}
-
-/** What the caller of {@link ImportJobs.start} does on the main thread. */
-export interface ImportSteps {
-  /** Checks the request's fields against the store (e.g. that its secret exists); throws to refuse. */
-  accept(request: ImportRequest): void;
-  /** Writes the prepared import to the store (one transaction) and says what to answer. */
-  store(prepared: PreparedImport): ImportAnswer;
 }
 
 /** An import job. */
@@ -92,35 +81,21 @@ function errorDetail({ code, message, field }: ImportError) {
   return field === undefined ? { code, message } : { code, message, field };
 }
 
-/** The error an import ended with, as the API reports it. */
-function errorOf(err: unknown): ImportError {
-  if (err instanceof ConflictError) {
-    const out: ImportError = { status: 409, code: "conflict", message: err.message };
-    if (err.field) out.field = err.field;
-    return out;
-  }
-  return importError(err);
-}
-
 /** Imports in progress and import jobs, per organization. */
 export class ImportJobs {
   readonly #pending = new Map<string, number>();
   readonly #jobs = new Map<string, Job>();
 
-  /** Creates the registry over `pool`, which runs the imports. */
-  constructor(private readonly pool: ImportPool) {}
+  /** Creates the registry over `pool`, which runs the imports into `store`. */
+  constructor(private readonly pool: ImportPool, private readonly store: Store) {}
 
   /**
-   * Starts importing the request body `body` (JSON bytes) for `orgId`: as a job when
+   * Starts importing the request body `body` (JSON bytes) into `target`: as a job when
    * `asJob`, else only as a promise. Refuses (429) when the org already has
    * {@link MAX_PENDING_PER_ORG} imports queued or running.
    */
-  start(
-    orgId: string,
-    body: Uint8Array<ArrayBuffer>,
-    steps: ImportSteps,
-    asJob: boolean,
-  ): StartedImport {
+  start(target: ImportTarget, body: Uint8Array<ArrayBuffer>, asJob: boolean): StartedImport {
+    const { orgId } = target;
     this.#sweep();
     const pending = this.#pending.get(orgId) ?? 0;
     if (pending >= MAX_PENDING_PER_ORG) {
@@ -142,7 +117,7 @@ export class ImportJobs {
       createdAt: new Date().toISOString(),
     };
     if (asJob) this.#jobs.set(job.id, job);
-    const finished = this.#run(job, body, steps);
+    const finished = this.#run(job, target, body);
     // A job's outcome is read from the job; nobody else awaits it, so a bug is logged here.
     if (asJob) {
       finished.catch((err) => {
@@ -161,23 +136,34 @@ export class ImportJobs {
     return job?.orgId === orgId ? job : undefined;
   }
 
-  async #run(job: Job, body: Uint8Array<ArrayBuffer>, steps: ImportSteps): Promise<ImportAnswer> {
+  async #run(
+    job: Job,
+    target: ImportTarget,
+    body: Uint8Array<ArrayBuffer>,
+  ): Promise<ImportAnswer> {
     try {
-      const prepared = await this.pool.run(body, {
+      const result = await this.pool.run(body, {
         started: () => {
           job.state = "running";
         },
-        checked: (request) => steps.accept(request),
         progress: (progress) => {
           job.progress = progress;
         },
-      });
-      job.progress = { operations: null, done: 0, ...job.progress, phase: "storing" };
-      job.answer = steps.store(prepared);
+      }, target);
+      let stored;
+      if ("stored" in result) {
+        stored = result.stored;
+        this.store.changes.emit(stored.gateways);
+      } else {
+        // The store is in memory, out of the worker's reach: written here (notices included).
+        job.progress = { operations: null, done: 0, ...job.progress, phase: "storing" };
+        stored = storeImport(this.store, target, result.prepared);
+      }
+      job.answer = { status: stored.status, body: stored.body };
       job.state = "succeeded";
       return job.answer;
     } catch (err) {
-      job.error = errorOf(err);
+      job.error = importError(err);
       job.state = "failed";
       throw err;
     } finally {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Api, ApiTool } from "../store/apis.ts";
 import type { Gateway } from "../store/gateways.ts";
 import { clientConfigs } from "./client_configs.ts";
 import type { Invitation } from "../store/invitations.ts";
@@ -123,4 +124,22 @@ export function presentServer(
 ) {
   const { orgId: _orgId, createdAt, updatedAt, ...settings } = server;
   return { ...settings, status, createdAt, updatedAt };
+}
+
+/** An imported API as the API returns it, with its number of tools. */
+export function presentApi(api: Api, toolCount: number) {
+  const { orgId: _orgId, ...rest } = api;
+  return { ...rest, toolCount };
+}
+
+/** One of an imported API's tools as listed with it. */
+export function presentApiTool(t: ApiTool) {
+  const space = t.route.indexOf(" ");
+  return {
+    id: t.id,
+    name: t.name,
+    operationId: t.operationId,
+    method: t.route.slice(0, space),
+    path: t.route.slice(space + 1),
+  };
 }

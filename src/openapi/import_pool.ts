@@ -1,6 +1,6 @@
 /**
- * Import workers: the threads that run `prepareImport` (see
- * `import_worker.ts`), a few at a time, each bounded in time and memory.
+ * Import workers: the threads that run `prepareImport` and write its result
+ * (see `import_worker.ts`), a few at a time, each bounded in time and memory.
  *
  * At most `concurrency` imports run at once; later ones wait their turn in
  * order. A worker that finished an import serves the next one (its parser
@@ -13,13 +13,16 @@
  * ended and its import rejected with an {@link ApiError} saying so: a
  * caller is never left waiting. Memory is bounded by V8's heap limit for
  * the worker (`memoryMb`); a worker that reaches it stops working, and the
- * deadline then ends it.
+ * deadline then ends it. The deadline stops at the store write, which is
+ * never cut short: a thread ended inside a transaction would leave the
+ * database locked for the whole process. `close` waits for writes under way.
  *
  * @module
  */
 import { Worker } from "node:worker_threads";
 import { ApiError } from "../api/errors.ts";
 import type { OperationTool } from "../store/apis.ts";
+import type { ImportTarget, StoredImport } from "./import_store.ts";
 import type { ImportError, ImportHooks, PreparedImport } from "./import_task.ts";
 
 /** How the workers are bounded. */
@@ -34,7 +37,15 @@ export interface ImportPoolOptions {
   idleMs?: number;
   /** The worker module (tests substitute one that misbehaves). */
   workerUrl?: URL;
+  /**
+   * The database file workers write imports to; absent for a store in
+   * memory, whose imports the caller writes itself.
+   */
+  dbPath?: string;
 }
+
+/** An import's end: written by its worker, or prepared for the caller to write. */
+export type ImportResult = { stored: StoredImport } | { prepared: PreparedImport };
 
 /** Told as an import goes: {@link ImportHooks}, and when it leaves the queue. */
 export interface ImportRunHooks extends ImportHooks {
@@ -52,6 +63,7 @@ type WorkerMessage =
     warnings: string[];
     limits: PreparedImport["limits"];
   }
+  | { kind: "stored"; stored: StoredImport }
   | { kind: "failed"; error: ImportError }
   | { kind: "priority"; lowered: false };
 
@@ -69,11 +81,13 @@ function stopping(): ApiError {
 
 /** Runs imports in worker threads; see the module doc. */
 export class ImportPool {
-  readonly #options: Required<ImportPoolOptions>;
+  readonly #options: Required<Omit<ImportPoolOptions, "dbPath">> & { dbPath?: string };
   /** Workers without work; `timer` ends one, except the one kept for good. */
   readonly #idle: { worker: Worker; timer?: ReturnType<typeof setTimeout> }[] = [];
   readonly #live = new Set<Worker>();
   readonly #waiting: { start(): void; fail(err: Error): void }[] = [];
+  /** Writes under way: each settles when its worker has answered. */
+  readonly #writing = new Set<Promise<void>>();
   #running = 0;
   #closed = false;
 
@@ -84,13 +98,39 @@ export class ImportPool {
 
   /**
    * Runs the import whose request body (JSON) is `body` in a worker, once
-   * one is free. The body's buffer is transferred to the worker: it is
+   * one is free, and has the worker write it into `target` when the pool
+   * has a database file. The body's buffer is transferred to the worker: it is
    * unusable here afterwards. Rejects with an {@link ApiError}: the request's or the
-   * document's fault (400), whatever a hook throws (then the worker is ended
-   * at once), a time limit (422), a worker that failed (500) or a pool
-   * closing (503).
+   * document's fault (400), an API re-imported that is gone (404), whatever a
+   * hook throws (then the worker is ended at once), a name taken (409), a
+   * time limit (422), a worker that failed (500) or a pool closing (503).
    */
-  async run(body: Uint8Array<ArrayBuffer>, hooks: ImportRunHooks = {}): Promise<PreparedImport> {
+  run(
+    body: Uint8Array<ArrayBuffer>,
+    hooks: ImportRunHooks,
+    target: ImportTarget,
+  ): Promise<ImportResult> {
+    return this.#queued(body, hooks, target);
+  }
+
+  /**
+   * Runs the import whose request body is `body` up to the store write, as
+   * {@link ImportPool.run} does, and answers what is to be written.
+   */
+  async prepare(
+    body: Uint8Array<ArrayBuffer>,
+    hooks: ImportRunHooks = {},
+  ): Promise<PreparedImport> {
+    const result = await this.#queued(body, hooks, undefined);
+    if (!("prepared" in result)) throw new Error("a worker wrote an import it was not asked to");
+    return result.prepared;
+  }
+
+  async #queued(
+    body: Uint8Array<ArrayBuffer>,
+    hooks: ImportRunHooks,
+    target: ImportTarget | undefined,
+  ): Promise<ImportResult> {
     if (this.#closed) throw stopping();
     if (this.#running >= this.#options.concurrency) {
       await new Promise<void>((start, fail) => this.#waiting.push({ start, fail }));
@@ -99,7 +139,7 @@ export class ImportPool {
     }
     try {
       hooks.started?.();
-      return await this.#runIn(this.#takeIdle() ?? this.#spawn(), body, hooks);
+      return await this.#runIn(this.#takeIdle() ?? this.#spawn(), body, hooks, target);
     } finally {
       const next = this.#waiting.shift();
       // The slot passes straight to the next import, so none can jump the queue.
@@ -114,11 +154,15 @@ export class ImportPool {
     this.#park(this.#spawn());
   }
 
-  /** Ends every worker; imports still running or waiting are rejected (503). */
+  /**
+   * Ends every worker once the writes under way are done; imports still
+   * running or waiting are rejected (503).
+   */
   async close(): Promise<void> {
     this.#closed = true;
     for (const w of this.#waiting.splice(0)) w.fail(stopping());
     for (const { timer } of this.#idle.splice(0)) clearTimeout(timer);
+    await Promise.all(this.#writing);
     await Promise.all([...this.#live].map((w) => w.terminate()));
     this.#live.clear();
   }
@@ -165,15 +209,20 @@ export class ImportPool {
     worker: Worker,
     body: Uint8Array<ArrayBuffer>,
     hooks: ImportRunHooks,
-  ): Promise<PreparedImport> {
+    target: ImportTarget | undefined,
+  ): Promise<ImportResult> {
     const { timeoutMs, memoryMb } = this.#options;
+    // Without a target, or a file to write to, the worker sends the tools back.
+    const dbPath = target ? this.#options.dbPath : undefined;
     return new Promise((resolve, reject) => {
       const ops: OperationTool[] = [];
       let settled = false;
+      let wrote: (() => void) | undefined;
       const finish = (reusable: boolean, outcome: () => void) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        wrote?.();
         worker.off("message", onMessage);
         worker.off("error", onError);
         worker.off("exit", onExit);
@@ -212,6 +261,16 @@ export class ImportPool {
             }
             break;
           case "progress":
+            if (m.progress.phase === "storing" && !wrote) {
+              clearTimeout(timer);
+              const writing = new Promise<void>((done) => {
+                wrote = () => {
+                  this.#writing.delete(writing);
+                  done();
+                };
+              });
+              this.#writing.add(writing);
+            }
             hooks.progress?.(m.progress);
             break;
           case "tools":
@@ -220,8 +279,14 @@ export class ImportPool {
           case "done":
             finish(
               true,
-              () => resolve({ input: m.input, ops, warnings: m.warnings, limits: m.limits }),
+              () =>
+                resolve({
+                  prepared: { input: m.input, ops, warnings: m.warnings, limits: m.limits },
+                }),
             );
+            break;
+          case "stored":
+            finish(true, () => resolve({ stored: m.stored }));
             break;
           case "priority":
             // Said once per process: every worker would say the same.
@@ -252,7 +317,7 @@ export class ImportPool {
       // pass (2.4 s for 11 MB; the bare ArrayBuffer: 1 ms).
       const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
       const buffer = whole ? body.buffer : body.slice().buffer;
-      worker.postMessage({ body: buffer }, [buffer]);
+      worker.postMessage({ body: buffer, dbPath, target }, [buffer]);
     });
   }
 }

@@ -20,6 +20,7 @@ import {
   string,
 } from "../api/validate.ts";
 import type { ApiInput, OperationTool } from "../store/apis.ts";
+import { ConflictError } from "../store/errors.ts";
 import { SECRET_NAME } from "../tools/definition.ts";
 import { isObject } from "../util/json.ts";
 import { type ContextLimits, DEFAULT_CONTEXT_LIMITS, MAX_CONTEXT_LIMIT } from "./context_cost.ts";
@@ -346,8 +347,16 @@ export interface ImportError {
   field?: string;
 }
 
-/** `err` as {@link ImportError}; anything but an {@link ApiError} is an internal error. */
+/**
+ * `err` as {@link ImportError}: an {@link ApiError} as it is, a name taken
+ * (`ConflictError`) as 409, anything else an internal error.
+ */
 export function importError(err: unknown): ImportError {
+  if (err instanceof ConflictError) {
+    const out: ImportError = { status: 409, code: "conflict", message: err.message };
+    if (err.field) out.field = err.field;
+    return out;
+  }
   if (err instanceof ApiError) {
     const out: ImportError = { status: err.status, code: err.code, message: err.message };
     if (err.field !== undefined) out.field = err.field;

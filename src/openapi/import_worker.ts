@@ -1,18 +1,24 @@
 /**
  * The import worker: a thread of its own that turns an import request's body
- * into tools (`prepareImport`), so that parsing, validating, dereferencing
- * and converting a document of tens of megabytes never holds up the thread
- * that answers requests. It writes nothing; the main thread stores the
- * result. Started by `import_pool.ts`, one import at a time per worker.
+ * into tools (`prepareImport`) and writes them (`storeImport`, on a
+ * connection of its own to the database file), so that parsing, validating,
+ * dereferencing, converting and storing a document of tens of megabytes
+ * never holds up the thread that answers requests. Started by
+ * `import_pool.ts`, one import at a time per worker.
  *
- * Messages in: `{body}`, the request body's bytes (JSON) as an ArrayBuffer. Out, in order: `checked` (the
- * request's fields), `progress` (any number), then either `tools` batches
- * followed by `done`, or `failed`.
+ * Messages in: `{body, dbPath?, target}`, the request body's bytes (JSON) as
+ * an ArrayBuffer, the database file and what to write it as. Out, in order:
+ * `checked` (the request's fields), `progress` (any number; `storing` last,
+ * after which the write is not interrupted), then `stored` or `failed`.
+ * Without `dbPath` (a store in memory) the worker writes nothing: it sends
+ * `tools` batches and `done`, and the main thread stores them.
  *
  * @module
  */
 import { setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
+import { Store } from "../store/store.ts";
+import { checkSecret, type ImportTarget, storeImport } from "./import_store.ts";
 import { importError, prepareImport } from "./import_task.ts";
 import type { OperationTool } from "../store/apis.ts";
 
@@ -57,23 +63,50 @@ function sendTools(ops: OperationTool[]): void {
   if (batch.length > 0) port.postMessage({ kind: "tools", tools: batch });
 }
 
-port.on("message", async ({ body }: { body: ArrayBuffer }) => {
+/** What the pool sends: see the module doc. */
+interface ImportMessage {
+  body: ArrayBuffer;
+  dbPath?: string;
+  target?: ImportTarget;
+}
+
+port.on("message", async ({ body, dbPath, target }: ImportMessage) => {
+  // Opened for this import only: a worker ended while idle then holds no connection.
+  let store: Store | undefined;
   try {
+    let last = { operations: null as number | null, done: 0 };
     // Decoded as `Request.text()` would: malformed UTF-8 becomes U+FFFD, then fails as JSON.
     const prepared = await prepareImport(new TextDecoder().decode(body), {
-      checked: (request) => port.postMessage({ kind: "checked", request }),
-      progress: (progress) => port.postMessage({ kind: "progress", progress }),
+      checked: (request) => {
+        if (dbPath !== undefined && target) {
+          store = new Store(dbPath);
+          // Now, not after the document is converted: a typo is refused at once.
+          checkSecret(store, target.orgId, request.options.secret);
+        }
+        port.postMessage({ kind: "checked", request });
+      },
+      progress: (progress) => {
+        last = progress;
+        port.postMessage({ kind: "progress", progress });
+      },
     });
-    sendTools(prepared.ops);
-    port.postMessage({
-      kind: "done",
-      input: prepared.input,
-      warnings: prepared.warnings,
-      limits: prepared.limits,
-    });
+    if (!store) {
+      sendTools(prepared.ops);
+      port.postMessage({
+        kind: "done",
+        input: prepared.input,
+        warnings: prepared.warnings,
+        limits: prepared.limits,
+      });
+      return;
+    }
+    port.postMessage({ kind: "progress", progress: { ...last, phase: "storing" } });
+    port.postMessage({ kind: "stored", stored: storeImport(store, target!, prepared) });
   } catch (err) {
     const error = importError(err);
     if (error.status >= 500) console.error("internal error in an OpenAPI import:", err);
     port.postMessage({ kind: "failed", error });
+  } finally {
+    store?.close();
   }
 });

@@ -67,6 +67,8 @@ export interface ImportOutcome {
   tools: ApiTool[];
   /** Tools added, updated in place (same id, assignments kept) and removed. */
   counts: { created: number; updated: number; removed: number };
+  /** Gateways the API's tools are assigned to: their tool lists changed. */
+  gateways: string[];
 }
 
 type Row = Record<string, unknown>;
@@ -131,7 +133,7 @@ export class Apis {
         ));
       return this.#syncTools(orgId, id, ops, ts);
     });
-    return { api: this.get(orgId, id)!, ...outcome.result };
+    return { api: this.get(orgId, id)!, ...outcome.result, gateways: outcome.gateways };
   }
 
   /**
@@ -172,7 +174,7 @@ export class Apis {
     });
     if (!outcome) return undefined;
     this.changes.emit(outcome.gateways);
-    return { api: this.get(orgId, id)!, ...outcome.result };
+    return { api: this.get(orgId, id)!, ...outcome.result, gateways: outcome.gateways };
   }
 
   /** The API `id` of `orgId`, if any. */

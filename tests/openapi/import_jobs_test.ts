@@ -161,12 +161,12 @@ Deno.test("an import worker that exits is a clear 500, and the next import still
     workerUrl: new URL("./workers/exits.ts", import.meta.url),
   });
   try {
-    const err = await pool.run(new TextEncoder().encode("{}")).catch((e) => e);
+    const err = await pool.prepare(new TextEncoder().encode("{}")).catch((e) => e);
     assert.ok(err instanceof ApiError, String(err));
     assert.equal(err.status, 500);
     assert.equal(err.code, "import_failed");
     assert.match(err.message, /worker exited with code 7/);
-    const again = await pool.run(new TextEncoder().encode("{}")).catch((e) => e);
+    const again = await pool.prepare(new TextEncoder().encode("{}")).catch((e) => e);
     assert.equal(again.code, "import_failed");
   } finally {
     await pool.close();
@@ -182,7 +182,7 @@ Deno.test("an import that outlasts its time is ended and answered 422 naming spe
   });
   try {
     const started = performance.now();
-    const err = await pool.run(new TextEncoder().encode("{}")).catch((e) => e);
+    const err = await pool.prepare(new TextEncoder().encode("{}")).catch((e) => e);
     assert.ok(err instanceof ApiError, String(err));
     assert.equal(err.status, 422);
     assert.equal(err.field, "spec");
@@ -200,13 +200,13 @@ Deno.test("an import that outgrows its memory stops, and its deadline answers", 
   try {
     const { text } = largeDocument(10e6);
     const body = new TextEncoder().encode(`{"name":"big","spec":${text}}`);
-    const err = await pool.run(body).catch((e) => e);
+    const err = await pool.prepare(body).catch((e) => e);
     assert.ok(err instanceof ApiError, String(err));
     assert.equal(err.status, 422);
     assert.match(err.message, /at most 64 MiB of memory/);
     // The process is fine, and so is the pool.
     const small = new TextEncoder().encode(JSON.stringify({ name: "s", spec: SMALL }));
-    assert.equal((await pool.run(small)).ops.length, 2);
+    assert.equal((await pool.prepare(small)).ops.length, 2);
   } finally {
     await pool.close();
   }
@@ -219,14 +219,14 @@ Deno.test("closing the pool ends imports running and waiting with 503", async ()
     memoryMb: 256,
     workerUrl: new URL("./workers/stalls.ts", import.meta.url),
   });
-  const running = pool.run(new TextEncoder().encode("{}")).catch((e) => e);
-  const waiting = pool.run(new TextEncoder().encode("{}")).catch((e) => e);
+  const running = pool.prepare(new TextEncoder().encode("{}")).catch((e) => e);
+  const waiting = pool.prepare(new TextEncoder().encode("{}")).catch((e) => e);
   await new Promise((r) => setTimeout(r, 200));
   await pool.close();
   for (const err of [await running, await waiting]) {
     assert.ok(err instanceof ApiError, String(err));
     assert.equal(err.status, 503);
   }
-  const late = await pool.run(new TextEncoder().encode("{}")).catch((e) => e);
+  const late = await pool.prepare(new TextEncoder().encode("{}")).catch((e) => e);
   assert.equal(late.status, 503);
 });
