@@ -13,6 +13,7 @@ import { SecretCipher } from "./secrets/cipher.ts";
 import { type LoadedSecretKey, loadSecretKey } from "./secrets/key.ts";
 import { vaultFor } from "./secrets/vault.ts";
 import { Store } from "./store/store.ts";
+import type { Telemetry } from "./telemetry/requests.ts";
 import type { ExecutorRegistry } from "./tools/executor.ts";
 import { OrgOutboundPolicies, OutboundGuard } from "./tools/outbound_policy.ts";
 import { defaultExecutors } from "./tools/registry.ts";
@@ -25,6 +26,8 @@ export interface RunningServer {
   store: Store;
   /** What first-run setup did. */
   setup: BootstrapResult;
+  /** Where every MCP request's record goes (request log, metrics, traces). */
+  telemetry: Telemetry;
   /** Where the vault key came from (`main.ts` prints the notice when a key file was created). */
   secretKey: Omit<LoadedSecretKey, "bytes">;
   /** Finishes in-flight requests, stops listening and closes the database. */
@@ -118,6 +121,7 @@ export async function startServer(
     url: `http://${host}:${addr.port}`,
     store,
     setup,
+    telemetry: mcp.telemetry,
     secretKey,
     shutdown,
     finished: server.finished.then(() => stopping),

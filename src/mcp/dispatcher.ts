@@ -13,6 +13,14 @@ import {
   LOG_LEVELS,
   type LogLevel,
 } from "../tools/executor.ts";
+import type {
+  LimitKind,
+  Observation,
+  RequestRecord,
+  RequestStatus,
+  Telemetry,
+  UpstreamReport,
+} from "../telemetry/requests.ts";
 import { GATEHOUSE_VERSION } from "../version.ts";
 import type { Catalog, GatewayView } from "./catalog.ts";
 import {
@@ -22,6 +30,7 @@ import {
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
+  messageBytes,
   notification,
   type RequestId,
   RpcError,
@@ -81,6 +90,8 @@ export interface Exchange {
   signal?: AbortSignal;
   /** HTTP header values to cross-check in the stateless era. */
   envelope?: Envelope;
+  /** What the transport observed of the request; without it no record is made. */
+  observe?: Observation;
 }
 
 /**
@@ -108,6 +119,18 @@ export interface DispatcherOptions {
   listTtlMs: number;
   /** Stateless calls waiting for their client's input. */
   parked: ParkedCalls;
+  /** Where each request's record goes (the request log, metrics, traces). */
+  telemetry?: Telemetry;
+}
+
+/**
+ * What the handling of one request learns for its record besides its
+ * outcome: the last upstream call's report, the limit that refused it, and
+ * a tool call's arguments and result for gateways that log payloads.
+ */
+export interface RecordDraft {
+  upstream: UpstreamReport | null;
+  limit: LimitKind | null;
 }
 
 /** An error with the HTTP status it maps to and, for scope failures, the scope. */
@@ -130,6 +153,8 @@ interface Call {
   ex: Exchange;
   /** True in the stateless (2026-07-28) era. */
   stateless: boolean;
+  /** Filled for the request's record, when one is made. */
+  draft?: RecordDraft;
 }
 
 /** A result, or undefined for a call that was cancelled (it gets no response). */
@@ -209,6 +234,55 @@ export function isStatelessMessage(raw: unknown, envelope?: Envelope): boolean {
   if (envelope?.protocolVersion === STATELESS_VERSION) return true;
   const meta = isObject(raw.params) ? raw.params._meta : undefined;
   return isObject(meta) && META_VERSION in meta;
+}
+
+/** Methods whose `params.name` names what they are about. */
+const NAMED = new Set(["tools/call", "prompts/get"]);
+/** Methods whose `params.uri` names what they are about. */
+const BY_URI = new Set(["resources/read", "resources/subscribe", "resources/unsubscribe"]);
+
+/** How a request ended, from its outcome and what its handling noted. */
+function statusOf(outcome: Outcome, draft: RecordDraft): RequestStatus {
+  if (draft.limit) return "rate_limited";
+  const response = outcome.response;
+  if (!response) return outcome.cancelled ? "error" : "ok";
+  if ("error" in response) {
+    return outcome.status === 401 || outcome.status === 403 ? "denied" : "error";
+  }
+  return isObject(response.result) && response.result.isError === true ? "tool_error" : "ok";
+}
+
+/** The record of request `raw` (a JSON object with an id), answered with `outcome`. */
+function recordOf(
+  raw: Record<string, unknown>,
+  observe: Observation,
+  ex: Exchange,
+  outcome: Outcome,
+  draft: RecordDraft,
+  { at, durationMs, bytesIn }: { at: number; durationMs: number; bytesIn: number },
+): RequestRecord {
+  const method = typeof raw.method === "string" ? raw.method : "";
+  const params = isObject(raw.params) ? raw.params : {};
+  const subject = NAMED.has(method) ? params.name : BY_URI.has(method) ? params.uri : undefined;
+  const response = outcome.response;
+  return {
+    at,
+    orgId: observe.orgId,
+    gatewayId: ex.gateway.id,
+    transport: observe.transport,
+    protocolVersion: ex.session.protocolVersion || null,
+    method,
+    name: typeof subject === "string" ? subject : null,
+    caller: observe.caller,
+    sessionId: ex.session.id || null,
+    status: statusOf(outcome, draft),
+    errorCode: response && "error" in response ? response.error.code : null,
+    limit: draft.limit,
+    durationMs,
+    bytesIn,
+    bytesOut: response ? messageBytes(response) : 0,
+    upstream: draft.upstream,
+  };
 }
 
 /** An empty completion: what a source that cannot complete answers. */
@@ -312,6 +386,7 @@ export class Dispatcher {
     ex: Exchange,
     version: string,
     maxBatch: number,
+    bytesIn = 0,
   ): Promise<{ responses: JsonRpcResponse[] } | { error: RpcError }> {
     const refuse = (detail: string) => ({
       error: new RpcError(ErrorCode.InvalidRequest, `Invalid request: ${detail}`),
@@ -324,12 +399,35 @@ export class Dispatcher {
     if (messages.some((m) => isObject(m) && m.method === "initialize")) {
       return refuse("initialize must not be part of a batch");
     }
-    const outcomes = await Promise.all(messages.map((m) => this.handle(m, ex)));
+    const share = Math.round(bytesIn / messages.length);
+    const outcomes = await Promise.all(messages.map((m) => this.handle(m, ex, share)));
     return { responses: outcomes.flatMap((o) => o.response ? [o.response] : []) };
   }
 
-  /** Handles one decoded JSON-RPC message. Never throws. */
-  async handle(raw: unknown, ex: Exchange): Promise<Outcome> {
+  /**
+   * Handles one decoded JSON-RPC message. Never throws. A request (not a
+   * notification or a response) of an exchange the transport observes
+   * makes one {@link RequestRecord} for the telemetry's sinks; `bytesIn` is
+   * the message's size as the transport read it.
+   */
+  async handle(raw: unknown, ex: Exchange, bytesIn = 0): Promise<Outcome> {
+    const telemetry = this.opts.telemetry;
+    if (
+      !ex.observe || !telemetry?.active || !isObject(raw) || !("id" in raw) || "result" in raw ||
+      "error" in raw
+    ) {
+      return await this.#handle(raw, ex);
+    }
+    const at = Date.now();
+    const started = performance.now();
+    const draft: RecordDraft = { upstream: null, limit: null };
+    const outcome = await this.#handle(raw, ex, draft);
+    const durationMs = performance.now() - started;
+    telemetry.record(recordOf(raw, ex.observe, ex, outcome, draft, { at, durationMs, bytesIn }));
+    return outcome;
+  }
+
+  async #handle(raw: unknown, ex: Exchange, draft?: RecordDraft): Promise<Outcome> {
     const c = classify(raw);
     if (c.kind === "invalid") return { response: failure(c.id, c.error), status: 400 };
     // A client's answer to a request relayed to it; one that answers nothing is ignored.
@@ -346,7 +444,7 @@ export class Dispatcher {
       const problem = jsonProblem(req.params, MAX_JSON_DEPTH, "params");
       if (problem) throw invalidParams(describeProblem(problem));
       const stateless = isStatelessMessage(raw, ex.envelope);
-      const call: Call = { id: req.id, params: req.params ?? {}, ex, stateless };
+      const call: Call = { id: req.id, params: req.params ?? {}, ex, stateless, draft };
       if (stateless) this.#checkStateless(req, call);
       const result = await this.#dispatch(req.method, call);
       if (result === undefined) return { status: 202, cancelled: true };
@@ -605,6 +703,7 @@ export class Dispatcher {
       clientCapabilities: session.clientCapabilities,
       stateless: call.stateless,
       logLevel: session.logLevel,
+      upstream: call.draft ? (report) => (call.draft!.upstream = report) : undefined,
       notify: (method, notifyParams) => session.outbound?.(notification(method, notifyParams)),
       request: ask,
       requestLater: call.stateless ? undefined : (method, p, signal) => {

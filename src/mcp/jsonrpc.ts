@@ -158,9 +158,42 @@ export function withJson<T extends Record<string, unknown>>(result: T, json: str
   return result;
 }
 
+/** A message's own JSON text, once {@link messageBytes} has encoded it. */
+const ENCODED = Symbol("encoded");
+/** The UTF-8 size of a preserialized result's text, measured once per result. */
+const RESULT_BYTES = Symbol("result bytes");
+
+const utf8 = new TextEncoder();
+
+/**
+ * The UTF-8 size of `message`'s JSON text, for the request log. A result
+ * with attached text is measured once (a cached list page is the same
+ * bytes for every request); any other message is encoded here and keeps
+ * its text, which {@link encodeMessage} then returns instead of encoding
+ * it again.
+ */
+export function messageBytes(message: JsonRpcResponse): number {
+  const result = (message as { result?: Record<PropertyKey, unknown> }).result;
+  const json = result?.[PRESERIALIZED];
+  if (typeof json === "string") {
+    let bytes = result![RESULT_BYTES] as number | undefined;
+    if (bytes === undefined) {
+      bytes = utf8.encode(json).byteLength;
+      Object.defineProperty(result, RESULT_BYTES, { value: bytes, enumerable: false });
+    }
+    // `{"jsonrpc":"2.0","id":` + id + `,"result":` + text + `}`.
+    return 33 + utf8.encode(JSON.stringify(message.id)).byteLength + bytes;
+  }
+  const text = JSON.stringify(message);
+  Object.defineProperty(message, ENCODED, { value: text, enumerable: false });
+  return utf8.encode(text).byteLength;
+}
+
 /** The JSON text of a message, reusing a result's attached text when there is one. */
 export function encodeMessage(message: unknown): string {
   if (Array.isArray(message)) return `[${message.map(encodeMessage).join(",")}]`;
+  const encoded = (message as Record<PropertyKey, unknown> | null)?.[ENCODED];
+  if (typeof encoded === "string") return encoded;
   const result = (message as { result?: Record<PropertyKey, unknown> } | null)?.result;
   const json = result?.[PRESERIALIZED];
   if (typeof json !== "string") return JSON.stringify(message);

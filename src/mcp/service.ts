@@ -8,6 +8,7 @@
 import type { Gateway } from "../store/gateways.ts";
 import type { Store } from "../store/store.ts";
 import { Catalog } from "./catalog.ts";
+import { Telemetry } from "../telemetry/requests.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { notification } from "./jsonrpc.ts";
 import { ParkedCalls } from "./parked_calls.ts";
@@ -47,6 +48,8 @@ export class McpService {
   readonly sessions: SessionRegistry;
   /** Stateless calls waiting for their clients' input (multi round-trip requests). */
   readonly parked = new ParkedCalls();
+  /** Where every MCP request's record goes; sinks are added by whoever keeps records. */
+  readonly telemetry = new Telemetry();
   #gateways = new Map<string, ResolvedGateway>();
   #unsubscribe: () => void;
   #unsubscribeRevoked: () => void;
@@ -64,6 +67,7 @@ export class McpService {
       pageBytes: options.pageBytes,
       parked: this.parked,
       listTtlMs: options.listTtlMs,
+      telemetry: this.telemetry,
     });
     this.sessions = new SessionRegistry(options);
     this.#unsubscribe = store.changes.subscribe(({ gatewayIds }) => this.#changed(gatewayIds));

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { UpstreamReport } from "../telemetry/requests.ts";
 import type { Tool } from "../store/tools.ts";
 
 /** A content block of a tool result (text, image, audio, resource link, resource). */
@@ -66,6 +67,11 @@ export interface ExecutionContext {
   stateless?: boolean;
   /** The least severe level of log messages the caller wants; none when unset. */
   logLevel?: LogLevel;
+  /**
+   * Reports what an upstream call made for this request took (its HTTP
+   * status and duration), for the request log; absent when nothing records.
+   */
+  upstream?(report: UpstreamReport): void;
   /**
    * Sends a request to the caller's client while the call runs (an upstream
    * asking for sampling, elicitation or roots) and resolves with its answer;

@@ -9,6 +9,7 @@ import type { Envelope, Exchange } from "../mcp/dispatcher.ts";
 import type { ClientChannel } from "../mcp/client_requests.ts";
 import type { McpService, ResolvedGateway } from "../mcp/service.ts";
 import type { Session, SessionOwner } from "../mcp/session.ts";
+import type { Observation, TransportName } from "../telemetry/requests.ts";
 
 /** Limits of the MCP transports. */
 export interface TransportLimits {
@@ -62,6 +63,31 @@ export interface McpCall {
   target: ResolvedGateway;
   principal: GatewayPrincipal;
   limits: TransportLimits;
+  /** What the request log and metrics learn of it from its transport. */
+  observe: Observation;
+  /** Bytes of its body, once an HTTP transport has read it (for the request log). */
+  bytesIn?: number;
+}
+
+/**
+ * What the request log and metrics learn of a request to `target` by
+ * `principal` over `transport`. Read before a WebSocket upgrade: the
+ * request's headers are gone after it.
+ */
+export function observationOf(
+  req: Request,
+  target: ResolvedGateway,
+  principal: GatewayPrincipal,
+  transport: TransportName,
+): Observation {
+  const observation: Observation = {
+    orgId: target.gateway.orgId,
+    transport,
+    caller: { id: principal.id, method: principal.method },
+  };
+  const traceparent = req.headers.get("traceparent");
+  if (traceparent !== null) observation.traceparent = traceparent;
+  return observation;
 }
 
 /** Who owns sessions opened by `call`: its gateway and credential. */
@@ -90,6 +116,7 @@ export function exchangeFor(
     caller: { scopes: call.principal.scopes },
     session,
     emit,
+    observe: call.observe,
     get signal() {
       made ??= { signal: signal() };
       return made.signal;

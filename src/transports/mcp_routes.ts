@@ -13,7 +13,7 @@ import { ErrorCode } from "../mcp/jsonrpc.ts";
 import { clientAddress } from "../oauth/context.ts";
 import { OAUTH_SCOPES, oauthSettings } from "../oauth/settings.ts";
 import type { McpService, ResolvedGateway } from "../mcp/service.ts";
-import type { McpCall, TransportLimits } from "./call.ts";
+import { type McpCall, observationOf, type TransportLimits } from "./call.ts";
 import { ConnectionLimiter } from "./connection_limits.ts";
 import { checkOrigin, type OriginPolicy } from "./guards.ts";
 import { jsonResponse, rpcErrorResponse } from "./responses.ts";
@@ -142,6 +142,7 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
       target,
       principal: auth,
       limits: deps.limits,
+      observe: observationOf(req, target, auth, kind === "ws" || kind === "http" ? kind : "sse"),
     };
     if (kind === "ws") return ws.upgrade(call);
     const res = kind === "sse"

@@ -36,7 +36,7 @@ export function rpcErrorResponse(
 
 /** A client message body read off a POST: the parsed JSON, or why it could not be. */
 export type MessageBody =
-  | { value: unknown }
+  | { value: unknown; bytes: number }
   | { refusal: Response }
   | { parseError: true };
 
@@ -61,7 +61,10 @@ export async function readMessageBody(
     };
   }
   try {
-    return { value: JSON.parse(await readBodyText(req, maxBytes, limits.bodyTimeoutMs)) };
+    const text = await readBodyText(req, maxBytes, limits.bodyTimeoutMs);
+    // The declared length is the bytes read; without one, the text's length is close enough.
+    const declared = Number(req.headers.get("content-length"));
+    return { value: JSON.parse(text), bytes: Number.isInteger(declared) ? declared : text.length };
   } catch (err) {
     if (err instanceof BodyTimeoutError) {
       return {

@@ -110,13 +110,19 @@ export class SseTransport {
     const exchange = exchangeFor(call, session, send, false, () => undefined);
     const core = call.service.dispatcher;
     const work = Array.isArray(parsed)
-      ? core.handleBatch(parsed, exchange, session.protocolVersion, call.limits.maxBatch).then(
+      ? core.handleBatch(
+        parsed,
+        exchange,
+        session.protocolVersion,
+        call.limits.maxBatch,
+        body.bytes,
+      ).then(
         (out) => {
           if ("error" in out) send({ jsonrpc: "2.0", id: null, error: out.error.toJSON() });
           else if (out.responses.length > 0) send(out.responses);
         },
       )
-      : core.handle(parsed, exchange).then((o) => {
+      : core.handle(parsed, exchange, body.bytes).then((o) => {
         if (o.response) send(o.response);
       });
     work.catch((err) => console.error("SSE message handling failed:", err));

@@ -93,6 +93,7 @@ export class StreamableHttpTransport {
       return rpcErrorResponse(400, ErrorCode.ParseError, "Parse error: the body is not valid JSON");
     }
     const parsed = body.value;
+    call.bytesIn = body.bytes;
     const headerVersion = req.headers.get("mcp-protocol-version");
     const envelope = { protocolVersion: headerVersion, method: null, name: null };
     const stateless = !Array.isArray(parsed) && isStatelessMessage(parsed, envelope);
@@ -198,7 +199,7 @@ export class StreamableHttpTransport {
       true,
       () => AbortSignal.any([call.req.signal, streamGone.signal]),
     );
-    const outcome = call.service.dispatcher.handle(message, exchange);
+    const outcome = call.service.dispatcher.handle(message, exchange, call.bytesIn);
     // A caller that shapes the response headers by the outcome needs it before answering.
     if (settled) settled(await outcome);
     const first = await Promise.race([outcome, wantsStream]);
@@ -257,7 +258,7 @@ export class StreamableHttpTransport {
       }
       return stop.signal;
     });
-    const outcome = call.service.dispatcher.handle(message, exchange);
+    const outcome = call.service.dispatcher.handle(message, exchange, call.bytesIn);
     const answered = this.#late.watch(call.limits.streamAfterMs, () => switchToStream("stream"));
     const first = await Promise.race([outcome, wantsStream]);
     answered();
@@ -313,6 +314,7 @@ export class StreamableHttpTransport {
       exchange,
       version,
       call.limits.maxBatch,
+      call.bytesIn,
     );
     if ("error" in out) return rpcErrorResponse(400, out.error.code, out.error.message);
     return out.responses.length === 0

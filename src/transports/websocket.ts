@@ -117,13 +117,19 @@ export class WebSocketTransport {
         return;
       }
       const work = Array.isArray(parsed)
-        ? core.handleBatch(parsed, exchange, session.protocolVersion, limits.maxBatch).then(
+        ? core.handleBatch(
+          parsed,
+          exchange,
+          session.protocolVersion,
+          limits.maxBatch,
+          event.data.length,
+        ).then(
           (out) => {
             if ("error" in out) send({ jsonrpc: "2.0", id: null, error: out.error.toJSON() });
             else if (out.responses.length > 0) send(out.responses);
           },
         )
-        : core.handle(parsed, exchange).then((o) => {
+        : core.handle(parsed, exchange, event.data.length).then((o) => {
           if (o.response) send(o.response);
         });
       work.catch((err) => console.error("WebSocket message handling failed:", err));
