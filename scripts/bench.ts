@@ -279,7 +279,7 @@ interface GatehouseProc {
 
 async function startGatehouse(
   dataDir: string,
-  opts: { profileDir?: string; pollMs?: number } = {},
+  opts: { profileDir?: string; pollMs?: number; env?: Record<string, string> } = {},
 ): Promise<GatehouseProc & { healthyAfterMs: number; startedAt: number }> {
   const port = freePort();
   const flags = opts.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`] : [];
@@ -294,7 +294,7 @@ async function startGatehouse(
     String(port),
     "--data",
     dataDir,
-  ], { GATEHOUSE_ADMIN_KEY: ADMIN_KEY });
+  ], { GATEHOUSE_ADMIN_KEY: ADMIN_KEY, ...opts.env });
   const url = `http://127.0.0.1:${port}`;
   const healthyAfterMs = await waitHealthy(child, `${url}/healthz`, startedAt, opts.pollMs ?? 20);
   return { child, url, healthyAfterMs, startedAt };
@@ -811,7 +811,15 @@ async function wrkVersion(): Promise<string> {
 // ---------------------------------------------------------------- throughput
 
 /** The targets a scenario runs against. */
-type Target = "gatehouse" | "ceiling" | "sdk";
+/**
+ * What a row measures: Gatehouse as shipped, Gatehouse with its request log
+ * and metrics off (what observing every request costs), the bare-runtime
+ * ceiling and the official SDK.
+ */
+type Target = "gatehouse" | "unobserved" | "ceiling" | "sdk";
+
+/** The settings that turn off what Gatehouse records of each request. */
+const UNOBSERVED_ENV = { GATEHOUSE_REQUEST_LOG: "off", GATEHOUSE_METRICS: "off" };
 
 /** A load scenario. */
 interface Scenario {
@@ -885,13 +893,17 @@ interface GatewayTarget {
   key: string;
 }
 
-/** The load recipe of `sc` against `target` (opening a session first where needed). */
+/**
+ * The load recipe of `sc` against `target` (opening a session first where
+ * needed); `gw.url` is the Gatehouse that serves both Gatehouse targets.
+ */
 async function loadFor(sc: Scenario, target: Target, gw: GatewayTarget, refs: Refs) {
   const body = sc.federated ? FED_CALL_BODY : sc.method === "tools/list" ? LIST_BODY : CALL_BODY;
   const key = gw.key;
   const seedHeaders: Record<string, string> = { "content-type": "application/json" };
-  if (target === "gatehouse") seedHeaders.authorization = `Bearer ${key}`;
-  const base = target === "gatehouse"
+  const gatehouse = target === "gatehouse" || target === "unobserved";
+  if (gatehouse) seedHeaders.authorization = `Bearer ${key}`;
+  const base = gatehouse
     ? gw.url
     : target === "ceiling"
     ? refs.ceiling
@@ -900,12 +912,12 @@ async function loadFor(sc: Scenario, target: Target, gw: GatewayTarget, refs: Re
     : refs.sdk;
   const url = base + gw.path;
   if (sc.transport === "ws") {
-    const protocols = target === "gatehouse" ? ["mcp", `bearer.${key}`] : ["mcp"];
+    const protocols = gatehouse ? ["mcp", `bearer.${key}`] : ["mcp"];
     return {
       kind: "ws",
       url: wsUrl(url) + "/ws",
       protocols,
-      init: target === "gatehouse",
+      init: gatehouse,
       body,
     } as Load;
   }
@@ -918,21 +930,25 @@ async function loadFor(sc: Scenario, target: Target, gw: GatewayTarget, refs: Re
   return { kind: "http", url, headers, body } as Load;
 }
 
+const UNOBSERVED = "Gatehouse with its request log and metrics off";
 const REFERENCE: Record<Scenario["transport"], Record<Target, string>> = {
   http: {
     gatehouse: "Gatehouse",
+    unobserved: UNOBSERVED,
     ceiling: "bare Deno.serve",
     sdk: "MCP SDK, stateless (server + transport per request)",
   },
   session: {
     gatehouse: "Gatehouse",
+    unobserved: UNOBSERVED,
     ceiling: "bare Deno.serve",
     sdk: "MCP SDK, one transport per session",
   },
-  ws: { gatehouse: "Gatehouse", ceiling: "bare Deno WebSocket", sdk: "" },
+  ws: { gatehouse: "Gatehouse", unobserved: UNOBSERVED, ceiling: "bare Deno WebSocket", sdk: "" },
 };
 const FEDERATED_REFERENCE: Record<Target, string> = {
   gatehouse: "Gatehouse, federated gateway",
+  unobserved: "",
   ceiling: "bare Deno.serve forwarding to the upstream MCP server with fetch",
   sdk: "",
 };
@@ -956,6 +972,8 @@ async function throughput(
   const fed = ctx.fed;
   if (scenarios.some((sc) => sc.federated) && !fed) throw new Error("no federated database");
   let gh = await startGatehouse(ctx.dataDir);
+  // The same database served with nothing recorded: the difference is what recording costs.
+  const ghOff = await startGatehouse(ctx.dataDir, { env: UNOBSERVED_ENV });
   // The federated gateways' Gatehouse runs on its own database, started when first needed.
   let ghFed: GatehouseProc | undefined;
   // The ceiling answers tools/list with the very bytes Gatehouse sends.
@@ -1014,16 +1032,25 @@ async function throughput(
         }
         gw = { url: gh.url, path: GATEWAY_PATH, key: ctx.key };
       }
-      const targets: Target[] = sc.transport === "ws" || sc.federated
+      const targets: Target[] = sc.federated
         ? ["gatehouse", "ceiling"]
-        : ["gatehouse", "ceiling", "sdk"];
+        : sc.transport === "ws"
+        ? ["gatehouse", "unobserved", "ceiling"]
+        : ["gatehouse", "unobserved", "ceiling", "sdk"];
       for (const target of targets) {
         const label = `${sc.id} against ${target}`;
-        const load = await loadFor(sc, target, gw, refs);
+        const load = await loadFor(
+          sc,
+          target,
+          target === "unobserved" ? { ...gw, url: ghOff.url } : gw,
+          refs,
+        );
         await check(label, sc.method, load);
         progress(`${label}...`);
         const server = target === "gatehouse"
           ? (sc.federated ? ghFed! : gh).child
+          : target === "unobserved"
+          ? ghOff.child
           : target === "ceiling"
           ? ceiling.child
           : sc.transport === "session"
@@ -1040,6 +1067,7 @@ async function throughput(
   } finally {
     await Promise.all([
       gh.child.stop(),
+      ghOff.child.stop(),
       ghFed?.child.stop(),
       ceiling.child.stop(),
       sdk.child.stop(),
@@ -1317,6 +1345,11 @@ const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
 const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
 const pct = (a: number, b: number) =>
   Number.isFinite(a / b) && b > 0 ? `${Math.round((a / b) * 100)}%` : "–";
+/** The requests/s lost going from `off` to `on` (negative: none lost, within noise). */
+const cost = (on: number, off: number) =>
+  Number.isFinite(on / off) && off > 0
+    ? `${Math.round((1 - on / off) * 100)}% (${int(off)}/s off)`
+    : "–";
 const times = (a: number, b: number) =>
   Number.isFinite(a / b) && b > 0 ? `${(a / b).toFixed(1)}×` : "–";
 
@@ -1339,6 +1372,8 @@ export interface BenchReport {
     scenario: string;
     vsCeiling?: number;
     vsSdk?: number;
+    /** Requests/s with the request log and metrics on, over with them off. */
+    vsUnobserved?: number;
     cpuVsCeiling?: number;
     cpuVsSdk?: number;
   }[];
@@ -1357,6 +1392,7 @@ function table(r: BenchReport): string {
     "MCP SDK",
     "Gatehouse / ceiling",
     "Gatehouse / SDK",
+    "log + metrics cost",
     "errors",
   ];
   for (const sc of SCENARIOS) {
@@ -1365,13 +1401,14 @@ function table(r: BenchReport): string {
     if (!g) continue;
     const c = of("ceiling");
     const k = of("sdk");
+    const u = of("unobserved");
     const cell = (x?: Run) =>
       x
         ? `${int(x.rps)}/s · ${ms(x.p50Ms)} / ${ms(x.p99Ms)} ms · ${
           int(x.serverCpuUsPerRequest)
         } µs`
         : "–";
-    const errs = [g, c, k].reduce(
+    const errs = [g, u, c, k].reduce(
       (n, x) => n + (x ? x.errors.socket + x.errors.status + x.errors.invalid : 0),
       0,
     );
@@ -1382,6 +1419,7 @@ function table(r: BenchReport): string {
       cell(k),
       c ? pct(g.rps, c.rps) : "–",
       k ? pct(g.rps, k.rps) : "–",
+      u ? cost(g.rps, u.rps) : "–",
       String(errs),
     ]);
   }
@@ -1394,6 +1432,7 @@ function table(r: BenchReport): string {
       mib(m.sdk.idleRssBytes),
       times(m.gatehouse.idleRssBytes, m.ceiling.idleRssBytes),
       times(m.gatehouse.idleRssBytes, m.sdk.idleRssBytes),
+      "–",
       "–",
     ]);
   }
@@ -1416,6 +1455,7 @@ function table(r: BenchReport): string {
         g !== undefined && c !== undefined ? times(g, c) : "–",
         g !== undefined && k !== undefined ? times(g, k) : "–",
         "–",
+        "–",
       ]);
     }
     // The federated sessions are Streamable HTTP sessions with GET streams too: their row follows.
@@ -1428,6 +1468,7 @@ function table(r: BenchReport): string {
             int(f.sessions)
           } open; ${upstream})`,
           kib(f[mode].perSessionBytes),
+          "–",
           "–",
           "–",
           "–",
@@ -1449,10 +1490,12 @@ function table(r: BenchReport): string {
       times(st.gatehouse.healthzMs, st.ceiling.healthzMs),
       "–",
       "–",
+      "–",
     ]);
     rows.push([
       "start-up · process start to first tools/list",
       `${ms(st.gatehouse.toolsListMs)} ms`,
+      "–",
       "–",
       "–",
       "–",
@@ -1579,10 +1622,12 @@ async function main(): Promise<number> {
     if (!g) continue;
     const c = of("ceiling");
     const k = of("sdk");
+    const u = of("unobserved");
     report.ratios.push({
       scenario: sc.id,
       vsCeiling: c ? g.rps / c.rps : undefined,
       vsSdk: k ? g.rps / k.rps : undefined,
+      vsUnobserved: u ? g.rps / u.rps : undefined,
       cpuVsCeiling: c ? c.serverCpuUsPerRequest / g.serverCpuUsPerRequest : undefined,
       cpuVsSdk: k ? k.serverCpuUsPerRequest / g.serverCpuUsPerRequest : undefined,
     });
