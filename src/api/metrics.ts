@@ -16,8 +16,7 @@
  *
  * @module
  */
-import { timingSafeEqual } from "node:crypto";
-import { createHash } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
 import { parseAuthorization } from "../auth/credentials.ts";
 import { DEFAULT_ORG } from "../bootstrap.ts";
