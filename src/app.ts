@@ -1,6 +1,6 @@
 /**
- * The whole HTTP surface of Gatehouse as one Hono app: health, the OpenAPI
- * description, the management API and the MCP endpoints.
+ * The whole HTTP surface of Gatehouse as one Hono app: health, metrics, the
+ * OpenAPI description, the management API and the MCP endpoints.
  *
  * @module
  */
@@ -9,6 +9,7 @@ import { mountApi } from "./api/app.ts";
 import { ImportJobs } from "./api/import_jobs.ts";
 import { baseUrl } from "./api/base_url.ts";
 import { errorBody, handleError } from "./api/errors.ts";
+import { metricsRoutes } from "./api/metrics.ts";
 import { openApiDocument } from "./api/openapi.ts";
 import { GatewayAuthenticator } from "./auth/gateway_auth.ts";
 import { PasswordSignIn } from "./auth/sign_in.ts";
@@ -16,6 +17,8 @@ import type { Config } from "./config.ts";
 import { SecretCipher } from "./secrets/cipher.ts";
 import { type Vault, vaultFor } from "./secrets/vault.ts";
 import { McpService } from "./mcp/service.ts";
+import { Metrics } from "./telemetry/metrics.ts";
+import { processMetrics } from "./telemetry/process_metrics.ts";
 import { ImportPool } from "./openapi/import_pool.ts";
 import { mountOAuth } from "./oauth/routes.ts";
 import type { Store } from "./store/store.ts";
@@ -104,6 +107,15 @@ export function createApp(deps: AppDeps): Gatehouse {
     pageBytes: config.mcp.pageBytes,
     listTtlMs: 30_000,
   });
+  if (config.metrics.enabled) {
+    const metrics = new Metrics({
+      sessions: () => mcp.sessions.byTransport,
+      process: processMetrics(),
+    });
+    mcp.telemetry.addSink(metrics);
+    // Instance-wide, like health: not under an org's management API.
+    app.route("/", metricsRoutes({ store, metrics, token: config.metrics.token }));
+  }
   // No worker starts until the first import.
   const importPool = new ImportPool({
     ...config.imports,

@@ -77,6 +77,22 @@ export interface Config {
    * least recently used idle one is closed to make room.
    */
   upstreamSessionsPerServer: number;
+  /** Prometheus metrics at `GET /metrics`. */
+  metrics: MetricsSettings;
+}
+
+/** Prometheus metrics at `GET /metrics`. */
+export interface MetricsSettings {
+  /**
+   * Whether MCP requests are counted and `/metrics` answers
+   * (`GATEHOUSE_METRICS`, `on` by default; `off` to measure what counting costs).
+   */
+  enabled: boolean;
+  /**
+   * A read-only token a scraper presents as `Authorization: Bearer <token>`
+   * (`GATEHOUSE_METRICS_TOKEN`); without one, only instance admins' access keys read metrics.
+   */
+  token?: string;
 }
 
 /** How OpenAPI imports run: in worker threads, a few at once, each bounded. */
@@ -237,6 +253,17 @@ export function loadConfig(
     maxConnectionsPerGateway: int("GATEHOUSE_MAX_CONNECTIONS_PER_GATEWAY", 10_000, 1, 1_000_000),
     maxConnectionsPerKey: int("GATEHOUSE_MAX_CONNECTIONS_PER_KEY", 5_000, 1, 1_000_000),
   };
+  const metricsSwitch = env("GATEHOUSE_METRICS") || "on";
+  if (metricsSwitch !== "on" && metricsSwitch !== "off") {
+    throw new ConfigError(`GATEHOUSE_METRICS must be 'on' or 'off', got '${metricsSwitch}'`);
+  }
+  const metricsToken = env("GATEHOUSE_METRICS_TOKEN") || undefined;
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
+    // The value itself is never repeated: it is a secret.
+    throw new ConfigError(
+      "GATEHOUSE_METRICS_TOKEN must be 16 to 256 printable characters without spaces",
+    );
+  }
   return {
     host,
     port,
@@ -268,6 +295,10 @@ export function loadConfig(
     allowStdio: int("GATEHOUSE_ALLOW_STDIO", 1, 0, 1) === 1,
     upstreamRefreshMs: int("GATEHOUSE_UPSTREAM_REFRESH_SECONDS", 300, 5, 86400) * 1000,
     upstreamSessionsPerServer: int("GATEHOUSE_UPSTREAM_SESSIONS_PER_SERVER", 1000, 1, 100_000),
+    metrics: {
+      enabled: metricsSwitch === "on",
+      ...(metricsToken ? { token: metricsToken } : {}),
+    },
   };
 }
 

@@ -1315,6 +1315,12 @@ interface Op {
   errors?: number[];
   /** Health and discovery routes need no key. */
   open?: boolean;
+  /**
+   * The success body is text of this media type rather than JSON (`ok`'s
+   * schema name is then unused), and the route is instance-wide: no
+   * `X-Organization`.
+   */
+  text?: string;
   /** Query parameters. */
   query?: Json[];
   /** Header parameters (besides X-Organization). */
@@ -1371,7 +1377,9 @@ function operation(path: string, op: Op): Json {
   if (op.query) statuses.add(400);
   if (params.length > 0) statuses.add(404);
   const responses: Json = {
-    [op.ok[0]]: op.ok[1]
+    [op.ok[0]]: op.text
+      ? { description: "Success.", content: { [op.text]: { schema: { type: "string" } } } }
+      : op.ok[1]
       ? { description: "Success.", content: json(ref(op.ok[1])) }
       : { description: "Success, no content." },
   };
@@ -1389,7 +1397,7 @@ function operation(path: string, op: Op): Json {
       ...params,
       ...(op.query ?? []),
       ...(op.headers ?? []),
-      ...(op.open ? [] : [orgHeader]),
+      ...(op.open || op.text ? [] : [orgHeader]),
     ],
     responses,
   };
@@ -1472,6 +1480,20 @@ const ROUTES: Record<string, Record<string, Op>> = {
   },
   "/openapi.json": {
     get: { summary: "This document", tag: "health", ok: [200, "OpenApiDocument"], open: true },
+  },
+  "/metrics": {
+    get: {
+      summary: "Prometheus metrics",
+      tag: "health",
+      description: "The Prometheus text exposition format (version 0.0.4) of MCP requests, " +
+        "tool calls, upstream calls, sessions, rate limits and the process. Takes the " +
+        "GATEHOUSE_METRICS_TOKEN or an owner's or admin's access key: of the default " +
+        "organization (the instance's operators), everything; of another organization, that " +
+        "organization's gateways only. Members and viewers get 403. Absent (404) when " +
+        "GATEHOUSE_METRICS=off.",
+      ok: [200, undefined],
+      text: "text/plain; version=0.0.4; charset=utf-8",
+    },
   },
   "/login": {
     post: {

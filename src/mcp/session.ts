@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { TransportName } from "../telemetry/requests.ts";
 import type { LogLevel } from "../tools/executor.ts";
 import { ClientRequests } from "./client_requests.ts";
 import type { JsonRpcMessage, JsonRpcResponse, RequestId } from "./jsonrpc.ts";
@@ -47,12 +48,16 @@ export class Session {
   #onClose: (() => void)[] = [];
   #onRootsChanged: (() => void)[] = [];
 
-  /** Creates a session; `id` is empty for one-shot, sessionless requests. */
+  /**
+   * Creates a session; `id` is empty for one-shot, sessionless requests,
+   * which only Streamable HTTP makes (hence the default `transport`).
+   */
   constructor(
     readonly id: string,
     readonly owner: SessionOwner,
     protocolVersion: string,
     logLevel?: LogLevel,
+    readonly transport: TransportName = "http",
   ) {
     this.protocolVersion = protocolVersion;
     this.logLevel = logLevel;
@@ -141,6 +146,8 @@ export class SessionRegistry {
   #byId = new Map<string, Session>();
   #byGateway = new Map<string, Set<Session>>();
   #byPrincipal = new Map<string, Set<Session>>();
+  // Kept as sessions open and close, so the metrics read them without walking every session.
+  #byTransport: Record<TransportName, number> = { http: 0, sse: 0, ws: 0 };
   #timer: ReturnType<typeof setInterval>;
 
   /** Starts the idle sweep. */
@@ -153,9 +160,15 @@ export class SessionRegistry {
   /**
    * Opens a session for `owner`. At either cap the owner's own oldest idle
    * session is closed to make room; when the owner has none to give up, a
-   * {@link SessionLimitError} refuses the new one.
+   * {@link SessionLimitError} refuses the new one. `transport` is the one it
+   * was opened over.
    */
-  create(owner: SessionOwner, protocolVersion: string, logLevel?: LogLevel): Session {
+  create(
+    owner: SessionOwner,
+    transport: TransportName,
+    protocolVersion: string,
+    logLevel?: LogLevel,
+  ): Session {
     const pk = principalKey(owner);
     const own = this.#byPrincipal.get(pk);
     const all = this.#byGateway.get(owner.gatewayId);
@@ -175,8 +188,9 @@ export class SessionRegistry {
       }
       this.close(victim.id);
     }
-    const session = new Session(newSessionId(), owner, protocolVersion, logLevel);
+    const session = new Session(newSessionId(), owner, protocolVersion, logLevel, transport);
     this.#byId.set(session.id, session);
+    this.#byTransport[transport]++;
     let gw = this.#byGateway.get(owner.gatewayId);
     if (!gw) this.#byGateway.set(owner.gatewayId, gw = new Set());
     gw.add(session);
@@ -226,11 +240,17 @@ export class SessionRegistry {
     return this.#byId.size;
   }
 
+  /** How many sessions are open over each transport. */
+  get byTransport(): Readonly<Record<TransportName, number>> {
+    return this.#byTransport;
+  }
+
   /** Closes and forgets session `id`; false when unknown. */
   close(id: string): boolean {
     const s = this.#byId.get(id);
     if (!s) return false;
     this.#byId.delete(id);
+    this.#byTransport[s.transport]--;
     const set = this.#byGateway.get(s.owner.gatewayId);
     set?.delete(s);
     if (set?.size === 0) this.#byGateway.delete(s.owner.gatewayId);

@@ -31,7 +31,13 @@ export function openConnection(
     );
   }
   try {
-    return { session: call.service.sessions.create(ownerOf(call), version, "info"), release };
+    const session = call.service.sessions.create(
+      ownerOf(call),
+      call.observe.transport,
+      version,
+      "info",
+    );
+    return { session, release };
   } catch (err) {
     release();
     if (!(err instanceof SessionLimitError)) throw err;

@@ -127,7 +127,7 @@ export class StreamableHttpTransport {
         );
       }
       try {
-        session = call.service.sessions.create(ownerOf(call), DEFAULT_HTTP_VERSION, "info");
+        session = call.service.sessions.create(ownerOf(call), "http", DEFAULT_HTTP_VERSION, "info");
       } catch (err) {
         if (!(err instanceof SessionLimitError)) throw err;
         return rpcErrorResponse(429, ErrorCode.InvalidRequest, err.message, {
