@@ -862,9 +862,10 @@ export class Dispatcher {
     }
     const args = (params.arguments ?? {}) as Record<string, unknown>;
     // Only gateways that opted in pay for this: a copy, redacted and capped, made now.
-    const payload = call.draft && ex.observe?.logPayloads
-      ? (call.draft.payload = { arguments: loggedPayload(args) })
-      : undefined;
+    let payload: RecordDraft["payload"];
+    if (call.draft && ex.observe?.logPayloads) {
+      payload = call.draft.payload = { arguments: loggedPayload(args) };
+    }
     const problems = entry.validate(args);
     if (problems.length > 0) {
       return {
