@@ -19,6 +19,7 @@ import { McpService } from "./mcp/service.ts";
 import { ImportPool } from "./openapi/import_pool.ts";
 import { mountOAuth } from "./oauth/routes.ts";
 import type { Store } from "./store/store.ts";
+import { RequestLogWriter } from "./telemetry/request_log.ts";
 import type { ExecutorRegistry } from "./tools/executor.ts";
 import { OrgOutboundPolicies, OutboundGuard } from "./tools/outbound_policy.ts";
 import { AssignedToolSource } from "./mcp/assigned_tools.ts";
@@ -56,6 +57,11 @@ export interface Gatehouse {
   forwarder: Forwarder;
   /** The OpenAPI import workers (ended at shutdown, before the store closes). */
   importPool: ImportPool;
+  /**
+   * The request log's writer, a sink of `mcp.telemetry`; absent when request
+   * logging is off. Started by the server, closed at shutdown before the store.
+   */
+  requestLog?: RequestLogWriter;
 }
 
 /** Builds the app. */
@@ -104,6 +110,14 @@ export function createApp(deps: AppDeps): Gatehouse {
     pageBytes: config.mcp.pageBytes,
     listTtlMs: 30_000,
   });
+  const settings = config.requestLog;
+  const requestLog = settings.enabled
+    ? new RequestLogWriter(store.requestLog, {
+      retentionMs: settings.retentionDays * 86_400_000,
+      maxRows: settings.maxRows,
+    })
+    : undefined;
+  if (requestLog) mcp.telemetry.addSink(requestLog);
   // No worker starts until the first import.
   const importPool = new ImportPool({
     ...config.imports,
@@ -119,6 +133,7 @@ export function createApp(deps: AppDeps): Gatehouse {
     servers,
     catalog: mcp.catalog,
     imports: new ImportJobs(importPool, store),
+    requestLog,
   });
   // Each gateway's OAuth authorization server: before the MCP routes, which would take its paths.
   mountOAuth(app, {
@@ -151,7 +166,7 @@ export function createApp(deps: AppDeps): Gatehouse {
       maxConnectionsPerKey: config.mcp.maxConnectionsPerKey,
     },
   });
-  return { app, mcp, upstreams, forwarder, importPool };
+  return { app, mcp, upstreams, forwarder, importPool, requestLog };
 }
 
 /** A supervisor whose HTTP upstreams obey each org's outbound policy. */

@@ -77,6 +77,18 @@ export interface Config {
    * least recently used idle one is closed to make room.
    */
   upstreamSessionsPerServer: number;
+  /** The request log of MCP requests (`GET /logs`, `GET /gateways/{id}/stats`). */
+  requestLog: RequestLogSettings;
+}
+
+/** The request log's settings. */
+export interface RequestLogSettings {
+  /** Whether MCP requests are logged (`GATEHOUSE_REQUEST_LOG`, `on` or `off`; default on). */
+  enabled: boolean;
+  /** Rows older than this many days are deleted (`GATEHOUSE_LOG_RETENTION_DAYS`, default 30). */
+  retentionDays: number;
+  /** Rows beyond this many are deleted, oldest first (`GATEHOUSE_LOG_MAX_ROWS`, default 1,000,000). */
+  maxRows: number;
 }
 
 /** How OpenAPI imports run: in worker threads, a few at once, each bounded. */
@@ -268,7 +280,19 @@ export function loadConfig(
     allowStdio: int("GATEHOUSE_ALLOW_STDIO", 1, 0, 1) === 1,
     upstreamRefreshMs: int("GATEHOUSE_UPSTREAM_REFRESH_SECONDS", 300, 5, 86400) * 1000,
     upstreamSessionsPerServer: int("GATEHOUSE_UPSTREAM_SESSIONS_PER_SERVER", 1000, 1, 100_000),
+    requestLog: {
+      enabled: onOff("GATEHOUSE_REQUEST_LOG", env("GATEHOUSE_REQUEST_LOG")),
+      retentionDays: int("GATEHOUSE_LOG_RETENTION_DAYS", 30, 1, 3650),
+      maxRows: int("GATEHOUSE_LOG_MAX_ROWS", 1_000_000, 1000, 1_000_000_000),
+    },
   };
+}
+
+/** An `on`/`off` switch, on when unset. */
+function onOff(name: string, text: string | undefined): boolean {
+  if (text === undefined || text === "" || text === "on") return true;
+  if (text === "off") return false;
+  throw new ConfigError(`${name} must be on or off, got '${text}'`);
 }
 
 function str(v: string | boolean | undefined): string | undefined {
