@@ -169,7 +169,7 @@ export function logRoutes({ store, requestLog }: ApiDeps): Hono<ApiEnv> {
       throw invalid("format", `format must be one of: ${LOG_FORMATS.join(", ")}`);
     }
     const after = query.page.after;
-    if (after !== undefined && after.some((k) => !/^[0-9]{1,16}$/.test(k))) {
+    if (after !== undefined && after.some((k) => !/^[0-9]{1,15}$/.test(k))) {
       throw invalid("cursor", "cursor is not a cursor of this list");
     }
     // What was acknowledged is in the log before it is read (a few ms at most).
