@@ -11,6 +11,9 @@ import { type Json, ok } from "../helpers/mcp.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { addSecret, httpTool, toolGateway } from "../secrets/fixtures.ts";
 import { startUpstream } from "../tools/upstream.ts";
+import { setupGateway } from "../transports/fixtures.ts";
+import { addServer, api, stateless } from "../upstream/gateway_fixtures.ts";
+import { modernUpstream } from "../upstream/modern_upstream.ts";
 
 async function logText(s: TestServer, query: string): Promise<string> {
   const res = await fetch(`${s.url}/logs?${query}`, {
@@ -73,6 +76,34 @@ Deno.test("HTTP tools log their upstream's status; payloads only with logPayload
     await gw.call("echo_up", { q: "x".repeat(10_000) });
     const large = ok(await s.api("GET", `/logs?gatewayId=${gatewayId}&tool=echo_up&limit=1`));
     assert.match(large.logs[0].payload.arguments, /^\[omitted: \d+ characters\]$/);
+  } finally {
+    await s.close();
+    await up.close();
+  }
+});
+
+Deno.test("a call to an upstream MCP server logs the server's name and time, with no HTTP status", async () => {
+  const up = await modernUpstream();
+  const s = await startTestServer();
+  try {
+    const gw = await setupGateway(s, "/fed");
+    const server = await addServer(s, {
+      name: "modern",
+      transport: "streamable-http",
+      url: up.url,
+    });
+    await api(s, "POST", `/gateways/${gw.id}/servers`, { serverId: server.id, prefix: "up" }, 201);
+    const answer = await stateless(gw, "tools/call", {
+      name: "up_echo",
+      arguments: { text: "hi" },
+    });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    const [row] = ok(await s.api("GET", `/logs?gatewayId=${gw.id}&tool=up_echo`)).logs;
+    assert.equal(row.status, "ok");
+    assert.equal(row.protocolVersion, "2026-07-28");
+    assert.equal(row.upstream.status, null);
+    assert.equal(row.upstream.target, "modern");
+    assert.ok(row.upstream.durationMs > 0 && row.upstream.durationMs <= row.durationMs);
   } finally {
     await s.close();
     await up.close();
