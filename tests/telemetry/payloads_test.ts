@@ -2,8 +2,9 @@
  * The request log's rows for real HTTP tools calling a local upstream: the
  * upstream's status, time and host; payloads absent by default and, with
  * `configuration.logPayloads`, present with credentials redacted and the
- * tool's vault secret nowhere in any form of `GET /logs`. Retention by age
- * and by row count, in the background writer's chunks.
+ * tool's vault secret nowhere in any form of `GET /logs`. A call to an
+ * upstream MCP server logs the server's name and time. Retention by age and
+ * by row count, in the background writer's chunks.
  */
 import assert from "node:assert/strict";
 import type { RequestRecord } from "../../src/telemetry/requests.ts";
