@@ -22,6 +22,7 @@ import { processMetrics } from "./telemetry/process_metrics.ts";
 import { ImportPool } from "./openapi/import_pool.ts";
 import { mountOAuth } from "./oauth/routes.ts";
 import type { Store } from "./store/store.ts";
+import { RequestLogWriter } from "./telemetry/request_log.ts";
 import type { ExecutorRegistry } from "./tools/executor.ts";
 import { OrgOutboundPolicies, OutboundGuard } from "./tools/outbound_policy.ts";
 import { AssignedToolSource } from "./mcp/assigned_tools.ts";
@@ -59,6 +60,11 @@ export interface Gatehouse {
   forwarder: Forwarder;
   /** The OpenAPI import workers (ended at shutdown, before the store closes). */
   importPool: ImportPool;
+  /**
+   * The request log's writer, a sink of `mcp.telemetry`; absent when request
+   * logging is off. Started by the server, closed at shutdown before the store.
+   */
+  requestLog?: RequestLogWriter;
 }
 
 /** Builds the app. */
@@ -116,6 +122,14 @@ export function createApp(deps: AppDeps): Gatehouse {
     // Instance-wide, like health: not under an org's management API.
     app.route("/", metricsRoutes({ store, metrics, token: config.metrics.token }));
   }
+  const settings = config.requestLog;
+  const requestLog = settings.enabled
+    ? new RequestLogWriter(store.requestLog, {
+      retentionMs: settings.retentionDays * 86_400_000,
+      maxRows: settings.maxRows,
+    })
+    : undefined;
+  if (requestLog) mcp.telemetry.addSink(requestLog);
   // No worker starts until the first import.
   const importPool = new ImportPool({
     ...config.imports,
@@ -131,6 +145,7 @@ export function createApp(deps: AppDeps): Gatehouse {
     servers,
     catalog: mcp.catalog,
     imports: new ImportJobs(importPool, store),
+    requestLog,
   });
   // Each gateway's OAuth authorization server: before the MCP routes, which would take its paths.
   mountOAuth(app, {
@@ -163,7 +178,7 @@ export function createApp(deps: AppDeps): Gatehouse {
       maxConnectionsPerKey: config.mcp.maxConnectionsPerKey,
     },
   });
-  return { app, mcp, upstreams, forwarder, importPool };
+  return { app, mcp, upstreams, forwarder, importPool, requestLog };
 }
 
 /** A supervisor whose HTTP upstreams obey each org's outbound policy. */

@@ -79,6 +79,8 @@ export interface Config {
   upstreamSessionsPerServer: number;
   /** Prometheus metrics at `GET /metrics`. */
   metrics: MetricsSettings;
+  /** The request log of MCP requests (`GET /logs`, `GET /gateways/{id}/stats`). */
+  requestLog: RequestLogSettings;
 }
 
 /** Prometheus metrics at `GET /metrics`. */
@@ -93,6 +95,16 @@ export interface MetricsSettings {
    * (`GATEHOUSE_METRICS_TOKEN`); without one, only instance admins' access keys read metrics.
    */
   token?: string;
+}
+
+/** The request log's settings. */
+export interface RequestLogSettings {
+  /** Whether MCP requests are logged (`GATEHOUSE_REQUEST_LOG`, `on` or `off`; default on). */
+  enabled: boolean;
+  /** Rows older than this many days are deleted (`GATEHOUSE_LOG_RETENTION_DAYS`, default 30). */
+  retentionDays: number;
+  /** Rows beyond this many are deleted, oldest first (`GATEHOUSE_LOG_MAX_ROWS`, default 1,000,000). */
+  maxRows: number;
 }
 
 /** How OpenAPI imports run: in worker threads, a few at once, each bounded. */
@@ -253,10 +265,6 @@ export function loadConfig(
     maxConnectionsPerGateway: int("GATEHOUSE_MAX_CONNECTIONS_PER_GATEWAY", 10_000, 1, 1_000_000),
     maxConnectionsPerKey: int("GATEHOUSE_MAX_CONNECTIONS_PER_KEY", 5_000, 1, 1_000_000),
   };
-  const metricsSwitch = env("GATEHOUSE_METRICS") || "on";
-  if (metricsSwitch !== "on" && metricsSwitch !== "off") {
-    throw new ConfigError(`GATEHOUSE_METRICS must be 'on' or 'off', got '${metricsSwitch}'`);
-  }
   const metricsToken = env("GATEHOUSE_METRICS_TOKEN") || undefined;
   if (metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
     // The value itself is never repeated: it is a secret.
@@ -296,10 +304,22 @@ export function loadConfig(
     upstreamRefreshMs: int("GATEHOUSE_UPSTREAM_REFRESH_SECONDS", 300, 5, 86400) * 1000,
     upstreamSessionsPerServer: int("GATEHOUSE_UPSTREAM_SESSIONS_PER_SERVER", 1000, 1, 100_000),
     metrics: {
-      enabled: metricsSwitch === "on",
+      enabled: onOff("GATEHOUSE_METRICS", env("GATEHOUSE_METRICS")),
       ...(metricsToken ? { token: metricsToken } : {}),
     },
+    requestLog: {
+      enabled: onOff("GATEHOUSE_REQUEST_LOG", env("GATEHOUSE_REQUEST_LOG")),
+      retentionDays: int("GATEHOUSE_LOG_RETENTION_DAYS", 30, 1, 3650),
+      maxRows: int("GATEHOUSE_LOG_MAX_ROWS", 1_000_000, 1000, 1_000_000_000),
+    },
   };
+}
+
+/** An `on`/`off` switch, on when unset. */
+function onOff(name: string, text: string | undefined): boolean {
+  if (text === undefined || text === "" || text === "on") return true;
+  if (text === "off") return false;
+  throw new ConfigError(`${name} must be on or off, got '${text}'`);
 }
 
 function str(v: string | boolean | undefined): string | undefined {

@@ -13,6 +13,7 @@ import { SecretCipher } from "./secrets/cipher.ts";
 import { type LoadedSecretKey, loadSecretKey } from "./secrets/key.ts";
 import { vaultFor } from "./secrets/vault.ts";
 import { Store } from "./store/store.ts";
+import type { RequestLogWriter } from "./telemetry/request_log.ts";
 import type { Telemetry } from "./telemetry/requests.ts";
 import type { ExecutorRegistry } from "./tools/executor.ts";
 import { OrgOutboundPolicies, OutboundGuard } from "./tools/outbound_policy.ts";
@@ -28,6 +29,8 @@ export interface RunningServer {
   setup: BootstrapResult;
   /** Where every MCP request's record goes (request log, metrics, traces). */
   telemetry: Telemetry;
+  /** The request log's writer; absent when request logging is off (`GATEHOUSE_REQUEST_LOG=off`). */
+  requestLog?: RequestLogWriter;
   /** Where the vault key came from (`main.ts` prints the notice when a key file was created). */
   secretKey: Omit<LoadedSecretKey, "bytes">;
   /** Finishes in-flight requests, stops listening and closes the database. */
@@ -72,7 +75,7 @@ export async function startServer(
     outbound: (orgId) => policies.get(orgId),
   });
   const upstreams = defaultSupervisor(store, config, vault, guard, policies);
-  const { app, mcp, forwarder, importPool } = createApp({
+  const { app, mcp, forwarder, importPool, requestLog } = createApp({
     store,
     config,
     executors,
@@ -95,6 +98,7 @@ export async function startServer(
   const addr = await listening;
   // Upstream servers connect in the background: a slow or dead one must not delay start-up.
   void upstreams.start(store.servers.all());
+  requestLog?.start();
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
@@ -113,6 +117,8 @@ export async function startServer(
         for (const e of executors.values()) e.close?.();
       }
       guard.close();
+      // Last before the store closes: every request has ended, so every record is in.
+      await requestLog?.close();
       store.close();
     })();
     return stopping;
@@ -122,6 +128,7 @@ export async function startServer(
     store,
     setup,
     telemetry: mcp.telemetry,
+    ...(requestLog ? { requestLog } : {}),
     secretKey,
     shutdown,
     finished: server.finished.then(() => stopping),

@@ -15,11 +15,13 @@ import { errorBody } from "./errors.ts";
 import { gatewayRoutes } from "./gateways.ts";
 import { invitationRoutes } from "./invitations.ts";
 import { loginRoutes } from "./login.ts";
+import { logRoutes } from "./logs.ts";
 import { meRoutes } from "./me.ts";
 import { orgRoutes } from "./orgs.ts";
 import { authenticate, writesNeedMember } from "./principal.ts";
 import { secretRoutes } from "./secrets.ts";
 import { serverRoutes } from "./servers.ts";
+import { statsRoutes } from "./stats.ts";
 import { toolRoutes } from "./tools.ts";
 
 /** Mounts the management API on `app`. */
@@ -52,7 +54,9 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
   // The caller's own account: any role, since it changes nothing of the org.
   app.route("/me", guarded(meRoutes(deps)));
   app.route("/keys", guarded(accessKeyRoutes(deps), writesNeedMember()));
-  app.route("/gateways", guarded(gatewayRoutes(deps), writesNeedMember()));
+  // Usage statistics sit under each gateway; one mount, so authentication runs once.
+  const gateways = new Hono<ApiEnv>().route("/", gatewayRoutes(deps)).route("/", statsRoutes(deps));
+  app.route("/gateways", guarded(gateways, writesNeedMember()));
   app.route("/tools", guarded(toolRoutes(deps), writesNeedMember()));
   // Viewers may list secrets' metadata; values are never returned to anyone.
   app.route("/secrets", guarded(secretRoutes(deps), writesNeedMember()));
@@ -60,6 +64,8 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
   app.route("/servers", guarded(serverRoutes(deps), writesNeedMember()));
   // Read-only, and for owners and admins (the route checks): no route changes an event.
   app.route("/audit", guarded(auditRoutes(deps)));
+  // Read-only, and for owners and admins (the route checks): rows can hold users' data.
+  app.route("/logs", guarded(logRoutes(deps)));
   // OpenAPI documents run to tens of megabytes: imports have their own, larger body limit
   // (each sub-app applies only its own limit, so the 1 MiB one never sees these requests).
   const imports = new Hono<ApiEnv>();

@@ -115,7 +115,8 @@ export function auditedApiDelete(
 /** An ISO-8601 date or date-time (with a zone when it has a time). */
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
-function time(field: "since" | "until", value: string): string {
+/** `value` of query parameter `field` as an ISO-8601 time (UTC); a 400 naming it otherwise. */
+export function isoTime(field: string, value: string): string {
   const t = ISO_TIME.test(value) ? Date.parse(value) : NaN;
   if (Number.isNaN(t)) {
     throw invalid(field, `${field} must be an ISO-8601 time, like 2026-01-31T12:00:00Z`);
@@ -146,8 +147,8 @@ function filterOf(given: { [K in AuditFilterName]?: string }): AuditFilter {
     }
     filter.targetType = given.targetType;
   }
-  if (given.since !== undefined) filter.since = time("since", given.since);
-  if (given.until !== undefined) filter.until = time("until", given.until);
+  if (given.since !== undefined) filter.since = isoTime("since", given.since);
+  if (given.until !== undefined) filter.until = isoTime("until", given.until);
   if (filter.since !== undefined && filter.until !== undefined && filter.until <= filter.since) {
     throw invalid("until", "until must be later than since");
   }

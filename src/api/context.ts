@@ -12,6 +12,7 @@ import type { Store } from "../store/store.ts";
 import type { User } from "../store/users.ts";
 import type { Catalog } from "../mcp/catalog.ts";
 import type { ImportJobs } from "./import_jobs.ts";
+import type { RequestLogWriter } from "../telemetry/request_log.ts";
 import type { Forwarder } from "../upstream/forwarder.ts";
 import type { ServerSource } from "../upstream/source.ts";
 import type { Supervisor } from "../upstream/supervisor.ts";
@@ -49,4 +50,6 @@ export interface ApiDeps {
   catalog: Catalog;
   /** OpenAPI imports in progress and import jobs. */
   imports: ImportJobs;
+  /** The request log's writer (flushed before `GET /logs` reads); absent when logging is off. */
+  requestLog?: RequestLogWriter;
 }

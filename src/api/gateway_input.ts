@@ -62,6 +62,10 @@ export function parseEndpoint(value: unknown): string {
 function parseConfiguration(body: Body): GatewayConfiguration {
   const config = object(body, "configuration");
   const transport = oneOf(config, "transport", TRANSPORTS, "configuration.transport");
+  // Opting in stores tool calls' arguments and results in the request log: only a real boolean.
+  if (config.logPayloads !== undefined && typeof config.logPayloads !== "boolean") {
+    throw invalid("configuration.logPayloads", "configuration.logPayloads must be true or false");
+  }
   return { ...config, transport };
 }
 

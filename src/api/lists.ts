@@ -1,6 +1,6 @@
 /**
  * The query string of the paged lists (`GET /tools`, `/apis`, `/gateways`,
- * `/gateways/{id}/tools`, `/servers`, `/audit`): `limit`, `cursor` and each list's
+ * `/gateways/{id}/tools`, `/servers`, `/audit`, `/logs`): `limit`, `cursor` and each list's
  * filters, checked, and the cursors handed out in `nextCursor`.
  *
  * A cursor is opaque to clients: base64url of `{"v":1,"s":scope,"k":key}`,
@@ -68,6 +68,20 @@ export const AUDIT_FILTERS = {
 /** A filter parameter's name of `GET /audit`. */
 export type AuditFilterName = keyof typeof AUDIT_FILTERS;
 
+/** The filters of `GET /logs`, each with what it means (the document says the same). */
+export const LOG_FILTERS = {
+  gatewayId: "Only the requests to this gateway.",
+  tool: "Only the requests about this tool (or prompt name, or resource URI).",
+  caller: "Only the requests of this caller: a credential's id (a gateway key's id, an OAuth " +
+    "grant's, `jwt:<issuer>:<subject>`, `user:<id>` for Basic) or a gateway key's name.",
+  status: "Only the requests that ended so: ok, error, tool_error, rate_limited or denied.",
+  since: "Only the requests that arrived at or after this ISO-8601 time.",
+  until: "Only the requests that arrived before this ISO-8601 time.",
+} as const;
+
+/** A filter parameter's name of `GET /logs`. */
+export type LogFilterName = keyof typeof LOG_FILTERS;
+
 /** A checked list request. */
 export interface ListQuery<F extends string> {
   /** The filters given. */
@@ -83,6 +97,8 @@ export interface ListSpec<F extends string> {
   name: string;
   keyLength: number;
   filters: readonly F[];
+  /** Parameters taken besides paging and filters, not bound into cursors (the route reads them). */
+  extras?: readonly string[];
 }
 
 /** The lists that page. */
@@ -96,6 +112,12 @@ export const LISTS = {
     name: "audit",
     keyLength: 1,
     filters: Object.keys(AUDIT_FILTERS) as AuditFilterName[],
+  },
+  logs: {
+    name: "logs",
+    keyLength: 2,
+    filters: Object.keys(LOG_FILTERS) as LogFilterName[],
+    extras: ["format"],
   },
 } satisfies Record<string, ListSpec<string>>;
 
@@ -185,7 +207,7 @@ export function listQuery<F extends string>(
   list: ListSpec<F>,
   within: readonly string[],
 ): ListQuery<F> {
-  const allowed: readonly string[] = [...PAGE_PARAMETERS, ...list.filters];
+  const allowed: readonly string[] = [...PAGE_PARAMETERS, ...list.filters, ...list.extras ?? []];
   for (const name of Object.keys(c.req.queries())) {
     if (!allowed.includes(name)) {
       throw invalid(

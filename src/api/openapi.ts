@@ -53,11 +53,14 @@ import {
   AUDIT_FILTERS,
   DEFAULT_LIMIT,
   LISTED_TOOL_TYPES,
+  LOG_FILTERS,
   MAX_FILTER_LENGTH,
   MAX_LIMIT,
   TOOL_FILTERS,
 } from "./lists.ts";
 import { ORG_SLUG } from "./orgs.ts";
+import { LOG_FORMATS } from "./logs.ts";
+import { MAX_PAYLOAD_CHARS, REQUEST_STATUSES } from "../telemetry/requests.ts";
 
 /** A JSON Schema or OpenAPI object, kept loose on purpose: this module only builds JSON. */
 type Json = Record<string, unknown>;
@@ -265,6 +268,12 @@ const gatewayConfiguration = (partial: boolean): Json => ({
         "The transport the `clients` configurations use (WebSocket gateways get Streamable " +
         "HTTP ones); every transport is served.",
     },
+    logPayloads: {
+      type: "boolean",
+      description: "true: the request log keeps each tools/call's arguments and result " +
+        `(credentials redacted, values over ${MAX_PAYLOAD_CHARS} characters of JSON shown as ` +
+        "their size). Off by default: rows then hold no payload.",
+    },
   },
   required: partial ? [] : ["transport"],
 });
@@ -282,6 +291,19 @@ const gatewayFields: Record<string, Json> = {
 };
 
 const nullableStr = (description: string): Json => ({ type: ["string", "null"], description });
+
+/** What usage statistics say of a gateway, and of each tool. */
+const USAGE_FIGURES: Record<string, Json> = {
+  calls: { type: "integer", description: "Requests (a tool's: its tools/call requests)." },
+  errors: { type: "integer", description: "Those that did not end ok." },
+  errorRate: { type: "number", minimum: 0, maximum: 1 },
+  p50Ms: {
+    type: ["number", "null"],
+    description: "Estimated from a histogram whose buckets grow by √2; null without calls.",
+  },
+  p95Ms: { type: ["number", "null"], description: "Estimated as p50Ms is." },
+  lastCalledAt: nullableTime("When the last one arrived; null without calls."),
+};
 const configFile = (file: string, config: Json): Json =>
   obj({ file: { const: file, description: "Where the configuration goes." }, config });
 /** `{<server name>: server}`, the map every JSON client configuration keeps its servers in. */
@@ -1250,6 +1272,70 @@ const SCHEMAS: Record<string, Json> = {
     },
   }),
   AuditList: pageOf("events", "AuditEvent", "newest first"),
+  LogEntry: obj({
+    id: str("Row id (a decimal string)."),
+    at: time("When the request arrived."),
+    gatewayId: str(),
+    transport: { enum: ["http", "sse", "ws"] },
+    protocolVersion: nullableStr(
+      "The MCP version it was served under; null before one was agreed.",
+    ),
+    method: str("The JSON-RPC method; empty for a request refused before it was read (401)."),
+    name: nullableStr("The tool or prompt name, or the resource URI, it was about."),
+    caller: obj({
+      id: str(
+        "The credential: a gateway key's id, an OAuth grant's, `jwt:<issuer>:<subject>`, " +
+          "`user:<id>` (Basic), `anonymous`; empty when refused.",
+      ),
+      method: str("The auth method that accepted it; empty when refused."),
+      keyName: nullableStr("The gateway key's name, for key callers."),
+      clientId: nullableStr("The OAuth client, for oauth2 callers."),
+      subject: nullableStr("The JWT's subject, for jwt callers."),
+      address: nullableStr("The client's address, for gateways without authentication."),
+    }),
+    sessionId: nullableStr("The MCP session, when it belonged to one."),
+    status: { enum: [...REQUEST_STATUSES] },
+    errorCode: { type: ["integer", "null"], description: "The JSON-RPC error code answered." },
+    limit: {
+      enum: ["caller", "gateway", "tool", null],
+      description: "Which rate limit refused it (rate_limited only).",
+    },
+    durationMs: { type: "number" },
+    bytesIn: { type: "integer" },
+    bytesOut: { type: "integer" },
+    upstream: {
+      oneOf: [
+        { type: "null" },
+        obj({
+          status: {
+            type: ["integer", "null"],
+            description: "The HTTP status an HTTP tool's upstream answered; null for upstream " +
+              "MCP servers and for calls that got no answer.",
+          },
+          durationMs: { type: "number" },
+          target: nullableStr("The upstream MCP server's name, or the HTTP tool's host."),
+        }),
+      ],
+      description: "The last upstream call made for it.",
+    },
+    payload: {
+      type: ["object", "null"],
+      description: "tools/call's `arguments` and `result`, only for gateways with " +
+        "configuration.logPayloads; redacted.",
+    },
+  }),
+  LogList: pageOf("logs", "LogEntry", "newest first"),
+  ToolStats: obj({ name: str("The tool's name."), ...USAGE_FIGURES }),
+  GatewayStats: obj({
+    gatewayId: str(),
+    since: time(
+      "Where the figures start: `since` rounded down to the minute (to the hour when older " +
+        "than two days).",
+    ),
+    until: time("Now."),
+    ...USAGE_FIGURES,
+    tools: { ...list(ref("ToolStats")), description: "Each tool called since then, by name." },
+  }),
 };
 
 /** Error responses by status, shared by every operation. */
@@ -1454,6 +1540,25 @@ const TOOL_QUERY: Json[] = Object.entries(TOOL_FILTERS).map(([name, description]
       ? { enum: [...LISTED_TOOL_TYPES] }
       : { type: "string", minLength: 1, maxLength: MAX_FILTER_LENGTH },
   )
+);
+
+/** The filters of `GET /logs`. */
+const LOG_QUERY: Json[] = Object.entries(LOG_FILTERS).map(([name, description]) =>
+  queryParam(
+    name,
+    description,
+    name === "status"
+      ? { enum: [...REQUEST_STATUSES] }
+      : name === "since" || name === "until"
+      ? { type: "string", format: "date-time" }
+      : { type: "string", minLength: 1, maxLength: MAX_FILTER_LENGTH },
+  )
+);
+
+const FORMAT_PARAM: Json = queryParam(
+  "format",
+  "json (pages, the default), csv or ndjson (every matching row, streamed).",
+  { enum: [...LOG_FORMATS] },
 );
 
 const PAGING_NOTE = "A page at a time: `nextCursor` is the `cursor` of the next page (null " +
@@ -1671,6 +1776,22 @@ const ROUTES: Record<string, Record<string, Op>> = {
       tag: "gateways",
       description: "With its tool assignments, keys and auth methods.",
       ok: [204, undefined],
+    },
+  },
+  "/gateways/{id}/stats": {
+    get: {
+      summary: "Get a gateway's usage statistics",
+      tag: "gateways",
+      description: "Every role. From the request log's rollup: the gateway's requests and, " +
+        "per tool, its calls, failures, error rate, estimated p50 and p95 durations and last " +
+        "call, since `since` (default: 24 hours ago). Fast at any size of the log.",
+      query: [
+        queryParam("since", "Figures from this ISO-8601 time on; not in the future.", {
+          type: "string",
+          format: "date-time",
+        }),
+      ],
+      ok: [200, "GatewayStats"],
     },
   },
   "/gateways/{id}/tools": {
@@ -1892,6 +2013,21 @@ const ROUTES: Record<string, Record<string, Op>> = {
         "does either. Filters combine (all must hold) and are sent again with every page.",
       query: [...PAGING, ...AUDIT_QUERY],
       ok: [200, "AuditList"],
+    },
+  },
+  "/logs": {
+    get: {
+      summary: "List logged MCP requests",
+      tag: "logs",
+      description: PAGING_NOTE + " Owners and admins only (rows name every caller and, for " +
+        "gateways that log payloads, hold users' data). Newest first. One row per MCP " +
+        "request on every transport, written within a second (the writer flushes before " +
+        "this reads). `format=csv` or `format=ndjson` answers every matching row instead " +
+        "(`text/csv` with a header row, or one JSON object a line), streamed; exports take " +
+        "no `limit`. CSV text cells that start with = + - @ get a leading `'`. Filters " +
+        "combine (all must hold) and are sent again with every page.",
+      query: [...PAGING, ...LOG_QUERY, FORMAT_PARAM],
+      ok: [200, "LogList"],
     },
   },
   "/tools": {

@@ -55,6 +55,12 @@ export interface GatewayPrincipal {
   /** Which method accepted it. */
   method: string;
   scopes: ReadonlySet<string>;
+  /** The gateway key's name, for key callers (kept in the key cache: no query per request). */
+  keyName?: string;
+  /** The OAuth client the token was issued to, for `oauth2` callers. */
+  clientId?: string;
+  /** The token's `sub` claim, for `jwt` callers. */
+  subject?: string;
 }
 
 /** Why a request was refused (said in the 401 body; never echoes the credential). */
@@ -373,13 +379,17 @@ export class GatewayAuthenticator {
       }
       case "oauth2": {
         const found = specific ? verifyOAuthToken(this.#store, gateway.id, token) : undefined;
-        if (found) return { id: found.id, method: "oauth2", scopes: found.scopes };
+        if (found) {
+          return { id: found.id, method: "oauth2", scopes: found.scopes, clientId: found.clientId };
+        }
         return { reason: "invalid, revoked or expired access token", specific };
       }
       case "jwt":
         if (!specific) return { reason: "not a JWT", specific };
         return check.verifier.verify(token).then((r) =>
-          r.ok ? { id: r.id, method: "jwt", scopes: r.scopes } : { reason: r.reason, specific }
+          r.ok
+            ? { id: r.id, method: "jwt", scopes: r.scopes, subject: r.subject }
+            : { reason: r.reason, specific }
         );
     }
   }
@@ -443,7 +453,12 @@ export class GatewayAuthenticator {
     const entry: CachedKey = {
       gatewayId: stored.gatewayId,
       expiresAt: stored.expiresAt === null ? Infinity : Date.parse(stored.expiresAt),
-      principal: { id: stored.id, method: "api_key", scopes: new Set(stored.scopes) },
+      principal: {
+        id: stored.id,
+        method: "api_key",
+        scopes: new Set(stored.scopes),
+        keyName: stored.name,
+      },
     };
     if (this.#keys.size >= this.#maxKeys) {
       this.#keys.delete(this.#keys.keys().next().value!);

@@ -41,6 +41,8 @@ export type JwtResult =
   | {
     ok: true;
     id: string;
+    /** The token's `sub` claim (for the request log). */
+    subject: string;
     scopes: ReadonlySet<string>;
     /** The token's `exp`, in seconds since the epoch. */
     exp: number;
@@ -194,6 +196,7 @@ export class JwtVerifier {
     return {
       ok: true,
       id: `jwt:${payload.iss}:${payload.sub}`,
+      subject: payload.sub,
       scopes: mapScopes(c, payload as Record<string, unknown>),
       exp: payload.exp!,
     };

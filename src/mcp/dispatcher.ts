@@ -13,13 +13,14 @@ import {
   LOG_LEVELS,
   type LogLevel,
 } from "../tools/executor.ts";
-import type {
-  LimitKind,
-  Observation,
-  RequestRecord,
-  RequestStatus,
-  Telemetry,
-  UpstreamReport,
+import {
+  type LimitKind,
+  loggedPayload,
+  type Observation,
+  type RequestRecord,
+  type RequestStatus,
+  type Telemetry,
+  type UpstreamReport,
 } from "../telemetry/requests.ts";
 import { GATEHOUSE_VERSION } from "../version.ts";
 import type { Catalog, GatewayView } from "./catalog.ts";
@@ -131,6 +132,8 @@ export interface DispatcherOptions {
 export interface RecordDraft {
   upstream: UpstreamReport | null;
   limit: LimitKind | null;
+  /** Set only for tools/call of a gateway that logs payloads, already redacted and capped. */
+  payload?: { arguments?: unknown; result?: unknown };
 }
 
 /** An error with the HTTP status it maps to and, for scope failures, the scope. */
@@ -282,6 +285,7 @@ function recordOf(
     bytesIn,
     bytesOut: response ? messageBytes(response) : 0,
     upstream: draft.upstream,
+    ...(draft.payload ? { payload: draft.payload } : {}),
   };
 }
 
@@ -857,6 +861,11 @@ export class Dispatcher {
       throw invalidParams(`Unknown tool: ${params.name}`);
     }
     const args = (params.arguments ?? {}) as Record<string, unknown>;
+    // Only gateways that opted in pay for this: a copy, redacted and capped, made now.
+    let payload: RecordDraft["payload"];
+    if (call.draft && ex.observe?.logPayloads) {
+      payload = call.draft.payload = { arguments: loggedPayload(args) };
+    }
     const problems = entry.validate(args);
     if (problems.length > 0) {
       return {
@@ -866,6 +875,7 @@ export class Dispatcher {
       };
     }
     const result = await this.#running(call, entry.item.name, (ctx) => entry.item.call(args, ctx));
+    if (payload && result) payload.result = loggedPayload(result);
     return result && { ...result };
   }
 

@@ -20,13 +20,17 @@ export function verifyOAuthToken(
   store: Store,
   gatewayId: string,
   token: string,
-): { id: string; scopes: ReadonlySet<string> } | undefined {
+): { id: string; clientId: string; scopes: ReadonlySet<string> } | undefined {
   // Opaque tokens only: anything shaped otherwise cannot be ours, and skipping
   // the lookup keeps other methods' credentials (e.g. JWTs) cheap to refuse here.
   if (!token.startsWith(ACCESS_TOKEN_PREFIX)) return undefined;
   const access = store.oauth.activeAccess(gatewayId, hashToken(token));
   if (!access) return undefined;
-  return { id: access.grantId, scopes: new Set(scopesForRole(access.scopes, access.role)) };
+  return {
+    id: access.grantId,
+    clientId: access.clientId,
+    scopes: new Set(scopesForRole(access.scopes, access.role)),
+  };
 }
 
 /** Prefix of OAuth access tokens (recognisable in logs and secret scanners; never enough to use one). */

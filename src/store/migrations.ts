@@ -364,6 +364,99 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
   BEGIN SELECT RAISE(ABORT, 'audit events cannot be deleted'); END;
   `,
+  // 12: the request log. One row per MCP request, written in batches by the request log's
+  // writer (src/telemetry/request_log.ts); times are ms since the epoch (compact, and compared
+  // as numbers). No foreign keys: rows outlive the gateways and keys they name, and a batch
+  // must never fail for a gateway deleted meanwhile. Each index costs every flush, so there
+  // are three: the org's rows newest first (the other filters are checked along it), a
+  // gateway's, and a tool's. request_stats is the rollup GET /gateways/{id}/stats
+  // reads instead of the log: per gateway, tool (name; '' for requests that are not tool
+  // calls) and minute, hour or day (span, in ms), the calls, the failures, the last call and a
+  // histogram of durations (h0..h39: bucket i holds durations up to 0.25 ms * 2^(i/2), h39 the
+  // rest). It is written in the flush's own transaction, so it always agrees with the log.
+  `
+  CREATE TABLE request_log (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    org_id TEXT NOT NULL,
+    gateway_id TEXT NOT NULL,
+    transport TEXT NOT NULL,
+    protocol_version TEXT,
+    method TEXT NOT NULL,
+    name TEXT,
+    caller_id TEXT NOT NULL,
+    caller_method TEXT NOT NULL,
+    caller_key_name TEXT,
+    caller_client_id TEXT,
+    caller_subject TEXT,
+    caller_address TEXT,
+    session_id TEXT,
+    status TEXT NOT NULL,
+    error_code INTEGER,
+    rate_limit TEXT,
+    duration_ms REAL NOT NULL,
+    bytes_in INTEGER NOT NULL,
+    bytes_out INTEGER NOT NULL,
+    upstream_status INTEGER,
+    upstream_ms REAL,
+    upstream_target TEXT,
+    payload TEXT
+  );
+  CREATE INDEX request_log_org_at ON request_log(org_id, at);
+  CREATE INDEX request_log_gateway_at ON request_log(gateway_id, at);
+  CREATE INDEX request_log_org_name_at ON request_log(org_id, name, at);
+  CREATE TABLE request_stats (
+    gateway_id TEXT NOT NULL,
+    span INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    h0 INTEGER NOT NULL DEFAULT 0,
+    h1 INTEGER NOT NULL DEFAULT 0,
+    h2 INTEGER NOT NULL DEFAULT 0,
+    h3 INTEGER NOT NULL DEFAULT 0,
+    h4 INTEGER NOT NULL DEFAULT 0,
+    h5 INTEGER NOT NULL DEFAULT 0,
+    h6 INTEGER NOT NULL DEFAULT 0,
+    h7 INTEGER NOT NULL DEFAULT 0,
+    h8 INTEGER NOT NULL DEFAULT 0,
+    h9 INTEGER NOT NULL DEFAULT 0,
+    h10 INTEGER NOT NULL DEFAULT 0,
+    h11 INTEGER NOT NULL DEFAULT 0,
+    h12 INTEGER NOT NULL DEFAULT 0,
+    h13 INTEGER NOT NULL DEFAULT 0,
+    h14 INTEGER NOT NULL DEFAULT 0,
+    h15 INTEGER NOT NULL DEFAULT 0,
+    h16 INTEGER NOT NULL DEFAULT 0,
+    h17 INTEGER NOT NULL DEFAULT 0,
+    h18 INTEGER NOT NULL DEFAULT 0,
+    h19 INTEGER NOT NULL DEFAULT 0,
+    h20 INTEGER NOT NULL DEFAULT 0,
+    h21 INTEGER NOT NULL DEFAULT 0,
+    h22 INTEGER NOT NULL DEFAULT 0,
+    h23 INTEGER NOT NULL DEFAULT 0,
+    h24 INTEGER NOT NULL DEFAULT 0,
+    h25 INTEGER NOT NULL DEFAULT 0,
+    h26 INTEGER NOT NULL DEFAULT 0,
+    h27 INTEGER NOT NULL DEFAULT 0,
+    h28 INTEGER NOT NULL DEFAULT 0,
+    h29 INTEGER NOT NULL DEFAULT 0,
+    h30 INTEGER NOT NULL DEFAULT 0,
+    h31 INTEGER NOT NULL DEFAULT 0,
+    h32 INTEGER NOT NULL DEFAULT 0,
+    h33 INTEGER NOT NULL DEFAULT 0,
+    h34 INTEGER NOT NULL DEFAULT 0,
+    h35 INTEGER NOT NULL DEFAULT 0,
+    h36 INTEGER NOT NULL DEFAULT 0,
+    h37 INTEGER NOT NULL DEFAULT 0,
+    h38 INTEGER NOT NULL DEFAULT 0,
+    h39 INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (gateway_id, span, start, name)
+  ) WITHOUT ROWID;
+  CREATE INDEX request_stats_span_start ON request_stats(span, start);
+  `,
 ];
 
 /** The schema version this build expects. */

@@ -65,6 +65,8 @@ export interface OAuthTokenRecord {
 /** The principal behind an active access token. */
 export interface ActiveAccess {
   grantId: string;
+  /** The OAuth client the grant was made to. */
+  clientId: string;
   userId: string;
   scopes: string[];
   /** The user's current role in the gateway's org (tokens die with the membership). */
@@ -261,7 +263,7 @@ export class OAuthStore {
    */
   activeAccess(gatewayId: string, hash: string, at = now()): ActiveAccess | undefined {
     const r = this.db.prepare(
-      `SELECT g.id, g.user_id, t.scopes, g.resource, m.role
+      `SELECT g.id, g.client_id, g.user_id, t.scopes, g.resource, m.role
        FROM oauth_tokens t
        JOIN oauth_grants g ON g.id = t.grant_id
        JOIN gateways gw ON gw.id = g.gateway_id
@@ -272,6 +274,7 @@ export class OAuthStore {
     if (!r) return undefined;
     return {
       grantId: r.id as string,
+      clientId: r.client_id as string,
       userId: r.user_id as string,
       scopes: JSON.parse(r.scopes as string),
       role: r.role as Role,

@@ -15,6 +15,7 @@ import { Gateways } from "./gateways.ts";
 import { AccessKeys, GatewayKeys } from "./keys.ts";
 import { OAuthStore } from "./oauth.ts";
 import { Orgs } from "./orgs.ts";
+import { RequestLog } from "./request_log.ts";
 import { Secrets } from "./secrets.ts";
 import { ServerItems } from "./server_items.ts";
 import { UpstreamServers } from "./servers.ts";
@@ -50,6 +51,8 @@ export class Store {
   readonly attachments: Attachments;
   /** The audit trail: one event per management change, written in the change's transaction. */
   readonly audit: AuditLog;
+  /** The request log and its per-gateway, per-tool rollup (written in batches, off the hot path). */
+  readonly requestLog: RequestLog;
 
   /** Opens the database file at `path` (`:memory:` for a throwaway one). */
   constructor(path: string) {
@@ -70,6 +73,7 @@ export class Store {
     this.serverItems = new ServerItems(this.db, this.changes);
     this.attachments = new Attachments(this.db, this.changes);
     this.audit = new AuditLog(this.db);
+    this.requestLog = new RequestLog(this.db);
   }
 
   /** Runs `fn` in one transaction: all of its writes land, or none do. */

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { redacted } from "../store/audit.ts";
 
 /** How a request ended. */
 export type RequestStatus = "ok" | "error" | "tool_error" | "rate_limited" | "denied";
@@ -53,6 +54,11 @@ export interface Observation {
   caller: CallerIdentity;
   /** The W3C `traceparent` header the request came with, if any. */
   traceparent?: string;
+  /**
+   * The gateway opted in to payload logging (`configuration.logPayloads`):
+   * tools/call records then carry their arguments and result, redacted.
+   */
+  logPayloads?: boolean;
 }
 
 /** What an upstream call (an HTTP tool's request, an upstream MCP server's answer) took. */
@@ -60,6 +66,8 @@ export interface UpstreamReport {
   /** The HTTP status the upstream answered; null when it gave none (network error, MCP). */
   status: number | null;
   durationMs: number;
+  /** Who was called: the upstream server's name (MCP), the URL's host (HTTP tools). */
+  target?: string;
 }
 
 /** One MCP request, as every sink receives it. */
@@ -95,6 +103,22 @@ export interface RequestRecord {
    * (`configuration.logPayloads`); absent otherwise.
    */
   payload?: { arguments?: unknown; result?: unknown };
+}
+
+/** Longest payload value (as JSON) a record keeps whole; a longer one is kept as its size. */
+export const MAX_PAYLOAD_CHARS = 8192;
+
+/**
+ * `value` as a record's payload keeps it: credentials redacted (fields named
+ * like one, Gatehouse keys, `Bearer`/`Basic` values; the executors already
+ * took the vault's secret values out of results), and a value longer than
+ * {@link MAX_PAYLOAD_CHARS} as JSON replaced by a note of its size, so that
+ * neither the buffer nor the log holds a large result.
+ */
+export function loggedPayload(value: unknown): unknown {
+  const clean = redacted(value);
+  const text = JSON.stringify(clean) ?? "null";
+  return text.length <= MAX_PAYLOAD_CHARS ? clean : `[omitted: ${text.length} characters]`;
 }
 
 /** Receives every record; must be O(1) and never throw. */

@@ -307,6 +307,10 @@ export class HttpExecutor implements ToolExecutor {
     const target = `${plan.method} ${plan.url.host}`;
     const guard = (url: URL, signal: AbortSignal) => this.#check(orgId, url, signal);
     for (let n = 0;;) {
+      const started = performance.now();
+      // The request log keeps the last attempt: its status (none without an answer) and time.
+      const report = (status: number | null) =>
+        ctx.upstream?.({ status, durationMs: performance.now() - started, target: plan.url.host });
       const out = await attempt(plan, {
         timeoutMs: t.timeoutMs,
         signal: ctx.signal,
@@ -315,6 +319,7 @@ export class HttpExecutor implements ToolExecutor {
       });
       let reason: string;
       let delay: number;
+      report(out.kind === "response" ? out.response.status : null);
       if (out.kind === "cancelled") return cancelled();
       if (out.kind === "timeout") {
         // Not retried: a deadline the author set is the caller's budget, not per-try slack.
@@ -342,6 +347,8 @@ export class HttpExecutor implements ToolExecutor {
         }
         if (res.status >= 200 && res.status < 300) {
           const read = await this.#read(res, this.#cap, out.timeout, ctx);
+          // Its time includes the body's.
+          report(res.status);
           if (typeof read === "string") return this.#readFailure(read, t, target, redact);
           return successResult(read, present);
         }

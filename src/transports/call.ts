@@ -9,7 +9,7 @@ import type { Envelope, Exchange } from "../mcp/dispatcher.ts";
 import type { ClientChannel } from "../mcp/client_requests.ts";
 import type { McpService, ResolvedGateway } from "../mcp/service.ts";
 import type { Session, SessionOwner } from "../mcp/session.ts";
-import type { Observation, TransportName } from "../telemetry/requests.ts";
+import type { CallerIdentity, Observation, TransportName } from "../telemetry/requests.ts";
 
 /** Limits of the MCP transports. */
 export interface TransportLimits {
@@ -80,13 +80,14 @@ export function observationOf(
   principal: GatewayPrincipal,
   transport: TransportName,
 ): Observation {
-  const observation: Observation = {
-    orgId: target.gateway.orgId,
-    transport,
-    caller: { id: principal.id, method: principal.method },
-  };
+  const caller: CallerIdentity = { id: principal.id, method: principal.method };
+  if (principal.keyName !== undefined) caller.keyName = principal.keyName;
+  if (principal.clientId !== undefined) caller.clientId = principal.clientId;
+  if (principal.subject !== undefined) caller.subject = principal.subject;
+  const observation: Observation = { orgId: target.gateway.orgId, transport, caller };
   const traceparent = req.headers.get("traceparent");
   if (traceparent !== null) observation.traceparent = traceparent;
+  if (target.gateway.configuration.logPayloads === true) observation.logPayloads = true;
   return observation;
 }
 

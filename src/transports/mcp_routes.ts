@@ -9,10 +9,11 @@
 import type { Hono } from "hono";
 import { presentedCredentials, type TransportKind } from "../auth/credentials.ts";
 import type { GatewayAuthenticator } from "../auth/gateway_auth.ts";
-import { ErrorCode } from "../mcp/jsonrpc.ts";
+import { ErrorCode, messageBytes } from "../mcp/jsonrpc.ts";
 import { clientAddress } from "../oauth/context.ts";
 import { OAUTH_SCOPES, oauthSettings } from "../oauth/settings.ts";
 import type { McpService, ResolvedGateway } from "../mcp/service.ts";
+import type { RequestRecord, TransportName } from "../telemetry/requests.ts";
 import { type McpCall, observationOf, type TransportLimits } from "./call.ts";
 import { ConnectionLimiter } from "./connection_limits.ts";
 import { checkOrigin, type OriginPolicy } from "./guards.ts";
@@ -120,6 +121,7 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
     const target = deps.service.resolve(parts.org, endpoint);
     if (!target) return notFoundResponse();
     const url = new URL(req.url);
+    const started = performance.now();
     let address: string | undefined;
     const auth = await deps.auth.authenticate(target.gateway, {
       presented: presentedCredentials(req, url, kind),
@@ -127,7 +129,13 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
       clientAddress: () => address ??= clientAddress(c, deps.trustedProxies),
     });
     if ("reason" in auth) {
-      return rpcErrorResponse(401, ErrorCode.InvalidRequest, `Unauthorized: ${auth.reason}`, {
+      const message = `Unauthorized: ${auth.reason}`;
+      if (deps.service.telemetry.active) {
+        deps.service.telemetry.record(
+          deniedRecord(req, target, transportOf(kind), started, message),
+        );
+      }
+      return rpcErrorResponse(401, ErrorCode.InvalidRequest, message, {
         ...cors,
         "www-authenticate": wwwAuthenticate(
           metadataUrl(deps.baseUrl(req), target),
@@ -136,13 +144,18 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
         ),
       });
     }
+    const observe = observationOf(req, target, auth, transportOf(kind));
+    // Without a credential, the address is what tells callers apart in the request log.
+    if (auth.method === "none") {
+      observe.caller.address = address ??= clientAddress(c, deps.trustedProxies);
+    }
     const call: McpCall = {
       req,
       service: deps.service,
       target,
       principal: auth,
       limits: deps.limits,
-      observe: observationOf(req, target, auth, kind === "ws" || kind === "http" ? kind : "sse"),
+      observe,
     };
     if (kind === "ws") return ws.upgrade(call);
     const res = kind === "sse"
@@ -168,6 +181,44 @@ function wwwAuthenticate(metadata: string, req: Request, basicRealm?: string): s
   // realm is the gateway's name, kept to printable ASCII without quotes (a header value).
   if (basicRealm === undefined) return challenge;
   return `${challenge}, Basic realm="${basicRealm.replace(/[^ -~]|["\\]/g, "")}", charset="UTF-8"`;
+}
+
+/** The transport of the request log a path's transport kind belongs to. */
+function transportOf(kind: TransportKind): TransportName {
+  return kind === "ws" || kind === "http" ? kind : "sse";
+}
+
+/**
+ * The record of a request refused for its credential, before its body was
+ * read: its method is unknown (empty), its size is what it declared.
+ */
+function deniedRecord(
+  req: Request,
+  target: ResolvedGateway,
+  transport: TransportName,
+  started: number,
+  message: string,
+): RequestRecord {
+  const declared = Number(req.headers.get("content-length"));
+  const error = { code: ErrorCode.InvalidRequest, message };
+  return {
+    at: Date.now(),
+    orgId: target.gateway.orgId,
+    gatewayId: target.gateway.id,
+    transport,
+    protocolVersion: req.headers.get("mcp-protocol-version"),
+    method: "",
+    name: null,
+    caller: { id: "", method: "" },
+    sessionId: req.headers.get("mcp-session-id"),
+    status: "denied",
+    errorCode: error.code,
+    limit: null,
+    durationMs: performance.now() - started,
+    bytesIn: Number.isSafeInteger(declared) && declared > 0 ? declared : 0,
+    bytesOut: messageBytes({ jsonrpc: "2.0", id: null, error }),
+    upstream: null,
+  };
 }
 
 function notFoundResponse(): Response {

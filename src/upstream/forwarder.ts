@@ -25,6 +25,7 @@
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { UpstreamServer } from "../store/servers.ts";
+import type { UpstreamReport } from "../telemetry/requests.ts";
 import { redactJson, type Redactor } from "../tools/response_content.ts";
 import {
   type Admission,
@@ -80,6 +81,8 @@ export interface ForwardCaller {
   log?(level: string, data: unknown, logger?: string): void;
   /** Sends a notification to the caller's session later on (updates of a subscribed resource). */
   notify?(method: string, params: Record<string, unknown>): void;
+  /** Told how long the server took to answer (or fail), for the request log. */
+  upstream?(report: UpstreamReport): void;
 }
 
 /** The upstream answered the request with a JSON-RPC error: passed on with its code. */
@@ -219,13 +222,19 @@ export class Forwarder {
       signal: AbortSignal.any([caller.signal, deadline.signal]),
       redact: this.#supervisor.redactor(serverId),
     };
+    const started = performance.now();
+    // MCP has no HTTP status to report: the server's name and the time it took.
+    const report = () =>
+      caller.upstream?.({ status: null, durationMs: performance.now() - started, target: name });
     try {
       const result = await this.#send(call);
+      report();
       breaker.succeeded(admission.probe);
       // A server may echo what Gatehouse gave it (a tool that prints its environment, a header
       // reflected back): the secret values it was given never reach the caller.
       return redactJson(result, call.redact) as Record<string, unknown>;
     } catch (err) {
+      report();
       let e: Error;
       if (caller.signal.aborted) e = cancelled(name);
       else if (err instanceof UpstreamRpcError || err instanceof UpstreamUnavailable) e = err;

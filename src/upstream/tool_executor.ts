@@ -91,6 +91,7 @@ export class UpstreamCalls implements ToolExecutor {
         ask: ctx.request?.bind(ctx),
         askLater: ctx.requestLater?.bind(ctx),
         notify: ctx.notify?.bind(ctx),
+        upstream: ctx.upstream?.bind(ctx),
         progress: ctx.progress,
         log: (level, data, logger) => {
           if ((LOG_LEVELS as readonly string[]).includes(level)) {

@@ -600,6 +600,25 @@ Deno.test("real responses of every operation match the document", async () => {
     await go(G("GET", "/audit", "/audit?action=gateway.&targetType=gateway&since=2020-01-01"), 200);
     await go(G("GET", "/audit", "/audit?action=gateway.explode"), 400);
 
+    // The request log and usage statistics: two MCP requests to a gateway without an auth
+    // method, refused (denied) rows.
+    const statsGw = await go(
+      G("POST", "/gateways", "/gateways", { body: gatewayBody("/stats-walk") }),
+      201,
+    );
+    for (let i = 0; i < 2; i++) {
+      const refused = await fetch(`${s.url}/mcp/default/stats-walk`, { method: "POST" });
+      assert.equal(refused.status, 401);
+      await refused.body?.cancel();
+    }
+    const logs = await go(G("GET", "/logs", "/logs?limit=1"), 200);
+    assert.equal(logs.logs[0].status, "denied");
+    await go(G("GET", "/logs", `/logs?limit=1&cursor=${logs.nextCursor}`), 200);
+    await go(G("GET", "/logs", "/logs?status=denied&since=2020-01-01&format=json"), 200);
+    await go(G("GET", "/logs", "/logs?status=maybe"), 400);
+    await go(G("GET", "/gateways/{id}/stats", `/gateways/${statsGw.id}/stats`), 200);
+    await go(G("GET", "/gateways/{id}/stats", `/gateways/${statsGw.id}/stats?since=x`), 400);
+
     // The walk-through reached every documented operation with a success.
     for (const route of documentedRoutes()) {
       const statuses = [...(seen.get(route) ?? [])];
