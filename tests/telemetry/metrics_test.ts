@@ -339,7 +339,7 @@ Deno.test("GATEHOUSE_METRICS=off counts nothing and serves no /metrics", async (
   assert.equal(config.metrics.enabled, false);
   assert.throws(
     () => loadConfig([], (n) => (n === "GATEHOUSE_METRICS" ? "no" : undefined)),
-    /on' or 'off/,
+    /GATEHOUSE_METRICS must be on or off/,
   );
   assert.throws(
     () => loadConfig([], (n) => (n === "GATEHOUSE_METRICS_TOKEN" ? "short" : undefined)),

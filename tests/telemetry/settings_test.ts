@@ -41,9 +41,10 @@ Deno.test("request log settings have defaults and refuse bad values, naming the 
   }
 });
 
-Deno.test("with the request log off nothing is recorded and the routes read an empty log", async () => {
+Deno.test("with the request log and metrics off nothing is recorded and the routes read an empty log", async () => {
   const s = await startTestServer({
     requestLog: { enabled: false, retentionDays: 30, maxRows: 1_000_000 },
+    metrics: { enabled: false },
   });
   try {
     assert.equal(s.requestLog, undefined);
