@@ -6,6 +6,7 @@
  */
 import type { GatewayConfiguration, GatewayInput } from "../store/gateways.ts";
 import { invalid } from "./errors.ts";
+import { optionalRateLimit } from "./gateway_parts_input.ts";
 import {
   type Body,
   isObject,
@@ -62,7 +63,24 @@ export function parseEndpoint(value: unknown): string {
 function parseConfiguration(body: Body): GatewayConfiguration {
   const config = object(body, "configuration");
   const transport = oneOf(config, "transport", TRANSPORTS, "configuration.transport");
-  return { ...config, transport };
+  const parsed: GatewayConfiguration = { ...config, transport };
+  if (config.rateLimits !== undefined) parsed.rateLimits = parseRateLimits(config.rateLimits);
+  return parsed;
+}
+
+/** `configuration.rateLimits`: `perCaller` and `gateway`, each optional. */
+function parseRateLimits(value: unknown): Record<string, unknown> {
+  const path = "configuration.rateLimits";
+  if (!isObject(value)) {
+    throw invalid(path, `${path} must be an object {perCaller?, gateway?}`);
+  }
+  onlyFields(value, ["perCaller", "gateway"], `${path}.`);
+  const limits: Record<string, unknown> = {};
+  for (const part of ["perCaller", "gateway"]) {
+    const limit = optionalRateLimit(value[part], `${path}.${part}`);
+    if (limit) limits[part] = limit;
+  }
+  return limits;
 }
 
 const FIELDS = ["name", "type", "endpoint", "configuration", "description"];

@@ -28,6 +28,7 @@
  *
  * @module
  */
+import type { RateLimit } from "../limits/request_limits.ts";
 import { ACCESS_TOKEN_PREFIX, verifyOAuthToken } from "../oauth/verify.ts";
 import type { AuthMethod } from "../store/auth_methods.ts";
 import type { Role } from "../store/orgs.ts";
@@ -55,6 +56,8 @@ export interface GatewayPrincipal {
   /** Which method accepted it. */
   method: string;
   scopes: ReadonlySet<string>;
+  /** The credential's own rate limit (a gateway key's `rateLimit`), if it has one. */
+  rateLimit?: RateLimit;
 }
 
 /** Why a request was refused (said in the 401 body; never echoes the credential). */
@@ -443,7 +446,14 @@ export class GatewayAuthenticator {
     const entry: CachedKey = {
       gatewayId: stored.gatewayId,
       expiresAt: stored.expiresAt === null ? Infinity : Date.parse(stored.expiresAt),
-      principal: { id: stored.id, method: "api_key", scopes: new Set(stored.scopes) },
+      principal: stored.rateLimit
+        ? {
+          id: stored.id,
+          method: "api_key",
+          scopes: new Set(stored.scopes),
+          rateLimit: stored.rateLimit,
+        }
+        : { id: stored.id, method: "api_key", scopes: new Set(stored.scopes) },
     };
     if (this.#keys.size >= this.#maxKeys) {
       this.#keys.delete(this.#keys.keys().next().value!);

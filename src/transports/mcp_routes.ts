@@ -136,13 +136,19 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
         ),
       });
     }
+    const transport = kind === "ws" || kind === "http" ? kind : "sse";
+    // Without a credential, the client's address is who a request is (for limits and records).
+    const anonymous = auth.method === "none"
+      ? address ??= clientAddress(c, deps.trustedProxies)
+      : undefined;
     const call: McpCall = {
       req,
       service: deps.service,
       target,
       principal: auth,
       limits: deps.limits,
-      observe: observationOf(req, target, auth, kind === "ws" || kind === "http" ? kind : "sse"),
+      observe: observationOf(req, target, auth, transport, anonymous),
+      limitKey: anonymous === undefined ? auth.id : `address:${anonymous}`,
     };
     if (kind === "ws") return ws.upgrade(call);
     const res = kind === "sse"
