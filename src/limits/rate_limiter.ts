@@ -39,7 +39,7 @@ interface Bucket {
 
 /** Settings of a {@link RateLimiter}. */
 export interface RateLimiterOptions {
-  /** Keys kept at most; past it, idle keys go, then the oldest (default 100,000). */
+  /** Keys kept at most; past it, the oldest go (default 100,000). */
   maxKeys?: number;
   /** How often, at most, idle keys are swept, in ms (default 60,000). */
   sweepEveryMs?: number;
@@ -100,8 +100,11 @@ export class RateLimiter {
     if (b) {
       roll(b, quota.windowMs, now);
     } else {
-      if (this.#buckets.size >= this.#maxKeys || now - this.#lastSweep >= this.#sweepEveryMs) {
-        this.#sweep(now);
+      if (now - this.#lastSweep >= this.#sweepEveryMs) this.#sweep(now);
+      // Still full: the oldest key goes (its caller starts afresh), one per new key, so a
+      // flood of new keys costs O(1) each.
+      if (this.#buckets.size >= this.#maxKeys) {
+        this.#buckets.delete(this.#buckets.keys().next().value!);
       }
       b = {
         start: now - (now % quota.windowMs),
@@ -114,19 +117,11 @@ export class RateLimiter {
     b.current++;
   }
 
-  /**
-   * Drops keys whose counts have slid out entirely (idle for two windows);
-   * if that is not enough, the oldest keys, whose callers then start afresh.
-   */
+  /** Drops keys whose counts have slid out entirely (idle for two windows). */
   #sweep(now: number): void {
     this.#lastSweep = now;
     for (const [key, b] of this.#buckets) {
       if (now >= b.start + 2 * b.windowMs) this.#buckets.delete(key);
-    }
-    // Keys sit in the order they were made: the first are the oldest.
-    for (const key of this.#buckets.keys()) {
-      if (this.#buckets.size < this.#maxKeys) break;
-      this.#buckets.delete(key);
     }
   }
 }
