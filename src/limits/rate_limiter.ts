@@ -28,8 +28,8 @@ export interface Quota {
   windowMs: number;
 }
 
-/** One key's counters. */
-interface Bucket {
+/** One key's counters, got with {@link RateLimiter.counter}. */
+export interface Counter {
   /** Start of the current window, epoch ms (a multiple of `windowMs`). */
   start: number;
   windowMs: number;
@@ -47,7 +47,7 @@ export interface RateLimiterOptions {
 
 /** Sliding-window counters by key. */
 export class RateLimiter {
-  readonly #buckets = new Map<string, Bucket>();
+  readonly #counters = new Map<string, Counter>();
   readonly #maxKeys: number;
   readonly #sweepEveryMs: number;
   #lastSweep = 0;
@@ -60,74 +60,66 @@ export class RateLimiter {
 
   /** Keys currently kept (for tests of the memory bound). */
   get size(): number {
-    return this.#buckets.size;
+    return this.#counters.size;
   }
 
   /**
-   * How long `key` must wait before one more request fits `quota`, in ms at
-   * `now`; 0 when it fits now. Counts nothing: see {@link take}.
+   * The counters of `key` under `quota`, moved to the window holding `now`
+   * (made when `key` has none). One map lookup; check it with {@link wait}
+   * and count a request with {@link take}.
    */
-  wait(key: string, quota: Quota, now: number): number {
-    const b = this.#buckets.get(key);
-    if (!b) return 0;
-    roll(b, quota.windowMs, now);
-    const elapsed = now - b.start;
+  counter(key: string, quota: Quota, now: number): Counter {
+    let c = this.#counters.get(key);
+    if (c) {
+      roll(c, quota.windowMs, now);
+      return c;
+    }
+    if (now - this.#lastSweep >= this.#sweepEveryMs) this.#sweep(now);
+    // Still full: the oldest key goes (its caller starts afresh), one per new key, so a flood of
+    // new keys costs O(1) each.
+    if (this.#counters.size >= this.#maxKeys) {
+      this.#counters.delete(this.#counters.keys().next().value!);
+    }
+    c = { start: now - (now % quota.windowMs), windowMs: quota.windowMs, previous: 0, current: 0 };
+    this.#counters.set(key, c);
+    return c;
+  }
+
+  /**
+   * How long `c` must wait before one more request fits `quota`, in ms at
+   * `now` (the time `c` was got at); 0 when it fits now.
+   */
+  wait(c: Counter, quota: Quota, now: number): number {
+    const elapsed = now - c.start;
     const w = quota.windowMs;
-    const used = b.previous * (1 - elapsed / w) + b.current;
+    const used = c.previous * (1 - elapsed / w) + c.current;
     if (used + 1 <= quota.requests) return 0;
     const room = quota.requests - 1;
-    if (b.current > room) {
+    if (c.current > room) {
       // The current window alone is too full: wait until it is the previous one and has
       // slid out far enough.
-      return w - elapsed + w * (1 - room / b.current);
+      return w - elapsed + w * (1 - room / c.current);
     }
     // The previous window's remainder is what is in the way: wait until enough of it slid out.
-    return Math.max(0, w * (1 - (room - b.current) / b.previous) - elapsed);
+    return Math.max(0, w * (1 - (room - c.current) / c.previous) - elapsed);
   }
 
-  /** What `key` has left of `quota` at `now`, in whole requests. */
-  remaining(key: string, quota: Quota, now: number): number {
-    const b = this.#buckets.get(key);
-    if (!b) return quota.requests;
-    roll(b, quota.windowMs, now);
-    const used = b.previous * (1 - (now - b.start) / quota.windowMs) + b.current;
-    return Math.max(0, Math.floor(quota.requests - used));
-  }
-
-  /** Counts one request of `key` under `quota` at `now`. */
-  take(key: string, quota: Quota, now: number): void {
-    let b = this.#buckets.get(key);
-    if (b) {
-      roll(b, quota.windowMs, now);
-    } else {
-      if (now - this.#lastSweep >= this.#sweepEveryMs) this.#sweep(now);
-      // Still full: the oldest key goes (its caller starts afresh), one per new key, so a
-      // flood of new keys costs O(1) each.
-      if (this.#buckets.size >= this.#maxKeys) {
-        this.#buckets.delete(this.#buckets.keys().next().value!);
-      }
-      b = {
-        start: now - (now % quota.windowMs),
-        windowMs: quota.windowMs,
-        previous: 0,
-        current: 0,
-      };
-      this.#buckets.set(key, b);
-    }
-    b.current++;
+  /** Counts one request on `c`. */
+  take(c: Counter): void {
+    c.current++;
   }
 
   /** Drops keys whose counts have slid out entirely (idle for two windows). */
   #sweep(now: number): void {
     this.#lastSweep = now;
-    for (const [key, b] of this.#buckets) {
-      if (now >= b.start + 2 * b.windowMs) this.#buckets.delete(key);
+    for (const [key, c] of this.#counters) {
+      if (now >= c.start + 2 * c.windowMs) this.#counters.delete(key);
     }
   }
 }
 
 /** Moves `b` to the window holding `now` (and to a new window length, starting afresh). */
-function roll(b: Bucket, windowMs: number, now: number): void {
+function roll(b: Counter, windowMs: number, now: number): void {
   if (b.windowMs !== windowMs) {
     b.windowMs = windowMs;
     b.start = now - (now % windowMs);

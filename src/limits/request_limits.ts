@@ -119,6 +119,8 @@ export class RequestLimits {
   /** Each gateway's compiled limits; null when it has none (the common case: one lookup). */
   readonly #gateways = new Map<string, Compiled | null>();
   readonly #toolQuotas = new Map<number, Quota>();
+  /** Quotas of credentials' own limits, by the limit object their cached principal holds. */
+  readonly #keyQuotas = new WeakMap<RateLimit, Quota & { limit: RateLimit }>();
   readonly #unsubscribe: () => void;
 
   /** Limits read through `load`, re-read after `changes` names their gateway. */
@@ -138,26 +140,29 @@ export class RequestLimits {
   /**
    * Checks one request of `caller` to `gatewayId` against the caller's limit
    * and the gateway's ceiling and, when both admit it, counts it against
-   * both (a request one refuses counts against neither). Undefined when
-   * admitted.
+   * both (a request one refuses counts against neither), at `at` (epoch
+   * ms; now by default). Undefined when admitted.
    */
-  admit(gatewayId: string, caller: LimitedCaller, now = Date.now()): LimitRefusal | undefined {
+  admit(gatewayId: string, caller: LimitedCaller, at?: number): LimitRefusal | undefined {
     let g = this.#gateways.get(gatewayId);
     if (g === undefined) g = this.#compile(gatewayId);
     if (g === null && caller.rateLimit === undefined) return undefined;
-    const own = caller.rateLimit ? quotaOf(caller.rateLimit) : g?.perCaller;
+    const now = at ?? Date.now();
+    const limiter = this.#limiter;
+    const own = caller.rateLimit ? this.#quotaOf(caller.rateLimit) : g?.perCaller;
     const ceiling = g?.gateway;
-    const callerKey = own ? `${gatewayId}\ncaller\n${caller.limitKey}` : "";
-    if (own) {
-      const wait = this.#limiter.wait(callerKey, own, now);
+    const mine = own && limiter.counter(`${gatewayId}\ncaller\n${caller.limitKey}`, own, now);
+    if (mine) {
+      const wait = limiter.wait(mine, own, now);
       if (wait > 0) return this.#refusal("caller", own, wait, ceiling);
     }
     if (ceiling) {
-      const wait = this.#limiter.wait(g!.gatewayKey, ceiling, now);
+      const all = limiter.counter(g!.gatewayKey, ceiling, now);
+      const wait = limiter.wait(all, ceiling, now);
       if (wait > 0) return this.#refusal("gateway", ceiling, wait, own);
-      this.#limiter.take(g!.gatewayKey, ceiling, now);
+      limiter.take(all);
     }
-    if (own) this.#limiter.take(callerKey, own, now);
+    if (mine) limiter.take(mine);
     return undefined;
   }
 
@@ -177,11 +182,17 @@ export class RequestLimits {
     if (!quota) {
       this.#toolQuotas.set(perMinute, quota = { requests: perMinute, windowMs: TOOL_WINDOW_MS });
     }
-    const key = `${gatewayId}\ntool\n${toolName}\n${limitKey}`;
-    const wait = this.#limiter.wait(key, quota, now);
+    const c = this.#limiter.counter(`${gatewayId}\ntool\n${toolName}\n${limitKey}`, quota, now);
+    const wait = this.#limiter.wait(c, quota, now);
     if (wait > 0) return seconds(wait);
-    this.#limiter.take(key, quota, now);
+    this.#limiter.take(c);
     return 0;
+  }
+
+  #quotaOf(limit: RateLimit): Quota & { limit: RateLimit } {
+    let quota = this.#keyQuotas.get(limit);
+    if (!quota) this.#keyQuotas.set(limit, quota = quotaOf(limit));
+    return quota;
   }
 
   #compile(gatewayId: string): Compiled | null {
