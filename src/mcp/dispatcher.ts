@@ -904,7 +904,8 @@ export class Dispatcher {
         if (call.draft) call.draft.limit = "tool";
         return {
           ...errorResult(
-            `Rate limit exceeded: tool ${entry.item.name} takes ${perMinute} calls a minute ` +
+            `Rate limit exceeded: tool ${entry.item.name} takes ${perMinute} ` +
+              `call${perMinute === 1 ? "" : "s"} a minute ` +
               `from each caller; retry in ${wait} s.`,
           ),
           _meta: { "gatehouse/retryAfterSeconds": wait },
