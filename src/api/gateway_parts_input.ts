@@ -28,16 +28,20 @@ export interface AssignInput {
 }
 
 /**
- * A tool assignment's `rateLimit` in `body`: calls a minute each caller may
- * make, null for none, undefined when absent.
+ * A per-tool limit in `body[field]` (a tool assignment's `rateLimit`, an
+ * attachment's `toolRateLimit`): calls a minute each caller may make, null
+ * for none, undefined when absent.
  */
-export function optionalToolRateLimit(body: Body): number | null | undefined {
-  const v = body.rateLimit;
+export function optionalToolRateLimit(
+  body: Body,
+  field = "rateLimit",
+): number | null | undefined {
+  const v = body[field];
   if (v === undefined || v === null) return v;
   if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > MAX_LIMIT_REQUESTS) {
     throw invalid(
-      "rateLimit",
-      `rateLimit must be a whole number of calls per minute per caller, from 1 to ${MAX_LIMIT_REQUESTS}, or null for none`,
+      field,
+      `${field} must be a whole number of calls per minute per caller, from 1 to ${MAX_LIMIT_REQUESTS}, or null for none`,
     );
   }
   return v as number;

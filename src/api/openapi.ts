@@ -1075,6 +1075,11 @@ const SCHEMAS: Record<string, Json> = {
     prefix: str("Tools and prompts are served as `{prefix}_{name}`."),
     include: list(str()),
     exclude: list(str()),
+    toolRateLimit: {
+      type: "integer",
+      minimum: 1,
+      description: "Calls a minute each caller may make of each of the server's tools.",
+    },
     attachedAt: time("When the server was attached."),
     state: { enum: ["connecting", "ready", "degraded", "failed"] },
     serves: obj({
@@ -1101,6 +1106,12 @@ const SCHEMAS: Record<string, Json> = {
       type: "array",
       items: { type: "string" },
       description: "Serve no tool or prompt whose server name matches one of these patterns.",
+    },
+    toolRateLimit: {
+      ...TOOL_RATE_LIMIT,
+      description: "Calls a minute each caller may make of each of the server's tools through " +
+        "this gateway; a call over it gets an `isError` result saying when to retry. Absent or " +
+        "null: unlimited. Attaching again replaces it.",
     },
   }, ["serverId"]),
   ServerLogs: obj({

@@ -365,8 +365,9 @@ const MIGRATIONS: readonly string[] = [
   BEGIN SELECT RAISE(ABORT, 'audit events cannot be deleted'); END;
   `,
   // 11: rate limits. A gateway key may have its own limit (both columns set, or neither: at most
-  // rate_limit_requests requests per rate_limit_window_seconds), and a tool assignment a limit
-  // of calls per minute per caller. A gateway's own limits live in its configuration JSON.
+  // rate_limit_requests requests per rate_limit_window_seconds), a tool assignment a limit of
+  // calls per minute per caller, and a whole server's attachment one for each of its tools. A
+  // gateway's own limits live in its configuration JSON.
   `
   ALTER TABLE gateway_keys ADD COLUMN rate_limit_requests INTEGER
     CHECK (rate_limit_requests IS NULL OR rate_limit_requests >= 1);
@@ -375,6 +376,8 @@ const MIGRATIONS: readonly string[] = [
       AND (rate_limit_window_seconds IS NULL OR rate_limit_window_seconds >= 1));
   ALTER TABLE gateway_tools ADD COLUMN rate_limit INTEGER
     CHECK (rate_limit IS NULL OR rate_limit >= 1);
+  ALTER TABLE gateway_servers ADD COLUMN tool_rate_limit INTEGER
+    CHECK (tool_rate_limit IS NULL OR tool_rate_limit >= 1);
   `,
 ];
 

@@ -47,3 +47,46 @@ Deno.test("an upstream server's tool assigned by itself is limited per caller li
     await s.close();
   }
 });
+
+Deno.test("a server attached whole limits each of its tools per caller with toolRateLimit", async () => {
+  const s = await startTestServer();
+  const records: RequestRecord[] = [];
+  s.telemetry.addSink({ add: (r) => records.push(r) });
+  try {
+    const gw = await setupGateway(s, "/fed");
+    const everything = await addServer(s, everythingStdio());
+    const bad = await s.api("POST", `/gateways/${gw.id}/servers`, {
+      serverId: everything.id,
+      prefix: "e",
+      toolRateLimit: 0,
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error?.field, "toolRateLimit");
+    const attached = await api(s, "POST", `/gateways/${gw.id}/servers`, {
+      serverId: everything.id,
+      prefix: "e",
+      toolRateLimit: 1,
+    }, 201);
+    assert.equal(attached.toolRateLimit, 1);
+    const { client, close } = await connectSdk("ws", gw);
+    try {
+      const sum = () => client.callTool({ name: "e_get-sum", arguments: { a: 2, b: 2 } });
+      assert.match(JSON.stringify((await sum()).content), /4/);
+      const over = await sum();
+      assert.equal(over.isError, true);
+      assert.match(JSON.stringify(over.content), /tool e_get-sum takes 1 call a minute/);
+      // Each tool of the server is counted apart.
+      const echo = await client.callTool({ name: "e_echo", arguments: { message: "hi" } });
+      assert.notEqual(echo.isError, true);
+      // Attaching again without it lifts the limit.
+      await api(s, "POST", `/gateways/${gw.id}/servers`, { serverId: everything.id, prefix: "e" });
+      assert.match(JSON.stringify((await sum()).content), /4/);
+    } finally {
+      await close();
+    }
+    const limited = records.filter((r) => r.status === "rate_limited");
+    assert.deepEqual(limited.map((r) => [r.name, r.limit]), [["e_get-sum", "tool"]]);
+  } finally {
+    await s.close();
+  }
+});
