@@ -37,7 +37,9 @@ export interface McpRouteDeps {
 const PRM_SUFFIX = "/.well-known/oauth-protected-resource";
 const CORS_ALLOW_HEADERS =
   "authorization, content-type, accept, x-api-key, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id";
-const CORS_EXPOSE_HEADERS = "mcp-session-id, www-authenticate";
+// A browser client reads a rate limit's answer too: when to retry, and the limit's policy.
+const CORS_EXPOSE_HEADERS =
+  "mcp-session-id, www-authenticate, retry-after, ratelimit, ratelimit-policy";
 
 /** Splits `/mcp/{org}/{rest}` into the org slug and the rest (with its leading slash). */
 function splitPath(pathname: string): { org: string; rest: string } | undefined {
