@@ -64,11 +64,15 @@ function parseConfiguration(body: Body): GatewayConfiguration {
   const config = object(body, "configuration");
   const transport = oneOf(config, "transport", TRANSPORTS, "configuration.transport");
   const parsed: GatewayConfiguration = { ...config, transport };
-  if (config.rateLimits !== undefined) parsed.rateLimits = parseRateLimits(config.rateLimits);
+  // null removes them (a PATCH merges configuration key by key, so absence keeps them).
+  if (config.rateLimits === null) delete parsed.rateLimits;
+  else if (config.rateLimits !== undefined) {
+    parsed.rateLimits = parseRateLimits(config.rateLimits);
+  }
   return parsed;
 }
 
-/** `configuration.rateLimits`: `perCaller` and `gateway`, each optional. */
+/** `configuration.rateLimits`: `perCaller` and `gateway`, each optional (null: none). */
 function parseRateLimits(value: unknown): Record<string, unknown> {
   const path = "configuration.rateLimits";
   if (!isObject(value)) {

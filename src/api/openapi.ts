@@ -308,8 +308,10 @@ const gatewayConfiguration = (partial: boolean): Json => ({
         ),
         gateway: rateLimit("The ceiling of all callers of the gateway together."),
       }, []),
+      type: ["object", "null"],
       description: "Rate limits of the gateway's MCP requests, in memory per process; a " +
-        "request over one gets HTTP 429 (or, in a session stream, JSON-RPC error -32029).",
+        "request over one gets HTTP 429 (or, in a session stream, JSON-RPC error -32029). " +
+        "Sent as null, removes them.",
     },
   },
   required: partial ? [] : ["transport"],

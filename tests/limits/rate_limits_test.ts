@@ -283,7 +283,10 @@ Deno.test("the window slides: a refused caller gets through after Retry-After, a
     const byDefault = await post(f.gw, key, 9);
     assert.equal(byDefault.status, 429);
     assert.equal(byDefault.headers.get("ratelimit-policy"), `"caller";q=2;w=3600`);
-    await setGatewayLimits(f, f.gw, {});
+    const removed = await asAdmin(f)("PATCH", `/gateways/${f.gw.id}`, {
+      configuration: { rateLimits: null },
+    });
+    assert.equal(expectStatus(removed, 200).body.configuration.rateLimits, undefined);
     assert.equal((await post(f.gw, key, 10)).status, 200);
   } finally {
     await f.close();
