@@ -6,6 +6,7 @@
  */
 import type { AttachmentSettings } from "../store/attachments.ts";
 import { invalid } from "./errors.ts";
+import { optionalToolRateLimit } from "./gateway_parts_input.ts";
 import { type Body, onlyFields, optionalString, string } from "./validate.ts";
 
 /** Prefixes are short names: what an MCP tool name may hold, ending before `_`. */
@@ -31,9 +32,9 @@ function patterns(body: Body, field: "include" | "exclude"): string[] | undefine
   return [...new Set(v as string[])];
 }
 
-/** Reads `{serverId, prefix?, include?, exclude?}`. */
+/** Reads `{serverId, prefix?, include?, exclude?, toolRateLimit?}`. */
 export function parseAttachmentInput(body: Body): AttachmentInput {
-  onlyFields(body, ["serverId", "prefix", "include", "exclude"]);
+  onlyFields(body, ["serverId", "prefix", "include", "exclude", "toolRateLimit"]);
   const input: AttachmentInput = { serverId: string(body, "serverId", { max: 64 }) };
   const prefix = optionalString(body, "prefix", {
     max: 32,
@@ -45,5 +46,7 @@ export function parseAttachmentInput(body: Body): AttachmentInput {
   if (include) input.include = include;
   const exclude = patterns(body, "exclude");
   if (exclude) input.exclude = exclude;
+  const toolRateLimit = optionalToolRateLimit(body, "toolRateLimit");
+  if (typeof toolRateLimit === "number") input.toolRateLimit = toolRateLimit;
   return input;
 }

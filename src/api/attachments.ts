@@ -77,6 +77,7 @@ export function attachmentRoutes(
       ...(a.prefix !== undefined ? { prefix: a.prefix } : {}),
       ...(a.include ? { include: a.include } : {}),
       ...(a.exclude ? { exclude: a.exclude } : {}),
+      ...(a.toolRateLimit !== undefined ? { toolRateLimit: a.toolRateLimit } : {}),
       attachedAt: a.attachedAt,
       state: upstreams.status(a.serverId).state,
       // What the gateway serves of this server: items that hold their name in its view.

@@ -6,6 +6,7 @@
  */
 import type { GatewayConfiguration, GatewayInput } from "../store/gateways.ts";
 import { invalid } from "./errors.ts";
+import { optionalRateLimit } from "./gateway_parts_input.ts";
 import {
   type Body,
   isObject,
@@ -66,7 +67,28 @@ function parseConfiguration(body: Body): GatewayConfiguration {
   if (config.logPayloads !== undefined && typeof config.logPayloads !== "boolean") {
     throw invalid("configuration.logPayloads", "configuration.logPayloads must be true or false");
   }
-  return { ...config, transport };
+  const parsed: GatewayConfiguration = { ...config, transport };
+  // null removes them (a PATCH merges configuration key by key, so absence keeps them).
+  if (config.rateLimits === null) delete parsed.rateLimits;
+  else if (config.rateLimits !== undefined) {
+    parsed.rateLimits = parseRateLimits(config.rateLimits);
+  }
+  return parsed;
+}
+
+/** `configuration.rateLimits`: `perCaller` and `gateway`, each optional (null: none). */
+function parseRateLimits(value: unknown): Record<string, unknown> {
+  const path = "configuration.rateLimits";
+  if (!isObject(value)) {
+    throw invalid(path, `${path} must be an object {perCaller?, gateway?}`);
+  }
+  onlyFields(value, ["perCaller", "gateway"], `${path}.`);
+  const limits: Record<string, unknown> = {};
+  for (const part of ["perCaller", "gateway"]) {
+    const limit = optionalRateLimit(value[part], `${path}.${part}`);
+    if (limit) limits[part] = limit;
+  }
+  return limits;
 }
 
 const FIELDS = ["name", "type", "endpoint", "configuration", "description"];

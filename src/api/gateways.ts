@@ -25,7 +25,12 @@ import type { ApiDeps, ApiEnv } from "./context.ts";
 import { ApiError, invalid, notFound } from "./errors.ts";
 import { mergeGatewayInput, parseGatewayInput } from "./gateway_input.ts";
 import { listQuery, LISTS } from "./lists.ts";
-import { parseAssignInput, parseGatewayKeyInput } from "./gateway_parts_input.ts";
+import {
+  optionalToolRateLimit,
+  parseAssignInput,
+  parseGatewayKeyInput,
+  parseGatewayKeyPatch,
+} from "./gateway_parts_input.ts";
 import { presentAssignment, presentGateway, presentGatewayKey } from "./present.ts";
 import { onlyFields, optionalBoolean } from "./validate.ts";
 
@@ -164,16 +169,25 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
     const input = parseAssignInput(await readJson(c));
     if (input.enabled) checkNames(gw, input.toolIds, input.field);
     audited(c, store, (note) => {
-      const before = new Map(store.tools.assignments(gw.id).map((a) => [a.tool.id, a.enabled]));
-      const missing = store.tools.assign(gw.orgId, gw.id, input.toolIds, input.enabled);
+      const before = new Map(store.tools.assignments(gw.id).map((a) => [a.tool.id, a]));
+      const missing = store.tools.assign(
+        gw.orgId,
+        gw.id,
+        input.toolIds,
+        input.enabled,
+        input.rateLimit,
+      );
       if (missing.length > 0) {
         throw new ApiError(404, "not_found", `tool '${missing[0]}' not found`, input.field);
       }
       const changes = input.toolIds.map((id) => {
         const was = before.get(id);
         return changesBetween(
-          was === undefined ? undefined : { enabled: was },
-          { enabled: input.enabled },
+          was === undefined ? undefined : { enabled: was.enabled, rateLimit: was.rateLimit },
+          {
+            enabled: input.enabled,
+            rateLimit: input.rateLimit === undefined ? was?.rateLimit ?? null : input.rateLimit,
+          },
           `tools.${id}.`,
         );
       });
@@ -196,18 +210,25 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
   app.patch("/:id/tools/:toolId", async (c) => {
     const gw = gatewayOf(c);
     const body = await readJson(c);
-    onlyFields(body, ["enabled"]);
+    onlyFields(body, ["enabled", "rateLimit"]);
     const enabled = optionalBoolean(body, "enabled");
-    if (enabled === undefined) throw invalid("enabled", "enabled is required");
+    const rateLimit = optionalToolRateLimit(body);
+    if (enabled === undefined && rateLimit === undefined) {
+      throw invalid("enabled", "give enabled, rateLimit, or both");
+    }
     const toolId = c.req.param("toolId");
     if (enabled) checkNames(gw, [toolId], "enabled");
     audited(c, store, (note) => {
       const before = store.tools.assignment(gw.id, toolId);
-      if (!before || !store.tools.setEnabled(gw.id, toolId, enabled)) {
+      if (!before || !store.tools.updateAssignment(gw.id, toolId, { enabled, rateLimit })) {
         throw notFound("tool assignment");
       }
-      const part = `tools.${toolId}`;
-      notePart(note, "gateway.tool.update", gw, part, { enabled: before.enabled }, { enabled });
+      const was = { enabled: before.enabled, rateLimit: before.rateLimit };
+      const is = {
+        enabled: enabled ?? before.enabled,
+        rateLimit: rateLimit === undefined ? before.rateLimit : rateLimit,
+      };
+      notePart(note, "gateway.tool.update", gw, `tools.${toolId}`, was, is);
     });
     return c.json(presentAssignment(store.tools.assignment(gw.id, toolId)!));
   });
@@ -247,6 +268,20 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
   app.get("/:id/keys", (c) => {
     const gw = gatewayOf(c);
     return c.json({ keys: store.gatewayKeys.list(gw.id).map(presentGatewayKey) });
+  });
+
+  // A key's own rate limit changes in place (its value, scopes and expiry do not).
+  app.patch("/:id/keys/:keyId", async (c) => {
+    const gw = gatewayOf(c);
+    const { rateLimit } = parseGatewayKeyPatch(await readJson(c));
+    const key = audited(c, store, (note) => {
+      const before = store.gatewayKeys.get(gw.id, c.req.param("keyId"));
+      const key = before && store.gatewayKeys.setRateLimit(gw.id, before.id, rateLimit);
+      if (!before || !key) throw notFound("gateway key");
+      notePart(note, "gateway.key.update", gw, `keys.${key.id}`, keyFields(before), keyFields(key));
+      return key;
+    });
+    return c.json(presentGatewayKey(key));
   });
 
   app.delete("/:id/keys/:keyId", (c) => {

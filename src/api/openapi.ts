@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { MAX_LIMIT_REQUESTS, MAX_LIMIT_WINDOW_SECONDS } from "../limits/request_limits.ts";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../oauth/password.ts";
 import { DEFAULT_API_KEY_HEADER, SECRET_TYPES } from "../secrets/types.ts";
 import { ROLES } from "../store/orgs.ts";
@@ -114,6 +115,38 @@ const accessKey = obj({
   revokedAt: nullableTime("When the key was revoked; null while it is not."),
 });
 
+/** `{requests, windowSeconds}`: a rate limit (see the README's "Rate limits"). */
+const rateLimit = (description: string): Json => ({
+  ...obj({
+    requests: {
+      type: "integer",
+      minimum: 1,
+      maximum: MAX_LIMIT_REQUESTS,
+      description: "Requests allowed per window.",
+    },
+    windowSeconds: {
+      type: "integer",
+      minimum: 1,
+      maximum: MAX_LIMIT_WINDOW_SECONDS,
+      description: "The sliding window, in seconds.",
+    },
+  }),
+  description,
+});
+const nullableRateLimit = (description: string): Json => ({
+  oneOf: [rateLimit(description), { type: "null" }],
+  description,
+});
+const KEY_RATE_LIMIT = "The key's own limit, which replaces the gateway's " +
+  "`configuration.rateLimits.perCaller` for its requests; null: none of its own.";
+const TOOL_RATE_LIMIT = {
+  type: ["integer", "null"],
+  minimum: 1,
+  maximum: MAX_LIMIT_REQUESTS,
+  description: "Calls a minute each caller may make of the tool through this gateway; a call " +
+    "over it gets an `isError` result saying when to retry. null: unlimited.",
+};
+
 const gatewayKey = obj({
   id: str("Key id."),
   name: str(),
@@ -123,6 +156,7 @@ const gatewayKey = obj({
   createdAt: time("When the key was issued."),
   expiresAt: nullableTime("When the key stops working; null for never."),
   revokedAt: nullableTime("When the key was revoked; null while it is not."),
+  rateLimit: nullableRateLimit(KEY_RATE_LIMIT),
 });
 
 const httpExecutionConfig = (forResponse: boolean): Json => ({
@@ -273,6 +307,20 @@ const gatewayConfiguration = (partial: boolean): Json => ({
       description: "true: the request log keeps each tools/call's arguments and result " +
         `(credentials redacted, values over ${MAX_PAYLOAD_CHARS} characters of JSON shown as ` +
         "their size). Off by default: rows then hold no payload.",
+    },
+    rateLimits: {
+      ...obj({
+        perCaller: rateLimit(
+          "The default limit of each caller (gateway key, OAuth grant, JWT subject, member " +
+            "signed in with Basic, or client address for `none`); a key's own `rateLimit` " +
+            "replaces it.",
+        ),
+        gateway: rateLimit("The ceiling of all callers of the gateway together."),
+      }, []),
+      type: ["object", "null"],
+      description: "Rate limits of the gateway's MCP requests, in memory per process; a " +
+        "request over one gets HTTP 429 (or, in a session stream, JSON-RPC error -32029). " +
+        "Sent as null, removes them.",
     },
   },
   required: partial ? [] : ["transport"],
@@ -888,6 +936,7 @@ const SCHEMAS: Record<string, Json> = {
     toolId: str(),
     name: str("The tool's name."),
     enabled: { type: "boolean", description: "Whether the gateway's MCP clients see the tool." },
+    rateLimit: TOOL_RATE_LIMIT,
     assignedAt: time("When the tool was assigned."),
     tool: ref("Tool"),
   }),
@@ -895,11 +944,14 @@ const SCHEMAS: Record<string, Json> = {
   Assignments: listOf("tools", "Assignment"),
   AssignTools: {
     description: "One tool (`toolId`) or many (`toolIds`, all or none: if any id is unknown " +
-      "in the organization nothing is assigned). Tools already assigned take the new `enabled`.",
+      "in the organization nothing is assigned). Tools already assigned take the new " +
+      "`enabled`, and the new `rateLimit` when one is given.",
     oneOf: [
-      obj({ toolId: str(undefined, { minLength: 1 }), enabled: { type: "boolean" } }, [
-        "toolId",
-      ]),
+      obj({
+        toolId: str(undefined, { minLength: 1 }),
+        enabled: { type: "boolean" },
+        rateLimit: TOOL_RATE_LIMIT,
+      }, ["toolId"]),
       obj({
         toolIds: {
           type: "array",
@@ -908,10 +960,14 @@ const SCHEMAS: Record<string, Json> = {
           maxItems: MAX_ASSIGN,
         },
         enabled: { type: "boolean" },
+        rateLimit: TOOL_RATE_LIMIT,
       }, ["toolIds"]),
     ],
   },
-  AssignmentUpdate: obj({ enabled: { type: "boolean" } }),
+  AssignmentUpdate: {
+    ...obj({ enabled: { type: "boolean" }, rateLimit: TOOL_RATE_LIMIT }, []),
+    minProperties: 1,
+  },
   GatewayKey: gatewayKey,
   GatewayKeyWithValue: withKey(gatewayKey, "The gateway key itself. Shown in this response only."),
   GatewayKeyList: listOf("keys", "GatewayKey"),
@@ -924,7 +980,9 @@ const SCHEMAS: Record<string, Json> = {
       description: "Defaults to all scopes.",
     },
     expiresAt: nullableTime("A future time after which the key stops working."),
+    rateLimit: nullableRateLimit(KEY_RATE_LIMIT),
   }, ["name"]),
+  GatewayKeyUpdate: obj({ rateLimit: nullableRateLimit(KEY_RATE_LIMIT) }),
   AuthMethod: obj({
     id: str(),
     gatewayId: str(),
@@ -1041,6 +1099,11 @@ const SCHEMAS: Record<string, Json> = {
     prefix: str("Tools and prompts are served as `{prefix}_{name}`."),
     include: list(str()),
     exclude: list(str()),
+    toolRateLimit: {
+      type: "integer",
+      minimum: 1,
+      description: "Calls a minute each caller may make of each of the server's tools.",
+    },
     attachedAt: time("When the server was attached."),
     state: { enum: ["connecting", "ready", "degraded", "failed"] },
     serves: obj({
@@ -1067,6 +1130,12 @@ const SCHEMAS: Record<string, Json> = {
       type: "array",
       items: { type: "string" },
       description: "Serve no tool or prompt whose server name matches one of these patterns.",
+    },
+    toolRateLimit: {
+      ...TOOL_RATE_LIMIT,
+      description: "Calls a minute each caller may make of each of the server's tools through " +
+        "this gateway; a call over it gets an `isError` result saying when to retry. Absent or " +
+        "null: unlimited. Attaching again replaces it.",
     },
   }, ["serverId"]),
   ServerLogs: obj({
@@ -1813,7 +1882,7 @@ const ROUTES: Record<string, Record<string, Op>> = {
   },
   "/gateways/{id}/tools/{toolId}": {
     patch: {
-      summary: "Enable or disable an assignment",
+      summary: "Enable or disable an assignment, or change its rate limit",
       tag: "assignments",
       body: "AssignmentUpdate",
       ok: [200, "Assignment"],
@@ -1850,6 +1919,13 @@ const ROUTES: Record<string, Record<string, Op>> = {
     get: { summary: "List gateway keys", tag: "gateway keys", ok: [200, "GatewayKeyList"] },
   },
   "/gateways/{id}/keys/{keyId}": {
+    patch: {
+      summary: "Change a gateway key's rate limit",
+      tag: "gateway keys",
+      description: "Sets the key's own limit (null removes it); applies to its next request.",
+      body: "GatewayKeyUpdate",
+      ok: [200, "GatewayKey"],
+    },
     delete: {
       summary: "Revoke a gateway key",
       tag: "gateway keys",

@@ -74,6 +74,7 @@ export function presentAssignment(a: Assignment) {
     toolId: a.tool.id,
     name: a.tool.name,
     enabled: a.enabled,
+    rateLimit: a.rateLimit,
     assignedAt: a.assignedAt,
     tool: presentTool(a.tool),
   };

@@ -28,6 +28,7 @@
  *
  * @module
  */
+import type { RateLimit } from "../limits/request_limits.ts";
 import { ACCESS_TOKEN_PREFIX, verifyOAuthToken } from "../oauth/verify.ts";
 import type { AuthMethod } from "../store/auth_methods.ts";
 import type { Role } from "../store/orgs.ts";
@@ -61,6 +62,8 @@ export interface GatewayPrincipal {
   clientId?: string;
   /** The token's `sub` claim, for `jwt` callers. */
   subject?: string;
+  /** The credential's own rate limit (a gateway key's `rateLimit`), if it has one. */
+  rateLimit?: RateLimit;
 }
 
 /** Why a request was refused (said in the 401 body; never echoes the credential). */
@@ -458,6 +461,7 @@ export class GatewayAuthenticator {
         method: "api_key",
         scopes: new Set(stored.scopes),
         keyName: stored.name,
+        ...(stored.rateLimit ? { rateLimit: stored.rateLimit } : {}),
       },
     };
     if (this.#keys.size >= this.#maxKeys) {

@@ -66,6 +66,8 @@ export class AssignedToolSource implements CatalogSource {
         toolId: tool.id,
         origin,
         serverId: tool.serverId,
+        // Upstream servers' tools assigned one by one are limited like local ones.
+        ...(tool.rateLimit === null ? {} : { rateLimit: tool.rateLimit }),
         call: (args, ctx) =>
           executor ? executor.execute(tool, args, ctx) : Promise.resolve(
             errorResult(`Tools of type '${tool.type}' cannot be executed by this server`),

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Scope } from "../auth/scopes.ts";
+import type { LimitedCaller, LimitRefusal, RequestLimits } from "../limits/request_limits.ts";
 import {
   errorResult,
   type ExecutionContext,
@@ -58,8 +59,8 @@ export interface GatewayInfo {
   description: string;
 }
 
-/** The authenticated caller of a message. */
-export interface Caller {
+/** The authenticated caller of a message, and who its requests count against. */
+export interface Caller extends Partial<LimitedCaller> {
   /** Scopes granted, e.g. `tools:read`, `tools:execute`. */
   scopes: ReadonlySet<string>;
 }
@@ -107,6 +108,8 @@ export interface Outcome {
   requiredScope?: string;
   /** True when the call was cancelled and, by the spec, gets no response. */
   cancelled?: boolean;
+  /** HTTP headers the answer carries (a rate limit's `Retry-After`, `RateLimit`...). */
+  headers?: Record<string, string>;
 }
 
 /** Settings of the dispatcher. */
@@ -122,6 +125,8 @@ export interface DispatcherOptions {
   parked: ParkedCalls;
   /** Where each request's record goes (the request log, metrics, traces). */
   telemetry?: Telemetry;
+  /** The rate limits requests and tool calls are checked against. */
+  limits?: RequestLimits;
 }
 
 /**
@@ -289,6 +294,23 @@ function recordOf(
   };
 }
 
+/**
+ * The answer to a request a caller or gateway limit refused: HTTP 429 with
+ * the limit's headers, and a JSON-RPC error (what SSE and WebSocket
+ * clients read) whose `data` says when to retry and which limit refused.
+ */
+function limitedOutcome(id: RequestId, refused: LimitRefusal): Outcome {
+  const { kind, retryAfterSeconds, limit } = refused;
+  const who = kind === "caller" ? "this caller" : "this gateway (all callers together)";
+  const error = new RpcError(
+    ErrorCode.RateLimited,
+    `Rate limit exceeded: ${who} may make ${limit.requests} requests per ` +
+      `${limit.windowSeconds} s; retry in ${retryAfterSeconds} s`,
+    { retryAfterSeconds, limit: kind },
+  );
+  return { response: failure(id, error), status: 429, headers: refused.headers };
+}
+
 /** An empty completion: what a source that cannot complete answers. */
 const NO_COMPLETION = { completion: { values: [], hasMore: false } };
 
@@ -444,6 +466,11 @@ export class Dispatcher {
       return { status: 202 };
     }
     const req = c.message;
+    const refused = this.#limited(ex);
+    if (refused) {
+      if (draft) draft.limit = refused.kind;
+      return limitedOutcome(req.id, refused);
+    }
     try {
       const problem = jsonProblem(req.params, MAX_JSON_DEPTH, "params");
       if (problem) throw invalidParams(describeProblem(problem));
@@ -468,6 +495,19 @@ export class Dispatcher {
         status: 200,
       };
     }
+  }
+
+  /**
+   * The caller and gateway limits' refusal of one more request of `ex`'s
+   * caller; undefined when admitted (and then counted). Every request counts,
+   * `initialize` and `ping` too; notifications (`notifications/cancelled`
+   * among them) and answers to the server's requests never do.
+   */
+  #limited(ex: Exchange): LimitRefusal | undefined {
+    const limits = this.opts.limits;
+    const caller = ex.caller;
+    if (!limits || caller.limitKey === undefined) return undefined;
+    return limits.admit(ex.gateway.id, caller as LimitedCaller);
   }
 
   /** Finds `name` in the method table and runs it, with the era's framing of the result. */
@@ -859,6 +899,22 @@ export class Dispatcher {
     if (!entry) {
       this.opts.catalog.missed(ex.gateway.id);
       throw invalidParams(`Unknown tool: ${params.name}`);
+    }
+    const perMinute = entry.item.rateLimit;
+    const limits = this.opts.limits;
+    if (perMinute !== undefined && limits && ex.caller.limitKey !== undefined) {
+      const wait = limits.admitTool(ex.gateway.id, entry.item.name, ex.caller.limitKey, perMinute);
+      if (wait > 0) {
+        if (call.draft) call.draft.limit = "tool";
+        return {
+          ...errorResult(
+            `Rate limit exceeded: tool ${entry.item.name} takes ${perMinute} ` +
+              `call${perMinute === 1 ? "" : "s"} a minute ` +
+              `from each caller; retry in ${wait} s.`,
+          ),
+          _meta: { "gatehouse/retryAfterSeconds": wait },
+        };
+      }
     }
     const args = (params.arguments ?? {}) as Record<string, unknown>;
     // Only gateways that opted in pay for this: a copy, redacted and capped, made now.

@@ -54,6 +54,11 @@ export const ErrorCode = {
   MissingRequiredClientCapability: -32021,
   /** 2026-07-28: the requested protocol version is not supported. */
   UnsupportedProtocolVersion: -32022,
+  /**
+   * Gatehouse: a rate limit refused the request (implementation-defined
+   * server range); `data` carries `retryAfterSeconds` and `limit`.
+   */
+  RateLimited: -32029,
 } as const;
 
 /** An error a handler raises to answer with a JSON-RPC error. */

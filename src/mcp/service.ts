@@ -8,6 +8,7 @@
 import type { Gateway } from "../store/gateways.ts";
 import type { Store } from "../store/store.ts";
 import { Catalog } from "./catalog.ts";
+import { gatewayRateLimitsOf, RequestLimits } from "../limits/request_limits.ts";
 import { Telemetry } from "../telemetry/requests.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { notification } from "./jsonrpc.ts";
@@ -50,6 +51,8 @@ export class McpService {
   readonly parked = new ParkedCalls();
   /** Where every MCP request's record goes; sinks are added by whoever keeps records. */
   readonly telemetry = new Telemetry();
+  /** The rate limits of every gateway and their counters (in memory, per process). */
+  readonly limits: RequestLimits;
   #gateways = new Map<string, ResolvedGateway>();
   #unsubscribe: () => void;
   #unsubscribeRevoked: () => void;
@@ -61,6 +64,10 @@ export class McpService {
     readonly options: McpOptions,
   ) {
     this.catalog = new Catalog(sources, store.changes);
+    this.limits = new RequestLimits((id) => {
+      const gateway = store.gateways.find(id);
+      return gateway && gatewayRateLimitsOf(gateway.configuration);
+    }, store.changes);
     this.dispatcher = new Dispatcher({
       catalog: this.catalog,
       pageSize: options.pageSize,
@@ -68,6 +75,7 @@ export class McpService {
       parked: this.parked,
       listTtlMs: options.listTtlMs,
       telemetry: this.telemetry,
+      limits: this.limits,
     });
     this.sessions = new SessionRegistry(options);
     this.#unsubscribe = store.changes.subscribe(({ gatewayIds }) => this.#changed(gatewayIds));
@@ -118,6 +126,7 @@ export class McpService {
   dispose(): void {
     this.#unsubscribe();
     this.#unsubscribeRevoked();
+    this.limits.dispose();
     this.sessions.dispose();
     this.parked.close();
   }

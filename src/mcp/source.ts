@@ -39,6 +39,8 @@ export interface ToolItem extends ItemBase {
   descriptor: ToolDescriptor;
   /** The stored tool, when the tool was assigned to the gateway by itself. */
   toolId?: string;
+  /** Calls a minute each caller may make (the assignment's `rateLimit`); unlimited without. */
+  rateLimit?: number;
   /** Runs the tool with arguments already validated against `descriptor.inputSchema`. */
   call(args: JsonObject, ctx: ExecutionContext): Promise<CallToolResult>;
 }

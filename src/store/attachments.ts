@@ -17,6 +17,8 @@ export interface AttachmentSettings {
   include?: string[];
   /** No tool or prompt whose name matches one of these patterns. */
   exclude?: string[];
+  /** Calls a minute each caller may make of each of the server's tools through the gateway. */
+  toolRateLimit?: number;
 }
 
 /** A server attached to a gateway. */
@@ -39,6 +41,7 @@ function toAttachment(r: Row): Attachment {
   if (include) a.include = include;
   const exclude = parseJson<string[]>(r.exclude);
   if (exclude) a.exclude = exclude;
+  if (typeof r.tool_rate_limit === "number") a.toolRateLimit = r.tool_rate_limit;
   return a;
 }
 
@@ -49,16 +52,18 @@ export class Attachments {
   /** Attaches (or re-attaches with new settings) `serverId` to `gatewayId`. */
   attach(gatewayId: string, serverId: string, settings: AttachmentSettings): Attachment {
     this.db.prepare(
-      `INSERT INTO gateway_servers (gateway_id, server_id, prefix, include, exclude, created_at)
-       VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO gateway_servers (gateway_id, server_id, prefix, include, exclude,
+       tool_rate_limit, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (gateway_id, server_id) DO UPDATE SET prefix = excluded.prefix,
-       include = excluded.include, exclude = excluded.exclude`,
+       include = excluded.include, exclude = excluded.exclude,
+       tool_rate_limit = excluded.tool_rate_limit`,
     ).run(
       gatewayId,
       serverId,
       settings.prefix ?? null,
       settings.include ? JSON.stringify(settings.include) : null,
       settings.exclude ? JSON.stringify(settings.exclude) : null,
+      settings.toolRateLimit ?? null,
       now(),
     );
     this.changes.emit([gatewayId]);

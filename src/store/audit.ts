@@ -42,6 +42,7 @@ export const AUDIT_ACTIONS = [
   "gateway.server.attach",
   "gateway.server.detach",
   "gateway.key.issue",
+  "gateway.key.update",
   "gateway.key.revoke",
   "gateway.auth_method.create",
   "gateway.auth_method.update",

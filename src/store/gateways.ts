@@ -86,6 +86,12 @@ export class Gateways {
     return r ? toGateway(r) : undefined;
   }
 
+  /** The gateway `id`, in whichever org it is (for the MCP layer, which knows gateways by id). */
+  find(id: string): Gateway | undefined {
+    const r = this.db.prepare("SELECT * FROM gateways WHERE id = ?").get(id);
+    return r ? toGateway(r) : undefined;
+  }
+
   /** True when a gateway with `id` exists (in any org). */
   exists(id: string): boolean {
     return this.db.prepare("SELECT 1 AS x FROM gateways WHERE id = ?").get(id) !== undefined;

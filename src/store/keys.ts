@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { RateLimit } from "../limits/request_limits.ts";
 import type { ChangeFeed } from "./changes.ts";
 import type { Db } from "./db.ts";
 import { newId, now } from "./util.ts";
@@ -28,6 +29,8 @@ export interface AccessKey extends KeyInfo {
 export interface GatewayKey extends KeyInfo {
   gatewayId: string;
   scopes: string[];
+  /** Its own rate limit, which replaces the gateway's default per caller; null when none. */
+  rateLimit: RateLimit | null;
 }
 
 type Row = Record<string, unknown>;
@@ -52,6 +55,12 @@ function toGatewayKey(r: Row): GatewayKey {
     ...toKeyInfo(r),
     gatewayId: r.gateway_id as string,
     scopes: JSON.parse(r.scopes as string),
+    rateLimit: typeof r.rate_limit_requests === "number"
+      ? {
+        requests: r.rate_limit_requests,
+        windowSeconds: r.rate_limit_window_seconds as number,
+      }
+      : null,
   };
 }
 
@@ -135,11 +144,15 @@ export class GatewayKeys {
   constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
 
   /** Stores a new key for `gatewayId`. */
-  create(gatewayId: string, key: NewKey & { scopes: string[] }): GatewayKey {
+  create(
+    gatewayId: string,
+    key: NewKey & { scopes: string[]; rateLimit: RateLimit | null },
+  ): GatewayKey {
     const row = { id: newId(), createdAt: now() };
     this.db.prepare(
-      `INSERT INTO gateway_keys (id, gateway_id, name, key_hash, prefix, scopes, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO gateway_keys (id, gateway_id, name, key_hash, prefix, scopes, created_at,
+       expires_at, rate_limit_requests, rate_limit_window_seconds)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       row.id,
       gatewayId,
@@ -149,6 +162,8 @@ export class GatewayKeys {
       JSON.stringify(key.scopes),
       row.createdAt,
       key.expiresAt,
+      key.rateLimit?.requests ?? null,
+      key.rateLimit?.windowSeconds ?? null,
     );
     this.version++;
     return {
@@ -160,7 +175,24 @@ export class GatewayKeys {
       createdAt: row.createdAt,
       expiresAt: key.expiresAt,
       revokedAt: null,
+      rateLimit: key.rateLimit,
     };
+  }
+
+  /**
+   * Sets (or, with null, removes) the rate limit of key `id` of `gatewayId`;
+   * undefined when there is no such key. Open MCP requests pick it up next.
+   */
+  setRateLimit(gatewayId: string, id: string, rateLimit: RateLimit | null): GatewayKey | undefined {
+    const res = this.db.prepare(
+      `UPDATE gateway_keys SET rate_limit_requests = ?, rate_limit_window_seconds = ?
+       WHERE gateway_id = ? AND id = ?`,
+    ).run(rateLimit?.requests ?? null, rateLimit?.windowSeconds ?? null, gatewayId, id);
+    if (Number(res.changes) === 0) return undefined;
+    // Caches of keys (the authenticator's) hold the old limit: the version tells them.
+    this.version++;
+    this.changes.emit([gatewayId]);
+    return this.get(gatewayId, id);
   }
 
   /** The key whose hash is `hash`, active or not. */

@@ -364,6 +364,21 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
   BEGIN SELECT RAISE(ABORT, 'audit events cannot be deleted'); END;
   `,
+  // 11: rate limits. A gateway key may have its own limit (both columns set, or neither: at most
+  // rate_limit_requests requests per rate_limit_window_seconds), a tool assignment a limit of
+  // calls per minute per caller, and a whole server's attachment one for each of its tools. A
+  // gateway's own limits live in its configuration JSON.
+  `
+  ALTER TABLE gateway_keys ADD COLUMN rate_limit_requests INTEGER
+    CHECK (rate_limit_requests IS NULL OR rate_limit_requests >= 1);
+  ALTER TABLE gateway_keys ADD COLUMN rate_limit_window_seconds INTEGER
+    CHECK ((rate_limit_window_seconds IS NULL) = (rate_limit_requests IS NULL)
+      AND (rate_limit_window_seconds IS NULL OR rate_limit_window_seconds >= 1));
+  ALTER TABLE gateway_tools ADD COLUMN rate_limit INTEGER
+    CHECK (rate_limit IS NULL OR rate_limit >= 1);
+  ALTER TABLE gateway_servers ADD COLUMN tool_rate_limit INTEGER
+    CHECK (tool_rate_limit IS NULL OR tool_rate_limit >= 1);
+  `,
   // 12: the request log. One row per MCP request, written in batches by the request log's
   // writer (src/telemetry/request_log.ts); times are ms since the epoch (compact, and compared
   // as numbers). No foreign keys: rows outlive the gateways and keys they name, and a batch

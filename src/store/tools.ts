@@ -49,7 +49,14 @@ export interface ToolFilter {
 export interface Assignment {
   tool: Tool;
   enabled: boolean;
+  /** Calls a minute each caller may make of the tool through this gateway; null: unlimited. */
+  rateLimit: number | null;
   assignedAt: string;
+}
+
+/** An enabled tool of a gateway, with its assignment's rate limit. */
+export interface EnabledTool extends Tool {
+  rateLimit: number | null;
 }
 
 type Row = Record<string, unknown>;
@@ -79,7 +86,12 @@ function toTool(r: Row): Tool {
 export { toTool };
 
 function toAssignment(r: Row): Assignment {
-  return { tool: toTool(r), enabled: r.gt_enabled === 1, assignedAt: r.gt_created_at as string };
+  return {
+    tool: toTool(r),
+    enabled: r.gt_enabled === 1,
+    rateLimit: (r.gt_rate_limit as number | null) ?? null,
+    assignedAt: r.gt_created_at as string,
+  };
 }
 
 const DUPLICATE_NAME = "a tool with this name already exists in the organization";
@@ -208,31 +220,56 @@ export class Tools {
    * Assigns `toolIds` to `gatewayId` in one transaction: every tool must
    * belong to `orgId`, else nothing is written and the ids that do not are
    * returned (tools of other orgs look exactly like missing ones). Tools
-   * already assigned keep their row and take the new `enabled`.
+   * already assigned keep their row and take the new `enabled`, and the new
+   * `rateLimit` when one is given (null removes it; undefined keeps it).
    */
-  assign(orgId: string, gatewayId: string, toolIds: string[], enabled: boolean): string[] {
+  assign(
+    orgId: string,
+    gatewayId: string,
+    toolIds: string[],
+    enabled: boolean,
+    rateLimit?: number | null,
+  ): string[] {
     const ts = now();
     const missing = this.db.tx(() => {
       // Checked inside the transaction so a tool deleted meanwhile cannot slip in.
       const exists = this.db.prepare("SELECT 1 AS ok FROM tools WHERE org_id = ? AND id = ?");
       const missing = toolIds.filter((id) => !exists.get(orgId, id));
       if (missing.length > 0) return missing;
+      const keep = rateLimit === undefined ? "rate_limit" : "excluded.rate_limit";
       const st = this.db.prepare(
-        `INSERT INTO gateway_tools (gateway_id, tool_id, enabled, created_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (gateway_id, tool_id) DO UPDATE SET enabled = excluded.enabled`,
+        `INSERT INTO gateway_tools (gateway_id, tool_id, enabled, rate_limit, created_at)
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT (gateway_id, tool_id) DO UPDATE SET
+         enabled = excluded.enabled, rate_limit = ${keep}`,
       );
-      for (const toolId of toolIds) st.run(gatewayId, toolId, enabled ? 1 : 0, ts);
+      for (const toolId of toolIds) {
+        st.run(gatewayId, toolId, enabled ? 1 : 0, rateLimit ?? null, ts);
+      }
       return [];
     });
     if (missing.length === 0) this.changes.emit([gatewayId]);
     return missing;
   }
 
-  /** Switches one assignment on or off; false when the tool is not assigned. */
-  setEnabled(gatewayId: string, toolId: string, enabled: boolean): boolean {
+  /**
+   * Changes one assignment: switches it on or off and sets its rate limit
+   * (null removes it), each when given; false when the tool is not assigned.
+   */
+  updateAssignment(
+    gatewayId: string,
+    toolId: string,
+    change: { enabled?: boolean; rateLimit?: number | null },
+  ): boolean {
     const res = this.db.prepare(
-      "UPDATE gateway_tools SET enabled = ? WHERE gateway_id = ? AND tool_id = ?",
-    ).run(enabled ? 1 : 0, gatewayId, toolId);
+      `UPDATE gateway_tools SET enabled = coalesce(?, enabled),
+       rate_limit = CASE WHEN ? THEN ? ELSE rate_limit END WHERE gateway_id = ? AND tool_id = ?`,
+    ).run(
+      change.enabled === undefined ? null : change.enabled ? 1 : 0,
+      change.rateLimit === undefined ? 0 : 1,
+      change.rateLimit ?? null,
+      gatewayId,
+      toolId,
+    );
     if (Number(res.changes) === 0) return false;
     this.changes.emit([gatewayId]);
     return true;
@@ -250,7 +287,8 @@ export class Tools {
   /** Every tool assigned to `gatewayId`, enabled or not, by name. */
   assignments(gatewayId: string): Assignment[] {
     return this.db.prepare(
-      `SELECT t.*, gt.enabled AS gt_enabled, gt.created_at AS gt_created_at FROM gateway_tools gt
+      `SELECT t.*, gt.enabled AS gt_enabled, gt.rate_limit AS gt_rate_limit,
+       gt.created_at AS gt_created_at FROM gateway_tools gt
        JOIN tools t ON t.id = gt.tool_id WHERE gt.gateway_id = ? ORDER BY t.name`,
     ).all(gatewayId).map(toAssignment);
   }
@@ -266,7 +304,8 @@ export class Tools {
     // The unary + keeps the org check from steering the planner onto the org's name index.
     const after = req.after ? "AND (t.name, t.id) > (?, ?)" : "";
     const rows = this.db.prepare(
-      `SELECT t.*, gt.enabled AS gt_enabled, gt.created_at AS gt_created_at FROM gateway_tools gt
+      `SELECT t.*, gt.enabled AS gt_enabled, gt.rate_limit AS gt_rate_limit,
+       gt.created_at AS gt_created_at FROM gateway_tools gt
        JOIN tools t ON t.id = gt.tool_id WHERE gt.gateway_id = ? AND +t.org_id = ? ${after}
        ORDER BY t.name, t.id LIMIT ?`,
     ).all(gatewayId, orgId, ...(req.after ?? []), req.limit + 1);
@@ -276,17 +315,21 @@ export class Tools {
   /** One assignment of `gatewayId`, if the tool is assigned. */
   assignment(gatewayId: string, toolId: string): Assignment | undefined {
     const r = this.db.prepare(
-      `SELECT t.*, gt.enabled AS gt_enabled, gt.created_at AS gt_created_at FROM gateway_tools gt
+      `SELECT t.*, gt.enabled AS gt_enabled, gt.rate_limit AS gt_rate_limit,
+       gt.created_at AS gt_created_at FROM gateway_tools gt
        JOIN tools t ON t.id = gt.tool_id WHERE gt.gateway_id = ? AND gt.tool_id = ?`,
     ).get(gatewayId, toolId);
     return r ? toAssignment(r) : undefined;
   }
 
   /** The enabled tools of `gatewayId`, by name: what its MCP clients see. */
-  enabledFor(gatewayId: string): Tool[] {
+  enabledFor(gatewayId: string): EnabledTool[] {
     return this.db.prepare(
-      `SELECT t.* FROM gateway_tools gt JOIN tools t ON t.id = gt.tool_id
-       WHERE gt.gateway_id = ? AND gt.enabled = 1 ORDER BY t.name`,
-    ).all(gatewayId).map(toTool);
+      `SELECT t.*, gt.rate_limit AS gt_rate_limit FROM gateway_tools gt
+       JOIN tools t ON t.id = gt.tool_id WHERE gt.gateway_id = ? AND gt.enabled = 1 ORDER BY t.name`,
+    ).all(gatewayId).map((r) => ({
+      ...toTool(r),
+      rateLimit: (r.gt_rate_limit as number | null) ?? null,
+    }));
   }
 }

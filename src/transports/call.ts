@@ -65,25 +65,33 @@ export interface McpCall {
   limits: TransportLimits;
   /** What the request log and metrics learn of it from its transport. */
   observe: Observation;
+  /**
+   * Who its requests count against for rate limits: the credential's id,
+   * or `address:<ip>` of the client for gateways without authentication.
+   */
+  limitKey: string;
   /** Bytes of its body, once an HTTP transport has read it (for the request log). */
   bytesIn?: number;
 }
 
 /**
  * What the request log and metrics learn of a request to `target` by
- * `principal` over `transport`. Read before a WebSocket upgrade: the
- * request's headers are gone after it.
+ * `principal` over `transport`; `address` is the client's, for callers of
+ * the `none` method (who have no credential to tell them apart). Read
+ * before a WebSocket upgrade: the request's headers are gone after it.
  */
 export function observationOf(
   req: Request,
   target: ResolvedGateway,
   principal: GatewayPrincipal,
   transport: TransportName,
+  address?: string,
 ): Observation {
   const caller: CallerIdentity = { id: principal.id, method: principal.method };
   if (principal.keyName !== undefined) caller.keyName = principal.keyName;
   if (principal.clientId !== undefined) caller.clientId = principal.clientId;
   if (principal.subject !== undefined) caller.subject = principal.subject;
+  if (principal.method === "none" && address !== undefined) caller.address = address;
   const observation: Observation = { orgId: target.gateway.orgId, transport, caller };
   const traceparent = req.headers.get("traceparent");
   if (traceparent !== null) observation.traceparent = traceparent;
@@ -114,7 +122,11 @@ export function exchangeFor(
   let made: { signal: AbortSignal | undefined } | undefined;
   const ex: Exchange = {
     gateway: { id: gw.id, name: gw.name, description: gw.description },
-    caller: { scopes: call.principal.scopes },
+    caller: {
+      scopes: call.principal.scopes,
+      limitKey: call.limitKey,
+      rateLimit: call.principal.rateLimit,
+    },
     session,
     emit,
     observe: call.observe,

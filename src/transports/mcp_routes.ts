@@ -38,7 +38,9 @@ export interface McpRouteDeps {
 const PRM_SUFFIX = "/.well-known/oauth-protected-resource";
 const CORS_ALLOW_HEADERS =
   "authorization, content-type, accept, x-api-key, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id";
-const CORS_EXPOSE_HEADERS = "mcp-session-id, www-authenticate";
+// A browser client reads a rate limit's answer too: when to retry, and the limit's policy.
+const CORS_EXPOSE_HEADERS =
+  "mcp-session-id, www-authenticate, retry-after, ratelimit, ratelimit-policy";
 
 /** Splits `/mcp/{org}/{rest}` into the org slug and the rest (with its leading slash). */
 function splitPath(pathname: string): { org: string; rest: string } | undefined {
@@ -144,18 +146,19 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
         ),
       });
     }
-    const observe = observationOf(req, target, auth, transportOf(kind));
-    // Without a credential, the address is what tells callers apart in the request log.
-    if (auth.method === "none") {
-      observe.caller.address = address ??= clientAddress(c, deps.trustedProxies);
-    }
+    const transport = transportOf(kind);
+    // Without a credential, the client's address is who a request is (for limits and records).
+    const anonymous = auth.method === "none"
+      ? address ??= clientAddress(c, deps.trustedProxies)
+      : undefined;
     const call: McpCall = {
       req,
       service: deps.service,
       target,
       principal: auth,
       limits: deps.limits,
-      observe,
+      observe: observationOf(req, target, auth, transport, anonymous),
+      limitKey: anonymous === undefined ? auth.id : `address:${anonymous}`,
     };
     if (kind === "ws") return ws.upgrade(call);
     const res = kind === "sse"

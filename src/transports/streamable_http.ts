@@ -452,7 +452,8 @@ function sessionNotFound(): Response {
 
 function outcomeResponse(o: Outcome): Response {
   if (!o.response) return new Response(null, { status: 202 });
-  const headers: Record<string, string> = {};
+  // A rate limit's refusal brings its Retry-After, RateLimit and RateLimit-Policy.
+  const headers: Record<string, string> = o.headers ? { ...o.headers } : {};
   if (o.status === 403 && o.requiredScope) {
     headers["www-authenticate"] = `Bearer error="insufficient_scope", scope="${o.requiredScope}"`;
   }

@@ -71,7 +71,7 @@ export class ServerSource implements CatalogSource {
    * item counts, whichever era lists it).
    */
   itemsOf(
-    a: Pick<Attachment, "serverId" | "prefix" | "include" | "exclude">,
+    a: Pick<Attachment, "serverId" | "prefix" | "include" | "exclude" | "toolRateLimit">,
     stateless?: boolean,
   ): SourceItems {
     const items = noItems();
@@ -114,6 +114,7 @@ export class ServerSource implements CatalogSource {
         descriptor: describeTool(tool, name),
         origin: of("tool", tool.name),
         serverId,
+        ...(a.toolRateLimit === undefined ? {} : { rateLimit: a.toolRateLimit }),
         call: (args, ctx) => this.calls.callTool(serverId, tool.name, args, ctx),
       });
     }

@@ -338,6 +338,17 @@ Deno.test("every write route records its event, with the caller, the target and 
       gw.id,
     ]]);
     assert.deepEqual(gk.events[0].changes[`keys.${gk.body.id}.name`], { to: "client" });
+    const limited = await step(
+      "/gateways/{id}/keys/{keyId}",
+      "PATCH",
+      `${gwPath}/keys/${gk.body.id}`,
+      { rateLimit: { requests: 10, windowSeconds: 60 } },
+      [["gateway.key.update", gw.id]],
+      { status: 200 },
+    );
+    assert.deepEqual(limited.events[0].changes, {
+      [`keys.${gk.body.id}.rateLimit`]: { from: null, to: { requests: 10, windowSeconds: 60 } },
+    });
     const gkRevoked = await step(
       "/gateways/{id}/keys/{keyId}",
       "DELETE",

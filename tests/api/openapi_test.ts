@@ -498,6 +498,12 @@ Deno.test("real responses of every operation match the document", async () => {
       201,
     );
     await go(G("GET", "/gateways/{id}/keys", `${gwPath}/keys`), 200);
+    await go(
+      G("PATCH", "/gateways/{id}/keys/{keyId}", `${gwPath}/keys/${gk.id}`, {
+        body: { rateLimit: { requests: 10, windowSeconds: 60 } },
+      }),
+      200,
+    );
     await go(G("DELETE", "/gateways/{id}/keys/{keyId}", `${gwPath}/keys/${gk.id}`), 200);
 
     const method = await go(
