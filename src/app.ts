@@ -29,6 +29,7 @@ import { Supervisor } from "./upstream/supervisor.ts";
 import { UpstreamCalls } from "./upstream/tool_executor.ts";
 import { originPolicy } from "./transports/guards.ts";
 import { mountMcp } from "./transports/mcp_routes.ts";
+import { redactRequestSpan, TRACING } from "./telemetry/tracing.ts";
 
 /** What the app is built from. */
 export interface AppDeps {
@@ -63,6 +64,12 @@ export function createApp(deps: AppDeps): Gatehouse {
   const { store, config } = deps;
   const app = new Hono();
   app.onError(handleError);
+  if (TRACING) {
+    app.use(async (c, next) => {
+      redactRequestSpan(c.req.url);
+      await next();
+    });
+  }
   if (config.logRequests) {
     // Path only: query strings may carry an `api_key`, which must never reach a log.
     app.use(async (c, next) => {
