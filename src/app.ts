@@ -29,6 +29,7 @@ import { Supervisor } from "./upstream/supervisor.ts";
 import { UpstreamCalls } from "./upstream/tool_executor.ts";
 import { originPolicy } from "./transports/guards.ts";
 import { mountMcp } from "./transports/mcp_routes.ts";
+import { withRequestId } from "./telemetry/logger.ts";
 import { redactRequestSpan, TRACING } from "./telemetry/tracing.ts";
 
 /** What the app is built from. */
@@ -68,6 +69,18 @@ export function createApp(deps: AppDeps): Gatehouse {
     app.use(async (c, next) => {
       redactRequestSpan(c.req.url);
       await next();
+    });
+  }
+  if (config.logFormat === "json" || config.logRequests) {
+    // Outermost, so that every line logged for a request, its request line too, carries its id.
+    app.use(async (c, next) => {
+      const id = crypto.randomUUID();
+      await withRequestId(id, next);
+      try {
+        c.res.headers.set("x-request-id", id);
+      } catch {
+        // A response with immutable headers (a WebSocket upgrade) goes out without it.
+      }
     });
   }
   if (config.logRequests) {
