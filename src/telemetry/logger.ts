@@ -1,7 +1,8 @@
 /**
  * Structured logs: with `GATEHOUSE_LOG_FORMAT=json` every line the server
  * prints is one JSON object (`time`, `level`, `message`, the `requestId` of
- * the HTTP request it was printed for, and `error` for an Error logged).
+ * the HTTP request it was printed for, the `traceId` and `spanId` it was
+ * printed in when tracing is on, and `error` for an Error logged).
  * The `console` methods themselves are replaced at start-up, so every
  * existing `console.error(...)` becomes such a line without changing its
  * caller. Whatever looks like a credential (a Gatehouse key, an
@@ -11,6 +12,7 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { activeSpanIds } from "./tracing.ts";
 
 /** The request ids of the HTTP requests being served, by async context. */
 const requestIds = new AsyncLocalStorage<string>();
@@ -30,6 +32,9 @@ export interface LogRecord {
   level: (typeof LEVELS)[keyof typeof LEVELS];
   message: string;
   requestId?: string;
+  /** The trace and span the line was logged in, when tracing is on. */
+  traceId?: string;
+  spanId?: string;
   /** The first Error among what was logged. */
   error?: { name: string; message: string; stack?: string };
 }
@@ -70,6 +75,8 @@ export function jsonLine(level: LogRecord["level"], args: unknown[]): string {
   };
   const id = requestIds.getStore();
   if (id !== undefined) record.requestId = id;
+  const span = activeSpanIds();
+  if (span) Object.assign(record, span);
   const error = args.find((a): a is Error => a instanceof Error);
   if (error) {
     record.error = { name: error.name, message: redactSecrets(error.message) };

@@ -88,11 +88,22 @@ function describe(method: string, params: Record<string, unknown>): [string, Att
   return [name, attributes];
 }
 
-/** Marks `span` failed with JSON-RPC error `code` (`message` for its status). */
+/**
+ * Marks `span` failed: `type` is its `error.type` (the JSON-RPC error code,
+ * or a class of failure), `message` its status's, `code` the JSON-RPC error
+ * code when there is one.
+ */
 function failed(span: Span, type: string, message: string, code?: number): void {
   span.setAttribute("error.type", type);
   if (code !== undefined) span.setAttribute("rpc.response.status_code", String(code));
   span.setStatus({ code: SpanStatusCode.ERROR, message });
+}
+
+/** The ids of the active span, for log lines; undefined when tracing is off or none is active. */
+export function activeSpanIds(): { traceId: string; spanId: string } | undefined {
+  if (!TRACING) return undefined;
+  const ids = trace.getActiveSpan()?.spanContext();
+  return ids && { traceId: ids.traceId, spanId: ids.spanId };
 }
 
 /**
@@ -135,13 +146,11 @@ export function traceMessage(
   }
   const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes, links }, parent);
   return context.with(trace.setSpan(parent, span), async () => {
+    // `handle` never throws (the dispatcher answers every failure): `finally` only ends the span.
     try {
       const outcome = await handle();
       endServerSpan(span, ex, outcome);
       return outcome;
-    } catch (err) {
-      failed(span, err instanceof Error ? err.name : "Error", String(err));
-      throw err;
     } finally {
       span.end();
     }

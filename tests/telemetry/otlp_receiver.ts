@@ -39,6 +39,8 @@ export interface OtlpReceiver {
     what: string,
     timeoutMs?: number,
   ): Promise<ReceivedSpan>;
+  /** Resolves with what `probe` answers once it answers something, polling as {@link waitFor}. */
+  until<T>(probe: () => T | undefined, timeoutMs?: number): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,21 @@ function attributesOf(list: unknown): Record<string, unknown> {
     out[a.key as string] = valueOf(a.value as Json);
   }
   return out;
+}
+
+/** What `probe` answers once it answers something; fails with `why()` after `timeoutMs`. */
+async function poll<T>(
+  probe: () => T | undefined,
+  timeoutMs = 20_000,
+  why: () => string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(why());
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Starts a receiver on a free loopback port. */
@@ -94,17 +111,13 @@ export function startOtlpReceiver(): OtlpReceiver {
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
     spans,
-    async waitFor(match, what, timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = spans.find(match);
-        if (found) return found;
-        if (Date.now() > deadline) {
-          throw new Error(`no span ${what} among:\n${JSON.stringify(spans, null, 1)}`);
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
+    waitFor: (match, what, timeoutMs) =>
+      poll(
+        () => spans.find(match),
+        timeoutMs,
+        () => `no span ${what} among:\n${JSON.stringify(spans, null, 1)}`,
+      ),
+    until: (probe, timeoutMs) => poll(probe, timeoutMs, () => "nothing came"),
     close: () => server.shutdown(),
   };
 }

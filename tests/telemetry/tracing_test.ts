@@ -86,6 +86,8 @@ Deno.test("tool calls are traced from the client's traceparent down to the upstr
     OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
     OTEL_BSP_SCHEDULE_DELAY: "100",
     OTEL_SERVICE_NAME: "gatehouse-test",
+    GATEHOUSE_LOG_FORMAT: "json",
+    GATEHOUSE_LOG_REQUESTS: "1",
   });
   try {
     const base = child.url;
@@ -149,6 +151,13 @@ Deno.test("tool calls are traced from the client's traceparent down to the upstr
     );
     assert.match(String(toolFetch.attributes["url.full"]), /\/ping$/);
     assert.deepEqual(toolHeaders, [`00-${headerTrace}-${toolFetch.spanId}-01`]);
+    // The request's log line names its trace and Deno's span of it.
+    const logged = await receiver.until(() =>
+      child.stdout().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l))
+        .find((r) => r.traceId === headerTrace)
+    );
+    assert.match(logged.message, /^POST \/mcp\/default\/traced 200 /);
+    assert.equal(logged.spanId, http.spanId);
 
     // 2. A federated tool, the trace context in _meta only.
     const [metaParent, metaTrace, metaSpan] = traceContext();
