@@ -69,7 +69,7 @@ async function callTool(
   return answer.result;
 }
 
-Deno.test("tool calls are traced from the client's traceparent down to the upstream", async () => {
+Deno.test("tool calls are traced from the client's traceparent down to the upstream", async (t) => {
   const receiver = startOtlpReceiver();
   const toolHeaders: (string | null)[] = [];
   const tool = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
@@ -122,85 +122,93 @@ Deno.test("tool calls are traced from the client's traceparent down to the upstr
     await ok(base, "POST", `/gateways/${gw.id}/servers`, { serverId: server.id, prefix: "up" });
     const mcpUrl = `${base}/mcp/default/traced`;
 
-    // 1. An HTTP tool, the trace context in the header and the key in the query string.
-    const [headerParent, headerTrace, headerSpan] = traceContext();
-    await callTool(`${mcpUrl}?api_key=${key}`, "ping", {}, {
-      headers: { traceparent: headerParent },
-    });
-    const call = await receiver.waitFor(
-      (s) => s.scope === "gatehouse" && s.traceId === headerTrace,
-      "for the header's tools/call",
-    );
-    assert.equal(call.name, "tools/call ping");
-    assert.equal(call.kind, SERVER);
-    assert.equal(call.attributes["mcp.method.name"], "tools/call");
-    assert.equal(call.attributes["gen_ai.tool.name"], "ping");
-    assert.equal(call.attributes["gen_ai.operation.name"], "execute_tool");
-    assert.equal(call.attributes["jsonrpc.request.id"], "7");
-    assert.equal(call.attributes["mcp.protocol.version"], "2026-07-28");
-    assert.equal(call.attributes["network.transport"], "tcp");
-    assert.equal(call.attributes["gatehouse.gateway.id"], gw.id);
-    assert.equal(call.attributes["gatehouse.transport"], "http");
-    // Its parent is Deno's span of the HTTP request, itself the child of the client's span.
-    const http = await receiver.waitFor((s) => s.spanId === call.parentSpanId, "of the request");
-    assert.equal(http.kind, SERVER);
-    assert.equal(http.parentSpanId, headerSpan);
-    const toolFetch = await receiver.waitFor(
-      (s) => s.parentSpanId === call.spanId && s.kind === CLIENT,
-      "of the tool's fetch",
-    );
-    assert.match(String(toolFetch.attributes["url.full"]), /\/ping$/);
-    assert.deepEqual(toolHeaders, [`00-${headerTrace}-${toolFetch.spanId}-01`]);
-    // The request's log line names its trace and Deno's span of it.
-    const logged = await receiver.until(() =>
-      child.stdout().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l))
-        .find((r) => r.traceId === headerTrace)
-    );
-    assert.match(logged.message, /^POST \/mcp\/default\/traced 200 /);
-    assert.equal(logged.spanId, http.spanId);
+    await t.step(
+      "an HTTP tool, the trace context in the header, the key in the query",
+      async () => {
+        const [headerParent, headerTrace, headerSpan] = traceContext();
+        await callTool(`${mcpUrl}?api_key=${key}`, "ping", {}, {
+          headers: { traceparent: headerParent },
+        });
+        const call = await receiver.waitFor(
+          (s) => s.scope === "gatehouse" && s.traceId === headerTrace,
+          "for the header's tools/call",
+        );
+        assert.equal(call.name, "tools/call ping");
+        assert.equal(call.kind, SERVER);
+        assert.equal(call.attributes["mcp.method.name"], "tools/call");
+        assert.equal(call.attributes["gen_ai.tool.name"], "ping");
+        assert.equal(call.attributes["gen_ai.operation.name"], "execute_tool");
+        assert.equal(call.attributes["jsonrpc.request.id"], "7");
+        assert.equal(call.attributes["mcp.protocol.version"], "2026-07-28");
+        assert.equal(call.attributes["network.transport"], "tcp");
+        assert.equal(call.attributes["gatehouse.gateway.id"], gw.id);
+        assert.equal(call.attributes["gatehouse.transport"], "http");
+        // Its parent is Deno's span of the HTTP request, itself the child of the client's span.
+        const http = await receiver.waitFor(
+          (s) => s.spanId === call.parentSpanId,
+          "of the request",
+        );
+        assert.equal(http.kind, SERVER);
+        assert.equal(http.parentSpanId, headerSpan);
+        const toolFetch = await receiver.waitFor(
+          (s) => s.parentSpanId === call.spanId && s.kind === CLIENT,
+          "of the tool's fetch",
+        );
+        assert.match(String(toolFetch.attributes["url.full"]), /\/ping$/);
+        assert.deepEqual(toolHeaders, [`00-${headerTrace}-${toolFetch.spanId}-01`]);
+        // The request's log line names its trace and Deno's span of it.
+        const logged = await receiver.until(() =>
+          child.stdout().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l))
+            .find((r) => r.traceId === headerTrace)
+        );
+        assert.match(logged.message, /^POST \/mcp\/default\/traced 200 /);
+        assert.equal(logged.spanId, http.spanId);
 
-    // 2. A federated tool, the trace context in _meta only.
-    const [metaParent, metaTrace, metaSpan] = traceContext();
-    await callTool(mcpUrl, "up_echo", { text: "hi" }, {
-      meta: { traceparent: metaParent },
-      headers: { authorization: `Bearer ${key}` },
-    });
-    const federated = await receiver.waitFor(
-      (s) => s.scope === "gatehouse" && s.kind === SERVER && s.traceId === metaTrace,
-      "for the _meta tools/call",
+        // No span carries the gateway key, which came in a query string.
+        const spans = JSON.stringify(receiver.spans);
+        assert.ok(!spans.includes(key), "the gateway key reached a span");
+        assert.match(String(http.attributes["url.full"]), /\?api_key=REDACTED$/);
+      },
     );
-    assert.equal(federated.name, "tools/call up_echo");
-    assert.equal(federated.parentSpanId, metaSpan);
-    // The HTTP request that carried it, in a trace of its own, is linked.
-    assert.equal(federated.links.length, 1);
-    const carrier = await receiver.waitFor(
-      (s) => s.spanId === federated.links[0].spanId,
-      "of the carrying request",
-    );
-    assert.equal(carrier.scope, "deno");
-    const forwarded = await receiver.waitFor(
-      (s) => s.scope === "gatehouse" && s.kind === CLIENT && s.traceId === metaTrace,
-      "of the upstream call",
-    );
-    assert.equal(forwarded.name, "tools/call echo");
-    assert.equal(forwarded.parentSpanId, federated.spanId);
-    assert.equal(forwarded.attributes["gen_ai.tool.name"], "echo");
-    assert.equal(forwarded.attributes["gatehouse.upstream.server.id"], server.id);
-    const sent = upstream.requests.filter((r) => r.method === "tools/call");
-    assert.equal(sent.length, 1);
-    const meta = sent[0].params!._meta as Json;
-    assert.equal(meta.traceparent, `00-${metaTrace}-${forwarded.spanId}-01`);
-    // Deno's fetch span of the POST, beneath the MCP one, is the header's parent.
-    const post = await receiver.waitFor(
-      (s) => s.parentSpanId === forwarded.spanId,
-      "of the upstream POST",
-    );
-    assert.equal(sent[0].headers.traceparent, `00-${metaTrace}-${post.spanId}-01`);
 
-    // No span carries the gateway key, which came in a query string.
-    const spans = JSON.stringify(receiver.spans);
-    assert.ok(!spans.includes(key), "the gateway key reached a span");
-    assert.match(String(http.attributes["url.full"]), /\?api_key=REDACTED$/);
+    await t.step("a federated tool, the trace context in _meta only", async () => {
+      const [metaParent, metaTrace, metaSpan] = traceContext();
+      await callTool(mcpUrl, "up_echo", { text: "hi" }, {
+        meta: { traceparent: metaParent },
+        headers: { authorization: `Bearer ${key}` },
+      });
+      const federated = await receiver.waitFor(
+        (s) => s.scope === "gatehouse" && s.kind === SERVER && s.traceId === metaTrace,
+        "for the _meta tools/call",
+      );
+      assert.equal(federated.name, "tools/call up_echo");
+      assert.equal(federated.parentSpanId, metaSpan);
+      // The HTTP request that carried it, in a trace of its own, is linked.
+      assert.equal(federated.links.length, 1);
+      const carrier = await receiver.waitFor(
+        (s) => s.spanId === federated.links[0].spanId,
+        "of the carrying request",
+      );
+      assert.equal(carrier.scope, "deno");
+      const forwarded = await receiver.waitFor(
+        (s) => s.scope === "gatehouse" && s.kind === CLIENT && s.traceId === metaTrace,
+        "of the upstream call",
+      );
+      assert.equal(forwarded.name, "tools/call echo");
+      assert.equal(forwarded.parentSpanId, federated.spanId);
+      assert.equal(forwarded.attributes["gen_ai.tool.name"], "echo");
+      assert.equal(forwarded.attributes["gatehouse.upstream.server.id"], server.id);
+      const sent = upstream.requests.filter((r) => r.method === "tools/call");
+      assert.equal(sent.length, 1);
+      const meta = sent[0].params!._meta as Json;
+      assert.equal(meta.traceparent, `00-${metaTrace}-${forwarded.spanId}-01`);
+      // Deno's fetch span of the POST, beneath the MCP one, is the header's parent.
+      const post = await receiver.waitFor(
+        (s) => s.parentSpanId === forwarded.spanId,
+        "of the upstream POST",
+      );
+      assert.equal(sent[0].headers.traceparent, `00-${metaTrace}-${post.spanId}-01`);
+    });
   } finally {
     await child.stop("SIGKILL");
     await Deno.remove(dataDir, { recursive: true });
