@@ -127,7 +127,6 @@ export function traceMessage(
   attributes["gatehouse.gateway.id"] = ex.gateway.id;
   attributes["gatehouse.gateway.name"] = ex.gateway.name;
   if (ex.observe) attributes["gatehouse.transport"] = ex.observe.transport;
-  if (ex.session.id) attributes["mcp.session.id"] = ex.session.id;
 
   const ambient = context.active();
   const ambientSpan = trace.getSpanContext(ambient);
@@ -159,7 +158,7 @@ export function traceMessage(
 
 /** What only the end of a message tells its span: the session, the version, how it ended. */
 function endServerSpan(span: Span, ex: Exchange, outcome: Outcome): void {
-  // An initialize opens its session while it is handled.
+  // Read now: an initialize opens its session while it is handled.
   if (ex.session.id) span.setAttribute("mcp.session.id", ex.session.id);
   if (ex.session.protocolVersion) {
     span.setAttribute("mcp.protocol.version", ex.session.protocolVersion);
