@@ -33,6 +33,8 @@ import { Supervisor } from "./upstream/supervisor.ts";
 import { UpstreamCalls } from "./upstream/tool_executor.ts";
 import { originPolicy } from "./transports/guards.ts";
 import { mountMcp } from "./transports/mcp_routes.ts";
+import { withRequestId } from "./telemetry/logger.ts";
+import { redactRequestSpan, TRACING } from "./telemetry/tracing.ts";
 
 /** What the app is built from. */
 export interface AppDeps {
@@ -72,6 +74,24 @@ export function createApp(deps: AppDeps): Gatehouse {
   const { store, config } = deps;
   const app = new Hono();
   app.onError(handleError);
+  if (TRACING) {
+    app.use(async (c, next) => {
+      redactRequestSpan(c.req.url);
+      await next();
+    });
+  }
+  if (config.logFormat === "json" || config.logRequests) {
+    // Outermost, so that every line logged for a request, its request line too, carries its id.
+    app.use(async (c, next) => {
+      const id = crypto.randomUUID();
+      await withRequestId(id, next);
+      try {
+        c.res.headers.set("x-request-id", id);
+      } catch {
+        // A response with immutable headers (a WebSocket upgrade) goes out without it.
+      }
+    });
+  }
   if (config.logRequests) {
     // Path only: query strings may carry an `api_key`, which must never reach a log.
     app.use(async (c, next) => {

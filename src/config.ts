@@ -44,6 +44,11 @@ export interface Config {
   bodyTimeoutMs: number;
   /** Whether to write a line per request to the log. */
   logRequests: boolean;
+  /**
+   * How log lines look (`GATEHOUSE_LOG_FORMAT`): `text` (the default), or
+   * `json`, one JSON object a line with the request id of each request's lines.
+   */
+  logFormat: LogFormat;
   /** Browser origins allowed to call MCP endpoints besides the server's own (`*` for any). */
   allowedOrigins: string[];
   /** Reverse proxies (IP addresses) whose `X-Forwarded-For` names the real client. */
@@ -106,6 +111,12 @@ export interface RequestLogSettings {
   /** Rows beyond this many are deleted, oldest first (`GATEHOUSE_LOG_MAX_ROWS`, default 1,000,000). */
   maxRows: number;
 }
+
+/** The log line formats. */
+export const LOG_FORMATS = ["text", "json"] as const;
+
+/** One of {@link LOG_FORMATS}. */
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** How OpenAPI imports run: in worker threads, a few at once, each bounded. */
 export interface ImportSettings {
@@ -233,6 +244,12 @@ export function loadConfig(
   // Checked here so a bad key stops the server before it opens anything.
   const secretKey = secretKeyText === undefined ? undefined : parseSecretKeyEnv(secretKeyText);
   const logRequests = values["log-requests"] === true || env("GATEHOUSE_LOG_REQUESTS") === "1";
+  const logFormat = env("GATEHOUSE_LOG_FORMAT") || "text";
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new ConfigError(
+      `GATEHOUSE_LOG_FORMAT must be one of ${LOG_FORMATS.join(", ")}, got '${logFormat}'`,
+    );
+  }
   const origins = str(values["allowed-origins"]) ?? env("GATEHOUSE_ALLOWED_ORIGINS") ?? "";
   const trustedProxies = (env("GATEHOUSE_TRUSTED_PROXIES") ?? "").split(",").map((p) => p.trim())
     .filter(Boolean);
@@ -290,6 +307,7 @@ export function loadConfig(
     bodyTimeoutMs: int("GATEHOUSE_BODY_TIMEOUT_SECONDS", DEFAULT_BODY_TIMEOUT_MS / 1000, 1, 3600) *
       1000,
     logRequests,
+    logFormat: logFormat as LogFormat,
     allowedOrigins,
     trustedProxies,
     mcp,

@@ -6,8 +6,11 @@
 import { ConfigError, loadConfig } from "./config.ts";
 import { keyFileNotice } from "./secrets/key.ts";
 import { startServer } from "./server.ts";
+import { installJsonLogs } from "./telemetry/logger.ts";
 
 async function main(): Promise<void> {
+  // Before the settings are read, so that a refusal of them is a JSON line too.
+  if (Deno.env.get("GATEHOUSE_LOG_FORMAT") === "json") installJsonLogs();
   let config;
   try {
     config = loadConfig();
@@ -35,7 +38,15 @@ async function main(): Promise<void> {
   console.log(`Gatehouse listening on ${server.url} (data: ${config.dbPath})`);
   if (server.setup.firstRun) {
     const key = server.setup.adminKey!;
-    const shown = config.adminKey ? "(the value of GATEHOUSE_ADMIN_KEY)" : key;
+    // JSON logs go where secrets must not: there the key is not shown (GATEHOUSE_ADMIN_KEY
+    // sets one of the operator's own, on this start or any later one).
+    const json = config.logFormat === "json";
+    const fixed = config.adminKey !== undefined || json;
+    const shown = config.adminKey
+      ? "(the value of GATEHOUSE_ADMIN_KEY)"
+      : json
+      ? "(not shown in JSON logs; restart with GATEHOUSE_ADMIN_KEY set to a key of your own)"
+      : key;
     console.log(
       [
         "",
@@ -44,7 +55,7 @@ async function main(): Promise<void> {
         "",
         "Try it:",
         `  curl -H "Authorization: Bearer ${
-          config.adminKey ? "$GATEHOUSE_ADMIN_KEY" : key
+          fixed ? "$GATEHOUSE_ADMIN_KEY" : key
         }" ${base}/gateways`,
         "",
       ].join("\n"),

@@ -23,6 +23,7 @@ import {
   type Telemetry,
   type UpstreamReport,
 } from "../telemetry/requests.ts";
+import { traceMessage, TRACING } from "../telemetry/tracing.ts";
 import { GATEHOUSE_VERSION } from "../version.ts";
 import type { Catalog, GatewayView } from "./catalog.ts";
 import {
@@ -434,9 +435,16 @@ export class Dispatcher {
    * Handles one decoded JSON-RPC message. Never throws. A request (not a
    * notification or a response) of an exchange the transport observes
    * makes one {@link RequestRecord} for the telemetry's sinks; `bytesIn` is
-   * the message's size as the transport read it.
+   * the message's size as the transport read it. When tracing is on, the
+   * message is handled inside its span.
    */
-  async handle(raw: unknown, ex: Exchange, bytesIn = 0): Promise<Outcome> {
+  handle(raw: unknown, ex: Exchange, bytesIn = 0): Promise<Outcome> {
+    return TRACING
+      ? traceMessage(raw, ex, () => this.#observed(raw, ex, bytesIn))
+      : this.#observed(raw, ex, bytesIn);
+  }
+
+  async #observed(raw: unknown, ex: Exchange, bytesIn: number): Promise<Outcome> {
     const telemetry = this.opts.telemetry;
     if (
       !ex.observe || !telemetry?.active || !isObject(raw) || !("id" in raw) || "result" in raw ||

@@ -18,9 +18,13 @@
 import { setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
 import { Store } from "../store/store.ts";
+import { installJsonConsole } from "../telemetry/logger.ts";
 import { checkSecret, type ImportTarget, storeImport } from "./import_store.ts";
 import { importError, prepareImport } from "./import_task.ts";
 import type { OperationTool } from "../store/apis.ts";
+
+// The server logs JSON lines: so does this worker, on the same output.
+if (Deno.env.get("GATEHOUSE_LOG_FORMAT") === "json") installJsonConsole();
 
 /**
  * About how many bytes (as JSON) of tools one message carries. The main

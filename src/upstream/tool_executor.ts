@@ -20,6 +20,7 @@ import {
   type SessionRef,
   type ToolExecutor,
 } from "../tools/executor.ts";
+import { traceUpstream } from "../telemetry/tracing.ts";
 import { type Forwarder, UpstreamRpcError, UpstreamUnavailable } from "./forwarder.ts";
 
 /** The session of a call that belongs to none. */
@@ -81,8 +82,9 @@ export class UpstreamCalls implements ToolExecutor {
     params: Record<string, unknown>,
     ctx: ExecutionContext,
   ): Promise<Record<string, unknown>> {
-    try {
-      return await this.forwarder.request(serverId, method, params, {
+    // The forwarded request carries its span's context in `_meta` when tracing is on.
+    const forward = (traced: Record<string, unknown>) =>
+      this.forwarder.request(serverId, method, traced, {
         session: ctx.session ?? NO_SESSION,
         signal: ctx.signal,
         capabilities: ctx.clientCapabilities,
@@ -99,6 +101,8 @@ export class UpstreamCalls implements ToolExecutor {
           }
         },
       });
+    try {
+      return await traceUpstream(serverId, method, params, forward);
     } catch (err) {
       if (err instanceof UpstreamRpcError) throw new RpcError(err.code, err.message, err.data);
       throw err;

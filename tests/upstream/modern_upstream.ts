@@ -27,7 +27,13 @@ const META_SUB = "io.modelcontextprotocol/subscriptionId";
 const SERVER_META = {
   "io.modelcontextprotocol/serverInfo": { name: "modern-upstream", version: "1.0.0" },
 };
-const RECORDED_HEADERS = ["mcp-protocol-version", "mcp-method", "mcp-name", "authorization"];
+const RECORDED_HEADERS = [
+  "mcp-protocol-version",
+  "mcp-method",
+  "mcp-name",
+  "authorization",
+  "traceparent",
+];
 const PROGRESS_STEPS = 4;
 const SSE_HEADERS = {
   "content-type": "text/event-stream",
@@ -48,7 +54,7 @@ export interface RecordedRequest {
   id?: Id;
   /** The JSON-RPC params, when they were an object. */
   params?: Json;
-  /** `mcp-protocol-version`, `mcp-method`, `mcp-name`, `authorization`: those present. */
+  /** `mcp-protocol-version`, `mcp-method`, `mcp-name`, `authorization`, `traceparent`: those present. */
   headers: Record<string, string>;
   /** True when the client went away before `slow` finished. */
   aborted?: boolean;
