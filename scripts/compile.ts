@@ -24,7 +24,7 @@ export const PERMISSIONS = [
   "--allow-sys=setPriority",
 ];
 /** Modules started as workers, relative to the repository (each `new URL(..., import.meta.url)` in `src/`). */
-export const WORKERS = ["src/openapi/import_worker.ts"];
+export const WORKERS = ["src/openapi/import_worker.ts", "src/telemetry/request_log_worker.ts"];
 
 const denortHint = (version: string) =>
   [

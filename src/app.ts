@@ -23,6 +23,7 @@ import { ImportPool } from "./openapi/import_pool.ts";
 import { mountOAuth } from "./oauth/routes.ts";
 import type { Store } from "./store/store.ts";
 import { RequestLogWriter } from "./telemetry/request_log.ts";
+import { RequestLogThread } from "./telemetry/request_log_thread.ts";
 import type { ExecutorRegistry } from "./tools/executor.ts";
 import { OrgOutboundPolicies, OutboundGuard } from "./tools/outbound_policy.ts";
 import { AssignedToolSource } from "./mcp/assigned_tools.ts";
@@ -144,10 +145,12 @@ export function createApp(deps: AppDeps): Gatehouse {
   }
   const settings = config.requestLog;
   const requestLog = settings.enabled
-    ? new RequestLogWriter(store.requestLog, {
-      retentionMs: settings.retentionDays * 86_400_000,
-      maxRows: settings.maxRows,
-    })
+    ? new RequestLogWriter(
+      store.requestLog,
+      { retentionMs: settings.retentionDays * 86_400_000, maxRows: settings.maxRows },
+      // A store in memory cannot be shared with a thread: its batches are written here.
+      config.dbPath === ":memory:" ? store.requestLog : new RequestLogThread(config.dbPath),
+    )
     : undefined;
   if (requestLog) mcp.telemetry.addSink(requestLog);
   // No worker starts until the first import.

@@ -158,7 +158,7 @@ function filterOf(given: { [K in LogFilterName]?: string }): LogFilter {
 export function logRoutes({ store, requestLog }: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
-  app.get("/", (c) => {
+  app.get("/", async (c) => {
     const p = requireRole(c, "admin");
     const query = listQuery(c, LISTS.logs, [p.org.id]);
     const filter = filterOf(query.filter);
@@ -173,7 +173,7 @@ export function logRoutes({ store, requestLog }: ApiDeps): Hono<ApiEnv> {
       throw invalid("cursor", "cursor is not a cursor of this list");
     }
     // What was acknowledged is in the log before it is read (a few ms at most).
-    requestLog?.flush();
+    await requestLog?.flush();
     if (format === "json") {
       const page = store.requestLog.page(p.org.id, filter, query.page);
       return c.json(query.answer("logs", page.items.map(presentLog), page.next));

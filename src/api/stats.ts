@@ -35,7 +35,7 @@ export function presentFigures(f: UsageFigures) {
 export function statsRoutes({ store, requestLog }: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
-  app.get("/:id/stats", (c) => {
+  app.get("/:id/stats", async (c) => {
     const p = c.get("principal");
     for (const name of Object.keys(c.req.queries())) {
       if (name !== "since") {
@@ -52,7 +52,7 @@ export function statsRoutes({ store, requestLog }: ApiDeps): Hono<ApiEnv> {
     const gw = store.gateways.get(p.org.id, c.req.param("id"));
     if (!gw) throw notFound("gateway");
     // What was acknowledged is counted (the rollup is written with the log).
-    requestLog?.flush();
+    await requestLog?.flush();
     const usage = store.requestLog.usage(gw.id, since, now);
     return c.json({
       gatewayId: gw.id,

@@ -142,9 +142,13 @@ const COLUMNS = [
   "upstream_target",
   "payload",
 ];
-const INSERT_LOG = `INSERT INTO request_log (${COLUMNS.join(", ")}) VALUES (${
-  COLUMNS.map(() => "?").join(", ")
-})`;
+/** Rows per INSERT statement: one call into SQLite for many rows costs less than one each. */
+const ROWS_PER_INSERT = 32;
+/** An INSERT of `n` rows. */
+const insertRows = (n: number) =>
+  `INSERT INTO request_log (${COLUMNS.join(", ")}) VALUES ${
+    Array.from({ length: n }, () => `(${COLUMNS.map(() => "?").join(", ")})`).join(", ")
+  }`;
 
 const H = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => `h${i}`);
 const UPSERT_STATS =
@@ -305,8 +309,14 @@ export class RequestLog {
     this.db.raw.exec(`PRAGMA busy_timeout = ${LOG_BUSY_MS}`);
     try {
       this.db.tx(() => {
-        const log = this.db.prepare(INSERT_LOG);
-        for (const r of records) log.run(...rowOf(r));
+        const full = this.db.prepare(insertRows(ROWS_PER_INSERT));
+        let i = 0;
+        for (; i + ROWS_PER_INSERT <= records.length; i += ROWS_PER_INSERT) {
+          full.run(...records.slice(i, i + ROWS_PER_INSERT).flatMap(rowOf));
+        }
+        if (i < records.length) {
+          this.db.prepare(insertRows(records.length - i)).run(...records.slice(i).flatMap(rowOf));
+        }
         const stats = this.db.prepare(UPSERT_STATS);
         for (const s of rollupsOf(records)) {
           stats.run(

@@ -3,7 +3,9 @@
  * memory and writes them to the store in batches, off the hot path.
  *
  * - `add` only appends to an array (O(1), no store access).
- * - A batch (at most `batchSize` rows) is one transaction. The buffer is
+ * - A batch (at most `batchSize` rows) is one transaction, written by a
+ *   {@link BatchWriter}: a thread of its own for a database file
+ *   (`request_log_thread.ts`), the store itself for one in memory. The buffer is
  *   written at least every `flushMs` (1 s), soon after it reaches
  *   `batchSize`, and entirely at {@link RequestLogWriter.close} (shutdown, after
  *   the drain): what was acknowledged before a SIGTERM is kept; after a
@@ -21,6 +23,7 @@
  * @module
  */
 import type { RequestLog } from "../store/request_log.ts";
+import type { BatchWriter } from "./request_log_thread.ts";
 import type { RecordSink, RequestRecord } from "./requests.ts";
 
 /** Settings of the writer; all but the retention limits have defaults. */
@@ -47,6 +50,7 @@ const yieldToRequests = () => new Promise<void>((resolve) => setTimeout(resolve,
 /** Writes records to the request log in batches, and keeps the log within its limits. */
 export class RequestLogWriter implements RecordSink {
   readonly #log: RequestLog;
+  readonly #batches: BatchWriter;
   readonly #retentionMs: number;
   readonly #maxRows: number;
   readonly #flushMs: number;
@@ -57,6 +61,8 @@ export class RequestLogWriter implements RecordSink {
   /** Buffered records from `#head` on; those before it are written or dropped. */
   #buffer: RequestRecord[] = [];
   #head = 0;
+  /** Records taken off the front of `#buffer` so far (so positions survive a compaction). */
+  #removed = 0;
   #dropped = 0;
   /** Rows in the log, once counted (at the first retention run), kept up to date after. */
   #rows: number | undefined;
@@ -64,14 +70,20 @@ export class RequestLogWriter implements RecordSink {
   #retentionTimer: ReturnType<typeof setInterval> | undefined;
   /** A write of the whole buffer is under way or scheduled. */
   #draining = false;
+  /** The batch being written, until it is committed or refused. */
+  #writing: Promise<void> | undefined;
   #retaining: Promise<void> | undefined;
   /** A write has failed since the last that succeeded (reported once per streak). */
   #failing = false;
   #closed = false;
 
-  /** A writer into `log`; it writes nothing until {@link start}. */
-  constructor(log: RequestLog, options: RequestLogOptions) {
+  /**
+   * A writer into `log`, its batches written by `batches` (default: `log`
+   * itself, on this thread); it writes nothing until {@link start}.
+   */
+  constructor(log: RequestLog, options: RequestLogOptions, batches: BatchWriter = log) {
     this.#log = log;
+    this.#batches = batches;
     this.#retentionMs = options.retentionMs;
     this.#maxRows = options.maxRows;
     this.#flushMs = options.flushMs ?? 1000;
@@ -123,13 +135,15 @@ export class RequestLogWriter implements RecordSink {
   }
 
   /**
-   * Writes every buffered record now, a batch per transaction, without
-   * yielding (shutdown, and reads that must see what was acknowledged).
-   * Answers false when the store refused a batch (the rest stays buffered).
+   * Writes every buffered record now, a batch per transaction (shutdown,
+   * and reads that must see what was acknowledged). Answers false when the
+   * store refused a batch (the rest stays buffered).
    */
-  flush(): boolean {
+  async flush(): Promise<boolean> {
+    // A write under way goes first: batches land in the order they were taken.
+    while (this.#writing) await this.#writing;
     while (this.buffered > 0) {
-      if (!this.#writeBatch()) return false;
+      if (!await this.#writeBatch()) return false;
     }
     return true;
   }
@@ -141,7 +155,8 @@ export class RequestLogWriter implements RecordSink {
     clearInterval(this.#flushTimer);
     clearInterval(this.#retentionTimer);
     await this.#retaining;
-    this.flush();
+    await this.flush();
+    await this.#batches.close?.();
   }
 
   /**
@@ -179,7 +194,8 @@ export class RequestLogWriter implements RecordSink {
     this.#draining = true;
     try {
       while (!this.#closed && this.buffered > 0) {
-        if (!this.#writeBatch()) return;
+        while (this.#writing) await this.#writing;
+        if (!await this.#writeBatch()) return;
         if (this.buffered > 0) await yieldToRequests();
       }
     } finally {
@@ -188,11 +204,21 @@ export class RequestLogWriter implements RecordSink {
   }
 
   /** Writes the oldest batch in one transaction; false when the store refused it. */
-  #writeBatch(): boolean {
-    const end = Math.min(this.#buffer.length, this.#head + this.#batchSize);
-    const batch = this.#buffer.slice(this.#head, end);
+  #writeBatch(): Promise<boolean> {
+    const written = this.#writeOldest();
+    const writing = written.then(() => {});
+    this.#writing = writing;
+    return written.finally(() => {
+      if (this.#writing === writing) this.#writing = undefined;
+    });
+  }
+
+  async #writeOldest(): Promise<boolean> {
+    // Absolute positions: records may be added, dropped and compacted while the batch is away.
+    const end = this.#removed + Math.min(this.#buffer.length, this.#head + this.#batchSize);
+    const batch = this.#buffer.slice(this.#head, end - this.#removed);
     try {
-      this.#log.insert(batch);
+      await this.#batches.insert(batch);
     } catch (err) {
       if (!this.#failing) {
         console.error(
@@ -204,9 +230,10 @@ export class RequestLogWriter implements RecordSink {
       return false;
     }
     this.#failing = false;
-    this.#head = end;
+    this.#head = Math.max(this.#head, end - this.#removed);
     if (this.#rows !== undefined) this.#rows += batch.length;
     if (this.#head === this.#buffer.length) {
+      this.#removed += this.#buffer.length;
       this.#buffer = [];
       this.#head = 0;
     } else if (this.#head >= this.#batchSize * 16) {
@@ -216,6 +243,7 @@ export class RequestLogWriter implements RecordSink {
   }
 
   #compact(): void {
+    this.#removed += this.#head;
     this.#buffer = this.#buffer.slice(this.#head);
     this.#head = 0;
   }

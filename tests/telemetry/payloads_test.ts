@@ -163,7 +163,7 @@ Deno.test("retention deletes rows past the age limit, then the oldest past the r
     const more = Array.from({ length: 300 }, (_, i) => record("gw-new", now + i));
     for (const r of more) writer.add(r);
     assert.equal(writer.buffered, 300);
-    assert.ok(writer.flush());
+    assert.ok(await writer.flush());
     await writer.retain();
     assert.equal(log.count(), 1000);
   } finally {

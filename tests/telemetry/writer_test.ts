@@ -81,7 +81,7 @@ Deno.test("records are written on the timer, and at once when a batch is full", 
   }
 });
 
-Deno.test("while the store refuses writes the buffer keeps the newest records, counting the dropped", () => {
+Deno.test("while the store refuses writes the buffer keeps the newest records, counting the dropped", async () => {
   const log = new FakeLog();
   const writer = new RequestLogWriter(log as unknown as RequestLog, {
     retentionMs: 86_400_000,
@@ -91,11 +91,11 @@ Deno.test("while the store refuses writes the buffer keeps the newest records, c
   });
   log.down = true;
   for (let i = 0; i < 250; i++) writer.add(record(i));
-  assert.equal(writer.flush(), false);
+  assert.equal(await writer.flush(), false);
   assert.equal(writer.buffered, 100);
   assert.equal(writer.dropped, 150);
   log.down = false;
-  assert.equal(writer.flush(), true);
+  assert.equal(await writer.flush(), true);
   assert.equal(writer.buffered, 0);
   assert.deepEqual(log.batches.map((b) => b.length), [40, 40, 20]);
   assert.deepEqual(

@@ -1,0 +1,64 @@
+/**
+ * Where the request log's writer sends its batches when the store is a
+ * database file: a worker thread that writes them on its own connection
+ * (`request_log_worker.ts`), so that the main thread only hands records
+ * over instead of writing them. They go as JSON text: under a microsecond a
+ * record, where a structured clone of the objects takes 3 to 4.5.
+ *
+ * @module
+ */
+import { Worker } from "node:worker_threads";
+import type { RequestRecord } from "./requests.ts";
+
+const WORKER_URL = new URL("./request_log_worker.ts", import.meta.url);
+
+/** What writes a batch of records: {@link RequestLogThread}, or the store's `RequestLog` itself. */
+export interface BatchWriter {
+  /** Writes `records` in one transaction; throws (or rejects) when the store refuses them. */
+  insert(records: readonly RequestRecord[]): void | Promise<void>;
+  /** Releases what it holds (a thread), after the last batch. */
+  close?(): Promise<void>;
+}
+
+/** A worker thread that writes batches into the database file at `dbPath`. */
+export class RequestLogThread implements BatchWriter {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve(): void; reject(err: Error): void }>();
+  #next = 0;
+
+  /** Starts the thread; it keeps no process alive while nothing is being written. */
+  constructor(dbPath: string) {
+    this.#worker = new Worker(WORKER_URL);
+    this.#worker.unref();
+    this.#worker.on("message", ({ id, error }: { id: number; error?: string }) => {
+      const waiting = this.#pending.get(id);
+      this.#pending.delete(id);
+      if (this.#pending.size === 0) this.#worker.unref();
+      if (error === undefined) waiting?.resolve();
+      else waiting?.reject(new Error(error));
+    });
+    const fail = (why: string) => {
+      for (const w of this.#pending.values()) w.reject(new Error(why));
+      this.#pending.clear();
+    };
+    this.#worker.on("error", (err: Error) => fail(`the request log thread failed: ${err.message}`));
+    this.#worker.on("exit", (code: number) => fail(`the request log thread exited (${code})`));
+    this.#worker.postMessage({ kind: "open", dbPath });
+  }
+
+  /** Hands `records` to the thread; resolves once they are committed. */
+  insert(records: readonly RequestRecord[]): Promise<void> {
+    const id = this.#next++;
+    // Held while a batch is on its way: a shutdown must not end before it lands.
+    this.#worker.ref();
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ kind: "insert", id, records: JSON.stringify(records) });
+    });
+  }
+
+  /** Ends the thread (after the writer's last batch was acknowledged). */
+  async close(): Promise<void> {
+    await this.#worker.terminate();
+  }
+}
