@@ -48,17 +48,22 @@ export class RequestLogThread implements BatchWriter {
 
   /** Hands `records` to the thread; resolves once they are committed. */
   insert(records: readonly RequestRecord[]): Promise<void> {
+    return this.#send({ kind: "insert", records: JSON.stringify(records) });
+  }
+
+  /** Closes the thread's connection, then ends the thread (after the writer's last batch). */
+  async close(): Promise<void> {
+    await this.#send({ kind: "close" }).catch(() => {});
+    await this.#worker.terminate();
+  }
+
+  #send(message: Record<string, unknown>): Promise<void> {
     const id = this.#next++;
-    // Held while a batch is on its way: a shutdown must not end before it lands.
+    // Held while a message is on its way: a shutdown must not end before it lands.
     this.#worker.ref();
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ kind: "insert", id, records: JSON.stringify(records) });
+      this.#worker.postMessage({ ...message, id });
     });
-  }
-
-  /** Ends the thread (after the writer's last batch was acknowledged). */
-  async close(): Promise<void> {
-    await this.#worker.terminate();
   }
 }

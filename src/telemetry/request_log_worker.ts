@@ -7,7 +7,10 @@
  * of its time.
  *
  * Messages in: `{kind: "open", dbPath}` once, then `{kind: "insert", id,
- * records}` (the records as JSON text); out: `{id, error?}` per insert, in order.
+ * records}` (the records as JSON text), and `{kind: "close", id}` last; out:
+ * `{id, error?}` per insert and for the close, in order. The connection is
+ * closed before the thread ends: one left open by an ended thread keeps its
+ * locks in the process, and the next open of the file finds it locked.
  *
  * @module
  */
@@ -17,15 +20,23 @@ import { RequestLog } from "../store/request_log.ts";
 import type { RequestRecord } from "./requests.ts";
 
 const port = parentPort!;
+let db: Db | undefined;
 let log: RequestLog | undefined;
 
 type Message =
   | { kind: "open"; dbPath: string }
-  | { kind: "insert"; id: number; records: string };
+  | { kind: "insert"; id: number; records: string }
+  | { kind: "close"; id: number };
 
 port.on("message", (m: Message) => {
   if (m.kind === "open") {
-    log = new RequestLog(new Db(m.dbPath));
+    db = new Db(m.dbPath);
+    log = new RequestLog(db);
+    return;
+  }
+  if (m.kind === "close") {
+    db?.close();
+    port.postMessage({ id: m.id });
     return;
   }
   try {
