@@ -47,14 +47,17 @@ export interface ImportPoolOptions {
 /** An import's end: written by its worker, or prepared for the caller to write. */
 export type ImportResult = { stored: StoredImport } | { prepared: PreparedImport };
 
-/** Told as an import goes: {@link ImportHooks}, and when it leaves the queue. */
-export interface ImportRunHooks extends ImportHooks {
+/**
+ * Told as an import goes: its progress, and when it leaves the queue. The
+ * request's fields are checked in the worker, which may be writing by the
+ * time a message about them would arrive here.
+ */
+export interface ImportRunHooks extends Pick<ImportHooks, "progress"> {
   started?(): void;
 }
 
 /** What a worker sends. */
 type WorkerMessage =
-  | { kind: "checked"; request: Parameters<NonNullable<ImportHooks["checked"]>>[0] }
   | { kind: "progress"; progress: Parameters<NonNullable<ImportHooks["progress"]>>[0] }
   | { kind: "tools"; tools: OperationTool[] }
   | {
@@ -101,8 +104,7 @@ export class ImportPool {
    * one is free, and has the worker write it into `target` when the pool
    * has a database file. The body's buffer is transferred to the worker: it is
    * unusable here afterwards. Rejects with an {@link ApiError}: the request's or the
-   * document's fault (400), an API re-imported that is gone (404), whatever a
-   * hook throws (then the worker is ended at once), a name taken (409), a
+   * document's fault (400), an API re-imported that is gone (404), a name taken (409), a
    * time limit (422), a worker that failed (500) or a pool closing (503).
    */
   run(
@@ -253,13 +255,6 @@ export class ImportPool {
           )), timeoutMs);
       const onMessage = (m: WorkerMessage) => {
         switch (m.kind) {
-          case "checked":
-            try {
-              hooks.checked?.(m.request);
-            } catch (err) {
-              finish(false, () => reject(err));
-            }
-            break;
           case "progress":
             if (m.progress.phase === "storing" && !wrote) {
               clearTimeout(timer);

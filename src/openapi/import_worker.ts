@@ -8,7 +8,7 @@
  *
  * Messages in: `{body, dbPath?, target}`, the request body's bytes (JSON) as
  * an ArrayBuffer, the database file and what to write it as. Out, in order:
- * `checked` (the request's fields), `progress` (any number; `storing` last,
+ * `progress` (any number; `storing` last,
  * after which the write is not interrupted), then `stored` or `failed`.
  * Without `dbPath` (a store in memory) the worker writes nothing: it sends
  * `tools` batches and `done`, and the main thread stores them.
@@ -87,7 +87,6 @@ port.on("message", async ({ body, dbPath, target }: ImportMessage) => {
           // Now, not after the document is converted: a typo is refused at once.
           checkSecret(store, target.orgId, request.options.secret);
         }
-        port.postMessage({ kind: "checked", request });
       },
       progress: (progress) => {
         last = progress;

@@ -25,9 +25,6 @@ import type {
 import type { Db } from "./db.ts";
 import { checkRequest, type Page, pageOf, type PageRequest } from "./paging.ts";
 
-/** The longest a batch waits for the database's write lock, in ms. */
-const LOG_BUSY_MS = 50;
-
 /** Buckets of the duration histogram. */
 export const HISTOGRAM_BUCKETS = 40;
 /** The upper bound of the first bucket, in ms; each next one's is √2 times larger. */
@@ -297,43 +294,35 @@ export class RequestLog {
   constructor(private readonly db: Db) {}
 
   /**
-   * Writes `records` and their rollup in one transaction. Waits at most
-   * {@link LOG_BUSY_MS} for another connection's write (an import's) to
-   * end, then throws: the writer runs on the main thread, where waiting
-   * out a long write would stall every request, and it keeps the batch for
-   * its next try.
+   * Writes `records` and their rollup in one transaction. A database file
+   * is written on the request log's own thread, where waiting for another
+   * connection's write (an import's) holds up no request.
    */
   insert(records: readonly RequestRecord[]): void {
     if (records.length === 0) return;
-    const busy = Number(this.db.prepare("PRAGMA busy_timeout").get()?.timeout ?? 0);
-    this.db.raw.exec(`PRAGMA busy_timeout = ${LOG_BUSY_MS}`);
-    try {
-      this.db.tx(() => {
-        const full = this.db.prepare(insertRows(ROWS_PER_INSERT));
-        let i = 0;
-        for (; i + ROWS_PER_INSERT <= records.length; i += ROWS_PER_INSERT) {
-          full.run(...records.slice(i, i + ROWS_PER_INSERT).flatMap(rowOf));
-        }
-        if (i < records.length) {
-          this.db.prepare(insertRows(records.length - i)).run(...records.slice(i).flatMap(rowOf));
-        }
-        const stats = this.db.prepare(UPSERT_STATS);
-        for (const s of rollupsOf(records)) {
-          stats.run(
-            s.gatewayId,
-            s.span,
-            s.start,
-            s.name,
-            s.calls,
-            s.errors,
-            s.lastAt,
-            ...s.histogram,
-          );
-        }
-      });
-    } finally {
-      this.db.raw.exec(`PRAGMA busy_timeout = ${busy}`);
-    }
+    this.db.tx(() => {
+      const full = this.db.prepare(insertRows(ROWS_PER_INSERT));
+      let i = 0;
+      for (; i + ROWS_PER_INSERT <= records.length; i += ROWS_PER_INSERT) {
+        full.run(...records.slice(i, i + ROWS_PER_INSERT).flatMap(rowOf));
+      }
+      if (i < records.length) {
+        this.db.prepare(insertRows(records.length - i)).run(...records.slice(i).flatMap(rowOf));
+      }
+      const stats = this.db.prepare(UPSERT_STATS);
+      for (const s of rollupsOf(records)) {
+        stats.run(
+          s.gatewayId,
+          s.span,
+          s.start,
+          s.name,
+          s.calls,
+          s.errors,
+          s.lastAt,
+          ...s.histogram,
+        );
+      }
+    });
   }
 
   /**
