@@ -15,7 +15,8 @@
  * @module
  */
 import { Hono } from "hono";
-import type { LogFilter, LoggedRequest } from "../store/request_log.ts";
+import type { LoggedRequest } from "../store/log_segments.ts";
+import type { LogFilter } from "../store/request_log.ts";
 import { REQUEST_STATUSES, type RequestStatus } from "../telemetry/requests.ts";
 import { isoTime } from "./audit.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";

@@ -472,6 +472,58 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX request_stats_span_start ON request_stats(span, start);
   `,
+  // 13: the request log in segments: the records of one org from one batch as one JSON value,
+  // found through the terms (gateway, name, caller, key name, status) it holds. A row with three
+  // indexes per request cost the log's thread 14 µs a request; a segment costs under 1. Existing
+  // rows move over, a segment per org and thousand rows, in their order.
+  `
+  CREATE TABLE request_log_segments (
+    id INTEGER PRIMARY KEY,
+    org_id TEXT NOT NULL,
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    skipped INTEGER NOT NULL DEFAULT 0,
+    records TEXT NOT NULL
+  );
+  CREATE INDEX request_log_segments_org_last ON request_log_segments(org_id, last_at);
+  CREATE TABLE request_log_terms (
+    term TEXT NOT NULL,
+    segment_id INTEGER NOT NULL REFERENCES request_log_segments(id) ON DELETE CASCADE,
+    PRIMARY KEY (term, segment_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX request_log_terms_segment ON request_log_terms(segment_id);
+  CREATE TABLE request_log_moving AS
+    SELECT id AS row_id, DENSE_RANK() OVER (ORDER BY id / 1000, org_id) AS segment_id
+    FROM request_log;
+  INSERT INTO request_log_segments (id, org_id, first_at, last_at, rows, records)
+    SELECT m.segment_id, l.org_id, MIN(l.at), MAX(l.at), COUNT(*), json_group_array(json_patch(
+      json_object(
+        'at', l.at, 'orgId', l.org_id, 'gatewayId', l.gateway_id, 'transport', l.transport,
+        'protocolVersion', l.protocol_version, 'method', l.method, 'name', l.name,
+        'caller', json_patch(
+          json_object('id', l.caller_id, 'method', l.caller_method),
+          json_object('keyName', l.caller_key_name, 'clientId', l.caller_client_id,
+            'subject', l.caller_subject, 'address', l.caller_address)),
+        'sessionId', l.session_id, 'status', l.status, 'errorCode', l.error_code,
+        'limit', l.rate_limit, 'durationMs', l.duration_ms, 'bytesIn', l.bytes_in,
+        'bytesOut', l.bytes_out,
+        'upstream', json(CASE WHEN l.upstream_ms IS NULL THEN NULL ELSE json_patch(
+          json_object('status', l.upstream_status, 'durationMs', l.upstream_ms),
+          json_object('target', l.upstream_target)) END)),
+      json_object('payload', json(l.payload))) ORDER BY l.id)
+    FROM request_log l JOIN request_log_moving m ON m.row_id = l.id
+    GROUP BY m.segment_id, l.org_id;
+  INSERT INTO request_log_terms (term, segment_id)
+    SELECT DISTINCT t.term, m.segment_id FROM request_log_moving m JOIN request_log l ON l.id = m.row_id
+    JOIN (SELECT id, 'g:' || gateway_id AS term FROM request_log
+      UNION ALL SELECT id, 'n:' || name FROM request_log WHERE name IS NOT NULL
+      UNION ALL SELECT id, 'c:' || caller_id FROM request_log
+      UNION ALL SELECT id, 'k:' || caller_key_name FROM request_log WHERE caller_key_name IS NOT NULL
+      UNION ALL SELECT id, 's:' || status FROM request_log) t ON t.id = l.id;
+  DROP TABLE request_log_moving;
+  DROP TABLE request_log;
+  `,
 ];
 
 /** The schema version this build expects. */

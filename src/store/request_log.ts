@@ -15,41 +15,28 @@
  *
  * @module
  */
-import type {
-  CallerIdentity,
-  LimitKind,
-  RequestRecord,
-  RequestStatus,
-  TransportName,
-} from "../telemetry/requests.ts";
+import type { RequestRecord, RequestStatus } from "../telemetry/requests.ts";
 import type { Db } from "./db.ts";
-import { checkRequest, type Page, pageOf, type PageRequest } from "./paging.ts";
+import {
+  batchOf,
+  boundOf,
+  DAY,
+  decodeSegment,
+  encodeRecords,
+  HISTOGRAM_BUCKETS,
+  HOUR,
+  type LogBatch,
+  type LoggedRequest,
+  MINUTE,
+  SPANS,
+} from "./log_segments.ts";
+import { checkRequest, type Page, type PageRequest } from "./paging.ts";
 
-/** Buckets of the duration histogram. */
-export const HISTOGRAM_BUCKETS = 40;
-/** The upper bound of the first bucket, in ms; each next one's is √2 times larger. */
-const FIRST_BOUND_MS = 0.25;
-/** Rollup spans, in ms: minutes and hours for where a range starts, days for the rest. */
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
-const SPANS = [MINUTE, HOUR, DAY];
 /**
  * How long minute rows are kept, in ms: ranges starting earlier start on
  * the hour. Minutes of a busy month would outnumber the hours 60 to 1.
  */
 export const MINUTES_KEPT_MS = 2 * DAY;
-
-/** The upper bound of bucket `i`, in ms (Infinity for the last). */
-function boundOf(i: number): number {
-  return i >= HISTOGRAM_BUCKETS - 1 ? Infinity : FIRST_BOUND_MS * 2 ** (i / 2);
-}
-
-/** The bucket a duration of `ms` falls in. */
-export function bucketOf(ms: number): number {
-  if (!(ms > FIRST_BOUND_MS)) return 0;
-  return Math.min(HISTOGRAM_BUCKETS - 1, Math.ceil(2 * Math.log2(ms / FIRST_BOUND_MS)));
-}
 
 /** The `q` quantile (0 to 1) of the durations `histogram` counts, in ms; null when empty. */
 export function quantileOf(histogram: readonly number[], q: number): number | null {
@@ -70,12 +57,6 @@ export function quantileOf(histogram: readonly number[], q: number): number | nu
     return Math.round(estimate * 100) / 100;
   }
   return boundOf(HISTOGRAM_BUCKETS - 2);
-}
-
-/** A logged request as read back: its record with the row's id. */
-export interface LoggedRequest extends RequestRecord {
-  /** The row's id (a decimal string), unique and increasing in the order rows were written. */
-  id: string;
 }
 
 /** Which rows to list; every filter given must hold. */
@@ -113,40 +94,6 @@ export interface GatewayUsage {
   tools: (UsageFigures & { name: string })[];
 }
 
-const COLUMNS = [
-  "at",
-  "org_id",
-  "gateway_id",
-  "transport",
-  "protocol_version",
-  "method",
-  "name",
-  "caller_id",
-  "caller_method",
-  "caller_key_name",
-  "caller_client_id",
-  "caller_subject",
-  "caller_address",
-  "session_id",
-  "status",
-  "error_code",
-  "rate_limit",
-  "duration_ms",
-  "bytes_in",
-  "bytes_out",
-  "upstream_status",
-  "upstream_ms",
-  "upstream_target",
-  "payload",
-];
-/** Rows per INSERT statement: one call into SQLite for many rows costs less than one each. */
-const ROWS_PER_INSERT = 32;
-/** An INSERT of `n` rows. */
-const insertRows = (n: number) =>
-  `INSERT INTO request_log (${COLUMNS.join(", ")}) VALUES ${
-    Array.from({ length: n }, () => `(${COLUMNS.map(() => "?").join(", ")})`).join(", ")
-  }`;
-
 const H = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => `h${i}`);
 const UPSERT_STATS =
   `INSERT INTO request_stats (gateway_id, span, start, name, calls, errors, last_at, ${
@@ -168,115 +115,36 @@ const SUM_STATS = `SELECT name, SUM(calls) AS calls, SUM(errors) AS errors,
       AND start < ?)
   GROUP BY name`;
 
-/** One rollup row being built from a batch. */
-interface Rollup {
-  gatewayId: string;
-  span: number;
-  start: number;
-  name: string;
-  calls: number;
-  errors: number;
-  lastAt: number;
-  histogram: number[];
-}
-
-type Row = Record<string, unknown>;
 type Value = string | number | null;
 
-function toLogged(r: Row): LoggedRequest {
-  const caller: CallerIdentity = { id: r.caller_id as string, method: r.caller_method as string };
-  if (r.caller_key_name !== null) caller.keyName = r.caller_key_name as string;
-  if (r.caller_client_id !== null) caller.clientId = r.caller_client_id as string;
-  if (r.caller_subject !== null) caller.subject = r.caller_subject as string;
-  if (r.caller_address !== null) caller.address = r.caller_address as string;
-  const logged: LoggedRequest = {
-    id: String(r.id),
-    at: r.at as number,
-    orgId: r.org_id as string,
-    gatewayId: r.gateway_id as string,
-    transport: r.transport as TransportName,
-    protocolVersion: r.protocol_version as string | null,
-    method: r.method as string,
-    name: r.name as string | null,
-    caller,
-    sessionId: r.session_id as string | null,
-    status: r.status as RequestStatus,
-    errorCode: r.error_code as number | null,
-    limit: r.rate_limit as LimitKind | null,
-    durationMs: r.duration_ms as number,
-    bytesIn: r.bytes_in as number,
-    bytesOut: r.bytes_out as number,
-    upstream: r.upstream_ms === null ? null : {
-      status: r.upstream_status as number | null,
-      durationMs: r.upstream_ms as number,
-      ...(r.upstream_target === null ? {} : { target: r.upstream_target as string }),
-    },
-  };
-  if (typeof r.payload === "string") logged.payload = JSON.parse(r.payload);
-  return logged;
+/** Segments a page reads per query, newest first, until the page is full. */
+const SEGMENTS_PER_READ = 8;
+
+/** The terms a filter looks a segment up by, for the terms of `filter` given. */
+function termsOf(filter: LogFilter): string[][] {
+  const terms: string[][] = [];
+  if (filter.gatewayId !== undefined) terms.push([`g:${filter.gatewayId}`]);
+  if (filter.name !== undefined) terms.push([`n:${filter.name}`]);
+  // A caller is named by its credential id or by its key's name.
+  if (filter.caller !== undefined) terms.push([`c:${filter.caller}`, `k:${filter.caller}`]);
+  if (filter.status !== undefined) terms.push([`s:${filter.status}`]);
+  return terms;
 }
 
-function rowOf(r: RequestRecord): Value[] {
-  const c = r.caller;
-  return [
-    r.at,
-    r.orgId,
-    r.gatewayId,
-    r.transport,
-    r.protocolVersion,
-    r.method,
-    r.name,
-    c.id,
-    c.method,
-    c.keyName ?? null,
-    c.clientId ?? null,
-    c.subject ?? null,
-    c.address ?? null,
-    r.sessionId,
-    r.status,
-    r.errorCode,
-    r.limit,
-    r.durationMs,
-    r.bytesIn,
-    r.bytesOut,
-    r.upstream?.status ?? null,
-    r.upstream?.durationMs ?? null,
-    r.upstream?.target ?? null,
-    r.payload === undefined ? null : JSON.stringify(r.payload),
-  ];
+/** True when `r` passes every filter given. */
+function passes(r: RequestRecord, filter: LogFilter): boolean {
+  return (filter.gatewayId === undefined || r.gatewayId === filter.gatewayId) &&
+    (filter.name === undefined || r.name === filter.name) &&
+    (filter.caller === undefined || r.caller.id === filter.caller ||
+      r.caller.keyName === filter.caller) &&
+    (filter.status === undefined || r.status === filter.status) &&
+    (filter.since === undefined || r.at >= filter.since) &&
+    (filter.until === undefined || r.at < filter.until);
 }
 
-/** The rollup rows of `records`: one per gateway, tool, span and start. */
-function rollupsOf(records: readonly RequestRecord[]): Iterable<Rollup> {
-  const out = new Map<string, Rollup>();
-  for (const r of records) {
-    const name = r.method === "tools/call" && r.name !== null ? r.name : "";
-    const bucket = bucketOf(r.durationMs);
-    const failed = r.status === "ok" ? 0 : 1;
-    for (const span of SPANS) {
-      const start = r.at - (r.at % span);
-      const key = `${r.gatewayId}\n${span}\n${start}\n${name}`;
-      let roll = out.get(key);
-      if (!roll) {
-        roll = {
-          gatewayId: r.gatewayId,
-          span,
-          start,
-          name,
-          calls: 0,
-          errors: 0,
-          lastAt: r.at,
-          histogram: new Array(HISTOGRAM_BUCKETS).fill(0),
-        };
-        out.set(key, roll);
-      }
-      roll.calls++;
-      roll.errors += failed;
-      if (r.at > roll.lastAt) roll.lastAt = r.at;
-      roll.histogram[bucket]++;
-    }
-  }
-  return out.values();
+/** Newest first: by arrival, then by id. */
+function newestFirst(a: LoggedRequest, b: LoggedRequest): number {
+  return b.at - a.at || Number(b.id) - Number(a.id);
 }
 
 function figuresOf(calls: number, errors: number, lastAt: number | null, h: number[]) {
@@ -289,28 +157,37 @@ function figuresOf(calls: number, errors: number, lastAt: number | null, h: numb
   };
 }
 
-/** Writes and reads `request_log` and `request_stats`. */
+/** Writes and reads `request_log_segments` (with their terms) and `request_stats`. */
 export class RequestLog {
   constructor(private readonly db: Db) {}
 
+  /** Writes `records` and their rollup in one transaction (see {@link write}). */
+  insert(records: readonly RequestRecord[]): void {
+    if (records.length > 0) this.write(batchOf(records));
+  }
+
   /**
-   * Writes `records` and their rollup in one transaction. A database file
-   * is written on the request log's own thread, where waiting for another
+   * Writes a batch from {@link batchOf} in one transaction: a row per
+   * segment, a row per term of each, and the rollup. A database file is
+   * written on the request log's own thread, where waiting for another
    * connection's write (an import's) holds up no request.
    */
-  insert(records: readonly RequestRecord[]): void {
-    if (records.length === 0) return;
+  write(batch: LogBatch): void {
+    if (batch.segments.length === 0) return;
     this.db.tx(() => {
-      const full = this.db.prepare(insertRows(ROWS_PER_INSERT));
-      let i = 0;
-      for (; i + ROWS_PER_INSERT <= records.length; i += ROWS_PER_INSERT) {
-        full.run(...records.slice(i, i + ROWS_PER_INSERT).flatMap(rowOf));
-      }
-      if (i < records.length) {
-        this.db.prepare(insertRows(records.length - i)).run(...records.slice(i).flatMap(rowOf));
+      const segment = this.db.prepare(
+        `INSERT INTO request_log_segments (org_id, first_at, last_at, rows, records)
+         VALUES (?, ?, ?, ?, ?) RETURNING id`,
+      );
+      const term = this.db.prepare(
+        "INSERT INTO request_log_terms (term, segment_id) VALUES (?, ?)",
+      );
+      for (const s of batch.segments) {
+        const id = segment.get(s.orgId, s.firstAt, s.lastAt, s.rows, s.records)!.id as number;
+        for (const t of s.terms) term.run(t, id);
       }
       const stats = this.db.prepare(UPSERT_STATS);
-      for (const s of rollupsOf(records)) {
+      for (const s of batch.rollups) {
         stats.run(
           s.gatewayId,
           s.span,
@@ -326,36 +203,82 @@ export class RequestLog {
   }
 
   /**
-   * A page of the rows of `orgId` that pass `filter`, newest first (by
+   * A page of the records of `orgId` that pass `filter`, newest first (by
    * arrival, then by id). The key is `[at, id]`, both decimal strings.
+   *
+   * Segments are read newest first (by their latest arrival) and parsed;
+   * once the page is full, a segment whose latest arrival is older than the
+   * page's oldest cannot add to it, and reading stops.
    */
   page(orgId: string, filter: LogFilter, req: PageRequest): Page<LoggedRequest> {
     checkRequest(req, 2);
-    const where = ["org_id = ?"];
-    const args: Value[] = [orgId];
-    const add = (sql: string, ...values: Value[]) => {
-      where.push(sql);
-      args.push(...values);
-    };
-    if (filter.gatewayId !== undefined) add("gateway_id = ?", filter.gatewayId);
-    if (filter.name !== undefined) add("name = ?", filter.name);
-    if (filter.caller !== undefined) {
-      add("(caller_id = ? OR caller_key_name = ?)", filter.caller, filter.caller);
-    }
-    if (filter.status !== undefined) add("status = ?", filter.status);
-    if (filter.since !== undefined) add("at >= ?", filter.since);
-    if (filter.until !== undefined) add("at < ?", filter.until);
+    let before: [number, number] | undefined;
     if (req.after) {
       const [at, id] = req.after.map(Number);
       if (!Number.isSafeInteger(at) || !Number.isSafeInteger(id)) {
         throw new RangeError("a request log page key is two numbers");
       }
-      add("(at, id) < (?, ?)", at, id);
+      before = [at, id];
     }
-    const rows = this.db.prepare(
-      `SELECT * FROM request_log WHERE ${where.join(" AND ")} ORDER BY at DESC, id DESC LIMIT ?`,
-    ).all(...args, req.limit + 1);
-    return pageOf(rows, req.limit, (r) => [String(r.at), String(r.id)], toLogged);
+    const where = ["org_id = ?"];
+    const args: Value[] = [orgId];
+    for (const alternatives of termsOf(filter)) {
+      where.push(
+        `id IN (SELECT segment_id FROM request_log_terms WHERE term IN (${
+          alternatives.map(() => "?").join(", ")
+        }))`,
+      );
+      args.push(...alternatives);
+    }
+    if (filter.since !== undefined) {
+      where.push("last_at >= ?");
+      args.push(filter.since);
+    }
+    if (filter.until !== undefined) {
+      where.push("first_at < ?");
+      args.push(filter.until);
+    }
+    if (before) {
+      where.push("first_at <= ?");
+      args.push(before[0]);
+    }
+    const read = this.db.prepare(
+      `SELECT id, last_at, skipped, records FROM request_log_segments
+       WHERE ${where.join(" AND ")} AND (last_at, id) < (?, ?)
+       ORDER BY last_at DESC, id DESC LIMIT ${SEGMENTS_PER_READ}`,
+    );
+    const wanted = req.limit + 1;
+    let found: LoggedRequest[] = [];
+    let from: [number, number] = [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
+    reading: for (;;) {
+      const segments = read.all(...args, ...from);
+      for (const s of segments) {
+        const lastAt = s.last_at as number;
+        if (found.length >= wanted && lastAt < found[wanted - 1].at) break reading;
+        for (
+          const r of decodeSegment(
+            s.id as number,
+            orgId,
+            s.records as string,
+            s.skipped as number,
+          )
+        ) {
+          if (!passes(r, filter)) continue;
+          if (before && (r.at > before[0] || (r.at === before[0] && Number(r.id) >= before[1]))) {
+            continue;
+          }
+          found.push(r);
+        }
+        found.sort(newestFirst);
+        if (found.length > wanted) found = found.slice(0, wanted);
+        from = [lastAt, s.id as number];
+      }
+      if (segments.length < SEGMENTS_PER_READ) break;
+    }
+    const more = found.length > req.limit;
+    const items = more ? found.slice(0, req.limit) : found;
+    const last = items[items.length - 1];
+    return more ? { items, next: [String(last.at), last.id] } : { items };
   }
 
   /**
@@ -394,16 +317,20 @@ export class RequestLog {
     return { since: from, total: figuresOf(calls, errors, lastAt, total), tools };
   }
 
-  /** How many rows the log holds (a full count: for start-up, not for every request). */
+  /** How many records the log holds (a sum over segments: for start-up, not per request). */
   count(): number {
-    return Number(this.db.prepare("SELECT COUNT(*) AS n FROM request_log").get()?.n ?? 0);
+    return Number(
+      this.db.prepare("SELECT COALESCE(SUM(rows), 0) AS n FROM request_log_segments").get()?.n ?? 0,
+    );
   }
 
   /**
-   * Deletes up to `chunk` of the oldest rows (by id) that arrived before
-   * `before`, rollup rows over a day older than it and minute rows older
-   * than {@link MINUTES_KEPT_MS}; answers how many log rows went. Rows are written in the order their requests ended, so a
-   * long request's row may outlive its cutoff by its own duration.
+   * Deletes the oldest segments whose every record arrived before `before`,
+   * up to `chunk` records' worth (one segment at least), rollup rows over a
+   * day older than it and minute rows older than {@link MINUTES_KEPT_MS};
+   * answers how many records went (0 when none is that old). A segment holds
+   * up to a second of records, so the newest of them outlives its cutoff by
+   * at most that.
    */
   deleteOlder(before: number, chunk: number, now = Date.now()): number {
     return this.db.tx(() => {
@@ -415,21 +342,73 @@ export class RequestLog {
       for (const span of SPANS) {
         stats.run(span, span === MINUTE ? now - MINUTES_KEPT_MS : before - DAY, chunk);
       }
-      return Number(
-        this.db.prepare(
-          `DELETE FROM request_log WHERE id IN
-           (SELECT id FROM request_log ORDER BY id LIMIT ?) AND at < ?`,
-        ).run(chunk, before).changes,
-      );
+      const old = this.db.prepare(
+        `SELECT id, rows FROM request_log_segments WHERE last_at < ? ORDER BY id LIMIT ?`,
+      ).all(before, SEGMENTS_PER_READ * 8);
+      return this.#deleteSegments(old, chunk);
     });
   }
 
-  /** Deletes the `n` oldest rows (by id); answers how many went. */
+  /**
+   * Deletes the `n` oldest records (by id): whole segments while they fit,
+   * and the oldest records of the next one; answers how many went.
+   */
   deleteOldest(n: number): number {
-    return Number(
-      this.db.prepare(
-        "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log ORDER BY id LIMIT ?)",
-      ).run(n).changes,
+    return this.db.tx(() => {
+      let gone = 0;
+      while (gone < n) {
+        const oldest = this.db.prepare(
+          "SELECT id, org_id, rows, skipped, records FROM request_log_segments ORDER BY id LIMIT ?",
+        ).all(SEGMENTS_PER_READ);
+        if (oldest.length === 0) break;
+        for (const s of oldest) {
+          const rows = s.rows as number;
+          if (gone + rows <= n) {
+            gone += this.#deleteSegments([s], rows);
+            continue;
+          }
+          gone += this.#trim(s, n - gone);
+          break;
+        }
+      }
+      return gone;
+    });
+  }
+
+  /** Deletes `segments` in order while their records fit in `chunk` (the first always). */
+  #deleteSegments(segments: Record<string, unknown>[], chunk: number): number {
+    const del = this.db.prepare("DELETE FROM request_log_segments WHERE id = ?");
+    let gone = 0;
+    for (const s of segments) {
+      const rows = s.rows as number;
+      if (gone > 0 && gone + rows > chunk) break;
+      del.run(s.id as number);
+      gone += rows;
+    }
+    return gone;
+  }
+
+  /** Drops the first `n` records of `segment`; the rest keep their ids. */
+  #trim(segment: Record<string, unknown>, n: number): number {
+    const id = segment.id as number;
+    const skipped = segment.skipped as number;
+    const records = decodeSegment(
+      id,
+      segment.org_id as string,
+      segment.records as string,
+      skipped,
     );
+    const kept = records.slice(n).map(({ id: _, ...r }) => r);
+    this.db.prepare(
+      `UPDATE request_log_segments SET rows = ?, first_at = ?, records = ?, skipped = ?
+       WHERE id = ?`,
+    ).run(
+      kept.length,
+      Math.min(...kept.map((r) => r.at)),
+      encodeRecords(kept),
+      skipped + n,
+      id,
+    );
+    return n;
   }
 }

@@ -174,7 +174,7 @@ export class RequestLogWriter implements RecordSink {
       while (!this.#closed) {
         const gone = this.#log.deleteOlder(Date.now() - this.#retentionMs, this.#chunk);
         if (this.#rows !== undefined) this.#rows -= gone;
-        if (gone < this.#chunk) break;
+        if (gone === 0) break;
         await yieldToRequests();
       }
       this.#rows ??= this.#log.count();

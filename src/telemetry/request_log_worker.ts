@@ -7,7 +7,7 @@
  * of its time.
  *
  * Messages in: `{kind: "open", dbPath}` once, then `{kind: "insert", id,
- * records}` (the records as JSON text), and `{kind: "close", id}` last; out:
+ * batch}` (a `LogBatch`), and `{kind: "close", id}` last; out:
  * `{id, error?}` per insert and for the close, in order. The connection is
  * closed before the thread ends: one left open by an ended thread keeps its
  * locks in the process, and the next open of the file finds it locked.
@@ -16,8 +16,8 @@
  */
 import { parentPort } from "node:worker_threads";
 import { Db } from "../store/db.ts";
+import type { LogBatch } from "../store/log_segments.ts";
 import { RequestLog } from "../store/request_log.ts";
-import type { RequestRecord } from "./requests.ts";
 
 const port = parentPort!;
 let db: Db | undefined;
@@ -25,7 +25,7 @@ let log: RequestLog | undefined;
 
 type Message =
   | { kind: "open"; dbPath: string }
-  | { kind: "insert"; id: number; records: string }
+  | { kind: "insert"; id: number; batch: LogBatch }
   | { kind: "close"; id: number };
 
 port.on("message", (m: Message) => {
@@ -44,7 +44,7 @@ port.on("message", (m: Message) => {
     return;
   }
   try {
-    log!.insert(JSON.parse(m.records) as RequestRecord[]);
+    log!.write(m.batch);
     port.postMessage({ id: m.id });
   } catch (err) {
     port.postMessage({ id: m.id, error: (err as Error).message });

@@ -5,7 +5,7 @@
  * flushes every second), and nothing answered well before the kill.
  */
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
+import { Store } from "../../src/store/store.ts";
 import { apiCall, type ChildServer, startChildServer } from "../helpers/server.ts";
 
 const ADMIN_KEY = `gha_durability_${crypto.randomUUID()}`;
@@ -50,15 +50,21 @@ async function initialize(url: string, id: number): Promise<void> {
   assert.equal(res.status, 200);
 }
 
-/** Rows of gateway `id` in the database of `dataDir`, read by a connection of its own. */
+/** Records of gateway `id` in the database of `dataDir`, read by a store of its own. */
 function rowsOf(dataDir: string, id: string): number {
-  const db = new DatabaseSync(`${dataDir}/gatehouse.db`);
+  const store = new Store(`${dataDir}/gatehouse.db`);
   try {
-    return Number(
-      db.prepare("SELECT COUNT(*) AS n FROM request_log WHERE gateway_id = ?").get(id)?.n,
-    );
+    const orgId = store.gateways.find(id)!.orgId;
+    let rows = 0;
+    let after: readonly string[] | undefined;
+    do {
+      const page = store.requestLog.page(orgId, { gatewayId: id }, { limit: 1000, after });
+      rows += page.items.length;
+      after = page.next;
+    } while (after);
+    return rows;
   } finally {
-    db.close();
+    store.close();
   }
 }
 

@@ -11,12 +11,8 @@
  * over the log's rows.
  */
 import assert from "node:assert/strict";
-import {
-  bucketOf,
-  HISTOGRAM_BUCKETS,
-  MINUTES_KEPT_MS,
-  quantileOf,
-} from "../../src/store/request_log.ts";
+import { batchOf, bucketOf, HISTOGRAM_BUCKETS } from "../../src/store/log_segments.ts";
+import { MINUTES_KEPT_MS, quantileOf } from "../../src/store/request_log.ts";
 import { Store } from "../../src/store/store.ts";
 import type { RequestRecord } from "../../src/telemetry/requests.ts";
 
@@ -38,21 +34,35 @@ Deno.test("a gateway's statistics over 1,000,000 log rows are read in under 100 
     const now = Date.now();
     const t0 = now - RANGE_MS;
     const step = RANGE_MS / ROWS;
-    // Row i: gateway gw2 for every tenth, else gw1; tool i % 20; an error every 17th.
+    // Record i: gateway gw2 for every tenth, else gw1; tool i % 20; an error every 17th. Written
+    // as the log's thread writes them (segments of 1,000), without their rollup, built below.
+    const recordOf = (i: number): RequestRecord => ({
+      at: t0 + Math.trunc(i * step),
+      orgId: "org",
+      gatewayId: i % 10 === 0 ? "gw2" : "gw1",
+      transport: "http",
+      protocolVersion: "2025-11-25",
+      method: "tools/call",
+      name: `tool${i % TOOLS}`,
+      caller: { id: `key${i % 5}`, method: "api_key", keyName: `k${i % 5}` },
+      sessionId: "s",
+      status: i % 17 === 0 ? "error" : "ok",
+      errorCode: null,
+      limit: null,
+      durationMs: DURATIONS[i % DURATIONS.length],
+      bytesIn: 100,
+      bytesOut: 200,
+      upstream: null,
+    });
     const raw = store.db.raw;
-    raw.exec(`BEGIN;
-      WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${ROWS - 1})
-      INSERT INTO request_log (at, org_id, gateway_id, transport, protocol_version, method, name,
-        caller_id, caller_method, caller_key_name, session_id, status, duration_ms, bytes_in,
-        bytes_out)
-      SELECT ${t0} + CAST(i * ${step} AS INTEGER), 'org', CASE WHEN i % 10 = 0 THEN 'gw2'
-        ELSE 'gw1' END, 'http', '2025-11-25', 'tools/call', 'tool' || (i % ${TOOLS}),
-        'key' || (i % 5), 'api_key', 'k' || (i % 5), 's',
-        CASE WHEN i % 17 = 0 THEN 'error' ELSE 'ok' END,
-        CASE i % ${DURATIONS.length} ${DURATIONS.map((d, k) => `WHEN ${k} THEN ${d}`).join(" ")}
-        END, 100, 200
-      FROM n;
-      COMMIT;`);
+    const written = performance.now();
+    store.tx(() => {
+      for (let i = 0; i < ROWS; i += 1000) {
+        const records = Array.from({ length: 1000 }, (_, k) => recordOf(i + k));
+        store.requestLog.write({ ...batchOf(records), rollups: [] });
+      }
+    });
+    console.log(`1,000,000 records written in ${Math.round(performance.now() - written)} ms`);
     // The rollup of those rows: minute rows for the last two days, hours and days throughout.
     type Roll = { calls: number; errors: number; last: number; h: number[] };
     const rolls = new Map<string, Roll>();
@@ -93,7 +103,7 @@ Deno.test("a gateway's statistics over 1,000,000 log rows are read in under 100 
       insert.run(gw, Number(span), Number(start), name, r.calls, r.errors, r.last, ...r.h);
     }
     raw.exec("COMMIT");
-    assert.equal(raw.prepare("SELECT COUNT(*) AS n FROM request_log").get()?.n, ROWS);
+    assert.equal(store.requestLog.count(), ROWS);
 
     const since = t0 - 3_600_000;
     const times: number[] = [];
@@ -108,13 +118,16 @@ Deno.test("a gateway's statistics over 1,000,000 log rows are read in under 100 
     assert.ok(took < 100, `the median read took ${took.toFixed(1)} ms`);
 
     // The figures are those of the log's rows.
-    const counted = raw.prepare(
-      `SELECT name, COUNT(*) AS calls, SUM(status <> 'ok') AS errors, MAX(at) AS last
-       FROM request_log WHERE gateway_id = 'gw1' GROUP BY name ORDER BY name`,
-    ).all();
+    const counted = new Map<string, [number, number, number]>();
+    for (let i = 0; i < ROWS; i++) {
+      if (i % 10 === 0) continue;
+      const name = `tool${i % TOOLS}`;
+      const c = counted.get(name) ?? [0, 0, 0];
+      counted.set(name, [c[0] + 1, c[1] + (i % 17 === 0 ? 1 : 0), t0 + Math.trunc(i * step)]);
+    }
     assert.deepEqual(
       usage.tools.map((t) => [t.name, t.calls, t.errors, t.lastAt]),
-      counted.map((r) => [r.name, r.calls, r.errors, r.last]),
+      [...counted].sort(([a], [b]) => a < b ? -1 : 1).map(([name, c]) => [name, ...c]),
     );
     assert.equal(usage.total.calls, ROWS * 0.9);
     // Each tool of gw1 sees its own share of the durations; the estimates fall in the right bucket.
@@ -125,6 +138,32 @@ Deno.test("a gateway's statistics over 1,000,000 log rows are read in under 100 
     }
     assert.equal(tool3.p50Ms, quantileOf(exact, 0.5));
     assert.equal(tool3.p95Ms, quantileOf(exact, 0.95));
+
+    // Pages of the log over those rows: the newest 50, and the newest 50 of a rarer kind (the
+    // errors of tool3 on gw1, one record in 340).
+    const rare = { gatewayId: "gw1", name: "tool3", status: "error" } as const;
+    const expected: number[] = [];
+    for (let i = ROWS - 1; expected.length < 51; i--) {
+      if (i % TOOLS === 3 && i % 17 === 0 && i % 10 !== 0) expected.push(t0 + Math.trunc(i * step));
+    }
+    const pageTimes: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      const started = performance.now();
+      const newest = store.requestLog.page("org", {}, { limit: 50 });
+      const first = performance.now();
+      const rarer = store.requestLog.page("org", rare, { limit: 50 });
+      pageTimes.push(first - started, performance.now() - first);
+      assert.deepEqual(
+        newest.items.map((r) => r.at),
+        Array.from({ length: 50 }, (_, j) => recordOf(ROWS - 1 - j).at),
+      );
+      assert.deepEqual(rarer.items.map((r) => r.at), expected.slice(0, 50));
+      const next = store.requestLog.page("org", rare, { limit: 1, after: rarer.next });
+      assert.deepEqual(next.items.map((r) => r.at), [expected[50]]);
+    }
+    console.log(
+      `log pages over ${ROWS} rows (newest, rare): ${pageTimes.map((t) => t.toFixed(1))} ms`,
+    );
 
     // One flush of 1,000 rows arriving within a second, into this file.
     const batch = (k: number): RequestRecord[] =>
