@@ -773,6 +773,68 @@ async function measure(load: Load, s: Settings, useWrk: boolean, tmp: string, se
   return await runDenoLoad(load, s, s.warmup, s.duration, server);
 }
 
+/**
+ * Rounds the Gatehouse cell and its unobserved twin are split into: each
+ * measured in turn (A B B A ...), so that load from elsewhere on a shared
+ * machine falls on both alike and the cost column compares like with like.
+ */
+const PAIR_ROUNDS = 4;
+
+/** A server and the load that measures it. */
+interface Leg {
+  load: Load;
+  server: Child;
+}
+
+/** `rounds` measurements of one target as one: totals summed, latencies the median round's. */
+function merged(rounds: Measured[]): Measured {
+  const requests = rounds.reduce((n, r) => n + r.requests, 0);
+  const seconds = rounds.reduce((n, r) => n + r.seconds, 0);
+  const middle = (pick: (r: Measured) => number) => {
+    const xs = rounds.map(pick).sort((a, b) => a - b);
+    return xs[Math.floor(xs.length / 2)];
+  };
+  return {
+    requests,
+    seconds,
+    rps: requests / seconds,
+    p50Ms: middle((r) => r.p50Ms),
+    p99Ms: middle((r) => r.p99Ms),
+    meanMs: rounds.reduce((n, r) => n + r.meanMs * r.requests, 0) / requests,
+    maxMs: Math.max(...rounds.map((r) => r.maxMs)),
+    errors: {
+      socket: rounds.reduce((n, r) => n + r.errors.socket, 0),
+      status: rounds.reduce((n, r) => n + r.errors.status, 0),
+      invalid: rounds.reduce((n, r) => n + r.errors.invalid, 0),
+    },
+    serverCpuUsPerRequest: rounds.reduce((n, r) => n + r.serverCpuUsPerRequest * r.requests, 0) /
+      requests,
+  };
+}
+
+/** Two targets warmed, then measured in alternating rounds of {@link PAIR_ROUNDS}. */
+async function measurePair(
+  legs: [Leg, Leg],
+  s: Settings,
+  useWrk: boolean,
+  tmp: string,
+): Promise<[Measured, Measured]> {
+  // Whole seconds: wrk reads its duration as an integer.
+  const round = { ...s, warmup: 0, duration: Math.max(1, Math.round(s.duration / PAIR_ROUNDS)) };
+  if (s.warmup > 0) {
+    for (const leg of legs) {
+      await measure(leg.load, { ...s, warmup: 0, duration: s.warmup }, useWrk, tmp, leg.server);
+    }
+  }
+  const got: [Measured[], Measured[]] = [[], []];
+  for (let i = 0; i < PAIR_ROUNDS; i++) {
+    for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {
+      got[k].push(await measure(legs[k].load, round, useWrk, tmp, legs[k].server));
+    }
+  }
+  return [merged(got[0]), merged(got[1])];
+}
+
 // ---------------------------------------------------------------- machine
 
 /** The machine a run happened on. */
@@ -1037,16 +1099,14 @@ async function throughput(
         : sc.transport === "ws"
         ? ["gatehouse", "unobserved", "ceiling"]
         : ["gatehouse", "unobserved", "ceiling", "sdk"];
-      for (const target of targets) {
-        const label = `${sc.id} against ${target}`;
+      const legOf = async (target: Target): Promise<Leg> => {
         const load = await loadFor(
           sc,
           target,
           target === "unobserved" ? { ...gw, url: ghOff.url } : gw,
           refs,
         );
-        await check(label, sc.method, load);
-        progress(`${label}...`);
+        await check(`${sc.id} against ${target}`, sc.method, load);
         const server = target === "gatehouse"
           ? (sc.federated ? ghFed! : gh).child
           : target === "unobserved"
@@ -1056,12 +1116,28 @@ async function throughput(
           : sc.transport === "session"
           ? sdkStateful.child
           : sdk.child;
-        const r = await measure(load, s, ctx.useWrk, ctx.tmp, server);
-        await check(`${label} (after the run)`, sc.method, load);
+        return { load, server };
+      };
+      const record = async (target: Target, leg: Leg, r: Measured) => {
+        await check(`${sc.id} against ${target} (after the run)`, sc.method, leg.load);
         const reference = sc.federated
           ? FEDERATED_REFERENCE[target]
           : REFERENCE[sc.transport][target];
         runs.push({ ...r, scenario: sc.id, target, reference });
+      };
+      for (const target of targets) {
+        if (target === "unobserved") continue;
+        if (target === "gatehouse" && targets.includes("unobserved")) {
+          const legs: [Leg, Leg] = [await legOf("gatehouse"), await legOf("unobserved")];
+          progress(`${sc.id} against gatehouse and unobserved, in turns...`);
+          const [on, off] = await measurePair(legs, s, ctx.useWrk, ctx.tmp);
+          await record("gatehouse", legs[0], on);
+          await record("unobserved", legs[1], off);
+          continue;
+        }
+        const leg = await legOf(target);
+        progress(`${sc.id} against ${target}...`);
+        await record(target, leg, await measure(leg.load, s, ctx.useWrk, ctx.tmp, leg.server));
       }
     }
   } finally {

@@ -156,13 +156,21 @@ class SegmentBuilder {
     return this.#rows.length;
   }
 
-  #s(text: string | null | undefined): number {
+  /** The last string each field had, and its index: fields mostly repeat the record before. */
+  readonly #lastText: (string | null)[] = new Array(F.Payload).fill(null);
+  readonly #lastIndex = new Int32Array(F.Payload);
+
+  /** The index of `text`, the value of field `field`. */
+  #s(field: F, text: string | null | undefined): number {
     if (text === null || text === undefined) return 0;
+    if (this.#lastText[field] === text) return this.#lastIndex[field];
     let i = this.#index.get(text);
     if (i === undefined) {
       i = this.#strings.push(text) - 1;
       this.#index.set(text, i);
     }
+    this.#lastText[field] = text;
+    this.#lastIndex[field] = i;
     return i;
   }
 
@@ -170,11 +178,11 @@ class SegmentBuilder {
     if (r.at < this.#firstAt) this.#firstAt = r.at;
     if (r.at > this.#lastAt) this.#lastAt = r.at;
     const c = r.caller;
-    const gateway = this.#s(r.gatewayId);
-    const name = this.#s(r.name);
-    const callerId = this.#s(c.id);
-    const keyName = this.#s(c.keyName);
-    const status = this.#s(r.status);
+    const gateway = this.#s(F.Gateway, r.gatewayId);
+    const name = this.#s(F.Name, r.name);
+    const callerId = this.#s(F.CallerId, c.id);
+    const keyName = this.#s(F.KeyName, c.keyName);
+    const status = this.#s(F.Status, r.status);
     this.#terms.g.add(gateway);
     if (name !== 0) this.#terms.n.add(name);
     this.#terms.c.add(callerId);
@@ -184,24 +192,24 @@ class SegmentBuilder {
     const row: Encoded = [
       r.at - this.#base,
       gateway,
-      this.#s(r.transport),
-      this.#s(r.protocolVersion),
-      this.#s(r.method),
+      this.#s(F.Transport, r.transport),
+      this.#s(F.Protocol, r.protocolVersion),
+      this.#s(F.Method, r.method),
       name,
       callerId,
-      this.#s(c.method),
+      this.#s(F.CallerMethod, c.method),
       keyName,
-      this.#s(c.clientId),
-      this.#s(c.subject),
-      this.#s(c.address),
-      this.#s(r.sessionId),
+      this.#s(F.ClientId, c.clientId),
+      this.#s(F.Subject, c.subject),
+      this.#s(F.Address, c.address),
+      this.#s(F.Session, r.sessionId),
       status,
       r.errorCode,
-      this.#s(r.limit),
+      this.#s(F.Limit, r.limit),
       micros(r.durationMs),
       r.bytesIn,
       r.bytesOut,
-      u === null ? 0 : [u.status, micros(u.durationMs), this.#s(u.target)],
+      u === null ? 0 : [u.status, micros(u.durationMs), this.#s(F.Upstream, u.target)],
     ];
     if (r.payload !== undefined) row.push(r.payload);
     this.#rows.push(row);
@@ -224,12 +232,16 @@ class SegmentBuilder {
   }
 }
 
-/** Adds one request to the minute rollups of a batch. */
-function addToMinutes(minutes: Map<string, Rollup>, r: RequestRecord): void {
+/**
+ * Adds one request to the minute rollups of a batch, and answers its row
+ * (`last`, the previous request's, when it is the same one: they mostly are).
+ */
+function addToMinutes(minutes: Map<string, Rollup>, r: RequestRecord, last?: Rollup): Rollup {
   const name = r.method === "tools/call" && r.name !== null ? r.name : "";
   const start = r.at - (r.at % MINUTE);
-  const key = `${start}\n${r.gatewayId}\n${name}`;
-  let roll = minutes.get(key);
+  let roll = last?.start === start && last.gatewayId === r.gatewayId && last.name === name
+    ? last
+    : minutes.get(`${start}\n${r.gatewayId}\n${name}`);
   if (!roll) {
     roll = {
       gatewayId: r.gatewayId,
@@ -241,12 +253,13 @@ function addToMinutes(minutes: Map<string, Rollup>, r: RequestRecord): void {
       lastAt: r.at,
       histogram: new Array(HISTOGRAM_BUCKETS).fill(0),
     };
-    minutes.set(key, roll);
+    minutes.set(`${start}\n${r.gatewayId}\n${name}`, roll);
   }
   roll.calls++;
   if (r.status !== "ok") roll.errors++;
   if (r.at > roll.lastAt) roll.lastAt = r.at;
   roll.histogram[bucketOf(r.durationMs)]++;
+  return roll;
 }
 
 /** The minute rollups with the hour and day rows they add up to. */
@@ -277,6 +290,7 @@ export function batchOf(records: readonly RequestRecord[]): LogBatch {
   const open = new Map<string, SegmentBuilder>();
   const segments: LogSegment[] = [];
   const minutes = new Map<string, Rollup>();
+  let last: Rollup | undefined;
   for (const r of records) {
     let builder = open.get(r.orgId);
     if (!builder) open.set(r.orgId, builder = new SegmentBuilder(r.orgId, r.at));
@@ -285,7 +299,7 @@ export function batchOf(records: readonly RequestRecord[]): LogBatch {
       segments.push(builder.build());
       open.delete(r.orgId);
     }
-    addToMinutes(minutes, r);
+    last = addToMinutes(minutes, r, last);
   }
   for (const builder of open.values()) segments.push(builder.build());
   return { segments, rollups: withLongerSpans(minutes) };
