@@ -22,8 +22,8 @@ import type {
   RequestStatus,
   TransportName,
 } from "../telemetry/requests.ts";
-import type { Db } from "./db.ts";
 import { checkRequest, type Page, pageOf, type PageRequest } from "./paging.ts";
+import type { EngineKind, Row, SqlEngine } from "./sql.ts";
 
 /** Buckets of the duration histogram. */
 export const HISTOGRAM_BUCKETS = 40;
@@ -148,14 +148,19 @@ const insertRows = (n: number) =>
   }`;
 
 const H = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => `h${i}`);
-const UPSERT_STATS =
+/**
+ * Adds a rollup row to the one stored, if any. Two numbers' larger is
+ * `max()` in SQLite and `GREATEST()` in PostgreSQL.
+ */
+const upsertStats = (kind: EngineKind) =>
   `INSERT INTO request_stats (gateway_id, span, start, name, calls, errors, last_at, ${
     H.join(", ")
   }) VALUES (?, ?, ?, ?, ?, ?, ?, ${H.map(() => "?").join(", ")})
   ON CONFLICT (gateway_id, span, start, name) DO UPDATE SET
-    calls = calls + excluded.calls, errors = errors + excluded.errors,
-    last_at = max(last_at, excluded.last_at), ${
-    H.map((h) => `${h} = ${h} + excluded.${h}`).join(", ")
+    calls = request_stats.calls + excluded.calls,
+    errors = request_stats.errors + excluded.errors,
+    last_at = ${kind === "sqlite" ? "max" : "GREATEST"}(request_stats.last_at, excluded.last_at), ${
+    H.map((h) => `${h} = request_stats.${h} + excluded.${h}`).join(", ")
   }`;
 const SUM_STATS = `SELECT name, SUM(calls) AS calls, SUM(errors) AS errors,
   MAX(last_at) AS last_at, ${H.map((h) => `SUM(${h}) AS ${h}`).join(", ")}
@@ -180,7 +185,6 @@ interface Rollup {
   histogram: number[];
 }
 
-type Row = Record<string, unknown>;
 type Value = string | number | null;
 
 function toLogged(r: Row): LoggedRequest {
@@ -291,27 +295,33 @@ function figuresOf(calls: number, errors: number, lastAt: number | null, h: numb
 
 /** Writes and reads `request_log` and `request_stats`. */
 export class RequestLog {
-  constructor(private readonly db: Db) {}
+  readonly #upsertStats: string;
+
+  constructor(private readonly db: SqlEngine) {
+    this.#upsertStats = upsertStats(db.kind);
+  }
 
   /**
    * Writes `records` and their rollup in one transaction. A database file
    * is written on the request log's own thread, where waiting for another
    * connection's write (an import's) holds up no request.
    */
-  insert(records: readonly RequestRecord[]): void {
+  async insert(records: readonly RequestRecord[]): Promise<void> {
     if (records.length === 0) return;
-    this.db.tx(() => {
-      const full = this.db.prepare(insertRows(ROWS_PER_INSERT));
+    await this.db.tx(async () => {
       let i = 0;
       for (; i + ROWS_PER_INSERT <= records.length; i += ROWS_PER_INSERT) {
-        full.run(...records.slice(i, i + ROWS_PER_INSERT).flatMap(rowOf));
+        await this.db.run(
+          insertRows(ROWS_PER_INSERT),
+          ...records.slice(i, i + ROWS_PER_INSERT).flatMap(rowOf),
+        );
       }
       if (i < records.length) {
-        this.db.prepare(insertRows(records.length - i)).run(...records.slice(i).flatMap(rowOf));
+        await this.db.run(insertRows(records.length - i), ...records.slice(i).flatMap(rowOf));
       }
-      const stats = this.db.prepare(UPSERT_STATS);
       for (const s of rollupsOf(records)) {
-        stats.run(
+        await this.db.run(
+          this.#upsertStats,
           s.gatewayId,
           s.span,
           s.start,
@@ -329,7 +339,7 @@ export class RequestLog {
    * A page of the rows of `orgId` that pass `filter`, newest first (by
    * arrival, then by id). The key is `[at, id]`, both decimal strings.
    */
-  page(orgId: string, filter: LogFilter, req: PageRequest): Page<LoggedRequest> {
+  async page(orgId: string, filter: LogFilter, req: PageRequest): Promise<Page<LoggedRequest>> {
     checkRequest(req, 2);
     const where = ["org_id = ?"];
     const args: Value[] = [orgId];
@@ -352,9 +362,11 @@ export class RequestLog {
       }
       add("(at, id) < (?, ?)", at, id);
     }
-    const rows = this.db.prepare(
+    const rows = await this.db.all(
       `SELECT * FROM request_log WHERE ${where.join(" AND ")} ORDER BY at DESC, id DESC LIMIT ?`,
-    ).all(...args, req.limit + 1);
+      ...args,
+      req.limit + 1,
+    );
     return pageOf(rows, req.limit, (r) => [String(r.at), String(r.id)], toLogged);
   }
 
@@ -363,12 +375,13 @@ export class RequestLog {
    * rounded down to the minute, or to the hour when older than
    * {@link MINUTES_KEPT_MS}) until `now`, from the rollup.
    */
-  usage(gatewayId: string, since: number, now = Date.now()): GatewayUsage {
+  async usage(gatewayId: string, since: number, now = Date.now()): Promise<GatewayUsage> {
     const from = since - (since % (since < now - MINUTES_KEPT_MS ? HOUR : MINUTE));
     // Minutes up to the first whole hour, hours up to the first whole day (UTC), days after.
     const firstHour = Math.ceil(from / HOUR) * HOUR;
     const firstDay = Math.max(firstHour, Math.ceil(from / DAY) * DAY);
-    const rows = this.db.prepare(SUM_STATS).all(
+    const rows = await this.db.all(
+      SUM_STATS,
       gatewayId,
       firstDay,
       gatewayId,
@@ -395,8 +408,8 @@ export class RequestLog {
   }
 
   /** How many rows the log holds (a full count: for start-up, not for every request). */
-  count(): number {
-    return Number(this.db.prepare("SELECT COUNT(*) AS n FROM request_log").get()?.n ?? 0);
+  async count(): Promise<number> {
+    return Number((await this.db.get("SELECT COUNT(*) AS n FROM request_log"))?.n ?? 0);
   }
 
   /**
@@ -405,31 +418,34 @@ export class RequestLog {
    * than {@link MINUTES_KEPT_MS}; answers how many log rows went. Rows are written in the order their requests ended, so a
    * long request's row may outlive its cutoff by its own duration.
    */
-  deleteOlder(before: number, chunk: number, now = Date.now()): number {
-    return this.db.tx(() => {
-      const stats = this.db.prepare(
-        `DELETE FROM request_stats WHERE (gateway_id, span, start, name) IN
-         (SELECT gateway_id, span, start, name FROM request_stats
-          WHERE span = ? AND start < ? LIMIT ?)`,
-      );
+  async deleteOlder(before: number, chunk: number, now = Date.now()): Promise<number> {
+    return await this.db.tx(async () => {
       for (const span of SPANS) {
-        stats.run(span, span === MINUTE ? now - MINUTES_KEPT_MS : before - DAY, chunk);
+        await this.db.run(
+          `DELETE FROM request_stats WHERE (gateway_id, span, start, name) IN
+           (SELECT gateway_id, span, start, name FROM request_stats
+            WHERE span = ? AND start < ? LIMIT ?)`,
+          span,
+          span === MINUTE ? now - MINUTES_KEPT_MS : before - DAY,
+          chunk,
+        );
       }
-      return Number(
-        this.db.prepare(
-          `DELETE FROM request_log WHERE id IN
-           (SELECT id FROM request_log ORDER BY id LIMIT ?) AND at < ?`,
-        ).run(chunk, before).changes,
+      const res = await this.db.run(
+        `DELETE FROM request_log WHERE id IN
+         (SELECT id FROM request_log ORDER BY id LIMIT ?) AND at < ?`,
+        chunk,
+        before,
       );
+      return res.changes;
     });
   }
 
   /** Deletes the `n` oldest rows (by id); answers how many went. */
-  deleteOldest(n: number): number {
-    return Number(
-      this.db.prepare(
-        "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log ORDER BY id LIMIT ?)",
-      ).run(n).changes,
+  async deleteOldest(n: number): Promise<number> {
+    const res = await this.db.run(
+      "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log ORDER BY id LIMIT ?)",
+      n,
     );
+    return res.changes;
   }
 }
