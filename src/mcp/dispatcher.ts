@@ -164,6 +164,8 @@ interface Call {
   stateless: boolean;
   /** Filled for the request's record, when one is made. */
   draft?: RecordDraft;
+  /** What the gateway serves to the request's era, read once when the request arrives. */
+  view: GatewayView;
 }
 
 /** A result, or undefined for a call that was cancelled (it gets no response). */
@@ -474,16 +476,21 @@ export class Dispatcher {
       return { status: 202 };
     }
     const req = c.message;
-    const refused = this.#limited(ex);
-    if (refused) {
-      if (draft) draft.limit = refused.kind;
-      return limitedOutcome(req.id, refused);
-    }
     try {
+      // From memory once the gateway's limits and view are built: no await then (hot path).
+      const limited = this.#limited(ex);
+      const refused = limited instanceof Promise ? await limited : limited;
+      if (refused) {
+        if (draft) draft.limit = refused.kind;
+        return limitedOutcome(req.id, refused);
+      }
       const problem = jsonProblem(req.params, MAX_JSON_DEPTH, "params");
       if (problem) throw invalidParams(describeProblem(problem));
       const stateless = isStatelessMessage(raw, ex.envelope);
-      const call: Call = { id: req.id, params: req.params ?? {}, ex, stateless, draft };
+      const catalog = this.opts.catalog;
+      const view = catalog.built(ex.gateway.id, stateless) ??
+        await catalog.forGateway(ex.gateway.id, stateless);
+      const call: Call = { id: req.id, params: req.params ?? {}, ex, stateless, draft, view };
       if (stateless) this.#checkStateless(req, call);
       const result = await this.#dispatch(req.method, call);
       if (result === undefined) return { status: 202, cancelled: true };
@@ -511,7 +518,7 @@ export class Dispatcher {
    * `initialize` and `ping` too; notifications (`notifications/cancelled`
    * among them) and answers to the server's requests never do.
    */
-  #limited(ex: Exchange): LimitRefusal | undefined {
+  #limited(ex: Exchange): LimitRefusal | undefined | Promise<LimitRefusal | undefined> {
     const limits = this.opts.limits;
     const caller = ex.caller;
     if (!limits || caller.limitKey === undefined) return undefined;
@@ -576,14 +583,15 @@ export class Dispatcher {
   }
 
   #view(call: Call): GatewayView {
-    return this.opts.catalog.forGateway(call.ex.gateway.id, call.stateless);
+    return call.view;
   }
 
   #cache() {
     return { ttlMs: this.opts.listTtlMs, cacheScope: "private" };
   }
 
-  #initialize({ params, ex }: Call): Record<string, unknown> {
+  #initialize(call: Call): Record<string, unknown> {
+    const { params, ex } = call;
     if (typeof params.protocolVersion !== "string") {
       throw invalidParams("protocolVersion must be a string");
     }
@@ -596,7 +604,7 @@ export class Dispatcher {
     s.clientInfo = isObject(params.clientInfo) ? params.clientInfo : undefined;
     const result: Record<string, unknown> = {
       protocolVersion: s.protocolVersion,
-      capabilities: this.opts.catalog.forGateway(ex.gateway.id).capabilities,
+      capabilities: this.#view(call).capabilities,
       serverInfo: this.#serverInfo(ex.gateway),
     };
     if (ex.gateway.description) result.instructions = ex.gateway.description;
