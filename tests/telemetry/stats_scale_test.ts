@@ -17,7 +17,7 @@ import {
   MINUTES_KEPT_MS,
   quantileOf,
 } from "../../src/store/request_log.ts";
-import { Store } from "../../src/store/store.ts";
+import { openStore } from "../../src/store/store.ts";
 import type { RequestRecord } from "../../src/telemetry/requests.ts";
 
 const ROWS = 1_000_000;
@@ -33,14 +33,13 @@ function median(xs: number[]): number {
 
 Deno.test("a gateway's statistics over 1,000,000 log rows are read in under 100 ms", async () => {
   const dir = await Deno.makeTempDir({ prefix: "gatehouse-stats-" });
-  const store = new Store(`${dir}/gatehouse.db`);
+  const store = openStore(`${dir}/gatehouse.db`);
   try {
     const now = Date.now();
     const t0 = now - RANGE_MS;
     const step = RANGE_MS / ROWS;
     // Row i: gateway gw2 for every tenth, else gw1; tool i % 20; an error every 17th.
-    const raw = store.db.raw;
-    raw.exec(`BEGIN;
+    await store.db.run(`
       WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${ROWS - 1})
       INSERT INTO request_log (at, org_id, gateway_id, transport, protocol_version, method, name,
         caller_id, caller_method, caller_key_name, session_id, status, duration_ms, bytes_in,
@@ -51,8 +50,7 @@ Deno.test("a gateway's statistics over 1,000,000 log rows are read in under 100 
         CASE WHEN i % 17 = 0 THEN 'error' ELSE 'ok' END,
         CASE i % ${DURATIONS.length} ${DURATIONS.map((d, k) => `WHEN ${k} THEN ${d}`).join(" ")}
         END, 100, 200
-      FROM n;
-      COMMIT;`);
+      FROM n`);
     // The rollup of those rows: minute rows for the last two days, hours and days throughout.
     type Roll = { calls: number; errors: number; last: number; h: number[] };
     const rolls = new Map<string, Roll>();
@@ -83,24 +81,32 @@ Deno.test("a gateway's statistics over 1,000,000 log rows are read in under 100 
       }
     }
     const h = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => `h${i}`);
-    const insert = raw.prepare(
-      `INSERT INTO request_stats (gateway_id, span, start, name, calls, errors, last_at,
-        ${h.join(", ")}) VALUES (${Array(7 + HISTOGRAM_BUCKETS).fill("?").join(", ")})`,
-    );
-    raw.exec("BEGIN");
-    for (const [key, r] of rolls) {
-      const [gw, span, start, name] = key.split("\n");
-      insert.run(gw, Number(span), Number(start), name, r.calls, r.errors, r.last, ...r.h);
-    }
-    raw.exec("COMMIT");
-    assert.equal(raw.prepare("SELECT COUNT(*) AS n FROM request_log").get()?.n, ROWS);
+    const insert = `INSERT INTO request_stats (gateway_id, span, start, name, calls, errors,
+      last_at, ${h.join(", ")}) VALUES (${Array(7 + HISTOGRAM_BUCKETS).fill("?").join(", ")})`;
+    await store.tx(async () => {
+      for (const [key, r] of rolls) {
+        const [gw, span, start, name] = key.split("\n");
+        await store.db.run(
+          insert,
+          gw,
+          Number(span),
+          Number(start),
+          name,
+          r.calls,
+          r.errors,
+          r.last,
+          ...r.h,
+        );
+      }
+    });
+    assert.equal((await store.db.get("SELECT COUNT(*) AS n FROM request_log"))?.n, ROWS);
 
     const since = t0 - 3_600_000;
     const times: number[] = [];
-    let usage = store.requestLog.usage("gw1", since, now);
+    let usage = await store.requestLog.usage("gw1", since, now);
     for (let k = 0; k < 9; k++) {
       const started = performance.now();
-      usage = store.requestLog.usage("gw1", since, now);
+      usage = await store.requestLog.usage("gw1", since, now);
       times.push(performance.now() - started);
     }
     const took = median(times);
@@ -108,10 +114,10 @@ Deno.test("a gateway's statistics over 1,000,000 log rows are read in under 100 
     assert.ok(took < 100, `the median read took ${took.toFixed(1)} ms`);
 
     // The figures are those of the log's rows.
-    const counted = raw.prepare(
+    const counted = await store.db.all(
       `SELECT name, COUNT(*) AS calls, SUM(status <> 'ok') AS errors, MAX(at) AS last
        FROM request_log WHERE gateway_id = 'gw1' GROUP BY name ORDER BY name`,
-    ).all();
+    );
     assert.deepEqual(
       usage.tools.map((t) => [t.name, t.calls, t.errors, t.lastAt]),
       counted.map((r) => [r.name, r.calls, r.errors, r.last]),
@@ -150,14 +156,14 @@ Deno.test("a gateway's statistics over 1,000,000 log rows are read in under 100 
     for (let k = 0; k < 5; k++) {
       const rows = batch(k);
       const started = performance.now();
-      store.requestLog.insert(rows);
+      await store.requestLog.insert(rows);
       flushes.push(performance.now() - started);
     }
     console.log(
       `flush of 1000 rows: median ${median(flushes).toFixed(1)} ms (${flushes.map(Math.round)})`,
     );
   } finally {
-    store.close();
+    await store.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
