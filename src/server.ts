@@ -12,7 +12,7 @@ import type { Config } from "./config.ts";
 import { SecretCipher } from "./secrets/cipher.ts";
 import { type LoadedSecretKey, loadSecretKey } from "./secrets/key.ts";
 import { vaultFor } from "./secrets/vault.ts";
-import { Store } from "./store/store.ts";
+import { openStore, type Store } from "./store/store.ts";
 import type { RequestLogWriter } from "./telemetry/request_log.ts";
 import type { Telemetry } from "./telemetry/requests.ts";
 import type { ExecutorRegistry } from "./tools/executor.ts";
@@ -55,7 +55,7 @@ export async function startServer(
     inMemory ? ":memory:" : config.dataDir,
     config.secretKey,
   );
-  const store = new Store(config.dbPath);
+  const store = openStore(config.dbPath);
   const guard = new OutboundGuard();
   const policies = new OrgOutboundPolicies(store);
   const vault = vaultFor(store, new SecretCipher(bytes), guard, policies);
@@ -64,10 +64,10 @@ export async function startServer(
       secretKey.source === "env" ? "GATEHOUSE_SECRET_KEY" : secretKey.path ?? "a throwaway key",
     );
   } catch (err) {
-    store.close();
+    await store.close();
     throw err;
   }
-  const setup = bootstrap(store, config.adminKey);
+  const setup = await bootstrap(store, config.adminKey);
   const owned = executors === undefined;
   executors ??= defaultExecutors({
     secrets: vault,
@@ -97,7 +97,7 @@ export async function startServer(
   );
   const addr = await listening;
   // Upstream servers connect in the background: a slow or dead one must not delay start-up.
-  void upstreams.start(store.servers.all());
+  void upstreams.start(await store.servers.all());
   requestLog?.start();
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   let stopping: Promise<void> | undefined;
@@ -119,7 +119,7 @@ export async function startServer(
       guard.close();
       // Last before the store closes: every request has ended, so every record is in.
       await requestLog?.close();
-      store.close();
+      await store.close();
     })();
     return stopping;
   };

@@ -26,7 +26,7 @@ import { onlyFields, optionalFutureTime, string } from "./validate.ts";
  * the same transaction. Callers must have established that the caller *is*
  * `userId`: a key is never issued to anyone else.
  */
-export function issueAccessKey(
+export async function issueAccessKey(
   store: Store,
   orgId: string,
   userId: string,
@@ -34,14 +34,14 @@ export function issueAccessKey(
   actor: AuditActor,
 ) {
   const raw = generateToken(ACCESS_KEY_PREFIX);
-  const key = store.tx(() => {
-    const key = store.accessKeys.create(orgId, userId, {
+  const key = await store.tx(async () => {
+    const key = await store.accessKeys.create(orgId, userId, {
       name: opts.name,
       hash: hashToken(raw),
       prefix: displayPrefix(raw),
       expiresAt: opts.expiresAt,
     });
-    store.audit.record(orgId, actor, {
+    await store.audit.record(orgId, actor, {
       action: "access_key.create",
       target: targetOf("access_key", key),
       changes: changesBetween(undefined, settable(presentAccessKey(key))),
@@ -56,9 +56,9 @@ export function accessKeyRoutes({ store }: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
   /** A key of the caller's org; others' keys only for admins and owners. */
-  const keyOf = (c: Context<ApiEnv>): AccessKey => {
+  const keyOf = async (c: Context<ApiEnv>): Promise<AccessKey> => {
     const p = c.get("principal");
-    const key = store.accessKeys.get(p.org.id, c.req.param("id") ?? "");
+    const key = await store.accessKeys.get(p.org.id, c.req.param("id") ?? "");
     if (!key) throw notFound("access key");
     if (key.userId !== p.user.id && !hasRole(p.role, "admin")) {
       throw forbidden("only owners and admins can see other members' access keys");
@@ -79,27 +79,35 @@ export function accessKeyRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     onlyFields(body, ["name", "expiresAt"]);
     const name = string(body, "name", { max: 200 });
     const expiresAt = optionalFutureTime(body, "expiresAt") ?? null;
-    return c.json(issueAccessKey(store, p.org.id, p.user.id, { name, expiresAt }, actorOf(p)), 201);
+    const issued = await issueAccessKey(
+      store,
+      p.org.id,
+      p.user.id,
+      { name, expiresAt },
+      actorOf(p),
+    );
+    return c.json(issued, 201);
   });
 
-  app.get("/", (c) => {
+  app.get("/", async (c) => {
     const p = c.get("principal");
-    const keys = store.accessKeys.list(p.org.id, hasRole(p.role, "admin") ? undefined : p.user.id);
+    const holder = hasRole(p.role, "admin") ? undefined : p.user.id;
+    const keys = await store.accessKeys.list(p.org.id, holder);
     return c.json({ keys: keys.map(presentAccessKey) });
   });
 
-  app.get("/:id", (c) => c.json(presentAccessKey(keyOf(c))));
+  app.get("/:id", async (c) => c.json(presentAccessKey(await keyOf(c))));
 
-  app.delete("/:id", (c) => {
+  app.delete("/:id", async (c) => {
     const p = c.get("principal");
-    const key = keyOf(c);
-    const holderRole = store.orgs.roleOf(p.org.id, key.userId) ?? "viewer";
+    const key = await keyOf(c);
+    const holderRole = await store.orgs.roleOf(p.org.id, key.userId) ?? "viewer";
     checkKeyAuthority(p.role, p.user.id, key.userId, holderRole);
-    const revoked = audited(c, store, (note) => {
-      const before = store.accessKeys.get(key.orgId, key.id);
-      const after = store.accessKeys.revoke(key.orgId, key.id);
+    const revoked = await audited(c, store, async (note) => {
+      const before = await store.accessKeys.get(key.orgId, key.id);
+      const after = await store.accessKeys.revoke(key.orgId, key.id);
       if (!before || !after) throw notFound("access key");
-      note({
+      await note({
         action: "access_key.revoke",
         target: targetOf("access_key", after),
         changes: changesBetween(settable(before), settable(after)),

@@ -64,10 +64,10 @@ export function apiRoutes({ store, imports }: ApiDeps): Hono<ApiEnv> {
 
   app.post("/", (c) => runImport(c));
 
-  app.get("/", (c) => {
+  app.get("/", async (c) => {
     const orgId = orgOf(c);
     const query = listQuery(c, LISTS.apis, [orgId]);
-    const page = store.apis.page(orgId, query.page);
+    const page = await store.apis.page(orgId, query.page);
     const apis = page.items.map(({ toolCount, ...api }) => presentApi(api, toolCount));
     return c.json(query.answer("apis", apis, page.next));
   });
@@ -79,23 +79,23 @@ export function apiRoutes({ store, imports }: ApiDeps): Hono<ApiEnv> {
     return c.json(presentJob(job));
   });
 
-  app.get("/:id", (c) => {
-    const api = store.apis.get(orgOf(c), c.req.param("id"));
+  app.get("/:id", async (c) => {
+    const api = await store.apis.get(orgOf(c), c.req.param("id"));
     if (!api) throw notFound("API");
-    const tools = store.apis.tools(api.id);
+    const tools = await store.apis.tools(api.id);
     return c.json({ ...presentApi(api, tools.length), tools: tools.map(presentApiTool) });
   });
 
   // Re-import: the same body as an import; tools of operations that remain keep their ids.
-  app.put("/:id", (c) => {
+  app.put("/:id", async (c) => {
     const id = c.req.param("id");
-    if (!store.apis.get(orgOf(c), id)) throw notFound("API");
-    return runImport(c, id);
+    if (!await store.apis.get(orgOf(c), id)) throw notFound("API");
+    return await runImport(c, id);
   });
 
-  app.delete("/:id", (c) => {
+  app.delete("/:id", async (c) => {
     const id = c.req.param("id");
-    if (!auditedApiDelete(c, store, id, () => store.apis.delete(orgOf(c), id))) {
+    if (!await auditedApiDelete(c, store, id, () => store.apis.delete(orgOf(c), id))) {
       throw notFound("API");
     }
     return c.body(null, 204);

@@ -62,14 +62,14 @@ function attachmentFields(a: Attachment): Record<string, unknown> {
 /** The attachment routes of the gateway `gatewayOf` finds. */
 export function attachmentRoutes(
   { store, servers, catalog, upstreams }: ApiDeps,
-  gatewayOf: (c: Context<ApiEnv>) => Gateway,
+  gatewayOf: (c: Context<ApiEnv>) => Promise<Gateway>,
 ): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
-  const present = (gw: Gateway, a: Attachment) => {
-    const server = store.servers.find(a.serverId)!;
-    const items = servers.itemsOf(a);
-    const view = catalog.forGateway(gw.id);
+  const present = async (gw: Gateway, a: Attachment) => {
+    const server = (await store.servers.find(a.serverId))!;
+    const items = await servers.itemsOf(a);
+    const view = await catalog.forGateway(gw.id);
     return {
       serverId: a.serverId,
       name: server.name,
@@ -100,15 +100,15 @@ export function attachmentRoutes(
   };
 
   app.post("/", async (c) => {
-    const gw = gatewayOf(c);
+    const gw = await gatewayOf(c);
     const input = parseAttachmentInput(await readJson(c));
-    if (!store.servers.get(gw.orgId, input.serverId)) {
+    if (!await store.servers.get(gw.orgId, input.serverId)) {
       throw new ApiError(404, "not_found", `server '${input.serverId}' not found`, "serverId");
     }
     const { serverId, ...settings } = input;
     const collision = firstCollision(
-      catalog.forGateway(gw.id),
-      servers.itemsOf(input),
+      await catalog.forGateway(gw.id),
+      await servers.itemsOf(input),
       serverId,
     );
     if (collision) {
@@ -119,10 +119,10 @@ export function attachmentRoutes(
         "prefix",
       );
     }
-    const { a, existed } = audited(c, store, (note) => {
-      const before = store.attachments.get(gw.id, serverId);
-      const a = store.attachments.attach(gw.id, serverId, settings);
-      note({
+    const { a, existed } = await audited(c, store, async (note) => {
+      const before = await store.attachments.get(gw.id, serverId);
+      const a = await store.attachments.attach(gw.id, serverId, settings);
+      await note({
         action: "gateway.server.attach",
         target: targetOf("gateway", gw),
         changes: changesBetween(
@@ -133,29 +133,31 @@ export function attachmentRoutes(
       });
       return { a, existed: before !== undefined };
     });
-    return c.json(present(gw, a), existed ? 200 : 201);
+    return c.json(await present(gw, a), existed ? 200 : 201);
   });
 
-  app.get("/", (c) => {
-    const gw = gatewayOf(c);
-    return c.json({ servers: store.attachments.list(gw.id).map((a) => present(gw, a)) });
+  app.get("/", async (c) => {
+    const gw = await gatewayOf(c);
+    const shown = [];
+    for (const a of await store.attachments.list(gw.id)) shown.push(await present(gw, a));
+    return c.json({ servers: shown });
   });
 
-  app.get("/:serverId", (c) => {
-    const gw = gatewayOf(c);
-    const a = store.attachments.get(gw.id, c.req.param("serverId"));
+  app.get("/:serverId", async (c) => {
+    const gw = await gatewayOf(c);
+    const a = await store.attachments.get(gw.id, c.req.param("serverId"));
     if (!a) throw notFound("server attachment");
-    return c.json(present(gw, a));
+    return c.json(await present(gw, a));
   });
 
-  app.delete("/:serverId", (c) => {
-    const gw = gatewayOf(c);
-    audited(c, store, (note) => {
-      const before = store.attachments.get(gw.id, c.req.param("serverId"));
-      if (!before || !store.attachments.detach(gw.id, before.serverId)) {
+  app.delete("/:serverId", async (c) => {
+    const gw = await gatewayOf(c);
+    await audited(c, store, async (note) => {
+      const before = await store.attachments.get(gw.id, c.req.param("serverId"));
+      if (!before || !await store.attachments.detach(gw.id, before.serverId)) {
         throw notFound("server attachment");
       }
-      note({
+      await note({
         action: "gateway.server.detach",
         target: targetOf("gateway", gw),
         changes: changesBetween(attachmentFields(before), undefined, `servers.${before.serverId}.`),

@@ -51,18 +51,26 @@ export function userTarget(user: { id: string; email: string }): AuditTarget {
   return { type: "user", id: user.id, name: user.email };
 }
 
-/** What a change notes of itself, from inside its transaction. */
-export type Note = (entry: AuditEntry) => void;
+/** What a change notes of itself, from inside its transaction (awaited: it writes the event). */
+export type Note = (entry: AuditEntry) => Promise<void>;
 
 /**
  * Runs `write` in one transaction with the events it notes, as the
  * request's caller in the caller's org: the change and its events land
  * together, or (when anything throws) neither does.
  */
-export function audited<T>(c: Context<ApiEnv>, store: Store, write: (note: Note) => T): T {
+export function audited<T>(
+  c: Context<ApiEnv>,
+  store: Store,
+  write: (note: Note) => Promise<T>,
+): Promise<T> {
   const p = c.get("principal");
   const actor = actorOf(p);
-  return store.tx(() => write((entry) => store.audit.record(p.org.id, actor, entry)));
+  return store.tx(() =>
+    write(async (entry) => {
+      await store.audit.record(p.org.id, actor, entry);
+    })
+  );
 }
 
 /**
@@ -98,12 +106,12 @@ export function auditedApiDelete(
   c: Context<ApiEnv>,
   store: Store,
   apiId: string,
-  write: () => boolean,
-): boolean {
-  return audited(c, store, (note) => {
-    const api = store.apis.get(c.get("principal").org.id, apiId);
-    if (!api || !write()) return false;
-    note({
+  write: () => Promise<boolean>,
+): Promise<boolean> {
+  return audited(c, store, async (note) => {
+    const api = await store.apis.get(c.get("principal").org.id, apiId);
+    if (!api || !await write()) return false;
+    await note({
       action: "api.delete",
       target: targetOf("api", api),
       changes: changesBetween(settable(api), undefined),
@@ -166,7 +174,7 @@ export function auditRoutes({ store }: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
   // A page of the org's events, newest first, narrowed by the filters given (see lists.ts).
-  app.get("/", (c) => {
+  app.get("/", async (c) => {
     const p = requireRole(c, "admin");
     const query = listQuery(c, LISTS.audit, [p.org.id]);
     const filter = filterOf(query.filter);
@@ -175,7 +183,7 @@ export function auditRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     if (after !== undefined && !/^[0-9]{1,15}$/.test(after)) {
       throw invalid("cursor", "cursor is not a cursor of this list");
     }
-    const page = store.audit.page(p.org.id, filter, query.page);
+    const page = await store.audit.page(p.org.id, filter, query.page);
     return c.json(query.answer("events", page.items.map(presentEvent), page.next));
   });
 

@@ -306,7 +306,7 @@ export async function checkAuthMethodSecrets(
   const name = input.hmacSecret;
   if (name === undefined) return;
   const field = "configuration.hs256Secret";
-  const record = store.secrets.byName(orgId, name);
+  const record = await store.secrets.byName(orgId, name);
   if (!record) {
     throw invalid(field, `${field} names no secret of this organization ('${name}')`);
   }

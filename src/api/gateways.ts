@@ -54,24 +54,24 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
   const { store, config, vault, catalog } = deps;
   const app = new Hono<ApiEnv>();
 
-  const gatewayOf = (c: Context<ApiEnv>): Gateway => {
-    const gw = store.gateways.get(c.get("principal").org.id, c.req.param("id") ?? "");
+  const gatewayOf = async (c: Context<ApiEnv>): Promise<Gateway> => {
+    const gw = await store.gateways.get(c.get("principal").org.id, c.req.param("id") ?? "");
     if (!gw) throw notFound("gateway");
     return gw;
   };
-  const show = (c: Context<ApiEnv>, gw: Gateway) =>
+  const show = async (c: Context<ApiEnv>, gw: Gateway) =>
     presentGateway(
       baseUrl(config, c.req.raw),
       c.get("principal").org,
       gw,
-      store.authMethods.list(gw.id).map((m) => m.type),
+      (await store.authMethods.list(gw.id)).map((m) => m.type),
     );
-  const updated = (c: Context<ApiEnv>, gw: Gateway, input: GatewayInput): Gateway =>
-    audited(c, store, (note) => {
-      const before = store.gateways.get(gw.orgId, gw.id);
-      const result = store.gateways.update(gw.orgId, gw.id, input);
+  const updated = (c: Context<ApiEnv>, gw: Gateway, input: GatewayInput): Promise<Gateway> =>
+    audited(c, store, async (note) => {
+      const before = await store.gateways.get(gw.orgId, gw.id);
+      const result = await store.gateways.update(gw.orgId, gw.id, input);
       if (!before || !result) throw notFound("gateway");
-      note({
+      await note({
         action: "gateway.update",
         target: targetOf("gateway", result),
         changes: changesBetween(settable(before), settable(result)),
@@ -95,42 +95,44 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   app.post("/", async (c) => {
     const input = parseGatewayInput(await readJson(c));
-    const gw = audited(c, store, (note) => {
-      const gw = store.gateways.create(c.get("principal").org.id, input);
-      note({
+    const gw = await audited(c, store, async (note) => {
+      const gw = await store.gateways.create(c.get("principal").org.id, input);
+      await note({
         action: "gateway.create",
         target: targetOf("gateway", gw),
         changes: changesBetween(undefined, settable(gw)),
       });
       return gw;
     });
-    return c.json(show(c, gw), 201);
+    return c.json(await show(c, gw), 201);
   });
 
-  app.get("/", (c) => {
+  app.get("/", async (c) => {
     const orgId = c.get("principal").org.id;
     const query = listQuery(c, LISTS.gateways, [orgId]);
-    const page = store.gateways.page(orgId, query.page);
-    return c.json(query.answer("gateways", page.items.map((gw) => show(c, gw)), page.next));
+    const page = await store.gateways.page(orgId, query.page);
+    const shown = [];
+    for (const gw of page.items) shown.push(await show(c, gw));
+    return c.json(query.answer("gateways", shown, page.next));
   });
 
-  app.get("/:id", (c) => c.json(show(c, gatewayOf(c))));
+  app.get("/:id", async (c) => c.json(await show(c, await gatewayOf(c))));
 
   // PATCH changes the fields given; PUT replaces the gateway with a full body.
   app.patch("/:id", async (c) => {
-    const gw = gatewayOf(c);
-    return c.json(show(c, updated(c, gw, mergeGatewayInput(gw, await readJson(c)))));
+    const gw = await gatewayOf(c);
+    return c.json(await show(c, await updated(c, gw, mergeGatewayInput(gw, await readJson(c)))));
   });
   app.put("/:id", async (c) => {
-    const gw = gatewayOf(c);
-    return c.json(show(c, updated(c, gw, parseGatewayInput(await readJson(c)))));
+    const gw = await gatewayOf(c);
+    return c.json(await show(c, await updated(c, gw, parseGatewayInput(await readJson(c)))));
   });
 
-  app.delete("/:id", (c) => {
-    audited(c, store, (note) => {
-      const gw = store.gateways.get(c.get("principal").org.id, c.req.param("id"));
-      if (!gw || !store.gateways.delete(gw.orgId, gw.id)) throw notFound("gateway");
-      note({
+  app.delete("/:id", async (c) => {
+    await audited(c, store, async (note) => {
+      const gw = await store.gateways.get(c.get("principal").org.id, c.req.param("id"));
+      if (!gw || !await store.gateways.delete(gw.orgId, gw.id)) throw notFound("gateway");
+      await note({
         action: "gateway.delete",
         target: targetOf("gateway", gw),
         changes: changesBetween(settable(gw), undefined),
@@ -140,14 +142,14 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
   });
 
   /** Refuses enabling `toolIds` in `gw` when one would take a name another item serves. */
-  const checkNames = (gw: Gateway, toolIds: string[], field: string) => {
-    const view = catalog.forGateway(gw.id);
+  const checkNames = async (gw: Gateway, toolIds: string[], field: string) => {
+    const view = await catalog.forGateway(gw.id);
     const claimed = new Map<string, string>();
     for (const id of toolIds) {
-      const tool = store.tools.get(gw.orgId, id);
+      const tool = await store.tools.get(gw.orgId, id);
       if (!tool) continue;
       const origin = tool.serverId
-        ? `tool '${tool.name}' of server '${store.servers.find(tool.serverId)?.name}'`
+        ? `tool '${tool.name}' of server '${(await store.servers.find(tool.serverId))?.name}'`
         : `tool '${tool.name}'`;
       const holder = view.byName.get(tool.name)?.item;
       const other = holder && holder.toolId !== tool.id ? holder.origin : claimed.get(tool.name);
@@ -165,12 +167,12 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   // Tool assignments.
   app.post("/:id/tools", async (c) => {
-    const gw = gatewayOf(c);
+    const gw = await gatewayOf(c);
     const input = parseAssignInput(await readJson(c));
-    if (input.enabled) checkNames(gw, input.toolIds, input.field);
-    audited(c, store, (note) => {
-      const before = new Map(store.tools.assignments(gw.id).map((a) => [a.tool.id, a]));
-      const missing = store.tools.assign(
+    if (input.enabled) await checkNames(gw, input.toolIds, input.field);
+    await audited(c, store, async (note) => {
+      const before = new Map((await store.tools.assignments(gw.id)).map((a) => [a.tool.id, a]));
+      const missing = await store.tools.assign(
         gw.orgId,
         gw.id,
         input.toolIds,
@@ -191,24 +193,24 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
           `tools.${id}.`,
         );
       });
-      note({
+      await note({
         action: "gateway.tool.assign",
         target: targetOf("gateway", gw),
         changes: Object.assign({}, ...changes),
       });
     });
-    return c.json({ tools: store.tools.assignments(gw.id).map(presentAssignment) }, 201);
+    return c.json({ tools: (await store.tools.assignments(gw.id)).map(presentAssignment) }, 201);
   });
 
-  app.get("/:id/tools", (c) => {
-    const gw = gatewayOf(c);
+  app.get("/:id/tools", async (c) => {
+    const gw = await gatewayOf(c);
     const query = listQuery(c, LISTS.gatewayTools, [gw.orgId, gw.id]);
-    const page = store.tools.assignmentPage(gw.orgId, gw.id, query.page);
+    const page = await store.tools.assignmentPage(gw.orgId, gw.id, query.page);
     return c.json(query.answer("tools", page.items.map(presentAssignment), page.next));
   });
 
   app.patch("/:id/tools/:toolId", async (c) => {
-    const gw = gatewayOf(c);
+    const gw = await gatewayOf(c);
     const body = await readJson(c);
     onlyFields(body, ["enabled", "rateLimit"]);
     const enabled = optionalBoolean(body, "enabled");
@@ -217,10 +219,10 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
       throw invalid("enabled", "give enabled, rateLimit, or both");
     }
     const toolId = c.req.param("toolId");
-    if (enabled) checkNames(gw, [toolId], "enabled");
-    audited(c, store, (note) => {
-      const before = store.tools.assignment(gw.id, toolId);
-      if (!before || !store.tools.updateAssignment(gw.id, toolId, { enabled, rateLimit })) {
+    if (enabled) await checkNames(gw, [toolId], "enabled");
+    await audited(c, store, async (note) => {
+      const before = await store.tools.assignment(gw.id, toolId);
+      if (!before || !await store.tools.updateAssignment(gw.id, toolId, { enabled, rateLimit })) {
         throw notFound("tool assignment");
       }
       const was = { enabled: before.enabled, rateLimit: before.rateLimit };
@@ -228,19 +230,19 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
         enabled: enabled ?? before.enabled,
         rateLimit: rateLimit === undefined ? before.rateLimit : rateLimit,
       };
-      notePart(note, "gateway.tool.update", gw, `tools.${toolId}`, was, is);
+      await notePart(note, "gateway.tool.update", gw, `tools.${toolId}`, was, is);
     });
-    return c.json(presentAssignment(store.tools.assignment(gw.id, toolId)!));
+    return c.json(presentAssignment((await store.tools.assignment(gw.id, toolId))!));
   });
 
-  app.delete("/:id/tools/:toolId", (c) => {
-    const gw = gatewayOf(c);
+  app.delete("/:id/tools/:toolId", async (c) => {
+    const gw = await gatewayOf(c);
     const toolId = c.req.param("toolId");
-    audited(c, store, (note) => {
-      const before = store.tools.assignment(gw.id, toolId);
-      if (!before || !store.tools.unassign(gw.id, toolId)) throw notFound("tool assignment");
+    await audited(c, store, async (note) => {
+      const before = await store.tools.assignment(gw.id, toolId);
+      if (!before || !await store.tools.unassign(gw.id, toolId)) throw notFound("tool assignment");
       const was = { name: before.tool.name, enabled: before.enabled };
-      notePart(note, "gateway.tool.unassign", gw, `tools.${toolId}`, was, undefined);
+      await notePart(note, "gateway.tool.unassign", gw, `tools.${toolId}`, was, undefined);
     });
     return c.body(null, 204);
   });
@@ -250,47 +252,49 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   // Gateway keys: what MCP clients send. The raw value is in this response only.
   app.post("/:id/keys", async (c) => {
-    const gw = gatewayOf(c);
+    const gw = await gatewayOf(c);
     const input = parseGatewayKeyInput(await readJson(c));
     const raw = generateToken(GATEWAY_KEY_PREFIX);
-    const key = audited(c, store, (note) => {
-      const key = store.gatewayKeys.create(gw.id, {
+    const key = await audited(c, store, async (note) => {
+      const key = await store.gatewayKeys.create(gw.id, {
         ...input,
         hash: hashToken(raw),
         prefix: displayPrefix(raw),
       });
-      notePart(note, "gateway.key.issue", gw, `keys.${key.id}`, undefined, keyFields(key));
+      await notePart(note, "gateway.key.issue", gw, `keys.${key.id}`, undefined, keyFields(key));
       return key;
     });
     return c.json({ ...presentGatewayKey(key), key: raw }, 201);
   });
 
-  app.get("/:id/keys", (c) => {
-    const gw = gatewayOf(c);
-    return c.json({ keys: store.gatewayKeys.list(gw.id).map(presentGatewayKey) });
+  app.get("/:id/keys", async (c) => {
+    const gw = await gatewayOf(c);
+    return c.json({ keys: (await store.gatewayKeys.list(gw.id)).map(presentGatewayKey) });
   });
 
   // A key's own rate limit changes in place (its value, scopes and expiry do not).
   app.patch("/:id/keys/:keyId", async (c) => {
-    const gw = gatewayOf(c);
+    const gw = await gatewayOf(c);
     const { rateLimit } = parseGatewayKeyPatch(await readJson(c));
-    const key = audited(c, store, (note) => {
-      const before = store.gatewayKeys.get(gw.id, c.req.param("keyId"));
-      const key = before && store.gatewayKeys.setRateLimit(gw.id, before.id, rateLimit);
+    const key = await audited(c, store, async (note) => {
+      const before = await store.gatewayKeys.get(gw.id, c.req.param("keyId"));
+      const key = before && await store.gatewayKeys.setRateLimit(gw.id, before.id, rateLimit);
       if (!before || !key) throw notFound("gateway key");
-      notePart(note, "gateway.key.update", gw, `keys.${key.id}`, keyFields(before), keyFields(key));
+      const [was, is] = [keyFields(before), keyFields(key)];
+      await notePart(note, "gateway.key.update", gw, `keys.${key.id}`, was, is);
       return key;
     });
     return c.json(presentGatewayKey(key));
   });
 
-  app.delete("/:id/keys/:keyId", (c) => {
-    const gw = gatewayOf(c);
-    const key = audited(c, store, (note) => {
-      const before = store.gatewayKeys.get(gw.id, c.req.param("keyId"));
-      const key = before && store.gatewayKeys.revoke(gw.id, before.id);
+  app.delete("/:id/keys/:keyId", async (c) => {
+    const gw = await gatewayOf(c);
+    const key = await audited(c, store, async (note) => {
+      const before = await store.gatewayKeys.get(gw.id, c.req.param("keyId"));
+      const key = before && await store.gatewayKeys.revoke(gw.id, before.id);
       if (!before || !key) throw notFound("gateway key");
-      notePart(note, "gateway.key.revoke", gw, `keys.${key.id}`, keyFields(before), keyFields(key));
+      const [was, is] = [keyFields(before), keyFields(key)];
+      await notePart(note, "gateway.key.revoke", gw, `keys.${key.id}`, was, is);
       return key;
     });
     return c.json(presentGatewayKey(key));
@@ -298,13 +302,13 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   // Auth methods: a gateway with none refuses every MCP request.
   app.post("/:id/auth", async (c) => {
-    const gw = gatewayOf(c);
+    const gw = await gatewayOf(c);
     const { hmacSecret, ...input } = parseAuthMethodInput(await readJson(c), config.jwt);
     await checkAuthMethodSecrets({ hmacSecret }, gw.orgId, store, vault);
-    const method = audited(c, store, (note) => {
-      const method = store.authMethods.create(gw.id, input);
+    const method = await audited(c, store, async (note) => {
+      const method = await store.authMethods.create(gw.id, input);
       const part = `auth.${method.id}`;
-      notePart(note, "gateway.auth_method.create", gw, part, undefined, methodFields(method));
+      await notePart(note, "gateway.auth_method.create", gw, part, undefined, methodFields(method));
       return method;
     });
     return c.json(method, 201);
@@ -312,34 +316,36 @@ export function gatewayRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   // Order, required, rules and configuration change in place; the type does not.
   app.patch("/:id/auth/:methodId", async (c) => {
-    const gw = gatewayOf(c);
-    const method = store.authMethods.get(gw.id, c.req.param("methodId"));
+    const gw = await gatewayOf(c);
+    const method = await store.authMethods.get(gw.id, c.req.param("methodId"));
     if (!method) throw notFound("auth method");
     const { hmacSecret, ...changes } = parseAuthMethodPatch(await readJson(c), method, config.jwt);
     await checkAuthMethodSecrets({ hmacSecret }, gw.orgId, store, vault);
-    const updated = audited(c, store, (note) => {
-      const before = store.authMethods.get(gw.id, method.id);
-      const updated = store.authMethods.update(gw.id, method.id, changes);
+    const updated = await audited(c, store, async (note) => {
+      const before = await store.authMethods.get(gw.id, method.id);
+      const updated = await store.authMethods.update(gw.id, method.id, changes);
       if (!before || !updated) throw notFound("auth method");
       const [was, is] = [methodFields(before), methodFields(updated)];
-      notePart(note, "gateway.auth_method.update", gw, `auth.${method.id}`, was, is);
+      await notePart(note, "gateway.auth_method.update", gw, `auth.${method.id}`, was, is);
       return updated;
     });
     return c.json(updated);
   });
 
-  app.get("/:id/auth", (c) => {
-    const gw = gatewayOf(c);
-    return c.json({ methods: store.authMethods.list(gw.id) });
+  app.get("/:id/auth", async (c) => {
+    const gw = await gatewayOf(c);
+    return c.json({ methods: await store.authMethods.list(gw.id) });
   });
 
-  app.delete("/:id/auth/:methodId", (c) => {
-    const gw = gatewayOf(c);
-    audited(c, store, (note) => {
-      const before = store.authMethods.get(gw.id, c.req.param("methodId"));
-      if (!before || !store.authMethods.delete(gw.id, before.id)) throw notFound("auth method");
+  app.delete("/:id/auth/:methodId", async (c) => {
+    const gw = await gatewayOf(c);
+    await audited(c, store, async (note) => {
+      const before = await store.authMethods.get(gw.id, c.req.param("methodId"));
+      if (!before || !await store.authMethods.delete(gw.id, before.id)) {
+        throw notFound("auth method");
+      }
       const part = `auth.${before.id}`;
-      notePart(note, "gateway.auth_method.delete", gw, part, methodFields(before), undefined);
+      await notePart(note, "gateway.auth_method.delete", gw, part, methodFields(before), undefined);
     });
     return c.body(null, 204);
   });

@@ -157,7 +157,7 @@ export class ImportJobs {
       } else {
         // The store is in memory, out of the worker's reach: written here (notices included).
         job.progress = { operations: null, done: 0, ...job.progress, phase: "storing" };
-        stored = storeImport(this.store, target, result.prepared);
+        stored = await storeImport(this.store, target, result.prepared);
       }
       job.answer = { status: stored.status, body: stored.body };
       job.state = "succeeded";

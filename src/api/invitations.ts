@@ -38,8 +38,8 @@ export function invitationRoutes({ store, config, signIn }: ApiDeps): Hono {
     const body = await readJson(c);
     onlyFields(body, ["token", "password", "name"]);
     const token = string(body, "token", { max: 200 });
-    const invitation = store.invitations.byTokenHash(hashToken(token));
-    const org = invitation && store.orgs.get(invitation.orgId);
+    const invitation = await store.invitations.byTokenHash(hashToken(token));
+    const org = invitation && await store.orgs.get(invitation.orgId);
     if (!invitation || !org) throw invalid("token", GONE);
     if (Date.parse(invitation.expiresAt) <= Date.now()) {
       throw invalid(
@@ -48,8 +48,10 @@ export function invitationRoutes({ store, config, signIn }: ApiDeps): Hono {
       );
     }
     const authorization = c.req.header("authorization");
-    const caller = authorization === undefined ? undefined : principalOf(store, authorization);
-    const existing = store.users.byEmail(invitation.email);
+    const caller = authorization === undefined
+      ? undefined
+      : await principalOf(store, authorization);
+    const existing = await store.users.byEmail(invitation.email);
     if (caller && caller.user.id !== existing?.id) {
       throw forbidden("this invitation is for a different account than this access key's");
     }
@@ -81,19 +83,21 @@ export function invitationRoutes({ store, config, signIn }: ApiDeps): Hono {
         hash: await hashPassword(passwordField(body)),
       };
     }
-    const joined = store.tx(() => {
+    const joined = await store.tx(async () => {
       let member = user;
       if (newAccount) {
-        if (store.users.byEmail(invitation.email)) {
+        if (await store.users.byEmail(invitation.email)) {
           throw new ConflictError("token", "an account with this email was created meanwhile");
         }
-        member = store.users.create(invitation.email, newAccount.name);
-        store.users.setPasswordHash(member.id, newAccount.hash);
+        member = await store.users.create(invitation.email, newAccount.name);
+        await store.users.setPasswordHash(member.id, newAccount.hash);
       }
-      if (!store.invitations.accept(invitation.id, member!.id)) throw invalid("token", GONE);
+      if (!await store.invitations.accept(invitation.id, member!.id)) {
+        throw invalid("token", GONE);
+      }
       // A new account has no key yet: the person acts with the password just chosen.
       const actor = caller ? actorOf(caller) : userActor(member!);
-      store.audit.record(invitation.orgId, actor, {
+      await store.audit.record(invitation.orgId, actor, {
         action: "member.join",
         target: userTarget(member!),
         changes: {
@@ -102,11 +106,11 @@ export function invitationRoutes({ store, config, signIn }: ApiDeps): Hono {
           ...(newAccount ? { account: { to: "created" } } : {}),
         },
       });
-      const accessKey = issueAccessKey(store, invitation.orgId, member!.id, {
+      const accessKey = await issueAccessKey(store, invitation.orgId, member!.id, {
         name: "accepted invitation",
         expiresAt: null,
       }, actor);
-      return { accessKey, member: store.orgs.member(invitation.orgId, member!.id)! };
+      return { accessKey, member: (await store.orgs.member(invitation.orgId, member!.id))! };
     });
     return c.json({ organization: presentOrg(org, invitation.role), ...joined }, 201);
   });

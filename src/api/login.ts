@@ -41,9 +41,9 @@ export function signInFailure(
  * the account's id only when it is a member there, so the trail does not
  * tell the org's admins which emails have an account elsewhere.
  */
-function failedSignIn(store: Store, orgId: string, email: string): AuditActor {
-  const user = store.users.byEmail(email.trim());
-  const id = user && store.orgs.roleOf(orgId, user.id) ? user.id : null;
+async function failedSignIn(store: Store, orgId: string, email: string): Promise<AuditActor> {
+  const user = await store.users.byEmail(email.trim());
+  const id = user && await store.orgs.roleOf(orgId, user.id) ? user.id : null;
   return { type: "user", id, userId: id, name: email.trim().toLowerCase() };
 }
 
@@ -62,7 +62,7 @@ export function loginRoutes({ store, config, signIn }: ApiDeps): Hono {
     const expiresAt = optionalFutureTime(body, "expiresAt") ??
       new Date(Date.now() + LOGIN_KEY_TTL_MS).toISOString();
     // An org that does not exist is checked like one the person is not in: same work, same answer.
-    const org = store.orgs.bySlug(slug);
+    const org = await store.orgs.bySlug(slug);
     const address = clientAddress(c, trusted);
     const result = await signIn.check({
       email,
@@ -75,8 +75,8 @@ export function loginRoutes({ store, config, signIn }: ApiDeps): Hono {
       // Only checked passwords: a locked-out attempt checks nothing, and recording each would
       // let anyone write to the database at no cost. An unknown org has no trail to write to.
       if (org && result.retryAfterSeconds === undefined) {
-        const claimed = failedSignIn(store, org.id, email);
-        store.audit.record(org.id, claimed, {
+        const claimed = await failedSignIn(store, org.id, email);
+        await store.audit.record(org.id, claimed, {
           action: "user.login_failed",
           target: { type: "user", id: claimed.id, name: claimed.name },
           changes: context,
@@ -85,13 +85,13 @@ export function loginRoutes({ store, config, signIn }: ApiDeps): Hono {
       throw signInFailure(result, unauthorized(result.reason));
     }
     const user = result.user;
-    const accessKey = store.tx(() => {
-      store.audit.record(org!.id, userActor(user), {
+    const accessKey = await store.tx(async () => {
+      await store.audit.record(org!.id, userActor(user), {
         action: "user.login",
         target: userTarget(user),
         changes: context,
       });
-      return issueAccessKey(store, org!.id, user.id, { name, expiresAt }, userActor(user));
+      return await issueAccessKey(store, org!.id, user.id, { name, expiresAt }, userActor(user));
     });
     return c.json({ organization: presentOrg(org!, result.role), accessKey }, 201);
   });

@@ -176,7 +176,7 @@ export function logRoutes({ store, requestLog }: ApiDeps): Hono<ApiEnv> {
     // What was acknowledged is in the log before it is read (a few ms at most).
     await requestLog?.flush();
     if (format === "json") {
-      const page = store.requestLog.page(p.org.id, filter, query.page);
+      const page = await store.requestLog.page(p.org.id, filter, query.page);
       return c.json(query.answer("logs", page.items.map(presentLog), page.next));
     }
     if (c.req.query("limit") !== undefined) {
@@ -191,8 +191,11 @@ export function logRoutes({ store, requestLog }: ApiDeps): Hono<ApiEnv> {
     let next = after;
     let first = true;
     const body = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        const page = store.requestLog.page(p.org.id, filter, { after: next, limit: EXPORT_PAGE });
+      async pull(controller) {
+        const page = await store.requestLog.page(p.org.id, filter, {
+          after: next,
+          limit: EXPORT_PAGE,
+        });
         let text = first && csv ? CSV_COLUMNS.join(",") + "\r\n" : "";
         first = false;
         for (const r of page.items) {

@@ -35,7 +35,7 @@ export function meRoutes({ store, config, signIn }: ApiDeps): Hono<ApiEnv> {
     onlyFields(body, ["password", "currentPassword"]);
     const password = passwordField(body);
     const { user } = c.get("principal");
-    const hadOne = store.users.passwordHash(user.id) !== undefined;
+    const hadOne = await store.users.passwordHash(user.id) !== undefined;
     if (hadOne) {
       if (body.currentPassword === undefined) {
         throw invalid("currentPassword", "give your current password to change it");
@@ -53,11 +53,15 @@ export function meRoutes({ store, config, signIn }: ApiDeps): Hono<ApiEnv> {
       }
     }
     const hash = await hashPassword(password);
-    audited(c, store, (note) => {
-      if (!store.users.setPasswordHash(user.id, hash)) throw notFound("user");
+    await audited(c, store, async (note) => {
+      if (!await store.users.setPasswordHash(user.id, hash)) throw notFound("user");
       // That it changed, never what to: both sides are redacted whatever they hold.
       const password = hadOne ? { from: REDACTED, to: REDACTED } : { to: REDACTED };
-      note({ action: "user.password_change", target: userTarget(user), changes: { password } });
+      await note({
+        action: "user.password_change",
+        target: userTarget(user),
+        changes: { password },
+      });
     });
     return c.body(null, 204);
   });

@@ -41,12 +41,12 @@ function sha256(text: string): Uint8Array {
 export function metricsRoutes(deps: MetricsRouteDeps): Hono {
   // Hashes have one length, so comparing them in constant time tells nothing of the token.
   const tokenHash = deps.token === undefined ? undefined : sha256(deps.token);
-  const viewOf = (authorization: string | undefined): MetricsView => {
+  const viewOf = async (authorization: string | undefined): Promise<MetricsView> => {
     const auth = parseAuthorization(authorization);
     if (tokenHash && auth?.scheme === "bearer" && timingSafeEqual(sha256(auth.token), tokenHash)) {
       return { all: true };
     }
-    const p = principalOf(deps.store, authorization);
+    const p = await principalOf(deps.store, authorization);
     if (!hasRole(p.role, "admin")) {
       throw forbidden(
         `metrics need the admin role or higher, or the metrics token; you are ${p.role} in ` +
@@ -57,7 +57,7 @@ export function metricsRoutes(deps: MetricsRouteDeps): Hono {
   };
   const app = new Hono();
   app.get("/metrics", async (c) => {
-    const body = await deps.metrics.render(viewOf(c.req.header("authorization")));
+    const body = await deps.metrics.render(await viewOf(c.req.header("authorization")));
     // Every scrape must see current values, never a cached copy.
     return c.body(body, 200, { "content-type": METRICS_CONTENT_TYPE, "cache-control": "no-store" });
   });

@@ -49,12 +49,12 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
    * with the caller's role there. An org the caller is not a member of answers
    * 404 exactly like one that does not exist.
    */
-  const orgOf = (c: Context<ApiEnv>, min: Role = "viewer") => {
+  const orgOf = async (c: Context<ApiEnv>, min: Role = "viewer") => {
     const p = c.get("principal");
     const slug = c.req.param("slug") ?? "";
     if (slug !== p.org.slug) {
-      const other = store.orgs.bySlug(slug);
-      if (!other || !store.orgs.roleOf(other.id, p.user.id)) throw notFound("organization");
+      const other = await store.orgs.bySlug(slug);
+      if (!other || !await store.orgs.roleOf(other.id, p.user.id)) throw notFound("organization");
       throw otherOrg(p.org.slug, slug);
     }
     if (!hasRole(p.role, min)) {
@@ -62,8 +62,8 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     }
     return { org: p.org, role: p.role, user: p.user };
   };
-  const memberOf = (orgId: string, userId: string) => {
-    const member = store.orgs.member(orgId, userId);
+  const memberOf = async (orgId: string, userId: string) => {
+    const member = await store.orgs.member(orgId, userId);
     if (!member) throw notFound("member");
     return member;
   };
@@ -81,14 +81,14 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     const user = p.user;
     // The caller's key acts only in its own org, so the new org comes with a key of its own.
     // Both events go to the new org's trail: the caller's org had no part in it.
-    const { org, accessKey } = store.tx(() => {
-      const org = store.orgs.create(name, slug, user.id);
-      store.audit.record(org.id, actorOf(p), {
+    const { org, accessKey } = await store.tx(async () => {
+      const org = await store.orgs.create(name, slug, user.id);
+      await store.audit.record(org.id, actorOf(p), {
         action: "org.create",
         target: orgTarget(org),
         changes: changesBetween(undefined, { name, slug }),
       });
-      const accessKey = issueAccessKey(store, org.id, user.id, {
+      const accessKey = await issueAccessKey(store, org.id, user.id, {
         name: `created with organization '${slug}'`,
         expiresAt: null,
       }, actorOf(p));
@@ -97,41 +97,43 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     return c.json({ ...presentOrg(org, "owner"), accessKey }, 201);
   });
 
-  app.get("/", (c) => {
-    const orgs = store.orgs.forUser(c.get("principal").user.id);
+  app.get("/", async (c) => {
+    const orgs = await store.orgs.forUser(c.get("principal").user.id);
     return c.json({ orgs: orgs.map(({ role, ...org }) => presentOrg(org, role)) });
   });
 
-  app.get("/:slug", (c) => {
-    const { org, role } = orgOf(c);
+  app.get("/:slug", async (c) => {
+    const { org, role } = await orgOf(c);
     return c.json(presentOrg(org, role));
   });
 
   // Settings decide what tools may reach (the outbound policy): owners and admins only.
   app.patch("/:slug", async (c) => {
-    const { org, role } = orgOf(c, "admin");
+    const { org, role } = await orgOf(c, "admin");
     const settings = patchOrgSettings(await readJson(c), org.settings);
-    audited(c, store, (note) => {
-      const before = store.orgs.get(org.id);
-      if (!before || !store.orgs.setSettings(org.id, settings)) throw notFound("organization");
-      note({
+    await audited(c, store, async (note) => {
+      const before = await store.orgs.get(org.id);
+      if (!before || !await store.orgs.setSettings(org.id, settings)) {
+        throw notFound("organization");
+      }
+      await note({
         action: "org.update",
         target: orgTarget(org),
         changes: changesBetween(before.settings, settings, "settings."),
       });
     });
-    return c.json(presentOrg(store.orgs.get(org.id)!, role));
+    return c.json(presentOrg((await store.orgs.get(org.id))!, role));
   });
 
-  app.get("/:slug/members", (c) => {
-    const { org } = orgOf(c);
-    return c.json({ members: store.orgs.members(org.id) });
+  app.get("/:slug/members", async (c) => {
+    const { org } = await orgOf(c);
+    return c.json({ members: await store.orgs.members(org.id) });
   });
 
   // Adding a person is an invitation: the inviter gets a one-time token to hand over and no
   // credential of the person's, so an existing account's other memberships stay out of reach.
   app.post("/:slug/members", async (c) => {
-    const { org, role: myRole, user: me } = orgOf(c, "admin");
+    const { org, role: myRole, user: me } = await orgOf(c, "admin");
     const body = await readJson(c);
     if (body.password !== undefined) {
       throw invalid(
@@ -153,20 +155,20 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     if (Date.parse(expiresAt) > Date.now() + MAX_INVITATION_TTL_MS) {
       throw invalid("expiresAt", "an invitation may stay valid for at most 30 days");
     }
-    const existing = store.users.byEmail(email);
-    if (existing && store.orgs.roleOf(org.id, existing.id)) {
+    const existing = await store.users.byEmail(email);
+    if (existing && await store.orgs.roleOf(org.id, existing.id)) {
       throw new ConflictError("email", "this user is already a member of the organization");
     }
     const token = generateToken(INVITATION_PREFIX);
-    const invitation = audited(c, store, (note) => {
-      const invitation = store.invitations.create(org.id, {
+    const invitation = await audited(c, store, async (note) => {
+      const invitation = await store.invitations.create(org.id, {
         email,
         role,
         tokenHash: hashToken(token),
         invitedBy: me.id,
         expiresAt,
       });
-      note({
+      await note({
         action: "member.invite",
         target: invitationTarget(invitation),
         changes: changesBetween(undefined, { email, role, expiresAt }),
@@ -176,19 +178,19 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     return c.json({ ...presentInvitation(invitation), token }, 201);
   });
 
-  app.get("/:slug/invitations", (c) => {
-    const { org } = orgOf(c, "admin");
-    return c.json({ invitations: store.invitations.list(org.id).map(presentInvitation) });
+  app.get("/:slug/invitations", async (c) => {
+    const { org } = await orgOf(c, "admin");
+    return c.json({ invitations: (await store.invitations.list(org.id)).map(presentInvitation) });
   });
 
-  app.delete("/:slug/invitations/:id", (c) => {
-    const { org, role: myRole } = orgOf(c, "admin");
-    const invitation = store.invitations.get(org.id, c.req.param("id"));
+  app.delete("/:slug/invitations/:id", async (c) => {
+    const { org, role: myRole } = await orgOf(c, "admin");
+    const invitation = await store.invitations.get(org.id, c.req.param("id"));
     if (!invitation) throw notFound("invitation");
     checkMemberChange(myRole, invitation.role, undefined);
-    audited(c, store, (note) => {
-      if (!store.invitations.delete(org.id, invitation.id)) throw notFound("invitation");
-      note({
+    await audited(c, store, async (note) => {
+      if (!await store.invitations.delete(org.id, invitation.id)) throw notFound("invitation");
+      await note({
         action: "member.invite_withdraw",
         target: invitationTarget(invitation),
         changes: changesBetween({ email: invitation.email, role: invitation.role }, undefined),
@@ -198,34 +200,34 @@ export function orgRoutes({ store }: ApiDeps): Hono<ApiEnv> {
   });
 
   app.patch("/:slug/members/:userId", async (c) => {
-    const { org, role: myRole } = orgOf(c, "admin");
+    const { org, role: myRole } = await orgOf(c, "admin");
     const body = await readJson(c);
     onlyFields(body, ["role"]);
     const role = oneOf(body, "role", ROLES);
-    const current = memberOf(org.id, c.req.param("userId"));
+    const current = await memberOf(org.id, c.req.param("userId"));
     checkMemberChange(myRole, current.role, role);
-    audited(c, store, (note) => {
-      const before = store.orgs.roleOf(org.id, current.userId);
+    await audited(c, store, async (note) => {
+      const before = await store.orgs.roleOf(org.id, current.userId);
       // The store refuses to demote the last owner (409).
-      if (!store.orgs.setRole(org.id, current.userId, role)) throw notFound("member");
-      note({
+      if (!await store.orgs.setRole(org.id, current.userId, role)) throw notFound("member");
+      await note({
         action: "member.role_change",
         target: userTarget({ id: current.userId, email: current.email }),
         changes: changesBetween({ role: before }, { role }),
       });
     });
-    return c.json(store.orgs.member(org.id, current.userId)!);
+    return c.json((await store.orgs.member(org.id, current.userId))!);
   });
 
-  app.delete("/:slug/members/:userId", (c) => {
-    const { org, role: myRole } = orgOf(c, "admin");
-    const current = memberOf(org.id, c.req.param("userId"));
+  app.delete("/:slug/members/:userId", async (c) => {
+    const { org, role: myRole } = await orgOf(c, "admin");
+    const current = await memberOf(org.id, c.req.param("userId"));
     checkMemberChange(myRole, current.role, undefined);
-    audited(c, store, (note) => {
-      const keys = store.accessKeys.list(org.id, current.userId).length;
+    await audited(c, store, async (note) => {
+      const keys = (await store.accessKeys.list(org.id, current.userId)).length;
       // The store refuses to remove the last owner (409) and drops the member's keys here.
-      if (!store.orgs.removeMember(org.id, current.userId)) throw notFound("member");
-      note({
+      if (!await store.orgs.removeMember(org.id, current.userId)) throw notFound("member");
+      await note({
         action: "member.remove",
         target: userTarget({ id: current.userId, email: current.email }),
         changes: { role: { from: current.role }, accessKeyCount: { from: keys, to: 0 } },

@@ -18,19 +18,22 @@ import { type ApiError, forbidden, unauthorized } from "./errors.ts";
  * The caller a request's `Authorization: Bearer <access key>` names, or
  * throws 401. The key's org is the only one the caller acts in.
  */
-export function principalOf(store: Store, authorization: string | undefined): Principal {
+export async function principalOf(
+  store: Store,
+  authorization: string | undefined,
+): Promise<Principal> {
   const auth = parseAuthorization(authorization);
   if (auth?.scheme !== "bearer") {
     throw unauthorized(
       auth ? "Authorization header must be 'Bearer <access key>'" : "missing access key",
     );
   }
-  const key = store.accessKeys.byHash(hashToken(auth.token));
+  const key = await store.accessKeys.byHash(hashToken(auth.token));
   if (!key || !isActive(key)) throw unauthorized("invalid, revoked or expired access key");
-  const user = store.users.get(key.userId);
-  const org = store.orgs.get(key.orgId);
+  const user = await store.users.get(key.userId);
+  const org = await store.orgs.get(key.orgId);
   // The holder's role is read on every request, so a demotion applies at once.
-  const role = user && org ? store.orgs.roleOf(org.id, user.id) : undefined;
+  const role = user && org ? await store.orgs.roleOf(org.id, user.id) : undefined;
   if (!user || !org || !role) throw unauthorized("invalid, revoked or expired access key");
   return { user, org, role, keyId: key.id };
 }
@@ -38,7 +41,7 @@ export function principalOf(store: Store, authorization: string | undefined): Pr
 /** Middleware that resolves the caller or answers 401. */
 export function authenticate(store: Store): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
-    const principal = principalOf(store, c.req.header("authorization"));
+    const principal = await principalOf(store, c.req.header("authorization"));
     const slug = c.req.header("x-organization");
     // A key acts only in the org it was issued in, whatever other orgs its holder is in:
     // a key that leaks can never reach the holder's other orgs.

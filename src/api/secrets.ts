@@ -47,8 +47,8 @@ function metadata(s: SecretInfo): Record<string, unknown> {
 export function secretRoutes({ store, vault }: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
-  const secretOf = (c: Context<ApiEnv>): SecretInfo => {
-    const secret = store.secrets.get(c.get("principal").org.id, c.req.param("id") ?? "");
+  const secretOf = async (c: Context<ApiEnv>): Promise<SecretInfo> => {
+    const secret = await store.secrets.get(c.get("principal").org.id, c.req.param("id") ?? "");
     if (!secret) throw notFound("secret");
     return secret;
   };
@@ -85,17 +85,17 @@ export function secretRoutes({ store, vault }: ApiDeps): Hono<ApiEnv> {
     return c.json(presentSecret(created), 201);
   });
 
-  app.get(
-    "/",
-    (c) => c.json({ secrets: store.secrets.list(c.get("principal").org.id).map(presentSecret) }),
-  );
+  app.get("/", async (c) => {
+    const secrets = await store.secrets.list(c.get("principal").org.id);
+    return c.json({ secrets: secrets.map(presentSecret) });
+  });
 
-  app.get("/:id", (c) => c.json(presentSecret(secretOf(c))));
+  app.get("/:id", async (c) => c.json(presentSecret(await secretOf(c))));
 
   // PATCH changes the fields given; a new value replaces the old one whole (values are never
   // merged: nothing of the old one is readable to merge with).
   app.patch("/:id", async (c) => {
-    const current = secretOf(c);
+    const current = await secretOf(c);
     const body = await readSecretBody(c);
     onlyFields(body, SECRET_FIELDS);
     const name = body.name === undefined ? current.name : parseSecretName(body);
@@ -106,10 +106,12 @@ export function secretRoutes({ store, vault }: ApiDeps): Hono<ApiEnv> {
       throw invalid("value", "value is required when type changes");
     }
     if (body.value === undefined) {
-      const renamed = audited(c, store, (note) => {
-        const before = found(store.secrets.get(current.orgId, current.id));
-        const after = found(store.secrets.rename(current.orgId, current.id, name, description));
-        note({
+      const renamed = await audited(c, store, async (note) => {
+        const before = found(await store.secrets.get(current.orgId, current.id));
+        const after = found(
+          await store.secrets.rename(current.orgId, current.id, name, description),
+        );
+        await note({
           action: "secret.update",
           target: targetOf("secret", after),
           changes: changesBetween(metadata(before), metadata(after)),
@@ -128,17 +130,17 @@ export function secretRoutes({ store, vault }: ApiDeps): Hono<ApiEnv> {
   });
 
   app.put("/:id", async (c) => {
-    const current = secretOf(c);
+    const current = await secretOf(c);
     const input = parseSecretInput(await readSecretBody(c));
     const updated = await vault.replace(current.orgId, current.id, input, noteReplaced(c));
     return c.json(presentSecret(found(updated)));
   });
 
-  app.delete("/:id", (c) => {
-    audited(c, store, (note) => {
-      const before = found(store.secrets.get(c.get("principal").org.id, c.req.param("id")));
-      if (!store.secrets.delete(before.orgId, before.id)) throw notFound("secret");
-      note({
+  app.delete("/:id", async (c) => {
+    await audited(c, store, async (note) => {
+      const before = found(await store.secrets.get(c.get("principal").org.id, c.req.param("id")));
+      if (!await store.secrets.delete(before.orgId, before.id)) throw notFound("secret");
+      await note({
         action: "secret.delete",
         target: targetOf("secret", before),
         changes: changesBetween(metadata(before), undefined),

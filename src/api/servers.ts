@@ -39,22 +39,21 @@ export function serverRoutes(
 ): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
-  const serverOf = (c: Context<ApiEnv>): UpstreamServer => {
-    const server = store.servers.get(c.get("principal").org.id, c.req.param("id") ?? "");
+  const serverOf = async (c: Context<ApiEnv>): Promise<UpstreamServer> => {
+    const server = await store.servers.get(c.get("principal").org.id, c.req.param("id") ?? "");
     if (!server) throw notFound("server");
     return server;
   };
   /** The live status, with what gateways withhold of the server and what awaits approval. */
-  const present = (s: UpstreamServer) => {
-    const withheld = store.serverItems.gatewaysOf(s.id).flatMap((gatewayId) =>
-      catalog.forGateway(gatewayId).withheld.filter((w) => w.serverId === s.id).map((w) => ({
-        gatewayId,
-        kind: w.kind,
-        name: w.name,
-        reason: w.reason,
-      }))
-    );
-    const pendingChanges = store.serverItems.pendingChanges(s.id).length;
+  const present = async (s: UpstreamServer) => {
+    const withheld = [];
+    for (const gatewayId of await store.serverItems.gatewaysOf(s.id)) {
+      for (const w of (await catalog.forGateway(gatewayId)).withheld) {
+        if (w.serverId !== s.id) continue;
+        withheld.push({ gatewayId, kind: w.kind, name: w.name, reason: w.reason });
+      }
+    }
+    const pendingChanges = (await store.serverItems.pendingChanges(s.id)).length;
     return presentServer(s, {
       ...upstreams.status(s.id),
       withheld,
@@ -81,11 +80,11 @@ export function serverRoutes(
   ) => {
     mayTouch(c, server.transport, false);
     mayTouch(c, input.transport, input.transport !== server.transport);
-    const updated = audited(c, store, (note) => {
-      const before = store.servers.get(server.orgId, server.id);
-      const updated = store.servers.update(server.orgId, server.id, input);
+    const updated = await audited(c, store, async (note) => {
+      const before = await store.servers.get(server.orgId, server.id);
+      const updated = await store.servers.update(server.orgId, server.id, input);
       if (!before || !updated) throw notFound("server");
-      note({
+      await note({
         action: "server.update",
         target: targetOf("server", updated),
         changes: changesBetween(settable(before), settable(updated)),
@@ -94,15 +93,15 @@ export function serverRoutes(
     });
     await forwarder.forget(server.id);
     await upstreams.upsert(updated);
-    return c.json(present(updated));
+    return c.json(await present(updated));
   };
 
   app.post("/", async (c) => {
     const input = parseServerInput(await readJson(c));
     mayTouch(c, input.transport, true);
-    const server = audited(c, store, (note) => {
-      const server = store.servers.create(c.get("principal").org.id, input);
-      note({
+    const server = await audited(c, store, async (note) => {
+      const server = await store.servers.create(c.get("principal").org.id, input);
+      await note({
         action: "server.create",
         target: targetOf("server", server),
         changes: changesBetween(undefined, settable(server)),
@@ -110,74 +109,77 @@ export function serverRoutes(
       return server;
     });
     await upstreams.upsert(server);
-    return c.json(present(server), 201);
+    return c.json(await present(server), 201);
   });
 
-  app.get("/", (c) => {
+  app.get("/", async (c) => {
     const orgId = c.get("principal").org.id;
     const query = listQuery(c, LISTS.servers, [orgId]);
-    const page = store.servers.page(orgId, query.page);
-    return c.json(query.answer("servers", page.items.map(present), page.next));
+    const page = await store.servers.page(orgId, query.page);
+    const shown = [];
+    for (const s of page.items) shown.push(await present(s));
+    return c.json(query.answer("servers", shown, page.next));
   });
 
-  app.get("/:id", (c) => c.json(present(serverOf(c))));
+  app.get("/:id", async (c) => c.json(await present(await serverOf(c))));
 
-  app.get("/:id/logs", (c) => {
-    const server = serverOf(c);
+  app.get("/:id/logs", async (c) => {
+    const server = await serverOf(c);
     return c.json({ id: server.id, ...upstreams.logs(server.id) });
   });
 
   app.post("/:id/refresh", async (c) => {
-    const server = serverOf(c);
+    const server = await serverOf(c);
     mayTouch(c, server.transport, false);
     await upstreams.refresh(server.id);
     // Recorded once done. What the listing changes is the supervisor's own write, not the caller's.
     const target = targetOf("server", server);
-    audited(c, store, (note) => note({ action: "server.refresh", target }));
-    return c.json(present(server));
+    await audited(c, store, (note) => note({ action: "server.refresh", target }));
+    return c.json(await present(server));
   });
 
   // Held changes of tools and prompts: anyone reads them, admins approve them.
-  app.get("/:id/changes", (c) => {
-    const server = serverOf(c);
-    return c.json({ changes: store.serverItems.pendingChanges(server.id).map(presentChange) });
+  app.get("/:id/changes", async (c) => {
+    const server = await serverOf(c);
+    const changes = await store.serverItems.pendingChanges(server.id);
+    return c.json({ changes: changes.map(presentChange) });
   });
 
-  app.post("/:id/changes/:changeId/approve", (c) => {
-    const server = serverOf(c);
+  app.post("/:id/changes/:changeId/approve", async (c) => {
+    const server = await serverOf(c);
     requireRole(c, "admin");
-    const change = audited(c, store, (note) => {
-      const change = store.serverItems.pendingChange(server.id, c.req.param("changeId"));
-      if (!change || !store.serverItems.approve(server, change.id)) throw notFound("change");
+    const change = await audited(c, store, async (note) => {
+      const change = await store.serverItems.pendingChange(server.id, c.req.param("changeId"));
+      if (!change || !await store.serverItems.approve(server, change.id)) throw notFound("change");
       // Named as the server's parts: `tools.<name>.description`, `prompts.<name>.arguments`.
       const field = (f: string) => `${change.kind}s.${change.name}.${f}`;
       const changes: AuditChanges = {};
       for (const d of presentChange(change).diff) {
         changes[field(d.field)] = { from: d.before, to: d.after };
       }
-      note({ action: "server.approve", target: targetOf("server", server), changes });
+      await note({ action: "server.approve", target: targetOf("server", server), changes });
       return change;
     });
-    return c.json({ approved: presentChange(change), server: present(server) });
+    return c.json({ approved: presentChange(change), server: await present(server) });
   });
 
   // PATCH changes the fields given (null removes an optional one); PUT replaces the server.
   app.patch("/:id", async (c) => {
-    const server = serverOf(c);
+    const server = await serverOf(c);
     const { id: _i, orgId: _o, createdAt: _c, updatedAt: _u, ...current } = server;
     return await replace(c, server, mergeServerInput(current, await readJson(c)));
   });
   app.put("/:id", async (c) => {
-    const server = serverOf(c);
+    const server = await serverOf(c);
     return await replace(c, server, parseServerInput(await readJson(c)));
   });
 
   app.delete("/:id", async (c) => {
-    const server = serverOf(c);
+    const server = await serverOf(c);
     mayTouch(c, server.transport, false);
-    audited(c, store, (note) => {
-      if (!store.servers.delete(server.orgId, server.id)) throw notFound("server");
-      note({
+    await audited(c, store, async (note) => {
+      if (!await store.servers.delete(server.orgId, server.id)) throw notFound("server");
+      await note({
         action: "server.delete",
         target: targetOf("server", server),
         changes: changesBetween(settable(server), undefined),

@@ -49,11 +49,11 @@ export function statsRoutes({ store, requestLog }: ApiDeps): Hono<ApiEnv> {
       ? now - DEFAULT_STATS_RANGE_MS
       : Date.parse(isoTime("since", given[0]));
     if (since > now) throw invalid("since", "since must not be in the future");
-    const gw = store.gateways.get(p.org.id, c.req.param("id"));
+    const gw = await store.gateways.get(p.org.id, c.req.param("id"));
     if (!gw) throw notFound("gateway");
     // What was acknowledged is counted (the rollup is written with the log).
     await requestLog?.flush();
-    const usage = store.requestLog.usage(gw.id, since, now);
+    const usage = await store.requestLog.usage(gw.id, since, now);
     return c.json({
       gatewayId: gw.id,
       since: new Date(usage.since).toISOString(),

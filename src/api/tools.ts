@@ -19,8 +19,8 @@ import { mergeToolInput, parseToolInput } from "./tool_input.ts";
 export function toolRoutes({ store }: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
 
-  const toolOf = (c: Context<ApiEnv>): Tool => {
-    const tool = store.tools.get(c.get("principal").org.id, c.req.param("id") ?? "");
+  const toolOf = async (c: Context<ApiEnv>): Promise<Tool> => {
+    const tool = await store.tools.get(c.get("principal").org.id, c.req.param("id") ?? "");
     if (!tool) throw notFound("tool");
     return tool;
   };
@@ -36,12 +36,12 @@ export function toolRoutes({ store }: ApiDeps): Hono<ApiEnv> {
     }
     return tool;
   };
-  const updated = (c: Context<ApiEnv>, tool: Tool, input: ToolInput): Tool =>
-    audited(c, store, (note) => {
-      const before = store.tools.get(tool.orgId, tool.id);
-      const result = store.tools.update(tool.orgId, tool.id, input);
+  const updated = (c: Context<ApiEnv>, tool: Tool, input: ToolInput): Promise<Tool> =>
+    audited(c, store, async (note) => {
+      const before = await store.tools.get(tool.orgId, tool.id);
+      const result = await store.tools.update(tool.orgId, tool.id, input);
       if (!before || !result) throw notFound("tool");
-      note({
+      await note({
         action: "tool.update",
         target: targetOf("tool", result),
         changes: changesBetween(settable(before), settable(result)),
@@ -51,9 +51,9 @@ export function toolRoutes({ store }: ApiDeps): Hono<ApiEnv> {
 
   app.post("/", async (c) => {
     const input = parseToolInput(await readJson(c));
-    const tool = audited(c, store, (note) => {
-      const tool = store.tools.create(c.get("principal").org.id, input);
-      note({
+    const tool = await audited(c, store, async (note) => {
+      const tool = await store.tools.create(c.get("principal").org.id, input);
+      await note({
         action: "tool.create",
         target: targetOf("tool", tool),
         changes: changesBetween(undefined, settable(tool)),
@@ -64,31 +64,31 @@ export function toolRoutes({ store }: ApiDeps): Hono<ApiEnv> {
   });
 
   // A page of the org's tools by name, narrowed by the filters given (see lists.ts).
-  app.get("/", (c) => {
+  app.get("/", async (c) => {
     const orgId = c.get("principal").org.id;
     const query = listQuery(c, LISTS.tools, [orgId]);
-    const page = store.tools.page(orgId, query.filter, query.page);
+    const page = await store.tools.page(orgId, query.filter, query.page);
     return c.json(query.answer("tools", page.items.map(presentTool), page.next));
   });
 
-  app.get("/:id", (c) => c.json(presentTool(toolOf(c))));
+  app.get("/:id", async (c) => c.json(presentTool(await toolOf(c))));
 
   // PATCH changes the fields given (null removes an optional one); PUT replaces the tool.
   app.patch("/:id", async (c) => {
-    const tool = local(toolOf(c));
+    const tool = local(await toolOf(c));
     const { id: _i, orgId: _o, createdAt: _c, updatedAt: _u, ...current } = tool;
-    return c.json(presentTool(updated(c, tool, mergeToolInput(current, await readJson(c)))));
+    return c.json(presentTool(await updated(c, tool, mergeToolInput(current, await readJson(c)))));
   });
   app.put("/:id", async (c) => {
-    const tool = local(toolOf(c));
-    return c.json(presentTool(updated(c, tool, parseToolInput(await readJson(c)))));
+    const tool = local(await toolOf(c));
+    return c.json(presentTool(await updated(c, tool, parseToolInput(await readJson(c)))));
   });
 
-  app.delete("/:id", (c) => {
-    const tool = local(toolOf(c));
-    audited(c, store, (note) => {
-      if (!store.tools.delete(tool.orgId, tool.id)) throw notFound("tool");
-      note({
+  app.delete("/:id", async (c) => {
+    const tool = local(await toolOf(c));
+    await audited(c, store, async (note) => {
+      if (!await store.tools.delete(tool.orgId, tool.id)) throw notFound("tool");
+      await note({
         action: "tool.delete",
         target: targetOf("tool", tool),
         changes: changesBetween(settable(tool), undefined),

@@ -24,7 +24,10 @@
  * revoked (`GatewayKeys.version`), so a revocation applies to the very next
  * request; and Basic sign-ins are cached briefly by a hash of the credential
  * until any password or membership changes, so a session does not pay the
- * password hash on every request.
+ * password hash on every request. A request served from these caches awaits
+ * nothing; what a cache lacks is read from the store, and kept only if no
+ * change (or version step) came while it was read, so an answer that a
+ * revocation overtook is never cached after it.
  *
  * @module
  */
@@ -249,6 +252,8 @@ export class GatewayAuthenticator {
   readonly #options: GatewayAuthOptions;
   readonly #maxKeys: number;
   readonly #gateways = new Map<string, CompiledGateway>();
+  /** Increments on every change, so a method list read before one is not kept after it. */
+  #generation = 0;
   readonly #verifiers = new Map<string, VerifierEntry>();
   readonly #keys = new Map<string, CachedKey>();
   #keysVersion = -1;
@@ -275,8 +280,9 @@ export class GatewayAuthenticator {
   }
 
   /** Whether `gateway` has a `basic` method (its 401 then also challenges for Basic). */
-  acceptsBasic(gateway: GatewayRef): boolean {
-    return this.#compiled(gateway).accepts.basic;
+  async acceptsBasic(gateway: GatewayRef): Promise<boolean> {
+    const g = this.#compiled(gateway);
+    return (g instanceof Promise ? await g : g).accepts.basic;
   }
 
   /** Checks what `request` presents against the methods of `gateway`, in order. */
@@ -284,7 +290,8 @@ export class GatewayAuthenticator {
     gateway: GatewayRef,
     request: AuthRequest,
   ): Promise<GatewayPrincipal | AuthRefusal> {
-    const g = this.#compiled(gateway);
+    const compiled = this.#compiled(gateway);
+    const g = compiled instanceof Promise ? await compiled : compiled;
     if (g.methods.length === 0) return { reason: NO_METHOD };
     let principal: GatewayPrincipal | undefined;
     let first: Outcome | undefined;
@@ -294,7 +301,7 @@ export class GatewayAuthenticator {
       if (principal && i > g.lastRequired) break;
       // Once someone is accepted, only the required methods still have a say.
       if (principal && !m.required) continue;
-      // Only jwt and basic checks are asynchronous; the others skip the await (hot path).
+      // Cached keys skip the await (hot path): jwt, basic, oauth2 and uncached keys take one.
       const pending = this.#run(m, gateway, request);
       const r = pending instanceof Promise ? await pending : pending;
       if ("id" in r) {
@@ -373,19 +380,25 @@ export class GatewayAuthenticator {
     switch (check.kind) {
       case "api_key":
       case "bearer": {
+        const accept = (key: CachedKey | undefined): GatewayPrincipal | Outcome => {
+          // Expiry compared as a number: no date formatting on the hot path.
+          if (key && key.gatewayId === gateway.id && key.expiresAt > Date.now()) {
+            return check.kind === "api_key"
+              ? key.principal
+              : { ...key.principal, method: "bearer" };
+          }
+          return { reason: "invalid, revoked or expired gateway key", specific };
+        };
         const key = this.#key(token);
-        // Expiry compared as a number: no date formatting on the hot path.
-        if (key && key.gatewayId === gateway.id && key.expiresAt > Date.now()) {
-          return check.kind === "api_key" ? key.principal : { ...key.principal, method: "bearer" };
-        }
-        return { reason: "invalid, revoked or expired gateway key", specific };
+        return key instanceof Promise ? key.then(accept) : accept(key);
       }
       case "oauth2": {
-        const found = specific ? verifyOAuthToken(this.#store, gateway.id, token) : undefined;
-        if (found) {
-          return { id: found.id, method: "oauth2", scopes: found.scopes, clientId: found.clientId };
-        }
-        return { reason: "invalid, revoked or expired access token", specific };
+        if (!specific) return { reason: "invalid, revoked or expired access token", specific };
+        return verifyOAuthToken(this.#store, gateway.id, token).then((found) =>
+          found
+            ? { id: found.id, method: "oauth2", scopes: found.scopes, clientId: found.clientId }
+            : { reason: "invalid, revoked or expired access token", specific }
+        );
       }
       case "jwt":
         if (!specific) return { reason: "not a JWT", specific };
@@ -439,8 +452,11 @@ export class GatewayAuthenticator {
     return principal;
   }
 
-  /** The gateway key with `raw`'s hash, from the cache or the store (then cached if usable). */
-  #key(raw: string): CachedKey | undefined {
+  /**
+   * The gateway key with `raw`'s hash: from the cache, or (as a promise)
+   * from the store, then cached if usable.
+   */
+  #key(raw: string): CachedKey | undefined | Promise<CachedKey | undefined> {
     const version = this.#store.gatewayKeys.version;
     if (version !== this.#keysVersion) {
       // Any key created or revoked anywhere: cheaper to start over than to track which.
@@ -448,9 +464,15 @@ export class GatewayAuthenticator {
       this.#keysVersion = version;
     }
     const hash = hashToken(raw);
-    const hit = this.#keys.get(hash);
-    if (hit) return hit;
-    const stored = this.#store.gatewayKeys.byHash(hash);
+    return this.#keys.get(hash) ?? this.#loadKey(hash, version, this.#generation);
+  }
+
+  async #loadKey(
+    hash: string,
+    version: number,
+    generation: number,
+  ): Promise<CachedKey | undefined> {
+    const stored = await this.#store.gatewayKeys.byHash(hash);
     // Unknown and revoked keys are not cached: a flood of made-up keys must not evict real ones.
     if (!stored || stored.revokedAt !== null) return undefined;
     const entry: CachedKey = {
@@ -464,6 +486,11 @@ export class GatewayAuthenticator {
         ...(stored.rateLimit ? { rateLimit: stored.rateLimit } : {}),
       },
     };
+    // Kept only if no key was created or revoked, and nothing changed, while it was read: the
+    // answer may predate a revocation. It still answers this request, which came before.
+    if (version !== this.#store.gatewayKeys.version || generation !== this.#generation) {
+      return entry;
+    }
     if (this.#keys.size >= this.#maxKeys) {
       this.#keys.delete(this.#keys.keys().next().value!);
     }
@@ -471,28 +498,32 @@ export class GatewayAuthenticator {
     return entry;
   }
 
-  #compiled(gateway: GatewayRef): CompiledGateway {
-    let g = this.#gateways.get(gateway.id);
-    if (!g) {
-      const stored = this.#store.authMethods.list(gateway.id);
-      const methods = stored.map((m) => this.#compile(gateway, m));
-      const types = new Set(stored.map((m) => m.type));
-      const tokenTypes = ["api_key", "bearer", "oauth2", "jwt"].some((t) => types.has(t));
-      g = {
-        methods,
-        lastRequired: methods.findLastIndex((m) => m.required),
-        hint: [...new Set(stored.map(hintOf).filter((h) => h !== undefined))].join(", or "),
-        accepts: {
-          basic: types.has("basic"),
-          bearer: tokenTypes,
-          xApiKey: types.has("api_key"),
-          // The WebSocket path takes OAuth and JWT tokens in the query too (browsers).
-          query: types.has("api_key"),
-          wsProtocol: tokenTypes,
-        },
-      };
-      this.#gateways.set(gateway.id, g);
-    }
+  /** The methods of `gateway` compiled: from the cache, or (as a promise) read and compiled. */
+  #compiled(gateway: GatewayRef): CompiledGateway | Promise<CompiledGateway> {
+    return this.#gateways.get(gateway.id) ?? this.#compileGateway(gateway);
+  }
+
+  async #compileGateway(gateway: GatewayRef): Promise<CompiledGateway> {
+    const generation = this.#generation;
+    const stored = await this.#store.authMethods.list(gateway.id);
+    const methods = stored.map((m) => this.#compile(gateway, m));
+    const types = new Set(stored.map((m) => m.type));
+    const tokenTypes = ["api_key", "bearer", "oauth2", "jwt"].some((t) => types.has(t));
+    const g: CompiledGateway = {
+      methods,
+      lastRequired: methods.findLastIndex((m) => m.required),
+      hint: [...new Set(stored.map(hintOf).filter((h) => h !== undefined))].join(", or "),
+      accepts: {
+        basic: types.has("basic"),
+        bearer: tokenTypes,
+        xApiKey: types.has("api_key"),
+        // The WebSocket path takes OAuth and JWT tokens in the query too (browsers).
+        query: types.has("api_key"),
+        wsProtocol: tokenTypes,
+      },
+    };
+    // A list a change overtook may be the old one: it answers this request but is not kept.
+    if (generation === this.#generation) this.#gateways.set(gateway.id, g);
     return g;
   }
 
@@ -547,7 +578,7 @@ export class GatewayAuthenticator {
    * record's IV (fresh on every save) is unchanged.
    */
   async #hmacKey(orgId: string, name: string): Promise<Uint8Array | { reason: string }> {
-    const record = this.#store.secrets.byName(orgId, name);
+    const record = await this.#store.secrets.byName(orgId, name);
     if (!record) return { reason: "its HMAC secret no longer exists" };
     if (!(HMAC_SECRET_TYPES as readonly string[]).includes(record.type)) {
       return { reason: "its HMAC secret is not an api_key or bearer_token secret" };
@@ -569,16 +600,26 @@ export class GatewayAuthenticator {
   #changed(gatewayIds: string[]): void {
     // Tool edits announce the gateway too; the key cache is cheap to refill, so start over.
     this.#keys.clear();
+    this.#generation++;
     for (const id of gatewayIds) {
       this.#gateways.delete(id);
-      let live: Set<string> | undefined;
-      for (const [methodId, entry] of this.#verifiers) {
-        if (entry.gatewayId !== id) continue;
-        // Keep verifiers of methods that still exist: their fetched JWKS stay warm across
-        // unrelated changes (a tool edit must not cost the identity provider a refetch).
-        live ??= new Set(this.#store.authMethods.list(id).map((m) => m.id));
-        if (!live.has(methodId)) this.#verifiers.delete(methodId);
+      if ([...this.#verifiers.values()].some((v) => v.gatewayId === id)) {
+        void this.#dropVerifiers(id).catch((err) =>
+          console.error("dropping the JWT verifiers of removed auth methods failed:", err)
+        );
       }
+    }
+  }
+
+  /**
+   * Drops the verifiers of `gatewayId`'s methods that no longer exist. Those
+   * of methods that still do stay: their fetched JWKS stay warm across
+   * unrelated changes (a tool edit must not cost the identity provider a refetch).
+   */
+  async #dropVerifiers(gatewayId: string): Promise<void> {
+    const live = new Set((await this.#store.authMethods.list(gatewayId)).map((m) => m.id));
+    for (const [methodId, entry] of this.#verifiers) {
+      if (entry.gatewayId === gatewayId && !live.has(methodId)) this.#verifiers.delete(methodId);
     }
   }
 }

@@ -146,11 +146,13 @@ export class PasswordSignIn {
         retryAfterSeconds: wait,
       };
     }
-    const user = email && email.length <= 320 ? this.#store.users.byEmail(email) : undefined;
-    const role = user && orgId !== undefined ? this.#store.orgs.roleOf(orgId, user.id) : undefined;
+    const user = email && email.length <= 320 ? await this.#store.users.byEmail(email) : undefined;
+    const role = user && orgId !== undefined
+      ? await this.#store.orgs.roleOf(orgId, user.id)
+      : undefined;
     const allowed = user !== undefined && (orgId === undefined || role !== undefined);
     // Non-members and users without a password are checked against a decoy hash: same work, same answer.
-    const stored = allowed ? this.#store.users.passwordHash(user.id) : undefined;
+    const stored = allowed ? await this.#store.users.passwordHash(user.id) : undefined;
     const matches = password.length > 0 && password.length <= 1024 &&
       await verifyPassword(password, stored);
     if (!matches || !allowed) {

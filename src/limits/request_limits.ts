@@ -103,7 +103,7 @@ interface Compiled {
 }
 
 /** Reads a gateway's limits (from its configuration); undefined when the gateway is gone. */
-export type LimitsLoader = (gatewayId: string) => GatewayRateLimits | undefined;
+export type LimitsLoader = (gatewayId: string) => Promise<GatewayRateLimits | undefined>;
 
 function quotaOf(limit: RateLimit): Quota & { limit: RateLimit } {
   return { requests: limit.requests, windowMs: limit.windowSeconds * 1000, limit };
@@ -121,6 +121,8 @@ export class RequestLimits {
   readonly #toolQuotas = new Map<number, Quota>();
   /** Quotas of credentials' own limits, by the limit object their cached principal holds. */
   readonly #keyQuotas = new WeakMap<RateLimit, Quota & { limit: RateLimit }>();
+  /** Increments on every change, so limits read before one are not kept after it. */
+  #generation = 0;
   readonly #unsubscribe: () => void;
 
   /** Limits read through `load`, re-read after `changes` names their gateway. */
@@ -128,6 +130,7 @@ export class RequestLimits {
     this.#load = load;
     this.#limiter = new RateLimiter(options);
     this.#unsubscribe = changes.subscribe(({ gatewayIds }) => {
+      this.#generation++;
       for (const id of gatewayIds) this.#gateways.delete(id);
     });
   }
@@ -141,11 +144,29 @@ export class RequestLimits {
    * Checks one request of `caller` to `gatewayId` against the caller's limit
    * and the gateway's ceiling and, when both admit it, counts it against
    * both (a request one refuses counts against neither), at `at` (epoch
-   * ms; now by default). Undefined when admitted.
+   * ms; now by default). Undefined when admitted. From memory once the
+   * gateway's limits were read: a promise only the first time after a change.
    */
-  admit(gatewayId: string, caller: LimitedCaller, at?: number): LimitRefusal | undefined {
-    let g = this.#gateways.get(gatewayId);
-    if (g === undefined) g = this.#compile(gatewayId);
+  admit(
+    gatewayId: string,
+    caller: LimitedCaller,
+    at?: number,
+  ): LimitRefusal | undefined | Promise<LimitRefusal | undefined> {
+    const g = this.#gateways.get(gatewayId);
+    if (g === undefined) {
+      return this.#compile(gatewayId).then((compiled) =>
+        this.#admit(gatewayId, compiled, caller, at)
+      );
+    }
+    return this.#admit(gatewayId, g, caller, at);
+  }
+
+  #admit(
+    gatewayId: string,
+    g: Compiled | null,
+    caller: LimitedCaller,
+    at: number | undefined,
+  ): LimitRefusal | undefined {
     if (g === null && caller.rateLimit === undefined) return undefined;
     const now = at ?? Date.now();
     const limiter = this.#limiter;
@@ -195,8 +216,9 @@ export class RequestLimits {
     return quota;
   }
 
-  #compile(gatewayId: string): Compiled | null {
-    const limits = this.#load(gatewayId);
+  async #compile(gatewayId: string): Promise<Compiled | null> {
+    const generation = this.#generation;
+    const limits = await this.#load(gatewayId);
     const compiled: Compiled | null = limits && (limits.perCaller || limits.gateway)
       ? {
         ...(limits.perCaller ? { perCaller: quotaOf(limits.perCaller) } : {}),
@@ -204,8 +226,9 @@ export class RequestLimits {
         gatewayKey: `${gatewayId}\ngateway`,
       }
       : null;
-    // A gateway that is gone is not kept: its id never comes back.
-    if (limits) this.#gateways.set(gatewayId, compiled);
+    // A gateway that is gone is not kept: its id never comes back. Nor are limits a change
+    // overtook: they may be the old ones.
+    if (limits && generation === this.#generation) this.#gateways.set(gatewayId, compiled);
     return compiled;
   }
 

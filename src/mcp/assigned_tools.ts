@@ -34,17 +34,18 @@ export class AssignedToolSource implements CatalogSource {
   constructor(private readonly store: Store, private readonly executors: ExecutorRegistry) {}
 
   /** {@inheritDoc CatalogSource.itemsFor} */
-  itemsFor(gatewayId: string): SourceItems {
+  async itemsFor(gatewayId: string): Promise<SourceItems> {
     const items = noItems();
     const withheld = new Map<string, Set<string>>();
-    for (const tool of this.store.tools.enabledFor(gatewayId)) {
+    for (const tool of await this.store.tools.enabledFor(gatewayId)) {
       const origin = tool.serverId
-        ? `tool '${tool.name}' of server '${this.#serverName(tool)}'`
+        ? `tool '${tool.name}' of server '${await this.#serverName(tool)}'`
         : `tool '${tool.name}'`;
       if (tool.serverId) {
         let held = withheld.get(tool.serverId);
         if (!held) {
-          withheld.set(tool.serverId, held = this.store.serverItems.withheld(tool.serverId).tools);
+          held = (await this.store.serverItems.withheld(tool.serverId)).tools;
+          withheld.set(tool.serverId, held);
         }
         if (held.has(tool.name)) {
           items.withheld.push({
@@ -77,7 +78,7 @@ export class AssignedToolSource implements CatalogSource {
     return items;
   }
 
-  #serverName(tool: Tool): string {
-    return this.store.servers.get(tool.orgId, tool.serverId!)?.name ?? tool.serverId!;
+  async #serverName(tool: Tool): Promise<string> {
+    return (await this.store.servers.get(tool.orgId, tool.serverId!))?.name ?? tool.serverId!;
   }
 }

@@ -2,8 +2,9 @@
  * What a gateway serves, as MCP sees it: the items of every source (local
  * tools, attached upstream servers) merged under unique names, with argument
  * validators compiled, the capabilities they add up to, and list pages built
- * once. Rebuilt only after the store reports a change, so `tools/list` and
- * `tools/call` do no per-request store or schema work.
+ * once. Rebuilt (asynchronously, from the store) only after the store
+ * reports a change, so `tools/list` and `tools/call` do no per-request store
+ * or schema work once a gateway's view is built.
  *
  * Names are unique in a gateway: the first source and item to claim a name
  * (a tool or prompt name, a resource URI, a template) keeps it; a later one
@@ -146,11 +147,11 @@ function byKey<T>(items: T[], key: (t: T) => string): T[] {
 }
 
 /** Merges what `sources` contribute to `gatewayId`, for clients of one era, into one view. */
-export function buildView(
+export async function buildView(
   sources: readonly CatalogSource[],
   gatewayId: string,
   stateless = false,
-): GatewayView {
+): Promise<GatewayView> {
   const withheld: WithheldItem[] = [];
   const tools = new Map<string, ToolItem>();
   const prompts = new Map<string, PromptItem>();
@@ -178,8 +179,9 @@ export function buildView(
       reason: `the name is taken by ${holder.origin}`,
     });
   };
-  for (const source of sources) {
-    const part = source.itemsFor(gatewayId, stateless);
+  // Read first, then claimed in the sources' order: earlier sources win a contested name.
+  const parts = await Promise.all(sources.map((s) => s.itemsFor(gatewayId, stateless)));
+  for (const part of parts) {
     for (const t of part.tools) claim(tools, "tool", t.name, t);
     for (const p of part.prompts) claim(prompts, "prompt", p.name, p);
     for (const r of part.resources) claim(resources, "resource", r.uri, r);
@@ -238,11 +240,22 @@ function viewKey(gatewayId: string, stateless: boolean): string {
  * Per-gateway views, rebuilt lazily after the store reports a change: one
  * for session-era clients and one for 2026-07-28 clients, which differ when
  * an upstream lists differently to each.
+ *
+ * A change drops the view at once (in the store's commit, before the writer
+ * answers), and with it any build under way: a build that a change
+ * overtakes answers the callers that were already waiting for it but is
+ * not kept, so nobody who asks after the change is served what it undid.
  */
 export class Catalog {
   #cache = new Map<string, GatewayView>();
-  /** Digests of views dropped by a change, until {@link Catalog.changedLists} compares them. */
-  #before = new Map<string, Record<ListKind, string>>();
+  /** Builds under way, by key; a change removes its gateway's. */
+  #building = new Map<string, Promise<GatewayView>>();
+  /**
+   * Digests of the lists clients may know, by key: those of the view built
+   * when none were kept, then those {@link Catalog.changedLists} announced
+   * against, or {@link Catalog.settle} found built.
+   */
+  #seen = new Map<string, Record<ListKind, string>>();
   #listeners = new Map<string, Set<(kind: ListKind) => void>>();
 
   /** Reads `sources` in order; watches `changes` for writes that make a view stale. */
@@ -250,41 +263,69 @@ export class Catalog {
     changes.subscribe(({ gatewayIds }) => {
       for (const id of gatewayIds) {
         for (const key of [viewKey(id, false), viewKey(id, true)]) {
-          const old = this.#cache.get(key);
-          if (old && !this.#before.has(key)) this.#before.set(key, old.digests);
           this.#cache.delete(key);
+          this.#building.delete(key);
         }
       }
     });
   }
 
-  /** What `gatewayId` serves to clients of one era (`stateless`: 2026-07-28). */
-  forGateway(gatewayId: string, stateless = false): GatewayView {
+  /**
+   * What `gatewayId` serves to clients of one era when its view is built,
+   * else undefined: the hot path reads this, with no await.
+   */
+  built(gatewayId: string, stateless = false): GatewayView | undefined {
+    return this.#cache.get(viewKey(gatewayId, stateless));
+  }
+
+  /** What `gatewayId` serves to clients of one era (`stateless`: 2026-07-28), built if need be. */
+  forGateway(gatewayId: string, stateless = false): Promise<GatewayView> {
     const key = viewKey(gatewayId, stateless);
-    let view = this.#cache.get(key);
-    if (!view) {
-      view = buildView(this.sources, gatewayId, stateless);
-      this.#cache.set(key, view);
+    const view = this.#cache.get(key);
+    if (view) return Promise.resolve(view);
+    let building = this.#building.get(key);
+    if (!building) {
+      building = buildView(this.sources, gatewayId, stateless).then(
+        (view) => {
+          if (this.#building.get(key) === building) {
+            this.#building.delete(key);
+            this.#cache.set(key, view);
+            if (!this.#seen.has(key)) this.#seen.set(key, view.digests);
+          }
+          return view;
+        },
+        (err) => {
+          if (this.#building.get(key) === building) this.#building.delete(key);
+          throw err;
+        },
+      );
+      this.#building.set(key, building);
     }
-    return view;
+    return building;
   }
 
   /**
-   * The lists of `gatewayId` that differ from before the last change (all of
-   * them when it was not built before), rebuilding its view now.
+   * The lists of `gatewayId` that differ from what its clients may know
+   * (all of them when nothing was built before), building its view now.
    */
-  changedLists(gatewayId: string, stateless = false): ListKind[] {
+  async changedLists(gatewayId: string, stateless = false): Promise<ListKind[]> {
     const key = viewKey(gatewayId, stateless);
-    const before = this.#before.get(key);
-    this.#before.delete(key);
-    const now = this.forGateway(gatewayId, stateless).digests;
+    const before = this.#seen.get(key);
+    const now = (await this.forGateway(gatewayId, stateless)).digests;
+    this.#seen.set(key, now);
     const kinds: ListKind[] = ["tools", "prompts", "resources"];
     return before ? kinds.filter((k) => before[k] !== now[k]) : kinds;
   }
 
-  /** Forgets the digests kept for `gatewayId` (it has no session to tell). */
+  /**
+   * `gatewayId` has no session to tell of its change: whatever is built now
+   * is what a client will know (nothing, when nothing is).
+   */
   settle(gatewayId: string, stateless = false): void {
-    this.#before.delete(viewKey(gatewayId, stateless));
+    const key = viewKey(gatewayId, stateless);
+    const view = this.#cache.get(key);
+    if (view) this.#seen.set(key, view.digests);
+    else this.#seen.delete(key);
   }
 
   /**

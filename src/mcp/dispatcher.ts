@@ -164,6 +164,8 @@ interface Call {
   stateless: boolean;
   /** Filled for the request's record, when one is made. */
   draft?: RecordDraft;
+  /** What the gateway serves to the request's era, read once when the request arrives. */
+  view: GatewayView;
 }
 
 /** A result, or undefined for a call that was cancelled (it gets no response). */
@@ -474,16 +476,21 @@ export class Dispatcher {
       return { status: 202 };
     }
     const req = c.message;
-    const refused = this.#limited(ex);
-    if (refused) {
-      if (draft) draft.limit = refused.kind;
-      return limitedOutcome(req.id, refused);
-    }
     try {
+      // From memory once the gateway's limits and view are built: no await then (hot path).
+      const limited = this.#limited(ex);
+      const refused = limited instanceof Promise ? await limited : limited;
+      if (refused) {
+        if (draft) draft.limit = refused.kind;
+        return limitedOutcome(req.id, refused);
+      }
       const problem = jsonProblem(req.params, MAX_JSON_DEPTH, "params");
       if (problem) throw invalidParams(describeProblem(problem));
       const stateless = isStatelessMessage(raw, ex.envelope);
-      const call: Call = { id: req.id, params: req.params ?? {}, ex, stateless, draft };
+      const catalog = this.opts.catalog;
+      const view = catalog.built(ex.gateway.id, stateless) ??
+        await catalog.forGateway(ex.gateway.id, stateless);
+      const call: Call = { id: req.id, params: req.params ?? {}, ex, stateless, draft, view };
       if (stateless) this.#checkStateless(req, call);
       const result = await this.#dispatch(req.method, call);
       if (result === undefined) return { status: 202, cancelled: true };
@@ -511,7 +518,7 @@ export class Dispatcher {
    * `initialize` and `ping` too; notifications (`notifications/cancelled`
    * among them) and answers to the server's requests never do.
    */
-  #limited(ex: Exchange): LimitRefusal | undefined {
+  #limited(ex: Exchange): LimitRefusal | undefined | Promise<LimitRefusal | undefined> {
     const limits = this.opts.limits;
     const caller = ex.caller;
     if (!limits || caller.limitKey === undefined) return undefined;
@@ -524,7 +531,7 @@ export class Dispatcher {
     const era = call.stateless ? "stateless" : "legacy";
     if (
       !method || (method.era && method.era !== era) ||
-      (method.capability && !this.#view(call).capabilities[method.capability])
+      (method.capability && !call.view.capabilities[method.capability])
     ) {
       // In the stateless era an unknown method is also an HTTP 404.
       throw new StatusError(
@@ -575,15 +582,11 @@ export class Dispatcher {
     // Unknown notifications are ignored, as JSON-RPC requires.
   }
 
-  #view(call: Call): GatewayView {
-    return this.opts.catalog.forGateway(call.ex.gateway.id, call.stateless);
-  }
-
   #cache() {
     return { ttlMs: this.opts.listTtlMs, cacheScope: "private" };
   }
 
-  #initialize({ params, ex }: Call): Record<string, unknown> {
+  #initialize({ params, ex, view }: Call): Record<string, unknown> {
     if (typeof params.protocolVersion !== "string") {
       throw invalidParams("protocolVersion must be a string");
     }
@@ -596,7 +599,7 @@ export class Dispatcher {
     s.clientInfo = isObject(params.clientInfo) ? params.clientInfo : undefined;
     const result: Record<string, unknown> = {
       protocolVersion: s.protocolVersion,
-      capabilities: this.opts.catalog.forGateway(ex.gateway.id).capabilities,
+      capabilities: view.capabilities,
       serverInfo: this.#serverInfo(ex.gateway),
     };
     if (ex.gateway.description) result.instructions = ex.gateway.description;
@@ -606,7 +609,7 @@ export class Dispatcher {
   #discover(call: Call): Record<string, unknown> {
     // Lists announce their changes on subscriptions/listen; resources have no subscribe method
     // in this era (listen's resourceSubscriptions replaces it, and Gatehouse does not honor it).
-    const capabilities: Record<string, unknown> = { ...this.#view(call).capabilities };
+    const capabilities: Record<string, unknown> = { ...call.view.capabilities };
     if (isObject(capabilities.resources)) capabilities.resources = { listChanged: true };
     const result: Record<string, unknown> = {
       resultType: "complete",
@@ -648,7 +651,7 @@ export class Dispatcher {
       capability,
       cacheable: true,
       handle: (c) => {
-        const view = this.#view(c);
+        const view = c.view;
         return this.#page(c, view, field, itemsOf(view), keyOf, describe);
       },
     };
@@ -903,7 +906,7 @@ export class Dispatcher {
     if (params.arguments !== undefined && !isObject(params.arguments)) {
       throw invalidParams("arguments must be an object");
     }
-    const entry = this.#view(call).byName.get(params.name);
+    const entry = call.view.byName.get(params.name);
     if (!entry) {
       this.opts.catalog.missed(ex.gateway.id);
       throw invalidParams(`Unknown tool: ${params.name}`);
@@ -950,7 +953,7 @@ export class Dispatcher {
     if (!isObject(args) || Object.values(args).some((v) => typeof v !== "string")) {
       throw invalidParams("arguments must be an object of string values");
     }
-    const prompt = this.#view(call).promptsByName.get(params.name);
+    const prompt = call.view.promptsByName.get(params.name);
     if (!prompt) {
       this.opts.catalog.missed(ex.gateway.id);
       throw invalidParams(`Unknown prompt: ${params.name}`);
@@ -966,7 +969,7 @@ export class Dispatcher {
     const { params, ex } = call;
     if (typeof params.uri !== "string") throw invalidParams("uri must be a string");
     const uri = params.uri;
-    const view = this.#view(call);
+    const view = call.view;
     const resource = view.resourcesByUri.get(uri);
     if (resource) return await this.#running(call, uri, (ctx) => resource.read(ctx));
     const template = templateFor(view, uri);
@@ -978,7 +981,7 @@ export class Dispatcher {
 
   /** `resources/subscribe` and `unsubscribe`, sent to the source of the resource. */
   async #subscription(call: Call, action: "subscribe" | "unsubscribe"): Promise<Handled> {
-    const view = this.#view(call);
+    const view = call.view;
     const resources = view.capabilities.resources as Record<string, unknown> | undefined;
     if (!resources?.subscribe) {
       throw new RpcError(ErrorCode.MethodNotFound, `Method not found: resources/${action}`);
@@ -1014,7 +1017,7 @@ export class Dispatcher {
       argument: { name: argument.name, value: argument.value },
       ...(isObject(params.context) ? { context: params.context } : {}),
     };
-    const view = this.#view(call);
+    const view = call.view;
     let target: { complete?: PromptItem["complete"] } | undefined;
     if (ref.type === "ref/prompt") {
       if (typeof ref.name !== "string") throw invalidParams("ref.name must be a string");
@@ -1049,8 +1052,9 @@ export class Dispatcher {
     const honored: Record<string, unknown> = {};
     for (const flag of Object.keys(LISTEN_KINDS)) if (wanted[flag] === true) honored[flag] = true;
     const tag = { [META_SUBSCRIPTION_ID]: String(id) };
-    // Built now, so a later change is compared with what the client could have listed.
-    const view = this.#view(call);
+    // Built when the request arrived, so a later change is compared with what the client could
+    // have listed.
+    const view = call.view;
     // The stream is a session of its own toward upstreams: its subscriptions end with it.
     const closers: (() => void)[] = [];
     const ctx: ExecutionContext = {

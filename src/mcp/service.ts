@@ -54,6 +54,11 @@ export class McpService {
   /** The rate limits of every gateway and their counters (in memory, per process). */
   readonly limits: RequestLimits;
   #gateways = new Map<string, ResolvedGateway>();
+  /** Increments on every change, so a lookup a change overtook is not cached. */
+  #generation = 0;
+  /** The handling of changes, one after another in the order they were committed. */
+  #changes: Promise<void> = Promise.resolve();
+  #disposed = false;
   #unsubscribe: () => void;
   #unsubscribeRevoked: () => void;
 
@@ -64,8 +69,8 @@ export class McpService {
     readonly options: McpOptions,
   ) {
     this.catalog = new Catalog(sources, store.changes);
-    this.limits = new RequestLimits((id) => {
-      const gateway = store.gateways.find(id);
+    this.limits = new RequestLimits(async (id) => {
+      const gateway = await store.gateways.find(id);
       return gateway && gatewayRateLimitsOf(gateway.configuration);
     }, store.changes);
     this.dispatcher = new Dispatcher({
@@ -78,28 +83,49 @@ export class McpService {
       limits: this.limits,
     });
     this.sessions = new SessionRegistry(options);
-    this.#unsubscribe = store.changes.subscribe(({ gatewayIds }) => this.#changed(gatewayIds));
+    this.#unsubscribe = store.changes.subscribe(({ gatewayIds }) => {
+      // Lookups are dropped at once, in the commit; telling sessions takes the store, so waits.
+      this.#gateways.clear();
+      this.#generation++;
+      this.#changes = this.#changes.then(() => this.#changed(gatewayIds)).catch((err) =>
+        console.error("telling MCP sessions of a change failed:", err)
+      );
+    });
     // A revoked credential ends its sessions now, open streams and sockets included.
     this.#unsubscribeRevoked = store.changes.onRevoked((id) => this.sessions.closePrincipal(id));
   }
 
-  /** The gateway at `/mcp/{orgSlug}{endpoint}`, if any. Cached until the next change. */
-  resolve(orgSlug: string, endpoint: string): ResolvedGateway | undefined {
+  /**
+   * The gateway at `/mcp/{orgSlug}{endpoint}`, if any. Cached until the next
+   * change: then answered from memory, not as a promise (every MCP request
+   * comes here).
+   */
+  resolve(
+    orgSlug: string,
+    endpoint: string,
+  ): ResolvedGateway | undefined | Promise<ResolvedGateway | undefined> {
     const key = `${orgSlug}\n${endpoint}`;
-    let hit = this.#gateways.get(key);
-    if (!hit) {
-      const gateway = this.store.gateways.byPath(orgSlug, endpoint);
-      if (!gateway) return undefined;
-      hit = { gateway, orgSlug };
-      this.#gateways.set(key, hit);
-    }
+    return this.#gateways.get(key) ?? this.#lookUp(key, orgSlug, endpoint);
+  }
+
+  async #lookUp(
+    key: string,
+    orgSlug: string,
+    endpoint: string,
+  ): Promise<ResolvedGateway | undefined> {
+    const generation = this.#generation;
+    const gateway = await this.store.gateways.byPath(orgSlug, endpoint);
+    if (!gateway) return undefined;
+    const hit = { gateway, orgSlug };
+    if (generation === this.#generation) this.#gateways.set(key, hit);
     return hit;
   }
 
-  #changed(gatewayIds: string[]): void {
-    this.#gateways.clear();
+  async #changed(gatewayIds: string[]): Promise<void> {
     for (const id of gatewayIds) {
-      if (!this.store.gateways.exists(id)) {
+      // Disposed of (shutting down): there is nobody left to tell, and the store may be closed.
+      if (this.#disposed) return;
+      if (!await this.store.gateways.exists(id)) {
         this.sessions.closeGateway(id);
         continue;
       }
@@ -107,7 +133,7 @@ export class McpService {
       const sessions = [...this.sessions.forGateway(id)].filter((s) => s.outbound);
       if (sessions.length === 0) this.catalog.settle(id);
       else {
-        for (const kind of this.catalog.changedLists(id)) {
+        for (const kind of await this.catalog.changedLists(id)) {
           const msg = notification(`notifications/${kind}/list_changed`);
           for (const s of sessions) s.outbound?.(msg);
         }
@@ -115,7 +141,7 @@ export class McpService {
       const listeners = this.catalog.listeners(id);
       if (listeners.size === 0) this.catalog.settle(id, true);
       else {
-        for (const kind of this.catalog.changedLists(id, true)) {
+        for (const kind of await this.catalog.changedLists(id, true)) {
           for (const fn of [...listeners]) fn(kind);
         }
       }
@@ -124,6 +150,7 @@ export class McpService {
 
   /** Closes every session and stops listening to the store. */
   dispose(): void {
+    this.#disposed = true;
     this.#unsubscribe();
     this.#unsubscribeRevoked();
     this.limits.dispose();

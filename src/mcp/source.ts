@@ -112,9 +112,10 @@ export interface SourceItems {
 export interface CatalogSource {
   /**
    * What the source contributes to `gatewayId` for clients of one era
-   * (`stateless`: 2026-07-28); earlier items win a contested name.
+   * (`stateless`: 2026-07-28); earlier items win a contested name. Read
+   * when a gateway's view is built, never per request.
    */
-  itemsFor(gatewayId: string, stateless: boolean): SourceItems;
+  itemsFor(gatewayId: string, stateless: boolean): Promise<SourceItems>;
   /** A caller named an item `gatewayId` does not serve: the source may look again. */
   missed?(gatewayId: string): void;
 }

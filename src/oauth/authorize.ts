@@ -239,14 +239,14 @@ export async function authorizeGet(o: OAuthRequest): Promise<Response> {
     o.target.gateway.id,
   );
   session ??= sessions.create(o.target.gateway.id);
-  const role = memberRole(o, session);
-  if (session.userId && role) return consentPage(o, session, request, role);
+  const role = await memberRole(o, session);
+  if (session.userId && role) return await consentPage(o, session, request, role);
   return loginPage(o, session, request);
 }
 
-function memberRole(o: OAuthRequest, session: LoginSession): Role | undefined {
+async function memberRole(o: OAuthRequest, session: LoginSession): Promise<Role | undefined> {
   return session.userId
-    ? o.services.store.orgs.roleOf(o.target.gateway.orgId, session.userId)
+    ? await o.services.store.orgs.roleOf(o.target.gateway.orgId, session.userId)
     : undefined;
 }
 
@@ -302,14 +302,14 @@ function loginPage(
   });
 }
 
-function consentPage(
+async function consentPage(
   o: OAuthRequest,
   session: LoginSession,
   request: PendingAuthorization,
   role: Role,
-): Response {
+): Promise<Response> {
   const token = o.services.sessions.issueForm(session, "consent", request);
-  const user = o.services.store.users.get(session.userId!);
+  const user = await o.services.store.users.get(session.userId!);
   const granted = scopesForRole(request.scopes, role);
   const dropped = request.scopes.filter((s) => !granted.includes(s));
   const scopeItems = granted.map((s) =>
@@ -382,14 +382,14 @@ export async function authorizePost(o: OAuthRequest): Promise<Response> {
     if (action !== "login") return csrfRefusal();
     return await login(o, session, request, form);
   }
-  const role = memberRole(o, session);
+  const role = await memberRole(o, session);
   if (!role) return loginPage(o, session, request, { error: "Please sign in again." });
   if (action !== "approve" && action !== "deny") return csrfRefusal();
   // One consent per sign-in: the session ends with the answer, and so does its cookie.
   sessions.end(session);
   const response = action === "deny"
     ? errorRedirect(o, request, "access_denied", "the user denied access", 303)
-    : approve(o, session.userId!, request, role);
+    : await approve(o, session.userId!, request, role);
   const cookie = cookieHeaders(o, session)["set-cookie"].replace(/=[^;]*;/, "=;")
     .replace(/Max-Age=\d+/, "Max-Age=0");
   response.headers.set("set-cookie", cookie);
@@ -397,12 +397,12 @@ export async function authorizePost(o: OAuthRequest): Promise<Response> {
 }
 
 /** Records the grant and its code, and sends the browser back to the client with the code. */
-function approve(
+async function approve(
   o: OAuthRequest,
   userId: string,
   request: PendingAuthorization,
   role: Role,
-): Response {
+): Promise<Response> {
   const scopes = scopesForRole(request.scopes, role);
   if (scopes.length === 0) {
     return errorRedirect(
@@ -414,7 +414,7 @@ function approve(
     );
   }
   const code = generateToken(CODE_PREFIX);
-  o.services.store.oauth.createGrantWithCode(
+  await o.services.store.oauth.createGrantWithCode(
     {
       gatewayId: o.target.gateway.id,
       clientId: request.clientId,
@@ -464,7 +464,7 @@ async function login(
     return loginPage(o, session, request, { error: FAILED_LOGIN, email, status: 400 });
   }
   const signedIn = o.services.sessions.signIn(session, result.user.id);
-  return consentPage(o, signedIn, request, result.role);
+  return await consentPage(o, signedIn, request, result.role);
 }
 
 /** The S256 code challenge of `verifier` (RFC 7636 section 4.2). */

@@ -133,7 +133,11 @@ export interface Registration {
  * `grant_types` defaults to both supported types rather than RFC 7591's
  * `authorization_code` alone: clients that leave it out still expect to refresh.
  */
-export function registerClient(store: Store, gatewayId: string, body: unknown): Registration {
+export async function registerClient(
+  store: Store,
+  gatewayId: string,
+  body: unknown,
+): Promise<Registration> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ClientMetadataError("invalid_client_metadata", "the body must be a JSON object");
   }
@@ -166,7 +170,7 @@ export function registerClient(store: Store, gatewayId: string, body: unknown): 
   if (clientUri !== undefined) metadata.client_uri = clientUri;
   if (softwareId !== undefined) metadata.software_id = softwareId;
   if (softwareVersion !== undefined) metadata.software_version = softwareVersion;
-  const client = store.oauth.createClient({
+  const client = await store.oauth.createClient({
     id,
     gatewayId,
     clientName: clientName ?? "",
@@ -385,7 +389,7 @@ export async function resolveClient(
   mayFetch?: () => boolean,
 ): Promise<ResolvedClient> {
   if (documents.isDocumentUrl(clientId)) return await documents.resolve(clientId, mayFetch);
-  const c = store.oauth.getClient(gatewayId, clientId);
+  const c = await store.oauth.getClient(gatewayId, clientId);
   if (!c) throw new ClientLookupError("unknown client_id: the client is not registered here");
   return {
     clientId: c.id,

@@ -44,13 +44,15 @@ export function mountOAuthFallback(app: Hono, service: McpService): void {
     // 404: nothing lives here; the body is an OAuth error so that clients show its description.
     app.post(path, () => oauthError(404, "invalid_request", SEND_THE_KEY));
   }
-  app.get("/authorize", (c) => {
+  app.get("/authorize", async (c) => {
     const resource = c.req.query("resource");
     let name: string | undefined;
     if (resource) {
       const m = /^\/mcp\/([^/]+)(\/.+)$/.exec(URL.parse(resource)?.pathname ?? "");
       try {
-        name = m ? service.resolve(decodeURIComponent(m[1]), m[2])?.gateway.name : undefined;
+        name = m
+          ? (await service.resolve(decodeURIComponent(m[1]), m[2]))?.gateway.name
+          : undefined;
       } catch {
         name = undefined;
       }

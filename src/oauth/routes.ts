@@ -81,14 +81,17 @@ export function mountOAuth(app: Hono, deps: OAuthRouteDeps): void {
   // Expired codes and tokens are useless; they are deleted now and then, on token requests,
   // a day after expiry (until then a late request is told "expired", not "unknown").
   let pruned = 0;
-  const prune = () => {
+  const prune = async () => {
     if (Date.now() - pruned < 10 * 60_000) return;
     pruned = Date.now();
-    deps.store.oauth.prune(new Date(Date.now() - 86_400_000).toISOString());
+    await deps.store.oauth.prune(new Date(Date.now() - 86_400_000).toISOString());
   };
 
-  const context = (c: Context, target: ResolvedGateway): OAuthRequest | undefined => {
-    const settings = oauthSettings(deps.store, target.gateway.id);
+  const context = async (
+    c: Context,
+    target: ResolvedGateway,
+  ): Promise<OAuthRequest | undefined> => {
+    const settings = await oauthSettings(deps.store, target.gateway.id);
     if (!settings) return undefined;
     const urls = gatewayUrls(deps.baseUrl(c.req.raw), target.orgSlug, target.gateway.endpoint);
     return { c, req: c.req.raw, target, settings, urls, services };
@@ -107,7 +110,7 @@ export function mountOAuth(app: Hono, deps: OAuthRouteDeps): void {
         },
       });
     }
-    const o = context(c, target);
+    const o = await context(c, target);
     if (!o) {
       const why = "this gateway does not offer OAuth: it has no oauth2 auth method";
       return endpoint === "authorize"
@@ -147,7 +150,7 @@ export function mountOAuth(app: Hono, deps: OAuthRouteDeps): void {
       case "authorize":
         return method === "GET" ? await authorizeGet(o) : await authorizePost(o);
       case "token":
-        prune();
+        await prune();
         return await token(o);
       case "register":
         return await register(o);
@@ -161,7 +164,7 @@ export function mountOAuth(app: Hono, deps: OAuthRouteDeps): void {
   // RFC 8414 path-inserted form: the issuer's path after the well-known segment.
   app.on(["GET", "OPTIONS"], `${AS_METADATA_SUFFIX}/mcp/*`, async (c) => {
     const parts = split(c.req.path.slice(AS_METADATA_SUFFIX.length));
-    const target = parts && deps.service.resolve(parts.org, parts.rest);
+    const target = parts && await deps.service.resolve(parts.org, parts.rest);
     if (!target) return oauthError(404, "invalid_request", "no MCP gateway at this URL");
     return await handle(c, target, "metadata");
   });
@@ -183,7 +186,7 @@ export function mountOAuth(app: Hono, deps: OAuthRouteDeps): void {
           gatewayPath = m[1];
         }
       }
-      const target = gatewayPath ? deps.service.resolve(parts.org, gatewayPath) : undefined;
+      const target = gatewayPath ? await deps.service.resolve(parts.org, gatewayPath) : undefined;
       if (target && endpoint) return await handle(c, target, endpoint);
     }
     await next();

@@ -39,8 +39,11 @@ function positiveInt(value: unknown, fallback: number): number {
  * configuration is validated when the method is added; this reads it
  * defensively anyway, so a hand-edited row cannot break token issuance.
  */
-export function oauthSettings(store: Store, gatewayId: string): OAuthSettings | undefined {
-  const method = store.authMethods.list(gatewayId).find((m) => m.type === "oauth2");
+export async function oauthSettings(
+  store: Store,
+  gatewayId: string,
+): Promise<OAuthSettings | undefined> {
+  const method = (await store.authMethods.list(gatewayId)).find((m) => m.type === "oauth2");
   if (!method) return undefined;
   const c = method.configuration;
   const scopes = Array.isArray(c.scopes)

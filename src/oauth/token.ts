@@ -151,9 +151,9 @@ function invalidClient(description: string, basic: boolean): Response {
   );
 }
 
-function grantTypesOf(o: OAuthRequest, client: ResolvedClient): string[] {
+async function grantTypesOf(o: OAuthRequest, client: ResolvedClient): Promise<string[]> {
   if (client.source !== "registered") return ["authorization_code", "refresh_token"];
-  const stored = o.services.store.oauth.getClient(o.target.gateway.id, client.clientId);
+  const stored = await o.services.store.oauth.getClient(o.target.gateway.id, client.clientId);
   const types = stored?.metadata.grant_types;
   return Array.isArray(types) ? types as string[] : ["authorization_code", "refresh_token"];
 }
@@ -177,7 +177,7 @@ export async function token(o: OAuthRequest): Promise<Response> {
   }
   const client = await authenticateClient(o, form);
   if (client instanceof Response) return client;
-  if (!grantTypesOf(o, client).includes(grantType)) {
+  if (!(await grantTypesOf(o, client)).includes(grantType)) {
     return oauthError(
       400,
       "unauthorized_client",
@@ -193,11 +193,15 @@ export async function token(o: OAuthRequest): Promise<Response> {
     );
   }
   return grantType === "authorization_code"
-    ? codeGrant(o, client, form)
-    : refreshGrant(o, client, form);
+    ? await codeGrant(o, client, form)
+    : await refreshGrant(o, client, form);
 }
 
-function codeGrant(o: OAuthRequest, client: ResolvedClient, form: URLSearchParams): Response {
+async function codeGrant(
+  o: OAuthRequest,
+  client: ResolvedClient,
+  form: URLSearchParams,
+): Promise<Response> {
   const code = form.get("code");
   const verifier = form.get("code_verifier");
   if (!code) return oauthError(400, "invalid_request", "code is required");
@@ -205,14 +209,14 @@ function codeGrant(o: OAuthRequest, client: ResolvedClient, form: URLSearchParam
     return oauthError(400, "invalid_request", "code_verifier is required (PKCE)");
   }
   const store = o.services.store.oauth;
-  const found = code.startsWith(CODE_PREFIX) ? store.redeemCode(hashToken(code)) : undefined;
+  const found = code.startsWith(CODE_PREFIX) ? await store.redeemCode(hashToken(code)) : undefined;
   if (!found || found.grant.gatewayId !== o.target.gateway.id) {
     return oauthError(400, "invalid_grant", "the authorization code is unknown");
   }
   const { code: stored, grant } = found;
   if (stored.usedAt !== null) {
     // RFC 6749 section 4.1.2: a code used twice may have been stolen; what it issued is revoked.
-    store.revokeGrant(grant.id);
+    await store.revokeGrant(grant.id);
     return oauthError(
       400,
       "invalid_grant",
@@ -256,19 +260,23 @@ function codeGrant(o: OAuthRequest, client: ResolvedClient, form: URLSearchParam
       "code_verifier does not match the code_challenge (PKCE check failed)",
     );
   }
-  const role = o.services.store.orgs.roleOf(o.target.gateway.orgId, grant.userId);
+  const role = await o.services.store.orgs.roleOf(o.target.gateway.orgId, grant.userId);
   if (!role) {
     return oauthError(400, "invalid_grant", "the user is no longer a member of this organization");
   }
-  return issueTokens(o, grant, scopesForRole(grant.scopes, role), client);
+  return await issueTokens(o, grant, scopesForRole(grant.scopes, role), client);
 }
 
-function refreshGrant(o: OAuthRequest, client: ResolvedClient, form: URLSearchParams): Response {
+async function refreshGrant(
+  o: OAuthRequest,
+  client: ResolvedClient,
+  form: URLSearchParams,
+): Promise<Response> {
   const raw = form.get("refresh_token");
   if (!raw) return oauthError(400, "invalid_request", "refresh_token is required");
   const store = o.services.store.oauth;
   const hash = hashToken(raw);
-  const found = raw.startsWith(REFRESH_TOKEN_PREFIX) ? store.token(hash) : undefined;
+  const found = raw.startsWith(REFRESH_TOKEN_PREFIX) ? await store.token(hash) : undefined;
   if (!found || found.kind !== "refresh" || found.grant.gatewayId !== o.target.gateway.id) {
     return oauthError(400, "invalid_grant", "the refresh token is unknown");
   }
@@ -279,9 +287,9 @@ function refreshGrant(o: OAuthRequest, client: ResolvedClient, form: URLSearchPa
   if (grant.revokedAt !== null || found.revokedAt !== null) {
     return oauthError(400, "invalid_grant", "the refresh token has been revoked");
   }
-  if (found.usedAt !== null || !store.useRefreshToken(hash)) {
+  if (found.usedAt !== null || !await store.useRefreshToken(hash)) {
     // A rotated-out token came back: either the client or a thief holds a copy. Revoke the family.
-    store.revokeGrant(grant.id);
+    await store.revokeGrant(grant.id);
     return oauthError(
       400,
       "invalid_grant",
@@ -291,9 +299,9 @@ function refreshGrant(o: OAuthRequest, client: ResolvedClient, form: URLSearchPa
   if (found.expiresAt <= new Date().toISOString()) {
     return oauthError(400, "invalid_grant", "the refresh token has expired");
   }
-  const role = o.services.store.orgs.roleOf(o.target.gateway.orgId, grant.userId);
+  const role = await o.services.store.orgs.roleOf(o.target.gateway.orgId, grant.userId);
   if (!role) {
-    store.revokeGrant(grant.id);
+    await store.revokeGrant(grant.id);
     return oauthError(400, "invalid_grant", "the user is no longer a member of this organization");
   }
   let scopes = scopesForRole(found.scopes, role);
@@ -313,23 +321,23 @@ function refreshGrant(o: OAuthRequest, client: ResolvedClient, form: URLSearchPa
   if (scopes.length === 0) {
     return oauthError(400, "invalid_scope", "no scope is left to grant");
   }
-  return issueTokens(o, grant, scopes, client);
+  return await issueTokens(o, grant, scopes, client);
 }
 
-function issueTokens(
+async function issueTokens(
   o: OAuthRequest,
   grant: OAuthGrant,
   scopes: string[],
   client: ResolvedClient,
-): Response {
+): Promise<Response> {
   const store = o.services.store;
   const access = generateToken(ACCESS_TOKEN_PREFIX);
-  const withRefresh = grantTypesOf(o, client).includes("refresh_token");
+  const withRefresh = (await grantTypesOf(o, client)).includes("refresh_token");
   const refresh = withRefresh ? generateToken(REFRESH_TOKEN_PREFIX) : undefined;
   const at = Date.now();
   const iso = (seconds: number) => new Date(at + seconds * 1000).toISOString();
-  store.tx(() => {
-    store.oauth.addToken(
+  await store.tx(async () => {
+    await store.oauth.addToken(
       grant.id,
       "access",
       hashToken(access),
@@ -337,7 +345,7 @@ function issueTokens(
       scopes,
     );
     if (refresh) {
-      store.oauth.addToken(
+      await store.oauth.addToken(
         grant.id,
         "refresh",
         hashToken(refresh),
@@ -366,15 +374,15 @@ export async function revoke(o: OAuthRequest): Promise<Response> {
   if (client instanceof Response) return client;
   const store = o.services.store.oauth;
   const hash = hashToken(raw);
-  const found = store.token(hash);
+  const found = await store.token(hash);
   if (found && found.grant.gatewayId === o.target.gateway.id) {
     if (found.grant.clientId !== client.clientId) {
       // RFC 7009 section 2.1: a client may only revoke its own tokens.
       return oauthError(400, "invalid_request", "the token was not issued to this client");
     }
     // A refresh token stands for the whole authorization; an access token only for itself.
-    if (found.kind === "refresh") store.revokeGrant(found.grant.id);
-    else store.revokeToken(hash);
+    if (found.kind === "refresh") await store.revokeGrant(found.grant.id);
+    else await store.revokeToken(hash);
   }
   return oauthJson({}, 200);
 }
@@ -412,7 +420,7 @@ export async function register(o: OAuthRequest): Promise<Response> {
     return oauthError(400, "invalid_client_metadata", "the registration is not valid JSON");
   }
   try {
-    const { response } = registerClient(o.services.store, o.target.gateway.id, body);
+    const { response } = await registerClient(o.services.store, o.target.gateway.id, body);
     return oauthJson(response, 201);
   } catch (err) {
     if (!(err instanceof ClientMetadataError)) throw err;

@@ -16,15 +16,15 @@ import type { Store } from "../store/store.ts";
  * next request rather than at the token's expiry; removal from the org ends
  * the token outright.
  */
-export function verifyOAuthToken(
+export async function verifyOAuthToken(
   store: Store,
   gatewayId: string,
   token: string,
-): { id: string; clientId: string; scopes: ReadonlySet<string> } | undefined {
+): Promise<{ id: string; clientId: string; scopes: ReadonlySet<string> } | undefined> {
   // Opaque tokens only: anything shaped otherwise cannot be ours, and skipping
   // the lookup keeps other methods' credentials (e.g. JWTs) cheap to refuse here.
   if (!token.startsWith(ACCESS_TOKEN_PREFIX)) return undefined;
-  const access = store.oauth.activeAccess(gatewayId, hashToken(token));
+  const access = await store.oauth.activeAccess(gatewayId, hashToken(token));
   if (!access) return undefined;
   return {
     id: access.grantId,

@@ -44,8 +44,12 @@ export interface StoredImport {
  * Checks that the secret an import names, if any, exists in `orgId`: a typo
  * would otherwise surface only when a model calls a tool. Throws `ApiError` 400.
  */
-export function checkSecret(store: Store, orgId: string, secret: string | undefined): void {
-  if (secret !== undefined && !store.secrets.byName(orgId, secret)) {
+export async function checkSecret(
+  store: Store,
+  orgId: string,
+  secret: string | undefined,
+): Promise<void> {
+  if (secret !== undefined && !await store.secrets.byName(orgId, secret)) {
     throw invalid(
       "secret",
       `no secret named '${secret}' in this organization; create it with POST /secrets first`,
@@ -59,22 +63,22 @@ export function checkSecret(store: Store, orgId: string, secret: string | undefi
  * is (deleted while its document was converted), and `ConflictError` when
  * the name is taken.
  */
-export function storeImport(
+export async function storeImport(
   store: Store,
   target: ImportTarget,
   prepared: PreparedImport,
-): StoredImport {
+): Promise<StoredImport> {
   const { orgId, actor, apiId } = target;
   const { input, ops } = prepared;
-  const outcome = store.tx(() => {
-    checkSecret(store, orgId, input.secret ?? undefined);
-    const before = apiId === undefined ? undefined : store.apis.get(orgId, apiId);
+  const outcome = await store.tx(async () => {
+    await checkSecret(store, orgId, input.secret ?? undefined);
+    const before = apiId === undefined ? undefined : await store.apis.get(orgId, apiId);
     if (apiId !== undefined && !before) throw notFound("API");
     const outcome = before
-      ? store.apis.replace(orgId, before.id, input, ops)
-      : store.apis.create(orgId, input, ops);
+      ? await store.apis.replace(orgId, before.id, input, ops)
+      : await store.apis.create(orgId, input, ops);
     if (!outcome) throw notFound("API");
-    store.audit.record(orgId, actor, importEvent(before, outcome));
+    await store.audit.record(orgId, actor, importEvent(before, outcome));
     return outcome;
   });
   return {

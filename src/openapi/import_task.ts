@@ -70,7 +70,7 @@ export interface PreparedImport {
 /** Told as an import goes. */
 export interface ImportHooks {
   /** The body's fields are checked; the document itself is not yet. */
-  checked?(request: ImportRequest): void;
+  checked?(request: ImportRequest): Promise<void>;
   progress?(progress: ImportProgress): void;
 }
 
@@ -301,7 +301,7 @@ export async function prepareImport(
   const progress = (p: ImportProgress) => hooks.progress?.(p);
   progress({ phase: "parsing", operations: null, done: 0 });
   const { spec, ...request } = checkImportBody(parseJsonBody(text));
-  hooks.checked?.(request);
+  await hooks.checked?.(request);
   try {
     const perPath = await precheck(spec, request.options);
     let operations = perPath ? [...perPath.values()].reduce((a, b) => a + b, 0) : null;

@@ -17,7 +17,7 @@
  */
 import { setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
-import { Store } from "../store/store.ts";
+import { openStore, type Store } from "../store/store.ts";
 import { installJsonConsole } from "../telemetry/logger.ts";
 import { checkSecret, type ImportTarget, storeImport } from "./import_store.ts";
 import { importError, prepareImport } from "./import_task.ts";
@@ -81,11 +81,11 @@ port.on("message", async ({ body, dbPath, target }: ImportMessage) => {
     let last = { operations: null as number | null, done: 0 };
     // Decoded as `Request.text()` would: malformed UTF-8 becomes U+FFFD, then fails as JSON.
     const prepared = await prepareImport(new TextDecoder().decode(body), {
-      checked: (request) => {
+      checked: async (request) => {
         if (dbPath !== undefined && target) {
-          store = new Store(dbPath);
+          store = openStore(dbPath);
           // Now, not after the document is converted: a typo is refused at once.
-          checkSecret(store, target.orgId, request.options.secret);
+          await checkSecret(store, target.orgId, request.options.secret);
         }
       },
       progress: (progress) => {
@@ -104,12 +104,12 @@ port.on("message", async ({ body, dbPath, target }: ImportMessage) => {
       return;
     }
     port.postMessage({ kind: "progress", progress: { ...last, phase: "storing" } });
-    port.postMessage({ kind: "stored", stored: storeImport(store, target!, prepared) });
+    port.postMessage({ kind: "stored", stored: await storeImport(store, target!, prepared) });
   } catch (err) {
     const error = importError(err);
     if (error.status >= 500) console.error("internal error in an OpenAPI import:", err);
     port.postMessage({ kind: "failed", error });
   } finally {
-    store?.close();
+    await store?.close();
   }
 });

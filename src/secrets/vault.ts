@@ -76,9 +76,9 @@ export class Vault implements SecretResolver {
    * nothing to lose, so the new key's check replaces the old one.
    */
   async verifyKey(keySource: string): Promise<void> {
-    const stored = this.#store.secrets.keyCheck();
+    const stored = await this.#store.secrets.keyCheck();
     if (stored && await this.#cipher.matches(stored)) return;
-    const count = this.#store.secrets.count();
+    const count = await this.#store.secrets.count();
     if (stored && count > 0) {
       throw new ConfigError(
         `the secret key (${keySource}) is not the key the ${count} stored secret${
@@ -88,7 +88,7 @@ export class Vault implements SecretResolver {
       );
     }
     const check = await this.#cipher.keyCheck();
-    this.#store.secrets.setKeyCheck(check.iv, check.ciphertext);
+    await this.#store.secrets.setKeyCheck(check.iv, check.ciphertext);
   }
 
   /**
@@ -99,18 +99,19 @@ export class Vault implements SecretResolver {
   async create(
     orgId: string,
     input: SecretInput,
-    andThen: (created: SecretInfo) => void = () => {},
+    andThen: (created: SecretInfo) => Promise<void> = async () => {},
   ): Promise<SecretInfo> {
     const id = crypto.randomUUID();
+    // Sealed first, outside the transaction: the transaction holds the database while it runs.
     const sealed = await this.#cipher.seal(orgId, id, JSON.stringify(input.value));
-    return this.#store.tx(() => {
-      const created = this.#store.secrets.create(orgId, id, {
+    return await this.#store.tx(async () => {
+      const created = await this.#store.secrets.create(orgId, id, {
         name: input.name,
         type: input.value.type,
         description: input.description,
         ...sealed,
       });
-      andThen(created);
+      await andThen(created);
       return created;
     });
   }
@@ -124,19 +125,19 @@ export class Vault implements SecretResolver {
     orgId: string,
     id: string,
     input: SecretInput,
-    andThen: (before: SecretInfo, after: SecretInfo) => void = () => {},
+    andThen: (before: SecretInfo, after: SecretInfo) => Promise<void> = async () => {},
   ): Promise<SecretInfo | undefined> {
-    // Sealed first, outside the transaction: WebCrypto is asynchronous and transactions are not.
+    // Sealed first, outside the transaction: the transaction holds the database while it runs.
     const sealed = await this.#cipher.seal(orgId, id, JSON.stringify(input.value));
-    return this.#store.tx(() => {
-      const before = this.#store.secrets.get(orgId, id);
-      const after = this.#store.secrets.update(orgId, id, {
+    return await this.#store.tx(async () => {
+      const before = await this.#store.secrets.get(orgId, id);
+      const after = await this.#store.secrets.update(orgId, id, {
         name: input.name,
         type: input.value.type,
         description: input.description,
         ...sealed,
       });
-      if (before && after) andThen(before, after);
+      if (before && after) await andThen(before, after);
       return after;
     });
   }
@@ -146,7 +147,7 @@ export class Vault implements SecretResolver {
     orgId: string,
     name: string,
   ): Promise<{ record: SecretRecord; value: SecretValue } | undefined> {
-    const record = this.#store.secrets.byName(orgId, name);
+    const record = await this.#store.secrets.byName(orgId, name);
     if (!record) return undefined;
     let text: string;
     try {
@@ -264,9 +265,9 @@ export function vaultFor(
 ): Vault {
   return new Vault(store, cipher, {
     tokens: new TokenCache(),
-    check: (orgId, url, signal) => {
-      const { policy, slug } = policies.get(orgId);
-      return guard.decide(url, policy, signal, slug);
+    check: async (orgId, url, signal) => {
+      const { policy, slug } = await policies.get(orgId);
+      return await guard.decide(url, policy, signal, slug);
     },
   });
 }

@@ -11,9 +11,9 @@
  */
 import { isNameFor, uniqueName } from "../openapi/names.ts";
 import type { ChangeFeed } from "./changes.ts";
-import type { Db } from "./db.ts";
 import { uniqueOr } from "./errors.ts";
 import { checkRequest, type Page, pageOf, type PageRequest } from "./paging.ts";
+import type { Row, SqlEngine } from "./sql.ts";
 import type { ToolInput } from "./tools.ts";
 import { jsonOrNull, newId, now, parseJson } from "./util.ts";
 
@@ -71,8 +71,6 @@ export interface ImportOutcome {
   gateways: string[];
 }
 
-type Row = Record<string, unknown>;
-
 function toApi(r: Row): Api {
   return {
     id: r.id as string,
@@ -104,19 +102,18 @@ const DUPLICATE_NAME = "an API with this name already exists in the organization
 
 /** Reads and writes `apis` and the tools generated from them. */
 export class Apis {
-  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
+  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {}
 
   /** Imports a new API with its tools; a duplicate API name in the org is a conflict. */
-  create(orgId: string, input: ApiInput, ops: OperationTool[]): ImportOutcome {
+  async create(orgId: string, input: ApiInput, ops: OperationTool[]): Promise<ImportOutcome> {
     const ts = now();
     const id = newId();
-    const outcome = this.db.tx(() => {
-      uniqueOr("name", DUPLICATE_NAME, () =>
-        this.db.prepare(
+    return await this.db.tx(async () => {
+      await uniqueOr("name", DUPLICATE_NAME, () =>
+        this.db.run(
           `INSERT INTO apis (id, org_id, name, title, version, spec_version, base_url, secret_name,
            include_filter, exclude_filter, spec_hash, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
           id,
           orgId,
           input.name,
@@ -131,9 +128,9 @@ export class Apis {
           ts,
           ts,
         ));
-      return this.#syncTools(orgId, id, ops, ts);
+      const outcome = await this.#syncTools(orgId, id, ops, ts);
+      return { api: (await this.get(orgId, id))!, ...outcome.result, gateways: outcome.gateways };
     });
-    return { api: this.get(orgId, id)!, ...outcome.result, gateways: outcome.gateways };
   }
 
   /**
@@ -142,20 +139,19 @@ export class Apis {
    * method and path) keep their tool's id, name and gateway assignments;
    * the rest are created or removed. Undefined when the API is not found.
    */
-  replace(
+  async replace(
     orgId: string,
     id: string,
     input: ApiInput,
     ops: OperationTool[],
-  ): ImportOutcome | undefined {
+  ): Promise<ImportOutcome | undefined> {
     const ts = now();
-    const outcome = this.db.tx(() => {
-      const res = uniqueOr("name", DUPLICATE_NAME, () =>
-        this.db.prepare(
+    return await this.db.tx(async () => {
+      const res = await uniqueOr("name", DUPLICATE_NAME, () =>
+        this.db.run(
           `UPDATE apis SET name = ?, title = ?, version = ?, spec_version = ?, base_url = ?,
            secret_name = ?, include_filter = ?, exclude_filter = ?, spec_hash = ?, updated_at = ?
            WHERE org_id = ? AND id = ?`,
-        ).run(
           input.name,
           input.title,
           input.version,
@@ -169,39 +165,43 @@ export class Apis {
           orgId,
           id,
         ));
-      if (Number(res.changes) === 0) return undefined;
-      return this.#syncTools(orgId, id, ops, ts);
+      if (res.changes === 0) return undefined;
+      const outcome = await this.#syncTools(orgId, id, ops, ts);
+      this.changes.emit(outcome.gateways);
+      return { api: (await this.get(orgId, id))!, ...outcome.result, gateways: outcome.gateways };
     });
-    if (!outcome) return undefined;
-    this.changes.emit(outcome.gateways);
-    return { api: this.get(orgId, id)!, ...outcome.result, gateways: outcome.gateways };
   }
 
   /** The API `id` of `orgId`, if any. */
-  get(orgId: string, id: string): Api | undefined {
-    const r = this.db.prepare("SELECT * FROM apis WHERE org_id = ? AND id = ?").get(orgId, id);
+  async get(orgId: string, id: string): Promise<Api | undefined> {
+    const r = await this.db.get("SELECT * FROM apis WHERE org_id = ? AND id = ?", orgId, id);
     return r ? toApi(r) : undefined;
   }
 
   /** The APIs of `orgId` by name, each with its number of tools. */
-  list(orgId: string): (Api & { toolCount: number })[] {
-    return this.db.prepare(
+  async list(orgId: string): Promise<(Api & { toolCount: number })[]> {
+    const rows = await this.db.all(
       `SELECT a.*, (SELECT COUNT(*) FROM tools t WHERE t.api_id = a.id) AS tool_count
        FROM apis a WHERE a.org_id = ? ORDER BY a.name`,
-    ).all(orgId).map((r) => ({ ...toApi(r), toolCount: Number(r.tool_count) }));
+      orgId,
+    );
+    return rows.map((r) => ({ ...toApi(r), toolCount: Number(r.tool_count) }));
   }
 
   /**
    * A page of the APIs of `orgId` by name then id, each with its number of
    * tools. The key is `[name, id]`.
    */
-  page(orgId: string, req: PageRequest): Page<Api & { toolCount: number }> {
+  async page(orgId: string, req: PageRequest): Promise<Page<Api & { toolCount: number }>> {
     checkRequest(req, 2);
     const after = req.after ? "AND (a.name, a.id) > (?, ?)" : "";
-    const rows = this.db.prepare(
+    const rows = await this.db.all(
       `SELECT a.*, (SELECT COUNT(*) FROM tools t WHERE t.api_id = a.id) AS tool_count
        FROM apis a WHERE a.org_id = ? ${after} ORDER BY a.name, a.id LIMIT ?`,
-    ).all(orgId, ...(req.after ?? []), req.limit + 1);
+      orgId,
+      ...(req.after ?? []),
+      req.limit + 1,
+    );
     return pageOf(
       rows,
       req.limit,
@@ -211,31 +211,33 @@ export class Apis {
   }
 
   /** The tools generated from API `apiId`, by name. */
-  tools(apiId: string): ApiTool[] {
-    return this.db.prepare(
+  async tools(apiId: string): Promise<ApiTool[]> {
+    const rows = await this.db.all(
       "SELECT id, name, api_operation_id, api_route FROM tools WHERE api_id = ? ORDER BY name",
-    ).all(apiId).map(toApiTool);
+      apiId,
+    );
+    return rows.map(toApiTool);
   }
 
   /** Deletes an API with its tools and their assignments, in one transaction; false when not found. */
-  delete(orgId: string, id: string): boolean {
-    const gateways = this.db.tx(() => {
-      if (!this.get(orgId, id)) return undefined;
-      const gateways = this.#gatewaysOfApi(id);
-      this.db.prepare("DELETE FROM tools WHERE org_id = ? AND api_id = ?").run(orgId, id);
-      this.db.prepare("DELETE FROM apis WHERE org_id = ? AND id = ?").run(orgId, id);
-      return gateways;
+  async delete(orgId: string, id: string): Promise<boolean> {
+    return await this.db.tx(async () => {
+      if (!await this.get(orgId, id)) return false;
+      const gateways = await this.#gatewaysOfApi(id);
+      await this.db.run("DELETE FROM tools WHERE org_id = ? AND api_id = ?", orgId, id);
+      await this.db.run("DELETE FROM apis WHERE org_id = ? AND id = ?", orgId, id);
+      this.changes.emit(gateways);
+      return true;
     });
-    if (!gateways) return false;
-    this.changes.emit(gateways);
-    return true;
   }
 
-  #gatewaysOfApi(apiId: string): string[] {
-    return this.db.prepare(
+  async #gatewaysOfApi(apiId: string): Promise<string[]> {
+    const rows = await this.db.all(
       `SELECT DISTINCT gt.gateway_id FROM gateway_tools gt JOIN tools t ON t.id = gt.tool_id
        WHERE t.api_id = ?`,
-    ).all(apiId).map((r) => r.gateway_id as string);
+      apiId,
+    );
+    return rows.map((r) => r.gateway_id as string);
   }
 
   /**
@@ -245,14 +247,15 @@ export class Apis {
    * tool keeps its name while that is still a name its operation would get,
    * the others take their base name or the first free `_N` suffix.
    */
-  #syncTools(orgId: string, apiId: string, ops: OperationTool[], ts: string) {
-    const old = this.tools(apiId);
-    const gateways = this.#gatewaysOfApi(apiId);
-    const taken = new Set(
-      this.db.prepare(
-        "SELECT name FROM tools WHERE org_id = ? AND (api_id IS NULL OR api_id != ?)",
-      ).all(orgId, apiId).map((r) => r.name as string),
+  async #syncTools(orgId: string, apiId: string, ops: OperationTool[], ts: string) {
+    const old = await this.tools(apiId);
+    const gateways = await this.#gatewaysOfApi(apiId);
+    const others = await this.db.all(
+      "SELECT name FROM tools WHERE org_id = ? AND (api_id IS NULL OR api_id != ?)",
+      orgId,
+      apiId,
     );
+    const taken = new Set(others.map((r) => r.name as string));
 
     // Match by operationId first (it survives a path change), then by method and path.
     const match = new Map<OperationTool, ApiTool>();
@@ -289,21 +292,12 @@ export class Apis {
       taken.add(name);
     }
 
-    const del = this.db.prepare("DELETE FROM tools WHERE id = ?");
-    for (const t of free) del.run(t.id);
-    // Parked under names no real tool can have, so two tools may swap names without a conflict.
-    const park = this.db.prepare("UPDATE tools SET name = ? WHERE id = ?");
-    for (const t of match.values()) park.run(`\u0000${t.id}`, t.id);
-    const update = this.db.prepare(
-      `UPDATE tools SET name = ?, title = ?, description = ?, input_schema = ?, output_schema = ?,
-       annotations = ?, type = ?, execution_config = ?, updated_at = ?, api_operation_id = ?,
-       api_route = ? WHERE id = ?`,
-    );
-    const insert = this.db.prepare(
-      `INSERT INTO tools (id, org_id, name, title, description, input_schema, output_schema,
-       annotations, type, execution_config, created_at, updated_at, api_id, api_operation_id,
-       api_route) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
+    for (const t of free) await this.db.run("DELETE FROM tools WHERE id = ?", t.id);
+    // Parked under names no real tool can have (tool names hold no spaces), so two tools may
+    // swap names without a conflict.
+    for (const t of match.values()) {
+      await this.db.run("UPDATE tools SET name = ? WHERE id = ?", `parked ${t.id}`, t.id);
+    }
     const tools: ApiTool[] = [];
     for (const op of ops) {
       const t = op.tool;
@@ -320,8 +314,32 @@ export class Apis {
       ] as const;
       const existing = match.get(op);
       const id = existing?.id ?? newId();
-      if (existing) update.run(...fields, ts, op.operationId ?? null, op.route, id);
-      else insert.run(id, orgId, ...fields, ts, ts, apiId, op.operationId ?? null, op.route);
+      if (existing) {
+        await this.db.run(
+          `UPDATE tools SET name = ?, title = ?, description = ?, input_schema = ?,
+           output_schema = ?, annotations = ?, type = ?, execution_config = ?, updated_at = ?,
+           api_operation_id = ?, api_route = ? WHERE id = ?`,
+          ...fields,
+          ts,
+          op.operationId ?? null,
+          op.route,
+          id,
+        );
+      } else {
+        await this.db.run(
+          `INSERT INTO tools (id, org_id, name, title, description, input_schema, output_schema,
+           annotations, type, execution_config, created_at, updated_at, api_id, api_operation_id,
+           api_route) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          id,
+          orgId,
+          ...fields,
+          ts,
+          ts,
+          apiId,
+          op.operationId ?? null,
+          op.route,
+        );
+      }
       tools.push({ id, name, operationId: op.operationId ?? null, route: op.route });
     }
     tools.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);

@@ -6,7 +6,7 @@
  * @module
  */
 import type { ChangeFeed } from "./changes.ts";
-import type { Db } from "./db.ts";
+import type { Row, SqlEngine } from "./sql.ts";
 import { now, parseJson } from "./util.ts";
 
 /** How a server is attached. */
@@ -28,8 +28,6 @@ export interface Attachment extends AttachmentSettings {
   attachedAt: string;
 }
 
-type Row = Record<string, unknown>;
-
 function toAttachment(r: Row): Attachment {
   const a: Attachment = {
     gatewayId: r.gateway_id as string,
@@ -47,50 +45,61 @@ function toAttachment(r: Row): Attachment {
 
 /** Reads and writes `gateway_servers`. */
 export class Attachments {
-  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
+  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {}
 
   /** Attaches (or re-attaches with new settings) `serverId` to `gatewayId`. */
-  attach(gatewayId: string, serverId: string, settings: AttachmentSettings): Attachment {
-    this.db.prepare(
-      `INSERT INTO gateway_servers (gateway_id, server_id, prefix, include, exclude,
+  async attach(
+    gatewayId: string,
+    serverId: string,
+    settings: AttachmentSettings,
+  ): Promise<Attachment> {
+    return await this.db.tx(async () => {
+      await this.db.run(
+        `INSERT INTO gateway_servers (gateway_id, server_id, prefix, include, exclude,
        tool_rate_limit, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (gateway_id, server_id) DO UPDATE SET prefix = excluded.prefix,
        include = excluded.include, exclude = excluded.exclude,
        tool_rate_limit = excluded.tool_rate_limit`,
-    ).run(
-      gatewayId,
-      serverId,
-      settings.prefix ?? null,
-      settings.include ? JSON.stringify(settings.include) : null,
-      settings.exclude ? JSON.stringify(settings.exclude) : null,
-      settings.toolRateLimit ?? null,
-      now(),
-    );
-    this.changes.emit([gatewayId]);
-    return this.get(gatewayId, serverId)!;
+        gatewayId,
+        serverId,
+        settings.prefix ?? null,
+        settings.include ? JSON.stringify(settings.include) : null,
+        settings.exclude ? JSON.stringify(settings.exclude) : null,
+        settings.toolRateLimit ?? null,
+        now(),
+      );
+      this.changes.emit([gatewayId]);
+      return (await this.get(gatewayId, serverId))!;
+    });
   }
 
   /** The attachment of `serverId` to `gatewayId`, if any. */
-  get(gatewayId: string, serverId: string): Attachment | undefined {
-    const r = this.db.prepare(
+  async get(gatewayId: string, serverId: string): Promise<Attachment | undefined> {
+    const r = await this.db.get(
       "SELECT * FROM gateway_servers WHERE gateway_id = ? AND server_id = ?",
-    ).get(gatewayId, serverId);
+      gatewayId,
+      serverId,
+    );
     return r ? toAttachment(r) : undefined;
   }
 
   /** The servers attached to `gatewayId`, in the order they were attached. */
-  list(gatewayId: string): Attachment[] {
-    return this.db.prepare(
+  async list(gatewayId: string): Promise<Attachment[]> {
+    const rows = await this.db.all(
       "SELECT * FROM gateway_servers WHERE gateway_id = ? ORDER BY created_at, server_id",
-    ).all(gatewayId).map(toAttachment);
+      gatewayId,
+    );
+    return rows.map(toAttachment);
   }
 
   /** Detaches `serverId` from `gatewayId`; false when it was not attached. */
-  detach(gatewayId: string, serverId: string): boolean {
-    const res = this.db.prepare(
+  async detach(gatewayId: string, serverId: string): Promise<boolean> {
+    const res = await this.db.run(
       "DELETE FROM gateway_servers WHERE gateway_id = ? AND server_id = ?",
-    ).run(gatewayId, serverId);
-    if (Number(res.changes) === 0) return false;
+      gatewayId,
+      serverId,
+    );
+    if (res.changes === 0) return false;
     this.changes.emit([gatewayId]);
     return true;
   }

@@ -15,8 +15,8 @@
  */
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../util/json.ts";
-import type { Db } from "./db.ts";
 import { checkRequest, type Page, pageOf, type PageRequest } from "./paging.ts";
+import type { Row, SqlEngine } from "./sql.ts";
 import { newId, now } from "./util.ts";
 
 /** Every action an event can name: `<resource>.<verb>`, sub-resources of gateways in between. */
@@ -270,8 +270,6 @@ export function changesBetween(
   return out;
 }
 
-type Row = Record<string, unknown>;
-
 function toEvent(r: Row): AuditEvent {
   return {
     id: r.id as string,
@@ -295,13 +293,13 @@ function toEvent(r: Row): AuditEvent {
 
 /** Writes and reads `audit_events`. */
 export class AuditLog {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlEngine) {}
 
   /**
    * Records that `actor` did `entry` in `orgId`. Call it inside the
    * transaction of the change it describes: then both land or neither does.
    */
-  record(orgId: string, actor: AuditActor, entry: AuditEntry): AuditEvent {
+  async record(orgId: string, actor: AuditActor, entry: AuditEntry): Promise<AuditEvent> {
     const event: AuditEvent = {
       id: newId(),
       orgId,
@@ -312,12 +310,11 @@ export class AuditLog {
       changes: cleaned(entry.changes ?? {}),
     };
     // The org's next number, read in the same statement: writes are serialised, so it is free.
-    this.db.prepare(
+    await this.db.run(
       `INSERT INTO audit_events (id, org_id, seq, at, actor_type, actor_id, actor_user_id,
          actor_name, action, target_type, target_id, target_name, changes)
        VALUES (?, ?, COALESCE((SELECT MAX(seq) FROM audit_events WHERE org_id = ?), 0) + 1,
          ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
       event.id,
       orgId,
       orgId,
@@ -339,7 +336,7 @@ export class AuditLog {
    * A page of the events of `orgId` that pass `filter`, newest first. The
    * key is `[seq]`: the event's number in its org, as a decimal string.
    */
-  page(orgId: string, filter: AuditFilter, req: PageRequest): Page<AuditEvent> {
+  async page(orgId: string, filter: AuditFilter, req: PageRequest): Promise<Page<AuditEvent>> {
     checkRequest(req, 1);
     const where = ["org_id = ?"];
     const args: (string | number)[] = [orgId];
@@ -366,9 +363,11 @@ export class AuditLog {
       }
       add("seq < ?", Number(req.after[0]));
     }
-    const rows = this.db.prepare(
+    const rows = await this.db.all(
       `SELECT * FROM audit_events WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT ?`,
-    ).all(...args, req.limit + 1);
+      ...args,
+      req.limit + 1,
+    );
     return pageOf(rows, req.limit, (r) => [String(r.seq)], toEvent);
   }
 }

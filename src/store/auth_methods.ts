@@ -6,8 +6,8 @@
  * @module
  */
 import type { ChangeFeed } from "./changes.ts";
-import type { Db } from "./db.ts";
 import { ConflictError } from "./errors.ts";
+import type { Row, SqlEngine } from "./sql.ts";
 import { newId, now } from "./util.ts";
 
 /** One configured auth method of a gateway. */
@@ -44,8 +44,6 @@ export type AuthMethodChanges = Partial<Omit<AuthMethodFields, "type">>;
  */
 const REPEATABLE_TYPES: ReadonlySet<string> = new Set(["jwt"]);
 
-type Row = Record<string, unknown>;
-
 function toMethod(r: Row): AuthMethod {
   return {
     id: r.id as string,
@@ -62,22 +60,25 @@ function toMethod(r: Row): AuthMethod {
 
 /** Reads and writes `gateway_auth_methods`. */
 export class AuthMethods {
-  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
+  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {}
 
   /** Adds a method; a second method of a non-repeatable type on one gateway is a conflict. */
-  create(gatewayId: string, fields: AuthMethodFields): AuthMethod {
-    const m = this.db.tx(() => {
+  async create(gatewayId: string, fields: AuthMethodFields): Promise<AuthMethod> {
+    const m = await this.db.tx(async () => {
       if (!REPEATABLE_TYPES.has(fields.type)) {
-        const taken = this.db.prepare(
-          "SELECT 1 FROM gateway_auth_methods WHERE gateway_id = ? AND type = ?",
-        ).get(gatewayId, fields.type);
+        const taken = await this.db.get(
+          "SELECT 1 AS x FROM gateway_auth_methods WHERE gateway_id = ? AND type = ?",
+          gatewayId,
+          fields.type,
+        );
         if (taken) {
           throw new ConflictError("type", `the gateway already has a '${fields.type}' auth method`);
         }
       }
-      const last = this.db.prepare(
+      const last = (await this.db.get(
         "SELECT MAX(position) AS p FROM gateway_auth_methods WHERE gateway_id = ?",
-      ).get(gatewayId)?.p as number | null | undefined;
+        gatewayId,
+      ))?.p;
       const at = now();
       const method: AuthMethod = {
         id: newId(),
@@ -90,12 +91,11 @@ export class AuthMethods {
         createdAt: at,
         updatedAt: at,
       };
-      this.db.prepare(
+      await this.db.run(
         `INSERT INTO gateway_auth_methods
            (id, gateway_id, type, configuration, position, required, validation_rules,
             created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
         method.id,
         gatewayId,
         method.type,
@@ -113,24 +113,43 @@ export class AuthMethods {
   }
 
   /** The methods of `gatewayId` in the order they are tried. */
-  list(gatewayId: string): AuthMethod[] {
-    // rowid breaks ties within one order and millisecond in insertion order (ids are random).
-    return this.db.prepare(
+  async list(gatewayId: string): Promise<AuthMethod[]> {
+    // Ties within one order and millisecond go in insertion order (ids are random): SQLite's
+    // rowid, the one statement here whose SQL depends on the engine.
+    const tie = this.db.kind === "sqlite" ? "rowid" : "id";
+    const rows = await this.db.all(
       `SELECT * FROM gateway_auth_methods WHERE gateway_id = ?
-       ORDER BY position, created_at, rowid`,
-    ).all(gatewayId).map(toMethod);
+       ORDER BY position, created_at, ${tie}`,
+      gatewayId,
+    );
+    return rows.map(toMethod);
   }
 
   /** One method of `gatewayId`, if any. */
-  get(gatewayId: string, id: string): AuthMethod | undefined {
-    const r = this.db.prepare("SELECT * FROM gateway_auth_methods WHERE gateway_id = ? AND id = ?")
-      .get(gatewayId, id);
+  async get(gatewayId: string, id: string): Promise<AuthMethod | undefined> {
+    const r = await this.db.get(
+      "SELECT * FROM gateway_auth_methods WHERE gateway_id = ? AND id = ?",
+      gatewayId,
+      id,
+    );
     return r ? toMethod(r) : undefined;
   }
 
   /** Changes the fields given; undefined when not found. */
-  update(gatewayId: string, id: string, changes: AuthMethodChanges): AuthMethod | undefined {
-    const current = this.get(gatewayId, id);
+  async update(
+    gatewayId: string,
+    id: string,
+    changes: AuthMethodChanges,
+  ): Promise<AuthMethod | undefined> {
+    return await this.db.tx(() => this.#update(gatewayId, id, changes));
+  }
+
+  async #update(
+    gatewayId: string,
+    id: string,
+    changes: AuthMethodChanges,
+  ): Promise<AuthMethod | undefined> {
+    const current = await this.get(gatewayId, id);
     if (!current) return undefined;
     const next: AuthMethod = {
       ...current,
@@ -142,11 +161,10 @@ export class AuthMethods {
         : changes.validationRules,
       updatedAt: now(),
     };
-    this.db.prepare(
+    await this.db.run(
       `UPDATE gateway_auth_methods
          SET configuration = ?, position = ?, required = ?, validation_rules = ?, updated_at = ?
        WHERE gateway_id = ? AND id = ?`,
-    ).run(
       JSON.stringify(next.configuration),
       next.order,
       next.required ? 1 : 0,
@@ -160,10 +178,13 @@ export class AuthMethods {
   }
 
   /** Removes one method; false when not found. */
-  delete(gatewayId: string, id: string): boolean {
-    const res = this.db.prepare("DELETE FROM gateway_auth_methods WHERE gateway_id = ? AND id = ?")
-      .run(gatewayId, id);
-    if (Number(res.changes) === 0) return false;
+  async delete(gatewayId: string, id: string): Promise<boolean> {
+    const res = await this.db.run(
+      "DELETE FROM gateway_auth_methods WHERE gateway_id = ? AND id = ?",
+      gatewayId,
+      id,
+    );
+    if (res.changes === 0) return false;
     this.changes.emit([gatewayId]);
     return true;
   }

@@ -24,8 +24,8 @@ export function userPrincipalId(userId: string): string {
 export type ChangeListener = (change: Change) => void;
 
 /**
- * Runs a notice now or later: the store passes `Db.afterCommit`, so
- * that a notice given inside a transaction waits for its commit.
+ * Runs a notice now or later: the store passes its engine's `afterCommit`,
+ * so that a notice given inside a transaction waits for its commit.
  */
 export type Deferral = (notice: () => void) => void;
 

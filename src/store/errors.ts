@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { UniqueViolation } from "./sql.ts";
 
 /**
  * A write would break a rule about the data as it stands: a uniqueness rule
@@ -20,21 +21,16 @@ export class ConflictError extends Error {
   }
 }
 
-const SQLITE_CONSTRAINT_UNIQUE = 2067;
-const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
-
-/** True when `err` is SQLite's unique or primary-key constraint failure. */
-export function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { errcode?: number } | null)?.errcode;
-  return code === SQLITE_CONSTRAINT_UNIQUE || code === SQLITE_CONSTRAINT_PRIMARYKEY;
-}
-
 /** Runs `fn`, turning a unique violation into a {@link ConflictError} on `field`. */
-export function uniqueOr<T>(field: string, message: string, fn: () => T): T {
+export async function uniqueOr<T>(
+  field: string,
+  message: string,
+  fn: () => Promise<T>,
+): Promise<T> {
   try {
-    return fn();
+    return await fn();
   } catch (err) {
-    if (isUniqueViolation(err)) throw new ConflictError(field, message);
+    if (err instanceof UniqueViolation) throw new ConflictError(field, message);
     throw err;
   }
 }

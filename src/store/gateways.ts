@@ -4,9 +4,9 @@
  * @module
  */
 import type { ChangeFeed } from "./changes.ts";
-import type { Db } from "./db.ts";
 import { uniqueOr } from "./errors.ts";
 import { checkRequest, type Page, pageOf, type PageRequest } from "./paging.ts";
+import type { Row, SqlEngine } from "./sql.ts";
 import { newId, now } from "./util.ts";
 
 /** A gateway's transport settings and anything else clients configure. */
@@ -34,8 +34,6 @@ export type GatewayInput = Pick<
   "name" | "description" | "type" | "endpoint" | "configuration"
 >;
 
-type Row = Record<string, unknown>;
-
 function toGateway(r: Row): Gateway {
   return {
     id: r.id as string,
@@ -54,17 +52,16 @@ const DUPLICATE_ENDPOINT = "a gateway with this endpoint already exists in the o
 
 /** Reads and writes `gateways`. */
 export class Gateways {
-  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
+  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {}
 
   /** Creates a gateway; a duplicate endpoint in the org is a conflict. */
-  create(orgId: string, input: GatewayInput): Gateway {
+  async create(orgId: string, input: GatewayInput): Promise<Gateway> {
     const ts = now();
     const gw: Gateway = { id: newId(), orgId, ...input, createdAt: ts, updatedAt: ts };
-    uniqueOr("endpoint", DUPLICATE_ENDPOINT, () =>
-      this.db.prepare(
+    await uniqueOr("endpoint", DUPLICATE_ENDPOINT, () =>
+      this.db.run(
         `INSERT INTO gateways (id, org_id, name, description, type, endpoint, configuration, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
         gw.id,
         orgId,
         gw.name,
@@ -81,73 +78,82 @@ export class Gateways {
   }
 
   /** The gateway `id` of `orgId`, if any. */
-  get(orgId: string, id: string): Gateway | undefined {
-    const r = this.db.prepare("SELECT * FROM gateways WHERE org_id = ? AND id = ?").get(orgId, id);
+  async get(orgId: string, id: string): Promise<Gateway | undefined> {
+    const r = await this.db.get("SELECT * FROM gateways WHERE org_id = ? AND id = ?", orgId, id);
     return r ? toGateway(r) : undefined;
   }
 
   /** The gateway `id`, in whichever org it is (for the MCP layer, which knows gateways by id). */
-  find(id: string): Gateway | undefined {
-    const r = this.db.prepare("SELECT * FROM gateways WHERE id = ?").get(id);
+  async find(id: string): Promise<Gateway | undefined> {
+    const r = await this.db.get("SELECT * FROM gateways WHERE id = ?", id);
     return r ? toGateway(r) : undefined;
   }
 
   /** True when a gateway with `id` exists (in any org). */
-  exists(id: string): boolean {
-    return this.db.prepare("SELECT 1 AS x FROM gateways WHERE id = ?").get(id) !== undefined;
+  async exists(id: string): Promise<boolean> {
+    return await this.db.get("SELECT 1 AS x FROM gateways WHERE id = ?", id) !== undefined;
   }
 
   /** The gateway serving `endpoint` in the org with slug `orgSlug`, if any. */
-  byPath(orgSlug: string, endpoint: string): Gateway | undefined {
-    const r = this.db.prepare(
+  async byPath(orgSlug: string, endpoint: string): Promise<Gateway | undefined> {
+    const r = await this.db.get(
       `SELECT g.* FROM gateways g JOIN orgs o ON o.id = g.org_id
        WHERE o.slug = ? AND g.endpoint = ?`,
-    ).get(orgSlug, endpoint);
+      orgSlug,
+      endpoint,
+    );
     return r ? toGateway(r) : undefined;
   }
 
   /** The gateways of `orgId`, oldest first. */
-  list(orgId: string): Gateway[] {
-    return this.db.prepare("SELECT * FROM gateways WHERE org_id = ? ORDER BY created_at, id")
-      .all(orgId).map(toGateway);
+  async list(orgId: string): Promise<Gateway[]> {
+    return (await this.db.all(
+      "SELECT * FROM gateways WHERE org_id = ? ORDER BY created_at, id",
+      orgId,
+    ))
+      .map(toGateway);
   }
 
   /** A page of the gateways of `orgId`, oldest first (then by id). The key is `[createdAt, id]`. */
-  page(orgId: string, req: PageRequest): Page<Gateway> {
+  async page(orgId: string, req: PageRequest): Promise<Page<Gateway>> {
     checkRequest(req, 2);
     const after = req.after ? "AND (created_at, id) > (?, ?)" : "";
-    const rows = this.db.prepare(
+    const rows = await this.db.all(
       `SELECT * FROM gateways WHERE org_id = ? ${after} ORDER BY created_at, id LIMIT ?`,
-    ).all(orgId, ...(req.after ?? []), req.limit + 1);
+      orgId,
+      ...(req.after ?? []),
+      req.limit + 1,
+    );
     return pageOf(rows, req.limit, (r) => [r.created_at as string, r.id as string], toGateway);
   }
 
   /** Replaces the settable fields of a gateway; undefined when not found. */
-  update(orgId: string, id: string, input: GatewayInput): Gateway | undefined {
+  async update(orgId: string, id: string, input: GatewayInput): Promise<Gateway | undefined> {
     const ts = now();
-    const res = uniqueOr("endpoint", DUPLICATE_ENDPOINT, () =>
-      this.db.prepare(
-        `UPDATE gateways SET name = ?, description = ?, type = ?, endpoint = ?, configuration = ?,
-         updated_at = ? WHERE org_id = ? AND id = ?`,
-      ).run(
-        input.name,
-        input.description,
-        input.type,
-        input.endpoint,
-        JSON.stringify(input.configuration),
-        ts,
-        orgId,
-        id,
-      ));
-    if (Number(res.changes) === 0) return undefined;
-    this.changes.emit([id]);
-    return this.get(orgId, id);
+    return await this.db.tx(async () => {
+      const res = await uniqueOr("endpoint", DUPLICATE_ENDPOINT, () =>
+        this.db.run(
+          `UPDATE gateways SET name = ?, description = ?, type = ?, endpoint = ?,
+           configuration = ?, updated_at = ? WHERE org_id = ? AND id = ?`,
+          input.name,
+          input.description,
+          input.type,
+          input.endpoint,
+          JSON.stringify(input.configuration),
+          ts,
+          orgId,
+          id,
+        ));
+      if (res.changes === 0) return undefined;
+      this.changes.emit([id]);
+      return await this.get(orgId, id);
+    });
   }
 
   /** Deletes a gateway with its assignments, keys and auth methods; false when not found. */
-  delete(orgId: string, id: string): boolean {
-    const res = this.db.prepare("DELETE FROM gateways WHERE org_id = ? AND id = ?").run(orgId, id);
-    if (Number(res.changes) === 0) return false;
+  async delete(orgId: string, id: string): Promise<boolean> {
+    const res = await this.db.run("DELETE FROM gateways WHERE org_id = ? AND id = ?", orgId, id);
+    if (res.changes === 0) return false;
     this.changes.emit([id]);
     return true;
   }

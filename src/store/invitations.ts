@@ -7,8 +7,8 @@
  *
  * @module
  */
-import type { Db } from "./db.ts";
 import type { Orgs, Role } from "./orgs.ts";
+import type { Row, SqlEngine } from "./sql.ts";
 import { newId, now } from "./util.ts";
 
 /** A pending invitation (never its token). */
@@ -21,8 +21,6 @@ export interface Invitation {
   createdAt: string;
   expiresAt: string;
 }
-
-type Row = Record<string, unknown>;
 
 function toInvitation(r: Row): Invitation {
   return {
@@ -38,16 +36,16 @@ function toInvitation(r: Row): Invitation {
 
 /** Reads and writes `org_invitations`. */
 export class Invitations {
-  constructor(private readonly db: Db, private readonly orgs: Orgs) {}
+  constructor(private readonly db: SqlEngine, private readonly orgs: Orgs) {}
 
   /**
    * Invites `email` to `orgId` with `role`. Inviting an email again replaces
    * its pending invitation, so only the newest token works.
    */
-  create(
+  async create(
     orgId: string,
     invite: { email: string; role: Role; tokenHash: string; invitedBy: string; expiresAt: string },
-  ): Invitation {
+  ): Promise<Invitation> {
     const inv: Invitation = {
       id: newId(),
       orgId,
@@ -57,13 +55,15 @@ export class Invitations {
       createdAt: now(),
       expiresAt: invite.expiresAt,
     };
-    this.db.tx(() => {
-      this.db.prepare("DELETE FROM org_invitations WHERE org_id = ? AND email = ?")
-        .run(orgId, inv.email);
-      this.db.prepare(
+    await this.db.tx(async () => {
+      await this.db.run(
+        "DELETE FROM org_invitations WHERE org_id = ? AND email = ?",
+        orgId,
+        inv.email,
+      );
+      await this.db.run(
         `INSERT INTO org_invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
         inv.id,
         orgId,
         inv.email,
@@ -78,30 +78,38 @@ export class Invitations {
   }
 
   /** The pending invitations of `orgId`, expired ones included (they say so by `expiresAt`). */
-  list(orgId: string): Invitation[] {
-    return this.db.prepare(
+  async list(orgId: string): Promise<Invitation[]> {
+    const rows = await this.db.all(
       "SELECT * FROM org_invitations WHERE org_id = ? ORDER BY created_at, email",
-    ).all(orgId).map(toInvitation);
+      orgId,
+    );
+    return rows.map(toInvitation);
   }
 
   /** One invitation of `orgId`. */
-  get(orgId: string, id: string): Invitation | undefined {
-    const r = this.db.prepare("SELECT * FROM org_invitations WHERE org_id = ? AND id = ?")
-      .get(orgId, id);
+  async get(orgId: string, id: string): Promise<Invitation | undefined> {
+    const r = await this.db.get(
+      "SELECT * FROM org_invitations WHERE org_id = ? AND id = ?",
+      orgId,
+      id,
+    );
     return r ? toInvitation(r) : undefined;
   }
 
   /** The invitation whose token hashes to `hash`, expired or not. */
-  byTokenHash(hash: string): Invitation | undefined {
-    const r = this.db.prepare("SELECT * FROM org_invitations WHERE token_hash = ?").get(hash);
+  async byTokenHash(hash: string): Promise<Invitation | undefined> {
+    const r = await this.db.get("SELECT * FROM org_invitations WHERE token_hash = ?", hash);
     return r ? toInvitation(r) : undefined;
   }
 
   /** Withdraws an invitation; false when not found in `orgId`. */
-  delete(orgId: string, id: string): boolean {
-    const res = this.db.prepare("DELETE FROM org_invitations WHERE org_id = ? AND id = ?")
-      .run(orgId, id);
-    return Number(res.changes) > 0;
+  async delete(orgId: string, id: string): Promise<boolean> {
+    const res = await this.db.run(
+      "DELETE FROM org_invitations WHERE org_id = ? AND id = ?",
+      orgId,
+      id,
+    );
+    return res.changes > 0;
   }
 
   /**
@@ -109,13 +117,13 @@ export class Invitations {
    * transaction. False when the invitation is gone (withdrawn, replaced, or
    * accepted by a concurrent request); a membership that already exists is a conflict.
    */
-  accept(id: string, userId: string): boolean {
-    return this.db.tx(() => {
-      const r = this.db.prepare("SELECT * FROM org_invitations WHERE id = ?").get(id);
+  async accept(id: string, userId: string): Promise<boolean> {
+    return await this.db.tx(async () => {
+      const r = await this.db.get("SELECT * FROM org_invitations WHERE id = ?", id);
       if (!r) return false;
       const inv = toInvitation(r);
-      this.db.prepare("DELETE FROM org_invitations WHERE id = ?").run(id);
-      this.orgs.addMember(inv.orgId, userId, inv.role);
+      await this.db.run("DELETE FROM org_invitations WHERE id = ?", id);
+      await this.orgs.addMember(inv.orgId, userId, inv.role);
       return true;
     });
   }

@@ -6,7 +6,7 @@
  */
 import type { RateLimit } from "../limits/request_limits.ts";
 import type { ChangeFeed } from "./changes.ts";
-import type { Db } from "./db.ts";
+import type { Row, SqlEngine } from "./sql.ts";
 import { newId, now } from "./util.ts";
 
 /** What the API shows of any stored key: never its value or hash. */
@@ -32,8 +32,6 @@ export interface GatewayKey extends KeyInfo {
   /** Its own rate limit, which replaces the gateway's default per caller; null when none. */
   rateLimit: RateLimit | null;
 }
-
-type Row = Record<string, unknown>;
 
 function toKeyInfo(r: Row): KeyInfo {
   return {
@@ -79,15 +77,23 @@ export interface NewKey {
 
 /** Reads and writes `access_keys`. */
 export class AccessKeys {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlEngine) {}
 
   /** Stores a new access key for `userId` acting in `orgId`. */
-  create(orgId: string, userId: string, key: NewKey): AccessKey {
+  async create(orgId: string, userId: string, key: NewKey): Promise<AccessKey> {
     const row = { id: newId(), createdAt: now() };
-    this.db.prepare(
+    await this.db.run(
       `INSERT INTO access_keys (id, org_id, user_id, name, key_hash, prefix, created_at, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(row.id, orgId, userId, key.name, key.hash, key.prefix, row.createdAt, key.expiresAt);
+      row.id,
+      orgId,
+      userId,
+      key.name,
+      key.hash,
+      key.prefix,
+      row.createdAt,
+      key.expiresAt,
+    );
     return {
       id: row.id,
       orgId,
@@ -101,35 +107,41 @@ export class AccessKeys {
   }
 
   /** The key whose hash is `hash`, active or not. */
-  byHash(hash: string): AccessKey | undefined {
-    const r = this.db.prepare("SELECT * FROM access_keys WHERE key_hash = ?").get(hash);
+  async byHash(hash: string): Promise<AccessKey | undefined> {
+    const r = await this.db.get("SELECT * FROM access_keys WHERE key_hash = ?", hash);
     return r ? toAccessKey(r) : undefined;
   }
 
   /** Keys in `orgId`, all of them or only those of `userId`. */
-  list(orgId: string, userId?: string): AccessKey[] {
+  async list(orgId: string, userId?: string): Promise<AccessKey[]> {
     const rows = userId === undefined
-      ? this.db.prepare("SELECT * FROM access_keys WHERE org_id = ? ORDER BY created_at, id")
-        .all(orgId)
-      : this.db.prepare(
+      ? await this.db.all(
+        "SELECT * FROM access_keys WHERE org_id = ? ORDER BY created_at, id",
+        orgId,
+      )
+      : await this.db.all(
         "SELECT * FROM access_keys WHERE org_id = ? AND user_id = ? ORDER BY created_at, id",
-      ).all(orgId, userId);
+        orgId,
+        userId,
+      );
     return rows.map(toAccessKey);
   }
 
   /** One key of `orgId`, if it exists there. */
-  get(orgId: string, id: string): AccessKey | undefined {
-    const r = this.db.prepare("SELECT * FROM access_keys WHERE org_id = ? AND id = ?")
-      .get(orgId, id);
+  async get(orgId: string, id: string): Promise<AccessKey | undefined> {
+    const r = await this.db.get("SELECT * FROM access_keys WHERE org_id = ? AND id = ?", orgId, id);
     return r ? toAccessKey(r) : undefined;
   }
 
   /** Marks a key revoked; returns the updated key, or undefined when not found in `orgId`. */
-  revoke(orgId: string, id: string): AccessKey | undefined {
-    this.db.prepare(
+  async revoke(orgId: string, id: string): Promise<AccessKey | undefined> {
+    await this.db.run(
       "UPDATE access_keys SET revoked_at = ? WHERE org_id = ? AND id = ? AND revoked_at IS NULL",
-    ).run(now(), orgId, id);
-    return this.get(orgId, id);
+      now(),
+      orgId,
+      id,
+    );
+    return await this.get(orgId, id);
   }
 }
 
@@ -138,22 +150,23 @@ export class GatewayKeys {
   /**
    * Increments whenever a key is created or revoked, so caches of keys (the
    * MCP authenticator's) can tell with a number compare that they are stale.
+   * It moves once the write is done and before its caller hears of it, so a
+   * lookup that began before it is never cached after it.
    */
   version = 0;
 
-  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
+  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {}
 
   /** Stores a new key for `gatewayId`. */
-  create(
+  async create(
     gatewayId: string,
     key: NewKey & { scopes: string[]; rateLimit: RateLimit | null },
-  ): GatewayKey {
+  ): Promise<GatewayKey> {
     const row = { id: newId(), createdAt: now() };
-    this.db.prepare(
+    await this.db.run(
       `INSERT INTO gateway_keys (id, gateway_id, name, key_hash, prefix, scopes, created_at,
        expires_at, rate_limit_requests, rate_limit_window_seconds)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
       row.id,
       gatewayId,
       key.name,
@@ -183,46 +196,61 @@ export class GatewayKeys {
    * Sets (or, with null, removes) the rate limit of key `id` of `gatewayId`;
    * undefined when there is no such key. Open MCP requests pick it up next.
    */
-  setRateLimit(gatewayId: string, id: string, rateLimit: RateLimit | null): GatewayKey | undefined {
-    const res = this.db.prepare(
+  async setRateLimit(
+    gatewayId: string,
+    id: string,
+    rateLimit: RateLimit | null,
+  ): Promise<GatewayKey | undefined> {
+    const res = await this.db.run(
       `UPDATE gateway_keys SET rate_limit_requests = ?, rate_limit_window_seconds = ?
        WHERE gateway_id = ? AND id = ?`,
-    ).run(rateLimit?.requests ?? null, rateLimit?.windowSeconds ?? null, gatewayId, id);
-    if (Number(res.changes) === 0) return undefined;
+      rateLimit?.requests ?? null,
+      rateLimit?.windowSeconds ?? null,
+      gatewayId,
+      id,
+    );
+    if (res.changes === 0) return undefined;
     // Caches of keys (the authenticator's) hold the old limit: the version tells them.
     this.version++;
     this.changes.emit([gatewayId]);
-    return this.get(gatewayId, id);
+    return await this.get(gatewayId, id);
   }
 
   /** The key whose hash is `hash`, active or not. */
-  byHash(hash: string): GatewayKey | undefined {
-    const r = this.db.prepare("SELECT * FROM gateway_keys WHERE key_hash = ?").get(hash);
+  async byHash(hash: string): Promise<GatewayKey | undefined> {
+    const r = await this.db.get("SELECT * FROM gateway_keys WHERE key_hash = ?", hash);
     return r ? toGatewayKey(r) : undefined;
   }
 
   /** The keys of `gatewayId`. */
-  list(gatewayId: string): GatewayKey[] {
-    return this.db.prepare(
+  async list(gatewayId: string): Promise<GatewayKey[]> {
+    const rows = await this.db.all(
       "SELECT * FROM gateway_keys WHERE gateway_id = ? ORDER BY created_at, id",
-    )
-      .all(gatewayId).map(toGatewayKey);
+      gatewayId,
+    );
+    return rows.map(toGatewayKey);
   }
 
   /** One key of `gatewayId`. */
-  get(gatewayId: string, id: string): GatewayKey | undefined {
-    const r = this.db.prepare("SELECT * FROM gateway_keys WHERE gateway_id = ? AND id = ?")
-      .get(gatewayId, id);
+  async get(gatewayId: string, id: string): Promise<GatewayKey | undefined> {
+    const r = await this.db.get(
+      "SELECT * FROM gateway_keys WHERE gateway_id = ? AND id = ?",
+      gatewayId,
+      id,
+    );
     return r ? toGatewayKey(r) : undefined;
   }
 
   /** Marks a key revoked; returns the updated key, or undefined when not found. */
-  revoke(gatewayId: string, id: string): GatewayKey | undefined {
-    this.db.prepare(
+  async revoke(gatewayId: string, id: string): Promise<GatewayKey | undefined> {
+    await this.db.run(
       "UPDATE gateway_keys SET revoked_at = ? WHERE gateway_id = ? AND id = ? AND revoked_at IS NULL",
-    ).run(now(), gatewayId, id);
+      now(),
+      gatewayId,
+      id,
+    );
     this.version++;
-    const key = this.get(gatewayId, id);
+    const key = await this.get(gatewayId, id);
     if (key) this.changes.revoked(key.id);
     return key;
   }

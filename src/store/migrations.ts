@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Db } from "./db.ts";
+import type { DatabaseSync } from "node:sqlite";
 
 const MIGRATIONS: readonly string[] = [
   // 1: organizations, users, access keys, gateways, tools, gateway keys and auth methods.
@@ -529,9 +529,12 @@ const MIGRATIONS: readonly string[] = [
 /** The schema version this build expects. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Applies every migration newer than the database's `user_version`, each in its own transaction. */
-export function migrate(db: Db): void {
-  const current = Number(db.raw.prepare("PRAGMA user_version").get()?.user_version ?? 0);
+/**
+ * Applies every migration newer than the database's `user_version`, each in
+ * its own transaction, on the connection `db` before anything else uses it.
+ */
+export function migrate(db: DatabaseSync): void {
+  const current = Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
   if (current > MIGRATIONS.length) {
     throw new Error(
       `database schema version ${current} is newer than this build (${MIGRATIONS.length}); upgrade Gatehouse`,
@@ -541,19 +544,24 @@ export function migrate(db: Db): void {
   // A migration that rebuilds a table others refer to must not cascade its DROP onto them;
   // SQLite ignores this pragma inside a transaction, so it is set around them, and every
   // reference is checked before the migration commits.
-  db.raw.exec("PRAGMA foreign_keys = OFF");
+  db.exec("PRAGMA foreign_keys = OFF");
   try {
     for (let v = current; v < MIGRATIONS.length; v++) {
-      db.tx(() => {
-        db.raw.exec(MIGRATIONS[v]);
-        const broken = db.raw.prepare("PRAGMA foreign_key_check").all();
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        db.exec(MIGRATIONS[v]);
+        const broken = db.prepare("PRAGMA foreign_key_check").all();
         if (broken.length > 0) {
           throw new Error(`migration ${v + 1} left ${broken.length} broken references`);
         }
-        db.raw.exec(`PRAGMA user_version = ${v + 1}`);
-      });
+        db.exec(`PRAGMA user_version = ${v + 1}`);
+        db.exec("COMMIT");
+      } catch (err) {
+        if (db.isTransaction) db.exec("ROLLBACK");
+        throw err;
+      }
     }
   } finally {
-    db.raw.exec("PRAGMA foreign_keys = ON");
+    db.exec("PRAGMA foreign_keys = ON");
   }
 }

@@ -7,8 +7,8 @@
  * @module
  */
 import type { ChangeFeed } from "./changes.ts";
-import type { Db } from "./db.ts";
 import type { Role } from "./orgs.ts";
+import type { Row, SqlEngine } from "./sql.ts";
 import { newId, now } from "./util.ts";
 
 /** A dynamically registered client (RFC 7591). */
@@ -74,8 +74,6 @@ export interface ActiveAccess {
   resource: string;
 }
 
-type Row = Record<string, unknown>;
-
 function toClient(r: Row): OAuthClient {
   return {
     id: r.id as string,
@@ -109,16 +107,15 @@ const GRANT_COLUMNS =
 
 /** Reads and writes `oauth_clients`, `oauth_grants`, `oauth_codes` and `oauth_tokens`. */
 export class OAuthStore {
-  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
+  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {}
 
   /** Stores a registered client. */
-  createClient(client: Omit<OAuthClient, "createdAt">): OAuthClient {
+  async createClient(client: Omit<OAuthClient, "createdAt">): Promise<OAuthClient> {
     const row = { ...client, createdAt: now() };
-    this.db.prepare(
+    await this.db.run(
       `INSERT INTO oauth_clients (id, gateway_id, client_name, redirect_uris,
          token_endpoint_auth_method, secret_hash, metadata, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
       row.id,
       row.gatewayId,
       row.clientName,
@@ -132,9 +129,12 @@ export class OAuthStore {
   }
 
   /** The client registered as `id` on `gatewayId` (clients never cross gateways). */
-  getClient(gatewayId: string, id: string): OAuthClient | undefined {
-    const r = this.db.prepare("SELECT * FROM oauth_clients WHERE gateway_id = ? AND id = ?")
-      .get(gatewayId, id);
+  async getClient(gatewayId: string, id: string): Promise<OAuthClient | undefined> {
+    const r = await this.db.get(
+      "SELECT * FROM oauth_clients WHERE gateway_id = ? AND id = ?",
+      gatewayId,
+      id,
+    );
     return r ? toClient(r) : undefined;
   }
 
@@ -142,16 +142,15 @@ export class OAuthStore {
    * Records a consent and its authorization code in one transaction (a code
    * without its grant, or the reverse, would be useless).
    */
-  createGrantWithCode(
+  async createGrantWithCode(
     grant: Omit<OAuthGrant, "id" | "createdAt" | "revokedAt">,
     code: { hash: string; redirectUri: string; codeChallenge: string; expiresAt: string },
-  ): OAuthGrant {
+  ): Promise<OAuthGrant> {
     const g: OAuthGrant = { ...grant, id: newId(), createdAt: now(), revokedAt: null };
-    this.db.tx(() => {
-      this.db.prepare(
+    await this.db.tx(async () => {
+      await this.db.run(
         `INSERT INTO oauth_grants (id, gateway_id, client_id, user_id, scopes, resource, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
         g.id,
         g.gatewayId,
         g.clientId,
@@ -160,10 +159,15 @@ export class OAuthStore {
         g.resource,
         g.createdAt,
       );
-      this.db.prepare(
+      await this.db.run(
         `INSERT INTO oauth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at)
          VALUES (?, ?, ?, ?, ?)`,
-      ).run(code.hash, g.id, code.redirectUri, code.codeChallenge, code.expiresAt);
+        code.hash,
+        g.id,
+        code.redirectUri,
+        code.codeChallenge,
+        code.expiresAt,
+      );
     });
     return g;
   }
@@ -174,15 +178,16 @@ export class OAuthStore {
    * update and the read share one transaction: two concurrent redemptions
    * cannot both see the code unused.
    */
-  redeemCode(hash: string): { code: OAuthCode; grant: OAuthGrant } | undefined {
-    return this.db.tx(() => {
-      const r = this.db.prepare(
+  async redeemCode(hash: string): Promise<{ code: OAuthCode; grant: OAuthGrant } | undefined> {
+    return await this.db.tx(async () => {
+      const r = await this.db.get(
         `SELECT c.redirect_uri, c.code_challenge, c.expires_at, c.used_at, ${GRANT_COLUMNS}
          FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id WHERE c.code_hash = ?`,
-      ).get(hash);
+        hash,
+      );
       if (!r) return undefined;
       if (r.used_at === null) {
-        this.db.prepare("UPDATE oauth_codes SET used_at = ? WHERE code_hash = ?").run(now(), hash);
+        await this.db.run("UPDATE oauth_codes SET used_at = ? WHERE code_hash = ?", now(), hash);
       }
       return {
         code: {
@@ -198,25 +203,32 @@ export class OAuthStore {
   }
 
   /** Stores a token of `grantId` granting `scopes`. */
-  addToken(
+  async addToken(
     grantId: string,
     kind: TokenKind,
     hash: string,
     expiresAt: string,
     scopes: readonly string[],
-  ): void {
-    this.db.prepare(
+  ): Promise<void> {
+    await this.db.run(
       `INSERT INTO oauth_tokens (token_hash, grant_id, kind, created_at, expires_at, scopes)
        VALUES (?, ?, ?, ?, ?, ?)`,
-    ).run(hash, grantId, kind, now(), expiresAt, JSON.stringify(scopes));
+      hash,
+      grantId,
+      kind,
+      now(),
+      expiresAt,
+      JSON.stringify(scopes),
+    );
   }
 
   /** The token with `hash` and its grant, in any state. */
-  token(hash: string): OAuthTokenRecord | undefined {
-    const r = this.db.prepare(
+  async token(hash: string): Promise<OAuthTokenRecord | undefined> {
+    const r = await this.db.get(
       `SELECT t.kind, t.expires_at, t.scopes, t.used_at, t.revoked_at, ${GRANT_COLUMNS}
        FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id WHERE t.token_hash = ?`,
-    ).get(hash);
+      hash,
+    );
     if (!r) return undefined;
     return {
       kind: r.kind as TokenKind,
@@ -233,25 +245,32 @@ export class OAuthStore {
    * when this call was the one that used it. Rotation relies on this being
    * a single conditional update: of two concurrent refreshes only one wins.
    */
-  useRefreshToken(hash: string): boolean {
-    const res = this.db.prepare(
+  async useRefreshToken(hash: string): Promise<boolean> {
+    const res = await this.db.run(
       `UPDATE oauth_tokens SET used_at = ?
        WHERE token_hash = ? AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL`,
-    ).run(now(), hash);
-    return Number(res.changes) === 1;
+      now(),
+      hash,
+    );
+    return res.changes === 1;
   }
 
   /** Revokes one token. */
-  revokeToken(hash: string): void {
-    this.db.prepare(
+  async revokeToken(hash: string): Promise<void> {
+    await this.db.run(
       "UPDATE oauth_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
-    ).run(now(), hash);
+      now(),
+      hash,
+    );
   }
 
   /** Revokes a grant: every code and token of the family stops working at once. */
-  revokeGrant(grantId: string): void {
-    this.db.prepare("UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-      .run(now(), grantId);
+  async revokeGrant(grantId: string): Promise<void> {
+    await this.db.run(
+      "UPDATE oauth_grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+      now(),
+      grantId,
+    );
     this.changes.revoked(grantId);
   }
 
@@ -261,8 +280,12 @@ export class OAuthStore {
    * user still a member of the gateway's org. One indexed lookup: this runs
    * on every MCP request.
    */
-  activeAccess(gatewayId: string, hash: string, at = now()): ActiveAccess | undefined {
-    const r = this.db.prepare(
+  async activeAccess(
+    gatewayId: string,
+    hash: string,
+    at = now(),
+  ): Promise<ActiveAccess | undefined> {
+    const r = await this.db.get(
       `SELECT g.id, g.client_id, g.user_id, t.scopes, g.resource, m.role
        FROM oauth_tokens t
        JOIN oauth_grants g ON g.id = t.grant_id
@@ -270,7 +293,10 @@ export class OAuthStore {
        JOIN org_members m ON m.org_id = gw.org_id AND m.user_id = g.user_id
        WHERE t.token_hash = ? AND t.kind = 'access' AND g.gateway_id = ?
          AND t.revoked_at IS NULL AND g.revoked_at IS NULL AND t.expires_at > ?`,
-    ).get(hash, gatewayId, at);
+      hash,
+      gatewayId,
+      at,
+    );
     if (!r) return undefined;
     return {
       grantId: r.id as string,
@@ -283,10 +309,10 @@ export class OAuthStore {
   }
 
   /** Deletes codes and tokens expired before `before` (housekeeping; nothing reads them). */
-  prune(before: string): void {
-    this.db.tx(() => {
-      this.db.prepare("DELETE FROM oauth_codes WHERE expires_at < ?").run(before);
-      this.db.prepare("DELETE FROM oauth_tokens WHERE expires_at < ?").run(before);
+  async prune(before: string): Promise<void> {
+    await this.db.tx(async () => {
+      await this.db.run("DELETE FROM oauth_codes WHERE expires_at < ?", before);
+      await this.db.run("DELETE FROM oauth_tokens WHERE expires_at < ?", before);
     });
   }
 }

@@ -4,8 +4,8 @@
  * @module
  */
 import { type ChangeFeed, userPrincipalId } from "./changes.ts";
-import type { Db } from "./db.ts";
 import { ConflictError, uniqueOr } from "./errors.ts";
+import type { Row, SqlEngine } from "./sql.ts";
 import { newId, now, parseJson } from "./util.ts";
 
 /** The roles a member can hold, strongest first. */
@@ -31,8 +31,6 @@ export interface Member {
   role: Role;
   createdAt: string;
 }
-
-type Row = Record<string, unknown>;
 
 function toOrg(r: Row): Org {
   return {
@@ -67,95 +65,117 @@ export class Orgs {
    */
   membersVersion = 0;
 
-  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
+  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {}
 
   /** Creates an org and makes `ownerId` its owner, in one transaction. */
-  create(name: string, slug: string, ownerId: string): Org {
+  async create(name: string, slug: string, ownerId: string): Promise<Org> {
     const org: Org = { id: newId(), name, slug, createdAt: now(), settings: {} };
-    return this.db.tx(() => {
-      uniqueOr(
+    return await this.db.tx(async () => {
+      await uniqueOr(
         "slug",
         `an organization with slug '${slug}' already exists`,
         () =>
-          this.db.prepare("INSERT INTO orgs (id, name, slug, created_at) VALUES (?, ?, ?, ?)")
-            .run(org.id, org.name, org.slug, org.createdAt),
+          this.db.run(
+            "INSERT INTO orgs (id, name, slug, created_at) VALUES (?, ?, ?, ?)",
+            org.id,
+            org.name,
+            org.slug,
+            org.createdAt,
+          ),
       );
-      this.addMember(org.id, ownerId, "owner");
+      await this.addMember(org.id, ownerId, "owner");
       return org;
     });
   }
 
   /** Replaces the settings of `orgId`; false when there is no such org. */
-  setSettings(orgId: string, settings: Record<string, unknown>): boolean {
-    const res = this.db.prepare("UPDATE orgs SET settings = ? WHERE id = ?")
-      .run(JSON.stringify(settings), orgId);
+  async setSettings(orgId: string, settings: Record<string, unknown>): Promise<boolean> {
+    const res = await this.db.run(
+      "UPDATE orgs SET settings = ? WHERE id = ?",
+      JSON.stringify(settings),
+      orgId,
+    );
     this.settingsVersion++;
-    return Number(res.changes) > 0;
+    return res.changes > 0;
   }
 
   /** How many orgs exist. */
-  count(): number {
-    return Number(this.db.prepare("SELECT COUNT(*) AS n FROM orgs").get()?.n ?? 0);
+  async count(): Promise<number> {
+    return Number((await this.db.get("SELECT COUNT(*) AS n FROM orgs"))?.n ?? 0);
   }
 
   /** The org with `id`, if any. */
-  get(id: string): Org | undefined {
-    const r = this.db.prepare("SELECT * FROM orgs WHERE id = ?").get(id);
+  async get(id: string): Promise<Org | undefined> {
+    const r = await this.db.get("SELECT * FROM orgs WHERE id = ?", id);
     return r ? toOrg(r) : undefined;
   }
 
   /** The org with `slug`, if any. */
-  bySlug(slug: string): Org | undefined {
-    const r = this.db.prepare("SELECT * FROM orgs WHERE slug = ?").get(slug);
+  async bySlug(slug: string): Promise<Org | undefined> {
+    const r = await this.db.get("SELECT * FROM orgs WHERE slug = ?", slug);
     return r ? toOrg(r) : undefined;
   }
 
   /** The orgs `userId` belongs to, with the user's role in each. */
-  forUser(userId: string): (Org & { role: Role })[] {
-    return this.db.prepare(
+  async forUser(userId: string): Promise<(Org & { role: Role })[]> {
+    const rows = await this.db.all(
       `SELECT o.*, m.role FROM orgs o JOIN org_members m ON m.org_id = o.id
        WHERE m.user_id = ? ORDER BY o.created_at, o.slug`,
-    ).all(userId).map((r) => ({ ...toOrg(r), role: r.role as Role }));
+      userId,
+    );
+    return rows.map((r) => ({ ...toOrg(r), role: r.role as Role }));
   }
 
   /** The role of `userId` in `orgId`, or undefined when not a member. */
-  roleOf(orgId: string, userId: string): Role | undefined {
-    const r = this.db.prepare("SELECT role FROM org_members WHERE org_id = ? AND user_id = ?")
-      .get(orgId, userId);
+  async roleOf(orgId: string, userId: string): Promise<Role | undefined> {
+    const r = await this.db.get(
+      "SELECT role FROM org_members WHERE org_id = ? AND user_id = ?",
+      orgId,
+      userId,
+    );
     return r?.role as Role | undefined;
   }
 
   /** Adds `userId` to `orgId` with `role`; a duplicate membership is a conflict. */
-  addMember(orgId: string, userId: string, role: Role): void {
-    uniqueOr("email", "this user is already a member of the organization", () =>
-      this.db.prepare(
+  async addMember(orgId: string, userId: string, role: Role): Promise<void> {
+    await uniqueOr("email", "this user is already a member of the organization", () =>
+      this.db.run(
         "INSERT INTO org_members (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)",
-      ).run(orgId, userId, role, now()));
+        orgId,
+        userId,
+        role,
+        now(),
+      ));
     this.membersVersion++;
   }
 
   /** The members of `orgId`. */
-  members(orgId: string): Member[] {
-    return this.db.prepare(
+  async members(orgId: string): Promise<Member[]> {
+    const rows = await this.db.all(
       `SELECT m.user_id, m.role, m.created_at, u.email, u.name FROM org_members m
        JOIN users u ON u.id = m.user_id WHERE m.org_id = ? ORDER BY m.created_at, u.email`,
-    ).all(orgId).map(toMember);
+      orgId,
+    );
+    return rows.map(toMember);
   }
 
   /** One member of `orgId`, if `userId` is one. */
-  member(orgId: string, userId: string): Member | undefined {
-    const r = this.db.prepare(
+  async member(orgId: string, userId: string): Promise<Member | undefined> {
+    const r = await this.db.get(
       `SELECT m.user_id, m.role, m.created_at, u.email, u.name FROM org_members m
        JOIN users u ON u.id = m.user_id WHERE m.org_id = ? AND m.user_id = ?`,
-    ).get(orgId, userId);
+      orgId,
+      userId,
+    );
     return r ? toMember(r) : undefined;
   }
 
   /** How many owners `orgId` has. */
-  ownerCount(orgId: string): number {
-    const r = this.db.prepare(
+  async ownerCount(orgId: string): Promise<number> {
+    const r = await this.db.get(
       "SELECT COUNT(*) AS n FROM org_members WHERE org_id = ? AND role = 'owner'",
-    ).get(orgId);
+      orgId,
+    );
     return Number(r?.n ?? 0);
   }
 
@@ -164,13 +184,17 @@ export class Orgs {
    * Demoting the last owner is a {@link ConflictError}: checked in the same
    * transaction as the write, so two concurrent demotions cannot both pass.
    */
-  setRole(orgId: string, userId: string, role: Role): boolean {
-    return this.db.tx(() => {
-      const current = this.roleOf(orgId, userId);
+  async setRole(orgId: string, userId: string, role: Role): Promise<boolean> {
+    return await this.db.tx(async () => {
+      const current = await this.roleOf(orgId, userId);
       if (!current) return false;
-      if (current === "owner" && role !== "owner") this.#keepAnOwner(orgId, "role");
-      this.db.prepare("UPDATE org_members SET role = ? WHERE org_id = ? AND user_id = ?")
-        .run(role, orgId, userId);
+      if (current === "owner" && role !== "owner") await this.#keepAnOwner(orgId, "role");
+      await this.db.run(
+        "UPDATE org_members SET role = ? WHERE org_id = ? AND user_id = ?",
+        role,
+        orgId,
+        userId,
+      );
       this.membersVersion++;
       // Sessions opened under the old role (by password) end; a new one gets the new role.
       this.changes.revoked(userPrincipalId(userId));
@@ -183,15 +207,13 @@ export class Orgs {
    * returns false when there is no such member. Removing the last owner is a
    * {@link ConflictError}.
    */
-  removeMember(orgId: string, userId: string): boolean {
-    return this.db.tx(() => {
-      const current = this.roleOf(orgId, userId);
+  async removeMember(orgId: string, userId: string): Promise<boolean> {
+    return await this.db.tx(async () => {
+      const current = await this.roleOf(orgId, userId);
       if (!current) return false;
-      if (current === "owner") this.#keepAnOwner(orgId, "userId");
-      this.db.prepare("DELETE FROM access_keys WHERE org_id = ? AND user_id = ?")
-        .run(orgId, userId);
-      this.db.prepare("DELETE FROM org_members WHERE org_id = ? AND user_id = ?")
-        .run(orgId, userId);
+      if (current === "owner") await this.#keepAnOwner(orgId, "userId");
+      await this.db.run("DELETE FROM access_keys WHERE org_id = ? AND user_id = ?", orgId, userId);
+      await this.db.run("DELETE FROM org_members WHERE org_id = ? AND user_id = ?", orgId, userId);
       this.membersVersion++;
       this.changes.revoked(userPrincipalId(userId));
       return true;
@@ -199,8 +221,8 @@ export class Orgs {
   }
 
   /** Throws unless `orgId` has an owner besides the one about to go. */
-  #keepAnOwner(orgId: string, field: string): void {
-    if (this.ownerCount(orgId) <= 1) {
+  async #keepAnOwner(orgId: string, field: string): Promise<void> {
+    if (await this.ownerCount(orgId) <= 1) {
       throw new ConflictError(field, "an organization must keep at least one owner");
     }
   }

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type { Row } from "./sql.ts";
 
 /** The key of one row in its list's order: the sort columns' values, `id` last. */
 export type PageKey = readonly string[];
@@ -28,8 +29,6 @@ export interface Page<T> {
   /** The key of the page's last row when more rows follow; absent on the last page. */
   next?: PageKey;
 }
-
-type Row = Record<string, unknown>;
 
 /**
  * A page from `rows`, read with `LIMIT limit + 1` so that one extra row

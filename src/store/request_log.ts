@@ -1,10 +1,11 @@
 /**
- * The request log and its rollup: `request_log` holds one row per MCP
- * request, `request_stats` what `GET /gateways/{id}/stats` reads (calls,
- * failures, last call and a duration histogram per gateway, tool and minute
- * or hour). Both are written by {@link RequestLog.insert}, a batch at a
- * time in one transaction with one prepared statement each, so the rollup
- * always agrees with the log.
+ * The request log and its rollup: `request_log_segments` holds the
+ * records (a segment per org and batch, see `log_segments.ts`) with the
+ * terms they are found by in `request_log_terms`, `request_stats` what
+ * `GET /gateways/{id}/stats` reads (calls, failures, last call and a
+ * duration histogram per gateway, tool and minute or hour). Both are written
+ * by {@link RequestLog.write}, a batch at a time in one transaction, so the
+ * rollup always agrees with the log.
  *
  * Statistics come from the rollup, never from the log's rows: a gateway's
  * figures since any time are, per tool, at most 60 minute rows (up to the
@@ -16,7 +17,6 @@
  * @module
  */
 import type { RequestRecord, RequestStatus } from "../telemetry/requests.ts";
-import type { Db } from "./db.ts";
 import {
   batchOf,
   boundOf,
@@ -31,6 +31,7 @@ import {
   SPANS,
 } from "./log_segments.ts";
 import { checkRequest, type Page, type PageRequest } from "./paging.ts";
+import type { EngineKind, Row, SqlEngine } from "./sql.ts";
 
 /**
  * How long minute rows are kept, in ms: ranges starting earlier start on
@@ -95,14 +96,19 @@ export interface GatewayUsage {
 }
 
 const H = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => `h${i}`);
-const UPSERT_STATS =
+/**
+ * Adds a rollup row to the one stored, if any. Two numbers' larger is
+ * `max()` in SQLite and `GREATEST()` in PostgreSQL.
+ */
+const upsertStats = (kind: EngineKind) =>
   `INSERT INTO request_stats (gateway_id, span, start, name, calls, errors, last_at, ${
     H.join(", ")
   }) VALUES (?, ?, ?, ?, ?, ?, ?, ${H.map(() => "?").join(", ")})
   ON CONFLICT (gateway_id, span, start, name) DO UPDATE SET
-    calls = calls + excluded.calls, errors = errors + excluded.errors,
-    last_at = max(last_at, excluded.last_at), ${
-    H.map((h) => `${h} = ${h} + excluded.${h}`).join(", ")
+    calls = request_stats.calls + excluded.calls,
+    errors = request_stats.errors + excluded.errors,
+    last_at = ${kind === "sqlite" ? "max" : "GREATEST"}(request_stats.last_at, excluded.last_at), ${
+    H.map((h) => `${h} = request_stats.${h} + excluded.${h}`).join(", ")
   }`;
 const SUM_STATS = `SELECT name, SUM(calls) AS calls, SUM(errors) AS errors,
   MAX(last_at) AS last_at, ${H.map((h) => `SUM(${h}) AS ${h}`).join(", ")}
@@ -159,11 +165,11 @@ function figuresOf(calls: number, errors: number, lastAt: number | null, h: numb
 
 /** Writes and reads `request_log_segments` (with their terms) and `request_stats`. */
 export class RequestLog {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlEngine) {}
 
   /** Writes `records` and their rollup in one transaction (see {@link write}). */
-  insert(records: readonly RequestRecord[]): void {
-    if (records.length > 0) this.write(batchOf(records));
+  async insert(records: readonly RequestRecord[]): Promise<void> {
+    if (records.length > 0) await this.write(batchOf(records));
   }
 
   /**
@@ -172,23 +178,32 @@ export class RequestLog {
    * written on the request log's own thread, where waiting for another
    * connection's write (an import's) holds up no request.
    */
-  write(batch: LogBatch): void {
+  async write(batch: LogBatch): Promise<void> {
     if (batch.segments.length === 0) return;
-    this.db.tx(() => {
-      const segment = this.db.prepare(
-        `INSERT INTO request_log_segments (org_id, first_at, last_at, rows, records)
-         VALUES (?, ?, ?, ?, ?) RETURNING id`,
-      );
-      const term = this.db.prepare(
-        "INSERT INTO request_log_terms (term, segment_id) VALUES (?, ?)",
-      );
+    await this.db.tx(async () => {
       for (const s of batch.segments) {
-        const id = segment.get(s.orgId, s.firstAt, s.lastAt, s.rows, s.records)!.id as number;
-        for (const t of s.terms) term.run(t, id);
+        const row = await this.db.get(
+          `INSERT INTO request_log_segments (org_id, first_at, last_at, rows, records)
+           VALUES (?, ?, ?, ?, ?) RETURNING id`,
+          s.orgId,
+          s.firstAt,
+          s.lastAt,
+          s.rows,
+          s.records,
+        );
+        const id = row!.id as number;
+        for (const t of s.terms) {
+          await this.db.run(
+            "INSERT INTO request_log_terms (term, segment_id) VALUES (?, ?)",
+            t,
+            id,
+          );
+        }
       }
-      const stats = this.db.prepare(UPSERT_STATS);
+      const upsert = upsertStats(this.db.kind);
       for (const s of batch.rollups) {
-        stats.run(
+        await this.db.run(
+          upsert,
           s.gatewayId,
           s.span,
           s.start,
@@ -210,7 +225,7 @@ export class RequestLog {
    * once the page is full, a segment whose latest arrival is older than the
    * page's oldest cannot add to it, and reading stops.
    */
-  page(orgId: string, filter: LogFilter, req: PageRequest): Page<LoggedRequest> {
+  async page(orgId: string, filter: LogFilter, req: PageRequest): Promise<Page<LoggedRequest>> {
     checkRequest(req, 2);
     let before: [number, number] | undefined;
     if (req.after) {
@@ -242,27 +257,24 @@ export class RequestLog {
       where.push("first_at <= ?");
       args.push(before[0]);
     }
-    const read = this.db.prepare(
-      `SELECT id, last_at, skipped, records FROM request_log_segments
+    const read = `SELECT id, last_at, skipped, records FROM request_log_segments
        WHERE ${where.join(" AND ")} AND (last_at, id) < (?, ?)
-       ORDER BY last_at DESC, id DESC LIMIT ${SEGMENTS_PER_READ}`,
-    );
+       ORDER BY last_at DESC, id DESC LIMIT ${SEGMENTS_PER_READ}`;
     const wanted = req.limit + 1;
     let found: LoggedRequest[] = [];
     let from: [number, number] = [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
     reading: for (;;) {
-      const segments = read.all(...args, ...from);
+      const segments = await this.db.all(read, ...args, ...from);
       for (const s of segments) {
         const lastAt = s.last_at as number;
         if (found.length >= wanted && lastAt < found[wanted - 1].at) break reading;
-        for (
-          const r of decodeSegment(
-            s.id as number,
-            orgId,
-            s.records as string,
-            s.skipped as number,
-          )
-        ) {
+        const records = decodeSegment(
+          s.id as number,
+          orgId,
+          s.records as string,
+          s.skipped as number,
+        );
+        for (const r of records) {
           if (!passes(r, filter)) continue;
           if (before && (r.at > before[0] || (r.at === before[0] && Number(r.id) >= before[1]))) {
             continue;
@@ -286,12 +298,13 @@ export class RequestLog {
    * rounded down to the minute, or to the hour when older than
    * {@link MINUTES_KEPT_MS}) until `now`, from the rollup.
    */
-  usage(gatewayId: string, since: number, now = Date.now()): GatewayUsage {
+  async usage(gatewayId: string, since: number, now = Date.now()): Promise<GatewayUsage> {
     const from = since - (since % (since < now - MINUTES_KEPT_MS ? HOUR : MINUTE));
     // Minutes up to the first whole hour, hours up to the first whole day (UTC), days after.
     const firstHour = Math.ceil(from / HOUR) * HOUR;
     const firstDay = Math.max(firstHour, Math.ceil(from / DAY) * DAY);
-    const rows = this.db.prepare(SUM_STATS).all(
+    const rows = await this.db.all(
+      SUM_STATS,
       gatewayId,
       firstDay,
       gatewayId,
@@ -318,10 +331,9 @@ export class RequestLog {
   }
 
   /** How many records the log holds (a sum over segments: for start-up, not per request). */
-  count(): number {
-    return Number(
-      this.db.prepare("SELECT COALESCE(SUM(rows), 0) AS n FROM request_log_segments").get()?.n ?? 0,
-    );
+  async count(): Promise<number> {
+    const row = await this.db.get("SELECT COALESCE(SUM(rows), 0) AS n FROM request_log_segments");
+    return Number(row?.n ?? 0);
   }
 
   /**
@@ -332,20 +344,24 @@ export class RequestLog {
    * up to a second of records, so the newest of them outlives its cutoff by
    * at most that.
    */
-  deleteOlder(before: number, chunk: number, now = Date.now()): number {
-    return this.db.tx(() => {
-      const stats = this.db.prepare(
-        `DELETE FROM request_stats WHERE (gateway_id, span, start, name) IN
-         (SELECT gateway_id, span, start, name FROM request_stats
-          WHERE span = ? AND start < ? LIMIT ?)`,
-      );
+  deleteOlder(before: number, chunk: number, now = Date.now()): Promise<number> {
+    return this.db.tx(async () => {
       for (const span of SPANS) {
-        stats.run(span, span === MINUTE ? now - MINUTES_KEPT_MS : before - DAY, chunk);
+        await this.db.run(
+          `DELETE FROM request_stats WHERE (gateway_id, span, start, name) IN
+           (SELECT gateway_id, span, start, name FROM request_stats
+            WHERE span = ? AND start < ? LIMIT ?)`,
+          span,
+          span === MINUTE ? now - MINUTES_KEPT_MS : before - DAY,
+          chunk,
+        );
       }
-      const old = this.db.prepare(
+      const old = await this.db.all(
         `SELECT id, rows FROM request_log_segments WHERE last_at < ? ORDER BY id LIMIT ?`,
-      ).all(before, SEGMENTS_PER_READ * 8);
-      return this.#deleteSegments(old, chunk);
+        before,
+        SEGMENTS_PER_READ * 8,
+      );
+      return await this.#deleteSegments(old, chunk);
     });
   }
 
@@ -353,21 +369,22 @@ export class RequestLog {
    * Deletes the `n` oldest records (by id): whole segments while they fit,
    * and the oldest records of the next one; answers how many went.
    */
-  deleteOldest(n: number): number {
-    return this.db.tx(() => {
+  deleteOldest(n: number): Promise<number> {
+    return this.db.tx(async () => {
       let gone = 0;
       while (gone < n) {
-        const oldest = this.db.prepare(
+        const oldest = await this.db.all(
           "SELECT id, org_id, rows, skipped, records FROM request_log_segments ORDER BY id LIMIT ?",
-        ).all(SEGMENTS_PER_READ);
+          SEGMENTS_PER_READ,
+        );
         if (oldest.length === 0) break;
         for (const s of oldest) {
           const rows = s.rows as number;
           if (gone + rows <= n) {
-            gone += this.#deleteSegments([s], rows);
+            gone += await this.#deleteSegments([s], rows);
             continue;
           }
-          gone += this.#trim(s, n - gone);
+          gone += await this.#trim(s, n - gone);
           break;
         }
       }
@@ -376,20 +393,19 @@ export class RequestLog {
   }
 
   /** Deletes `segments` in order while their records fit in `chunk` (the first always). */
-  #deleteSegments(segments: Record<string, unknown>[], chunk: number): number {
-    const del = this.db.prepare("DELETE FROM request_log_segments WHERE id = ?");
+  async #deleteSegments(segments: Row[], chunk: number): Promise<number> {
     let gone = 0;
     for (const s of segments) {
       const rows = s.rows as number;
       if (gone > 0 && gone + rows > chunk) break;
-      del.run(s.id as number);
+      await this.db.run("DELETE FROM request_log_segments WHERE id = ?", s.id);
       gone += rows;
     }
     return gone;
   }
 
   /** Drops the first `n` records of `segment`; the rest keep their ids. */
-  #trim(segment: Record<string, unknown>, n: number): number {
+  async #trim(segment: Row, n: number): Promise<number> {
     const id = segment.id as number;
     const skipped = segment.skipped as number;
     const records = decodeSegment(
@@ -399,10 +415,9 @@ export class RequestLog {
       skipped,
     );
     const kept = records.slice(n).map(({ id: _, ...r }) => r);
-    this.db.prepare(
+    await this.db.run(
       `UPDATE request_log_segments SET rows = ?, first_at = ?, records = ?, skipped = ?
        WHERE id = ?`,
-    ).run(
       kept.length,
       Math.min(...kept.map((r) => r.at)),
       encodeRecords(kept),

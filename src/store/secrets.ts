@@ -1,14 +1,14 @@
 /**
  * Secrets of an org, as stored: metadata in the clear, the value only as
  * AES-256-GCM ciphertext (encryption happens above the store, in
- * `src/secrets/`, because WebCrypto is asynchronous and store calls are not).
+ * `src/secrets/`, where WebCrypto runs outside any store transaction).
  * Also the vault's key check, which tells at start-up whether the configured
  * key is the one the stored secrets were encrypted with.
  *
  * @module
  */
-import type { Db } from "./db.ts";
 import { uniqueOr } from "./errors.ts";
+import type { Row, SqlEngine } from "./sql.ts";
 import { now } from "./util.ts";
 
 /** What the API may show of a secret: never its value, not even encrypted. */
@@ -39,8 +39,6 @@ export interface SecretWrite {
   ciphertext: Uint8Array;
 }
 
-type Row = Record<string, unknown>;
-
 function toInfo(r: Row): SecretInfo {
   return {
     id: r.id as string,
@@ -63,16 +61,15 @@ const INFO_COLUMNS = "id, org_id, name, type, description, created_at, updated_a
 
 /** Reads and writes `secrets` and the vault's key check. */
 export class Secrets {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlEngine) {}
 
   /** Stores a new secret with id `id`; a duplicate name in the org is a conflict. */
-  create(orgId: string, id: string, input: SecretWrite): SecretInfo {
+  async create(orgId: string, id: string, input: SecretWrite): Promise<SecretInfo> {
     const ts = now();
-    uniqueOr("name", DUPLICATE_NAME, () =>
-      this.db.prepare(
+    await uniqueOr("name", DUPLICATE_NAME, () =>
+      this.db.run(
         `INSERT INTO secrets (id, org_id, name, type, description, iv, ciphertext, created_at,
          updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
         id,
         orgId,
         input.name,
@@ -83,36 +80,40 @@ export class Secrets {
         ts,
         ts,
       ));
-    return this.get(orgId, id)!;
+    return (await this.get(orgId, id))!;
   }
 
   /** The secret `id` of `orgId` (metadata only), if any. */
-  get(orgId: string, id: string): SecretInfo | undefined {
-    const r = this.db.prepare(`SELECT ${INFO_COLUMNS} FROM secrets WHERE org_id = ? AND id = ?`)
-      .get(orgId, id);
+  async get(orgId: string, id: string): Promise<SecretInfo | undefined> {
+    const r = await this.db.get(
+      `SELECT ${INFO_COLUMNS} FROM secrets WHERE org_id = ? AND id = ?`,
+      orgId,
+      id,
+    );
     return r ? toInfo(r) : undefined;
   }
 
   /** The secrets of `orgId` by name (metadata only). */
-  list(orgId: string): SecretInfo[] {
-    return this.db.prepare(`SELECT ${INFO_COLUMNS} FROM secrets WHERE org_id = ? ORDER BY name`)
-      .all(orgId).map(toInfo);
+  async list(orgId: string): Promise<SecretInfo[]> {
+    const rows = await this.db.all(
+      `SELECT ${INFO_COLUMNS} FROM secrets WHERE org_id = ? ORDER BY name`,
+      orgId,
+    );
+    return rows.map(toInfo);
   }
 
   /** The secret named `name` in `orgId` with its ciphertext, for decryption on use. */
-  byName(orgId: string, name: string): SecretRecord | undefined {
-    const r = this.db.prepare("SELECT * FROM secrets WHERE org_id = ? AND name = ?")
-      .get(orgId, name);
+  async byName(orgId: string, name: string): Promise<SecretRecord | undefined> {
+    const r = await this.db.get("SELECT * FROM secrets WHERE org_id = ? AND name = ?", orgId, name);
     return r ? toRecord(r) : undefined;
   }
 
   /** Replaces a secret's fields; undefined when not found. */
-  update(orgId: string, id: string, input: SecretWrite): SecretInfo | undefined {
-    const res = uniqueOr("name", DUPLICATE_NAME, () =>
-      this.db.prepare(
+  async update(orgId: string, id: string, input: SecretWrite): Promise<SecretInfo | undefined> {
+    const res = await uniqueOr("name", DUPLICATE_NAME, () =>
+      this.db.run(
         `UPDATE secrets SET name = ?, type = ?, description = ?, iv = ?, ciphertext = ?,
          updated_at = ? WHERE org_id = ? AND id = ?`,
-      ).run(
         input.name,
         input.type,
         input.description,
@@ -122,41 +123,54 @@ export class Secrets {
         orgId,
         id,
       ));
-    return Number(res.changes) === 0 ? undefined : this.get(orgId, id);
+    return res.changes === 0 ? undefined : await this.get(orgId, id);
   }
 
   /** Changes only name and description (the ciphertext stays); undefined when not found. */
-  rename(orgId: string, id: string, name: string, description: string): SecretInfo | undefined {
-    const res = uniqueOr("name", DUPLICATE_NAME, () =>
-      this.db.prepare(
+  async rename(
+    orgId: string,
+    id: string,
+    name: string,
+    description: string,
+  ): Promise<SecretInfo | undefined> {
+    const res = await uniqueOr("name", DUPLICATE_NAME, () =>
+      this.db.run(
         "UPDATE secrets SET name = ?, description = ?, updated_at = ? WHERE org_id = ? AND id = ?",
-      ).run(name, description, now(), orgId, id));
-    return Number(res.changes) === 0 ? undefined : this.get(orgId, id);
+        name,
+        description,
+        now(),
+        orgId,
+        id,
+      ));
+    return res.changes === 0 ? undefined : await this.get(orgId, id);
   }
 
   /** Deletes a secret; false when not found. */
-  delete(orgId: string, id: string): boolean {
-    const res = this.db.prepare("DELETE FROM secrets WHERE org_id = ? AND id = ?").run(orgId, id);
-    return Number(res.changes) > 0;
+  async delete(orgId: string, id: string): Promise<boolean> {
+    const res = await this.db.run("DELETE FROM secrets WHERE org_id = ? AND id = ?", orgId, id);
+    return res.changes > 0;
   }
 
   /** How many secrets are stored, across all orgs. */
-  count(): number {
-    return Number(this.db.prepare("SELECT COUNT(*) AS n FROM secrets").get()?.n ?? 0);
+  async count(): Promise<number> {
+    return Number((await this.db.get("SELECT COUNT(*) AS n FROM secrets"))?.n ?? 0);
   }
 
   /** The stored key check (a known text encrypted under the vault key), if one was written. */
-  keyCheck(): { iv: Uint8Array; ciphertext: Uint8Array } | undefined {
-    const r = this.db.prepare("SELECT iv, ciphertext FROM vault_key_check WHERE id = 1").get();
+  async keyCheck(): Promise<{ iv: Uint8Array; ciphertext: Uint8Array } | undefined> {
+    const r = await this.db.get("SELECT iv, ciphertext FROM vault_key_check WHERE id = 1");
     return r ? { iv: r.iv as Uint8Array, ciphertext: r.ciphertext as Uint8Array } : undefined;
   }
 
   /** Writes (or replaces) the key check. */
-  setKeyCheck(iv: Uint8Array, ciphertext: Uint8Array): void {
-    this.db.prepare(
+  async setKeyCheck(iv: Uint8Array, ciphertext: Uint8Array): Promise<void> {
+    await this.db.run(
       `INSERT INTO vault_key_check (id, iv, ciphertext, created_at) VALUES (1, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET iv = excluded.iv, ciphertext = excluded.ciphertext,
        created_at = excluded.created_at`,
-    ).run(iv, ciphertext, now());
+      iv,
+      ciphertext,
+      now(),
+    );
   }
 }

@@ -13,8 +13,8 @@
  */
 import { canonicalJson, isObject } from "../util/json.ts";
 import type { ChangeFeed } from "./changes.ts";
-import type { Db } from "./db.ts";
 import type { UpstreamServer } from "./servers.ts";
+import type { Row, SqlEngine } from "./sql.ts";
 import { type JsonObject, type Tool, toTool } from "./tools.ts";
 import { newId, now } from "./util.ts";
 
@@ -93,11 +93,9 @@ function keyed(list: JsonObject[], key: "name" | "uri" | "uriTemplate"): Map<str
   return out;
 }
 
-type Row = Record<string, unknown>;
-
 /** Reads and writes servers' tools, prompts, resources, templates and pending changes. */
 export class ServerItems {
-  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
+  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {}
 
   /**
    * Brings the stored items of `server` in line with `listing`, in one
@@ -105,17 +103,17 @@ export class ServerItems {
    * holds changes. Announces the gateways that serve the server when what
    * they serve changed; returns whether it did.
    */
-  sync(server: UpstreamServer, listing: ServerListing): boolean {
+  async sync(server: UpstreamServer, listing: ServerListing): Promise<boolean> {
     const hold = (server.onChange ?? "hold") === "hold";
-    const changed = this.db.tx(() => {
+    return await this.db.tx(async () => {
       let changed = false;
       const ts = now();
       // Tools.
       const listed = keyed(listing.tools, "name");
-      const stored = new Map(this.tools(server.id).map((t) => [t.name, t]));
+      const stored = new Map((await this.tools(server.id)).map((t) => [t.name, t]));
       for (const [name, tool] of stored) {
         if (!listed.has(name)) {
-          this.db.prepare("DELETE FROM tools WHERE id = ?").run(tool.id);
+          await this.db.run("DELETE FROM tools WHERE id = ?", tool.id);
           changed = true;
         }
       }
@@ -123,42 +121,42 @@ export class ServerItems {
         const def = toolDefinition(item);
         const old = stored.get(name);
         if (!old) {
-          this.#writeTool(server, name, def, ts);
+          await this.#writeTool(server, name, def, ts);
           changed = true;
           continue;
         }
         const current = storedDefinition(old);
         if (canonicalJson(current) === canonicalJson(def)) {
-          changed = this.#release(server.id, "tool", name) || changed;
+          changed = await this.#release(server.id, "tool", name) || changed;
         } else if (hold) {
           const breaking = canonicalJson(current.inputSchema) !== canonicalJson(def.inputSchema);
-          changed = this.#hold(server.id, "tool", name, def, breaking, ts) || changed;
+          changed = await this.#hold(server.id, "tool", name, def, breaking, ts) || changed;
         } else {
-          this.#writeTool(server, name, def, ts, old.id);
-          this.#release(server.id, "tool", name);
+          await this.#writeTool(server, name, def, ts, old.id);
+          await this.#release(server.id, "tool", name);
           changed = true;
         }
       }
       // Prompts are pinned like tools; resources and templates follow the server.
-      changed = this.#syncItems(server.id, "prompt", keyed(listing.prompts, "name"), hold, ts) ||
+      changed =
+        await this.#syncItems(server.id, "prompt", keyed(listing.prompts, "name"), hold, ts) ||
         changed;
       changed =
-        this.#syncItems(server.id, "resource", keyed(listing.resources, "uri"), false, ts) ||
+        await this.#syncItems(server.id, "resource", keyed(listing.resources, "uri"), false, ts) ||
         changed;
-      changed = this.#syncItems(
+      changed = await this.#syncItems(
         server.id,
         "template",
         keyed(listing.resourceTemplates, "uriTemplate"),
         false,
         ts,
       ) || changed;
+      if (changed) this.changes.emit(await this.gatewaysOf(server.id));
       return changed;
     });
-    if (changed) this.changes.emit(this.gatewaysOf(server.id));
-    return changed;
   }
 
-  #writeTool(server: UpstreamServer, name: string, def: JsonObject, ts: string, id?: string) {
+  async #writeTool(server: UpstreamServer, name: string, def: JsonObject, ts: string, id?: string) {
     const config = JSON.stringify(def.extra ? { extra: def.extra } : {});
     const cols: (string | null)[] = [
       typeof def.title === "string" ? def.title : null,
@@ -169,154 +167,201 @@ export class ServerItems {
       config,
     ];
     if (id) {
-      this.db.prepare(
+      await this.db.run(
         `UPDATE tools SET title = ?, description = ?, input_schema = ?, output_schema = ?,
          annotations = ?, execution_config = ?, updated_at = ? WHERE id = ?`,
-      ).run(...cols, ts, id);
+        ...cols,
+        ts,
+        id,
+      );
       return;
     }
-    this.db.prepare(
+    await this.db.run(
       `INSERT INTO tools (id, org_id, server_id, name, title, description, input_schema,
        output_schema, annotations, type, execution_config, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'mcp', ?, ?, ?)`,
-    ).run(newId(), server.orgId, server.id, name, ...cols, ts, ts);
+      newId(),
+      server.orgId,
+      server.id,
+      name,
+      ...cols,
+      ts,
+      ts,
+    );
   }
 
-  #syncItems(
+  async #syncItems(
     serverId: string,
     kind: ItemKind,
     listed: Map<string, JsonObject>,
     hold: boolean,
     ts: string,
-  ): boolean {
+  ): Promise<boolean> {
     let changed = false;
-    const stored = this.#items(serverId, kind);
+    const stored = await this.#items(serverId, kind);
     for (const key of stored.keys()) {
       if (listed.has(key)) continue;
-      this.db.prepare("DELETE FROM server_items WHERE server_id = ? AND kind = ? AND key = ?")
-        .run(serverId, kind, key);
-      if (kind === "prompt") this.#release(serverId, "prompt", key);
+      await this.db.run(
+        "DELETE FROM server_items WHERE server_id = ? AND kind = ? AND key = ?",
+        serverId,
+        kind,
+        key,
+      );
+      if (kind === "prompt") await this.#release(serverId, "prompt", key);
       changed = true;
     }
     for (const [key, item] of listed) {
       const old = stored.get(key);
       const same = old !== undefined && canonicalJson(old) === canonicalJson(item);
       if (same) {
-        if (kind === "prompt") changed = this.#release(serverId, "prompt", key) || changed;
+        if (kind === "prompt") changed = await this.#release(serverId, "prompt", key) || changed;
         continue;
       }
       if (old !== undefined && hold && kind === "prompt") {
         const breaking = canonicalJson(old.arguments ?? []) !== canonicalJson(item.arguments ?? []);
-        changed = this.#hold(serverId, "prompt", key, item, breaking, ts) || changed;
+        changed = await this.#hold(serverId, "prompt", key, item, breaking, ts) || changed;
         continue;
       }
-      this.#writeItem(serverId, kind, key, item, ts);
-      if (kind === "prompt") this.#release(serverId, "prompt", key);
+      await this.#writeItem(serverId, kind, key, item, ts);
+      if (kind === "prompt") await this.#release(serverId, "prompt", key);
       changed = true;
     }
     return changed;
   }
 
-  #writeItem(serverId: string, kind: ItemKind, key: string, item: JsonObject, ts: string) {
-    this.db.prepare(
+  async #writeItem(serverId: string, kind: ItemKind, key: string, item: JsonObject, ts: string) {
+    await this.db.run(
       `INSERT INTO server_items (server_id, kind, key, definition, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (server_id, kind, key) DO UPDATE SET definition = excluded.definition,
        updated_at = excluded.updated_at`,
-    ).run(serverId, kind, key, JSON.stringify(item), ts, ts);
+      serverId,
+      kind,
+      key,
+      JSON.stringify(item),
+      ts,
+      ts,
+    );
   }
 
   /**
    * Records (or replaces) the pending change of an item. Returns whether
    * what gateways serve changed: a breaking change withholds the item.
    */
-  #hold(
+  async #hold(
     serverId: string,
     kind: "tool" | "prompt",
     name: string,
     proposed: JsonObject,
     breaking: boolean,
     ts: string,
-  ): boolean {
-    const before = this.#pending(serverId, kind, name);
+  ): Promise<boolean> {
+    const before = await this.#pending(serverId, kind, name);
     const text = JSON.stringify(proposed);
     if (before && before.proposed === text) return false;
-    this.db.prepare(
+    await this.db.run(
       `INSERT INTO server_changes (id, server_id, kind, name, proposed, breaking, detected_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (server_id, kind, name) DO UPDATE SET proposed = excluded.proposed,
        breaking = excluded.breaking, detected_at = excluded.detected_at`,
-    ).run(newId(), serverId, kind, name, text, breaking ? 1 : 0, ts);
+      newId(),
+      serverId,
+      kind,
+      name,
+      text,
+      breaking ? 1 : 0,
+      ts,
+    );
     return (before?.breaking === 1) !== breaking;
   }
 
   /** Drops the pending change of an item (the server went back); true when that un-withholds it. */
-  #release(serverId: string, kind: "tool" | "prompt", name: string): boolean {
-    const before = this.#pending(serverId, kind, name);
+  async #release(serverId: string, kind: "tool" | "prompt", name: string): Promise<boolean> {
+    const before = await this.#pending(serverId, kind, name);
     if (!before) return false;
-    this.db.prepare("DELETE FROM server_changes WHERE server_id = ? AND kind = ? AND name = ?")
-      .run(serverId, kind, name);
+    await this.db.run(
+      "DELETE FROM server_changes WHERE server_id = ? AND kind = ? AND name = ?",
+      serverId,
+      kind,
+      name,
+    );
     return before.breaking === 1;
   }
 
-  #pending(serverId: string, kind: string, name: string): Row | undefined {
-    return this.db.prepare(
+  #pending(serverId: string, kind: string, name: string): Promise<Row | undefined> {
+    return this.db.get(
       "SELECT proposed, breaking FROM server_changes WHERE server_id = ? AND kind = ? AND name = ?",
-    ).get(serverId, kind, name);
+      serverId,
+      kind,
+      name,
+    );
   }
 
-  #items(serverId: string, kind: ItemKind): Map<string, JsonObject> {
-    const rows = this.db.prepare(
+  async #items(serverId: string, kind: ItemKind): Promise<Map<string, JsonObject>> {
+    const rows = await this.db.all(
       "SELECT key, definition FROM server_items WHERE server_id = ? AND kind = ? ORDER BY created_at, key",
-    ).all(serverId, kind);
+      serverId,
+      kind,
+    );
     return new Map(rows.map((r) => [r.key as string, JSON.parse(r.definition as string)]));
   }
 
   /** The tools of server `serverId`, oldest first. */
-  tools(serverId: string): Tool[] {
-    return this.db.prepare("SELECT * FROM tools WHERE server_id = ? ORDER BY created_at, name")
-      .all(serverId).map(toTool);
+  async tools(serverId: string): Promise<Tool[]> {
+    const rows = await this.db.all(
+      "SELECT * FROM tools WHERE server_id = ? ORDER BY created_at, name",
+      serverId,
+    );
+    return rows.map(toTool);
   }
 
   /** The stored items of one kind of server `serverId` (as the server listed them), oldest first. */
-  items(serverId: string, kind: ItemKind): JsonObject[] {
-    return [...this.#items(serverId, kind).values()];
+  async items(serverId: string, kind: ItemKind): Promise<JsonObject[]> {
+    return [...(await this.#items(serverId, kind)).values()];
   }
 
   /** Names of the tools and prompts of `serverId` withheld by a breaking pending change. */
-  withheld(serverId: string): { tools: Set<string>; prompts: Set<string> } {
-    const rows = this.db.prepare(
+  async withheld(serverId: string): Promise<{ tools: Set<string>; prompts: Set<string> }> {
+    const rows = await this.db.all(
       "SELECT kind, name FROM server_changes WHERE server_id = ? AND breaking = 1",
-    ).all(serverId);
+      serverId,
+    );
     const out = { tools: new Set<string>(), prompts: new Set<string>() };
     for (const r of rows) (r.kind === "tool" ? out.tools : out.prompts).add(r.name as string);
     return out;
   }
 
   /** The pending changes of server `serverId`, oldest first. */
-  pendingChanges(serverId: string): PendingChange[] {
-    return this.db.prepare(
+  async pendingChanges(serverId: string): Promise<PendingChange[]> {
+    const rows = await this.db.all(
       "SELECT * FROM server_changes WHERE server_id = ? ORDER BY detected_at, name",
-    ).all(serverId).map((r) => this.#change(r));
+      serverId,
+    );
+    const out: PendingChange[] = [];
+    for (const r of rows) out.push(await this.#change(r));
+    return out;
   }
 
   /** One pending change, if `serverId` has it. */
-  pendingChange(serverId: string, changeId: string): PendingChange | undefined {
-    const r = this.db.prepare("SELECT * FROM server_changes WHERE server_id = ? AND id = ?")
-      .get(serverId, changeId);
-    return r ? this.#change(r) : undefined;
+  async pendingChange(serverId: string, changeId: string): Promise<PendingChange | undefined> {
+    const r = await this.db.get(
+      "SELECT * FROM server_changes WHERE server_id = ? AND id = ?",
+      serverId,
+      changeId,
+    );
+    return r ? await this.#change(r) : undefined;
   }
 
-  #change(r: Row): PendingChange {
+  async #change(r: Row): Promise<PendingChange> {
     const kind = r.kind as "tool" | "prompt";
     const name = r.name as string;
     const serverId = r.server_id as string;
     let current: JsonObject = {};
     if (kind === "tool") {
-      const tool = this.tools(serverId).find((t) => t.name === name);
+      const tool = (await this.tools(serverId)).find((t) => t.name === name);
       if (tool) current = storedDefinition(tool);
     } else {
-      current = this.#items(serverId, "prompt").get(name) ?? {};
+      current = (await this.#items(serverId, "prompt")).get(name) ?? {};
     }
     return {
       id: r.id as string,
@@ -331,35 +376,37 @@ export class ServerItems {
   }
 
   /** Serves the proposed definition of a pending change from now on; false when not found. */
-  approve(server: UpstreamServer, changeId: string): boolean {
-    const ok = this.db.tx(() => {
-      const change = this.pendingChange(server.id, changeId);
+  async approve(server: UpstreamServer, changeId: string): Promise<boolean> {
+    return await this.db.tx(async () => {
+      const change = await this.pendingChange(server.id, changeId);
       if (!change) return false;
       const ts = now();
       if (change.kind === "tool") {
-        const tool = this.tools(server.id).find((t) => t.name === change.name);
-        if (tool) this.#writeTool(server, change.name, change.proposed, ts, tool.id);
+        const tool = (await this.tools(server.id)).find((t) => t.name === change.name);
+        if (tool) await this.#writeTool(server, change.name, change.proposed, ts, tool.id);
       } else {
-        this.#writeItem(server.id, "prompt", change.name, change.proposed, ts);
+        await this.#writeItem(server.id, "prompt", change.name, change.proposed, ts);
       }
-      this.db.prepare("DELETE FROM server_changes WHERE id = ?").run(changeId);
+      await this.db.run("DELETE FROM server_changes WHERE id = ?", changeId);
+      this.changes.emit(await this.gatewaysOf(server.id));
       return true;
     });
-    if (ok) this.changes.emit(this.gatewaysOf(server.id));
-    return ok;
   }
 
   /** The gateways that serve something of `serverId`: attached, or assigned one of its tools. */
-  gatewaysOf(serverId: string): string[] {
+  gatewaysOf(serverId: string): Promise<string[]> {
     return gatewaysServing(this.db, serverId);
   }
 }
 
 /** The gateways that serve something of `serverId` (for the repositories that change servers). */
-export function gatewaysServing(db: Db, serverId: string): string[] {
-  return db.prepare(
+export async function gatewaysServing(db: SqlEngine, serverId: string): Promise<string[]> {
+  const rows = await db.all(
     `SELECT gateway_id FROM gateway_servers WHERE server_id = ?
      UNION SELECT gt.gateway_id FROM gateway_tools gt JOIN tools t ON t.id = gt.tool_id
      WHERE t.server_id = ?`,
-  ).all(serverId, serverId).map((r) => r.gateway_id as string);
+    serverId,
+    serverId,
+  );
+  return rows.map((r) => r.gateway_id as string);
 }

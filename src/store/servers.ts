@@ -5,10 +5,10 @@
  * @module
  */
 import type { ChangeFeed } from "./changes.ts";
-import type { Db } from "./db.ts";
 import { uniqueOr } from "./errors.ts";
 import { checkRequest, type Page, pageOf, type PageRequest } from "./paging.ts";
 import { gatewaysServing } from "./server_items.ts";
+import type { Row, SqlEngine } from "./sql.ts";
 import { newId, now } from "./util.ts";
 
 /** How Gatehouse talks to an upstream server. */
@@ -60,8 +60,6 @@ export interface UpstreamServer extends UpstreamSettings {
 /** The fields a caller sets on create or update. */
 export type UpstreamServerInput = Omit<UpstreamServer, "id" | "orgId" | "createdAt" | "updatedAt">;
 
-type Row = Record<string, unknown>;
-
 function toServer(r: Row): UpstreamServer {
   return {
     id: r.id as string,
@@ -83,75 +81,105 @@ const DUPLICATE_NAME = "a server with this name already exists in the organizati
 
 /** Reads and writes `upstream_servers`. */
 export class UpstreamServers {
-  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
+  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {}
 
   /** Creates a server; a duplicate name in the org is a conflict. */
-  create(orgId: string, input: UpstreamServerInput): UpstreamServer {
+  async create(orgId: string, input: UpstreamServerInput): Promise<UpstreamServer> {
     const ts = now();
     const id = newId();
-    uniqueOr("name", DUPLICATE_NAME, () =>
-      this.db.prepare(
+    await uniqueOr("name", DUPLICATE_NAME, () =>
+      this.db.run(
         `INSERT INTO upstream_servers (id, org_id, name, transport, settings, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      ).run(id, orgId, input.name, input.transport, settingsOf(input), ts, ts));
-    return this.get(orgId, id)!;
+        id,
+        orgId,
+        input.name,
+        input.transport,
+        settingsOf(input),
+        ts,
+        ts,
+      ));
+    return (await this.get(orgId, id))!;
   }
 
   /** The server `id` of `orgId`, if any. */
-  get(orgId: string, id: string): UpstreamServer | undefined {
-    const r = this.db.prepare("SELECT * FROM upstream_servers WHERE org_id = ? AND id = ?")
-      .get(orgId, id);
+  async get(orgId: string, id: string): Promise<UpstreamServer | undefined> {
+    const r = await this.db.get(
+      "SELECT * FROM upstream_servers WHERE org_id = ? AND id = ?",
+      orgId,
+      id,
+    );
     return r ? toServer(r) : undefined;
   }
 
   /** The server `id`, whatever its org (for what already holds a checked reference). */
-  find(id: string): UpstreamServer | undefined {
-    const r = this.db.prepare("SELECT * FROM upstream_servers WHERE id = ?").get(id);
+  async find(id: string): Promise<UpstreamServer | undefined> {
+    const r = await this.db.get("SELECT * FROM upstream_servers WHERE id = ?", id);
     return r ? toServer(r) : undefined;
   }
 
   /** The servers of `orgId`, by name. */
-  list(orgId: string): UpstreamServer[] {
-    return this.db.prepare("SELECT * FROM upstream_servers WHERE org_id = ? ORDER BY name")
-      .all(orgId).map(toServer);
+  async list(orgId: string): Promise<UpstreamServer[]> {
+    const rows = await this.db.all(
+      "SELECT * FROM upstream_servers WHERE org_id = ? ORDER BY name",
+      orgId,
+    );
+    return rows.map(toServer);
   }
 
   /** A page of the servers of `orgId`, by name then id. The key is `[name, id]`. */
-  page(orgId: string, req: PageRequest): Page<UpstreamServer> {
+  async page(orgId: string, req: PageRequest): Promise<Page<UpstreamServer>> {
     checkRequest(req, 2);
     const after = req.after ? "AND (name, id) > (?, ?)" : "";
-    const rows = this.db.prepare(
+    const rows = await this.db.all(
       `SELECT * FROM upstream_servers WHERE org_id = ? ${after} ORDER BY name, id LIMIT ?`,
-    ).all(orgId, ...(req.after ?? []), req.limit + 1);
+      orgId,
+      ...(req.after ?? []),
+      req.limit + 1,
+    );
     return pageOf(rows, req.limit, (r) => [r.name as string, r.id as string], toServer);
   }
 
   /** Every server of every org (the supervisor connects them all at start-up). */
-  all(): UpstreamServer[] {
-    return this.db.prepare("SELECT * FROM upstream_servers ORDER BY created_at").all()
-      .map(toServer);
+  async all(): Promise<UpstreamServer[]> {
+    return (await this.db.all("SELECT * FROM upstream_servers ORDER BY created_at")).map(toServer);
   }
 
   /** Replaces a server's settings; undefined when not found. */
-  update(orgId: string, id: string, input: UpstreamServerInput): UpstreamServer | undefined {
-    const res = uniqueOr("name", DUPLICATE_NAME, () =>
-      this.db.prepare(
+  async update(
+    orgId: string,
+    id: string,
+    input: UpstreamServerInput,
+  ): Promise<UpstreamServer | undefined> {
+    const res = await uniqueOr("name", DUPLICATE_NAME, () =>
+      this.db.run(
         `UPDATE upstream_servers SET name = ?, transport = ?, settings = ?, updated_at = ?
          WHERE org_id = ? AND id = ?`,
-      ).run(input.name, input.transport, settingsOf(input), now(), orgId, id));
-    return Number(res.changes) === 0 ? undefined : this.get(orgId, id);
+        input.name,
+        input.transport,
+        settingsOf(input),
+        now(),
+        orgId,
+        id,
+      ));
+    return res.changes === 0 ? undefined : await this.get(orgId, id);
   }
 
   /**
    * Deletes a server with its tools, items and attachments; false when not
    * found. The gateways that served it are announced.
    */
-  delete(orgId: string, id: string): boolean {
-    const gateways = gatewaysServing(this.db, id);
-    const res = this.db.prepare("DELETE FROM upstream_servers WHERE org_id = ? AND id = ?")
-      .run(orgId, id);
-    if (Number(res.changes) === 0) return false;
-    this.changes.emit(gateways);
-    return true;
+  async delete(orgId: string, id: string): Promise<boolean> {
+    return await this.db.tx(async () => {
+      const gateways = await gatewaysServing(this.db, id);
+      const res = await this.db.run(
+        "DELETE FROM upstream_servers WHERE org_id = ? AND id = ?",
+        orgId,
+        id,
+      );
+      if (res.changes === 0) return false;
+      this.changes.emit(gateways);
+      return true;
+    });
   }
 }

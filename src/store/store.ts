@@ -1,6 +1,6 @@
 /**
- * The store: one SQLite database and the repositories over it. Only code
- * under `src/store/` writes SQL.
+ * The store: one database (through its {@link SqlEngine}) and the
+ * repositories over it. Only code under `src/store/` writes SQL.
  *
  * @module
  */
@@ -9,7 +9,6 @@ import { Attachments } from "./attachments.ts";
 import { AuditLog } from "./audit.ts";
 import { AuthMethods } from "./auth_methods.ts";
 import { ChangeFeed } from "./changes.ts";
-import { Db } from "./db.ts";
 import { Invitations } from "./invitations.ts";
 import { Gateways } from "./gateways.ts";
 import { AccessKeys, GatewayKeys } from "./keys.ts";
@@ -19,13 +18,15 @@ import { RequestLog } from "./request_log.ts";
 import { Secrets } from "./secrets.ts";
 import { ServerItems } from "./server_items.ts";
 import { UpstreamServers } from "./servers.ts";
+import type { SqlEngine } from "./sql.ts";
+import { SqliteEngine } from "./sqlite_engine.ts";
 import { Tools } from "./tools.ts";
 import { Users } from "./users.ts";
 
 /** Everything Gatehouse persists, behind one object. */
 export class Store {
-  /** The database handle (transactions, health). */
-  readonly db: Db;
+  /** The database (transactions, health). */
+  readonly db: SqlEngine;
   /** Change notices for caches and open MCP sessions, given once the change is committed. */
   readonly changes: ChangeFeed;
   readonly users: Users;
@@ -54,9 +55,9 @@ export class Store {
   /** The request log and its per-gateway, per-tool rollup (written in batches, off the hot path). */
   readonly requestLog: RequestLog;
 
-  /** Opens the database file at `path` (`:memory:` for a throwaway one). */
-  constructor(path: string) {
-    this.db = new Db(path);
+  /** The repositories over `db`, whose schema is already current. */
+  constructor(db: SqlEngine) {
+    this.db = db;
     this.changes = new ChangeFeed((notice) => this.db.afterCommit(notice));
     this.users = new Users(this.db, this.changes);
     this.orgs = new Orgs(this.db, this.changes);
@@ -76,13 +77,22 @@ export class Store {
     this.requestLog = new RequestLog(this.db);
   }
 
-  /** Runs `fn` in one transaction: all of its writes land, or none do. */
-  tx<T>(fn: () => T): T {
+  /**
+   * Runs `fn` in one transaction: all of its writes land, or none do. Keep
+   * slow work that is not the store's (network, crypto) out of `fn`: the
+   * transaction holds the database while it runs.
+   */
+  tx<T>(fn: () => Promise<T>): Promise<T> {
     return this.db.tx(fn);
   }
 
-  /** Closes the database. */
-  close(): void {
-    this.db.close();
+  /** Closes the database once the statements under way are done. */
+  close(): Promise<void> {
+    return this.db.close();
   }
+}
+
+/** The store in the SQLite file at `path` (`:memory:` for a throwaway one), migrated. */
+export function openStore(path: string): Store {
+  return new Store(new SqliteEngine(path));
 }

@@ -4,9 +4,10 @@
  * @module
  */
 import type { ChangeFeed } from "./changes.ts";
-import { type Db, FOLD } from "./db.ts";
 import { uniqueOr } from "./errors.ts";
 import { checkRequest, type Page, pageOf, type PageRequest } from "./paging.ts";
+import type { EngineKind, Row, SqlEngine } from "./sql.ts";
+import { FOLD } from "./sqlite_engine.ts";
 import { jsonOrNull, newId, now, parseJson } from "./util.ts";
 
 /** A JSON object (a schema, an annotation set, an execution config). */
@@ -59,8 +60,6 @@ export interface EnabledTool extends Tool {
   rateLimit: number | null;
 }
 
-type Row = Record<string, unknown>;
-
 function toTool(r: Row): Tool {
   const tool: Tool = {
     id: r.id as string,
@@ -96,20 +95,39 @@ function toAssignment(r: Row): Assignment {
 
 const DUPLICATE_NAME = "a tool with this name already exists in the organization";
 
+/**
+ * `column`, kept from steering the planner onto its index: SQLite's unary
+ * `+` (PostgreSQL's planner needs no such hint, and has no `+` for text).
+ */
+function unindexed(kind: EngineKind, column: string): string {
+  return kind === "sqlite" ? `+${column}` : column;
+}
+
+/**
+ * True when `column` holds the parameter (already lower-cased), in any case:
+ * SQLite's own lower() folds only ASCII letters, so there it is {@link FOLD}.
+ */
+function holds(kind: EngineKind, column: string): string {
+  return kind === "sqlite" ? `instr(${FOLD}(${column}), ?) > 0` : `strpos(lower(${column}), ?) > 0`;
+}
+
+/** The columns of an assignment besides its tool's. */
+const ASSIGNMENT_COLUMNS =
+  "gt.enabled AS gt_enabled, gt.rate_limit AS gt_rate_limit, gt.created_at AS gt_created_at";
+
 /** Reads and writes `tools` and `gateway_tools`. */
 export class Tools {
-  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
+  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {}
 
   /** Creates a tool; a duplicate name in the org is a conflict. */
-  create(orgId: string, input: ToolInput): Tool {
+  async create(orgId: string, input: ToolInput): Promise<Tool> {
     const ts = now();
     const id = newId();
-    uniqueOr("name", DUPLICATE_NAME, () =>
-      this.db.prepare(
+    await uniqueOr("name", DUPLICATE_NAME, () =>
+      this.db.run(
         `INSERT INTO tools (id, org_id, name, title, description, input_schema, output_schema,
          annotations, type, execution_config, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
         id,
         orgId,
         input.name,
@@ -123,18 +141,18 @@ export class Tools {
         ts,
         ts,
       ));
-    return this.get(orgId, id)!;
+    return (await this.get(orgId, id))!;
   }
 
   /** The tool `id` of `orgId`, if any. */
-  get(orgId: string, id: string): Tool | undefined {
-    const r = this.db.prepare("SELECT * FROM tools WHERE org_id = ? AND id = ?").get(orgId, id);
+  async get(orgId: string, id: string): Promise<Tool | undefined> {
+    const r = await this.db.get("SELECT * FROM tools WHERE org_id = ? AND id = ?", orgId, id);
     return r ? toTool(r) : undefined;
   }
 
   /** The tools of `orgId`, by name. */
-  list(orgId: string): Tool[] {
-    return this.db.prepare("SELECT * FROM tools WHERE org_id = ? ORDER BY name").all(orgId)
+  async list(orgId: string): Promise<Tool[]> {
+    return (await this.db.all("SELECT * FROM tools WHERE org_id = ? ORDER BY name", orgId))
       .map(toTool);
   }
 
@@ -143,8 +161,9 @@ export class Tools {
    * server's tool may share its name with another tool). The key is
    * `[name, id]`.
    */
-  page(orgId: string, filter: ToolFilter, req: PageRequest): Page<Tool> {
+  async page(orgId: string, filter: ToolFilter, req: PageRequest): Promise<Page<Tool>> {
     checkRequest(req, 2);
+    const kind = this.db.kind;
     const where = ["org_id = ?"];
     const args: (string | number)[] = [orgId];
     if (filter.apiId !== undefined) {
@@ -156,14 +175,13 @@ export class Tools {
       args.push(filter.serverId);
     }
     if (filter.type !== undefined) {
-      // With an API or a server, their index narrows more than the type's (the unary + keeps
-      // the planner from taking the type's index instead).
+      // With an API or a server, their index narrows more than the type's.
       const narrower = filter.apiId !== undefined || filter.serverId !== undefined;
-      where.push(narrower ? "+type = ?" : "type = ?");
+      where.push(`${narrower ? unindexed(kind, "type") : "type"} = ?`);
       args.push(filter.type);
     }
     if (filter.q !== undefined) {
-      where.push(`(instr(${FOLD}(name), ?) > 0 OR instr(${FOLD}(description), ?) > 0)`);
+      where.push(`(${holds(kind, "name")} OR ${holds(kind, "description")})`);
       const needle = filter.q.toLowerCase();
       args.push(needle, needle);
     }
@@ -172,47 +190,52 @@ export class Tools {
       args.push(...req.after);
     }
     args.push(req.limit + 1);
-    const rows = this.db.prepare(
+    const rows = await this.db.all(
       `SELECT * FROM tools WHERE ${where.join(" AND ")} ORDER BY name, id LIMIT ?`,
-    ).all(...args);
+      ...args,
+    );
     return pageOf(rows, req.limit, (r) => [r.name as string, r.id as string], toTool);
   }
 
   /** Replaces the settable fields of a tool; undefined when not found. */
-  update(orgId: string, id: string, input: ToolInput): Tool | undefined {
-    const res = uniqueOr("name", DUPLICATE_NAME, () =>
-      this.db.prepare(
-        `UPDATE tools SET name = ?, title = ?, description = ?, input_schema = ?, output_schema = ?,
-         annotations = ?, type = ?, execution_config = ?, updated_at = ? WHERE org_id = ? AND id = ?`,
-      ).run(
-        input.name,
-        input.title ?? null,
-        input.description,
-        JSON.stringify(input.inputSchema),
-        jsonOrNull(input.outputSchema),
-        jsonOrNull(input.annotations),
-        input.type,
-        JSON.stringify(input.executionConfig),
-        now(),
-        orgId,
-        id,
-      ));
-    if (Number(res.changes) === 0) return undefined;
-    this.changes.emit(this.#gatewaysOf(id));
-    return this.get(orgId, id);
+  async update(orgId: string, id: string, input: ToolInput): Promise<Tool | undefined> {
+    return await this.db.tx(async () => {
+      const res = await uniqueOr("name", DUPLICATE_NAME, () =>
+        this.db.run(
+          `UPDATE tools SET name = ?, title = ?, description = ?, input_schema = ?,
+           output_schema = ?, annotations = ?, type = ?, execution_config = ?, updated_at = ?
+           WHERE org_id = ? AND id = ?`,
+          input.name,
+          input.title ?? null,
+          input.description,
+          JSON.stringify(input.inputSchema),
+          jsonOrNull(input.outputSchema),
+          jsonOrNull(input.annotations),
+          input.type,
+          JSON.stringify(input.executionConfig),
+          now(),
+          orgId,
+          id,
+        ));
+      if (res.changes === 0) return undefined;
+      this.changes.emit(await this.#gatewaysOf(id));
+      return await this.get(orgId, id);
+    });
   }
 
   /** Deletes a tool and its assignments; false when not found. */
-  delete(orgId: string, id: string): boolean {
-    const gateways = this.#gatewaysOf(id);
-    const res = this.db.prepare("DELETE FROM tools WHERE org_id = ? AND id = ?").run(orgId, id);
-    if (Number(res.changes) === 0) return false;
-    this.changes.emit(gateways);
-    return true;
+  async delete(orgId: string, id: string): Promise<boolean> {
+    return await this.db.tx(async () => {
+      const gateways = await this.#gatewaysOf(id);
+      const res = await this.db.run("DELETE FROM tools WHERE org_id = ? AND id = ?", orgId, id);
+      if (res.changes === 0) return false;
+      this.changes.emit(gateways);
+      return true;
+    });
   }
 
-  #gatewaysOf(toolId: string): string[] {
-    return this.db.prepare("SELECT gateway_id FROM gateway_tools WHERE tool_id = ?").all(toolId)
+  async #gatewaysOf(toolId: string): Promise<string[]> {
+    return (await this.db.all("SELECT gateway_id FROM gateway_tools WHERE tool_id = ?", toolId))
       .map((r) => r.gateway_id as string);
   }
 
@@ -223,27 +246,38 @@ export class Tools {
    * already assigned keep their row and take the new `enabled`, and the new
    * `rateLimit` when one is given (null removes it; undefined keeps it).
    */
-  assign(
+  async assign(
     orgId: string,
     gatewayId: string,
     toolIds: string[],
     enabled: boolean,
     rateLimit?: number | null,
-  ): string[] {
+  ): Promise<string[]> {
     const ts = now();
-    const missing = this.db.tx(() => {
+    const missing = await this.db.tx(async () => {
       // Checked inside the transaction so a tool deleted meanwhile cannot slip in.
-      const exists = this.db.prepare("SELECT 1 AS ok FROM tools WHERE org_id = ? AND id = ?");
-      const missing = toolIds.filter((id) => !exists.get(orgId, id));
+      const missing: string[] = [];
+      for (const id of toolIds) {
+        const found = await this.db.get(
+          "SELECT 1 AS ok FROM tools WHERE org_id = ? AND id = ?",
+          orgId,
+          id,
+        );
+        if (!found) missing.push(id);
+      }
       if (missing.length > 0) return missing;
-      const keep = rateLimit === undefined ? "rate_limit" : "excluded.rate_limit";
-      const st = this.db.prepare(
-        `INSERT INTO gateway_tools (gateway_id, tool_id, enabled, rate_limit, created_at)
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT (gateway_id, tool_id) DO UPDATE SET
-         enabled = excluded.enabled, rate_limit = ${keep}`,
-      );
+      const keep = rateLimit === undefined ? "gateway_tools.rate_limit" : "excluded.rate_limit";
       for (const toolId of toolIds) {
-        st.run(gatewayId, toolId, enabled ? 1 : 0, rateLimit ?? null, ts);
+        await this.db.run(
+          `INSERT INTO gateway_tools (gateway_id, tool_id, enabled, rate_limit, created_at)
+           VALUES (?, ?, ?, ?, ?) ON CONFLICT (gateway_id, tool_id) DO UPDATE SET
+           enabled = excluded.enabled, rate_limit = ${keep}`,
+          gatewayId,
+          toolId,
+          enabled ? 1 : 0,
+          rateLimit ?? null,
+          ts,
+        );
       }
       return [];
     });
@@ -255,42 +289,46 @@ export class Tools {
    * Changes one assignment: switches it on or off and sets its rate limit
    * (null removes it), each when given; false when the tool is not assigned.
    */
-  updateAssignment(
+  async updateAssignment(
     gatewayId: string,
     toolId: string,
     change: { enabled?: boolean; rateLimit?: number | null },
-  ): boolean {
-    const res = this.db.prepare(
+  ): Promise<boolean> {
+    const res = await this.db.run(
       `UPDATE gateway_tools SET enabled = coalesce(?, enabled),
-       rate_limit = CASE WHEN ? THEN ? ELSE rate_limit END WHERE gateway_id = ? AND tool_id = ?`,
-    ).run(
+       rate_limit = CASE WHEN ? = 1 THEN ? ELSE rate_limit END
+       WHERE gateway_id = ? AND tool_id = ?`,
       change.enabled === undefined ? null : change.enabled ? 1 : 0,
       change.rateLimit === undefined ? 0 : 1,
       change.rateLimit ?? null,
       gatewayId,
       toolId,
     );
-    if (Number(res.changes) === 0) return false;
+    if (res.changes === 0) return false;
     this.changes.emit([gatewayId]);
     return true;
   }
 
   /** Removes one assignment; false when the tool was not assigned. */
-  unassign(gatewayId: string, toolId: string): boolean {
-    const res = this.db.prepare("DELETE FROM gateway_tools WHERE gateway_id = ? AND tool_id = ?")
-      .run(gatewayId, toolId);
-    if (Number(res.changes) === 0) return false;
+  async unassign(gatewayId: string, toolId: string): Promise<boolean> {
+    const res = await this.db.run(
+      "DELETE FROM gateway_tools WHERE gateway_id = ? AND tool_id = ?",
+      gatewayId,
+      toolId,
+    );
+    if (res.changes === 0) return false;
     this.changes.emit([gatewayId]);
     return true;
   }
 
   /** Every tool assigned to `gatewayId`, enabled or not, by name. */
-  assignments(gatewayId: string): Assignment[] {
-    return this.db.prepare(
-      `SELECT t.*, gt.enabled AS gt_enabled, gt.rate_limit AS gt_rate_limit,
-       gt.created_at AS gt_created_at FROM gateway_tools gt
+  async assignments(gatewayId: string): Promise<Assignment[]> {
+    const rows = await this.db.all(
+      `SELECT t.*, ${ASSIGNMENT_COLUMNS} FROM gateway_tools gt
        JOIN tools t ON t.id = gt.tool_id WHERE gt.gateway_id = ? ORDER BY t.name`,
-    ).all(gatewayId).map(toAssignment);
+      gatewayId,
+    );
+    return rows.map(toAssignment);
   }
 
   /**
@@ -299,35 +337,46 @@ export class Tools {
    * assignments and sorted: a gateway holds at most the org's tools, and
    * often few of them, so this never walks the whole org.
    */
-  assignmentPage(orgId: string, gatewayId: string, req: PageRequest): Page<Assignment> {
+  async assignmentPage(
+    orgId: string,
+    gatewayId: string,
+    req: PageRequest,
+  ): Promise<Page<Assignment>> {
     checkRequest(req, 2);
-    // The unary + keeps the org check from steering the planner onto the org's name index.
+    // The org check must not steer the planner onto the org's name index.
+    const org = unindexed(this.db.kind, "t.org_id");
     const after = req.after ? "AND (t.name, t.id) > (?, ?)" : "";
-    const rows = this.db.prepare(
-      `SELECT t.*, gt.enabled AS gt_enabled, gt.rate_limit AS gt_rate_limit,
-       gt.created_at AS gt_created_at FROM gateway_tools gt
-       JOIN tools t ON t.id = gt.tool_id WHERE gt.gateway_id = ? AND +t.org_id = ? ${after}
+    const rows = await this.db.all(
+      `SELECT t.*, ${ASSIGNMENT_COLUMNS} FROM gateway_tools gt
+       JOIN tools t ON t.id = gt.tool_id WHERE gt.gateway_id = ? AND ${org} = ? ${after}
        ORDER BY t.name, t.id LIMIT ?`,
-    ).all(gatewayId, orgId, ...(req.after ?? []), req.limit + 1);
+      gatewayId,
+      orgId,
+      ...(req.after ?? []),
+      req.limit + 1,
+    );
     return pageOf(rows, req.limit, (r) => [r.name as string, r.id as string], toAssignment);
   }
 
   /** One assignment of `gatewayId`, if the tool is assigned. */
-  assignment(gatewayId: string, toolId: string): Assignment | undefined {
-    const r = this.db.prepare(
-      `SELECT t.*, gt.enabled AS gt_enabled, gt.rate_limit AS gt_rate_limit,
-       gt.created_at AS gt_created_at FROM gateway_tools gt
+  async assignment(gatewayId: string, toolId: string): Promise<Assignment | undefined> {
+    const r = await this.db.get(
+      `SELECT t.*, ${ASSIGNMENT_COLUMNS} FROM gateway_tools gt
        JOIN tools t ON t.id = gt.tool_id WHERE gt.gateway_id = ? AND gt.tool_id = ?`,
-    ).get(gatewayId, toolId);
+      gatewayId,
+      toolId,
+    );
     return r ? toAssignment(r) : undefined;
   }
 
   /** The enabled tools of `gatewayId`, by name: what its MCP clients see. */
-  enabledFor(gatewayId: string): EnabledTool[] {
-    return this.db.prepare(
+  async enabledFor(gatewayId: string): Promise<EnabledTool[]> {
+    const rows = await this.db.all(
       `SELECT t.*, gt.rate_limit AS gt_rate_limit FROM gateway_tools gt
        JOIN tools t ON t.id = gt.tool_id WHERE gt.gateway_id = ? AND gt.enabled = 1 ORDER BY t.name`,
-    ).all(gatewayId).map((r) => ({
+      gatewayId,
+    );
+    return rows.map((r) => ({
       ...toTool(r),
       rateLimit: (r.gt_rate_limit as number | null) ?? null,
     }));

@@ -4,7 +4,7 @@
  * @module
  */
 import { type ChangeFeed, userPrincipalId } from "./changes.ts";
-import type { Db } from "./db.ts";
+import type { Row, SqlEngine } from "./sql.ts";
 import { newId, now } from "./util.ts";
 
 /** A Gatehouse user. */
@@ -14,8 +14,6 @@ export interface User {
   name: string;
   createdAt: string;
 }
-
-type Row = Record<string, unknown>;
 
 function toUser(r: Row): User {
   return {
@@ -34,25 +32,30 @@ export class Users {
    */
   passwordsVersion = 0;
 
-  constructor(private readonly db: Db, private readonly changes: ChangeFeed) {}
+  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {}
 
   /** Creates a user. Emails are stored lower-cased. */
-  create(email: string, name: string): User {
+  async create(email: string, name: string): Promise<User> {
     const user = { id: newId(), email: email.toLowerCase(), name, createdAt: now() };
-    this.db.prepare("INSERT INTO users (id, email, name, created_at) VALUES (?, ?, ?, ?)")
-      .run(user.id, user.email, user.name, user.createdAt);
+    await this.db.run(
+      "INSERT INTO users (id, email, name, created_at) VALUES (?, ?, ?, ?)",
+      user.id,
+      user.email,
+      user.name,
+      user.createdAt,
+    );
     return user;
   }
 
   /** The user with `id`, if any. */
-  get(id: string): User | undefined {
-    const r = this.db.prepare("SELECT * FROM users WHERE id = ?").get(id);
+  async get(id: string): Promise<User | undefined> {
+    const r = await this.db.get("SELECT * FROM users WHERE id = ?", id);
     return r ? toUser(r) : undefined;
   }
 
   /** The user with `email` (case-insensitive), if any. */
-  byEmail(email: string): User | undefined {
-    const r = this.db.prepare("SELECT * FROM users WHERE email = ?").get(email.toLowerCase());
+  async byEmail(email: string): Promise<User | undefined> {
+    const r = await this.db.get("SELECT * FROM users WHERE email = ?", email.toLowerCase());
     return r ? toUser(r) : undefined;
   }
 
@@ -60,25 +63,22 @@ export class Users {
    * Stores the password hash of `userId` (a self-describing KDF string made
    * by `src/oauth/password.ts`); false when there is no such user.
    */
-  setPasswordHash(userId: string, hash: string): boolean {
-    const res = this.db.prepare("UPDATE users SET password_hash = ? WHERE id = ?").run(
-      hash,
-      userId,
-    );
+  async setPasswordHash(userId: string, hash: string): Promise<boolean> {
+    const res = await this.db.run("UPDATE users SET password_hash = ? WHERE id = ?", hash, userId);
     this.passwordsVersion++;
     // Sessions signed in with the old password end now, not at their next request.
     this.changes.revoked(userPrincipalId(userId));
-    return Number(res.changes) > 0;
+    return res.changes > 0;
   }
 
   /** The stored password hash of `userId`, or undefined when the user has no password. */
-  passwordHash(userId: string): string | undefined {
-    const r = this.db.prepare("SELECT password_hash FROM users WHERE id = ?").get(userId);
+  async passwordHash(userId: string): Promise<string | undefined> {
+    const r = await this.db.get("SELECT password_hash FROM users WHERE id = ?", userId);
     return (r?.password_hash as string | null | undefined) ?? undefined;
   }
 
   /** The user with `email`, created with `name` when missing. */
-  ensure(email: string, name: string): User {
-    return this.byEmail(email) ?? this.create(email, name);
+  async ensure(email: string, name: string): Promise<User> {
+    return await this.byEmail(email) ?? await this.create(email, name);
   }
 }

@@ -172,15 +172,17 @@ export class RequestLogWriter implements RecordSink {
   async #retainAll(): Promise<void> {
     try {
       while (!this.#closed) {
-        const gone = this.#log.deleteOlder(Date.now() - this.#retentionMs, this.#chunk);
+        const gone = await this.#log.deleteOlder(Date.now() - this.#retentionMs, this.#chunk);
         if (this.#rows !== undefined) this.#rows -= gone;
         if (gone === 0) break;
         await yieldToRequests();
       }
-      this.#rows ??= this.#log.count();
+      this.#rows ??= await this.#log.count();
       while (!this.#closed && this.#rows > this.#maxRows) {
         await yieldToRequests();
-        this.#rows -= this.#log.deleteOldest(Math.min(this.#chunk, this.#rows - this.#maxRows));
+        this.#rows -= await this.#log.deleteOldest(
+          Math.min(this.#chunk, this.#rows - this.#maxRows),
+        );
       }
     } catch (err) {
       // The next run tries again; the count is taken afresh in case it drifted.

@@ -19,8 +19,8 @@ const WORKER_URL = new URL("./request_log_worker.ts", import.meta.url);
 
 /** What writes a batch of records: {@link RequestLogThread}, or the store's `RequestLog` itself. */
 export interface BatchWriter {
-  /** Writes `records` in one transaction; throws (or rejects) when the store refuses them. */
-  insert(records: readonly RequestRecord[]): void | Promise<void>;
+  /** Writes `records` in one transaction; rejects when the store refuses them. */
+  insert(records: readonly RequestRecord[]): Promise<void>;
   /** Releases what it holds (a thread), after the last batch. */
   close?(): Promise<void>;
 }

@@ -15,12 +15,12 @@
  * @module
  */
 import { parentPort } from "node:worker_threads";
-import { Db } from "../store/db.ts";
 import type { LogBatch } from "../store/log_segments.ts";
 import { RequestLog } from "../store/request_log.ts";
+import { SqliteEngine } from "../store/sqlite_engine.ts";
 
 const port = parentPort!;
-let db: Db | undefined;
+let db: SqliteEngine | undefined;
 let log: RequestLog | undefined;
 
 type Message =
@@ -28,23 +28,24 @@ type Message =
   | { kind: "insert"; id: number; batch: LogBatch }
   | { kind: "close"; id: number };
 
-port.on("message", (m: Message) => {
+// Messages are handled in arrival order: the engine queues each write behind the one before, and
+// the close behind them all.
+port.on("message", async (m: Message) => {
   if (m.kind === "open") {
-    db = new Db(m.dbPath);
     // This connection only writes the log. In WAL mode NORMAL still survives a crash of the
     // process (SIGKILL); only a power cut can take back the last commits, which the log's
     // promise (at most the last second's rows) allows. FULL cost an fsync per batch.
-    db.raw.exec("PRAGMA synchronous = NORMAL");
+    db = new SqliteEngine(m.dbPath, { synchronous: "normal" });
     log = new RequestLog(db);
     return;
   }
   if (m.kind === "close") {
-    db?.close();
+    await db?.close();
     port.postMessage({ id: m.id });
     return;
   }
   try {
-    log!.write(m.batch);
+    await log!.write(m.batch);
     port.postMessage({ id: m.id });
   } catch (err) {
     port.postMessage({ id: m.id, error: (err as Error).message });

@@ -46,6 +46,12 @@ import type { Tool } from "../store/tools.ts";
 /** Default cap on the response bytes read per call (1 MiB). */
 export const DEFAULT_MAX_RESPONSE_BYTES = 1 << 20;
 
+/** An org's outbound policy and its slug (named in the hint of a refusal). */
+export interface OrgOutbound {
+  policy: OutboundPolicy;
+  slug?: string;
+}
+
 /** Settings of {@link HttpExecutor}; every field has a default. */
 export interface HttpExecutorOptions {
   /** Where `{{secrets.NAME}}` values come from (default: nowhere). */
@@ -66,10 +72,11 @@ export interface HttpExecutorOptions {
   cacheSize?: number;
   /**
    * The outbound policy of an org and its slug (named in the hint of a
-   * refusal); called on every call, so it should be cached (default: the
-   * default policy everywhere).
+   * refusal); called on every call, so it should be cached and answer
+   * from memory, not with a promise, once read (default: the default policy
+   * everywhere).
    */
-  outbound?: (orgId: string) => { policy: OutboundPolicy; slug?: string };
+  outbound?: (orgId: string) => OrgOutbound | Promise<OrgOutbound>;
   /** Destination checks and pinned connections (default: a guard over `Deno.resolveDns`). */
   guard?: OutboundGuard;
 }
@@ -125,7 +132,7 @@ export class HttpExecutor implements ToolExecutor {
   readonly #excerptChars: number;
   readonly #maxRedirects: number;
   readonly #cacheSize: number;
-  readonly #outbound: (orgId: string) => { policy: OutboundPolicy; slug?: string };
+  readonly #outbound: NonNullable<HttpExecutorOptions["outbound"]>;
   readonly #guard: OutboundGuard;
   /** Compiled tools by id, valid while `updatedAt` matches (an update bumps it). */
   readonly #compiled = new Map<string, { updatedAt: string; tool: CompiledHttpTool }>();
@@ -284,7 +291,9 @@ export class HttpExecutor implements ToolExecutor {
 
   /** Checks one hop's destination against the org's policy; pins plain-http names. */
   async #check(orgId: string, url: URL, signal: AbortSignal): Promise<HopDecision> {
-    const { policy, slug } = this.#outbound(orgId);
+    // From memory once the org's policy was read: no await then (every tool call comes here).
+    const pending = this.#outbound(orgId);
+    const { policy, slug } = pending instanceof Promise ? await pending : pending;
     return await this.#guard.decide(url, policy, signal, slug);
   }
 

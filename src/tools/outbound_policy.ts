@@ -383,30 +383,42 @@ export class OutboundGuard {
   }
 }
 
+/** An org's outbound policy, with its slug (for hints). */
+export interface OrgPolicy {
+  policy: OutboundPolicy;
+  slug: string;
+}
+
 /** The outbound policy per org, read from the store once and cached until any org's settings change. */
 export class OrgOutboundPolicies {
-  readonly #cache = new Map<string, { policy: OutboundPolicy; slug: string }>();
+  readonly #cache = new Map<string, OrgPolicy>();
   #version = -1;
 
   /** Policies of the orgs in `store`. */
   constructor(private readonly store: Store) {}
 
-  /** The policy of `orgId` and its slug (for hints); defaults for an unknown org. */
-  get(orgId: string): { policy: OutboundPolicy; slug: string } {
+  /**
+   * The policy of `orgId` and its slug (for hints); defaults for an unknown
+   * org. From memory once read (a promise only when it must be read first).
+   */
+  get(orgId: string): OrgPolicy | Promise<OrgPolicy> {
     // A counter compare, not a query: this runs on every tool call.
-    if (this.#version !== this.store.orgs.settingsVersion) {
+    const version = this.store.orgs.settingsVersion;
+    if (this.#version !== version) {
       this.#cache.clear();
-      this.#version = this.store.orgs.settingsVersion;
+      this.#version = version;
     }
-    let hit = this.#cache.get(orgId);
-    if (!hit) {
-      const org = this.store.orgs.get(orgId);
-      hit = {
-        policy: org ? outboundPolicyOf(org.settings) : { ...DEFAULT_OUTBOUND_POLICY },
-        slug: org?.slug ?? "{slug}",
-      };
-      this.#cache.set(orgId, hit);
-    }
+    return this.#cache.get(orgId) ?? this.#load(orgId, version);
+  }
+
+  async #load(orgId: string, version: number): Promise<OrgPolicy> {
+    const org = await this.store.orgs.get(orgId);
+    const hit = {
+      policy: org ? outboundPolicyOf(org.settings) : { ...DEFAULT_OUTBOUND_POLICY },
+      slug: org?.slug ?? "{slug}",
+    };
+    // Kept only if no settings changed while it was read: it may hold the old policy.
+    if (this.store.orgs.settingsVersion === version) this.#cache.set(orgId, hit);
     return hit;
   }
 }

@@ -62,12 +62,12 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
   const sse = new SseTransport(limiter);
   const ws = new WebSocketTransport(limiter);
 
-  const metadata = (req: Request, target: ResolvedGateway) => {
+  const metadata = async (req: Request, target: ResolvedGateway) => {
     const base = deps.baseUrl(req);
     const resource = `${base}/mcp/${target.orgSlug}${target.gateway.endpoint}`;
     // With an oauth2 method the gateway is its own authorization server, whose issuer
     // identifier is the gateway URL (so RFC 8414's path-inserted metadata URL resolves).
-    const oauth = oauthSettings(deps.service.store, target.gateway.id);
+    const oauth = await oauthSettings(deps.service.store, target.gateway.id);
     return jsonResponse(
       {
         resource,
@@ -81,10 +81,10 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
     );
   };
 
-  app.get(`${PRM_SUFFIX}/mcp/*`, (c) => {
+  app.get(`${PRM_SUFFIX}/mcp/*`, async (c) => {
     const parts = splitPath(c.req.path.slice(PRM_SUFFIX.length));
-    const target = parts && deps.service.resolve(parts.org, parts.rest);
-    return target ? metadata(c.req.raw, target) : notFoundResponse();
+    const target = parts && await deps.service.resolve(parts.org, parts.rest);
+    return target ? await metadata(c.req.raw, target) : notFoundResponse();
   });
 
   app.all("/mcp/*", async (c) => {
@@ -92,8 +92,11 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
     const parts = splitPath(c.req.path);
     if (!parts) return notFoundResponse();
     if (parts.rest.endsWith(PRM_SUFFIX)) {
-      const target = deps.service.resolve(parts.org, parts.rest.slice(0, -PRM_SUFFIX.length));
-      return target && req.method === "GET" ? metadata(req, target) : notFoundResponse();
+      const target = await deps.service.resolve(
+        parts.org,
+        parts.rest.slice(0, -PRM_SUFFIX.length),
+      );
+      return target && req.method === "GET" ? await metadata(req, target) : notFoundResponse();
     }
     const refusal = checkOrigin(req, deps.policy);
     if (refusal) return rpcErrorResponse(403, ErrorCode.InvalidRequest, refusal);
@@ -120,7 +123,9 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
     const m = /^(.*)\/(sse|messages|ws)$/.exec(parts.rest);
     const kind = (m ? m[2] : "http") as TransportKind;
     const endpoint = m ? m[1] : parts.rest;
-    const target = deps.service.resolve(parts.org, endpoint);
+    // From memory once looked up: no await then (every MCP request comes here).
+    const resolving = deps.service.resolve(parts.org, endpoint);
+    const target = resolving instanceof Promise ? await resolving : resolving;
     if (!target) return notFoundResponse();
     const url = new URL(req.url);
     const started = performance.now();
@@ -142,7 +147,7 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
         "www-authenticate": wwwAuthenticate(
           metadataUrl(deps.baseUrl(req), target),
           req,
-          deps.auth.acceptsBasic(target.gateway) ? target.gateway.name : undefined,
+          await deps.auth.acceptsBasic(target.gateway) ? target.gateway.name : undefined,
         ),
       });
     }

@@ -13,10 +13,15 @@ import type { Listed } from "./supervisor.ts";
 /** The supervisor's `onListed` for `store`. */
 export function storeListings(store: Store): Listed {
   const seenCapabilities = new Map<string, string>();
-  return (server: UpstreamServer, listing, capabilities, eras) => {
-    // A listing that arrives after the server was deleted has nowhere to go.
-    if (!store.servers.find(server.id)) return;
-    const changed = store.serverItems.sync(server, listing);
+  return async (server: UpstreamServer, listing, capabilities, eras) => {
+    // A listing that arrives after the server was deleted has nowhere to go (checked in the
+    // write's transaction, so the server cannot go in between).
+    const changed = await store.tx(async () =>
+      await store.servers.find(server.id)
+        ? await store.serverItems.sync(server, listing)
+        : undefined
+    );
+    if (changed === undefined) return;
     const caps = canonicalJson([
       capabilities,
       eras.statelessCapabilities ?? null,
@@ -26,7 +31,7 @@ export function storeListings(store: Store): Listed {
     // Capabilities decide what a gateway offers (completions, logging) even when items did not
     // move; so does which era lists what.
     if (!changed && seenCapabilities.get(server.id) !== caps) {
-      store.changes.emit(store.serverItems.gatewaysOf(server.id));
+      store.changes.emit(await store.serverItems.gatewaysOf(server.id));
     }
     seenCapabilities.set(server.id, caps);
   };

@@ -49,10 +49,10 @@ export class ServerSource implements CatalogSource {
   ) {}
 
   /** {@inheritDoc CatalogSource.itemsFor} */
-  itemsFor(gatewayId: string, stateless: boolean): SourceItems {
+  async itemsFor(gatewayId: string, stateless: boolean): Promise<SourceItems> {
     const all = noItems();
-    for (const a of this.store.attachments.list(gatewayId)) {
-      const part = this.itemsOf(a, stateless);
+    for (const a of await this.store.attachments.list(gatewayId)) {
+      const part = await this.itemsOf(a, stateless);
       all.tools.push(...part.tools);
       all.prompts.push(...part.prompts);
       all.resources.push(...part.resources);
@@ -70,12 +70,12 @@ export class ServerSource implements CatalogSource {
    * check a new one for collisions, with `stateless` unset: then every
    * item counts, whichever era lists it).
    */
-  itemsOf(
+  async itemsOf(
     a: Pick<Attachment, "serverId" | "prefix" | "include" | "exclude" | "toolRateLimit">,
     stateless?: boolean,
-  ): SourceItems {
+  ): Promise<SourceItems> {
     const items = noItems();
-    const server = this.store.servers.find(a.serverId);
+    const server = await this.store.servers.find(a.serverId);
     if (!server) return items;
     const serverId = server.id;
     // What only the other era lists is left out.
@@ -90,7 +90,7 @@ export class ServerSource implements CatalogSource {
     const filter = nameFilter(a);
     const pass = (name: string, kind: "tool" | "prompt" = "tool") =>
       filter(name) && served(kind, name);
-    const held = this.store.serverItems.withheld(serverId);
+    const held = await this.store.serverItems.withheld(serverId);
     const of = (kind: string, name: string) => `${kind} '${name}' of server '${server.name}'`;
     const withhold = (kind: WithheldItem["kind"], name: string) =>
       items.withheld.push({
@@ -102,7 +102,7 @@ export class ServerSource implements CatalogSource {
           kind === "tool" ? "inputSchema" : "arguments"
         }; the change awaits approval`,
       });
-    for (const tool of this.store.serverItems.tools(serverId)) {
+    for (const tool of await this.store.serverItems.tools(serverId)) {
       if (!pass(tool.name)) continue;
       if (held.tools.has(tool.name)) {
         withhold("tool", tool.name);
@@ -130,7 +130,7 @@ export class ServerSource implements CatalogSource {
           this.calls.request(serverId, "resources/unsubscribe", { uri }, ctx),
       }
       : {};
-    for (const p of this.store.serverItems.items(serverId, "prompt")) {
+    for (const p of await this.store.serverItems.items(serverId, "prompt")) {
       const original = p.name as string;
       if (!pass(original, "prompt")) continue;
       if (held.prompts.has(original)) {
@@ -154,7 +154,7 @@ export class ServerSource implements CatalogSource {
           : undefined,
       });
     }
-    for (const r of this.store.serverItems.items(serverId, "resource")) {
+    for (const r of await this.store.serverItems.items(serverId, "resource")) {
       const uri = r.uri as string;
       if (!served("resource", uri)) continue;
       items.resources.push({
@@ -166,7 +166,7 @@ export class ServerSource implements CatalogSource {
         ...subscription,
       });
     }
-    for (const t of this.store.serverItems.items(serverId, "template")) {
+    for (const t of await this.store.serverItems.items(serverId, "template")) {
       const uriTemplate = t.uriTemplate as string;
       if (!served("template", uriTemplate)) continue;
       items.templates.push({
@@ -193,8 +193,15 @@ export class ServerSource implements CatalogSource {
 
   /** {@inheritDoc CatalogSource.missed} */
   missed(gatewayId: string): void {
+    // In the background: the call that missed is answered without waiting for the store.
+    void this.#relist(gatewayId).catch((err) =>
+      console.error("asking upstream servers to list again failed:", err)
+    );
+  }
+
+  async #relist(gatewayId: string): Promise<void> {
     const now = Date.now();
-    for (const a of this.store.attachments.list(gatewayId)) {
+    for (const a of await this.store.attachments.list(gatewayId)) {
       if ((this.#relisted.get(a.serverId) ?? 0) > now - RELIST_EVERY_MS) continue;
       this.#relisted.set(a.serverId, now);
       this.supervisor.relist(a.serverId);

@@ -82,7 +82,7 @@ export type Listed = (
   listing: Listing,
   capabilities: Record<string, unknown>,
   eras: EraDifferences,
-) => void;
+) => Promise<void>;
 
 /** Checks a destination for an org (its outbound policy). */
 export type OrgDestinationCheck = (
@@ -444,7 +444,6 @@ export class Supervisor {
       link.status.state = "ready";
       link.failures = 0;
       link.everReady = true;
-      this.#publish(link);
       clearInterval(link.ticker);
       const opened = conn;
       link.ticker = setInterval(() => {
@@ -452,6 +451,7 @@ export class Supervisor {
           void this.#discover(link, opened);
         }
       }, this.#refreshMs);
+      await this.#publish(link);
     } catch (err) {
       // What #stop did not know of yet is closed here, whether stopped or failed.
       const opened = [conn, modern].filter((c) => c !== undefined && c !== link.conn);
@@ -518,7 +518,7 @@ export class Supervisor {
         link.again = false;
         try {
           await this.#list(link, conn);
-          if (link.conn === conn) this.#publish(link);
+          if (link.conn === conn) await this.#publish(link);
         } catch (err) {
           // A server that cannot be listed any more (it restarted and forgot the session, or
           // broke) is treated as lost: connect again, with the usual backoff.
@@ -533,10 +533,10 @@ export class Supervisor {
     return link.discovering;
   }
 
-  #publish(link: Link): void {
+  async #publish(link: Link): Promise<void> {
     if (!link.listing || link.stopped) return;
     try {
-      this.#onListed?.(link.server, link.listing, link.status.capabilities ?? {}, {
+      await this.#onListed?.(link.server, link.listing, link.status.capabilities ?? {}, {
         statelessCapabilities: link.modernCapabilities,
         eraOnly: link.eraOnly,
       });

@@ -54,7 +54,7 @@ const WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"];
 Deno.test("every write route records its event, with the caller, the target and what changed", async () => {
   await withServer(async (s) => {
     const admin = client(s, s.adminKey);
-    const adminKey = s.store.accessKeys.byHash(hashToken(s.adminKey))!;
+    const adminKey = (await s.store.accessKeys.byHash(hashToken(s.adminKey)))!;
     const covered = new Set<string>();
     const trails = new Map<string, () => Promise<Json[]>>();
     trails.set("default", newEvents(s, s.adminKey));
@@ -301,15 +301,15 @@ Deno.test("every write route records its event, with the caller, the target and 
       [["gateway.tool.unassign", gw.id]],
     );
     // A change the server made, held for approval (written as the supervisor would).
-    const stored = s.store.servers.find(server.id)!;
+    const stored = (await s.store.servers.find(server.id))!;
     const listing = (description: string) => ({
       tools: [{ name: "probe", description, inputSchema: { type: "object" } }],
       resources: [],
       resourceTemplates: [],
       prompts: [],
     });
-    s.store.serverItems.sync(stored, listing("first"));
-    s.store.serverItems.sync(stored, listing("second"));
+    await s.store.serverItems.sync(stored, listing("first"));
+    await s.store.serverItems.sync(stored, listing("second"));
     await step("/gateways/{id}/servers", "POST", `${gwPath}/servers`, {
       serverId: server.id,
       prefix: "dead",
@@ -422,7 +422,7 @@ Deno.test("every write route records its event, with the caller, the target and 
     await step("/apis/{id}", "DELETE", apiPath, undefined, [["api.delete", imported.body.id]]);
 
     // Every write route of the app was walked, and recorded its event.
-    const writes = [...appRoutes()].filter((r) => WRITE_METHODS.includes(r.split(" ")[0]));
+    const writes = [...await appRoutes()].filter((r) => WRITE_METHODS.includes(r.split(" ")[0]));
     assert.ok(writes.length >= 42, writes.join(", "));
     assert.deepEqual(
       writes.filter((r) => !covered.has(r)).sort(),
@@ -666,7 +666,7 @@ Deno.test("GET /audit pages newest first and filters; bad filters are a 400 nami
 
     const actions = async (query: string) =>
       (await allEvents(s, s.adminKey, query)).map((e) => `${e.action} ${e.target.name}`);
-    const adminKeyId = s.store.accessKeys.byHash(hashToken(s.adminKey))!.id;
+    const adminKeyId = (await s.store.accessKeys.byHash(hashToken(s.adminKey)))!.id;
     const otherKeyId = (await other.call("GET", "/keys")).body.keys
       .find((k: Json) => k.userId === other.userId).id;
     assert.deepEqual(await actions(`actor=${otherKeyId}`), ["tool.create t"]);
@@ -779,13 +779,12 @@ Deno.test("only owners and admins read the trail, of their own org only, and nob
         expectError(await owner(method, path, method === "DELETE" ? undefined : {}), 404);
       }
     }
-    assert.throws(
-      () =>
-        s.store.db.raw.prepare("UPDATE audit_events SET action = 'x' WHERE id = ?").run(event.id),
+    await assert.rejects(
+      s.store.db.run("UPDATE audit_events SET action = 'x' WHERE id = ?", event.id),
       /cannot be changed/,
     );
-    assert.throws(
-      () => s.store.db.raw.prepare("DELETE FROM audit_events WHERE id = ?").run(event.id),
+    await assert.rejects(
+      s.store.db.run("DELETE FROM audit_events WHERE id = ?", event.id),
       /cannot be deleted/,
     );
     assert.deepEqual((await allEvents(s, s.adminKey))[0], event);

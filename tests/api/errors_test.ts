@@ -33,9 +33,9 @@ Deno.test("401: no key, a malformed header, an unknown, revoked or expired key",
     expectError(await s.api("GET", "/gateways", undefined, issued.key as string), 401);
 
     // An expiry in the past cannot be set through the API, so it is stored directly.
-    const owner = s.store.accessKeys.list(s.store.orgs.bySlug("default")!.id)[0];
+    const owner = (await s.store.accessKeys.list((await s.store.orgs.bySlug("default"))!.id))[0];
     const expired = "gha_expired_key_for_the_test_000000";
-    s.store.accessKeys.create(owner.orgId, owner.userId, {
+    await s.store.accessKeys.create(owner.orgId, owner.userId, {
       name: "expired",
       hash: hashToken(expired),
       prefix: expired.slice(0, 10),

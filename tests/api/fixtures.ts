@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { FALLBACK_PATHS } from "../../src/oauth/fallback.ts";
-import { Store } from "../../src/store/store.ts";
+import { openStore } from "../../src/store/store.ts";
 import {
   apiCall,
   type ApiResponse,
@@ -53,8 +53,8 @@ export async function withServer(
 export function client(s: TestServer, key: string, org?: string): Call {
   if (org === undefined) return (method, path, body) => apiCall(s.url, key, method, path, body);
   const headers = { "x-organization": org };
-  return (method, path, body) =>
-    apiCall(s.url, key === s.adminKey ? keyIn(s, org) : key, method, path, body, headers);
+  return async (method, path, body) =>
+    apiCall(s.url, key === s.adminKey ? await keyIn(s, org) : key, method, path, body, headers);
 }
 
 /** Asserts the status, showing the body when it differs, and returns the response. */
@@ -180,8 +180,8 @@ export const notManagement = (path: string): boolean =>
   (FALLBACK_PATHS as readonly string[]).includes(path);
 
 /** `METHOD /path/{param}` for every management route registered in the Hono app. */
-export function appRoutes(): Set<string> {
-  const store = new Store(":memory:");
+export async function appRoutes(): Promise<Set<string>> {
+  const store = openStore(":memory:");
   const { app, mcp } = createApp({
     store,
     config: loadConfig([], () => undefined),
@@ -195,6 +195,6 @@ export function appRoutes(): Set<string> {
     );
   } finally {
     mcp.dispose();
-    store.close();
+    await store.close();
   }
 }

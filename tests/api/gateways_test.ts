@@ -128,10 +128,10 @@ Deno.test("deleting a gateway deletes its assignments, keys and auth methods but
     expectError(await admin("DELETE", `/gateways/${gw.id}`), 404);
     expectStatus(await admin("GET", `/tools/${tool.id}`), 200);
     assert.deepEqual((await admin("GET", "/gateways")).body.gateways, []);
-    const count = s.store.db.raw.prepare(
+    const count = await s.store.db.get(
       "SELECT (SELECT COUNT(*) FROM gateway_tools) + (SELECT COUNT(*) FROM gateway_keys) + " +
         "(SELECT COUNT(*) FROM gateway_auth_methods) AS n",
-    ).get();
+    );
     assert.equal(count?.n, 0, `key ${key.id} or others left behind`);
   });
 });

@@ -115,8 +115,8 @@ Deno.test("a gateway key is shown once, listed without its value, scoped, and re
     assert.equal(typeof revoked.revokedAt, "string");
     assert.equal((await admin("GET", url)).body.keys[0].revokedAt, revoked.revokedAt);
     // The stored key is what the MCP side checks: revoked, by hash.
-    assert.notEqual(s.store.gatewayKeys.byHash(hashToken(full.key))?.revokedAt, null);
-    assert.equal(s.store.gatewayKeys.byHash(hashToken(readOnly.key))?.revokedAt, null);
+    assert.notEqual((await s.store.gatewayKeys.byHash(hashToken(full.key)))?.revokedAt, null);
+    assert.equal((await s.store.gatewayKeys.byHash(hashToken(readOnly.key)))?.revokedAt, null);
   });
 });
 

@@ -81,8 +81,8 @@ Deno.test("the served document is OpenAPI 3.1 with bearer security and resolvabl
   }
 });
 
-Deno.test("every route of the app is documented and every documented route exists", () => {
-  const inApp = appRoutes();
+Deno.test("every route of the app is documented and every documented route exists", async () => {
+  const inApp = await appRoutes();
   const inDoc = documentedRoutes();
   assert.ok(inApp.size > 30);
   assert.deepEqual(
@@ -456,15 +456,15 @@ Deno.test("real responses of every operation match the document", async () => {
 
     // The dead server's listings, stored as if it had listed a tool and then changed it: the
     // change is held for approval.
-    const stored = s.store.servers.find(server.id)!;
+    const stored = (await s.store.servers.find(server.id))!;
     const listing = (description: string) => ({
       tools: [{ name: "probe", description, inputSchema: { type: "object" } }],
       resources: [],
       resourceTemplates: [],
       prompts: [],
     });
-    s.store.serverItems.sync(stored, listing("first"));
-    s.store.serverItems.sync(stored, listing("second"));
+    await s.store.serverItems.sync(stored, listing("first"));
+    await s.store.serverItems.sync(stored, listing("second"));
     const attachPath = `${gwPath}/servers`;
     await go(
       G("POST", "/gateways/{id}/servers", attachPath, {

@@ -51,7 +51,7 @@ Deno.test("the takeover: adding the victim's email and minting a key for them ge
     const owner = client(s, s.adminKey);
     const secretGateway = await create(owner, "/gateways", gatewayBody("/owners-only"));
     const a = await attacker(s);
-    const victimId = s.store.users.byEmail(VICTIM)!.id;
+    const victimId = (await s.store.users.byEmail(VICTIM))!.id;
 
     // Adding the victim is only an invitation: the victim is not a member of evil.
     const invited = await create(a.evil, "/orgs/evil/members", { email: VICTIM, role: "viewer" });
@@ -81,7 +81,8 @@ Deno.test("the takeover: adding the victim's email and minting a key for them ge
       defaultMembers.filter((m: Json) => m.role === "owner").map((m: Json) => m.email),
       [VICTIM],
     );
-    assert.equal(s.store.accessKeys.list(s.store.orgs.bySlug("evil")!.id, victimId).length, 0);
+    const evil = (await s.store.orgs.bySlug("evil"))!;
+    assert.equal((await s.store.accessKeys.list(evil.id, victimId)).length, 0);
   });
 });
 
@@ -245,7 +246,7 @@ Deno.test("invitation tokens: used once, replaced by a newer one, withdrawable, 
       400,
       "token",
     );
-    assert.equal(s.store.users.byEmail("wil@example.com"), undefined);
+    assert.equal(await s.store.users.byEmail("wil@example.com"), undefined);
     const soon = new Date(Date.now() + 1500).toISOString();
     const expiring = await create(owner, "/orgs/default/members", {
       email: "eve@example.com",

@@ -214,7 +214,7 @@ Deno.test("basic: sign-ins are cached (one password hash per session), and a new
     expect401(await rpc(gw.url, LIST, as(basic("member@example.com", "wrong password"))));
 
     // A new password: the old one stops on the next request, the new one works.
-    users.setPasswordHash(userId, await hashPassword("a brand new passphrase"));
+    await users.setPasswordHash(userId, await hashPassword("a brand new passphrase"));
     expect401(await rpc(gw.url, LIST, member), /email or password is incorrect/);
     const renewed = as(basic("member@example.com", "a brand new passphrase"));
     assert.equal((await rpc(gw.url, CALL, renewed)).status, 200);

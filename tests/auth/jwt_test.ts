@@ -397,7 +397,7 @@ Deno.test("a stored jwt method this server may not use (http JWKS without the fl
     // Stored by a server with the flag; checked by an authenticator without it.
     await withAuthServer(async (s) => {
       const gw = await jwtGateway(s, { jwksUrl: jwks.url });
-      const gateway = s.store.gateways.byPath(gw.orgSlug, gw.endpoint)!;
+      const gateway = (await s.store.gateways.byPath(gw.orgSlug, gw.endpoint))!;
       const strict = new GatewayAuthenticator(s.store, {
         jwt: { ...jwtSettings(), allowInsecureJwks: false },
       });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { PasswordSignIn, type SignInLimits } from "../../src/auth/sign_in.ts";
 import { hashPassword } from "../../src/oauth/password.ts";
-import { Store } from "../../src/store/store.ts";
+import { openStore } from "../../src/store/store.ts";
 import {
   client,
   expectError,
@@ -27,21 +27,21 @@ async function withAccounts(
   fn: (signIn: PasswordSignIn, orgId: string, clock: { t: number }) => Promise<void>,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "gatehouse-signin-" });
-  const store = new Store(`${dir}/gatehouse.db`);
+  const store = openStore(`${dir}/gatehouse.db`);
   try {
     const hash = await hashPassword("the right password");
-    const owner = store.users.create("ann@example.com", "Ann");
-    const org = store.orgs.create("Org", "org", owner.id);
-    store.users.setPasswordHash(owner.id, hash);
+    const owner = await store.users.create("ann@example.com", "Ann");
+    const org = await store.orgs.create("Org", "org", owner.id);
+    await store.users.setPasswordHash(owner.id, hash);
     for (const email of ["bob@example.com", "cy@example.com", "di@example.com"]) {
-      const u = store.users.create(email, email);
-      store.orgs.addMember(org.id, u.id, "member");
-      store.users.setPasswordHash(u.id, hash);
+      const u = await store.users.create(email, email);
+      await store.orgs.addMember(org.id, u.id, "member");
+      await store.users.setPasswordHash(u.id, hash);
     }
     const clock = { t: Date.now() };
     await fn(new PasswordSignIn(store, LIMITS, () => clock.t), org.id, clock);
   } finally {
-    store.close();
+    await store.close();
     await Deno.remove(dir, { recursive: true });
   }
 }

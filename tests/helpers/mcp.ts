@@ -201,8 +201,8 @@ export type Api = (method: string, path: string, body?: unknown) => Promise<ApiR
 
 /** The admin's API caller acting in org `slug`, with a key issued there (see {@link keyIn}). */
 export function apiIn(s: TestServer, slug: string): Api {
-  return (method, path, body) =>
-    apiCall(s.url, keyIn(s, slug), method, path, body, { "x-organization": slug });
+  return async (method, path, body) =>
+    apiCall(s.url, await keyIn(s, slug), method, path, body, { "x-organization": slug });
 }
 
 /** Asserts `res` has `status`, showing the body otherwise, and returns its body. */

@@ -62,11 +62,11 @@ const orgKeys = new WeakMap<TestServer, Map<string, string>>();
  * for other orgs of the user one is issued through the store, as `POST
  * /login` would; for orgs the user is not in, the admin key (refused there).
  */
-export function keyIn(s: TestServer, slug: string): string {
-  const adminKey = s.store.accessKeys.byHash(hashToken(s.adminKey))!;
-  const org = s.store.orgs.bySlug(slug);
+export async function keyIn(s: TestServer, slug: string): Promise<string> {
+  const adminKey = (await s.store.accessKeys.byHash(hashToken(s.adminKey)))!;
+  const org = await s.store.orgs.bySlug(slug);
   // Not a member there: the admin key itself, which that org refuses.
-  if (!org || org.id === adminKey.orgId || !s.store.orgs.roleOf(org.id, adminKey.userId)) {
+  if (!org || org.id === adminKey.orgId || !await s.store.orgs.roleOf(org.id, adminKey.userId)) {
     return s.adminKey;
   }
   let keys = orgKeys.get(s);
@@ -74,7 +74,7 @@ export function keyIn(s: TestServer, slug: string): string {
   let raw = keys.get(slug);
   if (!raw) {
     raw = generateToken(ACCESS_KEY_PREFIX);
-    s.store.accessKeys.create(org.id, adminKey.userId, {
+    await s.store.accessKeys.create(org.id, adminKey.userId, {
       name: "test",
       hash: hashToken(raw),
       prefix: displayPrefix(raw),

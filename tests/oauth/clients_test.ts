@@ -95,7 +95,7 @@ Deno.test("registration accepts https and loopback http redirect URIs and refuse
     assert.equal(confidential.status, 201);
     assert.equal(confidential.body.token_endpoint_auth_method, "client_secret_basic");
     assert.match(confidential.body.client_secret, /^ghcs_/);
-    const dump = JSON.stringify(s.store.db.raw.prepare("SELECT * FROM oauth_clients").all());
+    const dump = JSON.stringify(await s.store.db.all("SELECT * FROM oauth_clients"));
     assert.ok(!dump.includes(confidential.body.client_secret), "the secret is stored hashed");
   });
 });

@@ -98,7 +98,7 @@ Deno.test("nobody sets another person's password: the invited choose their own",
     assert.match(res.body.error!.message, /POST \/invitations\/accept/);
     // Nothing happened: no invitation, no account.
     assert.deepEqual(ok(await s.api("GET", "/orgs/default/invitations")).invitations, []);
-    assert.equal(s.store.users.byEmail("lee@example.com"), undefined);
+    assert.equal(await s.store.users.byEmail("lee@example.com"), undefined);
     // The password chosen on accepting is stored hashed, never returned.
     const invited = ok(
       await s.api("POST", "/orgs/default/members", { email: "new@example.com", role: "viewer" }),
@@ -111,6 +111,6 @@ Deno.test("nobody sets another person's password: the invited choose their own",
     assert.equal(accepted.status, 201);
     assert.equal(JSON.stringify(accepted.body).includes("a fine long password"), false);
     const userId = (accepted.body.member as { userId: string }).userId;
-    assert.match(s.store.users.passwordHash(userId)!, /^scrypt\$/);
+    assert.match((await s.store.users.passwordHash(userId))!, /^scrypt\$/);
   });
 });

@@ -102,8 +102,10 @@ Deno.test("the MCP SDK connects with OAuth from the gateway URL alone: register,
 
       // 4. The access token expires: the SDK refreshes on the 401 (rotating the refresh token).
       const before = provider.saved!;
-      s.store.db.raw.prepare("UPDATE oauth_tokens SET expires_at = ? WHERE kind = 'access'")
-        .run(new Date(Date.now() - 1000).toISOString());
+      await s.store.db.run(
+        "UPDATE oauth_tokens SET expires_at = ? WHERE kind = 'access'",
+        new Date(Date.now() - 1000).toISOString(),
+      );
       const expired = await rpc(gw.url, req(1, "tools/list"), { key: before.access_token });
       assert.equal(expired.status, 401);
       assert.equal((await client.listTools()).tools.length, 1);

@@ -5,7 +5,7 @@
  * revocation, and what is (not) stored.
  */
 import assert from "node:assert/strict";
-import { Store } from "../../src/store/store.ts";
+import { openStore } from "../../src/store/store.ts";
 import { req, rpc } from "../helpers/mcp.ts";
 import {
   addUser,
@@ -73,7 +73,8 @@ Deno.test("an expired code is refused", async () => {
     await addUser(s, ADA);
     const a = await authorizeCode(gw, ADA);
     // Codes live ten minutes; move this one's end into the past rather than wait.
-    s.store.db.raw.prepare("UPDATE oauth_codes SET expires_at = ?").run(
+    await s.store.db.run(
+      "UPDATE oauth_codes SET expires_at = ?",
       new Date(Date.now() - 1000).toISOString(),
     );
     expectOAuthError(await redeem(gw, a), 400, "invalid_grant", /expired/);
@@ -354,9 +355,7 @@ Deno.test("lifetimes come from the oauth2 method; only hashes of codes and token
     const a = await authorizeCode(gw, ADA);
     const res = await redeem(gw, a);
     assert.equal(res.body.expires_in, 120);
-    const rows = s.store.db.raw.prepare(
-      "SELECT kind, created_at, expires_at FROM oauth_tokens",
-    ).all();
+    const rows = await s.store.db.all("SELECT kind, created_at, expires_at FROM oauth_tokens");
     const lifetimes = Object.fromEntries(
       rows.map((r) => [
         r.kind,
@@ -366,23 +365,23 @@ Deno.test("lifetimes come from the oauth2 method; only hashes of codes and token
       ]),
     );
     assert.deepEqual(lifetimes, { access: 120, refresh: 600 });
-    const dump = JSON.stringify(
-      ["oauth_codes", "oauth_tokens", "oauth_grants", "oauth_clients"].map((t) =>
-        s.store.db.raw.prepare(`SELECT * FROM ${t}`).all()
-      ),
-    );
+    const tables = [];
+    for (const t of ["oauth_codes", "oauth_tokens", "oauth_grants", "oauth_clients"]) {
+      tables.push(await s.store.db.all(`SELECT * FROM ${t}`));
+    }
+    const dump = JSON.stringify(tables);
     for (const secret of [a.code, res.body.access_token, res.body.refresh_token, a.verifier]) {
       assert.ok(!dump.includes(secret), "a raw secret is in the database");
     }
   });
 });
 
-Deno.test("pruning deletes only codes and tokens that expired before the cutoff", () => {
-  const store = new Store(":memory:");
+Deno.test("pruning deletes only codes and tokens that expired before the cutoff", async () => {
+  const store = openStore(":memory:");
   try {
-    const user = store.users.create("p@example.com", "P");
-    const org = store.orgs.create("P", "p", user.id);
-    const gw = store.gateways.create(
+    const user = await store.users.create("p@example.com", "P");
+    const org = await store.orgs.create("P", "p", user.id);
+    const gw = await store.gateways.create(
       org.id,
       {
         name: "g",
@@ -393,18 +392,18 @@ Deno.test("pruning deletes only codes and tokens that expired before the cutoff"
       } as Parameters<typeof store.gateways.create>[1],
     );
     const at = (ms: number) => new Date(Date.now() + ms).toISOString();
-    const grant = store.oauth.createGrantWithCode(
+    const grant = await store.oauth.createGrantWithCode(
       { gatewayId: gw.id, clientId: "c", userId: user.id, scopes: ["tools:read"], resource: "r" },
       { hash: "old-code", redirectUri: REDIRECT_URI, codeChallenge: "x", expiresAt: at(-2000) },
     );
-    store.oauth.addToken(grant.id, "access", "old", at(-2000), ["tools:read"]);
-    store.oauth.addToken(grant.id, "access", "live", at(60_000), ["tools:read"]);
-    store.oauth.prune(at(-1000));
-    assert.equal(store.oauth.token("old"), undefined);
-    assert.ok(store.oauth.token("live"));
-    assert.equal(store.oauth.redeemCode("old-code"), undefined);
-    assert.ok(store.oauth.activeAccess(gw.id, "live"));
+    await store.oauth.addToken(grant.id, "access", "old", at(-2000), ["tools:read"]);
+    await store.oauth.addToken(grant.id, "access", "live", at(60_000), ["tools:read"]);
+    await store.oauth.prune(at(-1000));
+    assert.equal(await store.oauth.token("old"), undefined);
+    assert.ok(await store.oauth.token("live"));
+    assert.equal(await store.oauth.redeemCode("old-code"), undefined);
+    assert.ok(await store.oauth.activeAccess(gw.id, "live"));
   } finally {
-    store.close();
+    await store.close();
   }
 });

@@ -123,7 +123,7 @@ Deno.test("jobs are their organization's: another one gets 404", async () => {
   await withServer(async (s) => {
     expectOk(await s.api("POST", "/orgs", { name: "Other", slug: "other" }), 201);
     const job = expectOk(await startAsync(s, { name: "mine", spec: SMALL }), 202);
-    const other = keyIn(s, "other");
+    const other = await keyIn(s, "other");
     expectFail(await s.api("GET", `/apis/imports/${job.id}`, undefined, other), 404);
     await finished(s, job.id);
     expectFail(await s.api("GET", `/apis/imports/${job.id}`, undefined, other), 404);

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { ApiInput, OperationTool } from "../../src/store/apis.ts";
-import { Store } from "../../src/store/store.ts";
+import { openStore, type Store } from "../../src/store/store.ts";
 
 function input(name: string): ApiInput {
   return {
@@ -43,59 +43,61 @@ function broken(route: string): OperationTool {
   return o;
 }
 
-function withStore(fn: (store: Store, orgId: string) => void): void {
-  const store = new Store(":memory:");
+async function withStore(fn: (store: Store, orgId: string) => Promise<void>): Promise<void> {
+  const store = openStore(":memory:");
   try {
-    const user = store.users.create("a@example.com", "A");
-    fn(store, store.orgs.create("A", "a", user.id).id);
+    const user = await store.users.create("a@example.com", "A");
+    await fn(store, (await store.orgs.create("A", "a", user.id)).id);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-Deno.test("an import that fails half-way leaves nothing behind", () => {
-  withStore((store, orgId) => {
-    assert.throws(
-      () => store.apis.create(orgId, input("x"), [op("GET /a", "a"), broken("GET /b")]),
+Deno.test("an import that fails half-way leaves nothing behind", async () => {
+  await withStore(async (store, orgId) => {
+    await assert.rejects(
+      store.apis.create(orgId, input("x"), [op("GET /a", "a"), broken("GET /b")]),
       TypeError,
     );
-    assert.deepEqual(store.apis.list(orgId), []);
-    assert.deepEqual(store.tools.list(orgId), []);
+    assert.deepEqual(await store.apis.list(orgId), []);
+    assert.deepEqual(await store.tools.list(orgId), []);
   });
 });
 
-Deno.test("a re-import that fails half-way keeps the previous tools", () => {
-  withStore((store, orgId) => {
-    const first = store.apis.create(orgId, input("x"), [op("GET /a", "a"), op("GET /b", "b")]);
-    assert.throws(
-      () =>
-        store.apis.replace(orgId, first.api.id, input("renamed"), [
-          op("GET /c", "c"),
-          broken("GET /d"),
-        ]),
+Deno.test("a re-import that fails half-way keeps the previous tools", async () => {
+  await withStore(async (store, orgId) => {
+    const first = await store.apis.create(orgId, input("x"), [
+      op("GET /a", "a"),
+      op("GET /b", "b"),
+    ]);
+    await assert.rejects(
+      store.apis.replace(orgId, first.api.id, input("renamed"), [
+        op("GET /c", "c"),
+        broken("GET /d"),
+      ]),
       TypeError,
     );
-    assert.equal(store.apis.get(orgId, first.api.id)?.name, "x");
-    assert.deepEqual(store.apis.tools(first.api.id), first.tools);
+    assert.equal((await store.apis.get(orgId, first.api.id))?.name, "x");
+    assert.deepEqual(await store.apis.tools(first.api.id), first.tools);
   });
 });
 
-Deno.test("a re-import may swap names between kept tools", () => {
-  withStore((store, orgId) => {
-    const first = store.apis.create(orgId, input("x"), [
+Deno.test("a re-import may swap names between kept tools", async () => {
+  await withStore(async (store, orgId) => {
+    const first = await store.apis.create(orgId, input("x"), [
       op("GET /x", "get_x"),
       op("GET /y", "get_y"),
     ]);
     const ids = Object.fromEntries(first.tools.map((t) => [t.route, t.id]));
     // The operations gain operationIds that ask for each other's names.
-    const second = store.apis.replace(orgId, first.api.id, input("x"), [
+    const second = (await store.apis.replace(orgId, first.api.id, input("x"), [
       op("GET /x", "get_y", "get_y"),
       op("GET /y", "get_x", "get_x"),
-    ])!;
+    ]))!;
     assert.deepEqual(second.counts, { created: 0, updated: 2, removed: 0 });
     const byRoute = Object.fromEntries(second.tools.map((t) => [t.route, t]));
     assert.deepEqual([byRoute["GET /x"].id, byRoute["GET /x"].name], [ids["GET /x"], "get_y"]);
     assert.deepEqual([byRoute["GET /y"].id, byRoute["GET /y"].name], [ids["GET /y"], "get_x"]);
-    assert.equal(store.tools.get(orgId, ids["GET /x"])?.name, "get_y");
+    assert.equal((await store.tools.get(orgId, ids["GET /x"]))?.name, "get_y");
   });
 });

@@ -128,7 +128,7 @@ Deno.test("a ciphertext moved onto another row fails as an error result naming t
       await addSecret(s, { name: "A", type: "bearer_token", value: "value-of-a" });
       await addSecret(s, { name: "B", type: "bearer_token", value: "value-of-b" });
       // Tampering by hand (what a copied or edited database would look like): B gets A's value.
-      s.store.db.raw.exec(
+      await s.store.db.run(
         `UPDATE secrets SET iv = (SELECT iv FROM secrets WHERE name = 'A'),
          ciphertext = (SELECT ciphertext FROM secrets WHERE name = 'A') WHERE name = 'B'`,
       );

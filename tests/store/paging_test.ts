@@ -2,11 +2,13 @@
  * The store's paged lists: pages follow each other by key, and every page
  * query is answered from an index (no scan of the table, and no sort of the
  * org's rows) whatever filters it has. The plans are read with EXPLAIN QUERY
- * PLAN on the very statements the store prepares.
+ * PLAN on the very statements the store sends its engine.
  */
 import assert from "node:assert/strict";
 import type { PageRequest } from "../../src/store/paging.ts";
-import { Store } from "../../src/store/store.ts";
+import type { Row, RunResult, SqlEngine, SqlValue } from "../../src/store/sql.ts";
+import { SqliteEngine } from "../../src/store/sqlite_engine.ts";
+import { openStore, Store } from "../../src/store/store.ts";
 import type { ToolFilter } from "../../src/store/tools.ts";
 
 const TOOL = {
@@ -16,45 +18,76 @@ const TOOL = {
   executionConfig: { method: "GET", url: "https://x.io", timeout: 1000, retries: 0 },
 };
 
-/** Runs `fn` on a fresh store, with every SQL statement it prepares recorded. */
-function withRecordingStore(fn: (store: Store, prepared: string[]) => void): void {
-  const store = new Store(":memory:");
-  const prepared: string[] = [];
-  const prepare = store.db.prepare.bind(store.db);
-  store.db.prepare = (sql: string) => {
-    prepared.push(sql);
-    return prepare(sql);
-  };
+/** The SQLite engine, recording every statement the store sends it. */
+class RecordingEngine implements SqlEngine {
+  readonly kind = "sqlite" as const;
+  readonly sent: string[] = [];
+  readonly inner = new SqliteEngine(":memory:");
+  get(sql: string, ...params: SqlValue[]): Promise<Row | undefined> {
+    this.sent.push(sql);
+    return this.inner.get(sql, ...params);
+  }
+  all(sql: string, ...params: SqlValue[]): Promise<Row[]> {
+    this.sent.push(sql);
+    return this.inner.all(sql, ...params);
+  }
+  run(sql: string, ...params: SqlValue[]): Promise<RunResult> {
+    this.sent.push(sql);
+    return this.inner.run(sql, ...params);
+  }
+  tx<T>(fn: () => Promise<T>): Promise<T> {
+    return this.inner.tx(fn);
+  }
+  afterCommit(fn: () => void): void {
+    this.inner.afterCommit(fn);
+  }
+  healthy(): Promise<boolean> {
+    return this.inner.healthy();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** Runs `fn` on a fresh store, with every SQL statement it sends recorded. */
+async function withRecordingStore(
+  fn: (store: Store, engine: RecordingEngine) => Promise<void>,
+): Promise<void> {
+  const engine = new RecordingEngine();
+  const store = new Store(engine);
   try {
-    fn(store, prepared);
+    await fn(store, engine);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
 /** The query plan of `sql` (every parameter bound to a placeholder value). */
-function planOf(store: Store, sql: string): string[] {
+async function planOf(engine: RecordingEngine, sql: string): Promise<string[]> {
   const params = (sql.match(/\?/g) ?? []).map(() => "x");
-  return store.db.raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params).map((r) =>
-    String(r.detail)
-  );
+  const rows = await engine.inner.all(`EXPLAIN QUERY PLAN ${sql}`, ...params);
+  return rows.map((r) => String(r.detail));
 }
 
-/** The statements `read` prepares, each with its plan. */
-function plansOf(store: Store, prepared: string[], read: () => void): [string, string[]][] {
-  const from = prepared.length;
-  read();
-  return prepared.slice(from).filter((sql) => /^\s*SELECT/i.test(sql)).map((sql) => [
-    sql.replace(/\s+/g, " "),
-    planOf(store, sql),
-  ]);
+/** The statements `read` sends, each with its plan. */
+async function plansOf(
+  engine: RecordingEngine,
+  read: () => Promise<unknown>,
+): Promise<[string, string[]][]> {
+  const from = engine.sent.length;
+  await read();
+  const plans: [string, string[]][] = [];
+  for (const sql of engine.sent.slice(from).filter((sql) => /^\s*SELECT/i.test(sql))) {
+    plans.push([sql.replace(/\s+/g, " "), await planOf(engine, sql)]);
+  }
+  return plans;
 }
 
-Deno.test("every page query is answered from an index, with any filters and from any key", () => {
-  withRecordingStore((store, prepared) => {
-    const user = store.users.create("a@example.com", "A");
-    const org = store.orgs.create("A", "a", user.id);
-    const gw = store.gateways.create(org.id, {
+Deno.test("every page query is answered from an index, with any filters and from any key", async () => {
+  await withRecordingStore(async (store, engine) => {
+    const user = await store.users.create("a@example.com", "A");
+    const org = await store.orgs.create("A", "a", user.id);
+    const gw = await store.gateways.create(org.id, {
       name: "g",
       description: "",
       type: "mcp",
@@ -74,11 +107,11 @@ Deno.test("every page query is answered from an index, with any filters and from
     const sorted: [string, string[]][] = [];
     for (const req of requests) {
       for (const f of filters) {
-        sorted.push(...plansOf(store, prepared, () => store.tools.page(org.id, f, req)));
+        sorted.push(...await plansOf(engine, () => store.tools.page(org.id, f, req)));
       }
-      sorted.push(...plansOf(store, prepared, () => store.apis.page(org.id, req)));
-      sorted.push(...plansOf(store, prepared, () => store.gateways.page(org.id, req)));
-      sorted.push(...plansOf(store, prepared, () => store.servers.page(org.id, req)));
+      sorted.push(...await plansOf(engine, () => store.apis.page(org.id, req)));
+      sorted.push(...await plansOf(engine, () => store.gateways.page(org.id, req)));
+      sorted.push(...await plansOf(engine, () => store.servers.page(org.id, req)));
     }
     assert.equal(sorted.length, 2 * (16 + 3));
     for (const [sql, plan] of sorted) {
@@ -88,26 +121,23 @@ Deno.test("every page query is answered from an index, with any filters and from
       assert.match(text, /USING (COVERING )?INDEX/, sql);
     }
     // With an API or a server, their index is the one taken (they narrow more than a type).
-    const [, withApi] = plansOf(
-      store,
-      prepared,
+    const [, withApi] = (await plansOf(
+      engine,
       () => store.tools.page(org.id, { apiId: "a", type: "http" }, { limit: 5 }),
-    )[0];
+    ))[0];
     assert.match(withApi.join(), /tools_api_name/);
-    const [, withServer] = plansOf(
-      store,
-      prepared,
+    const [, withServer] = (await plansOf(
+      engine,
       () => store.tools.page(org.id, { serverId: "s", type: "mcp" }, { limit: 5 }),
-    )[0];
+    ))[0];
     // (The first page may take the unique index of a server's names: no sort needed either.)
     assert.match(withServer.join(), /tools_server_name/);
 
     // A gateway's assignments: found through the gateway's own rows (its primary key), then
     // sorted; never by walking the org's tools.
     for (const req of requests) {
-      const [[sql, plan]] = plansOf(
-        store,
-        prepared,
+      const [[sql, plan]] = await plansOf(
+        engine,
         () => store.tools.assignmentPage(org.id, gw.id, req),
       );
       const text = plan.join(" | ");
@@ -121,12 +151,12 @@ Deno.test("every page query is answered from an index, with any filters and from
   });
 });
 
-Deno.test("the paging indexes exist and the ones they make redundant are gone", () => {
-  const store = new Store(":memory:");
+Deno.test("the paging indexes exist and the ones they make redundant are gone", async () => {
+  const store = openStore(":memory:");
   try {
-    const names = store.db.raw.prepare(
+    const names = (await store.db.all(
       "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'",
-    ).all().map((r) => String(r.name));
+    )).map((r) => String(r.name));
     for (
       const name of [
         "tools_org_name",
@@ -140,23 +170,25 @@ Deno.test("the paging indexes exist and the ones they make redundant are gone", 
     }
     assert.ok(!names.includes("tools_api") && !names.includes("tools_server"));
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
-Deno.test("pages follow each other by key (name, then id) and stay in their org", () => {
-  const store = new Store(":memory:");
+Deno.test("pages follow each other by key (name, then id) and stay in their org", async () => {
+  const store = openStore(":memory:");
   try {
-    const user = store.users.create("a@example.com", "A");
-    const org = store.orgs.create("A", "a", user.id);
-    const other = store.orgs.create("B", "b", user.id);
-    for (const name of ["b", "a", "c", "a_1", "B"]) store.tools.create(org.id, { ...TOOL, name });
-    store.tools.create(other.id, { ...TOOL, name: "a0" });
+    const user = await store.users.create("a@example.com", "A");
+    const org = await store.orgs.create("A", "a", user.id);
+    const other = await store.orgs.create("B", "b", user.id);
+    for (const name of ["b", "a", "c", "a_1", "B"]) {
+      await store.tools.create(org.id, { ...TOOL, name });
+    }
+    await store.tools.create(other.id, { ...TOOL, name: "a0" });
     const seen: string[] = [];
     let after: readonly string[] | undefined;
     const sizes: number[] = [];
     do {
-      const page = store.tools.page(org.id, {}, { limit: 2, after });
+      const page = await store.tools.page(org.id, {}, { limit: 2, after });
       seen.push(...page.items.map((t) => t.name));
       sizes.push(page.items.length);
       after = page.next;
@@ -165,11 +197,11 @@ Deno.test("pages follow each other by key (name, then id) and stay in their org"
     assert.deepEqual(seen, ["B", "a", "a_1", "b", "c"]);
     assert.deepEqual(sizes, [2, 2, 1]);
     // Ties on the name are broken by id.
-    const page = store.tools.page(org.id, {}, { limit: 10, after: ["a", "\uffff"] });
+    const page = await store.tools.page(org.id, {}, { limit: 10, after: ["a", "\uffff"] });
     assert.deepEqual(page.items.map((t) => t.name), ["a_1", "b", "c"]);
-    assert.throws(() => store.tools.page(org.id, {}, { limit: 0 }), RangeError);
-    assert.throws(() => store.tools.page(org.id, {}, { limit: 2, after: ["a"] }), RangeError);
+    await assert.rejects(store.tools.page(org.id, {}, { limit: 0 }), RangeError);
+    await assert.rejects(store.tools.page(org.id, {}, { limit: 2, after: ["a"] }), RangeError);
   } finally {
-    store.close();
+    await store.close();
   }
 });

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import type { LoggedRequest } from "../../src/store/log_segments.ts";
 import type { LogFilter } from "../../src/store/request_log.ts";
-import { Store } from "../../src/store/store.ts";
+import { openStore, type Store } from "../../src/store/store.ts";
 import type { RequestRecord } from "../../src/telemetry/requests.ts";
 
 const T0 = Date.UTC(2026, 11, 1, 12);
@@ -41,11 +41,16 @@ function record(i: number, over: Partial<RequestRecord> = {}): RequestRecord {
 }
 
 /** Every record of `orgId` passing `filter`, read a page of `limit` at a time. */
-function readAll(store: Store, orgId: string, filter: LogFilter, limit: number): LoggedRequest[] {
+async function readAll(
+  store: Store,
+  orgId: string,
+  filter: LogFilter,
+  limit: number,
+): Promise<LoggedRequest[]> {
   const out: LoggedRequest[] = [];
   let after: readonly string[] | undefined;
   do {
-    const page = store.requestLog.page(orgId, filter, { limit, after });
+    const page = await store.requestLog.page(orgId, filter, { limit, after });
     out.push(...page.items);
     after = page.next;
   } while (after);
@@ -56,35 +61,35 @@ const withoutId = ({ id: _, ...r }: LoggedRequest) => r;
 
 async function withStore(fn: (store: Store, path: string) => void | Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "gatehouse-segments-" });
-  const store = new Store(`${dir}/gatehouse.db`);
+  const store = openStore(`${dir}/gatehouse.db`);
   try {
     await fn(store, `${dir}/gatehouse.db`);
   } finally {
-    store.close();
+    await store.close();
     await Deno.remove(dir, { recursive: true });
   }
 }
 
 Deno.test("records read back as they were written, each org its own", () =>
-  withStore((store) => {
+  withStore(async (store) => {
     const a = Array.from({ length: 40 }, (_, i) => record(i));
     const b = Array.from({ length: 5 }, (_, i) => record(100 + i, { orgId: "org-b" }));
-    store.requestLog.insert([...a.slice(0, 20), ...b, ...a.slice(20)]);
+    await store.requestLog.insert([...a.slice(0, 20), ...b, ...a.slice(20)]);
     const newestFirst = [...a].reverse();
-    assert.deepEqual(readAll(store, "org-a", {}, 7).map(withoutId), newestFirst);
-    assert.deepEqual(readAll(store, "org-b", {}, 50).map(withoutId), [...b].reverse());
-    assert.equal(store.requestLog.count(), 45);
+    assert.deepEqual((await readAll(store, "org-a", {}, 7)).map(withoutId), newestFirst);
+    assert.deepEqual((await readAll(store, "org-b", {}, 50)).map(withoutId), [...b].reverse());
+    assert.equal(await store.requestLog.count(), 45);
   }));
 
 Deno.test("filters and pages stay newest first across segments whose times overlap", () =>
-  withStore((store) => {
+  withStore(async (store) => {
     // Each batch holds requests that arrived over the last second plus one long one that arrived
     // far earlier and ended now, as a slow tool call does.
     const all: RequestRecord[] = [];
     for (let b = 0; b < 6; b++) {
       const batch = Array.from({ length: 30 }, (_, i) => record(b * 100 + i));
       batch.push(record(b * 100 - 250, { name: "slow", method: "tools/call" }));
-      store.requestLog.insert(batch);
+      await store.requestLog.insert(batch);
       all.push(...batch);
     }
     const ids = new Set<string>();
@@ -99,7 +104,7 @@ Deno.test("filters and pages stay newest first across segments whose times overl
     ];
     for (const filter of filters) {
       for (const limit of [1, 4, 1000]) {
-        const got = readAll(store, "org-a", filter, limit);
+        const got = await readAll(store, "org-a", filter, limit);
         for (let i = 1; i < got.length; i++) {
           const [p, q] = [got[i - 1], got[i]];
           assert.ok(p.at > q.at || (p.at === q.at && Number(p.id) > Number(q.id)), "newest first");
@@ -122,26 +127,26 @@ Deno.test("filters and pages stay newest first across segments whose times overl
   }));
 
 Deno.test("retention trims the oldest records without renumbering the rest", () =>
-  withStore((store) => {
-    store.requestLog.insert(Array.from({ length: 10 }, (_, i) => record(i)));
-    store.requestLog.insert(Array.from({ length: 10 }, (_, i) => record(10 + i)));
-    const before = readAll(store, "org-a", {}, 100);
-    assert.equal(store.requestLog.deleteOldest(13), 13);
-    const after = readAll(store, "org-a", {}, 100);
+  withStore(async (store) => {
+    await store.requestLog.insert(Array.from({ length: 10 }, (_, i) => record(i)));
+    await store.requestLog.insert(Array.from({ length: 10 }, (_, i) => record(10 + i)));
+    const before = await readAll(store, "org-a", {}, 100);
+    assert.equal(await store.requestLog.deleteOldest(13), 13);
+    const after = await readAll(store, "org-a", {}, 100);
     assert.deepEqual(after, before.slice(0, 7), "the 7 newest stay, with their ids");
-    assert.equal(store.requestLog.count(), 7);
+    assert.equal(await store.requestLog.count(), 7);
     // Age: only a segment whose every record is older than the cutoff goes.
-    store.requestLog.insert([record(30), record(40)]);
-    assert.equal(store.requestLog.deleteOlder(T0 + 350, 1000), 7);
-    assert.equal(store.requestLog.count(), 2, "a segment with a newer record stays whole");
-    assert.equal(store.requestLog.deleteOlder(T0 + 350, 1000), 0);
-    assert.equal(store.requestLog.deleteOlder(T0 + 401, 1000), 2);
-    assert.equal(store.requestLog.count(), 0);
+    await store.requestLog.insert([record(30), record(40)]);
+    assert.equal(await store.requestLog.deleteOlder(T0 + 350, 1000), 7);
+    assert.equal(await store.requestLog.count(), 2, "a segment with a newer record stays whole");
+    assert.equal(await store.requestLog.deleteOlder(T0 + 350, 1000), 0);
+    assert.equal(await store.requestLog.deleteOlder(T0 + 401, 1000), 2);
+    assert.equal(await store.requestLog.count(), 0);
   }));
 
 Deno.test("a database from before segments keeps its log rows", async () => {
-  await withStore((store, path) => {
-    store.close();
+  await withStore(async (store, path) => {
+    await store.close();
     // Back to schema 12: its request_log table, two rows, and the version.
     const raw = new DatabaseSync(path);
     raw.exec(`DROP TABLE request_log_terms; DROP TABLE request_log_segments;
@@ -162,9 +167,9 @@ Deno.test("a database from before segments keeps its log rows", async () => {
          NULL, NULL, NULL);
       PRAGMA user_version = 12;`);
     raw.close();
-    const again = new Store(path);
+    const again = openStore(path);
     try {
-      assert.deepEqual(readAll(again, "org-a", {}, 10).map(withoutId), [
+      assert.deepEqual((await readAll(again, "org-a", {}, 10)).map(withoutId), [
         {
           at: T0 + 5,
           orgId: "org-a",
@@ -203,10 +208,10 @@ Deno.test("a database from before segments keeps its log rows", async () => {
           payload: { arguments: { x: 1 } },
         },
       ]);
-      assert.equal(readAll(again, "org-a", { caller: "k1" }, 10).length, 1);
-      assert.equal(readAll(again, "org-a", { status: "rate_limited" }, 10).length, 1);
+      assert.equal((await readAll(again, "org-a", { caller: "k1" }, 10)).length, 1);
+      assert.equal((await readAll(again, "org-a", { status: "rate_limited" }, 10)).length, 1);
     } finally {
-      again.close();
+      await again.close();
     }
   });
 });

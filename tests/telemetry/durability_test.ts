@@ -5,7 +5,7 @@
  * flushes every second), and nothing answered well before the kill.
  */
 import assert from "node:assert/strict";
-import { Store } from "../../src/store/store.ts";
+import { openStore } from "../../src/store/store.ts";
 import { apiCall, type ChildServer, startChildServer } from "../helpers/server.ts";
 
 const ADMIN_KEY = `gha_durability_${crypto.randomUUID()}`;
@@ -51,20 +51,20 @@ async function initialize(url: string, id: number): Promise<void> {
 }
 
 /** Records of gateway `id` in the database of `dataDir`, read by a store of its own. */
-function rowsOf(dataDir: string, id: string): number {
-  const store = new Store(`${dataDir}/gatehouse.db`);
+async function rowsOf(dataDir: string, id: string): Promise<number> {
+  const store = openStore(`${dataDir}/gatehouse.db`);
   try {
-    const orgId = store.gateways.find(id)!.orgId;
+    const orgId = (await store.gateways.find(id))!.orgId;
     let rows = 0;
     let after: readonly string[] | undefined;
     do {
-      const page = store.requestLog.page(orgId, { gatewayId: id }, { limit: 1000, after });
+      const page = await store.requestLog.page(orgId, { gatewayId: id }, { limit: 1000, after });
       rows += page.items.length;
       after = page.next;
     } while (after);
     return rows;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -80,7 +80,7 @@ Deno.test("SIGTERM writes every acknowledged request's row before the process ex
     // At once: most of these rows are still in memory.
     const status = await child.stop("SIGTERM");
     assert.equal(status.code, 0, child.output());
-    assert.equal(rowsOf(dataDir, gw.id), N);
+    assert.equal(await rowsOf(dataDir, gw.id), N);
   } finally {
     await child.stop("SIGKILL");
     await Deno.remove(dataDir, { recursive: true });
@@ -111,7 +111,7 @@ Deno.test("after SIGKILL at most the last second or so of rows is missing", asyn
     const killedAt = Date.now();
     await child.stop("SIGKILL");
     await Promise.allSettled(workers);
-    const rows = rowsOf(dataDir, gw.id);
+    const rows = await rowsOf(dataDir, gw.id);
     const early = acked.filter((t) => t < killedAt - 1500).length;
     const late = acked.length - early;
     console.log(`acknowledged ${acked.length}, kept ${rows}, ${late} in the last 1.5 s`);

@@ -263,9 +263,9 @@ Deno.test("/metrics needs an instance admin's access key or the metrics token", 
       assert.match((await res.json()).error.message, /admin role/);
     }
     // An expired key and a revoked one are no keys at all.
-    const admin = s.store.accessKeys.byHash(hashToken(s.adminKey))!;
+    const admin = (await s.store.accessKeys.byHash(hashToken(s.adminKey)))!;
     const expired = generateToken(ACCESS_KEY_PREFIX);
-    s.store.accessKeys.create(admin.orgId, admin.userId, {
+    await s.store.accessKeys.create(admin.orgId, admin.userId, {
       name: "old",
       hash: hashToken(expired),
       prefix: displayPrefix(expired),

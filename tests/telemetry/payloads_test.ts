@@ -145,27 +145,27 @@ Deno.test("retention deletes rows past the age limit, then the oldest past the r
     // 2,500 rows 40 days old, then 1,500 recent ones (oldest first, as the writer writes).
     const old = Array.from({ length: 2500 }, (_, i) => record("gw-old", now - 40 * day + i));
     const recent = Array.from({ length: 1500 }, (_, i) => record("gw-new", now - 1000 + i));
-    log.insert(old);
-    log.insert(recent);
-    assert.equal(log.count(), 4000);
+    await log.insert(old);
+    await log.insert(recent);
+    assert.equal(await log.count(), 4000);
     const since = now - 60 * day;
-    assert.equal(log.usage("gw-old", since, now).total.calls, 2500);
+    assert.equal((await log.usage("gw-old", since, now)).total.calls, 2500);
     await writer.retain();
     // Age first (every old row, in chunks), then the 500 oldest recent rows over the cap.
-    assert.equal(log.count(), 1000);
-    const kept = log.page("org", {}, { limit: 1000 }).items;
+    assert.equal(await log.count(), 1000);
+    const kept = (await log.page("org", {}, { limit: 1000 })).items;
     assert.ok(kept.every((r) => r.gatewayId === "gw-new"));
     assert.equal(kept.at(-1)!.at, now - 1000 + 500);
     // The old rows' rollup went with them (past a day's margin); recent statistics stay.
-    assert.equal(log.usage("gw-old", since, now).total.calls, 0);
-    assert.equal(log.usage("gw-new", since, now).total.calls, 1500);
+    assert.equal((await log.usage("gw-old", since, now)).total.calls, 0);
+    assert.equal((await log.usage("gw-new", since, now)).total.calls, 1500);
     // Writes after a retention run keep the count it works from.
     const more = Array.from({ length: 300 }, (_, i) => record("gw-new", now + i));
     for (const r of more) writer.add(r);
     assert.equal(writer.buffered, 300);
     assert.ok(await writer.flush());
     await writer.retain();
-    assert.equal(log.count(), 1000);
+    assert.equal(await log.count(), 1000);
   } finally {
     await s.close();
   }

@@ -56,7 +56,7 @@ Deno.test("with the request log and metrics off nothing is recorded and the rout
     assert.deepEqual(logs.body.logs, []);
     const stats = await s.api("GET", `/gateways/${gw.id}/stats`);
     assert.equal(stats.body.calls, 0);
-    assert.equal(s.store.requestLog.count(), 0);
+    assert.equal(await s.store.requestLog.count(), 0);
   } finally {
     await s.close();
   }

@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { batchOf, bucketOf, HISTOGRAM_BUCKETS } from "../../src/store/log_segments.ts";
 import { MINUTES_KEPT_MS, quantileOf } from "../../src/store/request_log.ts";
-import { Store } from "../../src/store/store.ts";
+import { openStore } from "../../src/store/store.ts";
 import type { RequestRecord } from "../../src/telemetry/requests.ts";
 
 const ROWS = 1_000_000;
@@ -29,7 +29,7 @@ function median(xs: number[]): number {
 
 Deno.test("a gateway's statistics over 1,000,000 log rows are read in under 100 ms", async () => {
   const dir = await Deno.makeTempDir({ prefix: "gatehouse-stats-" });
-  const store = new Store(`${dir}/gatehouse.db`);
+  const store = openStore(`${dir}/gatehouse.db`);
   try {
     const now = Date.now();
     const t0 = now - RANGE_MS;
@@ -54,12 +54,11 @@ Deno.test("a gateway's statistics over 1,000,000 log rows are read in under 100 
       bytesOut: 200,
       upstream: null,
     });
-    const raw = store.db.raw;
     const written = performance.now();
-    store.tx(() => {
+    await store.tx(async () => {
       for (let i = 0; i < ROWS; i += 1000) {
         const records = Array.from({ length: 1000 }, (_, k) => recordOf(i + k));
-        store.requestLog.write({ ...batchOf(records), rollups: [] });
+        await store.requestLog.write({ ...batchOf(records), rollups: [] });
       }
     });
     console.log(`1,000,000 records written in ${Math.round(performance.now() - written)} ms`);
@@ -93,24 +92,32 @@ Deno.test("a gateway's statistics over 1,000,000 log rows are read in under 100 
       }
     }
     const h = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => `h${i}`);
-    const insert = raw.prepare(
-      `INSERT INTO request_stats (gateway_id, span, start, name, calls, errors, last_at,
-        ${h.join(", ")}) VALUES (${Array(7 + HISTOGRAM_BUCKETS).fill("?").join(", ")})`,
-    );
-    raw.exec("BEGIN");
-    for (const [key, r] of rolls) {
-      const [gw, span, start, name] = key.split("\n");
-      insert.run(gw, Number(span), Number(start), name, r.calls, r.errors, r.last, ...r.h);
-    }
-    raw.exec("COMMIT");
-    assert.equal(store.requestLog.count(), ROWS);
+    const insert = `INSERT INTO request_stats (gateway_id, span, start, name, calls, errors,
+      last_at, ${h.join(", ")}) VALUES (${Array(7 + HISTOGRAM_BUCKETS).fill("?").join(", ")})`;
+    await store.tx(async () => {
+      for (const [key, r] of rolls) {
+        const [gw, span, start, name] = key.split("\n");
+        await store.db.run(
+          insert,
+          gw,
+          Number(span),
+          Number(start),
+          name,
+          r.calls,
+          r.errors,
+          r.last,
+          ...r.h,
+        );
+      }
+    });
+    assert.equal(await store.requestLog.count(), ROWS);
 
     const since = t0 - 3_600_000;
     const times: number[] = [];
-    let usage = store.requestLog.usage("gw1", since, now);
+    let usage = await store.requestLog.usage("gw1", since, now);
     for (let k = 0; k < 9; k++) {
       const started = performance.now();
-      usage = store.requestLog.usage("gw1", since, now);
+      usage = await store.requestLog.usage("gw1", since, now);
       times.push(performance.now() - started);
     }
     const took = median(times);
@@ -149,16 +156,16 @@ Deno.test("a gateway's statistics over 1,000,000 log rows are read in under 100 
     const pageTimes: number[] = [];
     for (let k = 0; k < 5; k++) {
       const started = performance.now();
-      const newest = store.requestLog.page("org", {}, { limit: 50 });
+      const newest = await store.requestLog.page("org", {}, { limit: 50 });
       const first = performance.now();
-      const rarer = store.requestLog.page("org", rare, { limit: 50 });
+      const rarer = await store.requestLog.page("org", rare, { limit: 50 });
       pageTimes.push(first - started, performance.now() - first);
       assert.deepEqual(
         newest.items.map((r) => r.at),
         Array.from({ length: 50 }, (_, j) => recordOf(ROWS - 1 - j).at),
       );
       assert.deepEqual(rarer.items.map((r) => r.at), expected.slice(0, 50));
-      const next = store.requestLog.page("org", rare, { limit: 1, after: rarer.next });
+      const next = await store.requestLog.page("org", rare, { limit: 1, after: rarer.next });
       assert.deepEqual(next.items.map((r) => r.at), [expected[50]]);
     }
     console.log(
@@ -189,14 +196,14 @@ Deno.test("a gateway's statistics over 1,000,000 log rows are read in under 100 
     for (let k = 0; k < 5; k++) {
       const rows = batch(k);
       const started = performance.now();
-      store.requestLog.insert(rows);
+      await store.requestLog.insert(rows);
       flushes.push(performance.now() - started);
     }
     console.log(
       `flush of 1000 rows: median ${median(flushes).toFixed(1)} ms (${flushes.map(Math.round)})`,
     );
   } finally {
-    store.close();
+    await store.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { expectError, expectStatus, memberWithKey, withServer } from "../api/fixtures.ts";
 import type { TestServer } from "../helpers/server.ts";
-import { Store } from "../../src/store/store.ts";
+import { openStore } from "../../src/store/store.ts";
 import { HttpExecutor } from "../../src/tools/http_executor.ts";
 import {
   classifyAddress,
@@ -175,11 +175,11 @@ Deno.test("plain-http names are pinned: the request goes to the checked address,
   }
 });
 
-Deno.test("org policies are read once per org and re-read only after a settings change", () => {
-  const store = new Store(":memory:");
+Deno.test("org policies are read once per org and re-read only after a settings change", async () => {
+  const store = openStore(":memory:");
   try {
-    const owner = store.users.ensure("o@example.com", "O");
-    const org = store.orgs.create("Acme", "acme", owner.id);
+    const owner = await store.users.ensure("o@example.com", "O");
+    const org = await store.orgs.create("Acme", "acme", owner.id);
     const policies = new OrgOutboundPolicies(store);
     let reads = 0;
     const get = store.orgs.get.bind(store.orgs);
@@ -187,15 +187,21 @@ Deno.test("org policies are read once per org and re-read only after a settings 
       reads++;
       return get(id);
     };
-    for (let i = 0; i < 100; i++) assert.deepEqual(policies.get(org.id).policy, policy());
+    assert.deepEqual((await policies.get(org.id)).policy, policy());
+    // Once read, answered from memory: not even a promise (every tool call asks).
+    for (let i = 0; i < 100; i++) {
+      const cached = policies.get(org.id);
+      assert.ok(!(cached instanceof Promise));
+      assert.deepEqual(cached.policy, policy());
+    }
     assert.equal(reads, 1);
-    assert.equal(policies.get(org.id).slug, "acme");
-    store.orgs.setSettings(org.id, { outbound: { allowLoopback: false } });
-    assert.equal(policies.get(org.id).policy.allowLoopback, false);
-    assert.equal(policies.get(org.id).policy.allowPrivateNetworks, true);
+    assert.equal((await policies.get(org.id)).slug, "acme");
+    await store.orgs.setSettings(org.id, { outbound: { allowLoopback: false } });
+    assert.equal((await policies.get(org.id)).policy.allowLoopback, false);
+    assert.equal((await policies.get(org.id)).policy.allowPrivateNetworks, true);
     assert.equal(reads, 2);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 

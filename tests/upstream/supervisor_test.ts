@@ -391,7 +391,10 @@ Deno.test("a server that changes without list_changed is caught up with at the r
     secrets,
     check: allowAll,
     refreshIntervalMs: 100,
-    onListed: (_server, listing) => listed.push(String(listing.tools[0]?.description)),
+    onListed: (_server, listing) => {
+      listed.push(String(listing.tools[0]?.description));
+      return Promise.resolve();
+    },
   });
   try {
     const s = server({ transport: "streamable-http", url: up.url });
