@@ -180,8 +180,9 @@ function watch(bin: string, data: string, folder: string): void {
   const stop = AS_ROOT
     ? `runuser -u postgres -- ${bin}/pg_ctl stop -D ${data} -m immediate`
     : `${bin}/pg_ctl stop -D ${data} -m immediate`;
-  const script = `while kill -0 ${Deno.pid} 2>/dev/null; do sleep 2; done; ` +
-    `${stop} >/dev/null 2>&1; rm -rf ${folder}`;
+  // It also ends once the folder is gone (the module's unload handler got there first).
+  const script = `while kill -0 ${Deno.pid} 2>/dev/null && [ -d ${folder} ]; do sleep 2; done; ` +
+    `[ -d ${folder} ] && ${stop} >/dev/null 2>&1; rm -rf ${folder}`;
   // Detached by the shell: the watcher outlives this call, and no handle of it stays open here.
   new Deno.Command("sh", {
     args: ["-c", `(${script}) </dev/null >/dev/null 2>&1 &`],
