@@ -236,3 +236,14 @@ Deno.test("postgres engine: listening while the server is down fails cleanly, an
     await engine.close();
   }
 });
+
+Deno.test("postgres engine: SQLite's 0 and 1 serve where PostgreSQL wants a boolean, and truth comes back as 1 or 0", async () => {
+  const engine = new PostgresEngine(await freshDatabase());
+  try {
+    const pick = "SELECT CASE WHEN ? THEN 'yes' ELSE 'no' END AS picked, 1 = 1 AS t, 1 = 2 AS f";
+    assert.deepEqual(await engine.get(pick, 1), { picked: "yes", t: 1, f: 0 });
+    assert.deepEqual(await engine.get(pick, 0), { picked: "no", t: 1, f: 0 });
+  } finally {
+    await engine.close();
+  }
+});
