@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Db } from "../../src/store/db.ts";
+import { decodeSegment, ID_SPAN } from "../../src/store/log_segments.ts";
 import { SCHEMA_VERSION } from "../../src/store/migrations.ts";
 import { PostgresEngine } from "../../src/store/postgres_engine.ts";
 import { migratePostgres, POSTGRES_SCHEMA_VERSION } from "../../src/store/postgres_migrations.ts";
@@ -288,5 +289,132 @@ Deno.test("deleting an org deletes what belongs to it, as on SQLite", async () =
     for (const table of ["gateways", "tools", "gateway_tools"]) {
       assert.equal((await engine.get(`SELECT COUNT(*) AS n FROM ${table}`))?.n, 0, table);
     }
+  });
+});
+
+Deno.test("migration 13 moves the request log's rows into segments readers decode, and ids carry on after them", async () => {
+  await withEngine(async (engine) => {
+    await migratePostgres(engine, 12);
+    const insert = `INSERT INTO request_log (at, org_id, gateway_id, transport, protocol_version,
+        method, name, caller_id, caller_method, caller_key_name, caller_client_id, caller_subject,
+        caller_address, session_id, status, error_code, rate_limit, duration_ms, bytes_in,
+        bytes_out, upstream_status, upstream_ms, upstream_target, payload)
+      VALUES (?, ?, 'g', 'http', ?, 'tools/call', ?, 'k1', 'api_key', ?, NULL, NULL, ?, ?, ?,
+        ?, NULL, 1.5, 10, 20, ?, ?, ?, ?)`;
+    await engine.run(
+      insert,
+      1000,
+      "o1",
+      "2025-11-25",
+      "echo",
+      "laptop",
+      "127.0.0.1",
+      "s1",
+      "ok",
+      null,
+      200,
+      3.25,
+      "api.example.com",
+      '{"arguments":{"x":null}}',
+    );
+    await engine.run(
+      insert,
+      2000,
+      "o1",
+      null,
+      null,
+      null,
+      null,
+      null,
+      "error",
+      -32601,
+      null,
+      null,
+      null,
+      null,
+    );
+    await engine.run(
+      insert,
+      1500,
+      "o2",
+      null,
+      null,
+      null,
+      null,
+      null,
+      "ok",
+      null,
+      null,
+      null,
+      null,
+      null,
+    );
+    await migratePostgres(engine);
+
+    const segments = await engine.all(
+      "SELECT id, org_id, first_at, last_at, rows, skipped, records FROM request_log_segments ORDER BY id",
+    );
+    assert.deepEqual(segments.map(({ records: _, ...s }) => s), [
+      { id: 1, org_id: "o1", first_at: 1000, last_at: 2000, rows: 2, skipped: 0 },
+      { id: 2, org_id: "o2", first_at: 1500, last_at: 1500, rows: 1, skipped: 0 },
+    ]);
+    const first = decodeSegment(1, "o1", segments[0].records as string, 0);
+    const base = {
+      orgId: "o1",
+      gatewayId: "g",
+      transport: "http",
+      method: "tools/call",
+      durationMs: 1.5,
+      bytesIn: 10,
+      bytesOut: 20,
+    };
+    assert.deepEqual(first, [
+      {
+        ...base,
+        id: String(ID_SPAN),
+        at: 1000,
+        protocolVersion: "2025-11-25",
+        name: "echo",
+        caller: { id: "k1", method: "api_key", keyName: "laptop", address: "127.0.0.1" },
+        sessionId: "s1",
+        status: "ok",
+        errorCode: null,
+        limit: null,
+        upstream: { status: 200, durationMs: 3.25, target: "api.example.com" },
+        payload: { arguments: { x: null } },
+      },
+      {
+        ...base,
+        id: String(ID_SPAN + 1),
+        at: 2000,
+        protocolVersion: null,
+        name: null,
+        caller: { id: "k1", method: "api_key" },
+        sessionId: null,
+        status: "error",
+        errorCode: -32601,
+        limit: null,
+        upstream: null,
+      },
+    ]);
+    const terms = await engine.all(
+      "SELECT term, segment_id FROM request_log_terms ORDER BY segment_id, term",
+    );
+    assert.deepEqual(terms.map((t) => `${t.segment_id} ${t.term}`), [
+      "1 c:k1",
+      "1 g:g",
+      "1 k:laptop",
+      "1 n:echo",
+      "1 s:error",
+      "1 s:ok",
+      "2 c:k1",
+      "2 g:g",
+      "2 s:ok",
+    ]);
+    const next = await engine.get(
+      `INSERT INTO request_log_segments (org_id, first_at, last_at, rows, records)
+       VALUES ('o1', 3000, 3000, 0, '[]') RETURNING id`,
+    );
+    assert.deepEqual(next, { id: 3 });
   });
 });
