@@ -82,30 +82,39 @@ export function engineContract(label: string, open: EngineFactory): void {
 
     const big = Number.MAX_SAFE_INTEGER;
     await e.run(
-      `INSERT INTO request_log (at, org_id, gateway_id, transport, method, caller_id,
-         caller_method, status, duration_ms, bytes_in, bytes_out, payload)
-       VALUES (?, 'o', 'g', 'http', 'tools/list', 'c', 'api_key', 'ok', ?, ?, ?, ?)`,
+      `INSERT INTO request_stats (gateway_id, span, start, name, calls, errors, last_at)
+       VALUES ('g', ?, ?, '', ?, ?, ?)`,
+      60_000,
       big,
-      1.25,
       -big,
       0,
-      null,
+      2 ** 40,
     );
-    const row = await e.get(
-      "SELECT at, duration_ms, bytes_in, bytes_out, payload, name FROM request_log",
-    );
+    const row = await e.get("SELECT span, start, calls, errors, last_at, h0 FROM request_stats");
     assert.deepEqual(row, {
-      at: big,
-      duration_ms: 1.25,
-      bytes_in: -big,
-      bytes_out: 0,
-      payload: null,
-      name: null,
+      span: 60_000,
+      start: big,
+      calls: -big,
+      errors: 0,
+      last_at: 2 ** 40,
+      h0: 0,
     });
     const sums = await e.get(
-      "SELECT COUNT(*) AS n, SUM(at) AS total, MAX(bytes_in) AS most FROM request_log",
+      "SELECT COUNT(*) AS n, SUM(start) AS total, MAX(calls) AS most FROM request_stats",
     );
     assert.deepEqual(sums, { n: 1, total: big, most: -big });
+
+    await e.run(
+      "INSERT INTO users (id, email, name, created_at, password_hash) VALUES (?, ?, ?, ?, ?)",
+      "u",
+      "u@example.com",
+      "U",
+      AT,
+      null,
+    );
+    assert.deepEqual(await e.get("SELECT password_hash FROM users WHERE id = ?", "u"), {
+      password_hash: null,
+    });
 
     const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
     await e.run(

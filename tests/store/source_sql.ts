@@ -4,7 +4,8 @@
  * with its `${...}` parts filled in the ways the code can fill them.
  *
  * A part is evaluated against the file's top-level constants (a column
- * list, an array of column names, a number); a local constant chosen by a
+ * list, an array of column names, a number) and those it imports from the
+ * files beside it; a local constant chosen by a
  * condition (`const after = req.after ? "AND ..." : ""`) gives one
  * statement per literal it can be; `where.join(" AND ")` joins every
  * condition the file pushes onto `where` (or adds with `add(...)`), so each
@@ -164,9 +165,28 @@ function template(source: string, start: number, out: Literal[]): number {
   return i + 1;
 }
 
-/** The top-level `const NAME = value;` of `source` that evaluate without anything local. */
-function topLevelConstants(source: string, extras: Record<string, unknown>) {
-  const scope: Record<string, unknown> = { ...extras };
+/**
+ * The top-level `const NAME = value;` of the file at `path` that evaluate
+ * without anything local, with the values it imports from files beside it.
+ */
+function topLevelConstants(
+  path: string,
+  extras: Record<string, unknown>,
+  seen = new Set<string>(),
+): Record<string, unknown> {
+  seen.add(path);
+  const source = Deno.readTextFileSync(path);
+  const scope: Record<string, unknown> = {};
+  for (const m of source.matchAll(/^import \{([^}]*)\} from "(\.[^"]+)";/gm)) {
+    const from = new URL(m[2], `file://${path}`).pathname;
+    if (seen.has(from)) continue;
+    const theirs = topLevelConstants(from, {}, seen);
+    for (const item of m[1].split(",").map((x) => x.trim()).filter((x) => x !== "")) {
+      const [name, as = name] = item.replace(/^type /, "").split(/\s+as\s+/);
+      if (name in theirs) scope[as] = theirs[name];
+    }
+  }
+  Object.assign(scope, extras);
   const declaration = /^(?:export )?const (\w+)(?::[^=\n]+)? =\s+/gm;
   for (const m of source.matchAll(declaration)) {
     const value = initializer(source, m.index + m[0].length);
@@ -258,7 +278,12 @@ function conditionsOf(
   for (const m of source.matchAll(starts)) {
     const rest = source.slice(m.index + m[0].length);
     const argument = rest.slice(0, balancedEnd(rest));
-    for (const l of literalsOf(argument)) {
+    const literals = literalsOf(argument);
+    // Only the outermost: a literal inside a template's part is a piece of that template.
+    const outermost = literals.filter((l) =>
+      !literals.some((o) => o !== l && o.start <= l.start && l.end <= o.end)
+    );
+    for (const l of outermost) {
       for (const text of renderings(l, argument, scope, file)) {
         if (text.includes("?")) out.push(text);
       }
@@ -295,7 +320,7 @@ export function statementsOf(
   extras: Record<string, unknown> = {},
 ): SourceStatement[] {
   const source = Deno.readTextFileSync(path);
-  const scope = topLevelConstants(source, extras);
+  const scope = topLevelConstants(path, extras);
   const out: SourceStatement[] = [];
   for (const literal of literalsOf(source)) {
     if (!STATEMENT.test(literal.strings[0])) continue;
