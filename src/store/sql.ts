@@ -71,3 +71,19 @@ export class UniqueViolation extends Error {
     this.name = "UniqueViolation";
   }
 }
+
+/**
+ * The database cannot be reached: the server is down, refused or ended the
+ * connection, or is shutting down. A transaction cut this way was rolled
+ * back whole, except when the connection was lost during its commit (or
+ * during a single write outside a transaction): then it landed whole or not
+ * at all, and which is unknown. The request may succeed once the server is
+ * back; engines reconnect by themselves.
+ */
+export class StoreUnavailable extends Error {
+  /** Wraps the driver's own error `cause`. */
+  constructor(cause: unknown) {
+    super("the database is unavailable", { cause });
+    this.name = "StoreUnavailable";
+  }
+}
