@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { Db } from "../../src/store/db.ts";
+import { DatabaseSync } from "node:sqlite";
+import { SqliteEngine } from "../../src/store/sqlite_engine.ts";
 import { decodeSegment, ID_SPAN } from "../../src/store/log_segments.ts";
 import { SCHEMA_VERSION } from "../../src/store/migrations.ts";
 import { PostgresEngine } from "../../src/store/postgres_engine.ts";
@@ -44,8 +45,7 @@ const TYPE_FAMILY: Record<string, string> = {
   "double precision": "real",
 };
 
-function sqliteShapes(db: Db): Map<string, TableShape> {
-  const raw = db.raw;
+function sqliteShapes(raw: DatabaseSync): Map<string, TableShape> {
   const out = new Map<string, TableShape>();
   const tables = raw.prepare(
     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
@@ -158,7 +158,9 @@ Deno.test("PostgreSQL has as many migrations as SQLite, so the versions stay in 
 
 Deno.test("the migrated PostgreSQL schema has SQLite's tables, columns, keys, indexes and references", async () => {
   const dir = await Deno.makeTempDir({ prefix: "gatehouse-schema-" });
-  const db = new Db(`${dir}/gatehouse.db`);
+  // Migrated by the engine, then read on a connection of the test's own.
+  await new SqliteEngine(`${dir}/gatehouse.db`).close();
+  const db = new DatabaseSync(`${dir}/gatehouse.db`);
   try {
     await withEngine(async (engine) => {
       await migratePostgres(engine);
