@@ -21,7 +21,7 @@ import { Metrics } from "./telemetry/metrics.ts";
 import { processMetrics } from "./telemetry/process_metrics.ts";
 import { ImportPool } from "./openapi/import_pool.ts";
 import { mountOAuth } from "./oauth/routes.ts";
-import type { Store } from "./store/store.ts";
+import { localDatabaseFile, type Store } from "./store/store.ts";
 import { RequestLogWriter } from "./telemetry/request_log.ts";
 import { RequestLogThread } from "./telemetry/request_log_thread.ts";
 import type { ExecutorRegistry } from "./tools/executor.ts";
@@ -144,19 +144,21 @@ export function createApp(deps: AppDeps): Gatehouse {
     app.route("/", metricsRoutes({ store, metrics, token: config.metrics.token }));
   }
   const settings = config.requestLog;
+  const file = localDatabaseFile(config);
   const requestLog = settings.enabled
     ? new RequestLogWriter(
       store.requestLog,
       { retentionMs: settings.retentionDays * 86_400_000, maxRows: settings.maxRows },
-      // A store in memory cannot be shared with a thread: its batches are written here.
-      config.dbPath === ":memory:" ? store.requestLog : new RequestLogThread(config.dbPath),
+      // A store in memory cannot be shared with a thread, and PostgreSQL's writes wait on the
+      // network, not on this thread: their batches are written here.
+      file ? new RequestLogThread(file) : store.requestLog,
     )
     : undefined;
   if (requestLog) mcp.telemetry.addSink(requestLog);
   // No worker starts until the first import.
   const importPool = new ImportPool({
     ...config.imports,
-    ...(config.dbPath === ":memory:" ? {} : { dbPath: config.dbPath }),
+    ...(file ? { dbPath: file } : {}),
   });
   mountApi(app, {
     store,

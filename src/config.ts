@@ -16,8 +16,13 @@ export interface Config {
   port: number;
   /** Folder that holds the database and other state. */
   dataDir: string;
-  /** The SQLite file (`<dataDir>/gatehouse.db`). */
+  /** The SQLite file (`<dataDir>/gatehouse.db`), when the store is not PostgreSQL. */
   dbPath: string;
+  /**
+   * `GATEHOUSE_DATABASE_URL`: a `postgres://` URL puts the store in that
+   * PostgreSQL database (several replicas can share it) instead of the file.
+   */
+  databaseUrl?: string;
   /** Public base URL (behind a reverse proxy); when unset, each request's own origin is used. */
   publicUrl?: string;
   /** A fixed admin key for automation; a random one is generated when unset. */
@@ -230,6 +235,13 @@ export function loadConfig(
     throw new ConfigError(`port must be a number from 0 to 65535, got '${portText}'`);
   }
   const dataDir = str(values.data) ?? env("GATEHOUSE_DATA") ?? "./data";
+  const databaseUrl = env("GATEHOUSE_DATABASE_URL") || undefined;
+  // The URL is never repeated: it may hold a password.
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/./.test(databaseUrl)) {
+    throw new ConfigError(
+      "GATEHOUSE_DATABASE_URL must be a PostgreSQL URL (postgres://user:password@host:port/database)",
+    );
+  }
   const publicUrl = str(values["public-url"]) ?? env("GATEHOUSE_PUBLIC_URL");
   if (publicUrl !== undefined && !/^https?:\/\/[^/]+(\/.*)?$/.test(publicUrl)) {
     throw new ConfigError(`public URL must be an http(s) URL, got '${publicUrl}'`);
@@ -294,6 +306,7 @@ export function loadConfig(
     port,
     dataDir,
     dbPath: dataDir === ":memory:" ? ":memory:" : `${dataDir.replace(/\/+$/, "")}/gatehouse.db`,
+    ...(databaseUrl ? { databaseUrl } : {}),
     publicUrl: publicUrl?.replace(/\/+$/, ""),
     adminKey,
     ...(secretKey ? { secretKey } : {}),

@@ -35,7 +35,11 @@ async function main(): Promise<void> {
   // A wildcard listen address is not somewhere to send requests; loopback is.
   const base = config.publicUrl ??
     server.url.replace(/\/\/(0\.0\.0\.0|\[::\])(?=:)/, "//127.0.0.1");
-  console.log(`Gatehouse listening on ${server.url} (data: ${config.dbPath})`);
+  console.log(
+    `Gatehouse listening on ${server.url} (data: ${
+      config.databaseUrl ? "PostgreSQL" : config.dbPath
+    })`,
+  );
   if (server.setup.firstRun) {
     const key = server.setup.adminKey!;
     // JSON logs go where secrets must not: there the key is not shown (GATEHOUSE_ADMIN_KEY

@@ -12,7 +12,7 @@ import type { Config } from "./config.ts";
 import { SecretCipher } from "./secrets/cipher.ts";
 import { type LoadedSecretKey, loadSecretKey } from "./secrets/key.ts";
 import { vaultFor } from "./secrets/vault.ts";
-import { openStore, type Store } from "./store/store.ts";
+import { openConfiguredStore, type Store } from "./store/store.ts";
 import type { RequestLogWriter } from "./telemetry/request_log.ts";
 import type { Telemetry } from "./telemetry/requests.ts";
 import type { ExecutorRegistry } from "./tools/executor.ts";
@@ -55,7 +55,7 @@ export async function startServer(
     inMemory ? ":memory:" : config.dataDir,
     config.secretKey,
   );
-  const store = openStore(config.dbPath);
+  const store = await openConfiguredStore(config);
   const guard = new OutboundGuard();
   const policies = new OrgOutboundPolicies(store);
   const vault = vaultFor(store, new SecretCipher(bytes), guard, policies);

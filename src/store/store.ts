@@ -19,6 +19,8 @@ import { Secrets } from "./secrets.ts";
 import { ServerItems } from "./server_items.ts";
 import { UpstreamServers } from "./servers.ts";
 import type { SqlEngine } from "./sql.ts";
+import { PostgresEngine } from "./postgres_engine.ts";
+import { migratePostgres } from "./postgres_migrations.ts";
 import { SqliteEngine } from "./sqlite_engine.ts";
 import { Tools } from "./tools.ts";
 import { Users } from "./users.ts";
@@ -95,4 +97,32 @@ export class Store {
 /** The store in the SQLite file at `path` (`:memory:` for a throwaway one), migrated. */
 export function openStore(path: string): Store {
   return new Store(new SqliteEngine(path));
+}
+
+/**
+ * The store where the settings put it: the PostgreSQL database at
+ * `databaseUrl` when given (migrated before it is used), else the SQLite
+ * file at `dbPath`.
+ */
+export async function openConfiguredStore(
+  where: { databaseUrl?: string; dbPath: string },
+): Promise<Store> {
+  if (!where.databaseUrl) return openStore(where.dbPath);
+  const engine = new PostgresEngine(where.databaseUrl);
+  try {
+    await migratePostgres(engine);
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  return new Store(engine);
+}
+
+/**
+ * The SQLite file a thread of its own may open to write the store (the
+ * request log's, an import's): none for a store in memory or in PostgreSQL,
+ * whose writes the main thread makes without waiting on them.
+ */
+export function localDatabaseFile(where: { databaseUrl?: string; dbPath: string }) {
+  return where.databaseUrl || where.dbPath === ":memory:" ? undefined : where.dbPath;
 }
