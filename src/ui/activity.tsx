@@ -1,0 +1,15 @@
+/** Stub. @module */
+import { Hono } from "hono";
+import type { UiDeps, UiEnv } from "./context.ts";
+import { Page } from "./layout.tsx";
+/** Stub. */
+export function activityRoutes(_deps: UiDeps): Hono<UiEnv> {
+  const app = new Hono<UiEnv>();
+  app.get("/", (c) =>
+    c.html(
+      <Page ui={c.get("ui")} title="activity" section="/ui/activity">
+        <p>soon</p>
+      </Page>,
+    ));
+  return app;
+}
