@@ -43,14 +43,20 @@ export function numberField(form: FormData, name: string): number | string | und
 }
 
 /**
- * A `datetime-local` field, which the pages label as UTC (it carries no
- * zone), as ISO-8601; a value with a zone keeps it. Undefined when empty.
+ * A `datetime-local` value, which the pages label as UTC (it carries no
+ * zone), as ISO-8601; a value with a zone keeps it, one that is no time is
+ * passed on as it is (for the API to refuse, naming the field). Undefined
+ * when empty.
  */
+export function utcTime(local: string | undefined): string | undefined {
+  if (!local) return undefined;
+  const at = Date.parse(/Z$|[+-]\d\d:\d\d$/.test(local) ? local : `${local}Z`);
+  return Number.isNaN(at) ? local : new Date(at).toISOString();
+}
+
+/** A `datetime-local` field as {@link utcTime} reads it. */
 export function timeField(form: FormData, name: string): string | undefined {
-  const v = optional(form, name);
-  if (v === undefined) return undefined;
-  const at = Date.parse(/Z$|[+-]\d\d:\d\d$/.test(v) ? v : `${v}Z`);
-  return Number.isNaN(at) ? v : new Date(at).toISOString();
+  return utcTime(optional(form, name));
 }
 
 /** A JSON field: undefined when empty, the value, or a problem naming `field`. */

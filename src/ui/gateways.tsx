@@ -39,7 +39,7 @@ import {
   timeField,
   valuesOf,
 } from "./forms.ts";
-import { Page } from "./layout.tsx";
+import { missing, Page } from "./layout.tsx";
 import { ArgumentFields, callTool, readArguments } from "./schema_form.tsx";
 
 const TRANSPORTS = [
@@ -762,7 +762,7 @@ async function tryView(
               label="the result"
             />
             <p>
-              <a href={`/ui/activity?gatewayId=${id}&tool=${encodeURIComponent(tool.name)}`}>
+              <a href={withQuery("/ui/activity/log", { gatewayId: id, tool: tool.name })}>
                 See the call in the activity log
               </a>
             </p>
@@ -784,7 +784,7 @@ function tryProblem(status: number, answer: Json): Record<string, string> {
 /** The gateway routes. */
 export function gatewayRoutes(deps: UiDeps): Hono<UiEnv> {
   const app = new Hono<UiEnv>();
-  const notFound = (c: Context<UiEnv>) => c.notFound();
+  const notFound = (c: Context<UiEnv>) => missing(c);
 
   app.get("/", async (c) => c.html(await listView(c.get("ui"), c.req.query("cursor"))));
 

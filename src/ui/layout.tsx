@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Context } from "hono";
 import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 import { ASSETS } from "./assets.ts";
@@ -168,5 +169,18 @@ export function BarePage({ title, children }: { title: string; children: Child }
         </body>
       </html>
     </>
+  );
+}
+
+/** The UI's answer for a page that is not there (or is another organization's). */
+export function missing(c: Context) {
+  return c.html(
+    <BarePage title="Not found">
+      <p>There is no page here, or it is not in this organization.</p>
+      <p>
+        <a href="/ui">Back to Gatehouse</a>
+      </p>
+    </BarePage>,
+    404,
   );
 }
