@@ -244,7 +244,8 @@ export function Table(
   },
 ) {
   return (
-    <div class="table-wrap">
+    // Focusable, so that a table wider than the screen can be scrolled from the keyboard.
+    <div class="table-wrap" tabindex={0} role="region" aria-label={caption ?? "Table"}>
       <table id={id}>
         {caption ? <caption class="sr">{caption}</caption> : null}
         <thead>

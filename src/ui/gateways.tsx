@@ -397,7 +397,7 @@ async function detailView(
                       <label for="assign-filter">Filter the tools</label>
                       <input id="assign-filter" type="search" data-filter="assign-list" />
                     </div>
-                    <fieldset id="assign-list" class="op-list">
+                    <fieldset id="assign-list" class="op-list" tabindex={0}>
                       <legend>Tools to assign</legend>
                       {assignable.map((t) => (
                         <div data-row>
@@ -630,6 +630,7 @@ async function detailView(
                 <Field
                   label="Name"
                   name="name"
+                  id="key-name"
                   value={v("key", "name")}
                   error={e("key", "name")}
                   hint="Who or what uses it, e.g. laptop."
@@ -736,7 +737,7 @@ async function tryView(
           name="credential"
           type="password"
           autocomplete="off"
-          hint={`What an MCP client of this gateway sends as Authorization: Bearer: a gateway key (ghk_...) for api_key and bearer, a token for jwt or oauth2. ${gw.clients.auth.note}`}
+          hint="What an MCP client of this gateway sends as Authorization: Bearer: a gateway key (ghk_...) for api_key and bearer, a token for jwt or oauth2. It is sent once and not kept."
           error={state?.errors.credential}
         />
         <button type="submit">Run</button>
@@ -745,16 +746,16 @@ async function tryView(
         ? (
           <section class="panel" aria-labelledby="result">
             <h2 id="result">Result</h2>
-            {state.result.answer?.result?.isError
-              ? <p class="notice bad">The tool answered with an error (isError).</p>
-              : state.result.answer?.error
-              ? <p class="notice bad">The gateway answered with a JSON-RPC error.</p>
-              : state.result.status >= 400
+            {state.result.status >= 400
               ? (
                 <p class="notice bad">
                   {`The gateway refused the call (HTTP ${state.result.status}).`}
                 </p>
               )
+              : state.result.answer?.error
+              ? <p class="notice bad">The gateway answered with a JSON-RPC error.</p>
+              : state.result.answer?.result?.isError
+              ? <p class="notice bad">The tool answered with an error (isError).</p>
               : <p class="notice ok">The tool answered.</p>}
             <CopyBlock
               id="try-result"

@@ -169,6 +169,8 @@ export async function callTool(
     accept: "application/json, text/event-stream",
   });
   if (credential) headers.set("authorization", `Bearer ${credential}`);
+  // The gateway checks the Host the client named: the one the browser reached the UI by.
+  headers.set("host", c.req.header("host") ?? new URL(c.req.url).host);
   const forwarded = c.req.header("x-forwarded-for");
   if (forwarded) headers.set("x-forwarded-for", forwarded);
   const body = {
