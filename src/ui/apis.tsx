@@ -163,7 +163,7 @@ function previewView(
           </section>
         )
         : null}
-      <form method="post" action="/ui/apis/import" class="stack">
+      <form method="post" action="/ui/apis/import" class="stack wide">
         <Csrf token={ui.csrf} />
         <input type="hidden" name="name" value={sent.name} />
         <input type="hidden" name="spec" value={sent.spec} />

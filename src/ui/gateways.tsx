@@ -360,18 +360,20 @@ async function detailView(
                       )
                       : a.rateLimit ?? "none"}
                   </td>
-                  <td class="actions">
-                    <a href={`${base}/try/${a.toolId}`}>Try it</a>
-                    {ui.canWrite
-                      ? (
-                        <PostButton
-                          action={`${base}/tools/${a.toolId}/remove`}
-                          csrf={ui.csrf}
-                          label="Remove"
-                          confirm={`Remove ${a.name} from this gateway?`}
-                        />
-                      )
-                      : null}
+                  <td>
+                    <div class="actions">
+                      <a href={`${base}/try/${a.toolId}`}>Try it</a>
+                      {ui.canWrite
+                        ? (
+                          <PostButton
+                            action={`${base}/tools/${a.toolId}/remove`}
+                            csrf={ui.csrf}
+                            label="Remove"
+                            confirm={`Remove ${a.name} from this gateway?`}
+                          />
+                        )
+                        : null}
+                    </div>
                   </td>
                 </tr>
               ))}
