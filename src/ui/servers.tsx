@@ -208,7 +208,7 @@ async function detailView(ui: UiRequest, id: string, notice?: string) {
           <StateBadge state={s.status.state} /> {s.transport}{" "}
           <code>{s.url ?? [s.command, ...(s.args ?? [])].join(" ")}</code>
         </p>
-        <Table head={["", ""]} caption="Status">
+        <Table head={["", "Now"]} caption="Status">
           <tr>
             <th scope="row">Server</th>
             <td>

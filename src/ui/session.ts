@@ -127,11 +127,17 @@ export function requireSession(deps: UiDeps): MiddlewareHandler<UiEnv> {
     const who = me.body as Me;
     const message = getCookie(c, FLASH_COOKIE);
     if (message !== undefined) deleteCookie(c, FLASH_COOKIE, cookieOptions(c, deps, 0));
+    let shown: string | undefined;
+    try {
+      shown = message ? decodeURIComponent(message) : undefined;
+    } catch {
+      // A cookie this server did not write: nothing to show.
+    }
     c.set("ui", {
       api,
       me: who,
       csrf: csrfToken(key),
-      flash: message ? decodeURIComponent(message) : undefined,
+      flash: shown,
       canWrite: who.role !== "viewer",
       isAdmin: who.role === "owner" || who.role === "admin",
       orgs: orgs.ok ? orgs.body.orgs : [],
