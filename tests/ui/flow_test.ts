@@ -201,6 +201,39 @@ Deno.test("a new user sets up Gatehouse in the browser, from the first sign-in t
       await check("activity-dashboard");
     });
 
+    await t.step("creates an http tool, its schema checked as you type", async () => {
+      await page.goto(`${s.url}/ui/tools/new`);
+      const schema = page.getByLabel(/^Input schema/);
+      const live = page.locator("#f-inputSchema-live");
+      await schema.fill('{"type": "object", "properties": {"q": ');
+      assert.match(await live.textContent() ?? "", /not valid JSON/);
+      assert.equal(await schema.getAttribute("aria-invalid"), "true");
+      await schema.fill('{"type": "array"}');
+      assert.match(await live.textContent() ?? "", /must have "type": "object"/);
+      await schema.fill(
+        '{"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}',
+      );
+      assert.equal(await live.textContent(), "valid input schema");
+      await page.getByLabel(/^Name/).fill("search_pets");
+      await page.getByLabel(/^Execution/).fill('{"method": "GET", "url": "not a url"}');
+      await page.getByRole("button", { name: "Create tool" }).click();
+      // The API's refusal, next to the field it names.
+      assert.match(
+        await page.locator("#f-executionConfig-error").textContent() ?? "",
+        /executionConfig\.url/,
+      );
+      await check("tool-new-error");
+      await page.getByLabel(/^Execution/).fill(
+        `{"method": "GET", "url": "${petstore.url}/pet/findByStatus", "queryParams": {"status": "{{parameters.q}}"}}`,
+      );
+      await page.getByRole("button", { name: "Create tool" }).click();
+      await page.getByText("Tool search_pets created.").waitFor();
+      await check("tool-detail");
+      await page.goto(`${s.url}/ui/tools?q=search`);
+      assert.equal(await page.getByRole("link", { name: "search_pets" }).count(), 1);
+      assert.equal(await page.getByRole("link", { name: "getPetById" }).count(), 0);
+    });
+
     await t.step("switches to a second organization", async () => {
       await page.goto(`${s.url}/ui/settings`);
       await check("settings");

@@ -229,6 +229,44 @@ Deno.test("every form post needs the session's token and this site's origin", as
   }
 });
 
+Deno.test("a secret's value goes in through a form and never comes back, not even with an error", async () => {
+  const { s } = await setUp();
+  try {
+    const session = await signIn(s.url, "owner@localhost", OWNER_PASSWORD);
+    const value = "sk_live_do_not_show_me_4242";
+    const bad = await post(s.url, session, "/ui/secrets", {
+      type: "bearer_token",
+      name: "not a name",
+      value,
+    });
+    assert.equal(bad.status, 400);
+    const refused = await bad.text();
+    assert.match(refused, /must start with a letter/);
+    assert.ok(!refused.includes(value), "the refused form shows the value again");
+    const made = await post(s.url, session, "/ui/secrets", {
+      type: "bearer_token",
+      name: "TOKEN",
+      value,
+    });
+    assert.equal(made.status, 303);
+    await made.body?.cancel();
+    const list = await (await fetch(`${s.url}/ui/secrets`, { headers: { cookie: session.cookie } }))
+      .text();
+    assert.match(list, /TOKEN/);
+    assert.ok(!list.includes(value));
+    const secrets = (await s.api("GET", "/secrets")).body.secrets as { id: string }[];
+    const rotated = await post(s.url, session, `/ui/secrets/${secrets[0].id}`, {
+      value: "new-one",
+    });
+    assert.equal(rotated.status, 303);
+    await rotated.body?.cancel();
+    const audit = (await s.api("GET", "/audit?action=secret.rotate")).body.events as unknown[];
+    assert.equal(audit.length, 1);
+  } finally {
+    await s.close();
+  }
+});
+
 Deno.test("UI pages carry a strict CSP; the session cookie is Secure behind HTTPS; / serves browsers and API clients", async () => {
   const { s } = await setUp({ publicUrl: "https://gatehouse.example" });
   try {

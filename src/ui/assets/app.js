@@ -113,7 +113,8 @@ for (const area of document.querySelectorAll("textarea[data-json]")) {
     } catch (err) {
       problem = `not valid JSON: ${err.message}`;
     }
-    out.textContent = problem ? problem : "valid";
+    const fine = area.dataset.json === "schema" ? "valid input schema" : "valid JSON";
+    out.textContent = problem ? problem : fine;
     out.className = problem ? "error" : "hint";
     if (problem) area.setAttribute("aria-invalid", "true");
     else area.removeAttribute("aria-invalid");
