@@ -8,7 +8,14 @@
  */
 import assert from "node:assert/strict";
 import { apiCall, startTestServer, type TestServer } from "../helpers/server.ts";
-import { client, create, expectStatus, join, MEMBER_PASSWORD } from "../api/fixtures.ts";
+import {
+  client,
+  create,
+  expectStatus,
+  join,
+  MEMBER_PASSWORD,
+  separateOrg,
+} from "../api/fixtures.ts";
 import { expectAccessible, launch, shot, watchedPage } from "./browser.ts";
 import { cookiesOf, post, signIn, tokenIn } from "./session.ts";
 
@@ -224,6 +231,31 @@ Deno.test("every form post needs the session's token and this site's origin", as
     assert.equal(made.status, 303);
     await made.body?.cancel();
     assert.equal(await gatewayCount(s), 2);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("another organization's gateway is not found through the UI, and cannot be changed", async () => {
+  const { s } = await setUp();
+  try {
+    const acme = await separateOrg(s, "acme");
+    const theirs = await create(acme.call, "/gateways", {
+      name: "Theirs",
+      type: "mcp",
+      endpoint: "/theirs",
+      configuration: { transport: "http" },
+    });
+    const session = await signIn(s.url, "owner@localhost", OWNER_PASSWORD);
+    const page = await fetch(`${s.url}/ui/gateways/${theirs.id}`, {
+      headers: { cookie: session.cookie },
+    });
+    assert.equal(page.status, 404);
+    assert.ok(!(await page.text()).includes("Theirs"));
+    const deleting = await post(s.url, session, `/ui/gateways/${theirs.id}/delete`, {});
+    assert.equal(deleting.status, 404);
+    await deleting.body?.cancel();
+    expectStatus(await acme.call("GET", `/gateways/${theirs.id}`), 200);
   } finally {
     await s.close();
   }
