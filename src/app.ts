@@ -36,6 +36,7 @@ import { originPolicy } from "./transports/guards.ts";
 import { mountMcp } from "./transports/mcp_routes.ts";
 import { withRequestId } from "./telemetry/logger.ts";
 import { redactRequestSpan, TRACING } from "./telemetry/tracing.ts";
+import { mountUi } from "./ui/mount.tsx";
 
 /** What the app is built from. */
 export interface AppDeps {
@@ -203,6 +204,8 @@ export function createApp(deps: AppDeps): Gatehouse {
       maxConnectionsPerKey: config.mcp.maxConnectionsPerKey,
     },
   });
+  // The admin UI: a client of the routes above, through this app.
+  mountUi(app, config);
   return { app, mcp, upstreams, forwarder, importPool, requestLog };
 }
 

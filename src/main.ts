@@ -62,6 +62,9 @@ async function main(): Promise<void> {
           fixed ? "$GATEHOUSE_ADMIN_KEY" : key
         }" ${base}/gateways`,
         "",
+        `Admin UI: ${base}/ui`,
+        '  The first time, choose "Set the owner\'s password" there and give it the admin key.',
+        "",
       ].join("\n"),
     );
   }

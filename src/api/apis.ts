@@ -1,6 +1,6 @@
 /**
- * Routes: `/apis` (import an OpenAPI document as tools, list, get,
- * re-import, delete). An API of another org answers 404 exactly like a
+ * Routes: `/apis` (import an OpenAPI document as tools, or see what an
+ * import would make with `?dryRun=true`; list, get, re-import, delete). An API of another org answers 404 exactly like a
  * missing one.
  *
  * These routes are mounted with their own body limit (see `app.ts`): a
@@ -16,6 +16,10 @@ import { invalid, notFound } from "./errors.ts";
 import { presentJob } from "./import_jobs.ts";
 import { listQuery, LISTS } from "./lists.ts";
 import { presentApi, presentApiTool } from "./present.ts";
+import { contextCost } from "../openapi/context_cost.ts";
+import type { GeneratedTool } from "../openapi/convert.ts";
+import { checkSecret } from "../openapi/import_store.ts";
+import type { PreparedImport } from "../openapi/import_task.ts";
 
 export { MAX_FILTER_VALUES } from "../openapi/import_task.ts";
 
@@ -31,6 +35,45 @@ function wantsAsync(c: Context<ApiEnv>): boolean {
   if (flag !== undefined) return flag === "true";
   const prefer = c.req.header("prefer") ?? "";
   return prefer.split(",").some((p) => p.split(";")[0].trim().toLowerCase() === "respond-async");
+}
+
+/** Whether the request asks for a dry run: `?dryRun=true`. */
+function wantsDryRun(c: Context<ApiEnv>): boolean {
+  const flag = c.req.query("dryRun");
+  if (flag !== undefined && flag !== "true" && flag !== "false") {
+    throw invalid("dryRun", "dryRun must be true or false");
+  }
+  return flag === "true";
+}
+
+/**
+ * What an import would create, as a dry run answers it: the API's fields,
+ * each operation's tool (under the name it asks for; one taken in the org
+ * gets a suffix when stored) with its tags, the context cost and the warnings.
+ */
+function presentPreview({ input, ops, warnings, limits }: PreparedImport) {
+  const generated: readonly GeneratedTool[] = ops;
+  const tools = generated.map((op) => ({
+    id: "",
+    name: op.baseName,
+    operationId: op.operationId ?? null,
+    route: op.route,
+  }));
+  const { cost, warnings: costWarnings } = contextCost(generated, tools, limits);
+  return {
+    dryRun: true,
+    name: input.name,
+    title: input.title,
+    version: input.version,
+    specVersion: input.specVersion,
+    operations: generated.map((op, i) => ({
+      ...presentApiTool(tools[i]),
+      title: op.tool.title ?? null,
+      tags: op.tags ?? [],
+    })).map(({ id: _id, ...rest }) => rest),
+    contextCost: cost,
+    warnings: [...warnings, ...costWarnings],
+  };
 }
 
 /** The API routes. */
@@ -62,7 +105,16 @@ export function apiRoutes({ store, imports }: ApiDeps): Hono<ApiEnv> {
     return c.json(body, status);
   };
 
-  app.post("/", (c) => runImport(c));
+  app.post("/", async (c) => {
+    if (!wantsDryRun(c)) return await runImport(c);
+    if (c.req.query("async") !== undefined) {
+      throw invalid("dryRun", "a dry run answers at once: send it without async");
+    }
+    const orgId = orgOf(c);
+    const prepared = await imports.preview(orgId, await readJsonBytes(c));
+    checkSecret(store, orgId, prepared.input.secret ?? undefined);
+    return c.json(presentPreview(prepared));
+  });
 
   app.get("/", async (c) => {
     const orgId = orgOf(c);

@@ -18,7 +18,12 @@
  */
 import type { ImportPool } from "../openapi/import_pool.ts";
 import { type ImportTarget, storeImport } from "../openapi/import_store.ts";
-import { type ImportError, importError, type ImportProgress } from "../openapi/import_task.ts";
+import {
+  type ImportError,
+  importError,
+  type ImportProgress,
+  type PreparedImport,
+} from "../openapi/import_task.ts";
 import { ConflictError } from "../store/errors.ts";
 import type { Store } from "../store/store.ts";
 import { newId } from "../store/util.ts";
@@ -97,18 +102,7 @@ export class ImportJobs {
   start(target: ImportTarget, body: Uint8Array<ArrayBuffer>, asJob: boolean): StartedImport {
     const { orgId } = target;
     this.#sweep();
-    const pending = this.#pending.get(orgId) ?? 0;
-    if (pending >= MAX_PENDING_PER_ORG) {
-      throw new ApiError(
-        429,
-        "too_many_imports",
-        `this organization already has ${MAX_PENDING_PER_ORG} imports in progress; ` +
-          "wait for one to finish",
-        undefined,
-        { "Retry-After": "5" },
-      );
-    }
-    this.#pending.set(orgId, pending + 1);
+    this.#admit(orgId);
     const job: Job = {
       id: newId(),
       orgId,
@@ -127,6 +121,42 @@ export class ImportJobs {
       });
     }
     return { job: asJob ? job : undefined, finished };
+  }
+
+  /**
+   * Runs the import body `body` of `orgId` up to the store write and answers
+   * what it would store: a dry run, which writes nothing. It counts against
+   * the org's imports in progress like an import (429 past them).
+   */
+  async preview(orgId: string, body: Uint8Array<ArrayBuffer>): Promise<PreparedImport> {
+    this.#admit(orgId);
+    try {
+      return await this.pool.prepare(body);
+    } finally {
+      this.#release(orgId);
+    }
+  }
+
+  /** Counts an import of `orgId` in progress, or refuses it (429) past the org's limit. */
+  #admit(orgId: string): void {
+    const pending = this.#pending.get(orgId) ?? 0;
+    if (pending >= MAX_PENDING_PER_ORG) {
+      throw new ApiError(
+        429,
+        "too_many_imports",
+        `this organization already has ${MAX_PENDING_PER_ORG} imports in progress; ` +
+          "wait for one to finish",
+        undefined,
+        { "Retry-After": "5" },
+      );
+    }
+    this.#pending.set(orgId, pending + 1);
+  }
+
+  #release(orgId: string): void {
+    const left = this.#pending.get(orgId)! - 1;
+    if (left > 0) this.#pending.set(orgId, left);
+    else this.#pending.delete(orgId);
   }
 
   /** Job `id` of `orgId`, unless it is another org's, unknown or expired. */
@@ -167,9 +197,7 @@ export class ImportJobs {
       job.state = "failed";
       throw err;
     } finally {
-      const left = this.#pending.get(job.orgId)! - 1;
-      if (left > 0) this.#pending.set(job.orgId, left);
-      else this.#pending.delete(job.orgId);
+      this.#release(job.orgId);
       job.finishedAt = new Date().toISOString();
       job.expires = Date.now() + JOB_TTL_MS;
       this.#trim(job.orgId);

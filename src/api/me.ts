@@ -1,5 +1,7 @@
 /**
- * Routes about the caller themself: `PUT /me/password` sets the password a
+ * Routes about the caller themself: `GET /me` says who the caller is (the
+ * user, the organization the key acts in, the role there, the key itself),
+ * and `PUT /me/password` sets the password a
  * user signs in with (`POST /login`, gateways' OAuth login pages, `basic`
  * gateway auth). Any authenticated user may set their own; nobody sets
  * another user's, so an admin of one org cannot take over an account that
@@ -13,8 +15,9 @@ import { REDACTED } from "../store/audit.ts";
 import { audited, userTarget } from "./audit.ts";
 import { readJson } from "./body.ts";
 import type { ApiDeps, ApiEnv } from "./context.ts";
-import { invalid, notFound } from "./errors.ts";
+import { invalid, notFound, unauthorized } from "./errors.ts";
 import { signInFailure } from "./login.ts";
+import { presentAccessKey, presentOrg } from "./present.ts";
 import { clientAddress } from "../oauth/context.ts";
 import { type Body, onlyFields, string } from "./validate.ts";
 
@@ -27,6 +30,21 @@ export function passwordField(body: Body): string {
 export function meRoutes({ store, config, signIn }: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const trusted = new Set(config.trustedProxies);
+
+  // What a client (the admin UI) needs to show whose session it is and what it may do.
+  app.get("/", async (c) => {
+    const { user, org, role, keyId } = c.get("principal");
+    const key = await store.accessKeys.get(org.id, keyId);
+    // Revoked between authentication and here.
+    if (!key) throw unauthorized("invalid, revoked or expired access key");
+    return c.json({
+      user: { id: user.id, email: user.email, name: user.name },
+      organization: presentOrg(org, role),
+      role,
+      accessKey: presentAccessKey(key),
+      hasPassword: await store.users.passwordHash(user.id) !== undefined,
+    });
+  });
 
   // A key acts in one org, but a password is the account's, good in all its orgs: so changing
   // a password takes the current one, or a key that leaks could take over the other orgs.

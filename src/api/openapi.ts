@@ -61,6 +61,7 @@ import {
 } from "./lists.ts";
 import { ORG_SLUG } from "./orgs.ts";
 import { LOG_FORMATS } from "./logs.ts";
+import { MAX_SERIES_STEPS, STATS_INTERVALS } from "./stats.ts";
 import { MAX_PAYLOAD_CHARS, REQUEST_STATUSES } from "../telemetry/requests.ts";
 
 /** A JSON Schema or OpenAPI object, kept loose on purpose: this module only builds JSON. */
@@ -914,6 +915,16 @@ const SCHEMAS: Record<string, Json> = {
     }),
   }, ["password"]),
   MemberUpdate: obj({ role: { enum: [...ROLES] } }),
+  Me: obj({
+    user: obj({ id: str(), email: str(), name: str() }),
+    organization: { ...ref("Org"), description: "The organization the access key acts in." },
+    role: { enum: [...ROLES], description: "The caller's role there." },
+    accessKey: { ...ref("AccessKey"), description: "The access key of this request." },
+    hasPassword: {
+      type: "boolean",
+      description: "Whether the account has a password (POST /login needs one).",
+    },
+  }),
   AccessKey: accessKey,
   AccessKeyWithValue: withKey(accessKey, "The access key itself. Shown in this response only."),
   AccessKeyList: listOf("keys", "AccessKey"),
@@ -1229,6 +1240,32 @@ const SCHEMAS: Record<string, Json> = {
       ),
     ),
   }),
+  ImportPreview: obj({
+    dryRun: { const: true },
+    name: apiFields.name,
+    title: apiFields.title,
+    version: apiFields.version,
+    specVersion: apiFields.specVersion,
+    operations: {
+      ...list(obj({
+        name: str(
+          "The tool name the operation asks for; one taken in the organization gets " +
+            "a suffix when stored.",
+        ),
+        operationId: nullableString("The operation's operationId, if it has one."),
+        method: str("HTTP method, upper case."),
+        path: str("The path as the document writes it."),
+        title: nullableString("The operation's summary, the tool's title."),
+        tags: list(str("A tag of the operation (include and exclude take tags).")),
+      })),
+      description: "Each operation the import would make a tool of, after include and exclude.",
+    },
+    contextCost: {
+      ...contextCost,
+      description: "What the tools would cost a model's context, as an import reports it.",
+    },
+    warnings: list(str("What the import would warn about.")),
+  }),
   ImportJob: obj({
     id: str("The job's id."),
     state: {
@@ -1394,7 +1431,15 @@ const SCHEMAS: Record<string, Json> = {
     },
   }),
   LogList: pageOf("logs", "LogEntry", "newest first"),
-  ToolStats: obj({ name: str("The tool's name."), ...USAGE_FIGURES }),
+  ToolStats: obj({
+    name: str("The tool's name."),
+    ...USAGE_FIGURES,
+    series: { ...list(ref("StatsPoint")), description: "With `interval`: the tool's steps." },
+  }, ["name", ...Object.keys(USAGE_FIGURES)]),
+  StatsPoint: obj({
+    at: time("Where the step starts."),
+    ...Object.fromEntries(Object.entries(USAGE_FIGURES).filter(([k]) => k !== "lastCalledAt")),
+  }),
   GatewayStats: obj({
     gatewayId: str(),
     since: time(
@@ -1404,7 +1449,13 @@ const SCHEMAS: Record<string, Json> = {
     until: time("Now."),
     ...USAGE_FIGURES,
     tools: { ...list(ref("ToolStats")), description: "Each tool called since then, by name." },
-  }),
+    interval: { enum: Object.keys(STATS_INTERVALS), description: "The step asked for." },
+    series: {
+      ...list(ref("StatsPoint")),
+      description: "With `interval`: every step with requests since `since` (rounded down to " +
+        "the step), oldest first; steps without requests are left out.",
+    },
+  }, ["gatewayId", "since", "until", ...Object.keys(USAGE_FIGURES), "tools"]),
 };
 
 /** Error responses by status, shared by every operation. */
@@ -1498,6 +1549,16 @@ const ASYNC_PARAM: Json = {
   in: "query",
   required: false,
   description: "true: answer 202 with an import job at once instead of waiting for the result.",
+  schema: { type: "string", enum: ["true", "false"] },
+};
+
+const DRY_RUN_PARAM: Json = {
+  name: "dryRun",
+  in: "query",
+  required: false,
+  description: "true: convert the document and answer what the import would make (the " +
+    "operations with their tags, the context cost and the warnings), storing nothing. Not " +
+    "with `async`.",
   schema: { type: "string", enum: ["true", "false"] },
 };
 
@@ -1748,6 +1809,16 @@ const ROUTES: Record<string, Record<string, Op>> = {
       ok: [204, undefined],
     },
   },
+  "/me": {
+    get: {
+      summary: "Who I am",
+      tag: "me",
+      description: "The caller: their account, the organization the access key acts in, " +
+        "their role there, the key itself (without its value) and whether the account has a " +
+        "password. Any role.",
+      ok: [200, "Me"],
+    },
+  },
   "/me/password": {
     put: {
       summary: "Set my password",
@@ -1853,11 +1924,16 @@ const ROUTES: Record<string, Record<string, Op>> = {
       tag: "gateways",
       description: "Every role. From the request log's rollup: the gateway's requests and, " +
         "per tool, its calls, failures, error rate, estimated p50 and p95 durations and last " +
-        "call, since `since` (default: 24 hours ago). Fast at any size of the log.",
+        "call, since `since` (default: 24 hours ago). Fast at any size of the log. With " +
+        "`interval`, the same figures per minute or per hour too (`series`, and each tool's), " +
+        `for charts: minutes for the last two days, at most ${MAX_SERIES_STEPS} steps.`,
       query: [
         queryParam("since", "Figures from this ISO-8601 time on; not in the future.", {
           type: "string",
           format: "date-time",
+        }),
+        queryParam("interval", "minute or hour: add the figures step by step.", {
+          enum: Object.keys(STATS_INTERVALS),
         }),
       ],
       ok: [200, "GatewayStats"],
@@ -2160,10 +2236,17 @@ const ROUTES: Record<string, Record<string, Op>> = {
         "the parser's reasons. Bodies up to 64 MiB (GATEHOUSE_IMPORT_MAX_BODY_BYTES). " +
         IMPORT_NOTE,
       body: "ApiImport",
-      query: [ASYNC_PARAM],
+      query: [ASYNC_PARAM, DRY_RUN_PARAM],
       headers: [PREFER_HEADER],
       ok: [201, "ApiImportResult"],
-      more: [[202, "ImportJob", ACCEPTED]],
+      more: [
+        [202, "ImportJob", ACCEPTED],
+        [
+          200,
+          "ImportPreview",
+          "A dry run (`dryRun=true`): what the import would make; nothing is stored.",
+        ],
+      ],
       errors: [409, 422, 429, 500],
     },
     get: {

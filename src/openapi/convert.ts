@@ -50,6 +50,8 @@ export interface ConvertOptions {
 export interface GeneratedTool extends OperationTool {
   /** Bytes `slim` took off the tool's `tools/list` entry (slimmed imports only). */
   slimSavedBytes?: number;
+  /** The operation's tags, as a dry run shows them (include and exclude take them). */
+  tags?: string[];
 }
 
 /** What a document converts into. */
@@ -691,6 +693,8 @@ function convertOperation(
     tool,
   };
   if (operationId) generated.operationId = operationId;
+  const tags = Array.isArray(op.tags) ? op.tags.filter((t) => typeof t === "string") : [];
+  if (tags.length > 0) generated.tags = tags;
   if (opts.slim) slimTool(generated);
   return generated;
 }

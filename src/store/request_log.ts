@@ -95,6 +95,13 @@ export interface GatewayUsage {
   tools: (UsageFigures & { name: string })[];
 }
 
+/** One step of a gateway's figures over time: a tool's (`name`), or all requests' (`name` `""`). */
+export interface UsagePoint extends UsageFigures {
+  /** Where the step starts, ms since the epoch. */
+  start: number;
+  name: string;
+}
+
 const H = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => `h${i}`);
 /**
  * Adds a rollup row to the one stored, if any. Two numbers' larger is
@@ -328,6 +335,49 @@ export class RequestLog {
     }
     tools.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     return { since: from, total: figuresOf(calls, errors, lastAt, total), tools };
+  }
+
+  /**
+   * The figures of gateway `gatewayId` step by step: from the rollup rows of
+   * `span` (a minute or an hour, in ms) that start in `[from, until)`, all of
+   * its requests per step (`total`) and each tool's calls per step (`tools`),
+   * by start then name. Steps without requests have no point.
+   */
+  async series(
+    gatewayId: string,
+    span: number,
+    from: number,
+    until: number,
+  ): Promise<{ total: UsagePoint[]; tools: UsagePoint[] }> {
+    const rows = await this.db.all(
+      `SELECT start, name, calls, errors, last_at, ${H.join(", ")} FROM request_stats
+       WHERE gateway_id = ? AND span = ? AND start >= ? AND start < ? ORDER BY start, name`,
+      gatewayId,
+      span,
+      from,
+      until,
+    );
+    const sums = new Map<number, { calls: number; errors: number; last: number; h: number[] }>();
+    const tools: UsagePoint[] = [];
+    for (const r of rows) {
+      const start = Number(r.start), calls = Number(r.calls), errors = Number(r.errors);
+      const last = Number(r.last_at), h = H.map((k) => Number(r[k]));
+      const sum = sums.get(start) ?? { calls: 0, errors: 0, last, h: h.map(() => 0) };
+      sum.calls += calls;
+      sum.errors += errors;
+      sum.last = Math.max(sum.last, last);
+      h.forEach((n, i) => (sum.h[i] += n));
+      sums.set(start, sum);
+      if (r.name !== "") {
+        tools.push({ start, name: r.name as string, ...figuresOf(calls, errors, last, h) });
+      }
+    }
+    const total = [...sums].map(([start, t]) => ({
+      start,
+      name: "",
+      ...figuresOf(t.calls, t.errors, t.last, t.h),
+    }));
+    return { total, tools };
   }
 
   /** How many records the log holds (a sum over segments: for start-up, not per request). */

@@ -177,6 +177,8 @@ export function ids(res: ApiResponse, key: string, idField = "id"): string[] {
 /** Routes another part of the app serves and describes elsewhere (MCP, OAuth endpoints). */
 export const notManagement = (path: string): boolean =>
   path.startsWith("/mcp") || path.startsWith("/.well-known") ||
+  // The admin UI, and the root that sends browsers to it, are pages, not the API.
+  path === "/" || path === "/ui" || path.startsWith("/ui/") ||
   (FALLBACK_PATHS as readonly string[]).includes(path);
 
 /** `METHOD /path/{param}` for every management route registered in the Hono app. */

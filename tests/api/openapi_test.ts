@@ -240,6 +240,8 @@ Deno.test("real responses of every operation match the document", async () => {
     await go(G("DELETE", "/orgs/{slug}/invitations/{id}", withdrawPath), 204);
     await go(G("DELETE", "/orgs/{slug}/invitations/{id}", withdrawPath), 404);
     const memberPath = `/orgs/default/members/${member.userId}`;
+    await go(G("GET", "/me"), 200);
+    await go(G("GET", "/me", "/me", { key: null }), 401);
     // Passwords: the caller's own, then signing in with one.
     await go(
       G("PUT", "/me/password", "/me/password", { body: { password: "correct horse" } }),
@@ -559,6 +561,11 @@ Deno.test("real responses of every operation match the document", async () => {
       201,
     );
     await go(G("POST", "/apis", "/apis", { body: { name: "walk", spec } }), 409);
+    const preview = await go(
+      G("POST", "/apis", "/apis?dryRun=true", { body: { name: "walk-preview", spec } }),
+      200,
+    );
+    assert.equal(preview.dryRun, true);
     await go(G("POST", "/apis", "/apis", { body: { name: "bad", spec: "openapi: 9" } }), 400);
     await go(G("GET", "/apis"), 200);
     await go(G("GET", "/apis", "/apis?limit=1"), 200);

@@ -1,0 +1,1008 @@
+/**
+ * The gateway pages: the list with each gateway's state and requests, the
+ * form of `POST /gateways`, and each gateway's page: its MCP URLs and the
+ * client configurations the API builds (copy buttons, the right header),
+ * its tools (enable switches, rate limits), attached servers, auth methods
+ * and keys (a new key shown once), and "try it" for each of its tools.
+ *
+ * @module
+ */
+import { type Context, Hono } from "hono";
+import type { ApiResult, Json } from "./client.ts";
+import { withQuery } from "./client.ts";
+import {
+  Badge,
+  Check,
+  CopyBlock,
+  Csrf,
+  Empty,
+  errorOf,
+  ErrorSummary,
+  Field,
+  type FormState,
+  Pager,
+  PostButton,
+  Select,
+  Table,
+  TextArea,
+  valueOf,
+  When,
+} from "./components.tsx";
+import type { UiDeps, UiEnv, UiRequest } from "./context.ts";
+import {
+  done,
+  jsonField,
+  numberField,
+  optional,
+  statusOf,
+  text,
+  timeField,
+  valuesOf,
+} from "./forms.ts";
+import { missing, Page } from "./layout.tsx";
+import { ArgumentFields, callTool, readArguments } from "./schema_form.tsx";
+
+const TRANSPORTS = [
+  ["http", "Streamable HTTP"],
+  ["sse", "SSE (older clients)"],
+  ["websocket", "WebSocket"],
+] as [string, string][];
+const AUTH_TYPES = [
+  ["api_key", "API key (gateway keys in a header or the query)"],
+  ["bearer", "Bearer (gateway keys, Authorization header only)"],
+  ["basic", "Basic (members' email and password)"],
+  ["oauth2", "OAuth 2.1 (members sign in)"],
+  ["jwt", "JWT from your identity provider"],
+  ["none", "None (anyone who can reach it)"],
+] as [string, string][];
+const SCOPES = ["tools:read", "tools:execute"];
+const PAGE_SIZE = 50;
+
+/** The clients shown on a gateway's page, in order: what the API's `clients` holds. */
+const CLIENTS: { key: string; label: string; note: string }[] = [
+  { key: "claudeCode", label: "Claude Code", note: "Run in a terminal." },
+  {
+    key: "claudeDesktop",
+    label: "Claude Desktop, and other stdio-only clients (mcp-remote)",
+    note: "Claude Desktop starts local (stdio) servers only: mcp-remote (Node.js) bridges to " +
+      "the gateway. The same entry works in any client that only runs commands.",
+  },
+  { key: "cursor", label: "Cursor", note: "" },
+  { key: "vscode", label: "VS Code", note: "VS Code asks for the credential when it starts." },
+  { key: "windsurf", label: "Windsurf", note: "" },
+  { key: "inspector", label: "MCP Inspector", note: "Lists the tools from the command line." },
+  { key: "python", label: "Python SDK", note: "" },
+];
+
+/** The text to paste of one client's configuration. */
+function snippet(entry: Json): string {
+  if (typeof entry.command === "string") return entry.command;
+  if (typeof entry.code === "string") return entry.code;
+  return JSON.stringify(entry.config, null, 2);
+}
+
+/** A gateway's state in one badge: whether it can serve anyone yet. */
+function StateBadge({ methods }: { methods: Json[] }) {
+  if (methods.length === 0) return <Badge tone="bad">refuses every request: no auth method</Badge>;
+  return <Badge tone="ok">{`serving (${methods.map((m) => m.type).join(", ")})`}</Badge>;
+}
+
+async function listView(ui: UiRequest, cursor?: string) {
+  const res = await ui.api.get(withQuery("/gateways", { limit: String(PAGE_SIZE), cursor }));
+  const gateways: Json[] = res.ok ? res.body.gateways : [];
+  const details = await Promise.all(gateways.map(async (gw) => {
+    const [auth, stats] = await Promise.all([
+      ui.api.get(`/gateways/${gw.id}/auth`),
+      ui.api.get(`/gateways/${gw.id}/stats`),
+    ]);
+    return { gw, methods: auth.ok ? auth.body.methods : [], stats: stats.ok ? stats.body : null };
+  }));
+  const next = res.ok && res.body.nextCursor
+    ? withQuery("/ui/gateways", { cursor: res.body.nextCursor })
+    : null;
+  return (
+    <Page ui={ui} title="Gateways" section="/ui/gateways">
+      <p class="muted">
+        Each gateway is an MCP endpoint: MCP clients connect to its URL, see the tools you assign to
+        it, and authenticate as its auth methods say.
+      </p>
+      {ui.canWrite
+        ? (
+          <p>
+            <a class="button" href="/ui/gateways/new">New gateway</a>
+          </p>
+        )
+        : null}
+      {details.length === 0
+        ? (
+          <Empty>
+            No gateways yet. {ui.canWrite
+              ? <a href="/ui/gateways/new">Create the first one</a>
+              : "A member of the organization can create one."}
+            , then add tools and an auth method to it.
+          </Empty>
+        )
+        : (
+          <Table
+            head={[
+              "Gateway",
+              "MCP URL",
+              "State",
+              ["Requests (24 h)", "num"],
+              ["Errors", "num"],
+              ["p95", "num"],
+            ]}
+            caption="Gateways"
+          >
+            {details.map(({ gw, methods, stats }) => (
+              <tr>
+                <td>
+                  <a href={`/ui/gateways/${gw.id}`}>{gw.name}</a>
+                  <br />
+                  <span class="muted">{gw.configuration.transport}</span>
+                </td>
+                <td>
+                  <code>{gw.urls.http}</code>
+                </td>
+                <td>
+                  <StateBadge methods={methods} />
+                </td>
+                <td class="num">{stats?.calls ?? 0}</td>
+                <td class="num">{stats?.errors ?? 0}</td>
+                <td class="num">{stats?.p95Ms == null ? "–" : `${stats.p95Ms} ms`}</td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      <Pager next={next} />
+    </Page>
+  );
+}
+
+const GATEWAY_FIELDS = ["name", "endpoint", "configuration.transport", "description"];
+
+function GatewayForm(
+  { ui, state, gw }: { ui: UiRequest; state?: FormState; gw?: Json },
+) {
+  const form = gw ? "edit" : "create";
+  const v = (name: string, fallback = "") => valueOf(state, form, name, fallback);
+  const e = (name: string) => errorOf(state, form, name);
+  return (
+    <form method="post" action={gw ? `/ui/gateways/${gw.id}` : "/ui/gateways"} class="stack">
+      <Csrf token={ui.csrf} />
+      <ErrorSummary state={state} form={form} fields={GATEWAY_FIELDS} />
+      <Field label="Name" name="name" value={v("name", gw?.name)} error={e("name")} required />
+      {gw ? null : (
+        <Field
+          label="Endpoint"
+          name="endpoint"
+          value={v("endpoint")}
+          error={e("endpoint")}
+          placeholder="/my-tools"
+          hint={`The gateway's path under /mcp/${ui.me.organization.slug}: it starts with '/', for example /my-tools.`}
+          required
+        />
+      )}
+      <Select
+        label="Transport"
+        name="configuration.transport"
+        value={v("configuration.transport", gw?.configuration.transport ?? "http")}
+        error={e("configuration.transport")}
+        options={TRANSPORTS}
+        hint="What the client configurations use. Every gateway serves all three."
+      />
+      <TextArea
+        label="Description"
+        name="description"
+        value={v("description", gw?.description)}
+        error={e("description")}
+        rows={2}
+        hint="Shown to MCP clients as the server's instructions."
+      />
+      <div class="actions">
+        <button type="submit">{gw ? "Save" : "Create gateway"}</button>
+        <a href={gw ? `/ui/gateways/${gw.id}` : "/ui/gateways"}>Cancel</a>
+      </div>
+    </form>
+  );
+}
+
+/** What a new key's answer holds, shown once on the page after it was made. */
+interface NewKey {
+  name: string;
+  key: string;
+}
+
+async function detailView(
+  ui: UiRequest,
+  id: string,
+  state?: FormState,
+  newKey?: NewKey,
+) {
+  const res = await ui.api.get(`/gateways/${id}`);
+  if (!res.ok) return null;
+  const gw = res.body;
+  const [tools, servers, auth, keys, allTools, allServers] = await Promise.all([
+    ui.api.get(`/gateways/${id}/tools?limit=1000`),
+    ui.api.get(`/gateways/${id}/servers`),
+    ui.api.get(`/gateways/${id}/auth`),
+    ui.api.get(`/gateways/${id}/keys`),
+    ui.canWrite ? ui.api.get("/tools?limit=1000") : Promise.resolve(undefined),
+    ui.canWrite ? ui.api.get("/servers?limit=1000") : Promise.resolve(undefined),
+  ]);
+  const assigned: Json[] = tools.ok ? tools.body.tools : [];
+  const attached: Json[] = servers.ok ? servers.body.servers : [];
+  const methods: Json[] = auth.ok ? auth.body.methods : [];
+  const gatewayKeys: Json[] = keys.ok ? keys.body.keys : [];
+  const assignedIds = new Set(assigned.map((a) => a.toolId));
+  const assignable = (allTools?.ok ? allTools.body.tools as Json[] : []).filter((t) =>
+    !assignedIds.has(t.id)
+  );
+  const attachedIds = new Set(attached.map((a) => a.serverId));
+  const attachable = (allServers?.ok ? allServers.body.servers as Json[] : []).filter((s) =>
+    !attachedIds.has(s.id)
+  );
+  const base = `/ui/gateways/${id}`;
+  const e = (form: string, name: string) => errorOf(state, form, name);
+  const v = (form: string, name: string, fallback = "") => valueOf(state, form, name, fallback);
+  return (
+    <Page ui={ui} title={gw.name} section="/ui/gateways">
+      <p>
+        <StateBadge methods={methods} /> <span class="muted">{gw.description}</span>
+      </p>
+      {newKey
+        ? (
+          <section class="panel secret-once" aria-labelledby="new-key">
+            <h2 id="new-key">{`Key '${newKey.name}' created`}</h2>
+            <p>
+              Copy it now: it is shown only this once. MCP clients send it as{" "}
+              <code>Authorization: Bearer …</code>.
+            </p>
+            <CopyBlock id="new-key-value" text={newKey.key} label="the new gateway key" />
+          </section>
+        )
+        : null}
+
+      <section class="panel" aria-labelledby="connect">
+        <h2 id="connect">Connect a client</h2>
+        <h3>MCP URLs</h3>
+        <CopyBlock id="url-http" text={gw.urls.http} label="the Streamable HTTP URL" />
+        <CopyBlock id="url-sse" text={gw.urls.sse} label="the SSE URL" />
+        <CopyBlock id="url-ws" text={gw.urls.websocket} label="the WebSocket URL" />
+        <p class="hint">{gw.clients.auth.note}</p>
+        {CLIENTS.map((client) => {
+          const entry = gw.clients[client.key];
+          if (!entry) return null;
+          return (
+            <details>
+              <summary>
+                {client.label}
+                {entry.file ? <span class="muted">{` (${entry.file})`}</span> : null}
+              </summary>
+              {client.note ? <p class="hint">{client.note}</p> : null}
+              <CopyBlock
+                id={`client-${client.key}`}
+                text={snippet(entry)}
+                label={`the ${client.label} configuration`}
+              />
+            </details>
+          );
+        })}
+      </section>
+
+      <section class="panel" aria-labelledby="tools">
+        <h2 id="tools">Tools</h2>
+        {assigned.length === 0
+          ? (
+            <Empty>
+              No tools yet: MCP clients of this gateway see nothing.{" "}
+              {ui.canWrite ? "Assign some below." : ""}
+            </Empty>
+          )
+          : (
+            <Table
+              head={["Tool", "Enabled", "Rate limit (calls a minute per caller)", ""]}
+              caption="Assigned tools"
+            >
+              {assigned.map((a) => (
+                <tr>
+                  <td>
+                    <a href={`/ui/tools/${a.toolId}`}>{a.name}</a>
+                    <br />
+                    <span class="muted">{a.tool.title ?? ""}</span>
+                  </td>
+                  <td>
+                    {ui.canWrite
+                      ? (
+                        <form method="post" action={`${base}/tools/${a.toolId}`} class="inline">
+                          <Csrf token={ui.csrf} />
+                          <input
+                            type="hidden"
+                            name="enabled"
+                            value={a.enabled ? "false" : "true"}
+                          />
+                          <button
+                            type="submit"
+                            class="secondary small"
+                            role="switch"
+                            aria-checked={a.enabled ? "true" : "false"}
+                            aria-label={`${a.name} enabled`}
+                          >
+                            {a.enabled ? "On" : "Off"}
+                          </button>
+                        </form>
+                      )
+                      : a.enabled
+                      ? "yes"
+                      : "no"}
+                  </td>
+                  <td>
+                    {ui.canWrite
+                      ? (
+                        <form method="post" action={`${base}/tools/${a.toolId}`} class="inline">
+                          <Csrf token={ui.csrf} />
+                          <label class="sr" for={`limit-${a.toolId}`}>
+                            {`Rate limit of ${a.name}`}
+                          </label>
+                          <input
+                            id={`limit-${a.toolId}`}
+                            name="rateLimit"
+                            type="number"
+                            min="1"
+                            value={a.rateLimit === null ? "" : String(a.rateLimit)}
+                            placeholder="none"
+                          />
+                          <button type="submit" class="secondary small">Set</button>
+                          {e(`tool-${a.toolId}`, "rateLimit")
+                            ? <p class="error">{e(`tool-${a.toolId}`, "rateLimit")}</p>
+                            : null}
+                        </form>
+                      )
+                      : a.rateLimit ?? "none"}
+                  </td>
+                  <td>
+                    <div class="actions">
+                      <a href={`${base}/try/${a.toolId}`}>Try it</a>
+                      {ui.canWrite
+                        ? (
+                          <PostButton
+                            action={`${base}/tools/${a.toolId}/remove`}
+                            csrf={ui.csrf}
+                            label="Remove"
+                            confirm={`Remove ${a.name} from this gateway?`}
+                          />
+                        )
+                        : null}
+                    </div>
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        {ui.canWrite
+          ? (
+            <details open={assigned.length === 0 || state?.form === "assign"}>
+              <summary>Assign tools</summary>
+              {assignable.length === 0
+                ? (
+                  <p class="muted">
+                    Every tool of the organization is assigned.{" "}
+                    <a href="/ui/tools/new">Create a tool</a> or{" "}
+                    <a href="/ui/apis/import">import an OpenAPI document</a>.
+                  </p>
+                )
+                : (
+                  <form method="post" action={`${base}/tools`} class="stack">
+                    <Csrf token={ui.csrf} />
+                    <ErrorSummary state={state} form="assign" fields={["rateLimit"]} />
+                    <div class="field">
+                      <label for="assign-filter">Filter the tools</label>
+                      <input id="assign-filter" type="search" data-filter="assign-list" />
+                    </div>
+                    <fieldset id="assign-list" class="op-list" tabindex={0}>
+                      <legend>Tools to assign</legend>
+                      {assignable.map((t) => (
+                        <div data-row>
+                          <Check
+                            label={`${t.name}${t.title ? ` — ${t.title}` : ""}`}
+                            name="toolIds"
+                            value={t.id}
+                            id={`assign-${t.id}`}
+                          />
+                        </div>
+                      ))}
+                    </fieldset>
+                    <Field
+                      label="Rate limit (calls a minute per caller, optional)"
+                      name="rateLimit"
+                      type="number"
+                      min="1"
+                      value={v("assign", "rateLimit")}
+                      error={e("assign", "rateLimit")}
+                    />
+                    <button type="submit">Assign</button>
+                  </form>
+                )}
+            </details>
+          )
+          : null}
+      </section>
+
+      <section class="panel" aria-labelledby="servers">
+        <h2 id="servers">Attached servers</h2>
+        {attached.length === 0
+          ? (
+            <Empty>
+              No upstream MCP server is attached whole. Attach one to serve all of its tools,
+              resources and prompts.
+            </Empty>
+          )
+          : (
+            <Table head={["Server", "State", "Serves", "Prefix", ""]} caption="Attached servers">
+              {attached.map((a) => (
+                <tr>
+                  <td>
+                    <a href={`/ui/servers/${a.serverId}`}>{a.name}</a>
+                  </td>
+                  <td>{a.state}</td>
+                  <td>
+                    {`${a.serves.tools} tools, ${a.serves.resources} resources, ${a.serves.prompts} prompts`}
+                  </td>
+                  <td>{a.prefix ?? ""}</td>
+                  <td>
+                    {ui.canWrite
+                      ? (
+                        <PostButton
+                          action={`${base}/servers/${a.serverId}/detach`}
+                          csrf={ui.csrf}
+                          label="Detach"
+                          confirm={`Detach ${a.name}?`}
+                        />
+                      )
+                      : null}
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        {ui.canWrite && attachable.length > 0
+          ? (
+            <details open={state?.form === "attach"}>
+              <summary>Attach a server</summary>
+              <form method="post" action={`${base}/servers`} class="stack">
+                <Csrf token={ui.csrf} />
+                <ErrorSummary
+                  state={state}
+                  form="attach"
+                  fields={["serverId", "prefix", "toolRateLimit"]}
+                />
+                <Select
+                  label="Server"
+                  name="serverId"
+                  value={v("attach", "serverId")}
+                  options={attachable.map((s) => [s.id, s.name])}
+                  error={e("attach", "serverId")}
+                />
+                <Field
+                  label="Prefix (optional)"
+                  name="prefix"
+                  value={v("attach", "prefix")}
+                  error={e("attach", "prefix")}
+                  hint="Put before each of its names, to keep them apart from others."
+                />
+                <Field
+                  label="Rate limit of each of its tools (calls a minute per caller, optional)"
+                  name="toolRateLimit"
+                  type="number"
+                  value={v("attach", "toolRateLimit")}
+                  error={e("attach", "toolRateLimit")}
+                />
+                <button type="submit">Attach</button>
+              </form>
+            </details>
+          )
+          : null}
+      </section>
+
+      <section class="panel" aria-labelledby="auth">
+        <h2 id="auth">Authentication</h2>
+        {methods.length === 0
+          ? (
+            <p class="notice bad">
+              No auth method: the gateway refuses every MCP request until you add one.
+            </p>
+          )
+          : (
+            <Table
+              head={["Method", "Order", "Required", "Configuration", ""]}
+              caption="Auth methods"
+            >
+              {methods.map((m) => (
+                <tr>
+                  <td>{m.type}</td>
+                  <td>{m.order}</td>
+                  <td>{m.required ? "yes" : "no"}</td>
+                  <td>
+                    {Object.keys(m.configuration ?? {}).length > 0
+                      ? <code>{JSON.stringify(m.configuration)}</code>
+                      : <span class="muted">none</span>}
+                  </td>
+                  <td>
+                    {ui.canWrite
+                      ? (
+                        <PostButton
+                          action={`${base}/auth/${m.id}/delete`}
+                          csrf={ui.csrf}
+                          label="Remove"
+                          danger
+                          confirm={`Remove the ${m.type} method?`}
+                        />
+                      )
+                      : null}
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        {ui.canWrite
+          ? (
+            <details open={methods.length === 0 || state?.form === "auth"}>
+              <summary>Add an auth method</summary>
+              <form method="post" action={`${base}/auth`} class="stack">
+                <Csrf token={ui.csrf} />
+                <ErrorSummary state={state} form="auth" fields={["type", "configuration"]} />
+                <Select
+                  label="Type"
+                  name="type"
+                  value={v("auth", "type", "api_key")}
+                  options={AUTH_TYPES}
+                  error={e("auth", "type")}
+                />
+                <TextArea
+                  label="Configuration (JSON, optional)"
+                  name="configuration"
+                  value={v("auth", "configuration")}
+                  error={e("auth", "configuration")}
+                  json="value"
+                  rows={3}
+                  hint='Only jwt needs one, e.g. {"issuer": "https://id.example.com", "audience": "gatehouse", "jwksUrl": "https://id.example.com/jwks"}; oauth2 takes optional lifetimes.'
+                />
+                <button type="submit">Add method</button>
+              </form>
+            </details>
+          )
+          : null}
+      </section>
+
+      <section class="panel" aria-labelledby="keys">
+        <h2 id="keys">Gateway keys</h2>
+        {gatewayKeys.length === 0
+          ? <Empty>No keys. MCP clients of the api_key and bearer methods need one.</Empty>
+          : (
+            <Table
+              head={["Name", "Prefix", "Scopes", "Created", "Expires", "State", ""]}
+              caption="Gateway keys"
+            >
+              {gatewayKeys.map((k) => (
+                <tr>
+                  <td>{k.name}</td>
+                  <td>
+                    <code>{k.prefix}</code>
+                  </td>
+                  <td>{k.scopes.join(", ")}</td>
+                  <td>
+                    <When at={k.createdAt} />
+                  </td>
+                  <td>
+                    <When at={k.expiresAt} />
+                  </td>
+                  <td>
+                    {k.revokedAt
+                      ? <Badge tone="bad">revoked</Badge>
+                      : <Badge tone="ok">active</Badge>}
+                  </td>
+                  <td>
+                    {ui.canWrite && !k.revokedAt
+                      ? (
+                        <PostButton
+                          action={`${base}/keys/${k.id}/revoke`}
+                          csrf={ui.csrf}
+                          label="Revoke"
+                          danger
+                          confirm={`Revoke the key ${k.name}? Clients using it stop working.`}
+                        />
+                      )
+                      : null}
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        {ui.canWrite
+          ? (
+            <details open={state?.form === "key"}>
+              <summary>Create a key</summary>
+              <form method="post" action={`${base}/keys`} class="stack">
+                <Csrf token={ui.csrf} />
+                <ErrorSummary
+                  state={state}
+                  form="key"
+                  fields={["name", "scopes", "expiresAt", "rateLimit"]}
+                />
+                <Field
+                  label="Name"
+                  name="name"
+                  id="key-name"
+                  value={v("key", "name")}
+                  error={e("key", "name")}
+                  hint="Who or what uses it, e.g. laptop."
+                  required
+                />
+                <fieldset>
+                  <legend>Scopes</legend>
+                  {SCOPES.map((s) => (
+                    <Check label={s} name="scopes" value={s} id={`scope-${s}`} checked />
+                  ))}
+                  {e("key", "scopes") ? <p class="error">{e("key", "scopes")}</p> : null}
+                </fieldset>
+                <Field
+                  label="Expires (UTC, optional)"
+                  name="expiresAt"
+                  type="datetime-local"
+                  value={v("key", "expiresAt")}
+                  error={e("key", "expiresAt")}
+                />
+                <Field
+                  label="Own rate limit: requests (optional)"
+                  name="rateLimit.requests"
+                  type="number"
+                  value={v("key", "rateLimit.requests")}
+                  error={e("key", "rateLimit.requests") ?? e("key", "rateLimit")}
+                />
+                <Field
+                  label="per seconds"
+                  name="rateLimit.windowSeconds"
+                  type="number"
+                  value={v("key", "rateLimit.windowSeconds", "60")}
+                  error={e("key", "rateLimit.windowSeconds")}
+                />
+                <button type="submit">Create key</button>
+              </form>
+            </details>
+          )
+          : null}
+      </section>
+
+      {ui.canWrite
+        ? (
+          <section class="panel" aria-labelledby="settings">
+            <h2 id="settings">Gateway settings</h2>
+            <GatewayForm ui={ui} state={state} gw={gw} />
+            <h3>Delete</h3>
+            <PostButton
+              action={`${base}/delete`}
+              csrf={ui.csrf}
+              label="Delete this gateway"
+              danger
+              confirm={`Delete ${gw.name} with its keys, auth methods and tool assignments?`}
+            />
+          </section>
+        )
+        : null}
+      <p>
+        <a href={`/ui/activity?gatewayId=${id}`}>See its usage</a>
+      </p>
+    </Page>
+  );
+}
+
+async function tryView(
+  ui: UiRequest,
+  id: string,
+  toolId: string,
+  state?: { values: Record<string, string>; errors: Record<string, string>; result?: Json },
+) {
+  const [gwRes, toolRes, authRes] = await Promise.all([
+    ui.api.get(`/gateways/${id}`),
+    ui.api.get(`/tools/${toolId}`),
+    ui.api.get(`/gateways/${id}/auth`),
+  ]);
+  if (!gwRes.ok || !toolRes.ok) return null;
+  const gw = gwRes.body, tool = toolRes.body;
+  const methods: Json[] = authRes.ok ? authRes.body.methods : [];
+  const open = methods.some((m) => m.type === "none");
+  return (
+    <Page ui={ui} title={`Try ${tool.name}`} section="/ui/gateways">
+      <p>
+        Calls <code>{tool.name}</code> through <a href={`/ui/gateways/${id}`}>{gw.name}</a>{" "}
+        as an MCP client would: a <code>tools/call</code> to{" "}
+        <code>{gw.urls.http}</code>. It goes through the gateway's auth, limits and request log like
+        any client's call.
+      </p>
+      {tool.description ? <p class="muted">{tool.description}</p> : null}
+      <form method="post" action={`/ui/gateways/${id}/try/${toolId}`} class="stack">
+        <Csrf token={ui.csrf} />
+        <ArgumentFields
+          schema={tool.inputSchema}
+          values={state?.values ?? {}}
+          errors={state?.errors ?? {}}
+        />
+        {methods.length === 0
+          ? (
+            <p class="notice bad">
+              This gateway has no auth method yet: it refuses every call.
+            </p>
+          )
+          : null}
+        <Field
+          label={open ? "Credential (optional: the gateway takes calls without one)" : "Credential"}
+          name="credential"
+          type="password"
+          autocomplete="off"
+          hint="What an MCP client of this gateway sends as Authorization: Bearer: a gateway key (ghk_...) for api_key and bearer, a token for jwt or oauth2. It is sent once and not kept."
+          error={state?.errors.credential}
+        />
+        <button type="submit">Run</button>
+      </form>
+      {state?.result
+        ? (
+          <section class="panel" aria-labelledby="result">
+            <h2 id="result">Result</h2>
+            {state.result.status >= 400
+              ? (
+                <p class="notice bad">
+                  {`The gateway refused the call (HTTP ${state.result.status}).`}
+                </p>
+              )
+              : state.result.answer?.error
+              ? <p class="notice bad">The gateway answered with a JSON-RPC error.</p>
+              : state.result.answer?.result?.isError
+              ? <p class="notice bad">The tool answered with an error (isError).</p>
+              : <p class="notice ok">The tool answered.</p>}
+            <CopyBlock
+              id="try-result"
+              text={JSON.stringify(state.result.answer, null, 2)}
+              label="the result"
+            />
+            <p>
+              <a href={withQuery("/ui/activity/log", { gatewayId: id, tool: tool.name })}>
+                See the call in the activity log
+              </a>
+            </p>
+          </section>
+        )
+        : null}
+    </Page>
+  );
+}
+
+/** The refusal of an MCP try's HTTP answer, named by its field for the form. */
+function tryProblem(status: number, answer: Json): Record<string, string> {
+  if (status === 401 || status === 403) {
+    return { credential: answer?.error?.message ?? `refused (HTTP ${status})` };
+  }
+  return {};
+}
+
+/** The gateway routes. */
+export function gatewayRoutes(deps: UiDeps): Hono<UiEnv> {
+  const app = new Hono<UiEnv>();
+  const notFound = (c: Context<UiEnv>) => missing(c);
+
+  app.get("/", async (c) => c.html(await listView(c.get("ui"), c.req.query("cursor"))));
+
+  app.get("/new", (c) =>
+    c.html(
+      <Page ui={c.get("ui")} title="New gateway" section="/ui/gateways">
+        <GatewayForm ui={c.get("ui")} />
+      </Page>,
+    ));
+
+  const gatewayBody = (f: FormData, create: boolean) => {
+    const body: Json = {
+      name: text(f, "name"),
+      configuration: { transport: text(f, "configuration.transport") || "http" },
+      description: text(f, "description"),
+    };
+    if (create) {
+      body.type = "mcp";
+      body.endpoint = text(f, "endpoint");
+    }
+    return body;
+  };
+
+  app.post("/", async (c) => {
+    const ui = c.get("ui");
+    const f = c.get("form");
+    const res = await ui.api.call("POST", "/gateways", gatewayBody(f, true));
+    if (res.ok) {
+      return done(c, deps, `Gateway ${res.body.name} created.`, `/ui/gateways/${res.body.id}`);
+    }
+    const state: FormState = { form: "create", values: valuesOf(f), error: res.error };
+    return c.html(
+      <Page ui={ui} title="New gateway" section="/ui/gateways">
+        <GatewayForm ui={ui} state={state} />
+      </Page>,
+      statusOf(res),
+    );
+  });
+
+  const detail = async (
+    c: Context<UiEnv>,
+    state?: FormState,
+    res?: ApiResult,
+    newKey?: NewKey,
+  ) => {
+    const page = await detailView(c.get("ui"), c.req.param("id")!, state, newKey);
+    if (!page) return notFound(c);
+    return c.html(page, res && !res.ok ? statusOf(res) : 200);
+  };
+
+  app.get("/:id", (c) => detail(c));
+
+  /** Answers a change made on the gateway's page: back to it, or the form with the refusal. */
+  const changed = (
+    c: Context<UiEnv>,
+    res: ApiResult,
+    form: string,
+    message: string,
+  ) => {
+    if (res.ok) return done(c, deps, message, `/ui/gateways/${c.req.param("id")}`);
+    return detail(c, { form, values: valuesOf(c.get("form")), error: res.error }, res);
+  };
+
+  app.post("/:id", async (c) => {
+    const res = await c.get("ui").api.call(
+      "PATCH",
+      `/gateways/${c.req.param("id")}`,
+      gatewayBody(c.get("form"), false),
+    );
+    return changed(c, res, "edit", "Gateway saved.");
+  });
+
+  app.post("/:id/delete", async (c) => {
+    const res = await c.get("ui").api.call("DELETE", `/gateways/${c.req.param("id")}`);
+    if (res.ok) return done(c, deps, "Gateway deleted.", "/ui/gateways");
+    return changed(c, res, "delete", "");
+  });
+
+  app.post("/:id/tools", async (c) => {
+    const f = c.get("form");
+    const toolIds = f.getAll("toolIds").map(String);
+    const body: Json = { toolIds };
+    const limit = numberField(f, "rateLimit");
+    if (limit !== undefined) body.rateLimit = limit;
+    if (toolIds.length === 0) {
+      return detail(c, {
+        form: "assign",
+        values: valuesOf(f),
+        error: { code: "invalid_request", message: "choose at least one tool" },
+      });
+    }
+    const res = await c.get("ui").api.call("POST", `/gateways/${c.req.param("id")}/tools`, body);
+    return changed(c, res, "assign", `${toolIds.length} tool(s) assigned.`);
+  });
+
+  app.post("/:id/tools/:toolId", async (c) => {
+    const f = c.get("form");
+    const body: Json = {};
+    if (f.has("enabled")) body.enabled = text(f, "enabled") === "true";
+    if (f.has("rateLimit")) body.rateLimit = numberField(f, "rateLimit") ?? null;
+    const res = await c.get("ui").api.call(
+      "PATCH",
+      `/gateways/${c.req.param("id")}/tools/${c.req.param("toolId")}`,
+      body,
+    );
+    const what = body.enabled === undefined
+      ? `Rate limit of ${res.body?.name ?? "the tool"} set.`
+      : `${res.body?.name ?? "The tool"} turned ${body.enabled ? "on" : "off"}.`;
+    return changed(c, res, `tool-${c.req.param("toolId")}`, what);
+  });
+
+  app.post("/:id/tools/:toolId/remove", async (c) => {
+    const res = await c.get("ui").api.call(
+      "DELETE",
+      `/gateways/${c.req.param("id")}/tools/${c.req.param("toolId")}`,
+    );
+    return changed(c, res, "assign", "Tool removed from the gateway.");
+  });
+
+  app.post("/:id/servers", async (c) => {
+    const f = c.get("form");
+    const body: Json = { serverId: text(f, "serverId") };
+    const prefix = optional(f, "prefix");
+    if (prefix) body.prefix = prefix;
+    const limit = numberField(f, "toolRateLimit");
+    if (limit !== undefined) body.toolRateLimit = limit;
+    const res = await c.get("ui").api.call("POST", `/gateways/${c.req.param("id")}/servers`, body);
+    return changed(c, res, "attach", "Server attached.");
+  });
+
+  app.post("/:id/servers/:serverId/detach", async (c) => {
+    const res = await c.get("ui").api.call(
+      "DELETE",
+      `/gateways/${c.req.param("id")}/servers/${c.req.param("serverId")}`,
+    );
+    return changed(c, res, "attach", "Server detached.");
+  });
+
+  app.post("/:id/auth", async (c) => {
+    const f = c.get("form");
+    const config = jsonField(f, "configuration");
+    if (config.problem) {
+      return detail(c, { form: "auth", values: valuesOf(f), error: config.problem });
+    }
+    const body: Json = { type: text(f, "type") };
+    if (config.value !== undefined) body.configuration = config.value;
+    const res = await c.get("ui").api.call("POST", `/gateways/${c.req.param("id")}/auth`, body);
+    return changed(c, res, "auth", `The ${body.type} method is on.`);
+  });
+
+  app.post("/:id/auth/:methodId/delete", async (c) => {
+    const res = await c.get("ui").api.call(
+      "DELETE",
+      `/gateways/${c.req.param("id")}/auth/${c.req.param("methodId")}`,
+    );
+    return changed(c, res, "auth", "Auth method removed.");
+  });
+
+  app.post("/:id/keys", async (c) => {
+    const f = c.get("form");
+    const body: Json = { name: text(f, "name"), scopes: f.getAll("scopes").map(String) };
+    const expiresAt = timeField(f, "expiresAt");
+    if (expiresAt) body.expiresAt = expiresAt;
+    const requests = numberField(f, "rateLimit.requests");
+    if (requests !== undefined) {
+      body.rateLimit = { requests, windowSeconds: numberField(f, "rateLimit.windowSeconds") };
+    }
+    const res = await c.get("ui").api.call("POST", `/gateways/${c.req.param("id")}/keys`, body);
+    if (!res.ok) return changed(c, res, "key", "");
+    // Shown on this answer only: never put in a redirect, a cookie or a log.
+    c.header("cache-control", "no-store");
+    return detail(c, undefined, undefined, { name: res.body.name, key: res.body.key });
+  });
+
+  app.post("/:id/keys/:keyId/revoke", async (c) => {
+    const res = await c.get("ui").api.call(
+      "DELETE",
+      `/gateways/${c.req.param("id")}/keys/${c.req.param("keyId")}`,
+    );
+    return changed(c, res, "key", `Key ${res.body?.name ?? ""} revoked.`);
+  });
+
+  app.get("/:id/try/:toolId", async (c) => {
+    const page = await tryView(c.get("ui"), c.req.param("id"), c.req.param("toolId"));
+    return page ? c.html(page) : notFound(c);
+  });
+
+  app.post("/:id/try/:toolId", async (c) => {
+    const ui = c.get("ui");
+    const f = c.get("form");
+    const [gw, tool] = await Promise.all([
+      ui.api.get(`/gateways/${c.req.param("id")}`),
+      ui.api.get(`/tools/${c.req.param("toolId")}`),
+    ]);
+    if (!gw.ok || !tool.ok) return notFound(c);
+    // The credential is never shown again: not in the values the form is filled with.
+    const { credential: _credential, ...values } = valuesOf(f);
+    const read = readArguments(tool.body.inputSchema, f);
+    let state;
+    if ("errors" in read) state = { values, errors: read.errors };
+    else {
+      const path = `/mcp/${gw.body.org}${gw.body.endpoint}`;
+      const result = await callTool(
+        deps.app,
+        c,
+        path,
+        tool.body.name,
+        read.args,
+        optional(f, "credential"),
+      );
+      state = { values, errors: tryProblem(result.status, result.answer), result };
+    }
+    const page = await tryView(ui, c.req.param("id"), c.req.param("toolId"), state);
+    return page ? c.html(page) : notFound(c);
+  });
+
+  return app;
+}

@@ -1,0 +1,433 @@
+/**
+ * The upstream server pages (federation): the servers with their live
+ * state, the form of `POST /servers`, and each server's page: its status,
+ * the tools it lists and how many resources and prompts, its held changes
+ * with a readable before-and-after and an approve button (admins), and the
+ * stderr of a stdio server.
+ *
+ * @module
+ */
+import { type Context, Hono } from "hono";
+import type { ApiResult, Json } from "./client.ts";
+import {
+  Badge,
+  Csrf,
+  Empty,
+  errorOf,
+  ErrorSummary,
+  Field,
+  type FormState,
+  PostButton,
+  Select,
+  Table,
+  TextArea,
+  valueOf,
+  When,
+} from "./components.tsx";
+import type { UiDeps, UiEnv, UiRequest } from "./context.ts";
+import { done, jsonField, numberField, optional, statusOf, text, valuesOf } from "./forms.ts";
+import { missing, Page } from "./layout.tsx";
+
+const TRANSPORTS: [string, string][] = [
+  ["streamable-http", "Streamable HTTP (a URL)"],
+  ["sse", "SSE (a URL, older servers)"],
+  ["stdio", "stdio (a command on this host; admins only)"],
+];
+const SERVER_FIELDS = [
+  "name",
+  "transport",
+  "url",
+  "headers",
+  "auth",
+  "command",
+  "args",
+  "env",
+  "cwd",
+  "timeout",
+  "onChange",
+];
+
+function StateBadge({ state }: { state: string }) {
+  const tone = state === "ready" ? "ok" : state === "failed" ? "bad" : "warn";
+  return <Badge tone={tone}>{state}</Badge>;
+}
+
+async function listView(ui: UiRequest) {
+  const res = await ui.api.get("/servers?limit=1000");
+  const servers: Json[] = res.ok ? res.body.servers : [];
+  return (
+    <Page ui={ui} title="Upstream servers" section="/ui/servers">
+      <p class="muted">
+        MCP servers Gatehouse connects to: their tools, resources and prompts can be served by
+        gateways, one by one (assign their tools) or whole (attach the server to a gateway).
+      </p>
+      {ui.canWrite
+        ? (
+          <p>
+            <a class="button" href="/ui/servers/new">Add a server</a>
+          </p>
+        )
+        : null}
+      {servers.length === 0
+        ? <Empty>No upstream servers. Add one by its URL, or as a command for stdio servers.</Empty>
+        : (
+          <Table
+            head={["Server", "Transport", "State", "Found", "Held changes", "Last error"]}
+            caption="Upstream servers"
+          >
+            {servers.map((s) => (
+              <tr>
+                <td>
+                  <a href={`/ui/servers/${s.id}`}>{s.name}</a>
+                </td>
+                <td>{s.transport}</td>
+                <td>
+                  <StateBadge state={s.status.state} />
+                </td>
+                <td>
+                  {`${s.status.tools ?? "?"} tools, ${s.status.resources ?? "?"} resources, ${
+                    s.status.prompts ?? "?"
+                  } prompts`}
+                </td>
+                <td>
+                  {s.status.pendingChanges > 0
+                    ? <Badge tone="warn">{`${s.status.pendingChanges} to approve`}</Badge>
+                    : "none"}
+                </td>
+                <td>{s.status.lastError ?? ""}</td>
+              </tr>
+            ))}
+          </Table>
+        )}
+    </Page>
+  );
+}
+
+function ServerForm({ ui, state }: { ui: UiRequest; state?: FormState }) {
+  const v = (name: string, fallback = "") => valueOf(state, "create", name, fallback);
+  const e = (name: string) => errorOf(state, "create", name);
+  return (
+    <form method="post" action="/ui/servers" class="stack">
+      <Csrf token={ui.csrf} />
+      <ErrorSummary state={state} form="create" fields={SERVER_FIELDS} />
+      <Field
+        label="Name"
+        name="name"
+        value={v("name")}
+        error={e("name")}
+        hint="Letters, digits, '_', '-' and '.'."
+        required
+      />
+      <Select
+        label="Transport"
+        name="transport"
+        value={v("transport", "streamable-http")}
+        error={e("transport")}
+        options={TRANSPORTS}
+      />
+      <fieldset>
+        <legend>HTTP servers</legend>
+        <Field label="URL" name="url" type="url" value={v("url")} error={e("url")} />
+        <TextArea
+          label="Headers (JSON, optional)"
+          name="headers"
+          value={v("headers")}
+          error={e("headers")}
+          json="value"
+          rows={2}
+          hint="Use {{secrets.NAME}} for credentials."
+        />
+      </fieldset>
+      <fieldset>
+        <legend>stdio servers</legend>
+        <Field label="Command" name="command" value={v("command")} error={e("command")} />
+        <TextArea
+          label="Arguments (one per line)"
+          name="args"
+          value={v("args")}
+          error={e("args")}
+          rows={3}
+        />
+        <TextArea
+          label="Environment (JSON, optional)"
+          name="env"
+          value={v("env")}
+          error={e("env")}
+          json="value"
+          rows={2}
+        />
+        <Field label="Working folder (optional)" name="cwd" value={v("cwd")} error={e("cwd")} />
+      </fieldset>
+      <Field
+        label="Secret for the server's Authorization (optional)"
+        name="auth.secret"
+        value={v("auth.secret")}
+        error={e("auth")}
+      />
+      <Field
+        label="Timeout of a request, ms (optional)"
+        name="timeout"
+        type="number"
+        value={v("timeout")}
+        error={e("timeout")}
+      />
+      <Select
+        label="When the server changes a tool or prompt"
+        name="onChange"
+        value={v("onChange", "hold")}
+        error={e("onChange")}
+        options={[["hold", "hold the change for approval"], ["accept", "serve it at once"]]}
+      />
+      <button type="submit">Add server</button>
+    </form>
+  );
+}
+
+/** A JSON value, readable in a diff cell. */
+const shown = (v: unknown) => v === null || v === undefined ? "(none)" : JSON.stringify(v, null, 2);
+
+async function detailView(ui: UiRequest, id: string, notice?: string) {
+  const res = await ui.api.get(`/servers/${id}`);
+  if (!res.ok) return null;
+  const s = res.body;
+  const [tools, changes, logs] = await Promise.all([
+    ui.api.get(`/tools?serverId=${id}&limit=1000`),
+    ui.api.get(`/servers/${id}/changes`),
+    ui.api.get(`/servers/${id}/logs`),
+  ]);
+  const found: Json[] = tools.ok ? tools.body.tools : [];
+  const held: Json[] = changes.ok ? changes.body.changes : [];
+  const lines: string[] = logs.ok ? logs.body.lines : [];
+  const mayTouch = ui.canWrite && (s.transport !== "stdio" || ui.isAdmin);
+  return (
+    <Page ui={ui} title={s.name} section="/ui/servers">
+      {notice ? <p class="notice bad" role="alert">{notice}</p> : null}
+      <section class="panel" aria-labelledby="status">
+        <h2 id="status">Status</h2>
+        <p>
+          <StateBadge state={s.status.state} /> {s.transport}{" "}
+          <code>{s.url ?? [s.command, ...(s.args ?? [])].join(" ")}</code>
+        </p>
+        <Table head={["", "Now"]} caption="Status">
+          <tr>
+            <th scope="row">Server</th>
+            <td>
+              {s.status.serverInfo
+                ? `${s.status.serverInfo.name ?? ""} ${s.status.serverInfo.version ?? ""}`
+                : "not known yet"}
+            </td>
+          </tr>
+          <tr>
+            <th scope="row">Protocol</th>
+            <td>{(s.status.protocolVersions ?? []).join(", ") || "–"}</td>
+          </tr>
+          <tr>
+            <th scope="row">Found</th>
+            <td>
+              {`${s.status.tools ?? "?"} tools, ${s.status.resources ?? "?"} resources, ${
+                s.status.prompts ?? "?"
+              } prompts`}
+            </td>
+          </tr>
+          <tr>
+            <th scope="row">Listed</th>
+            <td>
+              <When at={s.status.lastRefreshAt} />
+            </td>
+          </tr>
+          <tr>
+            <th scope="row">Restarts</th>
+            <td>{s.status.restarts}</td>
+          </tr>
+          <tr>
+            <th scope="row">Last error</th>
+            <td>{s.status.lastError ?? "none"}</td>
+          </tr>
+        </Table>
+        {mayTouch
+          ? (
+            <div class="actions">
+              <PostButton
+                action={`/ui/servers/${id}/refresh`}
+                csrf={ui.csrf}
+                label="List again now"
+              />
+              <PostButton
+                action={`/ui/servers/${id}/delete`}
+                csrf={ui.csrf}
+                label="Delete server"
+                danger
+                confirm={`Delete ${s.name}? Gateways stop serving its items.`}
+              />
+            </div>
+          )
+          : null}
+      </section>
+
+      <section class="panel" aria-labelledby="held">
+        <h2 id="held">Held changes</h2>
+        {held.length === 0
+          ? <Empty>No change is waiting: what the server lists is what gateways serve.</Empty>
+          : held.map((ch) => (
+            <div class="card">
+              <h3>
+                {`${ch.kind} ${ch.name} `}
+                {ch.breaking ? <Badge tone="bad">changes what callers send</Badge> : null}
+              </h3>
+              <p class="muted">
+                Seen <When at={ch.detectedAt} />
+              </p>
+              <Table head={["Field", "Served now", "Listed now"]} caption={`Changes of ${ch.name}`}>
+                {(ch.diff as Json[]).map((d) => (
+                  <tr>
+                    <td>
+                      <code>{d.field}</code>
+                    </td>
+                    <td class="diff-before">
+                      <pre>{shown(d.before)}</pre>
+                    </td>
+                    <td class="diff-after">
+                      <pre>{shown(d.after)}</pre>
+                    </td>
+                  </tr>
+                ))}
+              </Table>
+              {ui.isAdmin
+                ? (
+                  <PostButton
+                    action={`/ui/servers/${id}/changes/${ch.id}/approve`}
+                    csrf={ui.csrf}
+                    label="Approve this change"
+                  />
+                )
+                : <p class="hint">An admin or owner approves changes.</p>}
+            </div>
+          ))}
+      </section>
+
+      <section class="panel" aria-labelledby="found">
+        <h2 id="found">Tools it lists</h2>
+        {found.length === 0
+          ? <Empty>None yet.</Empty>
+          : (
+            <Table head={["Tool", "Description"]} caption="Its tools">
+              {found.map((t) => (
+                <tr>
+                  <td>
+                    <a href={`/ui/tools/${t.id}`}>{t.name}</a>
+                  </td>
+                  <td>{(t.description ?? "").slice(0, 160)}</td>
+                </tr>
+              ))}
+            </Table>
+          )}
+      </section>
+
+      {s.transport === "stdio"
+        ? (
+          <section class="panel" aria-labelledby="stderr">
+            <h2 id="stderr">stderr</h2>
+            {lines.length === 0
+              ? <Empty>Nothing written to stderr.</Empty>
+              : <pre>{lines.join("\n")}</pre>}
+            {logs.ok && logs.body.dropped > 0
+              ? <p class="hint">{`${logs.body.dropped} earlier lines were dropped.`}</p>
+              : null}
+          </section>
+        )
+        : null}
+    </Page>
+  );
+}
+
+function serverBody(f: FormData) {
+  const transport = text(f, "transport");
+  const body: Json = { name: text(f, "name"), transport };
+  if (transport === "stdio") {
+    body.command = text(f, "command");
+    const args = text(f, "args").split("\n").map((a) => a.trim()).filter(Boolean);
+    if (args.length > 0) body.args = args;
+    const env = jsonField(f, "env");
+    if (env.problem) return { problem: env.problem };
+    if (env.value !== undefined) body.env = env.value;
+    const cwd = optional(f, "cwd");
+    if (cwd) body.cwd = cwd;
+  } else {
+    body.url = text(f, "url");
+    const headers = jsonField(f, "headers");
+    if (headers.problem) return { problem: headers.problem };
+    if (headers.value !== undefined) body.headers = headers.value;
+  }
+  const secret = optional(f, "auth.secret");
+  if (secret) body.auth = { secret };
+  const timeout = numberField(f, "timeout");
+  if (timeout !== undefined) body.timeout = timeout;
+  body.onChange = text(f, "onChange") || "hold";
+  return { body };
+}
+
+/** The server routes. */
+export function serverRoutes(deps: UiDeps): Hono<UiEnv> {
+  const app = new Hono<UiEnv>();
+
+  app.get("/", async (c) => c.html(await listView(c.get("ui"))));
+
+  const newPage = (c: Context<UiEnv>, state?: FormState, res?: ApiResult) =>
+    c.html(
+      <Page ui={c.get("ui")} title="Add a server" section="/ui/servers">
+        <ServerForm ui={c.get("ui")} state={state} />
+      </Page>,
+      state ? statusOf(res) : 200,
+    );
+  app.get("/new", (c) => newPage(c));
+
+  app.post("/", async (c) => {
+    const f = c.get("form");
+    const parsed = serverBody(f);
+    if (parsed.problem) {
+      return newPage(c, { form: "create", values: valuesOf(f), error: parsed.problem });
+    }
+    const res = await c.get("ui").api.call("POST", "/servers", parsed.body);
+    if (res.ok) {
+      return done(c, deps, `Server ${res.body.name} added.`, `/ui/servers/${res.body.id}`);
+    }
+    return newPage(c, { form: "create", values: valuesOf(f), error: res.error }, res);
+  });
+
+  const detail = async (c: Context<UiEnv>, res?: ApiResult) => {
+    const page = await detailView(c.get("ui"), c.req.param("id")!, res?.error?.message);
+    return page ? c.html(page, res ? statusOf(res) : 200) : missing(c);
+  };
+  app.get("/:id", (c) => detail(c));
+
+  const after = (c: Context<UiEnv>, res: ApiResult, message: string, to?: string) =>
+    res.ok ? done(c, deps, message, to ?? `/ui/servers/${c.req.param("id")}`) : detail(c, res);
+
+  app.post(
+    "/:id/refresh",
+    async (c) =>
+      after(
+        c,
+        await c.get("ui").api.call("POST", `/servers/${c.req.param("id")}/refresh`),
+        "Listed again.",
+      ),
+  );
+  app.post("/:id/delete", async (c) =>
+    after(
+      c,
+      await c.get("ui").api.call("DELETE", `/servers/${c.req.param("id")}`),
+      "Server deleted.",
+      "/ui/servers",
+    ));
+  app.post("/:id/changes/:changeId/approve", async (c) =>
+    after(
+      c,
+      await c.get("ui").api.call(
+        "POST",
+        `/servers/${c.req.param("id")}/changes/${c.req.param("changeId")}/approve`,
+      ),
+      "Change approved: gateways serve it now.",
+    ));
+
+  return app;
+}
