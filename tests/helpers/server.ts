@@ -90,6 +90,7 @@ export async function keyIn(s: TestServer, slug: string): Promise<string> {
 /**
  * Starts a server in this process on a free loopback port with a fresh data
  * folder; `executors` replaces how tools run (tests of the protocol core).
+ * `overrides.databaseUrl` `""` keeps it on SQLite (a test that reads the file).
  */
 export async function startTestServer(
   overrides: Partial<Config> = {},
@@ -98,7 +99,10 @@ export async function startTestServer(
   const dataDir = overrides.dataDir ?? await Deno.makeTempDir({ prefix: "gatehouse-test-" });
   const adminKey = overrides.adminKey ?? `gha_test_${crypto.randomUUID()}`;
   const dbPath = overrides.dbPath ?? `${dataDir}/gatehouse.db`;
-  const databaseUrl = overrides.databaseUrl ?? await databaseFor(dbPath);
+  // `databaseUrl: ""` keeps a test on SQLite whatever the run's database.
+  const databaseUrl = "databaseUrl" in overrides
+    ? overrides.databaseUrl
+    : await databaseFor(dbPath);
   const config: Config = {
     ...loadConfig([], () => undefined),
     port: 0,
