@@ -26,6 +26,7 @@
 import { parseArgs } from "node:util";
 import type { LoadResult } from "./bench_load.ts";
 import { UPSTREAM_BODY } from "./bench_upstream.ts";
+import { postgresInstalled, startLocalPostgres } from "./local_postgres.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SCRIPTS = `${ROOT}scripts/`;
@@ -71,6 +72,12 @@ export interface Settings {
   outDir: string;
   /** The Gatehouse entry point under test (another checkout's `src/main.ts` for A/B runs). */
   gatehouseMain: string;
+  /**
+   * `both`: the in-memory rows also run against a Gatehouse whose store is
+   * in PostgreSQL (a local server the bench starts), when it is installed;
+   * `sqlite`: SQLite only.
+   */
+  store: "both" | "sqlite";
 }
 
 const KNOBS = {
@@ -88,6 +95,7 @@ const KNOBS = {
   profile: ["BENCH_PROFILE", ""],
   out: ["BENCH_OUT", `${ROOT}bench/results`],
   gatehouse: ["BENCH_GATEHOUSE_MAIN", `${ROOT}src/main.ts`],
+  store: ["BENCH_STORE", "both"],
 } as const;
 
 function loadSettings(args: string[]): Settings {
@@ -117,10 +125,12 @@ function loadSettings(args: string[]): Settings {
     profile: ["1", "true", "yes"].includes(get("profile")),
     outDir: get("out").replace(/\/+$/, ""),
     gatehouseMain: get("gatehouse"),
+    store: get("store") as Settings["store"],
   };
   if (!["auto", "wrk", "deno"].includes(s.loadgen)) {
     throw new Error("--loadgen must be auto, wrk or deno");
   }
+  if (!["both", "sqlite"].includes(s.store)) throw new Error("--store must be both or sqlite");
   s.threads = Math.min(s.threads, s.connections);
   return s;
 }
@@ -469,6 +479,32 @@ async function seedFederation(
 }
 
 /** Gatehouse on the federation's database, once its upstream servers are connected again. */
+/** The bench's gateway seeded a second time, in a Gatehouse whose store is in PostgreSQL. */
+interface PostgresGatehouse {
+  /** Its data folder (the vault key; the database is elsewhere). */
+  dataDir: string;
+  /** `GATEHOUSE_DATABASE_URL`. */
+  env: Record<string, string>;
+  /** A gateway key of its `/bench` gateway. */
+  key: string;
+}
+
+/**
+ * Starts a local PostgreSQL server (durable, as PostgreSQL ships) and seeds
+ * the bench's gateway into a database of it; the server stops when the bench
+ * exits.
+ */
+async function seedPostgres(dataDir: string, upstream: string): Promise<PostgresGatehouse> {
+  const server = await startLocalPostgres();
+  const env = { GATEHOUSE_DATABASE_URL: await server.createDatabase() };
+  const gh = await startGatehouse(dataDir, { env });
+  try {
+    return { dataDir, env, key: await seed(gh.url, upstream, TOOL_COUNT, 1) };
+  } finally {
+    await gh.child.stop();
+  }
+}
+
 async function startFederated(fed: Federation, opts: { profileDir?: string } = {}) {
   const gh = await startGatehouse(fed.dataDir, opts);
   try {
@@ -774,9 +810,10 @@ async function measure(load: Load, s: Settings, useWrk: boolean, tmp: string, se
 }
 
 /**
- * Rounds the Gatehouse cell and its unobserved twin are split into: each
- * measured in turn (A B B A ...), so that load from elsewhere on a shared
- * machine falls on both alike and the cost column compares like with like.
+ * Rounds the Gatehouse cell, its unobserved twin and its PostgreSQL twin are
+ * split into: each measured in turn (A B C C B A ...), so that load from
+ * elsewhere on a shared machine falls on all alike and the cost column (and
+ * PostgreSQL's figures) compare like with like.
  */
 const PAIR_ROUNDS = 4;
 
@@ -812,13 +849,13 @@ function merged(rounds: Measured[]): Measured {
   };
 }
 
-/** Two targets warmed, then measured in alternating rounds of {@link PAIR_ROUNDS}. */
-async function measurePair(
-  legs: [Leg, Leg],
+/** Targets warmed, then measured in alternating rounds of {@link PAIR_ROUNDS}. */
+async function measureInTurns(
+  legs: Leg[],
   s: Settings,
   useWrk: boolean,
   tmp: string,
-): Promise<[Measured, Measured]> {
+): Promise<Measured[]> {
   // Whole seconds: wrk reads its duration as an integer.
   const round = { ...s, warmup: 0, duration: Math.max(1, Math.round(s.duration / PAIR_ROUNDS)) };
   if (s.warmup > 0) {
@@ -826,13 +863,14 @@ async function measurePair(
       await measure(leg.load, { ...s, warmup: 0, duration: s.warmup }, useWrk, tmp, leg.server);
     }
   }
-  const got: [Measured[], Measured[]] = [[], []];
+  const got: Measured[][] = legs.map(() => []);
+  const order = legs.map((_, k) => k);
   for (let i = 0; i < PAIR_ROUNDS; i++) {
-    for (const k of i % 2 === 0 ? [0, 1] : [1, 0]) {
+    for (const k of i % 2 === 0 ? order : order.toReversed()) {
       got[k].push(await measure(legs[k].load, round, useWrk, tmp, legs[k].server));
     }
   }
-  return [merged(got[0]), merged(got[1])];
+  return got.map(merged);
 }
 
 // ---------------------------------------------------------------- machine
@@ -872,13 +910,12 @@ async function wrkVersion(): Promise<string> {
 
 // ---------------------------------------------------------------- throughput
 
-/** The targets a scenario runs against. */
 /**
  * What a row measures: Gatehouse as shipped, Gatehouse with its request log
- * and metrics off (what observing every request costs), the bare-runtime
- * ceiling and the official SDK.
+ * and metrics off (what observing every request costs), Gatehouse with its
+ * store in PostgreSQL, the bare-runtime ceiling and the official SDK.
  */
-type Target = "gatehouse" | "unobserved" | "ceiling" | "sdk";
+type Target = "gatehouse" | "unobserved" | "postgres" | "ceiling" | "sdk";
 
 /** The settings that turn off what Gatehouse records of each request. */
 const UNOBSERVED_ENV = { GATEHOUSE_REQUEST_LOG: "off", GATEHOUSE_METRICS: "off" };
@@ -963,7 +1000,7 @@ async function loadFor(sc: Scenario, target: Target, gw: GatewayTarget, refs: Re
   const body = sc.federated ? FED_CALL_BODY : sc.method === "tools/list" ? LIST_BODY : CALL_BODY;
   const key = gw.key;
   const seedHeaders: Record<string, string> = { "content-type": "application/json" };
-  const gatehouse = target === "gatehouse" || target === "unobserved";
+  const gatehouse = target === "gatehouse" || target === "unobserved" || target === "postgres";
   if (gatehouse) seedHeaders.authorization = `Bearer ${key}`;
   const base = gatehouse
     ? gw.url
@@ -993,24 +1030,34 @@ async function loadFor(sc: Scenario, target: Target, gw: GatewayTarget, refs: Re
 }
 
 const UNOBSERVED = "Gatehouse with its request log and metrics off";
+const ON_POSTGRES = "Gatehouse with its store in PostgreSQL";
 const REFERENCE: Record<Scenario["transport"], Record<Target, string>> = {
   http: {
     gatehouse: "Gatehouse",
     unobserved: UNOBSERVED,
+    postgres: ON_POSTGRES,
     ceiling: "bare Deno.serve",
     sdk: "MCP SDK, stateless (server + transport per request)",
   },
   session: {
     gatehouse: "Gatehouse",
     unobserved: UNOBSERVED,
+    postgres: ON_POSTGRES,
     ceiling: "bare Deno.serve",
     sdk: "MCP SDK, one transport per session",
   },
-  ws: { gatehouse: "Gatehouse", unobserved: UNOBSERVED, ceiling: "bare Deno WebSocket", sdk: "" },
+  ws: {
+    gatehouse: "Gatehouse",
+    unobserved: UNOBSERVED,
+    postgres: ON_POSTGRES,
+    ceiling: "bare Deno WebSocket",
+    sdk: "",
+  },
 };
 const FEDERATED_REFERENCE: Record<Target, string> = {
   gatehouse: "Gatehouse, federated gateway",
   unobserved: "",
+  postgres: "",
   ceiling: "bare Deno.serve forwarding to the upstream MCP server with fetch",
   sdk: "",
 };
@@ -1027,6 +1074,8 @@ async function throughput(
     profileDir: string;
     /** The federated database: set when a federated scenario is wanted. */
     fed?: Federation;
+    /** The same gateway with the store in PostgreSQL: set for the (PostgreSQL) rows. */
+    pg?: PostgresGatehouse;
   },
 ): Promise<Run[]> {
   const scenarios = SCENARIOS.filter((sc) => wanted(sc.id));
@@ -1036,6 +1085,7 @@ async function throughput(
   let gh = await startGatehouse(ctx.dataDir);
   // The same database served with nothing recorded: the difference is what recording costs.
   const ghOff = await startGatehouse(ctx.dataDir, { env: UNOBSERVED_ENV });
+  const ghPg = ctx.pg && await startGatehouse(ctx.pg.dataDir, { env: ctx.pg.env });
   // The federated gateways' Gatehouse runs on its own database, started when first needed.
   let ghFed: GatehouseProc | undefined;
   // The ceiling answers tools/list with the very bytes Gatehouse sends.
@@ -1094,16 +1144,21 @@ async function throughput(
         }
         gw = { url: gh.url, path: GATEWAY_PATH, key: ctx.key };
       }
+      const twins: Target[] = ghPg ? ["unobserved", "postgres"] : ["unobserved"];
       const targets: Target[] = sc.federated
         ? ["gatehouse", "ceiling"]
         : sc.transport === "ws"
-        ? ["gatehouse", "unobserved", "ceiling"]
-        : ["gatehouse", "unobserved", "ceiling", "sdk"];
+        ? ["gatehouse", ...twins, "ceiling"]
+        : ["gatehouse", ...twins, "ceiling", "sdk"];
       const legOf = async (target: Target): Promise<Leg> => {
         const load = await loadFor(
           sc,
           target,
-          target === "unobserved" ? { ...gw, url: ghOff.url } : gw,
+          target === "unobserved"
+            ? { ...gw, url: ghOff.url }
+            : target === "postgres"
+            ? { url: ghPg!.url, path: GATEWAY_PATH, key: ctx.pg!.key }
+            : gw,
           refs,
         );
         await check(`${sc.id} against ${target}`, sc.method, load);
@@ -1111,6 +1166,8 @@ async function throughput(
           ? (sc.federated ? ghFed! : gh).child
           : target === "unobserved"
           ? ghOff.child
+          : target === "postgres"
+          ? ghPg!.child
           : target === "ceiling"
           ? ceiling.child
           : sc.transport === "session"
@@ -1126,13 +1183,14 @@ async function throughput(
         runs.push({ ...r, scenario: sc.id, target, reference });
       };
       for (const target of targets) {
-        if (target === "unobserved") continue;
+        if (twins.includes(target)) continue;
         if (target === "gatehouse" && targets.includes("unobserved")) {
-          const legs: [Leg, Leg] = [await legOf("gatehouse"), await legOf("unobserved")];
-          progress(`${sc.id} against gatehouse and unobserved, in turns...`);
-          const [on, off] = await measurePair(legs, s, ctx.useWrk, ctx.tmp);
-          await record("gatehouse", legs[0], on);
-          await record("unobserved", legs[1], off);
+          const together: Target[] = ["gatehouse", ...twins];
+          const legs: Leg[] = [];
+          for (const t of together) legs.push(await legOf(t));
+          progress(`${sc.id} against ${together.join(", ")}, in turns...`);
+          const got = await measureInTurns(legs, s, ctx.useWrk, ctx.tmp);
+          for (const [k, t] of together.entries()) await record(t, legs[k], got[k]);
           continue;
         }
         const leg = await legOf(target);
@@ -1144,6 +1202,7 @@ async function throughput(
     await Promise.all([
       gh.child.stop(),
       ghOff.child.stop(),
+      ghPg?.child.stop(),
       ghFed?.child.stop(),
       ceiling.child.stop(),
       sdk.child.stop(),
@@ -1450,6 +1509,8 @@ export interface BenchReport {
     vsSdk?: number;
     /** Requests/s with the request log and metrics on, over with them off. */
     vsUnobserved?: number;
+    /** Requests/s with the store in PostgreSQL, over with it in SQLite. */
+    postgresVsSqlite?: number;
     cpuVsCeiling?: number;
     cpuVsSdk?: number;
   }[];
@@ -1478,16 +1539,18 @@ function table(r: BenchReport): string {
     const c = of("ceiling");
     const k = of("sdk");
     const u = of("unobserved");
+    const p = of("postgres");
     const cell = (x?: Run) =>
       x
         ? `${int(x.rps)}/s · ${ms(x.p50Ms)} / ${ms(x.p99Ms)} ms · ${
           int(x.serverCpuUsPerRequest)
         } µs`
         : "–";
-    const errs = [g, u, c, k].reduce(
-      (n, x) => n + (x ? x.errors.socket + x.errors.status + x.errors.invalid : 0),
-      0,
-    );
+    const errors = (...xs: (Run | undefined)[]) =>
+      String(xs.reduce(
+        (n, x) => n + (x ? x.errors.socket + x.errors.status + x.errors.invalid : 0),
+        0,
+      ));
     rows.push([
       sc.label,
       cell(g),
@@ -1496,8 +1559,20 @@ function table(r: BenchReport): string {
       c ? pct(g.rps, c.rps) : "–",
       k ? pct(g.rps, k.rps) : "–",
       u ? cost(g.rps, u.rps) : "–",
-      String(errs),
+      errors(g, u, c, k),
     ]);
+    if (p) {
+      rows.push([
+        `${sc.label} (PostgreSQL)`,
+        cell(p),
+        cell(c),
+        cell(k),
+        c ? pct(p.rps, c.rps) : "–",
+        k ? pct(p.rps, k.rps) : "–",
+        "–",
+        errors(p),
+      ]);
+    }
   }
   const m = r.memory;
   if (m) {
@@ -1668,7 +1743,18 @@ async function main(): Promise<number> {
         } finally {
           await gh.child.stop();
         }
-        const ctx = { dataDir, upstream: upstream.url, key, tmp, useWrk, profileDir, fed };
+        let pg: PostgresGatehouse | undefined;
+        if (wantThroughput && s.store === "both") {
+          if (postgresInstalled()) {
+            progress(`seeding the same gateway with the store in PostgreSQL...`);
+            pg = await seedPostgres(`${tmp}/postgres`, upstream.url);
+          } else {
+            progress(
+              "PostgreSQL is not installed (apt-get install postgresql): no PostgreSQL rows",
+            );
+          }
+        }
+        const ctx = { dataDir, upstream: upstream.url, key, tmp, useWrk, profileDir, fed, pg };
         if (wantThroughput) {
           report.throughput = await timed("throughput", () => throughput(s, wanted, ctx));
         }
@@ -1699,11 +1785,13 @@ async function main(): Promise<number> {
     const c = of("ceiling");
     const k = of("sdk");
     const u = of("unobserved");
+    const p = of("postgres");
     report.ratios.push({
       scenario: sc.id,
       vsCeiling: c ? g.rps / c.rps : undefined,
       vsSdk: k ? g.rps / k.rps : undefined,
       vsUnobserved: u ? g.rps / u.rps : undefined,
+      postgresVsSqlite: p ? p.rps / g.rps : undefined,
       cpuVsCeiling: c ? c.serverCpuUsPerRequest / g.serverCpuUsPerRequest : undefined,
       cpuVsSdk: k ? k.serverCpuUsPerRequest / g.serverCpuUsPerRequest : undefined,
     });

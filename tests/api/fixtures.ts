@@ -9,7 +9,6 @@ import assert from "node:assert/strict";
 import { createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { FALLBACK_PATHS } from "../../src/oauth/fallback.ts";
-import { openStore } from "../../src/store/store.ts";
 import {
   apiCall,
   type ApiResponse,
@@ -17,6 +16,7 @@ import {
   startTestServer,
   type TestServer,
 } from "../helpers/server.ts";
+import { openTestStore } from "../helpers/database.ts";
 
 /**
  * A JSON value as tests read it. Loosely typed on purpose: the assertions,
@@ -183,7 +183,7 @@ export const notManagement = (path: string): boolean =>
 
 /** `METHOD /path/{param}` for every management route registered in the Hono app. */
 export async function appRoutes(): Promise<Set<string>> {
-  const store = openStore(":memory:");
+  const store = await openTestStore(":memory:");
   const { app, mcp } = createApp({
     store,
     config: loadConfig([], () => undefined),

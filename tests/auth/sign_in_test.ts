@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { PasswordSignIn, type SignInLimits } from "../../src/auth/sign_in.ts";
 import { hashPassword } from "../../src/oauth/password.ts";
-import { openStore } from "../../src/store/store.ts";
 import {
   client,
   expectError,
@@ -15,6 +14,7 @@ import {
   withServer,
 } from "../api/fixtures.ts";
 import { apiCall } from "../helpers/server.ts";
+import { openTestStore } from "../helpers/database.ts";
 
 const LIMITS: SignInLimits = {
   perAccountAndAddress: { limit: 3, windowMs: 60_000 },
@@ -27,7 +27,7 @@ async function withAccounts(
   fn: (signIn: PasswordSignIn, orgId: string, clock: { t: number }) => Promise<void>,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "gatehouse-signin-" });
-  const store = openStore(`${dir}/gatehouse.db`);
+  const store = await openTestStore(`${dir}/gatehouse.db`);
   try {
     const hash = await hashPassword("the right password");
     const owner = await store.users.create("ann@example.com", "Ann");

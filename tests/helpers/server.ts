@@ -1,7 +1,8 @@
 /**
  * Starting real Gatehouse servers for tests: in this process (fast, with the
  * store at hand) or as a child process (for restarts and crashes), each on a
- * loopback port with its own SQLite file.
+ * loopback port with its own SQLite file, or its own PostgreSQL database
+ * with `GATEHOUSE_TEST_DATABASE=postgres` (see `database.ts`).
  *
  * @module
  */
@@ -14,6 +15,7 @@ import {
 import { type Config, loadConfig } from "../../src/config.ts";
 import { type RunningServer, startServer } from "../../src/server.ts";
 import type { ExecutorRegistry } from "../../src/tools/executor.ts";
+import { databaseFor } from "./database.ts";
 
 /** A server started for a test, with its admin key and a JSON client. */
 export interface TestServer extends RunningServer {
@@ -88,6 +90,7 @@ export async function keyIn(s: TestServer, slug: string): Promise<string> {
 /**
  * Starts a server in this process on a free loopback port with a fresh data
  * folder; `executors` replaces how tools run (tests of the protocol core).
+ * `overrides.databaseUrl` `""` keeps it on SQLite (a test that reads the file).
  */
 export async function startTestServer(
   overrides: Partial<Config> = {},
@@ -95,12 +98,18 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? await Deno.makeTempDir({ prefix: "gatehouse-test-" });
   const adminKey = overrides.adminKey ?? `gha_test_${crypto.randomUUID()}`;
+  const dbPath = overrides.dbPath ?? `${dataDir}/gatehouse.db`;
+  // `databaseUrl: ""` keeps a test on SQLite whatever the run's database.
+  const databaseUrl = "databaseUrl" in overrides
+    ? overrides.databaseUrl
+    : await databaseFor(dbPath);
   const config: Config = {
     ...loadConfig([], () => undefined),
     port: 0,
     dataDir,
-    dbPath: `${dataDir}/gatehouse.db`,
+    dbPath,
     adminKey,
+    ...(databaseUrl ? { databaseUrl } : {}),
     ...overrides,
   };
   const server = await startServer(config, executors);
@@ -195,7 +204,9 @@ export function spawnMain(args: string[], env: Record<string, string>): MainProc
 
 /**
  * Starts `src/main.ts` on a free port with `--data dataDir` (plus `args`) and
- * waits until `/healthz` answers.
+ * waits until `/healthz` answers. With the tests on PostgreSQL it gets the
+ * data folder's database in `GATEHOUSE_DATABASE_URL`, unless `env` sets it
+ * (to `""` for SQLite).
  */
 export async function startChildServer(
   dataDir: string,
@@ -203,7 +214,11 @@ export async function startChildServer(
   args: string[] = [],
 ): Promise<ChildServer> {
   const port = freePort();
-  const main = spawnMain(["--port", String(port), "--data", dataDir, ...args], env);
+  const databaseUrl = await databaseFor(`${dataDir}/gatehouse.db`);
+  const main = spawnMain(["--port", String(port), "--data", dataDir, ...args], {
+    ...(databaseUrl ? { GATEHOUSE_DATABASE_URL: databaseUrl } : {}),
+    ...env,
+  });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   while (true) {

@@ -5,7 +5,6 @@
  * revocation, and what is (not) stored.
  */
 import assert from "node:assert/strict";
-import { openStore } from "../../src/store/store.ts";
 import { req, rpc } from "../helpers/mcp.ts";
 import {
   addUser,
@@ -21,6 +20,7 @@ import {
   registerPublicClient,
   withOAuthServer,
 } from "./helpers.ts";
+import { openTestStore } from "../helpers/database.ts";
 
 const ADA = "ada@example.com";
 
@@ -377,7 +377,7 @@ Deno.test("lifetimes come from the oauth2 method; only hashes of codes and token
 });
 
 Deno.test("pruning deletes only codes and tokens that expired before the cutoff", async () => {
-  const store = openStore(":memory:");
+  const store = await openTestStore(":memory:");
   try {
     const user = await store.users.create("p@example.com", "P");
     const org = await store.orgs.create("P", "p", user.id);

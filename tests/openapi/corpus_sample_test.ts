@@ -19,7 +19,7 @@ import { convertSpec } from "../../src/openapi/convert.ts";
 import { ImportPool } from "../../src/openapi/import_pool.ts";
 import { prepareImport } from "../../src/openapi/import_task.ts";
 import { loadSpec, SpecError } from "../../src/openapi/parse.ts";
-import { openStore } from "../../src/store/store.ts";
+import { openTestStore } from "../helpers/database.ts";
 
 /** Documents in the sample. */
 const SAMPLE = 50;
@@ -39,7 +39,7 @@ const files = await sample();
 
 Deno.test("50 documents of the APIs.guru directory import with no crash and valid schemas", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "gatehouse-corpus-test-" });
-  const store = openStore(`${dataDir}/gatehouse.db`);
+  const store = await openTestStore(`${dataDir}/gatehouse.db`);
   const pool = new ImportPool({ concurrency: 2, timeoutMs: 120_000, memoryMb: 2048 });
   let results: CorpusResult[];
   try {

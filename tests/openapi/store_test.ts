@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import type { ApiInput, OperationTool } from "../../src/store/apis.ts";
-import { openStore, type Store } from "../../src/store/store.ts";
+import { type Store } from "../../src/store/store.ts";
+import { openTestStore } from "../helpers/database.ts";
 
 function input(name: string): ApiInput {
   return {
@@ -44,7 +45,7 @@ function broken(route: string): OperationTool {
 }
 
 async function withStore(fn: (store: Store, orgId: string) => Promise<void>): Promise<void> {
-  const store = openStore(":memory:");
+  const store = await openTestStore(":memory:");
   try {
     const user = await store.users.create("a@example.com", "A");
     await fn(store, (await store.orgs.create("A", "a", user.id)).id);

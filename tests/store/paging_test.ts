@@ -9,6 +9,7 @@ import type { PageRequest } from "../../src/store/paging.ts";
 import type { Row, RunResult, SqlEngine, SqlValue } from "../../src/store/sql.ts";
 import { SqliteEngine } from "../../src/store/sqlite_engine.ts";
 import { openStore, Store } from "../../src/store/store.ts";
+import { openTestStore } from "../helpers/database.ts";
 import type { ToolFilter } from "../../src/store/tools.ts";
 
 const TOOL = {
@@ -175,7 +176,7 @@ Deno.test("the paging indexes exist and the ones they make redundant are gone", 
 });
 
 Deno.test("pages follow each other by key (name, then id) and stay in their org", async () => {
-  const store = openStore(":memory:");
+  const store = await openTestStore(":memory:");
   try {
     const user = await store.users.create("a@example.com", "A");
     const org = await store.orgs.create("A", "a", user.id);

@@ -10,6 +10,7 @@ import type { LoggedRequest } from "../../src/store/log_segments.ts";
 import type { LogFilter } from "../../src/store/request_log.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
 import type { RequestRecord } from "../../src/telemetry/requests.ts";
+import { openTestStore } from "../helpers/database.ts";
 
 const T0 = Date.UTC(2026, 11, 1, 12);
 
@@ -59,7 +60,20 @@ async function readAll(
 
 const withoutId = ({ id: _, ...r }: LoggedRequest) => r;
 
-async function withStore(fn: (store: Store, path: string) => void | Promise<void>) {
+/** A store in the suite's database (SQLite, or PostgreSQL with GATEHOUSE_TEST_DATABASE). */
+async function withStore(fn: (store: Store) => void | Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "gatehouse-segments-" });
+  const store = await openTestStore(`${dir}/gatehouse.db`);
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A store in a SQLite file, for the tests that open the file themselves. */
+async function withSqliteStore(fn: (store: Store, path: string) => void | Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "gatehouse-segments-" });
   const store = openStore(`${dir}/gatehouse.db`);
   try {
@@ -145,7 +159,7 @@ Deno.test("retention trims the oldest records without renumbering the rest", () 
   }));
 
 Deno.test("a database from before segments keeps its log rows", async () => {
-  await withStore(async (store, path) => {
+  await withSqliteStore(async (store, path) => {
     await store.close();
     // Back to schema 12: its request_log table, two rows, and the version.
     const raw = new DatabaseSync(path);

@@ -3,6 +3,7 @@ import { DatabaseSync } from "node:sqlite";
 import { ConflictError } from "../../src/store/errors.ts";
 import { SCHEMA_VERSION } from "../../src/store/migrations.ts";
 import { openStore, type Store } from "../../src/store/store.ts";
+import { openTestStore } from "../helpers/database.ts";
 
 const TOOL = {
   name: "t",
@@ -19,7 +20,20 @@ const GATEWAY = {
   configuration: { transport: "http" as const },
 };
 
-async function withStore(fn: (store: Store, path: string) => Promise<void>) {
+/** A store in the suite's database (SQLite, or PostgreSQL with GATEHOUSE_TEST_DATABASE). */
+async function withStore(fn: (store: Store) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "gatehouse-store-" });
+  const store = await openTestStore(`${dir}/gatehouse.db`);
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A store in a SQLite file, for the tests that open the file themselves. */
+async function withSqliteStore(fn: (store: Store, path: string) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "gatehouse-store-" });
   const store = openStore(`${dir}/gatehouse.db`);
   try {
@@ -31,7 +45,7 @@ async function withStore(fn: (store: Store, path: string) => Promise<void>) {
 }
 
 Deno.test("reopening a database keeps its data and schema version", async () => {
-  await withStore(async (store, path) => {
+  await withSqliteStore(async (store, path) => {
     const user = await store.users.create("a@example.com", "A");
     const org = await store.orgs.create("A", "a", user.id);
     await store.gateways.create(org.id, GATEWAY);
@@ -52,7 +66,7 @@ Deno.test("reopening a database keeps its data and schema version", async () => 
 });
 
 Deno.test("a database from a newer Gatehouse is refused and left as it is", async () => {
-  await withStore(async (store, path) => {
+  await withSqliteStore(async (store, path) => {
     await store.close();
     const raw = new DatabaseSync(path);
     raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
@@ -86,7 +100,7 @@ Deno.test("a transaction that throws leaves nothing behind, nested ones included
 });
 
 Deno.test("change notices given inside a transaction wait for its commit, and a rollback drops them", async () => {
-  await withStore(async (store, path) => {
+  await withSqliteStore(async (store, path) => {
     const user = await store.users.create("a@example.com", "A");
     const org = await store.orgs.create("A", "a", user.id);
     const heard: string[][] = [];

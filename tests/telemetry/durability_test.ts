@@ -5,8 +5,8 @@
  * flushes every second), and nothing answered well before the kill.
  */
 import assert from "node:assert/strict";
-import { openStore } from "../../src/store/store.ts";
 import { apiCall, type ChildServer, startChildServer } from "../helpers/server.ts";
+import { openTestStore } from "../helpers/database.ts";
 
 const ADMIN_KEY = `gha_durability_${crypto.randomUUID()}`;
 
@@ -52,7 +52,7 @@ async function initialize(url: string, id: number): Promise<void> {
 
 /** Records of gateway `id` in the database of `dataDir`, read by a store of its own. */
 async function rowsOf(dataDir: string, id: string): Promise<number> {
-  const store = openStore(`${dataDir}/gatehouse.db`);
+  const store = await openTestStore(`${dataDir}/gatehouse.db`);
   try {
     const orgId = (await store.gateways.find(id))!.orgId;
     let rows = 0;

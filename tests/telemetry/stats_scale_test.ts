@@ -13,8 +13,8 @@
 import assert from "node:assert/strict";
 import { batchOf, bucketOf, HISTOGRAM_BUCKETS } from "../../src/store/log_segments.ts";
 import { MINUTES_KEPT_MS, quantileOf } from "../../src/store/request_log.ts";
-import { openStore } from "../../src/store/store.ts";
 import type { RequestRecord } from "../../src/telemetry/requests.ts";
+import { openTestStore } from "../helpers/database.ts";
 
 const ROWS = 1_000_000;
 const RANGE_MS = 30 * 86_400_000;
@@ -29,7 +29,7 @@ function median(xs: number[]): number {
 
 Deno.test("a gateway's statistics over 1,000,000 log rows are read in under 100 ms", async () => {
   const dir = await Deno.makeTempDir({ prefix: "gatehouse-stats-" });
-  const store = openStore(`${dir}/gatehouse.db`);
+  const store = await openTestStore(`${dir}/gatehouse.db`);
   try {
     const now = Date.now();
     const t0 = now - RANGE_MS;

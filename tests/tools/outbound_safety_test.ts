@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import { expectError, expectStatus, memberWithKey, withServer } from "../api/fixtures.ts";
 import type { TestServer } from "../helpers/server.ts";
-import { openStore } from "../../src/store/store.ts";
 import { HttpExecutor } from "../../src/tools/http_executor.ts";
 import {
   classifyAddress,
@@ -20,6 +19,7 @@ import {
 import { errorText, httpTool, ok, textOf } from "./fixtures.ts";
 import { startUpstream, testContext } from "./upstream.ts";
 import { addSecret, httpTool as toolBody, resultText, toolGateway } from "../secrets/fixtures.ts";
+import { openTestStore } from "../helpers/database.ts";
 
 Deno.test("addresses are classified, IPv4 inside IPv6 included", () => {
   const table: [string, string | undefined][] = [
@@ -176,7 +176,7 @@ Deno.test("plain-http names are pinned: the request goes to the checked address,
 });
 
 Deno.test("org policies are read once per org and re-read only after a settings change", async () => {
-  const store = openStore(":memory:");
+  const store = await openTestStore(":memory:");
   try {
     const owner = await store.users.ensure("o@example.com", "O");
     const org = await store.orgs.create("Acme", "acme", owner.id);
