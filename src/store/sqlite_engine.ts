@@ -63,8 +63,8 @@ export class SqliteEngine implements SqlEngine {
     this.#db = new DatabaseSync(path);
     try {
       this.#db.exec("PRAGMA journal_mode = WAL");
-      // FULL, not NORMAL: with NORMAL a WAL commit can still be lost to a power cut
-      // or OS crash, and the API promises that a write answered 2xx is kept. The
+      // FULL unless asked otherwise: with NORMAL a WAL commit can still be lost to a power
+      // cut or OS crash, and the API promises that a write answered 2xx is kept. The
       // cost is one fsync per write transaction, small next to management traffic.
       this.#db.exec(`PRAGMA synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
       this.#db.exec("PRAGMA foreign_keys = ON");

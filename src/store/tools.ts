@@ -96,16 +96,16 @@ function toAssignment(r: Row): Assignment {
 const DUPLICATE_NAME = "a tool with this name already exists in the organization";
 
 /**
- * `column`, kept from steering the planner onto its index: SQLite's unary
- * `+` (PostgreSQL's planner needs no such hint, and has no `+` for text).
+ * `column` in a condition that must not steer the planner onto its index:
+ * SQLite's unary `+` (PostgreSQL's planner needs no such hint, and has no `+` for text).
  */
 function unindexed(kind: EngineKind, column: string): string {
   return kind === "sqlite" ? `+${column}` : column;
 }
 
 /**
- * True when `column` holds the parameter (already lower-cased), in any case:
- * SQLite's own lower() folds only ASCII letters, so there it is {@link FOLD}.
+ * The condition that `column` holds the parameter (already lower-cased), in
+ * any case: SQLite's own lower() folds only ASCII letters, so there it is {@link FOLD}.
  */
 function holds(kind: EngineKind, column: string): string {
   return kind === "sqlite" ? `instr(${FOLD}(${column}), ?) > 0` : `strpos(lower(${column}), ?) > 0`;

@@ -6,11 +6,10 @@
  */
 import assert from "node:assert/strict";
 import type { PageRequest } from "../../src/store/paging.ts";
-import type { Row, RunResult, SqlEngine, SqlValue } from "../../src/store/sql.ts";
-import { SqliteEngine } from "../../src/store/sqlite_engine.ts";
 import { openStore, Store } from "../../src/store/store.ts";
 import { openTestStore } from "../helpers/database.ts";
 import type { ToolFilter } from "../../src/store/tools.ts";
+import { WatchedEngine } from "../helpers/watched_engine.ts";
 
 const TOOL = {
   description: "",
@@ -19,42 +18,11 @@ const TOOL = {
   executionConfig: { method: "GET", url: "https://x.io", timeout: 1000, retries: 0 },
 };
 
-/** The SQLite engine, recording every statement the store sends it. */
-class RecordingEngine implements SqlEngine {
-  readonly kind = "sqlite" as const;
-  readonly sent: string[] = [];
-  readonly inner = new SqliteEngine(":memory:");
-  get(sql: string, ...params: SqlValue[]): Promise<Row | undefined> {
-    this.sent.push(sql);
-    return this.inner.get(sql, ...params);
-  }
-  all(sql: string, ...params: SqlValue[]): Promise<Row[]> {
-    this.sent.push(sql);
-    return this.inner.all(sql, ...params);
-  }
-  run(sql: string, ...params: SqlValue[]): Promise<RunResult> {
-    this.sent.push(sql);
-    return this.inner.run(sql, ...params);
-  }
-  tx<T>(fn: () => Promise<T>): Promise<T> {
-    return this.inner.tx(fn);
-  }
-  afterCommit(fn: () => void): void {
-    this.inner.afterCommit(fn);
-  }
-  healthy(): Promise<boolean> {
-    return this.inner.healthy();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
-
 /** Runs `fn` on a fresh store, with every SQL statement it sends recorded. */
 async function withRecordingStore(
-  fn: (store: Store, engine: RecordingEngine) => Promise<void>,
+  fn: (store: Store, engine: WatchedEngine) => Promise<void>,
 ): Promise<void> {
-  const engine = new RecordingEngine();
+  const engine = new WatchedEngine();
   const store = new Store(engine);
   try {
     await fn(store, engine);
@@ -64,7 +32,7 @@ async function withRecordingStore(
 }
 
 /** The query plan of `sql` (every parameter bound to a placeholder value). */
-async function planOf(engine: RecordingEngine, sql: string): Promise<string[]> {
+async function planOf(engine: WatchedEngine, sql: string): Promise<string[]> {
   const params = (sql.match(/\?/g) ?? []).map(() => "x");
   const rows = await engine.inner.all(`EXPLAIN QUERY PLAN ${sql}`, ...params);
   return rows.map((r) => String(r.detail));
@@ -72,7 +40,7 @@ async function planOf(engine: RecordingEngine, sql: string): Promise<string[]> {
 
 /** The statements `read` sends, each with its plan. */
 async function plansOf(
-  engine: RecordingEngine,
+  engine: WatchedEngine,
   read: () => Promise<unknown>,
 ): Promise<[string, string[]][]> {
   const from = engine.sent.length;
