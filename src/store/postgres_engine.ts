@@ -340,7 +340,7 @@ export class PostgresEngine implements SqlEngine, ChangeChannel {
       this.#channels.set(channel, subscribers);
     }
     subscribers.add(subscription);
-    onListening?.();
+    if (onListening) deliver(onListening);
     return async () => {
       const current = this.#channels.get(channel);
       if (!current?.delete(subscription) || current.size > 0) return;
@@ -476,6 +476,7 @@ export class PostgresEngine implements SqlEngine, ChangeChannel {
         }
         break;
       } catch {
+        if (this.#closing) break;
         const wait = Math.min(50 * 2 ** attempt, RELISTEN_MAX_MS);
         await new Promise<void>((resolve) => {
           this.#relistenTimer = setTimeout(resolve, wait);
