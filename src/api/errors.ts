@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ConflictError } from "../store/errors.ts";
+import { UnstorableText } from "../store/sql.ts";
 
 /** An error a handler raises on purpose, with its HTTP status. */
 export class ApiError extends Error {
@@ -63,6 +64,7 @@ export function handleError(err: Error, c: Context): Response {
   if (err instanceof ConflictError) {
     return c.json(errorBody("conflict", err.message, err.field), 409);
   }
+  if (err instanceof UnstorableText) return c.json(errorBody("invalid_request", err.message), 400);
   console.error(`internal error on ${c.req.method} ${new URL(c.req.url).pathname}:`, err);
   return c.json(errorBody("internal_error", "internal server error"), 500);
 }

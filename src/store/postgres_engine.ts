@@ -32,6 +32,7 @@ import {
   type SqlValue,
   StoreUnavailable,
   UniqueViolation,
+  UnstorableText,
 } from "./sql.ts";
 
 /**
@@ -106,6 +107,10 @@ function isUnavailable(err: unknown): boolean {
 function translated(err: unknown): unknown {
   if (err instanceof postgres.PostgresError && err.code === "23505") {
     return new UniqueViolation(err);
+  }
+  // "character not in repertoire" and "untranslatable character": a NUL in a text parameter.
+  if (err instanceof postgres.PostgresError && (err.code === "22021" || err.code === "22P05")) {
+    return new UnstorableText(err);
   }
   if (isUnavailable(err)) return new StoreUnavailable(err);
   return err;

@@ -87,3 +87,16 @@ export class StoreUnavailable extends Error {
     this.name = "StoreUnavailable";
   }
 }
+
+/**
+ * A text value holds a character the database cannot store: PostgreSQL
+ * refuses U+0000 in text, where SQLite keeps it. Bad input, never an
+ * internal error.
+ */
+export class UnstorableText extends Error {
+  /** Wraps the driver's own error `cause`. */
+  constructor(cause: unknown) {
+    super("text may not contain the character U+0000", { cause });
+    this.name = "UnstorableText";
+  }
+}

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { numberPlaceholders, PostgresEngine } from "../../src/store/postgres_engine.ts";
-import { StoreUnavailable } from "../../src/store/sql.ts";
+import { Hono } from "hono";
+import { handleError } from "../../src/api/errors.ts";
+import { StoreUnavailable, UnstorableText } from "../../src/store/sql.ts";
 import { migratePostgres } from "../../src/store/postgres_migrations.ts";
 import { freshDatabase, testPostgres } from "../helpers/postgres.ts";
 import { engineContract } from "./engine_contract.ts";
@@ -246,4 +248,26 @@ Deno.test("postgres engine: SQLite's 0 and 1 serve where PostgreSQL wants a bool
   } finally {
     await engine.close();
   }
+});
+
+Deno.test("postgres engine: a NUL in a text value is UnstorableText (bad input), and the API answers it 400", async () => {
+  const engine = await migrated();
+  try {
+    await assert.rejects(
+      engine.get("SELECT * FROM gateways WHERE id = ?", "gw\u0000"),
+      UnstorableText,
+    );
+    await assert.rejects(engine.run(ORG, "o1", "a\u0000b", "a", AT), UnstorableText);
+    assert.equal((await engine.get("SELECT COUNT(*) AS n FROM orgs"))?.n, 0);
+  } finally {
+    await engine.close();
+  }
+  const app = new Hono();
+  app.onError(handleError);
+  app.get("/", () => {
+    throw new UnstorableText(new Error("22021"));
+  });
+  const res = await app.request("/");
+  assert.equal(res.status, 400);
+  assert.equal((await res.json()).error.code, "invalid_request");
 });
