@@ -112,7 +112,7 @@ export function apiRoutes({ store, imports }: ApiDeps): Hono<ApiEnv> {
     }
     const orgId = orgOf(c);
     const prepared = await imports.preview(orgId, await readJsonBytes(c));
-    checkSecret(store, orgId, prepared.input.secret ?? undefined);
+    await checkSecret(store, orgId, prepared.input.secret ?? undefined);
     return c.json(presentPreview(prepared));
   });
 
