@@ -49,19 +49,18 @@ Deno.test("a replica killed under load loses no acknowledged write; the other ke
         served++;
       }
     })();
-    await delayUntil(async () => acknowledged.length >= 20, "20 writes on A", 20_000);
+    await delayUntil(() => Promise.resolve(acknowledged.length >= 20), "20 writes on A", 20_000);
     await a.stop("SIGKILL");
     killed = true;
     await Promise.all([...writers, reader]);
     const listed = new Set<string>();
-    for (let after: string | undefined;;) {
-      const page = expect(
-        await b.api("GET", `/tools?limit=100${after ? `&after=${after}` : ""}`),
-      );
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+      const page = expect(await b.api("GET", `/tools?limit=100${query}`));
       for (const t of page.tools) listed.add(t.id);
-      after = page.next ?? undefined;
-      if (!after) break;
-    }
+      cursor = page.nextCursor;
+    } while (cursor);
     const lost = acknowledged.filter((id) => !listed.has(id));
     console.log(
       `${acknowledged.length} writes acknowledged by A before SIGKILL, ${lost.length} lost`,
