@@ -106,6 +106,11 @@ Deno.test("a PostgreSQL restart: clean 503s meanwhile, memory keeps serving, all
     const list = await onB.rpc(req(2, "tools/list"));
     assert.equal(list.status, 200, list.text);
     assert.deepEqual(list.body.result.tools.map((t: { name: string }) => t.name), [tool]);
+    // A call reads its tool's definition: a JSON-RPC error saying why, and when to come back.
+    const call = await onB.rpc(req(3, "tools/call", { name: tool, arguments: {} }));
+    assert.equal(call.status, 503, call.text);
+    assert.match(call.body.error.message, /database cannot be reached/);
+    assert.ok(Number(call.headers.get("retry-after")) > 0);
 
     await pg.start();
     await delayUntil(
@@ -125,7 +130,7 @@ Deno.test("a PostgreSQL restart: clean 503s meanwhile, memory keeps serving, all
     expect(await a.api("POST", `/gateways/${gw.id}/tools`, { toolIds: [id] }), 201);
     await delayUntil(
       async () => {
-        const res = await onB.rpc(req(3, "tools/list"));
+        const res = await onB.rpc(req(4, "tools/list"));
         return res.body.result?.tools.some((t: { name: string }) => t.name === "after_restart");
       },
       "the new tool on B",
