@@ -29,6 +29,7 @@ import { OrgOutboundPolicies, OutboundGuard } from "./tools/outbound_policy.ts";
 import { AssignedToolSource } from "./mcp/assigned_tools.ts";
 import { Forwarder } from "./upstream/forwarder.ts";
 import { storeListings } from "./upstream/listings.ts";
+import { followServers } from "./upstream/replica_servers.ts";
 import { ServerSource } from "./upstream/source.ts";
 import { Supervisor } from "./upstream/supervisor.ts";
 import { UpstreamCalls } from "./upstream/tool_executor.ts";
@@ -123,6 +124,7 @@ export function createApp(deps: AppDeps): Gatehouse {
   const forwarder = new Forwarder(upstreams, {
     maxSessionsPerServer: config.upstreamSessionsPerServer,
   });
+  followServers(store, upstreams, forwarder);
   const calls = new UpstreamCalls(forwarder);
   const servers = new ServerSource(store, calls, upstreams);
   // Tools assigned one by one (local ones, and upstream ones through `calls`) claim names first.

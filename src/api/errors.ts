@@ -7,7 +7,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ConflictError } from "../store/errors.ts";
-import { UnstorableText } from "../store/sql.ts";
+import { STORE_RETRY_AFTER_SECONDS, StoreUnavailable, UnstorableText } from "../store/sql.ts";
 
 /** An error a handler raises on purpose, with its HTTP status. */
 export class ApiError extends Error {
@@ -65,6 +65,15 @@ export function handleError(err: Error, c: Context): Response {
     return c.json(errorBody("conflict", err.message, err.field), 409);
   }
   if (err instanceof UnstorableText) return c.json(errorBody("invalid_request", err.message), 400);
+  if (err instanceof StoreUnavailable) {
+    // Nothing half-written: the write's transaction rolled back (or, cut in its commit, landed whole).
+    const res = c.json(
+      errorBody("store_unavailable", "the database cannot be reached; try again shortly"),
+      503,
+    );
+    res.headers.set("Retry-After", String(STORE_RETRY_AFTER_SECONDS));
+    return res;
+  }
   console.error(`internal error on ${c.req.method} ${new URL(c.req.url).pathname}:`, err);
   return c.json(errorBody("internal_error", "internal server error"), 500);
 }

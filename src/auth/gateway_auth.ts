@@ -261,6 +261,7 @@ export class GatewayAuthenticator {
   #signInsVersion = "";
   readonly #hmac = new Map<string, HmacEntry>();
   readonly #unsubscribe: () => void;
+  readonly #unsubscribeResync: () => void;
 
   /** An authenticator over `store`, invalidated by its change feed. */
   constructor(store: Store, options: GatewayAuthOptions) {
@@ -268,11 +269,18 @@ export class GatewayAuthenticator {
     this.#options = options;
     this.#maxKeys = options.maxCachedKeys ?? 10_000;
     this.#unsubscribe = store.changes.subscribe(({ gatewayIds }) => this.#changed(gatewayIds));
+    // Notices may have been missed: everything compiled or cached is dropped.
+    this.#unsubscribeResync = store.changes.onResync(() => {
+      const verified = [...this.#verifiers.values()].map((v) => v.gatewayId);
+      this.#changed([...new Set([...this.#gateways.keys(), ...verified])]);
+      this.#signIns.clear();
+    });
   }
 
   /** Stops listening to the store. */
   dispose(): void {
     this.#unsubscribe();
+    this.#unsubscribeResync();
     this.#gateways.clear();
     this.#verifiers.clear();
     this.#keys.clear();

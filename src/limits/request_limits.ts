@@ -124,6 +124,7 @@ export class RequestLimits {
   /** Increments on every change, so limits read before one are not kept after it. */
   #generation = 0;
   readonly #unsubscribe: () => void;
+  readonly #unsubscribeResync: () => void;
 
   /** Limits read through `load`, re-read after `changes` names their gateway. */
   constructor(load: LimitsLoader, changes: ChangeFeed, options: RateLimiterOptions = {}) {
@@ -133,11 +134,16 @@ export class RequestLimits {
       this.#generation++;
       for (const id of gatewayIds) this.#gateways.delete(id);
     });
+    this.#unsubscribeResync = changes.onResync(() => {
+      this.#generation++;
+      this.#gateways.clear();
+    });
   }
 
   /** Stops listening to the store. */
   dispose(): void {
     this.#unsubscribe();
+    this.#unsubscribeResync();
   }
 
   /**

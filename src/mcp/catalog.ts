@@ -268,6 +268,11 @@ export class Catalog {
         }
       }
     });
+    // Notices may have been missed: every view is rebuilt (what clients saw stays, to compare).
+    changes.onResync(() => {
+      this.#cache.clear();
+      this.#building.clear();
+    });
   }
 
   /**
@@ -340,6 +345,11 @@ export class Catalog {
       set.delete(fn);
       if (set.size === 0) this.#listeners.delete(gatewayId);
     };
+  }
+
+  /** The gateways that have listeners (see {@link Catalog.listen}). */
+  listenedGateways(): Iterable<string> {
+    return this.#listeners.keys();
   }
 
   /** The listeners of `gatewayId` (see {@link Catalog.listen}). */

@@ -24,6 +24,7 @@ import {
   type UpstreamReport,
 } from "../telemetry/requests.ts";
 import { traceMessage, TRACING } from "../telemetry/tracing.ts";
+import { STORE_RETRY_AFTER_SECONDS, StoreUnavailable } from "../store/sql.ts";
 import { GATEHOUSE_VERSION } from "../version.ts";
 import type { Catalog, GatewayView } from "./catalog.ts";
 import {
@@ -504,6 +505,14 @@ export class Dispatcher {
         };
       }
       if (err instanceof RpcError) return { response: failure(req.id, err), status: 200 };
+      if (err instanceof StoreUnavailable) {
+        const message = "Service Unavailable: the database cannot be reached; try again shortly";
+        return {
+          response: failure(req.id, new RpcError(ErrorCode.InternalError, message)),
+          status: 503,
+          headers: { "retry-after": String(STORE_RETRY_AFTER_SECONDS) },
+        };
+      }
       console.error(`internal error handling ${req.method}:`, err);
       return {
         response: failure(req.id, new RpcError(ErrorCode.InternalError, "Internal error")),

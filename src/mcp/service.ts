@@ -61,6 +61,8 @@ export class McpService {
   #disposed = false;
   #unsubscribe: () => void;
   #unsubscribeRevoked: () => void;
+  #unsubscribeResync: () => void;
+  #unsubscribeSessions: () => void;
 
   /** Builds the service over `store`, serving gateways the items of `sources`. */
   constructor(
@@ -82,17 +84,41 @@ export class McpService {
       telemetry: this.telemetry,
       limits: this.limits,
     });
-    this.sessions = new SessionRegistry(options);
-    this.#unsubscribe = store.changes.subscribe(({ gatewayIds }) => {
-      // Lookups are dropped at once, in the commit; telling sessions takes the store, so waits.
-      this.#gateways.clear();
-      this.#generation++;
-      this.#changes = this.#changes.then(() => this.#changed(gatewayIds)).catch((err) =>
-        console.error("telling MCP sessions of a change failed:", err)
-      );
+    // Replicas share one PostgreSQL database, and with it the Streamable HTTP sessions.
+    this.sessions = new SessionRegistry(
+      options,
+      store.db.kind === "postgres" ? store.mcpSessions : undefined,
+    );
+    this.#unsubscribeSessions = store.changes.onSessionsChanged((ids, ended) => {
+      if (ended) { for (const id of ids) this.sessions.close(id); }
+      else {
+        this.sessions.reload(ids).catch((err) =>
+          console.error("reading MCP sessions another replica changed failed:", err)
+        );
+      }
     });
+    this.#unsubscribe = store.changes.subscribe(({ gatewayIds }) => this.#dropped(gatewayIds));
     // A revoked credential ends its sessions now, open streams and sockets included.
     this.#unsubscribeRevoked = store.changes.onRevoked((id) => this.sessions.closePrincipal(id));
+    // Changes may have been missed: whatever this replica serves is looked at again.
+    this.#unsubscribeResync = store.changes.onResync(() => {
+      this.#dropped([
+        ...new Set([...this.sessions.gatewayIds(), ...this.catalog.listenedGateways()]),
+      ]);
+      this.sessions.recheck().catch((err) =>
+        console.error("checking MCP sessions after a lost link to the replicas failed:", err)
+      );
+    });
+  }
+
+  /** Drops the lookups at once (in the commit) and tells sessions of `gatewayIds`, in turn. */
+  #dropped(gatewayIds: string[]): void {
+    this.#gateways.clear();
+    this.#generation++;
+    // Telling sessions takes the store, so it waits for the changes before it.
+    this.#changes = this.#changes.then(() => this.#changed(gatewayIds)).catch((err) =>
+      console.error("telling MCP sessions of a change failed:", err)
+    );
   }
 
   /**
@@ -153,6 +179,8 @@ export class McpService {
     this.#disposed = true;
     this.#unsubscribe();
     this.#unsubscribeRevoked();
+    this.#unsubscribeResync();
+    this.#unsubscribeSessions();
     this.limits.dispose();
     this.sessions.dispose();
     this.parked.close();

@@ -5,6 +5,8 @@
  *
  * @module
  */
+import type { McpSessions, StoredSession } from "../store/mcp_sessions.ts";
+import { StoreUnavailable } from "../store/sql.ts";
 import type { TransportName } from "../telemetry/requests.ts";
 import type { LogLevel } from "../tools/executor.ts";
 import { ClientRequests } from "./client_requests.ts";
@@ -29,8 +31,7 @@ export class Session {
   protocolVersion: string;
   /** True once `notifications/initialized` arrived. */
   initialized = false;
-  /** Messages below this level are not sent; undefined sends none (stateless requests). */
-  logLevel: LogLevel | undefined;
+  #logLevel: LogLevel | undefined;
   /** Capabilities the client declared. */
   clientCapabilities: Record<string, unknown> = {};
   /** What the client said it is. */
@@ -43,8 +44,14 @@ export class Session {
   outbound: Outbound | undefined;
   /** Last time a message arrived or a call finished (ms since epoch). */
   lastActive = Date.now();
+  /** When it started (ms since epoch). */
+  createdAt = this.lastActive;
   /** Set once the session ended; a closed session answers nothing. */
   closed = false;
+  /** When its last-seen time was last written to the store (ms since epoch). */
+  seenStored = 0;
+  /** Runs when state other replicas need changes (the log level). */
+  onStateChange: (() => void) | undefined;
   #onClose: (() => void)[] = [];
   #onRootsChanged: (() => void)[] = [];
 
@@ -60,7 +67,17 @@ export class Session {
     readonly transport: TransportName = "http",
   ) {
     this.protocolVersion = protocolVersion;
-    this.logLevel = logLevel;
+    this.#logLevel = logLevel;
+  }
+
+  /** Messages below this level are not sent; undefined sends none (stateless requests). */
+  get logLevel(): LogLevel | undefined {
+    return this.#logLevel;
+  }
+
+  set logLevel(level: LogLevel | undefined) {
+    this.#logLevel = level;
+    this.onStateChange?.();
   }
 
   /** Registers `fn` to run when the session closes. */
@@ -89,6 +106,36 @@ export class Session {
     this.#onRootsChanged = [];
     for (const fn of this.#onClose.splice(0)) fn();
   }
+}
+
+/**
+ * The longest a session's last-seen time waits before it is written to the
+ * store (shared sessions only): idle expiry across replicas is this late at most.
+ */
+const SEEN_WRITE_MS = 120_000;
+
+/** `s` as the store keeps it, seen at `now`. */
+function storedOf(s: Session, now: number): StoredSession {
+  const stored: StoredSession = {
+    id: s.id,
+    gatewayId: s.owner.gatewayId,
+    principalId: s.owner.principalId,
+    transport: s.transport,
+    protocolVersion: s.protocolVersion,
+    clientCapabilities: s.clientCapabilities,
+    createdAt: new Date(s.createdAt).toISOString(),
+    lastSeenAt: new Date(now).toISOString(),
+  };
+  if (s.clientInfo !== undefined) stored.clientInfo = s.clientInfo;
+  if (s.logLevel !== undefined) stored.logLevel = s.logLevel;
+  return stored;
+}
+
+/** Logs a background write of shared sessions that failed, unless the store is merely down. */
+function reportFailure(what: string): (err: unknown) => void {
+  return (err) => {
+    if (!(err instanceof StoreUnavailable)) console.error(`${what} failed:`, err);
+  };
 }
 
 /** Limits of the session registry. */
@@ -141,6 +188,12 @@ function evictable(set: Iterable<Session>): Session | undefined {
  * All open sessions, bounded per gateway and per credential and expired when
  * idle. A full registry only ever gives up a session of the credential asking
  * for a new one, never another caller's: one credential cannot evict others.
+ *
+ * With `shared` (replicas on one PostgreSQL database) Streamable HTTP
+ * sessions are also kept in the store once started: a replica that does not
+ * hold one loads it on its first request there, ending one deletes it
+ * everywhere, last-seen times are written in the background at most every
+ * two minutes, and idle ones expire across replicas. Limits stay per replica.
  */
 export class SessionRegistry {
   #byId = new Map<string, Session>();
@@ -149,9 +202,14 @@ export class SessionRegistry {
   // Kept as sessions open and close, so the metrics read them without walking every session.
   #byTransport: Record<TransportName, number> = { http: 0, sse: 0, ws: 0 };
   #timer: ReturnType<typeof setInterval>;
+  readonly #shared: McpSessions | undefined;
+  /** Loads from the store under way, by id, so concurrent first requests load once. */
+  #loading = new Map<string, Promise<StoredSession | undefined>>();
+  #lastExpiry = 0;
 
-  /** Starts the idle sweep. */
-  constructor(readonly limits: SessionLimits) {
+  /** Starts the idle sweep; `shared` keeps Streamable HTTP sessions in the store too. */
+  constructor(readonly limits: SessionLimits, shared?: McpSessions) {
+    this.#shared = shared;
     const every = Math.max(50, Math.min(30_000, Math.floor(limits.idleTimeoutMs / 4)));
     this.#timer = setInterval(() => this.sweep(), every);
     Deno.unrefTimer(this.#timer);
@@ -189,15 +247,117 @@ export class SessionRegistry {
       this.close(victim.id);
     }
     const session = new Session(newSessionId(), owner, protocolVersion, logLevel, transport);
+    this.#add(session);
+    return session;
+  }
+
+  #add(session: Session): void {
     this.#byId.set(session.id, session);
-    this.#byTransport[transport]++;
-    let gw = this.#byGateway.get(owner.gatewayId);
-    if (!gw) this.#byGateway.set(owner.gatewayId, gw = new Set());
+    this.#byTransport[session.transport]++;
+    let gw = this.#byGateway.get(session.owner.gatewayId);
+    if (!gw) this.#byGateway.set(session.owner.gatewayId, gw = new Set());
     gw.add(session);
+    const pk = principalKey(session.owner);
     let mine = this.#byPrincipal.get(pk);
     if (!mine) this.#byPrincipal.set(pk, mine = new Set());
     mine.add(session);
+  }
+
+  /**
+   * Stores a Streamable HTTP session whose initialize succeeded, so that
+   * every replica can serve it (nothing to do without a shared store).
+   */
+  async publish(session: Session): Promise<void> {
+    if (!this.#shared || session.transport !== "http") return;
+    const now = Date.now();
+    await this.#shared.save(storedOf(session, now));
+    session.seenStored = now;
+    this.#watch(session);
+  }
+
+  /** Writes the state of `session` again whenever it changes. */
+  #watch(session: Session): void {
+    const shared = this.#shared!;
+    session.onStateChange = () => {
+      if (session.closed) return;
+      const now = Date.now();
+      session.seenStored = now;
+      shared.save(storedOf(session, now)).catch(reportFailure("storing an MCP session's state"));
+    };
+  }
+
+  /**
+   * The Streamable HTTP session `id`, if `owner` may use it: from memory, or
+   * (with a shared store) loaded from it on this replica's first request of
+   * a session another started. A promise only when it must be loaded.
+   */
+  find(id: string, owner: SessionOwner): Session | undefined | Promise<Session | undefined> {
+    if (this.#byId.has(id) || !this.#shared) return this.get(id, owner);
+    return this.#load(id, owner);
+  }
+
+  async #load(id: string, owner: SessionOwner): Promise<Session | undefined> {
+    let loading = this.#loading.get(id);
+    if (!loading) {
+      loading = this.#shared!.find(id).finally(() => this.#loading.delete(id));
+      this.#loading.set(id, loading);
+    }
+    const stored = await loading;
+    if (
+      !stored || stored.transport !== "http" || stored.gatewayId !== owner.gatewayId ||
+      stored.principalId !== owner.principalId
+    ) return undefined;
+    // Another request of the session may have loaded it meanwhile.
+    if (this.#byId.has(id)) return this.get(id, owner);
+    const session = new Session(
+      id,
+      owner,
+      stored.protocolVersion,
+      stored.logLevel as LogLevel | undefined,
+      "http",
+    );
+    session.clientCapabilities = stored.clientCapabilities;
+    session.clientInfo = stored.clientInfo;
+    session.initialized = true;
+    session.createdAt = Date.parse(stored.createdAt);
+    session.seenStored = Date.parse(stored.lastSeenAt);
+    this.#add(session);
+    this.#watch(session);
     return session;
+  }
+
+  /** Another replica changed the state of stored sessions `ids`: what is held here is re-read. */
+  async reload(ids: string[]): Promise<void> {
+    for (const id of ids) {
+      const held = this.#byId.get(id);
+      const stored = held && await this.#shared?.find(id);
+      if (!held || held.closed) continue;
+      if (!stored) this.close(id);
+      else {
+        // Set underneath the setter: the state came from the store and is not written back.
+        held.onStateChange = undefined;
+        held.logLevel = stored.logLevel as LogLevel | undefined;
+        this.#watch(held);
+      }
+    }
+  }
+
+  /** The link to other replicas was lost: sessions held here that ended meanwhile close. */
+  async recheck(): Promise<void> {
+    if (!this.#shared) return;
+    const held = [...this.#byId.values()].filter((s) => s.transport === "http").map((s) => s.id);
+    const stored = await this.#shared.existing(held);
+    for (const id of held) if (!stored.has(id)) this.close(id);
+  }
+
+  /**
+   * Ends session `id` here and, with a shared store, everywhere (its row is
+   * deleted and the other replicas close it); false when unknown here.
+   */
+  async end(id: string): Promise<boolean> {
+    const known = this.close(id);
+    if (known) await this.#shared?.delete(id);
+    return known;
   }
 
   /** Seconds until the first idle session of `set` expires (at least 1). */
@@ -233,6 +393,11 @@ export class SessionRegistry {
   /** The open sessions of `gatewayId`. */
   forGateway(gatewayId: string): Iterable<Session> {
     return this.#byGateway.get(gatewayId) ?? [];
+  }
+
+  /** The gateways that have open sessions. */
+  gatewayIds(): Iterable<string> {
+    return this.#byGateway.keys();
   }
 
   /** How many sessions are open. */
@@ -283,6 +448,37 @@ export class SessionRegistry {
       const busy = s.inflight.size > 0 || s.outbound !== undefined;
       if (!busy && now - s.lastActive > this.limits.idleTimeoutMs) this.close(s.id);
     }
+    if (this.#shared) this.#share(now);
+  }
+
+  /**
+   * Writes the last-seen times that are due, and deletes the stored sessions
+   * no replica saw for the idle timeout (once a minute at most).
+   */
+  #share(now: number): void {
+    const shared = this.#shared!;
+    const every = Math.min(SEEN_WRITE_MS, this.limits.idleTimeoutMs / 4);
+    const due: string[] = [];
+    for (const s of this.#byId.values()) {
+      const seen = s.outbound || s.inflight.size > 0 ? now : s.lastActive;
+      if (s.transport === "http" && seen - s.seenStored >= every) {
+        s.seenStored = seen;
+        due.push(s.id);
+      }
+    }
+    if (due.length > 0) {
+      shared.touch(due, new Date(now).toISOString()).catch(
+        reportFailure("storing when MCP sessions were last seen"),
+      );
+    }
+    if (now - this.#lastExpiry < Math.min(60_000, every)) return;
+    this.#lastExpiry = now;
+    // Another replica's write of a last-seen time may be `every` late.
+    const before = new Date(now - this.limits.idleTimeoutMs - every).toISOString();
+    shared.expire(before).then(
+      (ids) => ids.forEach((id) => this.close(id)),
+      reportFailure("expiring idle MCP sessions"),
+    );
   }
 
   /** Stops the sweep and closes every session. */

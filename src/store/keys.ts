@@ -155,7 +155,9 @@ export class GatewayKeys {
    */
   version = 0;
 
-  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {}
+  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {
+    changes.onStale("keys", () => this.version++);
+  }
 
   /** Stores a new key for `gatewayId`. */
   async create(
@@ -178,7 +180,7 @@ export class GatewayKeys {
       key.rateLimit?.requests ?? null,
       key.rateLimit?.windowSeconds ?? null,
     );
-    this.version++;
+    this.changes.stale("keys");
     return {
       id: row.id,
       gatewayId,
@@ -211,7 +213,7 @@ export class GatewayKeys {
     );
     if (res.changes === 0) return undefined;
     // Caches of keys (the authenticator's) hold the old limit: the version tells them.
-    this.version++;
+    this.changes.stale("keys");
     this.changes.emit([gatewayId]);
     return await this.get(gatewayId, id);
   }
@@ -249,7 +251,7 @@ export class GatewayKeys {
       gatewayId,
       id,
     );
-    this.version++;
+    this.changes.stale("keys");
     const key = await this.get(gatewayId, id);
     if (key) this.changes.revoked(key.id);
     return key;

@@ -524,6 +524,24 @@ const MIGRATIONS: readonly string[] = [
   DROP TABLE request_log_moving;
   DROP TABLE request_log;
   `,
+  // 14: MCP sessions of Streamable HTTP, kept in the store when replicas share a database (so
+  // any replica serves the next request of a session another started); unused on SQLite.
+  `
+  CREATE TABLE mcp_sessions (
+    id TEXT PRIMARY KEY,
+    gateway_id TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+    principal_id TEXT NOT NULL,
+    transport TEXT NOT NULL,
+    protocol_version TEXT NOT NULL,
+    client_capabilities TEXT NOT NULL,
+    client_info TEXT,
+    log_level TEXT,
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX mcp_sessions_last_seen ON mcp_sessions(last_seen_at);
+  CREATE INDEX mcp_sessions_gateway ON mcp_sessions(gateway_id);
+  `,
 ];
 
 /** The schema version this build expects. */

@@ -65,7 +65,10 @@ export class Orgs {
    */
   membersVersion = 0;
 
-  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {}
+  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {
+    changes.onStale("settings", () => this.settingsVersion++);
+    changes.onStale("members", () => this.membersVersion++);
+  }
 
   /** Creates an org and makes `ownerId` its owner, in one transaction. */
   async create(name: string, slug: string, ownerId: string): Promise<Org> {
@@ -95,7 +98,7 @@ export class Orgs {
       JSON.stringify(settings),
       orgId,
     );
-    this.settingsVersion++;
+    this.changes.stale("settings");
     return res.changes > 0;
   }
 
@@ -146,7 +149,7 @@ export class Orgs {
         role,
         now(),
       ));
-    this.membersVersion++;
+    this.changes.stale("members");
   }
 
   /** The members of `orgId`. */
@@ -195,7 +198,7 @@ export class Orgs {
         orgId,
         userId,
       );
-      this.membersVersion++;
+      this.changes.stale("members");
       // Sessions opened under the old role (by password) end; a new one gets the new role.
       this.changes.revoked(userPrincipalId(userId));
       return true;
@@ -214,7 +217,7 @@ export class Orgs {
       if (current === "owner") await this.#keepAnOwner(orgId, "userId");
       await this.db.run("DELETE FROM access_keys WHERE org_id = ? AND user_id = ?", orgId, userId);
       await this.db.run("DELETE FROM org_members WHERE org_id = ? AND user_id = ?", orgId, userId);
-      this.membersVersion++;
+      this.changes.stale("members");
       this.changes.revoked(userPrincipalId(userId));
       return true;
     });

@@ -460,6 +460,24 @@ const MIGRATIONS: readonly string[] = [
       UNION ALL SELECT id, 's:' || status FROM request_log) t ON t.id = l.id;
   DROP TABLE request_log;
   `,
+  // 14: MCP sessions of Streamable HTTP, so any replica serves the next request of a session
+  // another started.
+  `
+  CREATE TABLE mcp_sessions (
+    id ${T} PRIMARY KEY,
+    gateway_id ${T} NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+    principal_id ${T} NOT NULL,
+    transport ${T} NOT NULL,
+    protocol_version ${T} NOT NULL,
+    client_capabilities ${T} NOT NULL,
+    client_info ${T},
+    log_level ${T},
+    created_at ${T} NOT NULL,
+    last_seen_at ${T} NOT NULL
+  );
+  CREATE INDEX mcp_sessions_last_seen ON mcp_sessions(last_seen_at);
+  CREATE INDEX mcp_sessions_gateway ON mcp_sessions(gateway_id);
+  `,
 ];
 
 /** The schema version this build expects on PostgreSQL (always SQLite's too). */

@@ -99,6 +99,7 @@ export class UpstreamServers {
         ts,
         ts,
       ));
+    this.changes.serverChanged(id);
     return (await this.get(orgId, id))!;
   }
 
@@ -162,7 +163,9 @@ export class UpstreamServers {
         orgId,
         id,
       ));
-    return res.changes === 0 ? undefined : await this.get(orgId, id);
+    if (res.changes === 0) return undefined;
+    this.changes.serverChanged(id);
+    return await this.get(orgId, id);
   }
 
   /**
@@ -179,6 +182,7 @@ export class UpstreamServers {
       );
       if (res.changes === 0) return false;
       this.changes.emit(gateways);
+      this.changes.serverChanged(id);
       return true;
     });
   }

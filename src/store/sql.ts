@@ -72,6 +72,9 @@ export class UniqueViolation extends Error {
   }
 }
 
+/** The `Retry-After` of an answer refused because the database cannot be reached, in seconds. */
+export const STORE_RETRY_AFTER_SECONDS = 2;
+
 /**
  * The database cannot be reached: the server is down, refused or ended the
  * connection, or is shutting down. A transaction cut this way was rolled

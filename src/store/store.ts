@@ -13,6 +13,7 @@ import { Invitations } from "./invitations.ts";
 import { Gateways } from "./gateways.ts";
 import { AccessKeys, GatewayKeys } from "./keys.ts";
 import { OAuthStore } from "./oauth.ts";
+import { McpSessions } from "./mcp_sessions.ts";
 import { Orgs } from "./orgs.ts";
 import { RequestLog } from "./request_log.ts";
 import { Secrets } from "./secrets.ts";
@@ -21,6 +22,7 @@ import { UpstreamServers } from "./servers.ts";
 import type { SqlEngine } from "./sql.ts";
 import { PostgresEngine } from "./postgres_engine.ts";
 import { migratePostgres } from "./postgres_migrations.ts";
+import { linkReplicas } from "./replicas.ts";
 import { SqliteEngine } from "./sqlite_engine.ts";
 import { Tools } from "./tools.ts";
 import { Users } from "./users.ts";
@@ -56,6 +58,8 @@ export class Store {
   readonly audit: AuditLog;
   /** The request log and its per-gateway, per-tool rollup (written in batches, off the hot path). */
   readonly requestLog: RequestLog;
+  /** MCP sessions shared by replicas (used with PostgreSQL only). */
+  readonly mcpSessions: McpSessions;
 
   /** The repositories over `db`, whose schema is already current. */
   constructor(db: SqlEngine) {
@@ -77,6 +81,7 @@ export class Store {
     this.attachments = new Attachments(this.db, this.changes);
     this.audit = new AuditLog(this.db);
     this.requestLog = new RequestLog(this.db);
+    this.mcpSessions = new McpSessions(this.db, this.changes);
   }
 
   /**
@@ -101,8 +106,8 @@ export function openStore(path: string): Store {
 
 /**
  * The store where the settings put it: the PostgreSQL database at
- * `databaseUrl` when given (migrated before it is used), else the SQLite
- * file at `dbPath`.
+ * `databaseUrl` when given (migrated before it is used, its change feed
+ * linked to the other replicas'), else the SQLite file at `dbPath`.
  */
 export async function openConfiguredStore(
   where: { databaseUrl?: string; dbPath: string },
@@ -111,11 +116,13 @@ export async function openConfiguredStore(
   const engine = new PostgresEngine(where.databaseUrl);
   try {
     await migratePostgres(engine);
+    const store = new Store(engine);
+    await linkReplicas(store.changes, engine);
+    return store;
   } catch (err) {
     await engine.close();
     throw err;
   }
-  return new Store(engine);
 }
 
 /**

@@ -32,7 +32,9 @@ export class Users {
    */
   passwordsVersion = 0;
 
-  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {}
+  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {
+    changes.onStale("passwords", () => this.passwordsVersion++);
+  }
 
   /** Creates a user. Emails are stored lower-cased. */
   async create(email: string, name: string): Promise<User> {
@@ -65,7 +67,7 @@ export class Users {
    */
   async setPasswordHash(userId: string, hash: string): Promise<boolean> {
     const res = await this.db.run("UPDATE users SET password_hash = ? WHERE id = ?", hash, userId);
-    this.passwordsVersion++;
+    this.changes.stale("passwords");
     // Sessions signed in with the old password end now, not at their next request.
     this.changes.revoked(userPrincipalId(userId));
     return res.changes > 0;

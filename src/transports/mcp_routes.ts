@@ -17,7 +17,7 @@ import type { RequestRecord, TransportName } from "../telemetry/requests.ts";
 import { type McpCall, observationOf, type TransportLimits } from "./call.ts";
 import { ConnectionLimiter } from "./connection_limits.ts";
 import { checkOrigin, type OriginPolicy } from "./guards.ts";
-import { jsonResponse, rpcErrorResponse } from "./responses.ts";
+import { jsonResponse, orStoreUnavailable, rpcErrorResponse } from "./responses.ts";
 import { SseTransport } from "./sse_transport.ts";
 import { StreamableHttpTransport } from "./streamable_http.ts";
 import { WebSocketTransport } from "./websocket.ts";
@@ -87,93 +87,95 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
     return target ? await metadata(c.req.raw, target) : notFoundResponse();
   });
 
-  app.all("/mcp/*", async (c) => {
-    const req = c.req.raw;
-    const parts = splitPath(c.req.path);
-    if (!parts) return notFoundResponse();
-    if (parts.rest.endsWith(PRM_SUFFIX)) {
-      const target = await deps.service.resolve(
-        parts.org,
-        parts.rest.slice(0, -PRM_SUFFIX.length),
-      );
-      return target && req.method === "GET" ? await metadata(req, target) : notFoundResponse();
-    }
-    const refusal = checkOrigin(req, deps.policy);
-    if (refusal) return rpcErrorResponse(403, ErrorCode.InvalidRequest, refusal);
-    const origin = req.headers.get("origin");
-    const cors: Record<string, string> = origin
-      ? {
-        "access-control-allow-origin": origin,
-        "access-control-expose-headers": CORS_EXPOSE_HEADERS,
-        vary: "origin",
-      }
-      : {};
-    if (req.method === "OPTIONS") {
-      return new Response(null, {
-        status: 204,
-        headers: {
-          ...cors,
-          "access-control-allow-methods": "GET, POST, DELETE",
-          "access-control-allow-headers": CORS_ALLOW_HEADERS,
-          "access-control-max-age": "600",
-        },
-      });
-    }
-    // The last path segment may name a transport; endpoints never end with one.
-    const m = /^(.*)\/(sse|messages|ws)$/.exec(parts.rest);
-    const kind = (m ? m[2] : "http") as TransportKind;
-    const endpoint = m ? m[1] : parts.rest;
-    // From memory once looked up: no await then (every MCP request comes here).
-    const resolving = deps.service.resolve(parts.org, endpoint);
-    const target = resolving instanceof Promise ? await resolving : resolving;
-    if (!target) return notFoundResponse();
-    const url = new URL(req.url);
-    const started = performance.now();
-    let address: string | undefined;
-    const auth = await deps.auth.authenticate(target.gateway, {
-      presented: presentedCredentials(req, url, kind),
-      headers: req.headers,
-      clientAddress: () => address ??= clientAddress(c, deps.trustedProxies),
-    });
-    if ("reason" in auth) {
-      const message = `Unauthorized: ${auth.reason}`;
-      if (deps.service.telemetry.active) {
-        deps.service.telemetry.record(
-          deniedRecord(req, target, transportOf(kind), started, message),
+  // Requests that need the database while it is unreachable get a JSON-RPC error, not a crash.
+  app.all("/mcp/*", (c) =>
+    orStoreUnavailable(async () => {
+      const req = c.req.raw;
+      const parts = splitPath(c.req.path);
+      if (!parts) return notFoundResponse();
+      if (parts.rest.endsWith(PRM_SUFFIX)) {
+        const target = await deps.service.resolve(
+          parts.org,
+          parts.rest.slice(0, -PRM_SUFFIX.length),
         );
+        return target && req.method === "GET" ? await metadata(req, target) : notFoundResponse();
       }
-      return rpcErrorResponse(401, ErrorCode.InvalidRequest, message, {
-        ...cors,
-        "www-authenticate": wwwAuthenticate(
-          metadataUrl(deps.baseUrl(req), target),
-          req,
-          await deps.auth.acceptsBasic(target.gateway) ? target.gateway.name : undefined,
-        ),
+      const refusal = checkOrigin(req, deps.policy);
+      if (refusal) return rpcErrorResponse(403, ErrorCode.InvalidRequest, refusal);
+      const origin = req.headers.get("origin");
+      const cors: Record<string, string> = origin
+        ? {
+          "access-control-allow-origin": origin,
+          "access-control-expose-headers": CORS_EXPOSE_HEADERS,
+          vary: "origin",
+        }
+        : {};
+      if (req.method === "OPTIONS") {
+        return new Response(null, {
+          status: 204,
+          headers: {
+            ...cors,
+            "access-control-allow-methods": "GET, POST, DELETE",
+            "access-control-allow-headers": CORS_ALLOW_HEADERS,
+            "access-control-max-age": "600",
+          },
+        });
+      }
+      // The last path segment may name a transport; endpoints never end with one.
+      const m = /^(.*)\/(sse|messages|ws)$/.exec(parts.rest);
+      const kind = (m ? m[2] : "http") as TransportKind;
+      const endpoint = m ? m[1] : parts.rest;
+      // From memory once looked up: no await then (every MCP request comes here).
+      const resolving = deps.service.resolve(parts.org, endpoint);
+      const target = resolving instanceof Promise ? await resolving : resolving;
+      if (!target) return notFoundResponse();
+      const url = new URL(req.url);
+      const started = performance.now();
+      let address: string | undefined;
+      const auth = await deps.auth.authenticate(target.gateway, {
+        presented: presentedCredentials(req, url, kind),
+        headers: req.headers,
+        clientAddress: () => address ??= clientAddress(c, deps.trustedProxies),
       });
-    }
-    const transport = transportOf(kind);
-    // Without a credential, the client's address is who a request is (for limits and records).
-    const anonymous = auth.method === "none"
-      ? address ??= clientAddress(c, deps.trustedProxies)
-      : undefined;
-    const call: McpCall = {
-      req,
-      service: deps.service,
-      target,
-      principal: auth,
-      limits: deps.limits,
-      observe: observationOf(req, target, auth, transport, anonymous),
-      limitKey: anonymous === undefined ? auth.id : `address:${anonymous}`,
-    };
-    if (kind === "ws") return ws.upgrade(call);
-    const res = kind === "sse"
-      ? sse.open(call, `/mcp/${parts.org}${endpoint}/messages`)
-      : kind === "messages"
-      ? await sse.post(call)
-      : await http.handle(call);
-    for (const [k, v] of Object.entries(cors)) res.headers.set(k, v);
-    return res;
-  });
+      if ("reason" in auth) {
+        const message = `Unauthorized: ${auth.reason}`;
+        if (deps.service.telemetry.active) {
+          deps.service.telemetry.record(
+            deniedRecord(req, target, transportOf(kind), started, message),
+          );
+        }
+        return rpcErrorResponse(401, ErrorCode.InvalidRequest, message, {
+          ...cors,
+          "www-authenticate": wwwAuthenticate(
+            metadataUrl(deps.baseUrl(req), target),
+            req,
+            await deps.auth.acceptsBasic(target.gateway) ? target.gateway.name : undefined,
+          ),
+        });
+      }
+      const transport = transportOf(kind);
+      // Without a credential, the client's address is who a request is (for limits and records).
+      const anonymous = auth.method === "none"
+        ? address ??= clientAddress(c, deps.trustedProxies)
+        : undefined;
+      const call: McpCall = {
+        req,
+        service: deps.service,
+        target,
+        principal: auth,
+        limits: deps.limits,
+        observe: observationOf(req, target, auth, transport, anonymous),
+        limitKey: anonymous === undefined ? auth.id : `address:${anonymous}`,
+      };
+      if (kind === "ws") return ws.upgrade(call);
+      const res = kind === "sse"
+        ? sse.open(call, `/mcp/${parts.org}${endpoint}/messages`)
+        : kind === "messages"
+        ? await sse.post(call)
+        : await http.handle(call);
+      for (const [k, v] of Object.entries(cors)) res.headers.set(k, v);
+      return res;
+    }));
 }
 
 /**

@@ -136,7 +136,8 @@ export class StreamableHttpTransport {
       }
       created = true;
     } else if (sessionId !== null) {
-      const found = call.service.sessions.get(sessionId, ownerOf(call));
+      const finding = call.service.sessions.find(sessionId, ownerOf(call));
+      const found = finding instanceof Promise ? await finding : finding;
       if (!found) return sessionNotFound();
       session = found;
     } else {
@@ -159,6 +160,13 @@ export class StreamableHttpTransport {
     );
     if (created) {
       if (started && res.status === 200 && !session.closed) {
+        // Stored before the client hears of it: its next request may reach another replica.
+        try {
+          await call.service.sessions.publish(session);
+        } catch (err) {
+          call.service.sessions.close(session.id);
+          throw err;
+        }
         res.headers.set("mcp-session-id", session.id);
         for (const [k, v] of Object.entries(EXPOSE)) res.headers.set(k, v);
       } else {
@@ -322,7 +330,7 @@ export class StreamableHttpTransport {
       : jsonResponse(out.responses);
   }
 
-  #sessionFor(call: McpCall): Session | Response {
+  async #sessionFor(call: McpCall): Promise<Session | Response> {
     // GET and DELETE check the version header like POST does; 2026-07-28 has neither.
     const version = call.req.headers.get("mcp-protocol-version");
     if (version === STATELESS_VERSION) {
@@ -348,10 +356,10 @@ export class StreamableHttpTransport {
         "Bad Request: Mcp-Session-Id header is required",
       );
     }
-    return call.service.sessions.get(id, ownerOf(call)) ?? sessionNotFound();
+    return await call.service.sessions.find(id, ownerOf(call)) ?? sessionNotFound();
   }
 
-  #get(call: McpCall): Response {
+  async #get(call: McpCall): Promise<Response> {
     const accepts = parseAccept(call.req.headers.get("accept"));
     if (!accepts.sse && !accepts.any) {
       return rpcErrorResponse(
@@ -360,7 +368,7 @@ export class StreamableHttpTransport {
         "Not Acceptable: the client must accept text/event-stream",
       );
     }
-    const session = this.#sessionFor(call);
+    const session = await this.#sessionFor(call);
     if (session instanceof Response) return session;
     const lastEventId = call.req.headers.get("last-event-id");
     if (lastEventId !== null && isPostEventId(lastEventId)) {
@@ -416,10 +424,10 @@ export class StreamableHttpTransport {
     return new Response(stream.readable, { status: 200, headers: { ...SSE_HEADERS, ...EXPOSE } });
   }
 
-  #delete(call: McpCall): Response {
-    const session = this.#sessionFor(call);
+  async #delete(call: McpCall): Promise<Response> {
+    const session = await this.#sessionFor(call);
     if (session instanceof Response) return session;
-    call.service.sessions.close(session.id);
+    await call.service.sessions.end(session.id);
     return new Response(null, { status: 200 });
   }
 }

@@ -280,6 +280,11 @@ export class Supervisor {
     return { lines: link.logs.lines().map((l) => link.redact(l)), dropped: link.logs.dropped };
   }
 
+  /** The ids of the servers the supervisor knows. */
+  serverIds(): string[] {
+    return [...this.#links.keys()];
+  }
+
   /** The settings server `id` runs with, while the supervisor knows it. */
   server(id: string): UpstreamServer | undefined {
     return this.#links.get(id)?.server;

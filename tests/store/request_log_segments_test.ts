@@ -161,9 +161,10 @@ Deno.test("retention trims the oldest records without renumbering the rest", () 
 Deno.test("a database from before segments keeps its log rows", async () => {
   await withSqliteStore(async (store, path) => {
     await store.close();
-    // Back to schema 12: its request_log table, two rows, and the version.
+    // Back to schema 12: its request_log table, two rows, and the version (no later tables).
     const raw = new DatabaseSync(path);
-    raw.exec(`DROP TABLE request_log_terms; DROP TABLE request_log_segments;
+    raw.exec(
+      `DROP TABLE mcp_sessions; DROP TABLE request_log_terms; DROP TABLE request_log_segments;
       CREATE TABLE request_log (id INTEGER PRIMARY KEY, at INTEGER NOT NULL,
         org_id TEXT NOT NULL, gateway_id TEXT NOT NULL, transport TEXT NOT NULL,
         protocol_version TEXT, method TEXT NOT NULL, name TEXT, caller_id TEXT NOT NULL,
@@ -179,7 +180,8 @@ Deno.test("a database from before segments keeps its log rows", async () => {
         (2, ${T0 + 5}, 'org-a', 'gw-1', 'sse', NULL, 'ping', NULL, '203.0.113.9', 'none', NULL,
          NULL, NULL, '203.0.113.9', NULL, 'rate_limited', -32029, 'caller', 0.1, 5, 0, NULL,
          NULL, NULL, NULL);
-      PRAGMA user_version = 12;`);
+      PRAGMA user_version = 12;`,
+    );
     raw.close();
     const again = openStore(path);
     try {
