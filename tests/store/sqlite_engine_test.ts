@@ -9,6 +9,13 @@ import assert from "node:assert/strict";
 import { ConflictError, uniqueOr } from "../../src/store/errors.ts";
 import { UniqueViolation } from "../../src/store/sql.ts";
 import { SqliteEngine } from "../../src/store/sqlite_engine.ts";
+import { engineContract } from "./engine_contract.ts";
+
+// The contract PostgreSQL's engine passes, unchanged, on a fresh migrated file each.
+engineContract("sqlite", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gatehouse-contract-" });
+  return new SqliteEngine(`${dir}/gatehouse.db`);
+});
 
 /** Runs `fn` on an engine over a fresh database file with a table `t (k TEXT PRIMARY KEY)`. */
 async function withEngine(fn: (db: SqliteEngine) => Promise<void>): Promise<void> {
