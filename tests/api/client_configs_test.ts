@@ -258,6 +258,11 @@ async function runClaudeDesktopConfig(
     // mcp-remote keeps its state here; a fresh folder per test keeps runs apart.
     MCP_REMOTE_CONFIG_DIR: `${home}/.mcp-auth`,
   };
+  // npm's cache stays the machine's, as a user's own would: under the fresh HOME npx fetched
+  // mcp-remote and its dependencies anew on every start, 30 s each on a busy machine.
+  const cache = Deno.env.get("npm_config_cache") ??
+    (Deno.env.get("HOME") ? `${Deno.env.get("HOME")}/.npm` : undefined);
+  if (cache) env.npm_config_cache = cache;
   for (const [name, value] of Object.entries(server.env ?? {})) {
     env[name] = String(value).replace(KEY_PLACEHOLDER, key);
   }
