@@ -31,7 +31,7 @@ import {
   SPANS,
 } from "./log_segments.ts";
 import { checkRequest, type Page, type PageRequest } from "./paging.ts";
-import type { EngineKind, Row, SqlEngine } from "./sql.ts";
+import type { EngineKind, Row, SqlEngine, SqlValue } from "./sql.ts";
 
 /**
  * How long minute rows are kept, in ms: ranges starting earlier start on
@@ -127,8 +127,6 @@ const SUM_STATS = `SELECT name, SUM(calls) AS calls, SUM(errors) AS errors,
     SELECT * FROM request_stats WHERE gateway_id = ? AND span = ${MINUTE} AND start >= ?
       AND start < ?)
   GROUP BY name`;
-
-type Value = string | number | null;
 
 /** Segments a page reads per query, newest first, until the page is full. */
 const SEGMENTS_PER_READ = 8;
@@ -243,7 +241,7 @@ export class RequestLog {
       before = [at, id];
     }
     const where = ["org_id = ?"];
-    const args: Value[] = [orgId];
+    const args: SqlValue[] = [orgId];
     for (const alternatives of termsOf(filter)) {
       where.push(
         `id IN (SELECT segment_id FROM request_log_terms WHERE term IN (${
