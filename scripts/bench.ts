@@ -1480,10 +1480,15 @@ const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
 const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
 const pct = (a: number, b: number) =>
   Number.isFinite(a / b) && b > 0 ? `${Math.round((a / b) * 100)}%` : "–";
-/** The requests/s lost going from `off` to `on` (negative: none lost, within noise). */
-const cost = (on: number, off: number) =>
-  Number.isFinite(on / off) && off > 0
-    ? `${Math.round((1 - on / off) * 100)}% (${int(off)}/s off)`
+/**
+ * The requests/s lost going from `off` to `on` (negative: none lost, within noise), with the
+ * server CPU time per request that the two spent.
+ */
+const cost = (on: Run, off: Run) =>
+  Number.isFinite(on.rps / off.rps) && off.rps > 0
+    ? `${Math.round((1 - on.rps / off.rps) * 100)}% (${int(off.rps)}/s off; ${
+      int(on.serverCpuUsPerRequest)
+    } vs ${int(off.serverCpuUsPerRequest)} µs)`
     : "–";
 const times = (a: number, b: number) =>
   Number.isFinite(a / b) && b > 0 ? `${(a / b).toFixed(1)}×` : "–";
@@ -1558,7 +1563,7 @@ function table(r: BenchReport): string {
       cell(k),
       c ? pct(g.rps, c.rps) : "–",
       k ? pct(g.rps, k.rps) : "–",
-      u ? cost(g.rps, u.rps) : "–",
+      u ? cost(g, u) : "–",
       errors(g, u, c, k),
     ]);
     if (p) {

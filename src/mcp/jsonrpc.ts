@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isObject } from "../util/json.ts";
+import { isObject, utf8Length } from "../util/json.ts";
 
 /** A request id: a string or an integer (never null). */
 export type RequestId = string | number;
@@ -168,8 +168,6 @@ const ENCODED = Symbol("encoded");
 /** The UTF-8 size of a preserialized result's text, measured once per result. */
 const RESULT_BYTES = Symbol("result bytes");
 
-const utf8 = new TextEncoder();
-
 /**
  * The UTF-8 size of `message`'s JSON text, for the request log. A result
  * with attached text is measured once (a cached list page is the same
@@ -183,15 +181,15 @@ export function messageBytes(message: JsonRpcResponse): number {
   if (typeof json === "string") {
     let bytes = result![RESULT_BYTES] as number | undefined;
     if (bytes === undefined) {
-      bytes = utf8.encode(json).byteLength;
+      bytes = utf8Length(json);
       Object.defineProperty(result, RESULT_BYTES, { value: bytes, enumerable: false });
     }
     // `{"jsonrpc":"2.0","id":` + id + `,"result":` + text + `}`.
-    return 33 + utf8.encode(JSON.stringify(message.id)).byteLength + bytes;
+    return 33 + utf8Length(JSON.stringify(message.id)) + bytes;
   }
   const text = JSON.stringify(message);
   Object.defineProperty(message, ENCODED, { value: text, enumerable: false });
-  return utf8.encode(text).byteLength;
+  return utf8Length(text);
 }
 
 /** The JSON text of a message, reusing a result's attached text when there is one. */

@@ -28,6 +28,8 @@ import {
   type LogBatch,
   type LoggedRequest,
   MINUTE,
+  type PackedRecords,
+  packOf,
   SPANS,
 } from "./log_segments.ts";
 import { checkRequest, type Page, type PageRequest } from "./paging.ts";
@@ -174,7 +176,12 @@ export class RequestLog {
 
   /** Writes `records` and their rollup in one transaction (see {@link write}). */
   async insert(records: readonly RequestRecord[]): Promise<void> {
-    if (records.length > 0) await this.write(batchOf(records));
+    if (records.length > 0) await this.write(batchOf(packOf(records)));
+  }
+
+  /** Writes packed records and their rollup in one transaction (see {@link write}). */
+  async writePacked(packed: PackedRecords): Promise<void> {
+    if (packed.count > 0) await this.write(batchOf(packed));
   }
 
   /**

@@ -82,7 +82,24 @@ export function canonicalJson(value: unknown): string {
 
 const encoder = new TextEncoder();
 
+/** Up to this many UTF-16 units a count in JS beats encoding (which allocates the bytes). */
+const COUNTED = 256;
+
 /** The length of `text` in UTF-8, the bytes it takes on the wire (JSON sizes are counted so). */
 export function utf8Length(text: string): number {
-  return encoder.encode(text).byteLength;
+  if (text.length > COUNTED) return encoder.encode(text).byteLength;
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) {
+      bytes += 1;
+      continue;
+    }
+    bytes += 2;
+    // A surrogate pair is one code point of 4 bytes; a lone surrogate becomes U+FFFD, 3 bytes.
+    const low = text.charCodeAt(i + 1);
+    if (c >= 0xd800 && c <= 0xdbff && low >= 0xdc00 && low <= 0xdfff) i++;
+  }
+  return bytes;
 }
