@@ -26,9 +26,10 @@ export interface BatchWriter {
 /**
  * A worker thread that writes batches into the database file at `dbPath`.
  * A Web Worker keeps the process alive while it runs, so it starts with the
- * first batch and ends after `idleMs` without one (a process that stops
- * writing can then exit; a server writes at least every second while it is
- * being used).
+ * first batch and ends after `idleMs` without one, so a process that stops
+ * writing can exit. Starting one and writing its first batch takes about
+ * 50 ms of CPU time (loading its modules), so the wait is long enough that
+ * a gateway called now and then does not start one per batch.
  */
 export class RequestLogThread implements BatchWriter {
   readonly #dbPath: string;
@@ -41,7 +42,7 @@ export class RequestLogThread implements BatchWriter {
   #ending: Promise<void> = Promise.resolve();
 
   /** A writer into `dbPath`; no thread starts until the first batch. */
-  constructor(dbPath: string, idleMs = 10_000) {
+  constructor(dbPath: string, idleMs = 60_000) {
     this.#dbPath = dbPath;
     this.#idleMs = idleMs;
   }
