@@ -59,6 +59,14 @@ export class Vault implements SecretResolver {
   readonly #cipher: SecretCipher;
   readonly #tokens: TokenCache;
   readonly #check: DestinationCheck;
+  /**
+   * Secrets as read and decrypted, by org and name: a tool call that uses
+   * one reads no row and decrypts nothing. Emptied whenever a secret is
+   * written, here or on another replica, or notices may have been missed.
+   */
+  readonly #opened = new Map<string, { record: SecretRecord; value: SecretValue }>();
+  /** Counts the emptyings, so a read that began before one is not cached after it. */
+  #generation = 0;
 
   /** A vault over `store`, sealing with `cipher`. */
   constructor(store: Store, cipher: SecretCipher, options: VaultOptions) {
@@ -66,6 +74,12 @@ export class Vault implements SecretResolver {
     this.#cipher = cipher;
     this.#tokens = options.tokens;
     this.#check = options.check;
+    const forget = () => {
+      this.#generation++;
+      this.#opened.clear();
+    };
+    store.changes.onStale("secrets", forget);
+    store.changes.onResync(forget);
   }
 
   /**
@@ -147,6 +161,10 @@ export class Vault implements SecretResolver {
     orgId: string,
     name: string,
   ): Promise<{ record: SecretRecord; value: SecretValue } | undefined> {
+    const key = `${orgId}\n${name}`;
+    const cached = this.#opened.get(key);
+    if (cached) return cached;
+    const generation = this.#generation;
     const record = await this.#store.secrets.byName(orgId, name);
     if (!record) return undefined;
     let text: string;
@@ -162,7 +180,9 @@ export class Vault implements SecretResolver {
       }
       throw err;
     }
-    return { record, value: JSON.parse(text) as SecretValue };
+    const opened = { record, value: JSON.parse(text) as SecretValue };
+    if (generation === this.#generation) this.#opened.set(key, opened);
+    return opened;
   }
 
   /** The token of an OAuth2 secret, fetched or cached. */

@@ -27,9 +27,10 @@ export function userPrincipalId(userId: string): string {
 
 /**
  * Cached state that belongs to no one gateway, kept fresh by counters the
- * repositories hold: gateway keys, org settings, memberships, passwords.
+ * repositories hold: gateway keys, org settings, memberships, passwords,
+ * and the vault's decrypted secrets.
  */
-export type StaleTopic = "keys" | "settings" | "members" | "passwords";
+export type StaleTopic = "keys" | "settings" | "members" | "passwords" | "secrets";
 
 /** One notice as it travels between replicas. */
 export type Notice =
@@ -143,11 +144,14 @@ export class ChangeFeed {
   /**
    * Announces that the state of `topic` changed. Its listeners run at once,
    * before the writer's caller hears of the write, so a lookup that began
-   * before it is never cached after it.
+   * before it is never cached after it; and again at commit, since a lookup
+   * that began in between may have read what was there before (PostgreSQL
+   * reads the last commit while a transaction writes).
    */
   stale(topic: StaleTopic): void {
     this.#relay({ kind: "stale", topic });
     this.#staleHere(topic);
+    this.#defer(() => this.#staleHere(topic));
   }
 
   /** Tells the other replicas that upstream server `serverId` was created, changed or deleted. */

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { ChangeFeed } from "./changes.ts";
 import { uniqueOr } from "./errors.ts";
 import type { Row, SqlEngine } from "./sql.ts";
 import { now } from "./util.ts";
@@ -59,9 +60,9 @@ const DUPLICATE_NAME = "a secret with this name already exists in the organizati
 // Listing never reads the ciphertext columns: what is not read cannot leak.
 const INFO_COLUMNS = "id, org_id, name, type, description, created_at, updated_at";
 
-/** Reads and writes `secrets` and the vault's key check. */
+/** Reads and writes `secrets` and the vault's key check; every write announces `secrets` stale. */
 export class Secrets {
-  constructor(private readonly db: SqlEngine) {}
+  constructor(private readonly db: SqlEngine, private readonly changes: ChangeFeed) {}
 
   /** Stores a new secret with id `id`; a duplicate name in the org is a conflict. */
   async create(orgId: string, id: string, input: SecretWrite): Promise<SecretInfo> {
@@ -80,6 +81,7 @@ export class Secrets {
         ts,
         ts,
       ));
+    this.changes.stale("secrets");
     return (await this.get(orgId, id))!;
   }
 
@@ -123,7 +125,9 @@ export class Secrets {
         orgId,
         id,
       ));
-    return res.changes === 0 ? undefined : await this.get(orgId, id);
+    if (res.changes === 0) return undefined;
+    this.changes.stale("secrets");
+    return await this.get(orgId, id);
   }
 
   /** Changes only name and description (the ciphertext stays); undefined when not found. */
@@ -142,13 +146,17 @@ export class Secrets {
         orgId,
         id,
       ));
-    return res.changes === 0 ? undefined : await this.get(orgId, id);
+    if (res.changes === 0) return undefined;
+    this.changes.stale("secrets");
+    return await this.get(orgId, id);
   }
 
   /** Deletes a secret; false when not found. */
   async delete(orgId: string, id: string): Promise<boolean> {
     const res = await this.db.run("DELETE FROM secrets WHERE org_id = ? AND id = ?", orgId, id);
-    return res.changes > 0;
+    if (res.changes === 0) return false;
+    this.changes.stale("secrets");
+    return true;
   }
 
   /** How many secrets are stored, across all orgs. */

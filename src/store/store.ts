@@ -73,7 +73,7 @@ export class Store {
     this.tools = new Tools(this.db, this.changes);
     this.gatewayKeys = new GatewayKeys(this.db, this.changes);
     this.authMethods = new AuthMethods(this.db, this.changes);
-    this.secrets = new Secrets(this.db);
+    this.secrets = new Secrets(this.db, this.changes);
     this.apis = new Apis(this.db, this.changes);
     this.oauth = new OAuthStore(this.db, this.changes);
     this.servers = new UpstreamServers(this.db, this.changes);

@@ -1,0 +1,93 @@
+/**
+ * The invariants that keep the hot path fast, checked without timing
+ * anything: once a gateway has served its first requests, tools/list and
+ * tools/call (an `http` tool with a secret in its headers and an input
+ * schema, against a real upstream) run no SQL statement on the store; the
+ * request log's writes are the only ones, and they happen in batches, off
+ * the request. The decrypted secrets the vault keeps follow every write.
+ */
+import assert from "node:assert/strict";
+import { withServer } from "../api/fixtures.ts";
+import { addSecret, httpTool, toolGateway } from "../secrets/fixtures.ts";
+import { req } from "../helpers/mcp.ts";
+import type { TestServer } from "../helpers/server.ts";
+import { startUpstream } from "../tools/upstream.ts";
+
+/** Records every statement `s`'s store runs until the returned function is called. */
+function watchStatements(s: TestServer): () => string[] {
+  const db = s.store.db;
+  const seen: string[] = [];
+  const original = { get: db.get, all: db.all, run: db.run };
+  for (const name of ["get", "all", "run"] as const) {
+    const method = original[name] as (sql: string, ...args: unknown[]) => Promise<unknown>;
+    (db as unknown as Record<string, unknown>)[name] = (sql: string, ...args: unknown[]) => {
+      seen.push(sql.replace(/\s+/g, " ").trim());
+      return method.call(db, sql, ...args);
+    };
+  }
+  return () => {
+    Object.assign(db, original);
+    // The request log's batches are written through the store when it is in memory or
+    // PostgreSQL; with a database file its thread writes them on a connection of its own.
+    return seen.filter((sql) => !/request_log|request_stats/.test(sql));
+  };
+}
+
+Deno.test("tools/list and tools/call run no SQL once a gateway is warm", async () => {
+  const up = startUpstream({ "/users": () => Response.json([{ id: 1, name: "Ada" }]) });
+  try {
+    await withServer(async (s) => {
+      const secret = await addSecret(s, {
+        name: "UP_TOKEN",
+        type: "bearer_token",
+        value: "tok-hot-1",
+      });
+      const gw = await toolGateway(s, [
+        httpTool(
+          "get_users",
+          `${up.url}/users`,
+          { method: "GET", headers: { Authorization: "Bearer {{secrets.UP_TOKEN}}" } },
+          { page: { type: "integer", minimum: 1 } },
+        ),
+      ]);
+      // Warm: the first list and call may read the store and fill caches.
+      let id = 1000;
+      assert.equal((await gw.session.rpc(req(id++, "tools/list"))).status, 200);
+      assert.equal((await gw.call("get_users", { page: 1 })).isError, undefined);
+
+      const stop = watchStatements(s);
+      for (let i = 0; i < 10; i++) {
+        const list = await gw.session.rpc(req(id++, "tools/list"));
+        assert.equal(list.body.result.tools.length, 1, list.text);
+        const result = await gw.call("get_users", { page: i + 1 });
+        assert.equal(result.isError, undefined, JSON.stringify(result));
+      }
+      const statements = stop();
+      assert.deepEqual(statements, [], "statements run by 10 lists and 10 calls");
+      assert.equal(up.to("/users").length, 11);
+      assert.equal(up.to("/users")[10].headers.authorization, "Bearer tok-hot-1");
+
+      // What is cached follows every write: a rotated value is used on the next call, a renamed
+      // or deleted secret is missing at once.
+      const rotate = await s.api("PATCH", `/secrets/${secret.id}`, { value: "tok-hot-2" });
+      assert.equal(rotate.status, 200, JSON.stringify(rotate.body));
+      assert.equal((await gw.call("get_users")).isError, undefined);
+      assert.equal(up.to("/users")[11].headers.authorization, "Bearer tok-hot-2");
+      const rename = await s.api("PATCH", `/secrets/${secret.id}`, { name: "UP_TOKEN_OLD" });
+      assert.equal(rename.status, 200, JSON.stringify(rename.body));
+      const renamed = await gw.call("get_users");
+      assert.equal(renamed.isError, true);
+      assert.match(renamed.content[0].text, /secret 'UP_TOKEN' not configured/);
+      assert.equal(
+        (await s.api("PATCH", `/secrets/${secret.id}`, { name: "UP_TOKEN" })).status,
+        200,
+      );
+      assert.equal((await gw.call("get_users")).isError, undefined);
+      assert.equal((await s.api("DELETE", `/secrets/${secret.id}`)).status, 204);
+      assert.equal((await gw.call("get_users")).isError, true);
+      assert.equal(up.to("/users").length, 13);
+    });
+  } finally {
+    await up.close();
+  }
+});
