@@ -57,6 +57,10 @@ export interface Settings {
   idleConnections: number;
   /** Idle sessions, each after one federated call, opened for the federated memory figures. */
   federatedSessions: number;
+  /** Idle Streamable HTTP sessions held open for the scale figures. */
+  scaleSessions: number;
+  /** Connections of the wide latency row (the others use `connections`). */
+  wideConnections: number;
   /** Start-ups measured (the median is reported). */
   startupRuns: number;
   /** Tools and gateways in the start-up database. */
@@ -87,6 +91,8 @@ const KNOBS = {
   threads: ["BENCH_THREADS", "1"],
   "idle-connections": ["BENCH_IDLE_CONNECTIONS", "1000"],
   "federated-sessions": ["BENCH_FEDERATED_SESSIONS", "1000"],
+  "scale-sessions": ["BENCH_SCALE_SESSIONS", "10000"],
+  "wide-connections": ["BENCH_WIDE_CONNECTIONS", "256"],
   "startup-runs": ["BENCH_STARTUP_RUNS", "3"],
   "startup-tools": ["BENCH_STARTUP_TOOLS", "1000"],
   "startup-gateways": ["BENCH_STARTUP_GATEWAYS", "100"],
@@ -117,6 +123,8 @@ function loadSettings(args: string[]): Settings {
     threads: Math.round(num("threads", 1)),
     idleConnections: Math.round(num("idle-connections", 1)),
     federatedSessions: Math.round(num("federated-sessions", 1)),
+    scaleSessions: Math.round(num("scale-sessions", 1)),
+    wideConnections: Math.round(num("wide-connections", 1)),
     startupRuns: Math.round(num("startup-runs", 1)),
     startupTools: Math.round(num("startup-tools", 1)),
     startupGateways: Math.round(num("startup-gateways", 1)),
@@ -1327,6 +1335,81 @@ async function memory(
   return { gatehouse, ceiling, sdk };
 }
 
+// ---------------------------------------------------------------- scale
+
+/** Gatehouse among many idle sessions, and under many connections. */
+interface ScaleFigures {
+  /** Idle Streamable HTTP sessions (initialized, GET stream open) held open. */
+  sessions: number;
+  /** RSS growth per idle session, in bytes. */
+  perSessionBytes: number;
+  /** tools/list in a session of its own while the idle ones are held (the list-session load). */
+  listAmongIdle: Measured;
+  /** tools/list · stateless HTTP POST at `connections` connections, Gatehouse and the ceiling. */
+  wide: { connections: number; gatehouse: Measured; ceiling: Measured };
+}
+
+async function scale(
+  s: Settings,
+  ctx: { dataDir: string; upstream: string; key: string; tmp: string; useWrk: boolean },
+): Promise<ScaleFigures> {
+  const n = s.scaleSessions;
+  const gw = (url: string): GatewayTarget => ({ url, path: GATEWAY_PATH, key: ctx.key });
+  const refs = { ceiling: "", sdk: "", sdkStateful: "" };
+  const listSession = SCENARIOS.find((x) => x.id === "list-session")!;
+  const listHttp = SCENARIOS.find((x) => x.id === "list-http")!;
+  progress(`scale: ${int(n)} idle Streamable HTTP sessions, then tools/list among them...`);
+  // The default allows 5,000 sessions per key: all of these share the bench's one key.
+  const limits = {
+    GATEHOUSE_MAX_SESSIONS_PER_KEY: String(2 * n),
+    GATEHOUSE_MAX_SESSIONS_PER_GATEWAY: String(2 * n),
+  };
+  const gh = await startGatehouse(ctx.dataDir, { env: limits });
+  let listAmongIdle: Measured | undefined;
+  let perSessionBytes: number;
+  try {
+    const m = await holdAndMeasure(gh.child, "http-get", gh.url + GATEWAY_PATH, n, {
+      key: ctx.key,
+      init: true,
+    }, async () => {
+      const load = await loadFor(listSession, "gatehouse", gw(gh.url), refs);
+      await check("scale: tools/list among idle sessions", "tools/list", load);
+      listAmongIdle = await measure(load, s, ctx.useWrk, ctx.tmp, gh.child);
+    });
+    perSessionBytes = m.perConnection;
+  } finally {
+    await gh.child.stop();
+  }
+
+  const c = s.wideConnections;
+  progress(`scale: tools/list · stateless HTTP POST at ${c} connections...`);
+  const wideSettings = { ...s, connections: c };
+  const wideGh = await startGatehouse(ctx.dataDir);
+  const ceiling = await startScript("ceiling", "bench_ceiling.ts", ["--upstream", ctx.upstream]);
+  try {
+    const ghLoad = await loadFor(listHttp, "gatehouse", gw(wideGh.url), refs);
+    const cLoad = await loadFor(listHttp, "ceiling", gw(wideGh.url), {
+      ...refs,
+      ceiling: ceiling.url,
+    });
+    await check("scale: wide tools/list", "tools/list", ghLoad);
+    const [gatehouse, bare] = await measureInTurns(
+      [{ load: ghLoad, server: wideGh.child }, { load: cLoad, server: ceiling.child }],
+      wideSettings,
+      ctx.useWrk,
+      ctx.tmp,
+    );
+    return {
+      sessions: n,
+      perSessionBytes,
+      listAmongIdle: listAmongIdle!,
+      wide: { connections: c, gatehouse, ceiling: bare },
+    };
+  } finally {
+    await Promise.all([wideGh.child.stop(), ceiling.child.stop()]);
+  }
+}
+
 /** Gatehouse's RSS with idle sessions that have each made one federated call. */
 interface FederatedMemory {
   /** RSS right after start-up, the upstreams connected and one checked call, in bytes. */
@@ -1490,6 +1573,15 @@ const cost = (on: Run, off: Run) =>
       int(on.serverCpuUsPerRequest)
     } vs ${int(off.serverCpuUsPerRequest)} µs)`
     : "–";
+/** A throughput cell: requests/s · p50 / p99 latency · server CPU time per request. */
+const cellOf = (x: Measured) =>
+  `${int(x.rps)}/s · ${ms(x.p50Ms)} / ${ms(x.p99Ms)} ms · ${int(x.serverCpuUsPerRequest)} µs`;
+/** The failed requests of `xs`, added up. */
+const errorsOf = (...xs: (Measured | undefined)[]) =>
+  String(xs.reduce(
+    (n, x) => n + (x ? x.errors.socket + x.errors.status + x.errors.invalid : 0),
+    0,
+  ));
 const times = (a: number, b: number) =>
   Number.isFinite(a / b) && b > 0 ? `${(a / b).toFixed(1)}×` : "–";
 
@@ -1520,6 +1612,7 @@ export interface BenchReport {
     cpuVsSdk?: number;
   }[];
   memory?: Awaited<ReturnType<typeof memory>>;
+  scale?: ScaleFigures;
   federatedMemory?: Awaited<ReturnType<typeof federatedMemory>>;
   startup?: Startup;
   failures: string[];
@@ -1545,17 +1638,7 @@ function table(r: BenchReport): string {
     const k = of("sdk");
     const u = of("unobserved");
     const p = of("postgres");
-    const cell = (x?: Run) =>
-      x
-        ? `${int(x.rps)}/s · ${ms(x.p50Ms)} / ${ms(x.p99Ms)} ms · ${
-          int(x.serverCpuUsPerRequest)
-        } µs`
-        : "–";
-    const errors = (...xs: (Run | undefined)[]) =>
-      String(xs.reduce(
-        (n, x) => n + (x ? x.errors.socket + x.errors.status + x.errors.invalid : 0),
-        0,
-      ));
+    const cell = (x?: Run) => x ? cellOf(x) : "–";
     rows.push([
       sc.label,
       cell(g),
@@ -1564,7 +1647,7 @@ function table(r: BenchReport): string {
       c ? pct(g.rps, c.rps) : "–",
       k ? pct(g.rps, k.rps) : "–",
       u ? cost(g, u) : "–",
-      errors(g, u, c, k),
+      errorsOf(g, u, c, k),
     ]);
     if (p) {
       rows.push([
@@ -1575,7 +1658,7 @@ function table(r: BenchReport): string {
         c ? pct(p.rps, c.rps) : "–",
         k ? pct(p.rps, k.rps) : "–",
         "–",
-        errors(p),
+        errorsOf(p),
       ]);
     }
   }
@@ -1633,6 +1716,41 @@ function table(r: BenchReport): string {
         ]);
       }
     }
+  }
+  const sc = r.scale;
+  if (sc) {
+    rows.push([
+      `scale · per idle Streamable HTTP session + GET stream (${int(sc.sessions)} open)`,
+      kib(sc.perSessionBytes),
+      "–",
+      "–",
+      "–",
+      "–",
+      "–",
+      "–",
+    ]);
+    const among = sc.listAmongIdle;
+    rows.push([
+      `scale · tools/list · Streamable HTTP session among ${int(sc.sessions)} idle ones`,
+      cellOf(among),
+      "–",
+      "–",
+      "–",
+      "–",
+      "–",
+      errorsOf(among),
+    ]);
+    const w = sc.wide;
+    rows.push([
+      `scale · tools/list · stateless HTTP POST at ${int(w.connections)} connections`,
+      cellOf(w.gatehouse),
+      cellOf(w.ceiling),
+      "–",
+      pct(w.gatehouse.rps, w.ceiling.rps),
+      "–",
+      "–",
+      errorsOf(w.gatehouse, w.ceiling),
+    ]);
   }
   const st = r.startup;
   if (st) {
@@ -1739,7 +1857,7 @@ async function main(): Promise<number> {
         fed = await seedFederation(`${tmp}/federated`, { stateless, stateful });
       }
       const dataDir = `${tmp}/data`;
-      if (wantThroughput || wantSection("memory")) {
+      if (wantThroughput || wantSection("memory") || wantSection("scale")) {
         progress(`seeding a gateway with ${TOOL_COUNT} tools...`);
         const gh = await startGatehouse(dataDir);
         let key: string;
@@ -1764,6 +1882,7 @@ async function main(): Promise<number> {
           report.throughput = await timed("throughput", () => throughput(s, wanted, ctx));
         }
         if (wantSection("memory")) report.memory = await timed("memory", () => memory(s, ctx));
+        if (wantSection("scale")) report.scale = await timed("scale", () => scale(s, ctx));
       }
       if (fed && wantSection("federated-memory")) {
         const f = fed;
@@ -1801,16 +1920,25 @@ async function main(): Promise<number> {
       cpuVsSdk: k ? k.serverCpuUsPerRequest / g.serverCpuUsPerRequest : undefined,
     });
   }
-  for (const r of report.throughput) {
+  const scaled = report.scale;
+  const runs: [string, Measured][] = [
+    ...report.throughput.map((r): [string, Measured] => [`${r.scenario} against ${r.target}`, r]),
+    ...(scaled
+      ? [
+        ["scale: tools/list among idle sessions", scaled.listAmongIdle],
+        [`scale: tools/list at ${scaled.wide.connections} connections`, scaled.wide.gatehouse],
+        [`scale: the ceiling at ${scaled.wide.connections} connections`, scaled.wide.ceiling],
+      ] as [string, Measured][]
+      : []),
+  ];
+  for (const [label, r] of runs) {
     const e = r.errors;
     if (e.socket + e.status + e.invalid > 0) {
       report.failures.push(
-        `${r.scenario} against ${r.target}: ${e.socket} socket, ${e.status} non-2xx, ${e.invalid} wrong answers`,
+        `${label}: ${e.socket} socket, ${e.status} non-2xx, ${e.invalid} wrong answers`,
       );
     }
-    if (r.requests === 0) {
-      report.failures.push(`${r.scenario} against ${r.target}: no request completed`);
-    }
+    if (r.requests === 0) report.failures.push(`${label}: no request completed`);
   }
   report.ok = report.failures.length === 0;
   report.elapsedSeconds = Math.round((performance.now() - t0) / 100) / 10;
