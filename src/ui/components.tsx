@@ -268,6 +268,15 @@ export function When({ at }: { at: string | null | undefined }) {
   return <time datetime={at}>{at.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC")}</time>;
 }
 
+/**
+ * A duration in milliseconds as people read it: a tenth of a millisecond
+ * below 10 ms, whole milliseconds above; "–" when there is none.
+ */
+export function millis(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return "–";
+  return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
+}
+
 /** A status badge. */
 export function Badge({ tone, children }: { tone: "ok" | "bad" | "warn"; children: Child }) {
   return <span class={`badge ${tone}`}>{children}</span>;

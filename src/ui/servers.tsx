@@ -1,9 +1,9 @@
 /**
  * The upstream server pages (federation): the servers with their live
  * state, the form of `POST /servers`, and each server's page: its status,
- * the tools it lists and how many resources and prompts, its held changes
- * with a readable before-and-after and an approve button (admins), and the
- * stderr of a stdio server.
+ * the tools, resources, resource templates and prompts it lists (names and
+ * descriptions), its held changes with a readable before-and-after and an
+ * approve button (admins), and the stderr of a stdio server.
  *
  * @module
  */
@@ -183,6 +183,13 @@ function ServerForm({ ui, state }: { ui: UiRequest; state?: FormState }) {
   );
 }
 
+/** Longest description shown in a list; the rest is on the item's own page or in its server. */
+const BRIEF = 300;
+
+/** A description as a list shows it: whole up to {@link BRIEF} characters, else cut. */
+const brief = (text: unknown) =>
+  typeof text !== "string" ? "" : text.length <= BRIEF ? text : `${text.slice(0, BRIEF)}…`;
+
 /** A JSON value, readable in a diff cell. */
 const shown = (v: unknown) => v === null || v === undefined ? "(none)" : JSON.stringify(v, null, 2);
 
@@ -190,12 +197,14 @@ async function detailView(ui: UiRequest, id: string, notice?: string) {
   const res = await ui.api.get(`/servers/${id}`);
   if (!res.ok) return null;
   const s = res.body;
-  const [tools, changes, logs] = await Promise.all([
+  const [tools, items, changes, logs] = await Promise.all([
     ui.api.get(`/tools?serverId=${id}&limit=1000`),
+    ui.api.get(`/servers/${id}/items`),
     ui.api.get(`/servers/${id}/changes`),
     ui.api.get(`/servers/${id}/logs`),
   ]);
   const found: Json[] = tools.ok ? tools.body.tools : [];
+  const listed = items.ok ? items.body : { resources: [], resourceTemplates: [], prompts: [] };
   const held: Json[] = changes.ok ? changes.body.changes : [];
   const lines: string[] = logs.ok ? logs.body.lines : [];
   const mayTouch = ui.canWrite && (s.transport !== "stdio" || ui.isAdmin);
@@ -306,17 +315,78 @@ async function detailView(ui: UiRequest, id: string, notice?: string) {
       </section>
 
       <section class="panel" aria-labelledby="found">
-        <h2 id="found">Tools it lists</h2>
+        <h2 id="found">What it lists</h2>
+        <h3 id="found-tools">{`Tools (${found.length})`}</h3>
         {found.length === 0
-          ? <Empty>None yet.</Empty>
+          ? <Empty>No tools.</Empty>
           : (
             <Table head={["Tool", "Description"]} caption="Its tools">
               {found.map((t) => (
                 <tr>
                   <td>
                     <a href={`/ui/tools/${t.id}`}>{t.name}</a>
+                    {t.title ? <br /> : null}
+                    {t.title ? <span class="muted">{t.title}</span> : null}
                   </td>
-                  <td>{(t.description ?? "").slice(0, 160)}</td>
+                  <td>{brief(t.description)}</td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        <h3 id="found-resources">{`Resources (${listed.resources.length})`}</h3>
+        {listed.resources.length === 0
+          ? <Empty>No resources.</Empty>
+          : (
+            <Table head={["Resource", "URI", "Description"]} caption="Its resources">
+              {(listed.resources as Json[]).map((r) => (
+                <tr>
+                  <td>
+                    {r.title ?? r.name ?? ""}
+                    {r.mimeType ? <br /> : null}
+                    {r.mimeType ? <span class="muted">{r.mimeType}</span> : null}
+                  </td>
+                  <td>
+                    <code>{r.uri}</code>
+                  </td>
+                  <td>{brief(r.description)}</td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        {listed.resourceTemplates.length > 0
+          ? (
+            <>
+              <h3 id="found-templates">
+                {`Resource templates (${listed.resourceTemplates.length})`}
+              </h3>
+              <Table head={["Template", "URI template", "Description"]} caption="Its templates">
+                {(listed.resourceTemplates as Json[]).map((r) => (
+                  <tr>
+                    <td>{r.title ?? r.name ?? ""}</td>
+                    <td>
+                      <code>{r.uriTemplate}</code>
+                    </td>
+                    <td>{brief(r.description)}</td>
+                  </tr>
+                ))}
+              </Table>
+            </>
+          )
+          : null}
+        <h3 id="found-prompts">{`Prompts (${listed.prompts.length})`}</h3>
+        {listed.prompts.length === 0
+          ? <Empty>No prompts.</Empty>
+          : (
+            <Table head={["Prompt", "Arguments", "Description"]} caption="Its prompts">
+              {(listed.prompts as Json[]).map((p) => (
+                <tr>
+                  <td>{p.name}</td>
+                  <td>
+                    {(Array.isArray(p.arguments) ? p.arguments as Json[] : []).map((a) =>
+                      `${a.name}${a.required ? " (required)" : ""}`
+                    ).join(", ") || <span class="muted">none</span>}
+                  </td>
+                  <td>{brief(p.description)}</td>
                 </tr>
               ))}
             </Table>

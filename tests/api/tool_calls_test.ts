@@ -12,6 +12,7 @@ import {
   generateToken,
   hashToken,
 } from "../../src/auth/tokens.ts";
+import { echoTool, startEchoApi } from "../helpers/echo_api.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import {
   client,
@@ -24,38 +25,17 @@ import {
   separateOrg,
 } from "./fixtures.ts";
 
-/** A REST API on loopback that echoes what it was asked, counting calls. */
-function startEcho() {
-  const seen: string[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
-    const q = new URL(req.url).searchParams.get("q");
-    seen.push(q ?? "");
-    return Response.json({ echoed: q });
-  });
-  return { url: `http://127.0.0.1:${server.addr.port}`, seen, close: () => server.shutdown() };
-}
-
 /** A gateway serving one `echo` tool (2 calls a minute per caller) and no auth method. */
 async function setUp(s: TestServer, echoUrl: string) {
   const owner = client(s, s.adminKey);
-  const tool = await create(owner, "/tools", {
-    name: "echo",
-    description: "Echoes q.",
-    inputSchema: { type: "object", properties: { q: { type: "string" } }, required: ["q"] },
-    type: "http",
-    executionConfig: {
-      method: "GET",
-      url: `${echoUrl}/echo`,
-      queryParams: { q: "{{parameters.q}}" },
-    },
-  });
+  const tool = await create(owner, "/tools", echoTool(echoUrl));
   const gw = await create(owner, "/gateways", gatewayBody("/echo"));
   await create(owner, `/gateways/${gw.id}/tools`, { toolId: tool.id, rateLimit: 2 });
   return { owner, tool, gw };
 }
 
 Deno.test("a member calls a tool through a gateway as themselves: MCP's answer, its limits, a log row naming them", async () => {
-  const echo = startEcho();
+  const echo = startEchoApi();
   const s = await startTestServer();
   try {
     const { owner, tool, gw } = await setUp(s, echo.url);
@@ -136,7 +116,7 @@ Deno.test("a member calls a tool through a gateway as themselves: MCP's answer, 
 });
 
 Deno.test("a member's call is refused for a viewer, another org, a revoked or expired key, a bad body", async () => {
-  const echo = startEcho();
+  const echo = startEchoApi();
   const s = await startTestServer();
   try {
     const { owner, gw } = await setUp(s, echo.url);

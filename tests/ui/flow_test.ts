@@ -177,24 +177,35 @@ Deno.test("a new user sets up Gatehouse in the browser, from the first sign-in t
       await page.getByRole("row", { name: /getPetById/ }).getByRole("link", { name: "Try it" })
         .click();
       await check("try-it");
+      // One click as the signed-in owner: no key to paste.
       await page.getByLabel(/^petId/).fill("42");
-      await page.getByLabel(/^Credential/).fill(key);
-      await page.getByRole("button", { name: "Run" }).click();
+      await page.getByRole("button", { name: "Run as you" }).click();
       await page.getByText("The tool answered.").waitFor();
       const result = JSON.parse(await page.locator("#try-result").textContent() ?? "");
+      assert.equal(result.jsonrpc, "2.0");
       assert.deepEqual(JSON.parse(result.result.content[0].text), {
         id: 42,
         name: "Rex",
         status: "available",
       });
       assert.ok(petstore.calls.includes("GET /pet/42"), petstore.calls.join(", "));
-      assert.ok(!(await page.content()).includes(key), "the credential is not shown again");
       await check("try-it-result");
+      // The way an MCP client does it: with the gateway key, through the gateway's auth.
+      await page.getByText("Or run it with a credential of the gateway").click();
+      await page.getByLabel(/^petId/).fill("43");
+      await page.getByLabel(/^Credential/).fill(key);
+      await page.getByRole("button", { name: "Run with this credential" }).click();
+      await page.getByText("The tool answered.").waitFor();
+      assert.ok(petstore.calls.includes("GET /pet/43"), petstore.calls.join(", "));
+      assert.ok(!(await page.content()).includes(key), "the credential is not shown again");
       await page.getByRole("link", { name: "See the call in the activity log" }).click();
-      const row = page.getByRole("row", { name: /tools\/call getPetById/ });
-      await row.waitFor();
-      assert.match(await row.textContent() ?? "", /laptop/);
-      assert.match(await row.textContent() ?? "", /ok/);
+      const rows = page.getByRole("row", { name: /tools\/call getPetById/ });
+      await rows.first().waitFor();
+      const texts = await rows.allTextContents();
+      assert.equal(texts.length, 2, texts.join("\n"));
+      assert.match(texts[0], /laptop/);
+      assert.match(texts[1], /owner@localhost/);
+      assert.ok(texts.every((row) => /ok/.test(row)));
       await check("activity-log");
       await page.goto(`${s.url}/ui/activity`);
       assert.match(await page.textContent("main") ?? "", /getPetById/);

@@ -4,12 +4,21 @@
  * the server rewrites its tool, the change is held, and the server's page
  * shows it side by side (what is served, what is listed) with an approve
  * button that makes the gateway serve the new one. A member sees the held
- * change but no approve button.
+ * change but no approve button. A server with resources, templates and
+ * prompts has each listed by name and description.
  */
 import assert from "node:assert/strict";
 import { startTestServer } from "../helpers/server.ts";
 import { client, expectStatus, join, MEMBER_PASSWORD } from "../api/fixtures.ts";
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import {
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { startScriptedUpstream } from "../upstream/scripted_upstream.ts";
+import { sessionServer } from "../upstream/session_server.ts";
 import { expectAccessible, launch, shot, watchedPage } from "./browser.ts";
 
 const PASSWORD = "the owner's long password";
@@ -89,5 +98,106 @@ Deno.test("an upstream server added in the UI: status, what it lists, a held cha
     await browser.close();
     await s.close();
     await up.close();
+  }
+});
+
+/** An upstream that lists one tool, two resources, a template and two prompts. */
+function startLibrary() {
+  return sessionServer({
+    make: () => {
+      const server = new Server(
+        { name: "library", version: "2.0.0" },
+        { capabilities: { tools: {}, resources: {}, prompts: {} } },
+      );
+      server.setRequestHandler(ListToolsRequestSchema, () => ({
+        tools: [{ name: "search", description: "Finds books.", inputSchema: { type: "object" } }],
+      }));
+      server.setRequestHandler(ListResourcesRequestSchema, () => ({
+        resources: [
+          {
+            uri: "library://catalog",
+            name: "catalog",
+            description: "Every book on the shelves.",
+            mimeType: "application/json",
+          },
+          { uri: "library://hours", name: "hours", title: "Opening hours" },
+        ],
+      }));
+      server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
+        resourceTemplates: [{
+          uriTemplate: "library://books/{isbn}",
+          name: "book",
+          description: "One book by its ISBN.",
+        }],
+      }));
+      server.setRequestHandler(ListPromptsRequestSchema, () => ({
+        prompts: [
+          {
+            name: "recommend",
+            description: "Suggests a next book.",
+            arguments: [{ name: "liked", required: true }, { name: "genre" }],
+          },
+          { name: "greet", description: "Says hello." },
+        ],
+      }));
+      return server;
+    },
+  });
+}
+
+Deno.test("a server's page lists its tools, resources, templates and prompts by name and description", async () => {
+  const up = startLibrary();
+  const s = await startTestServer();
+  const browser = await launch();
+  try {
+    expectStatus(await s.api("PUT", "/me/password", { password: PASSWORD }), 204);
+    await join(s, client(s, s.adminKey), "default", "vic@example.com", "viewer");
+    const server = expectStatus(
+      await s.api("POST", "/servers", {
+        name: "library",
+        transport: "streamable-http",
+        url: up.url,
+      }),
+      201,
+    ).body;
+    const ready = expectStatus(await s.api("POST", `/servers/${server.id}/refresh`), 200).body;
+    assert.equal(ready.status.state, "ready", ready.status.lastError);
+
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const { page, problems } = await watchedPage(context);
+    await page.goto(`${s.url}/ui/sign-in?next=/ui/servers/${server.id}`);
+    await page.getByLabel("Email").fill("vic@example.com");
+    await page.getByLabel("Password").fill(MEMBER_PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`**/ui/servers/${server.id}`);
+    // Each row's cells, as the page shows them.
+    const rows = (region: string): Promise<string[]> =>
+      page.getByRole("region", { name: region }).locator("tbody tr").evaluateAll(
+        // deno-lint-ignore no-explicit-any
+        (trs: any[]) =>
+          trs.map((tr) =>
+            [...tr.cells].map((td) => td.innerText.replace(/\s+/g, " ").trim()).join(" | ")
+          ),
+      );
+    assert.deepEqual(await rows("Its tools"), ["search | Finds books."]);
+    assert.deepEqual(await rows("Its resources"), [
+      "catalog application/json | library://catalog | Every book on the shelves.",
+      "Opening hours | library://hours | ",
+    ]);
+    assert.deepEqual(await rows("Its templates"), [
+      "book | library://books/{isbn} | One book by its ISBN.",
+    ]);
+    assert.deepEqual(await rows("Its prompts"), [
+      "greet | none | Says hello.",
+      "recommend | liked (required), genre | Suggests a next book.",
+    ]);
+    await expectAccessible(page, "server with resources and prompts");
+    await shot(page, "server-items");
+    assert.deepEqual(problems, []);
+    await context.close();
+  } finally {
+    await browser.close();
+    await s.close();
+    await up.stop();
   }
 });

@@ -98,12 +98,14 @@ function schemaProblem(schema) {
 // JSON editors: data-json is "schema" (a tool's input schema) or "value" (any JSON).
 for (const area of document.querySelectorAll("textarea[data-json]")) {
   const out = document.getElementById(`${area.id}-live`);
-  const check = () => {
+  // On load a field the server refused stays marked (the server's reason is beside it) until
+  // it is edited; after that the live check says whether it is right.
+  const check = (loading) => {
     if (!out) return;
     const text = area.value.trim();
     if (text === "") {
       out.textContent = "";
-      area.removeAttribute("aria-invalid");
+      if (!loading) area.removeAttribute("aria-invalid");
       return;
     }
     let problem = "";
@@ -117,10 +119,10 @@ for (const area of document.querySelectorAll("textarea[data-json]")) {
     out.textContent = problem ? problem : fine;
     out.className = problem ? "error" : "hint";
     if (problem) area.setAttribute("aria-invalid", "true");
-    else area.removeAttribute("aria-invalid");
+    else if (!loading) area.removeAttribute("aria-invalid");
   };
-  area.addEventListener("input", check);
-  check();
+  area.addEventListener("input", () => check(false));
+  check(true);
 }
 
 // Import progress: data-poll is a URL answering the job as JSON; the page reloads when it ends.
