@@ -106,6 +106,54 @@ export function Field(
   );
 }
 
+/**
+ * The two fields of a rate limit named `name` (`<name>.requests`, and
+ * `<name>.windowSeconds` a minute by default) in a fieldset, filled from
+ * `limit` or the state, with the API's errors beside them.
+ */
+export function LimitFields(
+  { legend, name, form, state, limit, hint }: {
+    legend: string;
+    name: string;
+    form: string;
+    state?: FormState;
+    limit?: { requests: number; windowSeconds: number } | null;
+    hint?: string;
+  },
+) {
+  const v = (field: string, fallback: string) => valueOf(state, form, field, fallback);
+  const whole = state?.form === form && state.error?.field === name
+    ? state.error.message
+    : undefined;
+  const id = `${form}-${idOf(name)}`;
+  return (
+    <fieldset>
+      <legend>{legend}</legend>
+      {hint ? <p class="hint">{hint}</p> : null}
+      <div class="pair">
+        <Field
+          label="Requests (empty: no limit)"
+          name={`${name}.requests`}
+          id={`${id}-requests`}
+          type="number"
+          min="1"
+          value={v(`${name}.requests`, limit ? String(limit.requests) : "")}
+          error={errorOf(state, form, `${name}.requests`) ?? whole}
+        />
+        <Field
+          label="Per seconds"
+          name={`${name}.windowSeconds`}
+          id={`${id}-window`}
+          type="number"
+          min="1"
+          value={v(`${name}.windowSeconds`, String(limit?.windowSeconds ?? 60))}
+          error={errorOf(state, form, `${name}.windowSeconds`)}
+        />
+      </div>
+    </fieldset>
+  );
+}
+
 /** A labelled text area; `json` checks it as you type ("schema" or "value"). */
 export function TextArea(props: FieldProps & { json?: "schema" | "value"; rows?: number }) {
   const id = props.id ?? idOf(props.name);

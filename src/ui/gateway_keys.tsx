@@ -16,25 +16,15 @@ import {
   ErrorSummary,
   Field,
   type FormState,
+  LimitFields,
   PostButton,
   Table,
   valueOf,
   When,
 } from "./components.tsx";
 import type { UiRequest } from "./context.ts";
-import { numberField } from "./forms.ts";
 
 const SCOPES = ["tools:read", "tools:execute"];
-
-/**
- * The rate limit of a key form: `{requests, windowSeconds}`, or null when
- * no number of requests is given (the key then follows the gateway's limit).
- */
-export function keyRateLimit(f: FormData): Json {
-  const requests = numberField(f, "rateLimit.requests");
-  if (requests === undefined) return null;
-  return { requests, windowSeconds: numberField(f, "rateLimit.windowSeconds") ?? 60 };
-}
 
 /** A key's own limit as a phrase. */
 const limitText = (limit: Json) =>
@@ -177,21 +167,12 @@ export function KeysPanel(
                 value={v("expiresAt")}
                 error={e("expiresAt")}
               />
-              <Field
-                label="Own rate limit: requests (optional)"
-                name="rateLimit.requests"
-                id="new-key-requests"
-                type="number"
-                value={v("rateLimit.requests")}
-                error={e("rateLimit.requests") ?? e("rateLimit")}
-              />
-              <Field
-                label="per seconds"
-                name="rateLimit.windowSeconds"
-                id="new-key-window"
-                type="number"
-                value={v("rateLimit.windowSeconds", "60")}
-                error={e("rateLimit.windowSeconds")}
+              <LimitFields
+                legend="Own rate limit (optional)"
+                name="rateLimit"
+                form="key"
+                state={state}
+                hint="Replaces the gateway's limit for this key's requests."
               />
               <button type="submit">Create key</button>
             </form>

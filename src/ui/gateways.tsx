@@ -2,8 +2,8 @@
  * The gateway pages: the list with each gateway's state and requests, the
  * form of `POST /gateways`, and each gateway's page: its MCP URLs and the
  * client configurations the API builds (copy buttons, the right header),
- * its tools (enable switches, rate limits), attached servers, auth methods
- * (see `gateway_auth.tsx`) and keys (see `gateway_keys.tsx`; a new key is
+ * its tools (enable switches, rate limits), attached servers (see
+ * `gateway_servers.tsx`), auth methods (see `gateway_auth.tsx`) and keys (see `gateway_keys.tsx`; a new key is
  * shown once), and "try it" for each of its tools (see `try_it.tsx`).
  *
  * @module
@@ -22,6 +22,7 @@ import {
   ErrorSummary,
   Field,
   type FormState,
+  LimitFields,
   millis,
   Pager,
   PostButton,
@@ -31,9 +32,10 @@ import {
   valueOf,
 } from "./components.tsx";
 import type { UiDeps, UiEnv, UiRequest } from "./context.ts";
-import { done, numberField, optional, statusOf, text, timeField, valuesOf } from "./forms.ts";
+import { done, numberField, rateLimitField, statusOf, text, timeField, valuesOf } from "./forms.ts";
 import { authMethodBody, AuthPanel } from "./gateway_auth.tsx";
-import { keyRateLimit, KeysPanel } from "./gateway_keys.tsx";
+import { KeysPanel } from "./gateway_keys.tsx";
+import { attachmentBody, ServersPanel } from "./gateway_servers.tsx";
 import { missing, Page } from "./layout.tsx";
 import { tryRoutes } from "./try_it.tsx";
 
@@ -171,7 +173,16 @@ async function listView(ui: UiRequest, cursor?: string) {
   );
 }
 
-const GATEWAY_FIELDS = ["name", "endpoint", "configuration.transport", "description"];
+const GATEWAY_FIELDS = [
+  "name",
+  "endpoint",
+  "configuration.transport",
+  "configuration.logPayloads",
+  "configuration.rateLimits",
+  "description",
+];
+const PER_CALLER = "configuration.rateLimits.perCaller";
+const WHOLE = "configuration.rateLimits.gateway";
 
 function GatewayForm(
   { ui, state, gw }: { ui: UiRequest; state?: FormState; gw?: Json },
@@ -210,6 +221,30 @@ function GatewayForm(
         error={e("description")}
         rows={2}
         hint="Shown to MCP clients as the server's instructions."
+      />
+      <LimitFields
+        legend="Rate limit of each caller (optional)"
+        name={PER_CALLER}
+        form={form}
+        state={state}
+        limit={gw?.configuration.rateLimits?.perCaller}
+        hint="Requests each credential (or address, without one) may make; a key's own limit replaces it."
+      />
+      <LimitFields
+        legend="Rate limit of the whole gateway (optional)"
+        name={WHOLE}
+        form={form}
+        state={state}
+        limit={gw?.configuration.rateLimits?.gateway}
+        hint="Requests of all callers together."
+      />
+      <Check
+        label="Log tool calls' arguments and results (redacted) in the request log"
+        name="configuration.logPayloads"
+        id={`${form}-log-payloads`}
+        checked={state?.form === form
+          ? state.values["configuration.logPayloads"] !== undefined
+          : gw?.configuration.logPayloads === true}
       />
       <div class="actions">
         <button type="submit">{gw ? "Save" : "Create gateway"}</button>
@@ -442,81 +477,13 @@ async function detailView(
           : null}
       </section>
 
-      <section class="panel" aria-labelledby="servers">
-        <h2 id="servers">Attached servers</h2>
-        {attached.length === 0
-          ? (
-            <Empty>
-              No upstream MCP server is attached whole. Attach one to serve all of its tools,
-              resources and prompts.
-            </Empty>
-          )
-          : (
-            <Table head={["Server", "State", "Serves", "Prefix", ""]} caption="Attached servers">
-              {attached.map((a) => (
-                <tr>
-                  <td>
-                    <a href={`/ui/servers/${a.serverId}`}>{a.name}</a>
-                  </td>
-                  <td>{a.state}</td>
-                  <td>
-                    {`${a.serves.tools} tools, ${a.serves.resources} resources, ${a.serves.prompts} prompts`}
-                  </td>
-                  <td>{a.prefix ?? ""}</td>
-                  <td>
-                    {ui.canWrite
-                      ? (
-                        <PostButton
-                          action={`${base}/servers/${a.serverId}/detach`}
-                          csrf={ui.csrf}
-                          label="Detach"
-                          confirm={`Detach ${a.name}?`}
-                        />
-                      )
-                      : null}
-                  </td>
-                </tr>
-              ))}
-            </Table>
-          )}
-        {ui.canWrite && attachable.length > 0
-          ? (
-            <details open={state?.form === "attach"}>
-              <summary>Attach a server</summary>
-              <form method="post" action={`${base}/servers`} class="stack">
-                <Csrf token={ui.csrf} />
-                <ErrorSummary
-                  state={state}
-                  form="attach"
-                  fields={["serverId", "prefix", "toolRateLimit"]}
-                />
-                <Select
-                  label="Server"
-                  name="serverId"
-                  value={v("attach", "serverId")}
-                  options={attachable.map((s) => [s.id, s.name])}
-                  error={e("attach", "serverId")}
-                />
-                <Field
-                  label="Prefix (optional)"
-                  name="prefix"
-                  value={v("attach", "prefix")}
-                  error={e("attach", "prefix")}
-                  hint="Put before each of its names, to keep them apart from others."
-                />
-                <Field
-                  label="Rate limit of each of its tools (calls a minute per caller, optional)"
-                  name="toolRateLimit"
-                  type="number"
-                  value={v("attach", "toolRateLimit")}
-                  error={e("attach", "toolRateLimit")}
-                />
-                <button type="submit">Attach</button>
-              </form>
-            </details>
-          )
-          : null}
-      </section>
+      <ServersPanel
+        ui={ui}
+        base={base}
+        attached={attached}
+        attachable={attachable}
+        state={state}
+      />
 
       <AuthPanel ui={ui} base={base} methods={methods} state={state} />
 
@@ -560,9 +527,21 @@ export function gatewayRoutes(deps: UiDeps): Hono<UiEnv> {
     ));
 
   const gatewayBody = (f: FormData, create: boolean) => {
+    const limits: Json = {};
+    for (const [part, name] of [["perCaller", PER_CALLER], ["gateway", WHOLE]]) {
+      const limit = rateLimitField(f, name);
+      if (limit) limits[part] = limit;
+    }
+    const configuration: Json = {
+      transport: text(f, "configuration.transport") || "http",
+      logPayloads: f.has("configuration.logPayloads"),
+    };
+    // A change sends null for none: the API merges configuration key by key.
+    if (Object.keys(limits).length > 0) configuration.rateLimits = limits;
+    else if (!create) configuration.rateLimits = null;
     const body: Json = {
       name: text(f, "name"),
-      configuration: { transport: text(f, "configuration.transport") || "http" },
+      configuration,
       description: text(f, "description"),
     };
     if (create) {
@@ -668,15 +647,16 @@ export function gatewayRoutes(deps: UiDeps): Hono<UiEnv> {
     return changed(c, res, "assign", "Tool removed from the gateway.");
   });
 
+  // Attaching an attached server again changes how it is served (the API answers 200).
   app.post("/:id/servers", async (c) => {
     const f = c.get("form");
-    const body: Json = { serverId: text(f, "serverId") };
-    const prefix = optional(f, "prefix");
-    if (prefix) body.prefix = prefix;
-    const limit = numberField(f, "toolRateLimit");
-    if (limit !== undefined) body.toolRateLimit = limit;
-    const res = await c.get("ui").api.call("POST", `/gateways/${c.req.param("id")}/servers`, body);
-    return changed(c, res, "attach", "Server attached.");
+    const body = attachmentBody(f);
+    const id = c.req.param("id");
+    const existing = await c.get("ui").api.get(`/gateways/${id}/servers/${body.serverId}`);
+    const res = await c.get("ui").api.call("POST", `/gateways/${id}/servers`, body);
+    const form = existing.ok ? `attach-${body.serverId}` : "attach";
+    const name = res.body?.name ?? "The server";
+    return changed(c, res, form, existing.ok ? `${name} is served as set.` : `${name} attached.`);
   });
 
   app.post("/:id/servers/:serverId/detach", async (c) => {
@@ -727,7 +707,7 @@ export function gatewayRoutes(deps: UiDeps): Hono<UiEnv> {
     const body: Json = { name: text(f, "name"), scopes: f.getAll("scopes").map(String) };
     const expiresAt = timeField(f, "expiresAt");
     if (expiresAt) body.expiresAt = expiresAt;
-    const rateLimit = keyRateLimit(f);
+    const rateLimit = rateLimitField(f, "rateLimit");
     if (rateLimit !== null) body.rateLimit = rateLimit;
     const res = await c.get("ui").api.call("POST", `/gateways/${c.req.param("id")}/keys`, body);
     if (!res.ok) return changed(c, res, "key", "");
@@ -740,7 +720,7 @@ export function gatewayRoutes(deps: UiDeps): Hono<UiEnv> {
     const res = await c.get("ui").api.call(
       "PATCH",
       `/gateways/${c.req.param("id")}/keys/${c.req.param("keyId")}`,
-      { rateLimit: keyRateLimit(c.get("form")) },
+      { rateLimit: rateLimitField(c.get("form"), "rateLimit") },
     );
     const limit = res.body?.rateLimit;
     const what = limit

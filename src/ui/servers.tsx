@@ -103,17 +103,41 @@ async function listView(ui: UiRequest) {
   );
 }
 
-function ServerForm({ ui, state }: { ui: UiRequest; state?: FormState }) {
-  const v = (name: string, fallback = "") => valueOf(state, "create", name, fallback);
-  const e = (name: string) => errorOf(state, "create", name);
+/** A JSON value as a form's text area holds it: nothing for none. */
+const jsonText = (v: unknown) => v === undefined || v === null ? "" : JSON.stringify(v, null, 2);
+
+/** The form of a new server, or of `server`'s settings (filled with them). */
+function ServerForm(
+  { ui, state, server }: { ui: UiRequest; state?: FormState; server?: Json },
+) {
+  const form = server ? "edit" : "create";
+  const v = (name: string, fallback = "") => valueOf(state, form, name, fallback);
+  const e = (name: string) => errorOf(state, form, name);
+  const now = {
+    name: server?.name ?? "",
+    transport: server?.transport ?? "streamable-http",
+    url: server?.url ?? "",
+    headers: jsonText(server?.headers),
+    command: server?.command ?? "",
+    args: (server?.args ?? []).join("\n"),
+    env: jsonText(server?.env),
+    cwd: server?.cwd ?? "",
+    secret: server?.auth?.secret ?? "",
+    timeout: server?.timeout === undefined ? "" : String(server.timeout),
+    onChange: server?.onChange ?? "hold",
+  };
   return (
-    <form method="post" action="/ui/servers" class="stack">
+    <form
+      method="post"
+      action={server ? `/ui/servers/${server.id}` : "/ui/servers"}
+      class="stack"
+    >
       <Csrf token={ui.csrf} />
-      <ErrorSummary state={state} form="create" fields={SERVER_FIELDS} />
+      <ErrorSummary state={state} form={form} fields={SERVER_FIELDS} />
       <Field
         label="Name"
         name="name"
-        value={v("name")}
+        value={v("name", now.name)}
         error={e("name")}
         hint="Letters, digits, '_', '-' and '.'."
         required
@@ -121,17 +145,17 @@ function ServerForm({ ui, state }: { ui: UiRequest; state?: FormState }) {
       <Select
         label="Transport"
         name="transport"
-        value={v("transport", "streamable-http")}
+        value={v("transport", now.transport)}
         error={e("transport")}
         options={TRANSPORTS}
       />
       <fieldset>
         <legend>HTTP servers</legend>
-        <Field label="URL" name="url" type="url" value={v("url")} error={e("url")} />
+        <Field label="URL" name="url" type="url" value={v("url", now.url)} error={e("url")} />
         <TextArea
           label="Headers (JSON, optional)"
           name="headers"
-          value={v("headers")}
+          value={v("headers", now.headers)}
           error={e("headers")}
           json="value"
           rows={2}
@@ -140,45 +164,55 @@ function ServerForm({ ui, state }: { ui: UiRequest; state?: FormState }) {
       </fieldset>
       <fieldset>
         <legend>stdio servers</legend>
-        <Field label="Command" name="command" value={v("command")} error={e("command")} />
+        <Field
+          label="Command"
+          name="command"
+          value={v("command", now.command)}
+          error={e("command")}
+        />
         <TextArea
           label="Arguments (one per line)"
           name="args"
-          value={v("args")}
+          value={v("args", now.args)}
           error={e("args")}
           rows={3}
         />
         <TextArea
           label="Environment (JSON, optional)"
           name="env"
-          value={v("env")}
+          value={v("env", now.env)}
           error={e("env")}
           json="value"
           rows={2}
         />
-        <Field label="Working folder (optional)" name="cwd" value={v("cwd")} error={e("cwd")} />
+        <Field
+          label="Working folder (optional)"
+          name="cwd"
+          value={v("cwd", now.cwd)}
+          error={e("cwd")}
+        />
       </fieldset>
       <Field
         label="Secret for the server's Authorization (optional)"
         name="auth.secret"
-        value={v("auth.secret")}
+        value={v("auth.secret", now.secret)}
         error={e("auth")}
       />
       <Field
         label="Timeout of a request, ms (optional)"
         name="timeout"
         type="number"
-        value={v("timeout")}
+        value={v("timeout", now.timeout)}
         error={e("timeout")}
       />
       <Select
         label="When the server changes a tool or prompt"
         name="onChange"
-        value={v("onChange", "hold")}
+        value={v("onChange", now.onChange)}
         error={e("onChange")}
         options={[["hold", "hold the change for approval"], ["accept", "serve it at once"]]}
       />
-      <button type="submit">Add server</button>
+      <button type="submit">{server ? "Save the server" : "Add server"}</button>
     </form>
   );
 }
@@ -193,7 +227,7 @@ const brief = (text: unknown) =>
 /** A JSON value, readable in a diff cell. */
 const shown = (v: unknown) => v === null || v === undefined ? "(none)" : JSON.stringify(v, null, 2);
 
-async function detailView(ui: UiRequest, id: string, notice?: string) {
+async function detailView(ui: UiRequest, id: string, notice?: string, state?: FormState) {
   const res = await ui.api.get(`/servers/${id}`);
   if (!res.ok) return null;
   const s = res.body;
@@ -269,6 +303,14 @@ async function detailView(ui: UiRequest, id: string, notice?: string) {
                 confirm={`Delete ${s.name}? Gateways stop serving its items.`}
               />
             </div>
+          )
+          : null}
+        {mayTouch
+          ? (
+            <details open={state?.form === "edit"}>
+              <summary>Change its settings</summary>
+              <ServerForm ui={ui} state={state} server={s} />
+            </details>
           )
           : null}
       </section>
@@ -464,11 +506,24 @@ export function serverRoutes(deps: UiDeps): Hono<UiEnv> {
     return newPage(c, { form: "create", values: valuesOf(f), error: res.error }, res);
   });
 
-  const detail = async (c: Context<UiEnv>, res?: ApiResult) => {
-    const page = await detailView(c.get("ui"), c.req.param("id")!, res?.error?.message);
-    return page ? c.html(page, res ? statusOf(res) : 200) : missing(c);
+  const detail = async (c: Context<UiEnv>, res?: ApiResult, state?: FormState) => {
+    const notice = state ? undefined : res?.error?.message;
+    const page = await detailView(c.get("ui"), c.req.param("id")!, notice, state);
+    return page ? c.html(page, res || state ? statusOf(res) : 200) : missing(c);
   };
   app.get("/:id", (c) => detail(c));
+
+  // Its settings replaced whole by the form's (PUT): the server reconnects with them.
+  app.post("/:id", async (c) => {
+    const f = c.get("form");
+    const parsed = serverBody(f);
+    const res = parsed.body
+      ? await c.get("ui").api.call("PUT", `/servers/${c.req.param("id")}`, parsed.body)
+      : undefined;
+    if (res?.ok) return done(c, deps, `Server ${res.body.name} saved: it reconnects.`, c.req.path);
+    const error = parsed.problem ?? res?.error;
+    return detail(c, res, { form: "edit", values: valuesOf(f), error });
+  });
 
   const after = (c: Context<UiEnv>, res: ApiResult, message: string, to?: string) =>
     res.ok ? done(c, deps, message, to ?? `/ui/servers/${c.req.param("id")}`) : detail(c, res);

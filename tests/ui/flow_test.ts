@@ -286,10 +286,13 @@ Deno.test("a new user sets up Gatehouse in the browser, from the first sign-in t
       const tools = await s.api("GET", "/tools?q=getPetById", undefined, s.adminKey);
       const id = (tools.body.tools as { id: string }[])[0].id;
       const apis = await s.api("GET", "/apis");
+      const apiId = (apis.body.apis as { id: string }[])[0].id;
       pages.push(
         `/ui/tools/${id}`,
-        `/ui/apis/${(apis.body.apis as { id: string }[])[0].id}`,
+        `/ui/apis/${apiId}`,
+        `/ui/apis/${apiId}/reimport`,
         new URL(gatewayUrl).pathname,
+        `${new URL(gatewayUrl).pathname}/try/${id}`,
       );
       for (
         const [mode, width, scheme] of [
@@ -302,7 +305,7 @@ Deno.test("a new user sets up Gatehouse in the browser, from the first sign-in t
         await page.emulateMedia({ colorScheme: scheme });
         for (const path of pages) {
           await page.goto(`${s.url}${path}`);
-          const name = path.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/, "id").replaceAll("/", "-");
+          const name = path.replaceAll(/[0-9a-f]{8}-[0-9a-f-]{27}/g, "id").replaceAll("/", "-");
           await check(`${mode}${name}`);
           if (width === 375) {
             const overflow: number = await page.evaluate(

@@ -221,3 +221,61 @@ Deno.test("try it in one click as the signed-in member: MCP's answer, logged und
     await echo.close();
   }
 });
+
+Deno.test("a gateway's own rate limits and payload logging are set from its page, and MCP clients meet them", async () => {
+  const s = await startTestServer();
+  const browser = await launch();
+  try {
+    expectStatus(await s.api("PUT", "/me/password", { password: PASSWORD }), 204);
+    const owner = client(s, s.adminKey);
+    const gw = await create(owner, "/gateways", {
+      name: "Echo",
+      type: "mcp",
+      endpoint: "/echo",
+      configuration: { transport: "http" },
+    });
+    await create(owner, `/gateways/${gw.id}/auth`, { type: "none" });
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const { page, problems } = await watchedPage(context);
+    await signInOn(page, s.url, "owner@localhost", PASSWORD, `/ui/gateways/${gw.id}`);
+    const settings = page.getByRole("region", { name: "Gateway settings" });
+    const perCaller = settings.getByRole("group", { name: "Rate limit of each caller (optional)" });
+
+    // A window longer than a day: refused next to the field.
+    await perCaller.getByLabel("Requests (empty: no limit)").fill("2");
+    await perCaller.getByLabel("Per seconds").fill("100000");
+    await settings.getByRole("button", { name: "Save", exact: true }).click();
+    await page.getByText("Please correct the field marked below.").waitFor();
+    const window = page.getByRole("group", { name: "Rate limit of each caller (optional)" })
+      .getByLabel("Per seconds");
+    assert.equal(await window.getAttribute("aria-invalid"), "true");
+    await expectAccessible(page, "gateway settings refused");
+
+    await window.fill("60");
+    await page.getByLabel(/^Log tool calls' arguments and results/).check();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.getByText("Gateway saved.").waitFor();
+    const saved = expectStatus(await owner("GET", `/gateways/${gw.id}`), 200).body.configuration;
+    assert.deepEqual([saved.logPayloads, saved.rateLimits], [true, {
+      perCaller: { requests: 2, windowSeconds: 60 },
+    }]);
+    assert.deepEqual(
+      [await listStatus(s, {}), await listStatus(s, {}), await listStatus(s, {})],
+      [200, 200, 429],
+    );
+    // The form shows what is set; emptied, the limit goes.
+    const requests = page.getByRole("group", { name: "Rate limit of each caller (optional)" })
+      .getByLabel("Requests (empty: no limit)");
+    assert.equal(await requests.inputValue(), "2");
+    await requests.fill("");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.getByText("Gateway saved.").waitFor();
+    const cleared = expectStatus(await owner("GET", `/gateways/${gw.id}`), 200).body.configuration;
+    assert.deepEqual([cleared.logPayloads, cleared.rateLimits], [true, undefined]);
+    assert.deepEqual(problems, []);
+    await context.close();
+  } finally {
+    await browser.close();
+    await s.close();
+  }
+});

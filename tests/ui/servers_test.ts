@@ -201,3 +201,99 @@ Deno.test("a server's page lists its tools, resources, templates and prompts by 
     await up.stop();
   }
 });
+
+/** The tool names a gateway at `/mcp/default{endpoint}` (no auth) serves. */
+async function served(s: { url: string }, endpoint: string): Promise<string[]> {
+  const res = await fetch(`${s.url}/mcp/default${endpoint}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+  });
+  const body = await res.json();
+  return (body.result.tools as { name: string }[]).map((t) => t.name);
+}
+
+Deno.test("a server attached in the UI, how a gateway serves it changed in place, and its own settings changed", async () => {
+  const up = startScriptedUpstream();
+  const s = await startTestServer();
+  const browser = await launch();
+  try {
+    expectStatus(await s.api("PUT", "/me/password", { password: PASSWORD }), 204);
+    const server = expectStatus(
+      await s.api("POST", "/servers", {
+        name: "scripted",
+        transport: "streamable-http",
+        url: up.url,
+      }),
+      201,
+    ).body;
+    expectStatus(await s.api("POST", `/servers/${server.id}/refresh`), 200);
+    const gw = expectStatus(
+      await s.api("POST", "/gateways", {
+        name: "Fed",
+        type: "mcp",
+        endpoint: "/fed",
+        configuration: { transport: "http" },
+      }),
+      201,
+    ).body;
+    expectStatus(await s.api("POST", `/gateways/${gw.id}/auth`, { type: "none" }), 201);
+
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const { page, problems } = await watchedPage(context);
+    await page.goto(`${s.url}/ui/sign-in?next=/ui/gateways/${gw.id}`);
+    await page.getByLabel("Email").fill("owner@localhost");
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`**/ui/gateways/${gw.id}`);
+
+    await page.getByText("Attach a server", { exact: true }).click();
+    await page.locator("#attach-prefix").fill("up");
+    await page.getByRole("button", { name: "Attach", exact: true }).click();
+    await page.getByText("scripted attached.").waitFor();
+    assert.deepEqual(await served(s, "/fed"), ["up_probe"]);
+
+    await page.getByText("Change how scripted is served").click();
+    await page.locator(`#attach-${server.id}-prefix`).fill("not a prefix!");
+    await page.getByRole("button", { name: "Save how scripted is served" }).click();
+    await page.getByText("Please correct the field marked below.").waitFor();
+    assert.match(
+      await page.locator(`#attach-${server.id}-prefix-error`).textContent() ?? "",
+      /prefix must be 1-32 letters/,
+    );
+    await page.locator(`#attach-${server.id}-prefix`).fill("docs");
+    await page.getByRole("button", { name: "Save how scripted is served" }).click();
+    await page.getByText("scripted is served as set.").waitFor();
+    assert.deepEqual(await served(s, "/fed"), ["docs_probe"]);
+    await page.getByText("Change how scripted is served").click();
+    await page.locator(`#attach-${server.id}-exclude`).fill("probe");
+    await page.getByRole("button", { name: "Save how scripted is served" }).click();
+    await page.getByText("scripted is served as set.").waitFor();
+    assert.deepEqual(await served(s, "/fed"), []);
+    await expectAccessible(page, "gateway with an attached server");
+    await shot(page, "gateway-attached-server");
+
+    // The server's own settings, changed on its page: it reconnects with them.
+    await page.goto(`${s.url}/ui/servers/${server.id}`);
+    await page.getByText("Change its settings").click();
+    assert.equal(await page.getByLabel("URL", { exact: true }).inputValue(), up.url);
+    await page.getByLabel(/^Timeout/).fill("999999");
+    await page.getByRole("button", { name: "Save the server" }).click();
+    await page.getByText("Please correct the field marked below.").waitFor();
+    assert.match(await page.locator("#f-timeout-error").textContent() ?? "", /timeout/);
+    await page.getByLabel(/^Timeout/).fill("4000");
+    await page.getByLabel(/^Name/).fill("scripted-two");
+    await page.getByRole("button", { name: "Save the server" }).click();
+    await page.getByText("Server scripted-two saved: it reconnects.").waitFor();
+    const now = expectStatus(await s.api("GET", `/servers/${server.id}`), 200).body;
+    assert.deepEqual([now.name, now.timeout, now.url], ["scripted-two", 4000, up.url]);
+    await expectAccessible(page, "server after a change");
+    await shot(page, "server-changed");
+    assert.deepEqual(problems, []);
+    await context.close();
+  } finally {
+    await browser.close();
+    await s.close();
+    await up.close();
+  }
+});
