@@ -253,6 +253,9 @@ const tool = obj({
     description: "`mcp`: a tool of an upstream MCP server, listed by it (read-only here).",
   },
   serverId: str("`mcp` tools: the upstream server that lists the tool."),
+  apiId: str(
+    "Tools of an OpenAPI import: the imported API (`/apis/{id}`); a re-import rewrites them.",
+  ),
   executionConfig: {
     anyOf: [
       httpExecutionConfig(true),

@@ -238,6 +238,15 @@ async function detailView(ui: UiRequest, id: string, state?: FormState) {
             </ul>
           )}
       </section>
+      {tool.apiId
+        ? (
+          <p class="notice warn">
+            This tool was made by an{" "}
+            <a href={`/ui/apis/${tool.apiId}`}>OpenAPI import</a>: you may change it here, and the
+            next re-import of that document writes it over.
+          </p>
+        )
+        : null}
       {!local
         ? (
           <p class="notice warn">

@@ -502,6 +502,7 @@ Deno.test("re-import keeps ids, names and assignments of operations that remain"
     assert.equal(tools.find((t) => t.name === "listPets").description, "List animals");
     const stored = expectOk(await s.api("GET", `/tools/${ids.listPets}`));
     assert.match(stored.executionConfig.url, /\/animals$/);
+    assert.equal(stored.apiId, v1.id, "an imported tool names its API");
 
     // A failed re-import changes nothing.
     expectFail(await s.api("PUT", `/apis/${v1.id}`, { name: "pets", spec: "{bad" }), 400, "spec");

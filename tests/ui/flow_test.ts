@@ -243,6 +243,18 @@ Deno.test("a new user sets up Gatehouse in the browser, from the first sign-in t
       await page.goto(`${s.url}/ui/tools?q=search`);
       assert.equal(await page.getByRole("link", { name: "search_pets" }).count(), 1);
       assert.equal(await page.getByRole("link", { name: "getPetById" }).count(), 0);
+      assert.match(
+        await page.getByRole("row", { name: /search_pets/ }).textContent() ?? "",
+        /made here/,
+      );
+      // An imported tool says where it came from.
+      await page.goto(`${s.url}/ui/tools?q=getPetById`);
+      await page.getByRole("row", { name: /getPetById/ }).getByRole("link", {
+        name: "OpenAPI import",
+      })
+        .click();
+      await page.waitForURL(/\/ui\/apis\/[0-9a-f-]{36}$/);
+      assert.match(await page.textContent("main") ?? "", /getPetById/);
     });
 
     await t.step("switches to a second organization", async () => {
