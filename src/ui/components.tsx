@@ -241,11 +241,22 @@ export function ErrorSummary(
   );
 }
 
-/** Text in a block, with a button that copies it. */
+/**
+ * Text in a block, with a button that copies it. Text of several lines is
+ * code (a configuration, a result) and keeps its lines, scrolling sideways
+ * when they are long; one line (a URL, a key) wraps, to be read whole.
+ */
 export function CopyBlock({ id, text, label }: { id: string; text: string; label: string }) {
   return (
     <div class="copy-row">
-      <pre id={id} tabindex={0} aria-label={label}>{text}</pre>
+      <pre
+        id={id}
+        tabindex={0}
+        aria-label={label}
+        class={text.includes("\n") ? "lines" : undefined}
+      >
+        {text}
+      </pre>
       <button type="button" class="secondary small js-only" data-copy={id}>
         Copy<span class="sr">{` ${label}`}</span>
       </button>
@@ -323,6 +334,18 @@ export function When({ at }: { at: string | null | undefined }) {
 export function millis(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return "–";
   return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
+}
+
+/**
+ * A description as a list shows it: whole up to `max` characters, else cut
+ * at a word with an ellipsis (the whole text is on the item's own page).
+ */
+export function brief(text: unknown, max = 300): string {
+  if (typeof text !== "string") return "";
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max);
+  const space = cut.lastIndexOf(" ");
+  return `${space > max / 2 ? cut.slice(0, space) : cut}…`;
 }
 
 /** A status badge. */

@@ -11,6 +11,7 @@ import { type Context, Hono } from "hono";
 import type { ApiResult, Json } from "./client.ts";
 import {
   Badge,
+  brief,
   Csrf,
   Empty,
   errorOf,
@@ -216,13 +217,6 @@ function ServerForm(
     </form>
   );
 }
-
-/** Longest description shown in a list; the rest is on the item's own page or in its server. */
-const BRIEF = 300;
-
-/** A description as a list shows it: whole up to {@link BRIEF} characters, else cut. */
-const brief = (text: unknown) =>
-  typeof text !== "string" ? "" : text.length <= BRIEF ? text : `${text.slice(0, BRIEF)}…`;
 
 /** A JSON value, readable in a diff cell. */
 const shown = (v: unknown) => v === null || v === undefined ? "(none)" : JSON.stringify(v, null, 2);

@@ -10,6 +10,7 @@ import { type Context, Hono } from "hono";
 import type { ApiResult, Json } from "./client.ts";
 import { withQuery } from "./client.ts";
 import {
+  brief,
   Csrf,
   Empty,
   errorOf,
@@ -98,7 +99,7 @@ async function listView(ui: UiRequest, q?: string, cursor?: string) {
                   {t.title ? <span class="muted">{t.title}</span> : null}
                 </td>
                 <td>{t.type}</td>
-                <td>{(t.description ?? "").slice(0, 140)}</td>
+                <td>{brief(t.description, 140)}</td>
                 <td>
                   {t.apiId
                     ? <a href={`/ui/apis/${t.apiId}`}>OpenAPI import</a>

@@ -154,3 +154,25 @@ for (const box of document.querySelectorAll("[data-poll]")) {
   };
   setTimeout(poll, 300);
 }
+
+// Tables become a card per row on narrow screens (see app.css): each cell is labelled with its
+// column's header, and the roles say what the cells are, since stacked cells lose the table's.
+for (const table of document.querySelectorAll(".table-wrap table")) {
+  const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  table.setAttribute("role", "table");
+  for (const group of table.querySelectorAll("thead, tbody")) {
+    group.setAttribute("role", "rowgroup");
+  }
+  for (const row of table.querySelectorAll("tr")) {
+    row.setAttribute("role", "row");
+    [...row.children].forEach((cell, i) => {
+      if (cell.tagName === "TH") {
+        cell.setAttribute("role", cell.scope === "row" ? "rowheader" : "columnheader");
+        return;
+      }
+      cell.setAttribute("role", "cell");
+      if (heads[i]) cell.dataset.label = heads[i];
+    });
+  }
+  table.classList.add("stacked");
+}
