@@ -17,6 +17,7 @@ import type { Json } from "./client.ts";
 import {
   Badge,
   Check,
+  counted,
   Csrf,
   Empty,
   errorOf,
@@ -285,7 +286,8 @@ function jobView(ui: UiRequest, job: Json) {
         ? (
           <section class="panel" aria-labelledby="imported">
             <h2 id="imported">
-              <Badge tone="ok">imported</Badge> {`${result.name}: ${result.toolCount} tools`}
+              <Badge tone="ok">imported</Badge>{" "}
+              {`${result.name}: ${counted(result.toolCount, "tool")}`}
             </h2>
             <p>
               {`${result.created} created, ${result.updated} updated, ${result.removed} removed; ${result.contextCost.totalBytes} bytes of tools/list.`}
@@ -353,7 +355,7 @@ async function apiView(ui: UiRequest, id: string) {
               csrf={ui.csrf}
               label="Delete this API and its tools"
               danger
-              confirm={`Delete ${api.name} and its ${api.tools.length} tools?`}
+              confirm={`Delete ${api.name} and its ${counted(api.tools.length, "tool")}?`}
             />
           </p>
         )

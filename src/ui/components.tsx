@@ -336,6 +336,22 @@ export function millis(ms: number | null | undefined): string {
   return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
 }
 
+/** `n` things named `word`, plural unless one ("? tools" when `n` is not known yet). */
+export function counted(n: number | null | undefined, word: string): string {
+  return n === 1 ? `1 ${word}` : `${n ?? "?"} ${word}s`;
+}
+
+/** How many tools, resources and prompts a server lists (or a gateway serves of it). */
+export function itemCounts(
+  c: { tools?: number | null; resources?: number | null; prompts?: number | null },
+): string {
+  return [
+    counted(c.tools, "tool"),
+    counted(c.resources, "resource"),
+    counted(c.prompts, "prompt"),
+  ].join(", ");
+}
+
 /**
  * A description as a list shows it: whole up to `max` characters, else cut
  * at a word with an ellipsis (the whole text is on the item's own page).

@@ -15,6 +15,7 @@ import {
   ErrorSummary,
   Field,
   type FormState,
+  itemCounts,
   PostButton,
   Select,
   Table,
@@ -92,7 +93,7 @@ function Serves({ a }: { a: Json }) {
   const withheld: Json[] = a.withheld ?? [];
   return (
     <>
-      {`${s.tools} tools, ${s.resources} resources, ${s.prompts} prompts`}
+      {itemCounts(s)}
       {withheld.length > 0
         ? (
           <>

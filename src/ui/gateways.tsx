@@ -294,6 +294,12 @@ async function detailView(
   const v = (form: string, name: string, fallback = "") => valueOf(state, form, name, fallback);
   return (
     <Page ui={ui} title={gw.name} section="/ui/gateways">
+      {
+        // A viewer sees no form to show a refusal next to: a forged change's refusal goes here.
+        state?.error && !ui.canWrite
+          ? <p class="notice bad" role="alert">{state.error.message}</p>
+          : null
+      }
       <p>
         <StateBadge methods={methods} /> <span class="muted">{gw.description}</span>
       </p>

@@ -18,6 +18,7 @@ import {
   ErrorSummary,
   Field,
   type FormState,
+  itemCounts,
   PostButton,
   Select,
   Table,
@@ -86,9 +87,7 @@ async function listView(ui: UiRequest) {
                   <StateBadge state={s.status.state} />
                 </td>
                 <td>
-                  {`${s.status.tools ?? "?"} tools, ${s.status.resources ?? "?"} resources, ${
-                    s.status.prompts ?? "?"
-                  } prompts`}
+                  {itemCounts(s.status)}
                 </td>
                 <td>
                   {s.status.pendingChanges > 0
@@ -236,9 +235,11 @@ async function detailView(ui: UiRequest, id: string, notice?: string, state?: Fo
   const held: Json[] = changes.ok ? changes.body.changes : [];
   const lines: string[] = logs.ok ? logs.body.lines : [];
   const mayTouch = ui.canWrite && (s.transport !== "stdio" || ui.isAdmin);
+  // Without the settings form (a viewer, a member and a stdio server), its refusal shows here.
+  const refusal = notice ?? (mayTouch ? undefined : state?.error?.message);
   return (
     <Page ui={ui} title={s.name} section="/ui/servers">
-      {notice ? <p class="notice bad" role="alert">{notice}</p> : null}
+      {refusal ? <p class="notice bad" role="alert">{refusal}</p> : null}
       <section class="panel" aria-labelledby="status">
         <h2 id="status">Status</h2>
         <p>
@@ -261,9 +262,7 @@ async function detailView(ui: UiRequest, id: string, notice?: string, state?: Fo
           <tr>
             <th scope="row">Found</th>
             <td>
-              {`${s.status.tools ?? "?"} tools, ${s.status.resources ?? "?"} resources, ${
-                s.status.prompts ?? "?"
-              } prompts`}
+              {itemCounts(s.status)}
             </td>
           </tr>
           <tr>

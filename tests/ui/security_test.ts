@@ -471,3 +471,70 @@ Deno.test("running a tool as yourself from the UI needs the form token, this sit
     await echo.close();
   }
 });
+
+Deno.test("the forms that change things in place refuse a viewer, and another organization's things are not found", async () => {
+  const { s, gw } = await setUp();
+  try {
+    const owner = client(s, s.adminKey);
+    const method = await create(owner, `/gateways/${gw.id}/auth`, { type: "api_key" });
+    const key = await create(owner, `/gateways/${gw.id}/keys`, { name: "laptop" });
+    const server = await create(owner, "/servers", {
+      name: "dead",
+      transport: "streamable-http",
+      url: "http://127.0.0.1:9/mcp",
+    });
+    const spec = {
+      openapi: "3.1.0",
+      info: { title: "Walk", version: "1" },
+      servers: [{ url: "https://walk.example.com" }],
+      paths: {
+        "/things": { get: { operationId: "getThings", responses: { 200: { description: "ok" } } } },
+      },
+    };
+    const api = await create(owner, "/apis", { name: "walk", spec });
+    const writes: [string, Record<string, string>][] = [
+      [`/ui/gateways/${gw.id}/auth/${method.id}`, { order: "9" }],
+      [`/ui/gateways/${gw.id}/keys/${key.id}`, { "rateLimit.requests": "1" }],
+      [`/ui/gateways/${gw.id}/servers`, { serverId: server.id, prefix: "x" }],
+      [`/ui/servers/${server.id}`, {
+        name: "renamed",
+        transport: "streamable-http",
+        url: "http://127.0.0.1:9/mcp",
+      }],
+      [`/ui/apis/${api.id}/reimport/preview`, { name: "walk", spec: JSON.stringify(spec) }],
+      [`/ui/apis/${api.id}/reimport`, { name: "renamed", spec: JSON.stringify(spec) }],
+    ];
+    await join(s, owner, "default", "vic@example.com", "viewer");
+    const viewer = await signIn(s.url, "vic@example.com", MEMBER_PASSWORD);
+    for (const [path, fields] of writes) {
+      const res = await post(s.url, viewer, path, fields);
+      assert.equal(res.status, 403, path);
+      assert.match(await res.text(), /needs the member role/, path);
+    }
+    const after = expectStatus(await owner("GET", `/gateways/${gw.id}/auth`), 200).body;
+    assert.equal((after.methods as { order: number }[])[0].order, method.order);
+    assert.equal(expectStatus(await owner("GET", `/servers/${server.id}`), 200).body.name, "dead");
+    assert.equal(expectStatus(await owner("GET", `/apis/${api.id}`), 200).body.name, "walk");
+    assert.deepEqual(
+      expectStatus(await owner("GET", `/gateways/${gw.id}/servers`), 200).body.servers,
+      [],
+    );
+
+    // Someone of another organization, with a session and a token of their own, finds none of it.
+    const acme = await separateOrg(s, "acme");
+    const me = expectStatus(await acme.call("GET", "/me"), 200).body;
+    const stranger = await signIn(s.url, me.user.email, MEMBER_PASSWORD, "acme");
+    for (const [path, fields] of writes) {
+      const res = await post(s.url, stranger, path, fields);
+      assert.equal(res.status, 404, path);
+      await res.body?.cancel();
+    }
+    const page = await fetch(`${s.url}/ui/apis/${api.id}/reimport`, {
+      headers: { cookie: stranger.cookie },
+    });
+    assert.equal(page.status, 404);
+    assert.ok(!(await page.text()).includes("walk"));
+  } finally {
+    await s.close();
+  }
+});

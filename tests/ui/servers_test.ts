@@ -56,7 +56,7 @@ Deno.test("an upstream server added in the UI: status, what it lists, a held cha
       await new Promise((r) => setTimeout(r, 200));
       await page.goto(serverPage);
     }
-    assert.match(await page.textContent("main") ?? "", /1 tools, 0 resources, 0 prompts/);
+    assert.match(await page.textContent("main") ?? "", /1 tool, 0 resources, 0 prompts/);
     assert.equal(await page.getByRole("link", { name: "probe" }).count(), 1);
     await expectAccessible(page, "server");
     await shot(page, "server");
