@@ -172,6 +172,7 @@ export function createApp(deps: AppDeps): Gatehouse {
     forwarder,
     servers,
     catalog: mcp.catalog,
+    mcp,
     imports: new ImportJobs(importPool, store),
     requestLog,
   });

@@ -1,7 +1,8 @@
 /**
  * Routes: `/apis` (import an OpenAPI document as tools, or see what an
- * import would make with `?dryRun=true`; list, get, re-import, delete). An API of another org answers 404 exactly like a
- * missing one.
+ * import would make with `?dryRun=true`; list, get, re-import, or see what
+ * a re-import would change with `?dryRun=true`; delete). An API of another
+ * org answers 404 exactly like a missing one.
  *
  * These routes are mounted with their own body limit (see `app.ts`): a
  * document can be tens of megabytes.
@@ -20,6 +21,9 @@ import { contextCost } from "../openapi/context_cost.ts";
 import type { GeneratedTool } from "../openapi/convert.ts";
 import { checkSecret } from "../openapi/import_store.ts";
 import type { PreparedImport } from "../openapi/import_task.ts";
+import type { Api, SyncPlan } from "../store/apis.ts";
+import type { Tool } from "../store/tools.ts";
+import { canonicalJson } from "../util/json.ts";
 
 export { MAX_FILTER_VALUES } from "../openapi/import_task.ts";
 
@@ -48,14 +52,18 @@ function wantsDryRun(c: Context<ApiEnv>): boolean {
 
 /**
  * What an import would create, as a dry run answers it: the API's fields,
- * each operation's tool (under the name it asks for; one taken in the org
- * gets a suffix when stored) with its tags, the context cost and the warnings.
+ * each operation's tool (under the name it asks for, or the one `nameOf`
+ * gives it; one taken in the org gets a suffix when stored) with its tags,
+ * the context cost and the warnings.
  */
-function presentPreview({ input, ops, warnings, limits }: PreparedImport) {
+function presentPreview(
+  { input, ops, warnings, limits }: PreparedImport,
+  nameOf: (op: GeneratedTool) => string = (op) => op.baseName,
+) {
   const generated: readonly GeneratedTool[] = ops;
   const tools = generated.map((op) => ({
     id: "",
-    name: op.baseName,
+    name: nameOf(op),
     operationId: op.operationId ?? null,
     route: op.route,
   }));
@@ -73,6 +81,79 @@ function presentPreview({ input, ops, warnings, limits }: PreparedImport) {
     })).map(({ id: _id, ...rest }) => rest),
     contextCost: cost,
     warnings: [...warnings, ...costWarnings],
+  };
+}
+
+/** The fields of an API a re-import may change. */
+const API_FIELDS = [
+  "name",
+  "title",
+  "version",
+  "specVersion",
+  "baseUrl",
+  "secret",
+  "include",
+  "exclude",
+] as const;
+/** The fields of a tool a re-import rewrites. */
+const TOOL_FIELDS = [
+  "title",
+  "description",
+  "inputSchema",
+  "outputSchema",
+  "annotations",
+  "type",
+  "executionConfig",
+] as const;
+
+const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+
+/**
+ * What a re-import of `api` would change, as its dry run answers it: the
+ * API's fields that change, each operation's tool (made, updated with the
+ * fields that change, or unchanged; renamed ones with their old name), the
+ * tools removed with the gateways they are assigned to, and the counts.
+ */
+function presentReimport(
+  api: Api,
+  prepared: PreparedImport,
+  plan: SyncPlan,
+  stored: Map<string, Tool>,
+  assigned: Map<string, string[]>,
+) {
+  const preview = presentPreview(prepared, (op) => plan.names.get(op)!);
+  const counts = { created: 0, updated: 0, unchanged: 0, removed: plan.removed.length };
+  const operations = prepared.ops.map((op, i) => {
+    const kept = plan.matched.get(op);
+    const before = kept && stored.get(kept.id);
+    const fields = before ? TOOL_FIELDS.filter((f) => !same(before[f], op.tool[f])) : [];
+    const renamed = kept !== undefined && kept.name !== preview.operations[i].name;
+    const change = !kept ? "create" : fields.length > 0 || renamed ? "update" : "unchanged";
+    counts[change === "create" ? "created" : change === "update" ? "updated" : "unchanged"]++;
+    return {
+      ...preview.operations[i],
+      change,
+      id: kept?.id ?? null,
+      previousName: renamed ? kept.name : null,
+      fields,
+      gateways: kept ? assigned.get(kept.id) ?? [] : [],
+    };
+  });
+  return {
+    ...preview,
+    id: api.id,
+    sameDocument: api.specHash === prepared.input.specHash,
+    settings: API_FIELDS.filter((f) => !same(api[f], prepared.input[f])).map((field) => ({
+      field,
+      before: api[field] ?? null,
+      after: prepared.input[field] ?? null,
+    })),
+    operations,
+    removed: plan.removed.map((t) => ({
+      ...presentApiTool(t),
+      gateways: assigned.get(t.id) ?? [],
+    })),
+    counts,
   };
 }
 
@@ -140,9 +221,21 @@ export function apiRoutes({ store, imports }: ApiDeps): Hono<ApiEnv> {
 
   // Re-import: the same body as an import; tools of operations that remain keep their ids.
   app.put("/:id", async (c) => {
-    const id = c.req.param("id");
-    if (!await store.apis.get(orgOf(c), id)) throw notFound("API");
-    return await runImport(c, id);
+    const orgId = orgOf(c);
+    const api = await store.apis.get(orgId, c.req.param("id"));
+    if (!api) throw notFound("API");
+    if (!wantsDryRun(c)) return await runImport(c, api.id);
+    if (c.req.query("async") !== undefined) {
+      throw invalid("dryRun", "a dry run answers at once: send it without async");
+    }
+    const prepared = await imports.preview(orgId, await readJsonBytes(c));
+    await checkSecret(store, orgId, prepared.input.secret ?? undefined);
+    const [plan, stored, assigned] = await Promise.all([
+      store.apis.plan(orgId, api.id, prepared.ops),
+      store.apis.definitions(api.id),
+      store.apis.assignedGateways(api.id),
+    ]);
+    return c.json(presentReimport(api, prepared, plan, stored, assigned));
   });
 
   app.delete("/:id", async (c) => {

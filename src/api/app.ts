@@ -22,6 +22,7 @@ import { authenticate, writesNeedMember } from "./principal.ts";
 import { secretRoutes } from "./secrets.ts";
 import { serverRoutes } from "./servers.ts";
 import { statsRoutes } from "./stats.ts";
+import { toolCallRoutes } from "./tool_calls.ts";
 import { toolRoutes } from "./tools.ts";
 
 /** Mounts the management API on `app`. */
@@ -54,8 +55,10 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
   // The caller's own account: any role, since it changes nothing of the org.
   app.route("/me", guarded(meRoutes(deps)));
   app.route("/keys", guarded(accessKeyRoutes(deps), writesNeedMember()));
-  // Usage statistics sit under each gateway; one mount, so authentication runs once.
-  const gateways = new Hono<ApiEnv>().route("/", gatewayRoutes(deps)).route("/", statsRoutes(deps));
+  // Usage statistics and members' tool calls sit under each gateway; one mount, so
+  // authentication runs once.
+  const gateways = new Hono<ApiEnv>().route("/", gatewayRoutes(deps)).route("/", statsRoutes(deps))
+    .route("/", toolCallRoutes(deps));
   app.route("/gateways", guarded(gateways, writesNeedMember()));
   app.route("/tools", guarded(toolRoutes(deps), writesNeedMember()));
   // Viewers may list secrets' metadata; values are never returned to anyone.

@@ -11,6 +11,7 @@ import type { Org, Role } from "../store/orgs.ts";
 import type { Store } from "../store/store.ts";
 import type { User } from "../store/users.ts";
 import type { Catalog } from "../mcp/catalog.ts";
+import type { McpService } from "../mcp/service.ts";
 import type { ImportJobs } from "./import_jobs.ts";
 import type { RequestLogWriter } from "../telemetry/request_log.ts";
 import type { Forwarder } from "../upstream/forwarder.ts";
@@ -48,6 +49,8 @@ export interface ApiDeps {
   servers: ServerSource;
   /** What each gateway serves now. */
   catalog: Catalog;
+  /** The protocol core, for members' own tool calls (`POST /gateways/{id}/call`). */
+  mcp: McpService;
   /** OpenAPI imports in progress and import jobs. */
   imports: ImportJobs;
   /** The request log's writer (flushed before `GET /logs` reads); absent when logging is off. */

@@ -253,6 +253,9 @@ const tool = obj({
     description: "`mcp`: a tool of an upstream MCP server, listed by it (read-only here).",
   },
   serverId: str("`mcp` tools: the upstream server that lists the tool."),
+  apiId: str(
+    "Tools of an OpenAPI import: the imported API (`/apis/{id}`); a re-import rewrites them.",
+  ),
   executionConfig: {
     anyOf: [
       httpExecutionConfig(true),
@@ -701,6 +704,19 @@ const apiFields: Record<string, Json> = {
   updatedAt: time("When the API was last imported."),
 };
 
+/** An operation of a dry run's document. */
+const previewOperation: Record<string, Json> = {
+  name: str(
+    "The tool name the operation asks for; one taken in the organization gets a suffix when " +
+      "stored.",
+  ),
+  operationId: nullableString("The operation's operationId, if it has one."),
+  method: str("HTTP method, upper case."),
+  path: str("The path as the document writes it."),
+  title: nullableString("The operation's summary, the tool's title."),
+  tags: list(str("A tag of the operation (include and exclude take tags).")),
+};
+
 const bytes = (description: string): Json => ({ type: "integer", minimum: 0, description });
 const contextLimit = (description: string, fallback: number): Json => ({
   type: "integer",
@@ -994,6 +1010,33 @@ const SCHEMAS: Record<string, Json> = {
     rateLimit: nullableRateLimit(KEY_RATE_LIMIT),
   }, ["name"]),
   GatewayKeyUpdate: obj({ rateLimit: nullableRateLimit(KEY_RATE_LIMIT) }),
+  MemberToolCall: obj({
+    name: str("The tool's name as the gateway serves it (with an attachment's prefix).", {
+      maxLength: 1024,
+    }),
+    arguments: anyObject("The tool's arguments, as `tools/call` takes them."),
+  }, ["name"]),
+  McpAnswer: {
+    type: "object",
+    description: "The JSON-RPC response MCP gives the call, as it gives it: `result` (with " +
+      "`isError` when the tool failed) or `error` (an unknown or turned-off tool, bad " +
+      "arguments, a rate limit).",
+    properties: {
+      jsonrpc: { const: "2.0" },
+      id: { type: ["integer", "string", "null"] },
+      result: anyObject("The tool's result: content, structuredContent, isError."),
+      error: {
+        type: "object",
+        properties: {
+          code: { type: "integer" },
+          message: { type: "string" },
+          data: {},
+        },
+        required: ["code", "message"],
+      },
+    },
+    required: ["jsonrpc", "id"],
+  },
   AuthMethod: obj({
     id: str(),
     gatewayId: str(),
@@ -1149,6 +1192,16 @@ const SCHEMAS: Record<string, Json> = {
         "null: unlimited. Attaching again replaces it.",
     },
   }, ["serverId"]),
+  ServerItems: obj({
+    id: str("Server id."),
+    resources: list(anyObject("A resource as the server lists it: uri, name, description...")),
+    resourceTemplates: list(
+      anyObject("A resource template as the server lists it: uriTemplate, name..."),
+    ),
+    prompts: list(
+      anyObject("A prompt as served: name, description, arguments (a held change is not)."),
+    ),
+  }),
   ServerLogs: obj({
     id: str("Server id."),
     lines: list(str()),
@@ -1247,17 +1300,7 @@ const SCHEMAS: Record<string, Json> = {
     version: apiFields.version,
     specVersion: apiFields.specVersion,
     operations: {
-      ...list(obj({
-        name: str(
-          "The tool name the operation asks for; one taken in the organization gets " +
-            "a suffix when stored.",
-        ),
-        operationId: nullableString("The operation's operationId, if it has one."),
-        method: str("HTTP method, upper case."),
-        path: str("The path as the document writes it."),
-        title: nullableString("The operation's summary, the tool's title."),
-        tags: list(str("A tag of the operation (include and exclude take tags).")),
-      })),
+      ...list(obj(previewOperation)),
       description: "Each operation the import would make a tool of, after include and exclude.",
     },
     contextCost: {
@@ -1265,6 +1308,85 @@ const SCHEMAS: Record<string, Json> = {
       description: "What the tools would cost a model's context, as an import reports it.",
     },
     warnings: list(str("What the import would warn about.")),
+  }),
+  ReimportAnswer: {
+    description: "The re-import's result; with `dryRun=true`, what it would change (nothing " +
+      "is stored).",
+    oneOf: [ref("ApiImportResult"), ref("ReimportPreview")],
+  },
+  ReimportPreview: obj({
+    dryRun: { const: true },
+    id: apiFields.id,
+    name: apiFields.name,
+    title: apiFields.title,
+    version: apiFields.version,
+    specVersion: apiFields.specVersion,
+    sameDocument: {
+      type: "boolean",
+      description: "True when the document is the one last imported (same SHA-256).",
+    },
+    settings: list(obj({
+      field: {
+        enum: [
+          "name",
+          "title",
+          "version",
+          "specVersion",
+          "baseUrl",
+          "secret",
+          "include",
+          "exclude",
+        ],
+      },
+      before: { description: "The API's value now (null: none)." },
+      after: { description: "Its value after the re-import (null: none)." },
+    })),
+    operations: {
+      ...list(obj({
+        ...previewOperation,
+        name: str("The name the tool would have (a kept tool keeps its name when it can)."),
+        change: {
+          enum: ["create", "update", "unchanged"],
+          description: "create: a new tool; update: a kept tool (same id and assignments) " +
+            "whose definition or name changes; unchanged: a kept tool left as it is.",
+        },
+        id: nullableString("The kept tool's id; null for a new one."),
+        previousName: nullableString("The kept tool's name now, when the re-import renames it."),
+        fields: list({
+          enum: [
+            "title",
+            "description",
+            "inputSchema",
+            "outputSchema",
+            "annotations",
+            "type",
+            "executionConfig",
+          ],
+          description: "A field of the kept tool the re-import rewrites (hand edits included).",
+        }),
+        gateways: list(str("A gateway the kept tool is assigned to.")),
+      })),
+      description: "Each operation the re-import would make or keep a tool of, after include " +
+        "and exclude.",
+    },
+    removed: {
+      ...list(obj({
+        ...(apiTool.properties as Record<string, Json>),
+        gateways: list(str("A gateway it is assigned to now: the assignment goes with it.")),
+      })),
+      description: "The API's tools whose operations are gone (or filtered out): removed.",
+    },
+    counts: obj({
+      created: { type: "integer", minimum: 0 },
+      updated: { type: "integer", minimum: 0 },
+      unchanged: { type: "integer", minimum: 0 },
+      removed: { type: "integer", minimum: 0 },
+    }),
+    contextCost: {
+      ...contextCost,
+      description: "What the tools would cost a model's context after the re-import.",
+    },
+    warnings: list(str("What the re-import would warn about.")),
   }),
   ImportJob: obj({
     id: str("The job's id."),
@@ -1939,6 +2061,24 @@ const ROUTES: Record<string, Record<string, Op>> = {
       ok: [200, "GatewayStats"],
     },
   },
+  "/gateways/{id}/call": {
+    post: {
+      summary: "Call a tool through a gateway as yourself",
+      tag: "gateways",
+      description: "Members and up (viewers are refused: a call runs a tool). Runs one " +
+        "`tools/call` through the gateway's MCP path as the member the access key belongs " +
+        "to, without a gateway key (the admin UI's try it): the tools the gateway serves, " +
+        "its rate limits and its request log apply as for an MCP client, and the record " +
+        "names the member (caller `user:<id>`, method `access_key`, the email as subject). " +
+        "The gateway's auth methods are not asked. The answer is the JSON-RPC response, with " +
+        "the status the Streamable HTTP transport would give it: 429 with Retry-After for " +
+        "the caller's or the gateway's limit; a tool's own limit is its error result, as MCP " +
+        "gives it.",
+      body: "MemberToolCall",
+      ok: [200, "McpAnswer"],
+      more: [[429, "McpAnswer", "A caller or gateway limit refused the call (Retry-After)."]],
+    },
+  },
   "/gateways/{id}/tools": {
     post: {
       summary: "Assign tools",
@@ -2144,6 +2284,16 @@ const ROUTES: Record<string, Record<string, Op>> = {
       ok: [200, "ServerChangeApproval"],
     },
   },
+  "/servers/{id}/items": {
+    get: {
+      summary: "What a server lists besides tools",
+      tag: "servers",
+      description: "Its resources, resource templates and prompts as last listed, oldest " +
+        "first (its tools are at `GET /tools?serverId=`). A prompt with a held change is " +
+        "shown as it is served until the change is approved.",
+      ok: [200, "ServerItems"],
+    },
+  },
   "/servers/{id}/logs": {
     get: {
       summary: "A stdio server's stderr",
@@ -2278,9 +2428,9 @@ const ROUTES: Record<string, Record<string, Op>> = {
         "keep their id, name and gateway assignments; hand edits to them are overwritten. " +
         IMPORT_NOTE,
       body: "ApiImport",
-      query: [ASYNC_PARAM],
+      query: [ASYNC_PARAM, DRY_RUN_PARAM],
       headers: [PREFER_HEADER],
-      ok: [200, "ApiImportResult"],
+      ok: [200, "ReimportAnswer"],
       more: [[202, "ImportJob", ACCEPTED]],
       errors: [409, 422, 429, 500],
     },

@@ -1,6 +1,6 @@
 /**
  * Routes: `/servers`, the upstream MCP servers of an org (create, list, get,
- * update, delete, refresh, logs). Each answer carries the server's live
+ * update, delete, refresh, logs, the items it lists). Each answer carries the server's live
  * status from the supervisor. Viewers read; members write HTTP servers;
  * stdio servers run a command on the Gatehouse host, so only admins and
  * owners create, change, refresh or delete them, and the host can turn the
@@ -126,6 +126,17 @@ export function serverRoutes(
   app.get("/:id/logs", async (c) => {
     const server = await serverOf(c);
     return c.json({ id: server.id, ...upstreams.logs(server.id) });
+  });
+
+  // What it lists besides tools (those are at `GET /tools?serverId=`), as it listed them.
+  app.get("/:id/items", async (c) => {
+    const server = await serverOf(c);
+    const [resources, resourceTemplates, prompts] = await Promise.all([
+      store.serverItems.items(server.id, "resource"),
+      store.serverItems.items(server.id, "template"),
+      store.serverItems.items(server.id, "prompt"),
+    ]);
+    return c.json({ id: server.id, resources, resourceTemplates, prompts });
   });
 
   app.post("/:id/refresh", async (c) => {

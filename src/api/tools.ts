@@ -76,7 +76,7 @@ export function toolRoutes({ store }: ApiDeps): Hono<ApiEnv> {
   // PATCH changes the fields given (null removes an optional one); PUT replaces the tool.
   app.patch("/:id", async (c) => {
     const tool = local(await toolOf(c));
-    const { id: _i, orgId: _o, createdAt: _c, updatedAt: _u, ...current } = tool;
+    const { id: _i, orgId: _o, apiId: _a, createdAt: _c, updatedAt: _u, ...current } = tool;
     return c.json(presentTool(await updated(c, tool, mergeToolInput(current, await readJson(c)))));
   });
   app.put("/:id", async (c) => {

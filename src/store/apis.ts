@@ -14,7 +14,7 @@ import type { ChangeFeed } from "./changes.ts";
 import { uniqueOr } from "./errors.ts";
 import { checkRequest, type Page, pageOf, type PageRequest } from "./paging.ts";
 import type { Row, SqlEngine } from "./sql.ts";
-import type { ToolInput } from "./tools.ts";
+import { type Tool, type ToolInput, toTool } from "./tools.ts";
 import { jsonOrNull, newId, now, parseJson } from "./util.ts";
 
 /** An imported API as stored. */
@@ -59,6 +59,16 @@ export interface ApiTool {
   operationId: string | null;
   /** `METHOD /path` of the operation. */
   route: string;
+}
+
+/** How a re-import lines the API's tools up with the document's operations. */
+export interface SyncPlan {
+  /** The stored tool each operation updates in place; an operation not here makes a new tool. */
+  matched: Map<OperationTool, ApiTool>;
+  /** The name each operation's tool gets. */
+  names: Map<OperationTool, string>;
+  /** The API's tools no operation keeps: the re-import deletes them with their assignments. */
+  removed: ApiTool[];
 }
 
 /** What an import or re-import did. */
@@ -241,15 +251,16 @@ export class Apis {
   }
 
   /**
-   * Makes the tools of API `apiId` match `ops` (inside the caller's
-   * transaction): matched tools are updated in place, new operations
-   * inserted, vanished ones deleted. Names are unique in the org: a matched
-   * tool keeps its name while that is still a name its operation would get,
-   * the others take their base name or the first free `_N` suffix.
+   * How a re-import of API `apiId` with `ops` lines its tools up, read
+   * only: the tool each operation updates in place (matched by operationId
+   * first, which survives a path change, then by method and path), the
+   * name each operation's tool gets, and the tools no operation keeps.
+   * Names are unique in the org: a matched tool keeps its name while that
+   * is still a name its operation would get, the others take their base
+   * name or the first free `_N` suffix.
    */
-  async #syncTools(orgId: string, apiId: string, ops: OperationTool[], ts: string) {
+  async plan(orgId: string, apiId: string, ops: OperationTool[]): Promise<SyncPlan> {
     const old = await this.tools(apiId);
-    const gateways = await this.#gatewaysOfApi(apiId);
     const others = await this.db.all(
       "SELECT name FROM tools WHERE org_id = ? AND (api_id IS NULL OR api_id != ?)",
       orgId,
@@ -257,29 +268,28 @@ export class Apis {
     );
     const taken = new Set(others.map((r) => r.name as string));
 
-    // Match by operationId first (it survives a path change), then by method and path.
-    const match = new Map<OperationTool, ApiTool>();
+    const matched = new Map<OperationTool, ApiTool>();
     const free = new Set(old);
     const byOpId = new Map(old.filter((t) => t.operationId).map((t) => [t.operationId!, t]));
     for (const op of ops) {
       const t = op.operationId ? byOpId.get(op.operationId) : undefined;
       if (t && free.has(t)) {
-        match.set(op, t);
+        matched.set(op, t);
         free.delete(t);
       }
     }
     const byRoute = new Map([...free].map((t) => [t.route, t]));
     for (const op of ops) {
-      if (match.has(op)) continue;
+      if (matched.has(op)) continue;
       const t = byRoute.get(op.route);
       if (t && free.has(t)) {
-        match.set(op, t);
+        matched.set(op, t);
         free.delete(t);
       }
     }
 
     const names = new Map<OperationTool, string>();
-    for (const [op, t] of match) {
+    for (const [op, t] of matched) {
       if (isNameFor(t.name, op.baseName) && !taken.has(t.name)) {
         names.set(op, t.name);
         taken.add(t.name);
@@ -291,6 +301,39 @@ export class Apis {
       names.set(op, name);
       taken.add(name);
     }
+    return { matched, names, removed: [...free] };
+  }
+
+  /** The stored tools of API `apiId` whole, by id (what a dry run compares operations with). */
+  async definitions(apiId: string): Promise<Map<string, Tool>> {
+    const rows = await this.db.all("SELECT * FROM tools WHERE api_id = ?", apiId);
+    return new Map(rows.map((r) => [r.id as string, toTool(r)]));
+  }
+
+  /** The gateways each tool of API `apiId` is assigned to, by tool id. */
+  async assignedGateways(apiId: string): Promise<Map<string, string[]>> {
+    const rows = await this.db.all(
+      `SELECT gt.tool_id, gt.gateway_id FROM gateway_tools gt JOIN tools t ON t.id = gt.tool_id
+       WHERE t.api_id = ? ORDER BY gt.gateway_id`,
+      apiId,
+    );
+    const out = new Map<string, string[]>();
+    for (const r of rows) {
+      const list = out.get(r.tool_id as string) ?? [];
+      list.push(r.gateway_id as string);
+      out.set(r.tool_id as string, list);
+    }
+    return out;
+  }
+
+  /**
+   * Makes the tools of API `apiId` match `ops` as {@link plan} lines them
+   * up (inside the caller's transaction): matched tools are updated in
+   * place, new operations inserted, vanished ones deleted.
+   */
+  async #syncTools(orgId: string, apiId: string, ops: OperationTool[], ts: string) {
+    const gateways = await this.#gatewaysOfApi(apiId);
+    const { matched: match, names, removed: free } = await this.plan(orgId, apiId, ops);
 
     for (const t of free) await this.db.run("DELETE FROM tools WHERE id = ?", t.id);
     // Parked under names no real tool can have (tool names hold no spaces), so two tools may
@@ -347,7 +390,7 @@ export class Apis {
       gateways,
       result: {
         tools,
-        counts: { created: ops.length - match.size, updated: match.size, removed: free.size },
+        counts: { created: ops.length - match.size, updated: match.size, removed: free.length },
       },
     };
   }

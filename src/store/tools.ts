@@ -19,6 +19,8 @@ export interface Tool {
   orgId: string;
   /** Set for a tool of an upstream MCP server (type `mcp`): `name` is the server's name for it. */
   serverId?: string;
+  /** Set for a tool generated from an imported OpenAPI document: the API a re-import rewrites. */
+  apiId?: string;
   name: string;
   title?: string;
   description: string;
@@ -32,7 +34,7 @@ export interface Tool {
 }
 
 /** The fields a caller sets on create or update. */
-export type ToolInput = Omit<Tool, "id" | "orgId" | "createdAt" | "updatedAt">;
+export type ToolInput = Omit<Tool, "id" | "orgId" | "apiId" | "createdAt" | "updatedAt">;
 
 /** What a page of an org's tools may be narrowed to; every filter given must hold. */
 export interface ToolFilter {
@@ -74,6 +76,7 @@ function toTool(r: Row): Tool {
   };
   if (typeof r.title === "string") tool.title = r.title;
   if (typeof r.server_id === "string") tool.serverId = r.server_id;
+  if (typeof r.api_id === "string") tool.apiId = r.api_id;
   const output = parseJson<JsonObject>(r.output_schema);
   if (output) tool.outputSchema = output;
   const annotations = parseJson<JsonObject>(r.annotations);

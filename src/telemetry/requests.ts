@@ -35,13 +35,16 @@ export type LimitKind = "caller" | "gateway" | "tool";
 export interface CallerIdentity {
   /** The credential's stable id (a gateway key id, an OAuth grant, `jwt:<iss>:<sub>`, ...). */
   id: string;
-  /** The auth method that accepted it (`api_key`, `oauth2`, `jwt`, `basic`, `none`). */
+  /**
+   * The auth method that accepted it (`api_key`, `oauth2`, `jwt`, `basic`, `none`), or
+   * `access_key` for a member's call through the management API.
+   */
   method: string;
   /** The gateway key's name, for key callers. */
   keyName?: string;
   /** The OAuth client, for OAuth callers. */
   clientId?: string;
-  /** The JWT subject, for JWT callers. */
+  /** The JWT subject, for JWT callers; the member's email, for calls of `POST /gateways/{id}/call`. */
   subject?: string;
   /** The client's address, for callers of gateways without authentication. */
   address?: string;

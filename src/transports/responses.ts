@@ -83,7 +83,8 @@ export async function readMessageBody(
   try {
     const text = await readBodyText(req, maxBytes, limits.bodyTimeoutMs);
     // The declared length is the bytes read; without one, the text's length is close enough.
-    const declared = Number(req.headers.get("content-length"));
+    const length = req.headers.get("content-length");
+    const declared = length === null ? NaN : Number(length);
     return { value: JSON.parse(text), bytes: Number.isInteger(declared) ? declared : text.length };
   } catch (err) {
     if (err instanceof BodyTimeoutError) {

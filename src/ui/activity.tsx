@@ -2,17 +2,18 @@
  * Activity: the dashboard (every role: requests per minute or hour, error
  * rate and p95 latency per gateway and per tool, over the last hour or day,
  * from `GET /gateways/{id}/stats?interval=`) and the request log with its
- * filters (`GET /logs`, owners and admins).
+ * filters (`GET /logs`, owners and admins), exported whole as CSV or NDJSON
+ * with the same filters (the API's export, streamed through).
  *
  * @module
  */
 import { Hono } from "hono";
-import type { Json } from "./client.ts";
+import type { ApiProblem, ApiResult, Json } from "./client.ts";
 import { withQuery } from "./client.ts";
 import { Chart, filled, Sparkline } from "./charts.tsx";
-import { Badge, Empty, Field, Pager, Select, Table, When } from "./components.tsx";
+import { Badge, Empty, Field, millis, Pager, Select, Table, When } from "./components.tsx";
 import type { UiDeps, UiEnv, UiRequest } from "./context.ts";
-import { utcTime } from "./forms.ts";
+import { statusOf, utcTime } from "./forms.ts";
 import { Page } from "./layout.tsx";
 
 const RANGES = {
@@ -78,7 +79,7 @@ async function dashboard(ui: UiRequest, range: Range, only?: string) {
               </h2>
               <p class="muted">
                 {`${s.calls} requests, ${s.errors ?? 0} failed, p95 ${
-                  s.p95Ms === null || s.p95Ms === undefined ? "–" : `${s.p95Ms} ms`
+                  millis(s.p95Ms)
                 }, ${r.label.toLowerCase()}.`}
               </p>
               <div class="cards">
@@ -122,7 +123,7 @@ async function dashboard(ui: UiRequest, range: Range, only?: string) {
                         <td>{t.name}</td>
                         <td class="num">{t.calls}</td>
                         <td class="num">{`${Math.round(t.errorRate * 100)}%`}</td>
-                        <td class="num">{t.p95Ms === null ? "–" : `${t.p95Ms} ms`}</td>
+                        <td class="num">{millis(t.p95Ms)}</td>
                         <td>
                           <Sparkline
                             points={filled(t.series ?? [], "calls", since, now, r.step, 0)}
@@ -140,13 +141,15 @@ async function dashboard(ui: UiRequest, range: Range, only?: string) {
   );
 }
 
+/** The export formats of the request log, with what their links say. */
+const EXPORTS = [["csv", "CSV"], ["ndjson", "NDJSON"]] as const;
+
 /** The `datetime-local` value of an ISO time (UTC), for showing a filter again. */
 const localOf = (iso: string | undefined) => iso ? iso.slice(0, 16) : "";
-async function requestLog(ui: UiRequest, q: Record<string, string | undefined>) {
-  const gatewayList = await ui.api.get("/gateways?limit=1000");
-  const gateways: Json[] = gatewayList.ok ? gatewayList.body.gateways : [];
-  const names = new Map(gateways.map((g) => [g.id, g.name]));
-  const filters = {
+
+/** The API's filters of the log page's query (its times are UTC `datetime-local` values). */
+function filtersOf(q: Record<string, string | undefined>) {
+  return {
     gatewayId: q.gatewayId,
     tool: q.tool,
     caller: q.caller,
@@ -154,6 +157,17 @@ async function requestLog(ui: UiRequest, q: Record<string, string | undefined>) 
     since: utcTime(q.since),
     until: utcTime(q.until),
   };
+}
+
+async function requestLog(
+  ui: UiRequest,
+  q: Record<string, string | undefined>,
+  refused?: ApiProblem,
+) {
+  const gatewayList = await ui.api.get("/gateways?limit=1000");
+  const gateways: Json[] = gatewayList.ok ? gatewayList.body.gateways : [];
+  const names = new Map(gateways.map((g) => [g.id, g.name]));
+  const filters = filtersOf(q);
   const res = ui.isAdmin
     ? await ui.api.get(withQuery("/logs", { ...filters, limit: "50", cursor: q.cursor }))
     : undefined;
@@ -161,7 +175,8 @@ async function requestLog(ui: UiRequest, q: Record<string, string | undefined>) 
   const next = res?.ok && res.body.nextCursor
     ? withQuery("/ui/activity/log", { ...q, cursor: res.body.nextCursor })
     : null;
-  const error = res && !res.ok ? res.error : undefined;
+  const error = refused ?? (res && !res.ok ? res.error : undefined);
+  const { cursor: _cursor, ...kept } = q;
   const fieldError = (name: string) => error?.field === name ? error.message : undefined;
   return (
     <Page ui={ui} title="Activity" section="/ui/activity">
@@ -218,6 +233,18 @@ async function requestLog(ui: UiRequest, q: Record<string, string | undefined>) 
               <a href="/ui/activity/log">Clear</a>
             </form>
             {error && !error.field ? <p class="notice bad">{error.message}</p> : null}
+            <p class="actions">
+              <span>Export every request these filters match:</span>
+              {EXPORTS.map(([format, label]) => (
+                <a
+                  class="button secondary small"
+                  href={withQuery("/ui/activity/log/export", { ...kept, format })}
+                  download
+                >
+                  {label}
+                </a>
+              ))}
+            </p>
             {logs.length === 0
               ? (
                 <Empty>
@@ -259,13 +286,13 @@ async function requestLog(ui: UiRequest, q: Record<string, string | undefined>) 
                         <Badge tone={l.status === "ok" ? "ok" : "bad"}>{l.status}</Badge>
                         {l.errorCode ? ` ${l.errorCode}` : ""}
                       </td>
-                      <td class="num">{`${l.durationMs} ms`}</td>
+                      <td class="num">{millis(l.durationMs)}</td>
                       <td class="num">{`${l.bytesIn} / ${l.bytesOut}`}</td>
                       <td>
                         {l.upstream
-                          ? `${l.upstream.target ?? ""} ${
-                            l.upstream.status ?? ""
-                          } (${l.upstream.durationMs} ms)`
+                          ? `${l.upstream.target ?? ""} ${l.upstream.status ?? ""} (${
+                            millis(l.upstream.durationMs)
+                          })`
                           : ""}
                       </td>
                     </tr>
@@ -287,5 +314,25 @@ export function activityRoutes(_deps: UiDeps): Hono<UiEnv> {
     return c.html(await dashboard(c.get("ui"), range, c.req.query("gatewayId") || undefined));
   });
   app.get("/log", async (c) => c.html(await requestLog(c.get("ui"), c.req.query())));
+  // The whole export, streamed from the API as it reads it; a refusal shows on the log page.
+  app.get("/log/export", async (c) => {
+    const ui = c.get("ui");
+    const q = c.req.query();
+    const res = await ui.api.fetch(
+      "GET",
+      withQuery("/logs", { ...filtersOf(q), format: q.format }),
+    );
+    if (res.ok) {
+      const headers = new Headers();
+      for (const h of ["content-type", "content-disposition"]) {
+        const v = res.headers.get(h);
+        if (v !== null) headers.set(h, v);
+      }
+      return new Response(res.body, { status: 200, headers });
+    }
+    const body = await res.json().catch(() => ({}));
+    const refused: ApiProblem = body.error ?? { code: "error", message: `HTTP ${res.status}` };
+    return c.html(await requestLog(ui, q, refused), statusOf({ status: res.status } as ApiResult));
+  });
   return app;
 }

@@ -3,7 +3,8 @@
  * would make (`POST /apis?dryRun=true`: each operation with its tags, the
  * context cost, the warnings) with a box for each tag and each operation,
  * then the import itself as a job (`?async=true`) whose progress the page
- * follows; and the imported APIs with their tools.
+ * follows; and the imported APIs with their tools (re-imported by the pages
+ * of `reimport.tsx`).
  *
  * The document travels from the preview to the import inside the preview's
  * form: the server keeps nothing between the two steps, so any replica can
@@ -16,6 +17,7 @@ import type { Json } from "./client.ts";
 import {
   Badge,
   Check,
+  counted,
   Csrf,
   Empty,
   errorOf,
@@ -32,6 +34,7 @@ import {
 import type { UiDeps, UiEnv, UiRequest } from "./context.ts";
 import { done, optional, statusOf, text, valuesOf } from "./forms.ts";
 import { missing, Page } from "./layout.tsx";
+import { reimportRoutes } from "./reimport.tsx";
 
 const IMPORT_FIELDS = ["name", "spec", "baseUrl", "secret", "slim", "include", "exclude"];
 
@@ -283,7 +286,8 @@ function jobView(ui: UiRequest, job: Json) {
         ? (
           <section class="panel" aria-labelledby="imported">
             <h2 id="imported">
-              <Badge tone="ok">imported</Badge> {`${result.name}: ${result.toolCount} tools`}
+              <Badge tone="ok">imported</Badge>{" "}
+              {`${result.name}: ${counted(result.toolCount, "tool")}`}
             </h2>
             <p>
               {`${result.created} created, ${result.updated} updated, ${result.removed} removed; ${result.contextCost.totalBytes} bytes of tools/list.`}
@@ -344,13 +348,14 @@ async function apiView(ui: UiRequest, id: string) {
       </Table>
       {ui.canWrite
         ? (
-          <p>
+          <p class="actions">
+            <a class="button" href={`/ui/apis/${id}/reimport`}>Re-import a new version</a>
             <PostButton
               action={`/ui/apis/${id}/delete`}
               csrf={ui.csrf}
               label="Delete this API and its tools"
               danger
-              confirm={`Delete ${api.name} and its ${api.tools.length} tools?`}
+              confirm={`Delete ${api.name} and its ${counted(api.tools.length, "tool")}?`}
             />
           </p>
         )
@@ -432,6 +437,8 @@ export function apiPages(deps: UiDeps): Hono<UiEnv> {
     if (!res.ok) return c.json({ error: res.error }, statusOf(res));
     return c.json({ state: res.body.state, progress: res.body.progress });
   });
+
+  app.route("/", reimportRoutes());
 
   app.get("/:id", async (c) => {
     const page = await apiView(c.get("ui"), c.req.param("id"));

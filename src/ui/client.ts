@@ -53,8 +53,8 @@ export class ApiClient {
     return this.call("GET", path);
   }
 
-  /** `method path` with `body` as JSON. */
-  async call(method: string, path: string, body?: unknown): Promise<ApiResult> {
+  /** `method path` with `body` as JSON, answered as the API's own response (unread). */
+  async fetch(method: string, path: string, body?: unknown): Promise<Response> {
     const headers = new Headers({ accept: "application/json" });
     if (this.key) headers.set("authorization", `Bearer ${this.key}`);
     const forwarded = this.c.req.header("x-forwarded-for");
@@ -65,10 +65,12 @@ export class ApiClient {
       payload = JSON.stringify(body);
     }
     const url = new URL(path, this.c.req.url);
-    const res = await this.app.fetch(
-      new Request(url, { method, headers, body: payload }),
-      this.c.env,
-    );
+    return await this.app.fetch(new Request(url, { method, headers, body: payload }), this.c.env);
+  }
+
+  /** `method path` with `body` as JSON, its answer read. */
+  async call(method: string, path: string, body?: unknown): Promise<ApiResult> {
+    const res = await this.fetch(method, path, body);
     const text = await res.text();
     let parsed: Json = {};
     try {

@@ -106,6 +106,54 @@ export function Field(
   );
 }
 
+/**
+ * The two fields of a rate limit named `name` (`<name>.requests`, and
+ * `<name>.windowSeconds` a minute by default) in a fieldset, filled from
+ * `limit` or the state, with the API's errors beside them.
+ */
+export function LimitFields(
+  { legend, name, form, state, limit, hint }: {
+    legend: string;
+    name: string;
+    form: string;
+    state?: FormState;
+    limit?: { requests: number; windowSeconds: number } | null;
+    hint?: string;
+  },
+) {
+  const v = (field: string, fallback: string) => valueOf(state, form, field, fallback);
+  const whole = state?.form === form && state.error?.field === name
+    ? state.error.message
+    : undefined;
+  const id = `${form}-${idOf(name)}`;
+  return (
+    <fieldset>
+      <legend>{legend}</legend>
+      {hint ? <p class="hint">{hint}</p> : null}
+      <div class="pair">
+        <Field
+          label="Requests (empty: no limit)"
+          name={`${name}.requests`}
+          id={`${id}-requests`}
+          type="number"
+          min="1"
+          value={v(`${name}.requests`, limit ? String(limit.requests) : "")}
+          error={errorOf(state, form, `${name}.requests`) ?? whole}
+        />
+        <Field
+          label="Per seconds"
+          name={`${name}.windowSeconds`}
+          id={`${id}-window`}
+          type="number"
+          min="1"
+          value={v(`${name}.windowSeconds`, String(limit?.windowSeconds ?? 60))}
+          error={errorOf(state, form, `${name}.windowSeconds`)}
+        />
+      </div>
+    </fieldset>
+  );
+}
+
 /** A labelled text area; `json` checks it as you type ("schema" or "value"). */
 export function TextArea(props: FieldProps & { json?: "schema" | "value"; rows?: number }) {
   const id = props.id ?? idOf(props.name);
@@ -193,11 +241,22 @@ export function ErrorSummary(
   );
 }
 
-/** Text in a block, with a button that copies it. */
+/**
+ * Text in a block, with a button that copies it. Text of several lines is
+ * code (a configuration, a result) and keeps its lines, scrolling sideways
+ * when they are long; one line (a URL, a key) wraps, to be read whole.
+ */
 export function CopyBlock({ id, text, label }: { id: string; text: string; label: string }) {
   return (
     <div class="copy-row">
-      <pre id={id} tabindex={0} aria-label={label}>{text}</pre>
+      <pre
+        id={id}
+        tabindex={0}
+        aria-label={label}
+        class={text.includes("\n") ? "lines" : undefined}
+      >
+        {text}
+      </pre>
       <button type="button" class="secondary small js-only" data-copy={id}>
         Copy<span class="sr">{` ${label}`}</span>
       </button>
@@ -266,6 +325,43 @@ export function Table(
 export function When({ at }: { at: string | null | undefined }) {
   if (!at) return <span class="muted">never</span>;
   return <time datetime={at}>{at.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC")}</time>;
+}
+
+/**
+ * A duration in milliseconds as people read it: a tenth of a millisecond
+ * below 10 ms, whole milliseconds above; "–" when there is none.
+ */
+export function millis(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return "–";
+  return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
+}
+
+/** `n` things named `word`, plural unless one ("? tools" when `n` is not known yet). */
+export function counted(n: number | null | undefined, word: string): string {
+  return n === 1 ? `1 ${word}` : `${n ?? "?"} ${word}s`;
+}
+
+/** How many tools, resources and prompts a server lists (or a gateway serves of it). */
+export function itemCounts(
+  c: { tools?: number | null; resources?: number | null; prompts?: number | null },
+): string {
+  return [
+    counted(c.tools, "tool"),
+    counted(c.resources, "resource"),
+    counted(c.prompts, "prompt"),
+  ].join(", ");
+}
+
+/**
+ * A description as a list shows it: whole up to `max` characters, else cut
+ * at a word with an ellipsis (the whole text is on the item's own page).
+ */
+export function brief(text: unknown, max = 300): string {
+  if (typeof text !== "string") return "";
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max);
+  const space = cut.lastIndexOf(" ");
+  return `${space > max / 2 ? cut.slice(0, space) : cut}…`;
 }
 
 /** A status badge. */

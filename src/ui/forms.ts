@@ -43,6 +43,20 @@ export function numberField(form: FormData, name: string): number | string | und
 }
 
 /**
+ * A rate limit of fields `<name>.requests` and `<name>.windowSeconds`, as
+ * the API takes it: `{requests, windowSeconds}` (a minute unless the window
+ * is given), or null when no number of requests is.
+ */
+export function rateLimitField(
+  form: FormData,
+  name: string,
+): { requests: number | string; windowSeconds: number | string } | null {
+  const requests = numberField(form, `${name}.requests`);
+  if (requests === undefined) return null;
+  return { requests, windowSeconds: numberField(form, `${name}.windowSeconds`) ?? 60 };
+}
+
+/**
  * A `datetime-local` value, which the pages label as UTC (it carries no
  * zone), as ISO-8601; a value with a zone keeps it, one that is no time is
  * passed on as it is (for the API to refuse, naming the field). Undefined

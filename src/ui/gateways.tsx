@@ -2,12 +2,14 @@
  * The gateway pages: the list with each gateway's state and requests, the
  * form of `POST /gateways`, and each gateway's page: its MCP URLs and the
  * client configurations the API builds (copy buttons, the right header),
- * its tools (enable switches, rate limits), attached servers, auth methods
- * and keys (a new key shown once), and "try it" for each of its tools.
+ * its tools (enable switches, rate limits), attached servers (see
+ * `gateway_servers.tsx`), auth methods (see `gateway_auth.tsx`) and keys (see `gateway_keys.tsx`; a new key is
+ * shown once), and "try it" for each of its tools (see `try_it.tsx`).
  *
  * @module
  */
 import { type Context, Hono } from "hono";
+import { KEY_PLACEHOLDER } from "../api/client_configs.ts";
 import type { ApiResult, Json } from "./client.ts";
 import { withQuery } from "./client.ts";
 import {
@@ -20,42 +22,28 @@ import {
   ErrorSummary,
   Field,
   type FormState,
+  LimitFields,
+  millis,
   Pager,
   PostButton,
   Select,
   Table,
   TextArea,
   valueOf,
-  When,
 } from "./components.tsx";
 import type { UiDeps, UiEnv, UiRequest } from "./context.ts";
-import {
-  done,
-  jsonField,
-  numberField,
-  optional,
-  statusOf,
-  text,
-  timeField,
-  valuesOf,
-} from "./forms.ts";
+import { done, numberField, rateLimitField, statusOf, text, timeField, valuesOf } from "./forms.ts";
+import { authMethodBody, AuthPanel } from "./gateway_auth.tsx";
+import { KeysPanel } from "./gateway_keys.tsx";
+import { attachmentBody, ServersPanel } from "./gateway_servers.tsx";
 import { missing, Page } from "./layout.tsx";
-import { ArgumentFields, callTool, readArguments } from "./schema_form.tsx";
+import { tryRoutes } from "./try_it.tsx";
 
 const TRANSPORTS = [
   ["http", "Streamable HTTP"],
   ["sse", "SSE (older clients)"],
   ["websocket", "WebSocket"],
 ] as [string, string][];
-const AUTH_TYPES = [
-  ["api_key", "API key (gateway keys in a header or the query)"],
-  ["bearer", "Bearer (gateway keys, Authorization header only)"],
-  ["basic", "Basic (members' email and password)"],
-  ["oauth2", "OAuth 2.1 (members sign in)"],
-  ["jwt", "JWT from your identity provider"],
-  ["none", "None (anyone who can reach it)"],
-] as [string, string][];
-const SCOPES = ["tools:read", "tools:execute"];
 const PAGE_SIZE = 50;
 
 /** The clients shown on a gateway's page, in order: what the API's `clients` holds. */
@@ -79,6 +67,32 @@ function snippet(entry: Json): string {
   if (typeof entry.command === "string") return entry.command;
   if (typeof entry.code === "string") return entry.code;
   return JSON.stringify(entry.config, null, 2);
+}
+
+/**
+ * What a client needs to connect, in this page's words: where the gateway
+ * key comes from, or the API's note for the other methods (it names API
+ * routes where the page has a form).
+ */
+function ConnectNote({ auth }: { auth: Json }) {
+  if (auth.method === null) {
+    return (
+      <>
+        The gateway has no auth method yet, so it refuses every MCP request: add one under{" "}
+        <a href="#auth">Authentication</a>, then make a key under <a href="#keys">Gateway keys</a>.
+      </>
+    );
+  }
+  if (auth.placeholder === KEY_PLACEHOLDER) {
+    return (
+      <>
+        Replace <code>{KEY_PLACEHOLDER}</code> with a key from <a href="#keys">Gateway keys</a>{" "}
+        (a key is shown once, when it is made).
+      </>
+    );
+  }
+  const note = String(auth.note);
+  return <>{`${note.charAt(0).toUpperCase()}${note.slice(1)}.`}</>;
 }
 
 /** A gateway's state in one badge: whether it can serve anyone yet. */
@@ -149,7 +163,7 @@ async function listView(ui: UiRequest, cursor?: string) {
                 </td>
                 <td class="num">{stats?.calls ?? 0}</td>
                 <td class="num">{stats?.errors ?? 0}</td>
-                <td class="num">{stats?.p95Ms == null ? "–" : `${stats.p95Ms} ms`}</td>
+                <td class="num">{millis(stats?.p95Ms)}</td>
               </tr>
             ))}
           </Table>
@@ -159,7 +173,16 @@ async function listView(ui: UiRequest, cursor?: string) {
   );
 }
 
-const GATEWAY_FIELDS = ["name", "endpoint", "configuration.transport", "description"];
+const GATEWAY_FIELDS = [
+  "name",
+  "endpoint",
+  "configuration.transport",
+  "configuration.logPayloads",
+  "configuration.rateLimits",
+  "description",
+];
+const PER_CALLER = "configuration.rateLimits.perCaller";
+const WHOLE = "configuration.rateLimits.gateway";
 
 function GatewayForm(
   { ui, state, gw }: { ui: UiRequest; state?: FormState; gw?: Json },
@@ -198,6 +221,30 @@ function GatewayForm(
         error={e("description")}
         rows={2}
         hint="Shown to MCP clients as the server's instructions."
+      />
+      <LimitFields
+        legend="Rate limit of each caller (optional)"
+        name={PER_CALLER}
+        form={form}
+        state={state}
+        limit={gw?.configuration.rateLimits?.perCaller}
+        hint="Requests each credential (or address, without one) may make; a key's own limit replaces it."
+      />
+      <LimitFields
+        legend="Rate limit of the whole gateway (optional)"
+        name={WHOLE}
+        form={form}
+        state={state}
+        limit={gw?.configuration.rateLimits?.gateway}
+        hint="Requests of all callers together."
+      />
+      <Check
+        label="Log tool calls' arguments and results (redacted) in the request log"
+        name="configuration.logPayloads"
+        id={`${form}-log-payloads`}
+        checked={state?.form === form
+          ? state.values["configuration.logPayloads"] !== undefined
+          : gw?.configuration.logPayloads === true}
       />
       <div class="actions">
         <button type="submit">{gw ? "Save" : "Create gateway"}</button>
@@ -247,6 +294,12 @@ async function detailView(
   const v = (form: string, name: string, fallback = "") => valueOf(state, form, name, fallback);
   return (
     <Page ui={ui} title={gw.name} section="/ui/gateways">
+      {
+        // A viewer sees no form to show a refusal next to: a forged change's refusal goes here.
+        state?.error && !ui.canWrite
+          ? <p class="notice bad" role="alert">{state.error.message}</p>
+          : null
+      }
       <p>
         <StateBadge methods={methods} /> <span class="muted">{gw.description}</span>
       </p>
@@ -269,7 +322,9 @@ async function detailView(
         <CopyBlock id="url-http" text={gw.urls.http} label="the Streamable HTTP URL" />
         <CopyBlock id="url-sse" text={gw.urls.sse} label="the SSE URL" />
         <CopyBlock id="url-ws" text={gw.urls.websocket} label="the WebSocket URL" />
-        <p class="hint">{gw.clients.auth.note}</p>
+        <p class="hint">
+          <ConnectNote auth={gw.clients.auth} />
+        </p>
         {CLIENTS.map((client) => {
           const entry = gw.clients[client.key];
           if (!entry) return null;
@@ -428,250 +483,17 @@ async function detailView(
           : null}
       </section>
 
-      <section class="panel" aria-labelledby="servers">
-        <h2 id="servers">Attached servers</h2>
-        {attached.length === 0
-          ? (
-            <Empty>
-              No upstream MCP server is attached whole. Attach one to serve all of its tools,
-              resources and prompts.
-            </Empty>
-          )
-          : (
-            <Table head={["Server", "State", "Serves", "Prefix", ""]} caption="Attached servers">
-              {attached.map((a) => (
-                <tr>
-                  <td>
-                    <a href={`/ui/servers/${a.serverId}`}>{a.name}</a>
-                  </td>
-                  <td>{a.state}</td>
-                  <td>
-                    {`${a.serves.tools} tools, ${a.serves.resources} resources, ${a.serves.prompts} prompts`}
-                  </td>
-                  <td>{a.prefix ?? ""}</td>
-                  <td>
-                    {ui.canWrite
-                      ? (
-                        <PostButton
-                          action={`${base}/servers/${a.serverId}/detach`}
-                          csrf={ui.csrf}
-                          label="Detach"
-                          confirm={`Detach ${a.name}?`}
-                        />
-                      )
-                      : null}
-                  </td>
-                </tr>
-              ))}
-            </Table>
-          )}
-        {ui.canWrite && attachable.length > 0
-          ? (
-            <details open={state?.form === "attach"}>
-              <summary>Attach a server</summary>
-              <form method="post" action={`${base}/servers`} class="stack">
-                <Csrf token={ui.csrf} />
-                <ErrorSummary
-                  state={state}
-                  form="attach"
-                  fields={["serverId", "prefix", "toolRateLimit"]}
-                />
-                <Select
-                  label="Server"
-                  name="serverId"
-                  value={v("attach", "serverId")}
-                  options={attachable.map((s) => [s.id, s.name])}
-                  error={e("attach", "serverId")}
-                />
-                <Field
-                  label="Prefix (optional)"
-                  name="prefix"
-                  value={v("attach", "prefix")}
-                  error={e("attach", "prefix")}
-                  hint="Put before each of its names, to keep them apart from others."
-                />
-                <Field
-                  label="Rate limit of each of its tools (calls a minute per caller, optional)"
-                  name="toolRateLimit"
-                  type="number"
-                  value={v("attach", "toolRateLimit")}
-                  error={e("attach", "toolRateLimit")}
-                />
-                <button type="submit">Attach</button>
-              </form>
-            </details>
-          )
-          : null}
-      </section>
+      <ServersPanel
+        ui={ui}
+        base={base}
+        attached={attached}
+        attachable={attachable}
+        state={state}
+      />
 
-      <section class="panel" aria-labelledby="auth">
-        <h2 id="auth">Authentication</h2>
-        {methods.length === 0
-          ? (
-            <p class="notice bad">
-              No auth method: the gateway refuses every MCP request until you add one.
-            </p>
-          )
-          : (
-            <Table
-              head={["Method", "Order", "Required", "Configuration", ""]}
-              caption="Auth methods"
-            >
-              {methods.map((m) => (
-                <tr>
-                  <td>{m.type}</td>
-                  <td>{m.order}</td>
-                  <td>{m.required ? "yes" : "no"}</td>
-                  <td>
-                    {Object.keys(m.configuration ?? {}).length > 0
-                      ? <code>{JSON.stringify(m.configuration)}</code>
-                      : <span class="muted">none</span>}
-                  </td>
-                  <td>
-                    {ui.canWrite
-                      ? (
-                        <PostButton
-                          action={`${base}/auth/${m.id}/delete`}
-                          csrf={ui.csrf}
-                          label="Remove"
-                          danger
-                          confirm={`Remove the ${m.type} method?`}
-                        />
-                      )
-                      : null}
-                  </td>
-                </tr>
-              ))}
-            </Table>
-          )}
-        {ui.canWrite
-          ? (
-            <details open={methods.length === 0 || state?.form === "auth"}>
-              <summary>Add an auth method</summary>
-              <form method="post" action={`${base}/auth`} class="stack">
-                <Csrf token={ui.csrf} />
-                <ErrorSummary state={state} form="auth" fields={["type", "configuration"]} />
-                <Select
-                  label="Type"
-                  name="type"
-                  value={v("auth", "type", "api_key")}
-                  options={AUTH_TYPES}
-                  error={e("auth", "type")}
-                />
-                <TextArea
-                  label="Configuration (JSON, optional)"
-                  name="configuration"
-                  value={v("auth", "configuration")}
-                  error={e("auth", "configuration")}
-                  json="value"
-                  rows={3}
-                  hint='Only jwt needs one, e.g. {"issuer": "https://id.example.com", "audience": "gatehouse", "jwksUrl": "https://id.example.com/jwks"}; oauth2 takes optional lifetimes.'
-                />
-                <button type="submit">Add method</button>
-              </form>
-            </details>
-          )
-          : null}
-      </section>
+      <AuthPanel ui={ui} base={base} methods={methods} state={state} />
 
-      <section class="panel" aria-labelledby="keys">
-        <h2 id="keys">Gateway keys</h2>
-        {gatewayKeys.length === 0
-          ? <Empty>No keys. MCP clients of the api_key and bearer methods need one.</Empty>
-          : (
-            <Table
-              head={["Name", "Prefix", "Scopes", "Created", "Expires", "State", ""]}
-              caption="Gateway keys"
-            >
-              {gatewayKeys.map((k) => (
-                <tr>
-                  <td>{k.name}</td>
-                  <td>
-                    <code>{k.prefix}</code>
-                  </td>
-                  <td>{k.scopes.join(", ")}</td>
-                  <td>
-                    <When at={k.createdAt} />
-                  </td>
-                  <td>
-                    <When at={k.expiresAt} />
-                  </td>
-                  <td>
-                    {k.revokedAt
-                      ? <Badge tone="bad">revoked</Badge>
-                      : <Badge tone="ok">active</Badge>}
-                  </td>
-                  <td>
-                    {ui.canWrite && !k.revokedAt
-                      ? (
-                        <PostButton
-                          action={`${base}/keys/${k.id}/revoke`}
-                          csrf={ui.csrf}
-                          label="Revoke"
-                          danger
-                          confirm={`Revoke the key ${k.name}? Clients using it stop working.`}
-                        />
-                      )
-                      : null}
-                  </td>
-                </tr>
-              ))}
-            </Table>
-          )}
-        {ui.canWrite
-          ? (
-            <details open={state?.form === "key"}>
-              <summary>Create a key</summary>
-              <form method="post" action={`${base}/keys`} class="stack">
-                <Csrf token={ui.csrf} />
-                <ErrorSummary
-                  state={state}
-                  form="key"
-                  fields={["name", "scopes", "expiresAt", "rateLimit"]}
-                />
-                <Field
-                  label="Name"
-                  name="name"
-                  id="key-name"
-                  value={v("key", "name")}
-                  error={e("key", "name")}
-                  hint="Who or what uses it, e.g. laptop."
-                  required
-                />
-                <fieldset>
-                  <legend>Scopes</legend>
-                  {SCOPES.map((s) => (
-                    <Check label={s} name="scopes" value={s} id={`scope-${s}`} checked />
-                  ))}
-                  {e("key", "scopes") ? <p class="error">{e("key", "scopes")}</p> : null}
-                </fieldset>
-                <Field
-                  label="Expires (UTC, optional)"
-                  name="expiresAt"
-                  type="datetime-local"
-                  value={v("key", "expiresAt")}
-                  error={e("key", "expiresAt")}
-                />
-                <Field
-                  label="Own rate limit: requests (optional)"
-                  name="rateLimit.requests"
-                  type="number"
-                  value={v("key", "rateLimit.requests")}
-                  error={e("key", "rateLimit.requests") ?? e("key", "rateLimit")}
-                />
-                <Field
-                  label="per seconds"
-                  name="rateLimit.windowSeconds"
-                  type="number"
-                  value={v("key", "rateLimit.windowSeconds", "60")}
-                  error={e("key", "rateLimit.windowSeconds")}
-                />
-                <button type="submit">Create key</button>
-              </form>
-            </details>
-          )
-          : null}
-      </section>
+      <KeysPanel ui={ui} base={base} keys={gatewayKeys} state={state} />
 
       {ui.canWrite
         ? (
@@ -696,94 +518,6 @@ async function detailView(
   );
 }
 
-async function tryView(
-  ui: UiRequest,
-  id: string,
-  toolId: string,
-  state?: { values: Record<string, string>; errors: Record<string, string>; result?: Json },
-) {
-  const [gwRes, toolRes, authRes] = await Promise.all([
-    ui.api.get(`/gateways/${id}`),
-    ui.api.get(`/tools/${toolId}`),
-    ui.api.get(`/gateways/${id}/auth`),
-  ]);
-  if (!gwRes.ok || !toolRes.ok) return null;
-  const gw = gwRes.body, tool = toolRes.body;
-  const methods: Json[] = authRes.ok ? authRes.body.methods : [];
-  const open = methods.some((m) => m.type === "none");
-  return (
-    <Page ui={ui} title={`Try ${tool.name}`} section="/ui/gateways">
-      <p>
-        Calls <code>{tool.name}</code> through <a href={`/ui/gateways/${id}`}>{gw.name}</a>{" "}
-        as an MCP client would: a <code>tools/call</code> to{" "}
-        <code>{gw.urls.http}</code>. It goes through the gateway's auth, limits and request log like
-        any client's call.
-      </p>
-      {tool.description ? <p class="muted">{tool.description}</p> : null}
-      <form method="post" action={`/ui/gateways/${id}/try/${toolId}`} class="stack">
-        <Csrf token={ui.csrf} />
-        <ArgumentFields
-          schema={tool.inputSchema}
-          values={state?.values ?? {}}
-          errors={state?.errors ?? {}}
-        />
-        {methods.length === 0
-          ? (
-            <p class="notice bad">
-              This gateway has no auth method yet: it refuses every call.
-            </p>
-          )
-          : null}
-        <Field
-          label={open ? "Credential (optional: the gateway takes calls without one)" : "Credential"}
-          name="credential"
-          type="password"
-          autocomplete="off"
-          hint="What an MCP client of this gateway sends as Authorization: Bearer: a gateway key (ghk_...) for api_key and bearer, a token for jwt or oauth2. It is sent once and not kept."
-          error={state?.errors.credential}
-        />
-        <button type="submit">Run</button>
-      </form>
-      {state?.result
-        ? (
-          <section class="panel" aria-labelledby="result">
-            <h2 id="result">Result</h2>
-            {state.result.status >= 400
-              ? (
-                <p class="notice bad">
-                  {`The gateway refused the call (HTTP ${state.result.status}).`}
-                </p>
-              )
-              : state.result.answer?.error
-              ? <p class="notice bad">The gateway answered with a JSON-RPC error.</p>
-              : state.result.answer?.result?.isError
-              ? <p class="notice bad">The tool answered with an error (isError).</p>
-              : <p class="notice ok">The tool answered.</p>}
-            <CopyBlock
-              id="try-result"
-              text={JSON.stringify(state.result.answer, null, 2)}
-              label="the result"
-            />
-            <p>
-              <a href={withQuery("/ui/activity/log", { gatewayId: id, tool: tool.name })}>
-                See the call in the activity log
-              </a>
-            </p>
-          </section>
-        )
-        : null}
-    </Page>
-  );
-}
-
-/** The refusal of an MCP try's HTTP answer, named by its field for the form. */
-function tryProblem(status: number, answer: Json): Record<string, string> {
-  if (status === 401 || status === 403) {
-    return { credential: answer?.error?.message ?? `refused (HTTP ${status})` };
-  }
-  return {};
-}
-
 /** The gateway routes. */
 export function gatewayRoutes(deps: UiDeps): Hono<UiEnv> {
   const app = new Hono<UiEnv>();
@@ -799,9 +533,21 @@ export function gatewayRoutes(deps: UiDeps): Hono<UiEnv> {
     ));
 
   const gatewayBody = (f: FormData, create: boolean) => {
+    const limits: Json = {};
+    for (const [part, name] of [["perCaller", PER_CALLER], ["gateway", WHOLE]]) {
+      const limit = rateLimitField(f, name);
+      if (limit) limits[part] = limit;
+    }
+    const configuration: Json = {
+      transport: text(f, "configuration.transport") || "http",
+      logPayloads: f.has("configuration.logPayloads"),
+    };
+    // A change sends null for none: the API merges configuration key by key.
+    if (Object.keys(limits).length > 0) configuration.rateLimits = limits;
+    else if (!create) configuration.rateLimits = null;
     const body: Json = {
       name: text(f, "name"),
-      configuration: { transport: text(f, "configuration.transport") || "http" },
+      configuration,
       description: text(f, "description"),
     };
     if (create) {
@@ -907,15 +653,16 @@ export function gatewayRoutes(deps: UiDeps): Hono<UiEnv> {
     return changed(c, res, "assign", "Tool removed from the gateway.");
   });
 
+  // Attaching an attached server again changes how it is served (the API answers 200).
   app.post("/:id/servers", async (c) => {
     const f = c.get("form");
-    const body: Json = { serverId: text(f, "serverId") };
-    const prefix = optional(f, "prefix");
-    if (prefix) body.prefix = prefix;
-    const limit = numberField(f, "toolRateLimit");
-    if (limit !== undefined) body.toolRateLimit = limit;
-    const res = await c.get("ui").api.call("POST", `/gateways/${c.req.param("id")}/servers`, body);
-    return changed(c, res, "attach", "Server attached.");
+    const body = attachmentBody(f);
+    const id = c.req.param("id");
+    const existing = await c.get("ui").api.get(`/gateways/${id}/servers/${body.serverId}`);
+    const res = await c.get("ui").api.call("POST", `/gateways/${id}/servers`, body);
+    const form = existing.ok ? `attach-${body.serverId}` : "attach";
+    const name = res.body?.name ?? "The server";
+    return changed(c, res, form, existing.ok ? `${name} is served as set.` : `${name} attached.`);
   });
 
   app.post("/:id/servers/:serverId/detach", async (c) => {
@@ -928,14 +675,29 @@ export function gatewayRoutes(deps: UiDeps): Hono<UiEnv> {
 
   app.post("/:id/auth", async (c) => {
     const f = c.get("form");
-    const config = jsonField(f, "configuration");
-    if (config.problem) {
-      return detail(c, { form: "auth", values: valuesOf(f), error: config.problem });
+    const parsed = authMethodBody(f, true);
+    if (parsed.problem) {
+      return detail(c, { form: "auth", values: valuesOf(f), error: parsed.problem });
     }
-    const body: Json = { type: text(f, "type") };
-    if (config.value !== undefined) body.configuration = config.value;
-    const res = await c.get("ui").api.call("POST", `/gateways/${c.req.param("id")}/auth`, body);
-    return changed(c, res, "auth", `The ${body.type} method is on.`);
+    const res = await c.get("ui").api.call(
+      "POST",
+      `/gateways/${c.req.param("id")}/auth`,
+      parsed.body,
+    );
+    return changed(c, res, "auth", `The ${parsed.body.type} method is on.`);
+  });
+
+  app.post("/:id/auth/:methodId", async (c) => {
+    const f = c.get("form");
+    const form = `auth-${c.req.param("methodId")}`;
+    const parsed = authMethodBody(f, false);
+    if (parsed.problem) return detail(c, { form, values: valuesOf(f), error: parsed.problem });
+    const res = await c.get("ui").api.call(
+      "PATCH",
+      `/gateways/${c.req.param("id")}/auth/${c.req.param("methodId")}`,
+      parsed.body,
+    );
+    return changed(c, res, form, `The ${res.body?.type ?? ""} method is saved.`);
   });
 
   app.post("/:id/auth/:methodId/delete", async (c) => {
@@ -951,15 +713,26 @@ export function gatewayRoutes(deps: UiDeps): Hono<UiEnv> {
     const body: Json = { name: text(f, "name"), scopes: f.getAll("scopes").map(String) };
     const expiresAt = timeField(f, "expiresAt");
     if (expiresAt) body.expiresAt = expiresAt;
-    const requests = numberField(f, "rateLimit.requests");
-    if (requests !== undefined) {
-      body.rateLimit = { requests, windowSeconds: numberField(f, "rateLimit.windowSeconds") };
-    }
+    const rateLimit = rateLimitField(f, "rateLimit");
+    if (rateLimit !== null) body.rateLimit = rateLimit;
     const res = await c.get("ui").api.call("POST", `/gateways/${c.req.param("id")}/keys`, body);
     if (!res.ok) return changed(c, res, "key", "");
     // Shown on this answer only: never put in a redirect, a cookie or a log.
     c.header("cache-control", "no-store");
     return detail(c, undefined, undefined, { name: res.body.name, key: res.body.key });
+  });
+
+  app.post("/:id/keys/:keyId", async (c) => {
+    const res = await c.get("ui").api.call(
+      "PATCH",
+      `/gateways/${c.req.param("id")}/keys/${c.req.param("keyId")}`,
+      { rateLimit: rateLimitField(c.get("form"), "rateLimit") },
+    );
+    const limit = res.body?.rateLimit;
+    const what = limit
+      ? `${limit.requests} request${limit.requests === 1 ? "" : "s"} per ${limit.windowSeconds} s`
+      : "the gateway's rate limit";
+    return changed(c, res, `key-${c.req.param("keyId")}`, `Key ${res.body?.name} now has ${what}.`);
   });
 
   app.post("/:id/keys/:keyId/revoke", async (c) => {
@@ -970,39 +743,7 @@ export function gatewayRoutes(deps: UiDeps): Hono<UiEnv> {
     return changed(c, res, "key", `Key ${res.body?.name ?? ""} revoked.`);
   });
 
-  app.get("/:id/try/:toolId", async (c) => {
-    const page = await tryView(c.get("ui"), c.req.param("id"), c.req.param("toolId"));
-    return page ? c.html(page) : notFound(c);
-  });
-
-  app.post("/:id/try/:toolId", async (c) => {
-    const ui = c.get("ui");
-    const f = c.get("form");
-    const [gw, tool] = await Promise.all([
-      ui.api.get(`/gateways/${c.req.param("id")}`),
-      ui.api.get(`/tools/${c.req.param("toolId")}`),
-    ]);
-    if (!gw.ok || !tool.ok) return notFound(c);
-    // The credential is never shown again: not in the values the form is filled with.
-    const { credential: _credential, ...values } = valuesOf(f);
-    const read = readArguments(tool.body.inputSchema, f);
-    let state;
-    if ("errors" in read) state = { values, errors: read.errors };
-    else {
-      const path = `/mcp/${gw.body.org}${gw.body.endpoint}`;
-      const result = await callTool(
-        deps.app,
-        c,
-        path,
-        tool.body.name,
-        read.args,
-        optional(f, "credential"),
-      );
-      state = { values, errors: tryProblem(result.status, result.answer), result };
-    }
-    const page = await tryView(ui, c.req.param("id"), c.req.param("toolId"), state);
-    return page ? c.html(page) : notFound(c);
-  });
+  app.route("/", tryRoutes(deps));
 
   return app;
 }

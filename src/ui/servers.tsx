@@ -1,9 +1,9 @@
 /**
  * The upstream server pages (federation): the servers with their live
  * state, the form of `POST /servers`, and each server's page: its status,
- * the tools it lists and how many resources and prompts, its held changes
- * with a readable before-and-after and an approve button (admins), and the
- * stderr of a stdio server.
+ * the tools, resources, resource templates and prompts it lists (names and
+ * descriptions), its held changes with a readable before-and-after and an
+ * approve button (admins), and the stderr of a stdio server.
  *
  * @module
  */
@@ -11,12 +11,14 @@ import { type Context, Hono } from "hono";
 import type { ApiResult, Json } from "./client.ts";
 import {
   Badge,
+  brief,
   Csrf,
   Empty,
   errorOf,
   ErrorSummary,
   Field,
   type FormState,
+  itemCounts,
   PostButton,
   Select,
   Table,
@@ -85,9 +87,7 @@ async function listView(ui: UiRequest) {
                   <StateBadge state={s.status.state} />
                 </td>
                 <td>
-                  {`${s.status.tools ?? "?"} tools, ${s.status.resources ?? "?"} resources, ${
-                    s.status.prompts ?? "?"
-                  } prompts`}
+                  {itemCounts(s.status)}
                 </td>
                 <td>
                   {s.status.pendingChanges > 0
@@ -103,17 +103,41 @@ async function listView(ui: UiRequest) {
   );
 }
 
-function ServerForm({ ui, state }: { ui: UiRequest; state?: FormState }) {
-  const v = (name: string, fallback = "") => valueOf(state, "create", name, fallback);
-  const e = (name: string) => errorOf(state, "create", name);
+/** A JSON value as a form's text area holds it: nothing for none. */
+const jsonText = (v: unknown) => v === undefined || v === null ? "" : JSON.stringify(v, null, 2);
+
+/** The form of a new server, or of `server`'s settings (filled with them). */
+function ServerForm(
+  { ui, state, server }: { ui: UiRequest; state?: FormState; server?: Json },
+) {
+  const form = server ? "edit" : "create";
+  const v = (name: string, fallback = "") => valueOf(state, form, name, fallback);
+  const e = (name: string) => errorOf(state, form, name);
+  const now = {
+    name: server?.name ?? "",
+    transport: server?.transport ?? "streamable-http",
+    url: server?.url ?? "",
+    headers: jsonText(server?.headers),
+    command: server?.command ?? "",
+    args: (server?.args ?? []).join("\n"),
+    env: jsonText(server?.env),
+    cwd: server?.cwd ?? "",
+    secret: server?.auth?.secret ?? "",
+    timeout: server?.timeout === undefined ? "" : String(server.timeout),
+    onChange: server?.onChange ?? "hold",
+  };
   return (
-    <form method="post" action="/ui/servers" class="stack">
+    <form
+      method="post"
+      action={server ? `/ui/servers/${server.id}` : "/ui/servers"}
+      class="stack"
+    >
       <Csrf token={ui.csrf} />
-      <ErrorSummary state={state} form="create" fields={SERVER_FIELDS} />
+      <ErrorSummary state={state} form={form} fields={SERVER_FIELDS} />
       <Field
         label="Name"
         name="name"
-        value={v("name")}
+        value={v("name", now.name)}
         error={e("name")}
         hint="Letters, digits, '_', '-' and '.'."
         required
@@ -121,17 +145,17 @@ function ServerForm({ ui, state }: { ui: UiRequest; state?: FormState }) {
       <Select
         label="Transport"
         name="transport"
-        value={v("transport", "streamable-http")}
+        value={v("transport", now.transport)}
         error={e("transport")}
         options={TRANSPORTS}
       />
       <fieldset>
         <legend>HTTP servers</legend>
-        <Field label="URL" name="url" type="url" value={v("url")} error={e("url")} />
+        <Field label="URL" name="url" type="url" value={v("url", now.url)} error={e("url")} />
         <TextArea
           label="Headers (JSON, optional)"
           name="headers"
-          value={v("headers")}
+          value={v("headers", now.headers)}
           error={e("headers")}
           json="value"
           rows={2}
@@ -140,45 +164,55 @@ function ServerForm({ ui, state }: { ui: UiRequest; state?: FormState }) {
       </fieldset>
       <fieldset>
         <legend>stdio servers</legend>
-        <Field label="Command" name="command" value={v("command")} error={e("command")} />
+        <Field
+          label="Command"
+          name="command"
+          value={v("command", now.command)}
+          error={e("command")}
+        />
         <TextArea
           label="Arguments (one per line)"
           name="args"
-          value={v("args")}
+          value={v("args", now.args)}
           error={e("args")}
           rows={3}
         />
         <TextArea
           label="Environment (JSON, optional)"
           name="env"
-          value={v("env")}
+          value={v("env", now.env)}
           error={e("env")}
           json="value"
           rows={2}
         />
-        <Field label="Working folder (optional)" name="cwd" value={v("cwd")} error={e("cwd")} />
+        <Field
+          label="Working folder (optional)"
+          name="cwd"
+          value={v("cwd", now.cwd)}
+          error={e("cwd")}
+        />
       </fieldset>
       <Field
         label="Secret for the server's Authorization (optional)"
         name="auth.secret"
-        value={v("auth.secret")}
+        value={v("auth.secret", now.secret)}
         error={e("auth")}
       />
       <Field
         label="Timeout of a request, ms (optional)"
         name="timeout"
         type="number"
-        value={v("timeout")}
+        value={v("timeout", now.timeout)}
         error={e("timeout")}
       />
       <Select
         label="When the server changes a tool or prompt"
         name="onChange"
-        value={v("onChange", "hold")}
+        value={v("onChange", now.onChange)}
         error={e("onChange")}
         options={[["hold", "hold the change for approval"], ["accept", "serve it at once"]]}
       />
-      <button type="submit">Add server</button>
+      <button type="submit">{server ? "Save the server" : "Add server"}</button>
     </form>
   );
 }
@@ -186,22 +220,26 @@ function ServerForm({ ui, state }: { ui: UiRequest; state?: FormState }) {
 /** A JSON value, readable in a diff cell. */
 const shown = (v: unknown) => v === null || v === undefined ? "(none)" : JSON.stringify(v, null, 2);
 
-async function detailView(ui: UiRequest, id: string, notice?: string) {
+async function detailView(ui: UiRequest, id: string, notice?: string, state?: FormState) {
   const res = await ui.api.get(`/servers/${id}`);
   if (!res.ok) return null;
   const s = res.body;
-  const [tools, changes, logs] = await Promise.all([
+  const [tools, items, changes, logs] = await Promise.all([
     ui.api.get(`/tools?serverId=${id}&limit=1000`),
+    ui.api.get(`/servers/${id}/items`),
     ui.api.get(`/servers/${id}/changes`),
     ui.api.get(`/servers/${id}/logs`),
   ]);
   const found: Json[] = tools.ok ? tools.body.tools : [];
+  const listed = items.ok ? items.body : { resources: [], resourceTemplates: [], prompts: [] };
   const held: Json[] = changes.ok ? changes.body.changes : [];
   const lines: string[] = logs.ok ? logs.body.lines : [];
   const mayTouch = ui.canWrite && (s.transport !== "stdio" || ui.isAdmin);
+  // Without the settings form (a viewer, a member and a stdio server), its refusal shows here.
+  const refusal = notice ?? (mayTouch ? undefined : state?.error?.message);
   return (
     <Page ui={ui} title={s.name} section="/ui/servers">
-      {notice ? <p class="notice bad" role="alert">{notice}</p> : null}
+      {refusal ? <p class="notice bad" role="alert">{refusal}</p> : null}
       <section class="panel" aria-labelledby="status">
         <h2 id="status">Status</h2>
         <p>
@@ -224,9 +262,7 @@ async function detailView(ui: UiRequest, id: string, notice?: string) {
           <tr>
             <th scope="row">Found</th>
             <td>
-              {`${s.status.tools ?? "?"} tools, ${s.status.resources ?? "?"} resources, ${
-                s.status.prompts ?? "?"
-              } prompts`}
+              {itemCounts(s.status)}
             </td>
           </tr>
           <tr>
@@ -260,6 +296,14 @@ async function detailView(ui: UiRequest, id: string, notice?: string) {
                 confirm={`Delete ${s.name}? Gateways stop serving its items.`}
               />
             </div>
+          )
+          : null}
+        {mayTouch
+          ? (
+            <details open={state?.form === "edit"}>
+              <summary>Change its settings</summary>
+              <ServerForm ui={ui} state={state} server={s} />
+            </details>
           )
           : null}
       </section>
@@ -306,17 +350,78 @@ async function detailView(ui: UiRequest, id: string, notice?: string) {
       </section>
 
       <section class="panel" aria-labelledby="found">
-        <h2 id="found">Tools it lists</h2>
+        <h2 id="found">What it lists</h2>
+        <h3 id="found-tools">{`Tools (${found.length})`}</h3>
         {found.length === 0
-          ? <Empty>None yet.</Empty>
+          ? <Empty>No tools.</Empty>
           : (
             <Table head={["Tool", "Description"]} caption="Its tools">
               {found.map((t) => (
                 <tr>
                   <td>
                     <a href={`/ui/tools/${t.id}`}>{t.name}</a>
+                    {t.title ? <br /> : null}
+                    {t.title ? <span class="muted">{t.title}</span> : null}
                   </td>
-                  <td>{(t.description ?? "").slice(0, 160)}</td>
+                  <td>{brief(t.description)}</td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        <h3 id="found-resources">{`Resources (${listed.resources.length})`}</h3>
+        {listed.resources.length === 0
+          ? <Empty>No resources.</Empty>
+          : (
+            <Table head={["Resource", "URI", "Description"]} caption="Its resources">
+              {(listed.resources as Json[]).map((r) => (
+                <tr>
+                  <td>
+                    {r.title ?? r.name ?? ""}
+                    {r.mimeType ? <br /> : null}
+                    {r.mimeType ? <span class="muted">{r.mimeType}</span> : null}
+                  </td>
+                  <td>
+                    <code>{r.uri}</code>
+                  </td>
+                  <td>{brief(r.description)}</td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        {listed.resourceTemplates.length > 0
+          ? (
+            <>
+              <h3 id="found-templates">
+                {`Resource templates (${listed.resourceTemplates.length})`}
+              </h3>
+              <Table head={["Template", "URI template", "Description"]} caption="Its templates">
+                {(listed.resourceTemplates as Json[]).map((r) => (
+                  <tr>
+                    <td>{r.title ?? r.name ?? ""}</td>
+                    <td>
+                      <code>{r.uriTemplate}</code>
+                    </td>
+                    <td>{brief(r.description)}</td>
+                  </tr>
+                ))}
+              </Table>
+            </>
+          )
+          : null}
+        <h3 id="found-prompts">{`Prompts (${listed.prompts.length})`}</h3>
+        {listed.prompts.length === 0
+          ? <Empty>No prompts.</Empty>
+          : (
+            <Table head={["Prompt", "Arguments", "Description"]} caption="Its prompts">
+              {(listed.prompts as Json[]).map((p) => (
+                <tr>
+                  <td>{p.name}</td>
+                  <td>
+                    {(Array.isArray(p.arguments) ? p.arguments as Json[] : []).map((a) =>
+                      `${a.name}${a.required ? " (required)" : ""}`
+                    ).join(", ") || <span class="muted">none</span>}
+                  </td>
+                  <td>{brief(p.description)}</td>
                 </tr>
               ))}
             </Table>
@@ -394,11 +499,24 @@ export function serverRoutes(deps: UiDeps): Hono<UiEnv> {
     return newPage(c, { form: "create", values: valuesOf(f), error: res.error }, res);
   });
 
-  const detail = async (c: Context<UiEnv>, res?: ApiResult) => {
-    const page = await detailView(c.get("ui"), c.req.param("id")!, res?.error?.message);
-    return page ? c.html(page, res ? statusOf(res) : 200) : missing(c);
+  const detail = async (c: Context<UiEnv>, res?: ApiResult, state?: FormState) => {
+    const notice = state ? undefined : res?.error?.message;
+    const page = await detailView(c.get("ui"), c.req.param("id")!, notice, state);
+    return page ? c.html(page, res || state ? statusOf(res) : 200) : missing(c);
   };
   app.get("/:id", (c) => detail(c));
+
+  // Its settings replaced whole by the form's (PUT): the server reconnects with them.
+  app.post("/:id", async (c) => {
+    const f = c.get("form");
+    const parsed = serverBody(f);
+    const res = parsed.body
+      ? await c.get("ui").api.call("PUT", `/servers/${c.req.param("id")}`, parsed.body)
+      : undefined;
+    if (res?.ok) return done(c, deps, `Server ${res.body.name} saved: it reconnects.`, c.req.path);
+    const error = parsed.problem ?? res?.error;
+    return detail(c, res, { form: "edit", values: valuesOf(f), error });
+  });
 
   const after = (c: Context<UiEnv>, res: ApiResult, message: string, to?: string) =>
     res.ok ? done(c, deps, message, to ?? `/ui/servers/${c.req.param("id")}`) : detail(c, res);

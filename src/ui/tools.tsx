@@ -10,6 +10,7 @@ import { type Context, Hono } from "hono";
 import type { ApiResult, Json } from "./client.ts";
 import { withQuery } from "./client.ts";
 import {
+  brief,
   Csrf,
   Empty,
   errorOf,
@@ -98,7 +99,7 @@ async function listView(ui: UiRequest, q?: string, cursor?: string) {
                   {t.title ? <span class="muted">{t.title}</span> : null}
                 </td>
                 <td>{t.type}</td>
-                <td>{(t.description ?? "").slice(0, 140)}</td>
+                <td>{brief(t.description, 140)}</td>
                 <td>
                   {t.apiId
                     ? <a href={`/ui/apis/${t.apiId}`}>OpenAPI import</a>
@@ -238,6 +239,15 @@ async function detailView(ui: UiRequest, id: string, state?: FormState) {
             </ul>
           )}
       </section>
+      {tool.apiId
+        ? (
+          <p class="notice warn">
+            This tool was made by an{" "}
+            <a href={`/ui/apis/${tool.apiId}`}>OpenAPI import</a>: you may change it here, and the
+            next re-import of that document writes it over.
+          </p>
+        )
+        : null}
       {!local
         ? (
           <p class="notice warn">

@@ -381,6 +381,12 @@ Deno.test("every write route records its event, with the caller, the target and 
       [["gateway.auth_method.delete", gw.id]],
     );
 
+    // A member's own tool call changes nothing of the org: the request log records it, as it
+    // records MCP clients' calls; the audit trail gets no event.
+    await step("/gateways/{id}/call", "POST", `${gwPath}/call`, { name: "no_such_tool" }, [], {
+      status: 200,
+    });
+
     // Removals.
     await step("/tools/{id}", "DELETE", `/tools/${tool.id}`, undefined, [["tool.delete", tool.id]]);
     await step("/secrets/{id}", "DELETE", secretPath, undefined, [["secret.delete", secret.id]]);

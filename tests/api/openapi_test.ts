@@ -409,6 +409,8 @@ Deno.test("real responses of every operation match the document", async () => {
     );
     await go(G("POST", "/servers/{id}/refresh", `${serverPath}/refresh`), 200);
     await go(G("GET", "/servers/{id}/logs", `${serverPath}/logs`), 200);
+    await go(G("GET", "/servers/{id}/items", `${serverPath}/items`), 200);
+    await go(G("GET", "/servers/{id}/items", `/servers/${crypto.randomUUID()}/items`), 404);
 
     const gw = await go(
       G("POST", "/gateways", "/gateways", { body: gatewayBody("/my-tools", { description: "d" }) }),
@@ -448,6 +450,10 @@ Deno.test("real responses of every operation match the document", async () => {
     );
     await go(G("GET", "/gateways/{id}/tools", `${gwPath}/tools`), 200);
     await go(G("GET", "/gateways/{id}/tools", `${gwPath}/tools?limit=1`), 200);
+    // A member's own call: what MCP answers, here its error for a tool the gateway lacks.
+    const call = (body: Json) => G("POST", "/gateways/{id}/call", `${gwPath}/call`, { body });
+    assert.equal((await go(call({ name: "no_such_tool", arguments: {} }), 200)).error.code, -32602);
+    await go(call({ arguments: {} }), 400);
     await go(
       G("PATCH", "/gateways/{id}/tools/{toolId}", `${gwPath}/tools/${other.id}`, {
         body: { enabled: true },
@@ -575,6 +581,11 @@ Deno.test("real responses of every operation match the document", async () => {
     // An imported tool is a normal tool, described by the same schema.
     await go(G("GET", "/tools/{id}", `/tools/${imported.tools[0].id}`), 200);
     await go(G("GET", "/apis/{id}", `/apis/${crypto.randomUUID()}`), 404);
+    const change = await go(
+      G("PUT", "/apis/{id}", `${apiPath}?dryRun=true`, { body: { name: "walk", spec } }),
+      200,
+    );
+    assert.equal(change.sameDocument, true);
     await go(G("PUT", "/apis/{id}", apiPath, { body: { name: "walk", spec } }), 200);
     await go(G("DELETE", "/apis/{id}", apiPath), 204);
 

@@ -45,7 +45,14 @@ Deno.test("viewers read servers; members write HTTP servers; only admins touch s
     const http = await create(owner, "/servers", httpServer("h"));
     const stdio = await create(owner, "/servers", memoryServer("m"));
     const viewer = await memberWithKey(s, "viewer");
-    for (const path of ["/servers", `/servers/${http.id}`, `/servers/${http.id}/logs`]) {
+    for (
+      const path of [
+        "/servers",
+        `/servers/${http.id}`,
+        `/servers/${http.id}/logs`,
+        `/servers/${http.id}/items`,
+      ]
+    ) {
       expectStatus(await viewer.call("GET", path), 200);
     }
     for (
@@ -102,6 +109,7 @@ Deno.test("another org's server is 404 on every route, and a revoked key is 401"
       const [method, path, body] of [
         ["GET", `/servers/${srv.id}`],
         ["GET", `/servers/${srv.id}/logs`],
+        ["GET", `/servers/${srv.id}/items`],
         ["PATCH", `/servers/${srv.id}`, { timeout: 100 }],
         ["PUT", `/servers/${srv.id}`, httpServer("h")],
         ["POST", `/servers/${srv.id}/refresh`],
@@ -254,6 +262,13 @@ Deno.test("server-everything over Streamable HTTP through the API, with a header
         EVERYTHING_COUNTS,
       );
       assert.ok(!JSON.stringify(st).includes(SECRET));
+      // What it lists besides tools, by name, as the server described it.
+      const items = expectStatus(await owner("GET", `/servers/${srv.id}/items`), 200).body;
+      assert.equal(items.resources.length, EVERYTHING_COUNTS.resources);
+      assert.equal(items.prompts.length, EVERYTHING_COUNTS.prompts);
+      for (const p of items.prompts) assert.equal(typeof p.name, "string");
+      for (const r of items.resources) assert.match(r.uri, /^\w+:/);
+      assert.ok(items.resourceTemplates.length > 0);
       // PATCH reconnects with the new settings: a dead URL now.
       const dead = `http://127.0.0.1:${freePort()}/mcp`;
       expectStatus(await owner("PATCH", `/servers/${srv.id}`, { url: dead }), 200);

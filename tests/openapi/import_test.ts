@@ -437,6 +437,49 @@ Deno.test("re-import keeps ids, names and assignments of operations that remain"
     v2.paths["/pets/{id}/photo"] = { get: { operationId: "getPhoto", responses: OK } };
     v2.paths["/pets/{id}/photo"].get.parameters = v2.paths["/pets/{id}"].get.parameters;
 
+    // A dry run says what the re-import will do, and does none of it.
+    const plan = expectOk(
+      await s.api("PUT", `/apis/${v1.id}?dryRun=true`, {
+        name: "pets",
+        spec: v2,
+        exclude: ["nothing-called-so"],
+      }),
+    );
+    assert.deepEqual(plan.counts, { created: 1, updated: 2, unchanged: 1, removed: 2 });
+    assert.equal(plan.sameDocument, false);
+    assert.deepEqual(plan.settings, [{
+      field: "exclude",
+      before: null,
+      after: ["nothing-called-so"],
+    }]);
+    const planned = (id: string) => plan.operations.find((o: Json) => o.id === id);
+    assert.deepEqual(
+      [planned(ids.listPets).change, planned(ids.listPets).path, planned(ids.listPets).fields],
+      ["update", "/animals", ["title", "description", "executionConfig"]],
+    );
+    assert.equal(planned(ids.listPets).gateways.length, 1);
+    assert.deepEqual(
+      [planned(ids.getPet).previousName, planned(ids.getPet).name],
+      ["getPet", "get_pets_id"],
+    );
+    assert.deepEqual([planned(ids.createPet).change, planned(ids.createPet).fields], [
+      "unchanged",
+      [],
+    ]);
+    const made = plan.operations.find((o: Json) => o.change === "create");
+    assert.deepEqual([made.name, made.id], ["getPhoto", null]);
+    assert.deepEqual(
+      plan.removed.map((t: Json) => [t.name, t.gateways.length]).sort(),
+      [["deletePet", 1], ["getUser", 0]],
+    );
+    assert.deepEqual(expectOk(await s.api("GET", `/apis/${v1.id}`)).tools, v1.tools);
+    assert.equal(expectOk(await s.api("GET", `/tools/${ids.listPets}`)).description, "edited");
+    expectFail(
+      await s.api("PUT", `/apis/${v1.id}?dryRun=true&async=true`, { name: "pets", spec: v2 }),
+      400,
+      "dryRun",
+    );
+
     const res = await s.api("PUT", `/apis/${v1.id}`, { name: "pets", spec: v2 });
     const after = expectOk(res);
     assert.deepEqual([after.created, after.updated, after.removed], [1, 3, 2]);
@@ -459,6 +502,7 @@ Deno.test("re-import keeps ids, names and assignments of operations that remain"
     assert.equal(tools.find((t) => t.name === "listPets").description, "List animals");
     const stored = expectOk(await s.api("GET", `/tools/${ids.listPets}`));
     assert.match(stored.executionConfig.url, /\/animals$/);
+    assert.equal(stored.apiId, v1.id, "an imported tool names its API");
 
     // A failed re-import changes nothing.
     expectFail(await s.api("PUT", `/apis/${v1.id}`, { name: "pets", spec: "{bad" }), 400, "spec");

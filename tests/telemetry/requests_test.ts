@@ -70,3 +70,27 @@ for (const kind of KINDS) {
     }
   });
 }
+
+Deno.test("a request sent without Content-Length (chunked) records the bytes it carried", async () => {
+  const f = await startFixture();
+  const records: RequestRecord[] = [];
+  f.s.telemetry.addSink({ add: (r) => records.push(r) });
+  try {
+    const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" });
+    const res = await fetch(f.gw.httpUrl, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${f.gw.key}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+      // A stream of unknown length goes chunked: the request declares no length.
+      body: ReadableStream.from([new TextEncoder().encode(body)]),
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.deepEqual(records.map((r) => [r.method, r.bytesIn]), [["tools/list", body.length]]);
+  } finally {
+    await f.close();
+  }
+});

@@ -94,3 +94,18 @@ export async function expectAccessible(page: Page, label: string): Promise<void>
 export function file(name: string, text: string, mimeType = "text/plain") {
   return { name, mimeType, buffer: Buffer.from(text) };
 }
+
+/** Signs `page` in through the sign-in form, landing on `next` (a path under /ui). */
+export async function signInOn(
+  page: Page,
+  base: string,
+  email: string,
+  password: string,
+  next = "/ui/gateways",
+): Promise<void> {
+  await page.goto(`${base}/ui/sign-in?next=${encodeURIComponent(next)}`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`**${next}`);
+}

@@ -177,24 +177,35 @@ Deno.test("a new user sets up Gatehouse in the browser, from the first sign-in t
       await page.getByRole("row", { name: /getPetById/ }).getByRole("link", { name: "Try it" })
         .click();
       await check("try-it");
+      // One click as the signed-in owner: no key to paste.
       await page.getByLabel(/^petId/).fill("42");
-      await page.getByLabel(/^Credential/).fill(key);
-      await page.getByRole("button", { name: "Run" }).click();
+      await page.getByRole("button", { name: "Run as you" }).click();
       await page.getByText("The tool answered.").waitFor();
       const result = JSON.parse(await page.locator("#try-result").textContent() ?? "");
+      assert.equal(result.jsonrpc, "2.0");
       assert.deepEqual(JSON.parse(result.result.content[0].text), {
         id: 42,
         name: "Rex",
         status: "available",
       });
       assert.ok(petstore.calls.includes("GET /pet/42"), petstore.calls.join(", "));
-      assert.ok(!(await page.content()).includes(key), "the credential is not shown again");
       await check("try-it-result");
+      // The way an MCP client does it: with the gateway key, through the gateway's auth.
+      await page.getByText("Or run it with a credential of the gateway").click();
+      await page.getByLabel(/^petId/).fill("43");
+      await page.getByLabel(/^Credential/).fill(key);
+      await page.getByRole("button", { name: "Run with this credential" }).click();
+      await page.getByText("The tool answered.").waitFor();
+      assert.ok(petstore.calls.includes("GET /pet/43"), petstore.calls.join(", "));
+      assert.ok(!(await page.content()).includes(key), "the credential is not shown again");
       await page.getByRole("link", { name: "See the call in the activity log" }).click();
-      const row = page.getByRole("row", { name: /tools\/call getPetById/ });
-      await row.waitFor();
-      assert.match(await row.textContent() ?? "", /laptop/);
-      assert.match(await row.textContent() ?? "", /ok/);
+      const rows = page.getByRole("row", { name: /tools\/call getPetById/ });
+      await rows.first().waitFor();
+      const texts = await rows.allTextContents();
+      assert.equal(texts.length, 2, texts.join("\n"));
+      assert.match(texts[0], /laptop/);
+      assert.match(texts[1], /owner@localhost/);
+      assert.ok(texts.every((row) => /ok/.test(row)));
       await check("activity-log");
       await page.goto(`${s.url}/ui/activity`);
       assert.match(await page.textContent("main") ?? "", /getPetById/);
@@ -232,6 +243,18 @@ Deno.test("a new user sets up Gatehouse in the browser, from the first sign-in t
       await page.goto(`${s.url}/ui/tools?q=search`);
       assert.equal(await page.getByRole("link", { name: "search_pets" }).count(), 1);
       assert.equal(await page.getByRole("link", { name: "getPetById" }).count(), 0);
+      assert.match(
+        await page.getByRole("row", { name: /search_pets/ }).textContent() ?? "",
+        /made here/,
+      );
+      // An imported tool says where it came from.
+      await page.goto(`${s.url}/ui/tools?q=getPetById`);
+      await page.getByRole("row", { name: /getPetById/ }).getByRole("link", {
+        name: "OpenAPI import",
+      })
+        .click();
+      await page.waitForURL(/\/ui\/apis\/[0-9a-f-]{36}$/);
+      assert.match(await page.textContent("main") ?? "", /getPetById/);
     });
 
     await t.step("switches to a second organization", async () => {
@@ -275,10 +298,13 @@ Deno.test("a new user sets up Gatehouse in the browser, from the first sign-in t
       const tools = await s.api("GET", "/tools?q=getPetById", undefined, s.adminKey);
       const id = (tools.body.tools as { id: string }[])[0].id;
       const apis = await s.api("GET", "/apis");
+      const apiId = (apis.body.apis as { id: string }[])[0].id;
       pages.push(
         `/ui/tools/${id}`,
-        `/ui/apis/${(apis.body.apis as { id: string }[])[0].id}`,
+        `/ui/apis/${apiId}`,
+        `/ui/apis/${apiId}/reimport`,
         new URL(gatewayUrl).pathname,
+        `${new URL(gatewayUrl).pathname}/try/${id}`,
       );
       for (
         const [mode, width, scheme] of [
@@ -291,7 +317,7 @@ Deno.test("a new user sets up Gatehouse in the browser, from the first sign-in t
         await page.emulateMedia({ colorScheme: scheme });
         for (const path of pages) {
           await page.goto(`${s.url}${path}`);
-          const name = path.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/, "id").replaceAll("/", "-");
+          const name = path.replaceAll(/[0-9a-f]{8}-[0-9a-f-]{27}/g, "id").replaceAll("/", "-");
           await check(`${mode}${name}`);
           if (width === 375) {
             const overflow: number = await page.evaluate(

@@ -3,8 +3,8 @@
  * write control and a forged write of theirs is refused by the API; every
  * form post needs its token and this site's origin; the session cookie's
  * flags; an expired, revoked or signed-out session goes to the sign-in
- * page; the headers of every page; `/` for browsers and API clients; and
- * the weight of a first load.
+ * page; the headers of every page; `/` for browsers and API clients; the
+ * weight of a first load; and "try it" as yourself, which runs a tool.
  */
 import assert from "node:assert/strict";
 import { apiCall, startTestServer, type TestServer } from "../helpers/server.ts";
@@ -17,6 +17,8 @@ import {
   separateOrg,
 } from "../api/fixtures.ts";
 import { expectAccessible, launch, shot, watchedPage } from "./browser.ts";
+import { csrfToken } from "../../src/ui/csrf.ts";
+import { echoTool, startEchoApi } from "../helpers/echo_api.ts";
 import { cookiesOf, post, signIn, tokenIn } from "./session.ts";
 
 const OWNER_PASSWORD = "the owner's long password";
@@ -376,6 +378,162 @@ Deno.test("the heaviest first load, a gateway's page with its assets, is under 1
       `first load of a gateway's page: ${bytes} bytes with its ${new Set(assets).size} assets`,
     );
     assert.ok(bytes < 150_000, `${bytes} bytes`);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("running a tool as yourself from the UI needs the form token, this site, a live session and the member role", async () => {
+  const echo = startEchoApi();
+  const { s, gw } = await setUp();
+  try {
+    const owner = client(s, s.adminKey);
+    const tool = await create(owner, "/tools", echoTool(echo.url));
+    await create(owner, `/gateways/${gw.id}/tools`, { toolId: tool.id });
+    const path = `/ui/gateways/${gw.id}/try/${tool.id}`;
+    const run = { as: "me", "arg.q": "hi" };
+    const session = await signIn(s.url, "owner@localhost", OWNER_PASSWORD);
+    const refused = async (res: Response, status: number, pattern: RegExp, what: string) => {
+      assert.equal(res.status, status, what);
+      assert.match(await res.text(), pattern, what);
+    };
+
+    await refused(
+      await fetch(`${s.url}${path}`, {
+        method: "POST",
+        headers: { cookie: session.cookie },
+        body: new URLSearchParams(run),
+      }),
+      403,
+      /Refused/,
+      "no token",
+    );
+    await refused(
+      await post(s.url, session, path, run, { origin: "https://evil.example" }),
+      403,
+      /Refused/,
+      "another origin",
+    );
+
+    await join(s, owner, "default", "vic@example.com", "viewer");
+    const viewer = await signIn(s.url, "vic@example.com", MEMBER_PASSWORD);
+    await refused(await post(s.url, viewer, path, run), 403, /needs the member role/, "viewer");
+
+    // Another organization's gateway and tool are not found, whatever the ids.
+    const acme = await separateOrg(s, "acme");
+    const theirTool = await create(acme.call, "/tools", echoTool(echo.url));
+    const theirs = await create(acme.call, "/gateways", {
+      name: "Theirs",
+      type: "mcp",
+      endpoint: "/theirs",
+      configuration: { transport: "http" },
+    });
+    await create(acme.call, `/gateways/${theirs.id}/tools`, { toolId: theirTool.id });
+    const other = await post(s.url, session, `/ui/gateways/${theirs.id}/try/${theirTool.id}`, run);
+    assert.equal(other.status, 404);
+    await other.body?.cancel();
+
+    // A revoked session, and one whose key expired, go to the sign-in page and run nothing.
+    const revoked = await signIn(s.url, "owner@localhost", OWNER_PASSWORD);
+    const me = expectStatus(await apiCall(s.url, revoked.key, "GET", "/me"), 200).body;
+    expectStatus(await owner("DELETE", `/keys/${me.accessKey.id}`), 200);
+    const gone = await post(s.url, revoked, path, run);
+    assert.equal(gone.status, 303);
+    assert.match(gone.headers.get("location") ?? "", /^\/ui\/sign-in/);
+    await gone.body?.cancel();
+    const login = await apiCall(s.url, undefined, "POST", "/login", {
+      email: "owner@localhost",
+      password: OWNER_PASSWORD,
+      organization: "default",
+      expiresAt: new Date(Date.now() + 1_500).toISOString(),
+    });
+    const brief = (login.body.accessKey as { key: string }).key;
+    await new Promise((r) => setTimeout(r, 1_700));
+    const expired = await post(
+      s.url,
+      { cookie: `gatehouse_session=${brief}`, key: brief, csrf: csrfToken(brief) },
+      path,
+      run,
+    );
+    assert.equal(expired.status, 303);
+    assert.match(expired.headers.get("location") ?? "", /^\/ui\/sign-in/);
+    await expired.body?.cancel();
+    assert.deepEqual(echo.seen, [], "no refused run reached the tool");
+    assert.deepEqual(expectStatus(await owner("GET", "/logs"), 200).body.logs, []);
+
+    // With all of that, it runs.
+    const ran = await post(s.url, session, path, run);
+    assert.equal(ran.status, 200);
+    assert.match(await ran.text(), /The tool answered\./);
+    assert.deepEqual(echo.seen, ["hi"]);
+  } finally {
+    await s.close();
+    await echo.close();
+  }
+});
+
+Deno.test("the forms that change things in place refuse a viewer, and another organization's things are not found", async () => {
+  const { s, gw } = await setUp();
+  try {
+    const owner = client(s, s.adminKey);
+    const method = await create(owner, `/gateways/${gw.id}/auth`, { type: "api_key" });
+    const key = await create(owner, `/gateways/${gw.id}/keys`, { name: "laptop" });
+    const server = await create(owner, "/servers", {
+      name: "dead",
+      transport: "streamable-http",
+      url: "http://127.0.0.1:9/mcp",
+    });
+    const spec = {
+      openapi: "3.1.0",
+      info: { title: "Walk", version: "1" },
+      servers: [{ url: "https://walk.example.com" }],
+      paths: {
+        "/things": { get: { operationId: "getThings", responses: { 200: { description: "ok" } } } },
+      },
+    };
+    const api = await create(owner, "/apis", { name: "walk", spec });
+    const writes: [string, Record<string, string>][] = [
+      [`/ui/gateways/${gw.id}/auth/${method.id}`, { order: "9" }],
+      [`/ui/gateways/${gw.id}/keys/${key.id}`, { "rateLimit.requests": "1" }],
+      [`/ui/gateways/${gw.id}/servers`, { serverId: server.id, prefix: "x" }],
+      [`/ui/servers/${server.id}`, {
+        name: "renamed",
+        transport: "streamable-http",
+        url: "http://127.0.0.1:9/mcp",
+      }],
+      [`/ui/apis/${api.id}/reimport/preview`, { name: "walk", spec: JSON.stringify(spec) }],
+      [`/ui/apis/${api.id}/reimport`, { name: "renamed", spec: JSON.stringify(spec) }],
+    ];
+    await join(s, owner, "default", "vic@example.com", "viewer");
+    const viewer = await signIn(s.url, "vic@example.com", MEMBER_PASSWORD);
+    for (const [path, fields] of writes) {
+      const res = await post(s.url, viewer, path, fields);
+      assert.equal(res.status, 403, path);
+      assert.match(await res.text(), /needs the member role/, path);
+    }
+    const after = expectStatus(await owner("GET", `/gateways/${gw.id}/auth`), 200).body;
+    assert.equal((after.methods as { order: number }[])[0].order, method.order);
+    assert.equal(expectStatus(await owner("GET", `/servers/${server.id}`), 200).body.name, "dead");
+    assert.equal(expectStatus(await owner("GET", `/apis/${api.id}`), 200).body.name, "walk");
+    assert.deepEqual(
+      expectStatus(await owner("GET", `/gateways/${gw.id}/servers`), 200).body.servers,
+      [],
+    );
+
+    // Someone of another organization, with a session and a token of their own, finds none of it.
+    const acme = await separateOrg(s, "acme");
+    const me = expectStatus(await acme.call("GET", "/me"), 200).body;
+    const stranger = await signIn(s.url, me.user.email, MEMBER_PASSWORD, "acme");
+    for (const [path, fields] of writes) {
+      const res = await post(s.url, stranger, path, fields);
+      assert.equal(res.status, 404, path);
+      await res.body?.cancel();
+    }
+    const page = await fetch(`${s.url}/ui/apis/${api.id}/reimport`, {
+      headers: { cookie: stranger.cookie },
+    });
+    assert.equal(page.status, 404);
+    assert.ok(!(await page.text()).includes("walk"));
   } finally {
     await s.close();
   }

@@ -98,12 +98,14 @@ function schemaProblem(schema) {
 // JSON editors: data-json is "schema" (a tool's input schema) or "value" (any JSON).
 for (const area of document.querySelectorAll("textarea[data-json]")) {
   const out = document.getElementById(`${area.id}-live`);
-  const check = () => {
+  // On load a field the server refused stays marked (the server's reason is beside it) until
+  // it is edited; after that the live check says whether it is right.
+  const check = (loading) => {
     if (!out) return;
     const text = area.value.trim();
     if (text === "") {
       out.textContent = "";
-      area.removeAttribute("aria-invalid");
+      if (!loading) area.removeAttribute("aria-invalid");
       return;
     }
     let problem = "";
@@ -117,10 +119,10 @@ for (const area of document.querySelectorAll("textarea[data-json]")) {
     out.textContent = problem ? problem : fine;
     out.className = problem ? "error" : "hint";
     if (problem) area.setAttribute("aria-invalid", "true");
-    else area.removeAttribute("aria-invalid");
+    else if (!loading) area.removeAttribute("aria-invalid");
   };
-  area.addEventListener("input", check);
-  check();
+  area.addEventListener("input", () => check(false));
+  check(true);
 }
 
 // Import progress: data-poll is a URL answering the job as JSON; the page reloads when it ends.
@@ -151,4 +153,26 @@ for (const box of document.querySelectorAll("[data-poll]")) {
     setTimeout(poll, 500);
   };
   setTimeout(poll, 300);
+}
+
+// Tables become a card per row on narrow screens (see app.css): each cell is labelled with its
+// column's header, and the roles say what the cells are, since stacked cells lose the table's.
+for (const table of document.querySelectorAll(".table-wrap table")) {
+  const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  table.setAttribute("role", "table");
+  for (const group of table.querySelectorAll("thead, tbody")) {
+    group.setAttribute("role", "rowgroup");
+  }
+  for (const row of table.querySelectorAll("tr")) {
+    row.setAttribute("role", "row");
+    [...row.children].forEach((cell, i) => {
+      if (cell.tagName === "TH") {
+        cell.setAttribute("role", cell.scope === "row" ? "rowheader" : "columnheader");
+        return;
+      }
+      cell.setAttribute("role", "cell");
+      if (heads[i]) cell.dataset.label = heads[i];
+    });
+  }
+  table.classList.add("stacked");
 }
