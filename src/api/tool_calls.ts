@@ -30,7 +30,7 @@ import { notFound } from "./errors.ts";
 import { onlyFields, optionalObject, string } from "./validate.ts";
 
 /** The method a member's calls are recorded under: the access key accepted them. */
-export const MEMBER_CALL_METHOD = "access_key";
+const MEMBER_CALL_METHOD = "access_key";
 
 /** The `/gateways/{id}/call` route, mounted beside the gateway routes. */
 export function toolCallRoutes({ store, mcp }: ApiDeps): Hono<ApiEnv> {

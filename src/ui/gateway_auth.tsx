@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Json } from "./client.ts";
+import type { ApiProblem, Json } from "./client.ts";
 import {
   Check,
   Csrf,
@@ -24,7 +24,6 @@ import {
 } from "./components.tsx";
 import type { UiRequest } from "./context.ts";
 import { jsonField, numberField, text } from "./forms.ts";
-import type { ApiProblem } from "./client.ts";
 
 const AUTH_TYPES = [
   ["api_key", "API key (gateway keys in a header or the query)"],
