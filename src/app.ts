@@ -147,7 +147,7 @@ export function createApp(deps: AppDeps): Gatehouse {
     app.route("/", metricsRoutes({ store, metrics, token: config.metrics.token }));
   }
   const settings = config.requestLog;
-  const file = localDatabaseFile(config);
+  const file = localDatabaseFile(store);
   const requestLog = settings.enabled
     ? new RequestLogWriter(
       store.requestLog,

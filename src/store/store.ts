@@ -126,10 +126,12 @@ export async function openConfiguredStore(
 }
 
 /**
- * The SQLite file a thread of its own may open to write the store (the
+ * The SQLite file a thread of its own may open to write `store` (the
  * request log's, an import's): none for a store in memory or in PostgreSQL,
- * whose writes the main thread makes without waiting on them.
+ * whose writes the main thread makes without waiting on them. Asked of the
+ * store itself, not the settings, so a thread never opens another database.
  */
-export function localDatabaseFile(where: { databaseUrl?: string; dbPath: string }) {
-  return where.databaseUrl || where.dbPath === ":memory:" ? undefined : where.dbPath;
+export function localDatabaseFile(store: Store): string | undefined {
+  const db = store.db;
+  return db instanceof SqliteEngine && db.path !== ":memory:" ? db.path : undefined;
 }
