@@ -21,7 +21,7 @@ import { Metrics } from "./telemetry/metrics.ts";
 import { processMetrics } from "./telemetry/process_metrics.ts";
 import { ImportPool } from "./openapi/import_pool.ts";
 import { mountOAuth } from "./oauth/routes.ts";
-import { localDatabaseFile, type Store } from "./store/store.ts";
+import { type Store, threadDatabase } from "./store/store.ts";
 import { RequestLogWriter } from "./telemetry/request_log.ts";
 import { RequestLogThread } from "./telemetry/request_log_thread.ts";
 import type { ExecutorRegistry } from "./tools/executor.ts";
@@ -147,21 +147,21 @@ export function createApp(deps: AppDeps): Gatehouse {
     app.route("/", metricsRoutes({ store, metrics, token: config.metrics.token }));
   }
   const settings = config.requestLog;
-  const file = localDatabaseFile(config);
+  const database = threadDatabase(store);
   const requestLog = settings.enabled
     ? new RequestLogWriter(
       store.requestLog,
       { retentionMs: settings.retentionDays * 86_400_000, maxRows: settings.maxRows },
       // A store in memory cannot be shared with a thread, and PostgreSQL's writes wait on the
       // network, not on this thread: their batches are written here.
-      file ? new RequestLogThread(file) : store.requestLog,
+      database && "path" in database ? new RequestLogThread(database.path) : store.requestLog,
     )
     : undefined;
   if (requestLog) mcp.telemetry.addSink(requestLog);
   // No worker starts until the first import.
   const importPool = new ImportPool({
     ...config.imports,
-    ...(file ? { dbPath: file } : {}),
+    ...(database ? { database } : {}),
   });
   mountApi(app, {
     store,

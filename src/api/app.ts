@@ -25,6 +25,18 @@ import { statsRoutes } from "./stats.ts";
 import { toolCallRoutes } from "./tool_calls.ts";
 import { toolRoutes } from "./tools.ts";
 
+/**
+ * A path holding U+0000 names nothing: no id, slug or token can hold one
+ * (PostgreSQL cannot even store it), so it is an unknown resource on either
+ * engine, answered without a lookup.
+ */
+const namesNothingWithNul: MiddlewareHandler = async (c, next) => {
+  if (/%00/i.test(new URL(c.req.url).pathname)) {
+    return c.json(errorBody("not_found", "not found: no resource is named with U+0000"), 404);
+  }
+  await next();
+};
+
 /** Mounts the management API on `app`. */
 export function mountApi(app: Hono, deps: ApiDeps): void {
   // Every route reads bodies within the size limit and, by `readJson`, the time limit.
@@ -43,11 +55,11 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
   const auth = authenticate(deps.store);
   const guarded = (routes: Hono<ApiEnv>, ...extra: MiddlewareHandler<ApiEnv>[]) => {
     const sub = new Hono<ApiEnv>();
-    sub.use(limit, auth, ...extra);
+    sub.use(limit, auth, namesNothingWithNul, ...extra);
     return sub.route("/", routes);
   };
   // Signing in and accepting an invitation need no access key: they are how people get one.
-  const open = (routes: Hono) => new Hono().use(limit).route("/", routes);
+  const open = (routes: Hono) => new Hono().use(limit, namesNothingWithNul).route("/", routes);
   app.route("/login", open(loginRoutes(deps)));
   app.route("/invitations", open(invitationRoutes(deps)));
   // Creating an org is a user's act, not an org's; the org routes check roles per org.
@@ -72,6 +84,11 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
   // OpenAPI documents run to tens of megabytes: imports have their own, larger body limit
   // (each sub-app applies only its own limit, so the 1 MiB one never sees these requests).
   const imports = new Hono<ApiEnv>();
-  imports.use(limitOf(deps.config.maxImportBodyBytes), auth, writesNeedMember());
+  imports.use(
+    limitOf(deps.config.maxImportBodyBytes),
+    auth,
+    namesNothingWithNul,
+    writesNeedMember(),
+  );
   app.route("/apis", imports.route("/", apiRoutes(deps)));
 }

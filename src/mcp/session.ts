@@ -205,6 +205,8 @@ export class SessionRegistry {
   readonly #shared: McpSessions | undefined;
   /** Loads from the store under way, by id, so concurrent first requests load once. */
   #loading = new Map<string, Promise<StoredSession | undefined>>();
+  /** The deletion of the stored session each new one replaced, awaited before it is stored. */
+  #replacing = new WeakMap<Session, Promise<void>>();
   #lastExpiry = 0;
 
   /** Starts the idle sweep; `shared` keeps Streamable HTTP sessions in the store too. */
@@ -230,6 +232,7 @@ export class SessionRegistry {
     const pk = principalKey(owner);
     const own = this.#byPrincipal.get(pk);
     const all = this.#byGateway.get(owner.gatewayId);
+    let replaced: Promise<void> | undefined;
     const ownFull = (own?.size ?? 0) >= this.limits.maxPerPrincipal;
     const gatewayFull = (all?.size ?? 0) >= this.limits.maxPerGateway;
     if (ownFull || gatewayFull) {
@@ -245,9 +248,18 @@ export class SessionRegistry {
         );
       }
       this.close(victim.id);
+      // A stored session given up must end everywhere, or its next request would load it again.
+      replaced = this.#shared && victim.transport === "http"
+        ? this.#shared.delete(victim.id)
+        : undefined;
     }
     const session = new Session(newSessionId(), owner, protocolVersion, logLevel, transport);
     this.#add(session);
+    if (replaced) {
+      // Failures surface in publish, which waits for it; a session never published drops it.
+      replaced.catch(() => {});
+      this.#replacing.set(session, replaced);
+    }
     return session;
   }
 
@@ -269,6 +281,8 @@ export class SessionRegistry {
    */
   async publish(session: Session): Promise<void> {
     if (!this.#shared || session.transport !== "http") return;
+    // Its client hears of it only once the session it replaced is gone from the store.
+    await this.#replacing.get(session);
     const now = Date.now();
     await this.#shared.save(storedOf(session, now));
     session.seenStored = now;

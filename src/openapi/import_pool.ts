@@ -22,6 +22,7 @@
 import { Worker } from "node:worker_threads";
 import { ApiError } from "../api/errors.ts";
 import type { OperationTool } from "../store/apis.ts";
+import type { ThreadDatabase } from "../store/store.ts";
 import type { ImportTarget, StoredImport } from "./import_store.ts";
 import type { ImportError, ImportHooks, PreparedImport } from "./import_task.ts";
 
@@ -38,10 +39,10 @@ export interface ImportPoolOptions {
   /** The worker module (tests substitute one that misbehaves). */
   workerUrl?: URL;
   /**
-   * The database file workers write imports to; absent for a store in
-   * memory, whose imports the caller writes itself.
+   * The database workers write imports to; absent for a store in memory,
+   * whose imports the caller writes itself.
    */
-  dbPath?: string;
+  database?: ThreadDatabase;
 }
 
 /** An import's end: written by its worker, or prepared for the caller to write. */
@@ -84,7 +85,9 @@ function stopping(): ApiError {
 
 /** Runs imports in worker threads; see the module doc. */
 export class ImportPool {
-  readonly #options: Required<Omit<ImportPoolOptions, "dbPath">> & { dbPath?: string };
+  readonly #options: Required<Omit<ImportPoolOptions, "database">> & {
+    database?: ThreadDatabase;
+  };
   /** Workers without work; `timer` ends one, except the one kept for good. */
   readonly #idle: { worker: Worker; timer?: ReturnType<typeof setTimeout> }[] = [];
   readonly #live = new Set<Worker>();
@@ -102,7 +105,7 @@ export class ImportPool {
   /**
    * Runs the import whose request body (JSON) is `body` in a worker, once
    * one is free, and has the worker write it into `target` when the pool
-   * has a database file. The body's buffer is transferred to the worker: it is
+   * has a database. The body's buffer is transferred to the worker: it is
    * unusable here afterwards. Rejects with an {@link ApiError}: the request's or the
    * document's fault (400), an API re-imported that is gone (404), a name taken (409), a
    * time limit (422), a worker that failed (500) or a pool closing (503).
@@ -214,8 +217,8 @@ export class ImportPool {
     target: ImportTarget | undefined,
   ): Promise<ImportResult> {
     const { timeoutMs, memoryMb } = this.#options;
-    // Without a target, or a file to write to, the worker sends the tools back.
-    const dbPath = target ? this.#options.dbPath : undefined;
+    // Without a target, or a database to write to, the worker sends the tools back.
+    const database = target ? this.#options.database : undefined;
     return new Promise((resolve, reject) => {
       const ops: OperationTool[] = [];
       let settled = false;
@@ -312,7 +315,7 @@ export class ImportPool {
       // pass (2.4 s for 11 MB; the bare ArrayBuffer: 1 ms).
       const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
       const buffer = whole ? body.buffer : body.slice().buffer;
-      worker.postMessage({ body: buffer, dbPath, target }, [buffer]);
+      worker.postMessage({ body: buffer, database, target }, [buffer]);
     });
   }
 }

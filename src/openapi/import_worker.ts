@@ -1,23 +1,23 @@
 /**
  * The import worker: a thread of its own that turns an import request's body
  * into tools (`prepareImport`) and writes them (`storeImport`, on a
- * connection of its own to the database file), so that parsing, validating,
+ * connection of its own to the database), so that parsing, validating,
  * dereferencing, converting and storing a document of tens of megabytes
  * never holds up the thread that answers requests. Started by
  * `import_pool.ts`, one import at a time per worker.
  *
- * Messages in: `{body, dbPath?, target}`, the request body's bytes (JSON) as
- * an ArrayBuffer, the database file and what to write it as. Out, in order:
+ * Messages in: `{body, database?, target}`, the request body's bytes (JSON)
+ * as an ArrayBuffer, the database and what to write it as. Out, in order:
  * `progress` (any number; `storing` last,
  * after which the write is not interrupted), then `stored` or `failed`.
- * Without `dbPath` (a store in memory) the worker writes nothing: it sends
+ * Without `database` (a store in memory) the worker writes nothing: it sends
  * `tools` batches and `done`, and the main thread stores them.
  *
  * @module
  */
 import { setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
-import { openStore, type Store } from "../store/store.ts";
+import { openThreadStore, type Store, type ThreadDatabase } from "../store/store.ts";
 import { installJsonConsole } from "../telemetry/logger.ts";
 import { checkSecret, type ImportTarget, storeImport } from "./import_store.ts";
 import { importError, prepareImport } from "./import_task.ts";
@@ -70,11 +70,11 @@ function sendTools(ops: OperationTool[]): void {
 /** What the pool sends: see the module doc. */
 interface ImportMessage {
   body: ArrayBuffer;
-  dbPath?: string;
+  database?: ThreadDatabase;
   target?: ImportTarget;
 }
 
-port.on("message", async ({ body, dbPath, target }: ImportMessage) => {
+port.on("message", async ({ body, database, target }: ImportMessage) => {
   // Opened for this import only: a worker ended while idle then holds no connection.
   let store: Store | undefined;
   try {
@@ -82,8 +82,8 @@ port.on("message", async ({ body, dbPath, target }: ImportMessage) => {
     // Decoded as `Request.text()` would: malformed UTF-8 becomes U+FFFD, then fails as JSON.
     const prepared = await prepareImport(new TextDecoder().decode(body), {
       checked: async (request) => {
-        if (dbPath !== undefined && target) {
-          store = openStore(dbPath);
+        if (database !== undefined && target) {
+          store = openThreadStore(database);
           // Now, not after the document is converted: a typo is refused at once.
           await checkSecret(store, target.orgId, request.options.secret);
         }

@@ -13,7 +13,7 @@ import { isNameFor, uniqueName } from "../openapi/names.ts";
 import type { ChangeFeed } from "./changes.ts";
 import { uniqueOr } from "./errors.ts";
 import { checkRequest, type Page, pageOf, type PageRequest } from "./paging.ts";
-import type { Row, SqlEngine } from "./sql.ts";
+import type { Row, SqlEngine, SqlValue } from "./sql.ts";
 import { type Tool, type ToolInput, toTool } from "./tools.ts";
 import { jsonOrNull, newId, now, parseJson } from "./util.ts";
 
@@ -109,6 +109,17 @@ function toApiTool(r: Row): ApiTool {
 }
 
 const DUPLICATE_NAME = "an API with this name already exists in the organization";
+
+/** The columns an imported tool is inserted with. */
+const TOOL_COLUMNS = `id, org_id, name, title, description, input_schema, output_schema,
+  annotations, type, execution_config, created_at, updated_at, api_id, api_operation_id, api_route`;
+const TOOL_VALUES = `(${Array(15).fill("?").join(", ")})`;
+/** Tools per multi-row insert: 750 parameters, far under either engine's limit. */
+const TOOLS_PER_INSERT = 50;
+const INSERT_TOOL = `INSERT INTO tools (${TOOL_COLUMNS}) VALUES ${TOOL_VALUES}`;
+const INSERT_TOOLS = `INSERT INTO tools (${TOOL_COLUMNS}) VALUES ${
+  Array(TOOLS_PER_INSERT).fill(TOOL_VALUES).join(", ")
+}`;
 
 /** Reads and writes `apis` and the tools generated from them. */
 export class Apis {
@@ -342,6 +353,7 @@ export class Apis {
       await this.db.run("UPDATE tools SET name = ? WHERE id = ?", `parked ${t.id}`, t.id);
     }
     const tools: ApiTool[] = [];
+    const inserts: SqlValue[][] = [];
     for (const op of ops) {
       const t = op.tool;
       const name = names.get(op)!;
@@ -369,22 +381,11 @@ export class Apis {
           id,
         );
       } else {
-        await this.db.run(
-          `INSERT INTO tools (id, org_id, name, title, description, input_schema, output_schema,
-           annotations, type, execution_config, created_at, updated_at, api_id, api_operation_id,
-           api_route) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          id,
-          orgId,
-          ...fields,
-          ts,
-          ts,
-          apiId,
-          op.operationId ?? null,
-          op.route,
-        );
+        inserts.push([id, orgId, ...fields, ts, ts, apiId, op.operationId ?? null, op.route]);
       }
       tools.push({ id, name, operationId: op.operationId ?? null, route: op.route });
     }
+    await this.#insertTools(inserts);
     tools.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     return {
       gateways,
@@ -393,5 +394,19 @@ export class Apis {
         counts: { created: ops.length - match.size, updated: match.size, removed: free.length },
       },
     };
+  }
+
+  /**
+   * Inserts tool `rows` (each the 15 columns of {@link INSERT_TOOL}), many to
+   * a statement: one statement per tool cost PostgreSQL's server and driver
+   * about 0.4 ms of CPU each, most of a 1,000-operation import's write.
+   */
+  async #insertTools(rows: SqlValue[][]): Promise<void> {
+    let i = 0;
+    for (; i + TOOLS_PER_INSERT <= rows.length; i += TOOLS_PER_INSERT) {
+      await this.db.run(INSERT_TOOLS, ...rows.slice(i, i + TOOLS_PER_INSERT).flat());
+    }
+    // The rest one by one: two statement texts in all, whatever the count.
+    for (; i < rows.length; i++) await this.db.run(INSERT_TOOL, ...rows[i]);
   }
 }

@@ -209,7 +209,8 @@ export class PostgresEngine implements SqlEngine, ChangeChannel {
   readonly kind = "postgres" as const;
   readonly #sql: postgres.Sql;
   readonly #options: postgres.Options<Record<string, postgres.PostgresType>>;
-  readonly #url: string;
+  /** Its database's URL, password included: for threads of this process only, never shown. */
+  readonly url: string;
   readonly #context = new AsyncLocalStorage<Tx>();
   readonly #numbered = new Map<string, string>();
   /** Statements and transactions under way, which `close` lets finish. */
@@ -225,7 +226,7 @@ export class PostgresEngine implements SqlEngine, ChangeChannel {
 
   /** An engine on the database at `url` (`postgres://user:password@host:port/database`). */
   constructor(url: string, options: PostgresOptions = {}) {
-    this.#url = url;
+    this.url = url;
     this.#options = {
       max: options.maxConnections ?? 10,
       connect_timeout: options.connectTimeoutSeconds ?? 10,
@@ -456,7 +457,7 @@ export class PostgresEngine implements SqlEngine, ChangeChannel {
       },
       onclose: () => this.#relisten(),
     };
-    this.#listener ??= postgres(this.#url, options);
+    this.#listener ??= postgres(this.url, options);
     return this.#listener;
   }
 

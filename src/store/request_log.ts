@@ -127,7 +127,7 @@ const SUM_STATS = `SELECT name, SUM(calls) AS calls, SUM(errors) AS errors,
       AND start < ?
     UNION ALL
     SELECT * FROM request_stats WHERE gateway_id = ? AND span = ${MINUTE} AND start >= ?
-      AND start < ?)
+      AND start < ?) AS spans
   GROUP BY name`;
 
 /** Segments a page reads per query, newest first, until the page is full. */

@@ -22,7 +22,7 @@ import { type Row, type RunResult, type SqlEngine, type SqlValue, UniqueViolatio
 /**
  * The name of a SQL function every connection has: `gatehouse_fold(text)` is
  * `text` in lower case (all of Unicode, as JavaScript's `toLowerCase`), for
- * case-insensitive matching.
+ * case-insensitive matching. PostgreSQL databases have it too (migration 1).
  */
 export const FOLD = "gatehouse_fold";
 
@@ -48,6 +48,8 @@ export interface SqliteOptions {
 export class SqliteEngine implements SqlEngine {
   /** {@inheritDoc SqlEngine.kind} */
   readonly kind = "sqlite" as const;
+  /** The database file (`:memory:` for one in memory). */
+  readonly path: string;
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   readonly #context = new AsyncLocalStorage<Transaction>();
@@ -60,6 +62,7 @@ export class SqliteEngine implements SqlEngine {
 
   /** Opens (creating if needed) the database at `path` and applies pending migrations. */
   constructor(path: string, options: SqliteOptions = {}) {
+    this.path = path;
     this.#db = new DatabaseSync(path);
     try {
       this.#db.exec("PRAGMA journal_mode = WAL");

@@ -125,11 +125,27 @@ export async function openConfiguredStore(
   }
 }
 
+/** A database a thread of this process can open by itself: a SQLite file or a PostgreSQL URL. */
+export type ThreadDatabase = { path: string } | { url: string };
+
 /**
- * The SQLite file a thread of its own may open to write the store (the
- * request log's, an import's): none for a store in memory or in PostgreSQL,
- * whose writes the main thread makes without waiting on them.
+ * The database a thread of its own may open to write `store` (the request
+ * log's, an import's): none for a store in memory. Asked of the store
+ * itself, not the settings, so a thread never opens another database.
  */
-export function localDatabaseFile(where: { databaseUrl?: string; dbPath: string }) {
-  return where.databaseUrl || where.dbPath === ":memory:" ? undefined : where.dbPath;
+export function threadDatabase(store: Store): ThreadDatabase | undefined {
+  const db = store.db;
+  if (db instanceof PostgresEngine) return { url: db.url };
+  return db instanceof SqliteEngine && db.path !== ":memory:" ? { path: db.path } : undefined;
+}
+
+/**
+ * The store of `database` for a thread of this process, with a connection of
+ * its own. Its schema is current (the process migrated it), and it tells no
+ * other replica of its writes: the thread's owner announces them.
+ */
+export function openThreadStore(database: ThreadDatabase): Store {
+  return "path" in database
+    ? openStore(database.path)
+    : new Store(new PostgresEngine(database.url, { maxConnections: 1 }));
 }

@@ -108,10 +108,12 @@ function unindexed(kind: EngineKind, column: string): string {
 
 /**
  * The condition that `column` holds the parameter (already lower-cased), in
- * any case: SQLite's own lower() folds only ASCII letters, so there it is {@link FOLD}.
+ * any case: through {@link FOLD} on both engines, as SQLite's lower() folds
+ * only ASCII letters and PostgreSQL's follows the column's collation ("C": ASCII too).
  */
 function holds(kind: EngineKind, column: string): string {
-  return kind === "sqlite" ? `instr(${FOLD}(${column}), ?) > 0` : `strpos(lower(${column}), ?) > 0`;
+  const folded = `${FOLD}(${column})`;
+  return kind === "sqlite" ? `instr(${folded}, ?) > 0` : `strpos(${folded}, ?) > 0`;
 }
 
 /** The columns of an assignment besides its tool's. */

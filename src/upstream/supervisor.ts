@@ -446,6 +446,10 @@ export class Supervisor {
       link.status.capabilities = hello.capabilities;
       await this.#list(link, conn);
       if (link.conn !== conn) return;
+      // Stored before it is called ready: whoever sees "ready" finds what the server lists
+      // (with PostgreSQL the write takes a round trip or more).
+      await this.#publish(link);
+      if (link.conn !== conn) return;
       link.status.state = "ready";
       link.failures = 0;
       link.everReady = true;
@@ -456,7 +460,6 @@ export class Supervisor {
           void this.#discover(link, opened);
         }
       }, this.#refreshMs);
-      await this.#publish(link);
     } catch (err) {
       // What #stop did not know of yet is closed here, whether stopped or failed.
       const opened = [conn, modern].filter((c) => c !== undefined && c !== link.conn);

@@ -5,8 +5,8 @@
  * event or event without its change (they share one transaction).
  */
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
 import type { Json } from "../api/fixtures.ts";
+import { openTestStore } from "../helpers/database.ts";
 import { apiCall, type ChildServer, startChildServer } from "../helpers/server.ts";
 
 const gatewayBody = (endpoint: string) => ({
@@ -124,19 +124,21 @@ Deno.test("SIGKILL during concurrent writes: every acknowledged change has its e
       assert.ok(acked.size >= KILL_AFTER);
       console.log(`killed after ${acked.size} acknowledged changes, ${cut} in flight`);
 
-      // The file as the dead process left it: each change and its event together or neither.
-      const db = new DatabaseSync(`${dataDir}/gatehouse.db`);
+      // The database as the dead process left it: each change and its event together or neither.
+      const store = await openTestStore(`${dataDir}/gatehouse.db`);
+      const db = store.db;
       try {
-        assert.deepEqual(db.prepare("PRAGMA integrity_check").all().map((r) => r.integrity_check), [
-          "ok",
-        ]);
-        const created = (action: string) =>
+        if (db.kind === "sqlite") {
+          const integrity = (await db.all("PRAGMA integrity_check")).map((r) => r.integrity_check);
+          assert.deepEqual(integrity, ["ok"]);
+        }
+        const created = async (action: string) =>
           new Set(
-            db.prepare("SELECT target_id FROM audit_events WHERE action = ?").all(action)
+            (await db.all("SELECT target_id FROM audit_events WHERE action = ?", action))
               .map((r) => r.target_id as string),
           );
-        const rows = (table: string, where = "") =>
-          new Set(db.prepare(`SELECT id FROM ${table} ${where}`).all().map((r) => r.id as string));
+        const rows = async (table: string, where = "") =>
+          new Set((await db.all(`SELECT id FROM ${table} ${where}`)).map((r) => r.id as string));
         for (
           const [table, action] of [
             ["gateways", "gateway.create"],
@@ -144,15 +146,19 @@ Deno.test("SIGKILL during concurrent writes: every acknowledged change has its e
             ["secrets", "secret.create"],
           ]
         ) {
-          assert.deepEqual(created(action), rows(table), `${table} and their ${action} events`);
+          assert.deepEqual(
+            await created(action),
+            await rows(table),
+            `${table} and their ${action} events`,
+          );
         }
         // Every renamed gateway has its update event, and every update event its rename.
         assert.deepEqual(
-          created("gateway.update"),
-          rows("gateways", "WHERE name LIKE 'renamed %'"),
+          await created("gateway.update"),
+          await rows("gateways", "WHERE name LIKE 'renamed %'"),
         );
       } finally {
-        db.close();
+        await store.close();
       }
 
       // And the restarted server lists the event of every acknowledged change.

@@ -16,6 +16,8 @@ import {
 const KEY_LINE = /Admin access key \(shown once, store it now\): (\S+)/g;
 /** Keeps a GATEHOUSE_ADMIN_KEY of the test runner's own environment out of the child. */
 const NO_FIXED_KEY = { GATEHOUSE_ADMIN_KEY: "" };
+/** Keeps a child on SQLite, the default, whose file in the data folder a test looks for. */
+const ON_SQLITE = { GATEHOUSE_DATABASE_URL: "" };
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -53,7 +55,7 @@ async function stopCleanly(child: ChildServer, signal: Deno.Signal = "SIGTERM"):
 Deno.test("first start on an empty data folder creates the database and prints a working admin key once", async () => {
   await withTempDir(async (tmp) => {
     const dataDir = `${tmp}/not/yet/there`;
-    const first = await startChildServer(dataDir, NO_FIXED_KEY);
+    const first = await startChildServer(dataDir, { ...NO_FIXED_KEY, ...ON_SQLITE });
     let key: string;
     try {
       await waitForOutput(first.output, /Try it:\n.*curl .*\n/);
@@ -78,7 +80,7 @@ Deno.test("first start on an empty data folder creates the database and prints a
       await stopCleanly(first);
     }
 
-    const second = await startChildServer(dataDir, NO_FIXED_KEY);
+    const second = await startChildServer(dataDir, { ...NO_FIXED_KEY, ...ON_SQLITE });
     try {
       await waitForOutput(second.output, /Gatehouse listening on/);
       const res = await apiCall(second.url, key, "GET", "/gateways");
@@ -170,6 +172,7 @@ Deno.test("--host, --port, --data and --public-url win over the GATEHOUSE_* vari
     const child = await startChildServer(
       flagDir,
       {
+        ...ON_SQLITE,
         GATEHOUSE_ADMIN_KEY: key,
         GATEHOUSE_HOST: "127.0.0.2",
         GATEHOUSE_PORT: String(envPort),

@@ -203,6 +203,16 @@ export function spawnMain(args: string[], env: Record<string, string>): MainProc
 }
 
 /**
+ * The environment that gives a `src/main.ts` process on `dataDir` its
+ * database: with the tests on PostgreSQL, the data folder's stand-in in
+ * `GATEHOUSE_DATABASE_URL`; nothing on SQLite (the folder holds the file).
+ */
+export async function databaseEnv(dataDir: string): Promise<Record<string, string>> {
+  const databaseUrl = await databaseFor(`${dataDir}/gatehouse.db`);
+  return databaseUrl ? { GATEHOUSE_DATABASE_URL: databaseUrl } : {};
+}
+
+/**
  * Starts `src/main.ts` on a free port with `--data dataDir` (plus `args`) and
  * waits until `/healthz` answers. With the tests on PostgreSQL it gets the
  * data folder's database in `GATEHOUSE_DATABASE_URL`, unless `env` sets it
@@ -214,9 +224,8 @@ export async function startChildServer(
   args: string[] = [],
 ): Promise<ChildServer> {
   const port = freePort();
-  const databaseUrl = await databaseFor(`${dataDir}/gatehouse.db`);
   const main = spawnMain(["--port", String(port), "--data", dataDir, ...args], {
-    ...(databaseUrl ? { GATEHOUSE_DATABASE_URL: databaseUrl } : {}),
+    ...await databaseEnv(dataDir),
     ...env,
   });
   const url = `http://127.0.0.1:${port}`;

@@ -299,7 +299,7 @@ function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
 }
 
 Deno.test("the SQLite files never hold a value in the clear", async () => {
-  const s = await startTestServer();
+  const s = await startTestServer({ databaseUrl: "" });
   try {
     const marker = `plain${crypto.randomUUID().replaceAll("-", "")}`;
     for (const body of validSecrets(marker)) await addSecret(s, body);

@@ -8,7 +8,13 @@ import assert from "node:assert/strict";
 import { ConfigError, loadConfig } from "../../src/config.ts";
 import { decodeSecretKey } from "../../src/secrets/key.ts";
 import { expectStatus } from "../api/fixtures.ts";
-import { apiCall, spawnMain, startChildServer, startTestServer } from "../helpers/server.ts";
+import {
+  apiCall,
+  databaseEnv,
+  spawnMain,
+  startChildServer,
+  startTestServer,
+} from "../helpers/server.ts";
 import { startUpstream } from "../tools/upstream.ts";
 import { addSecret, httpTool, resultText, toolGateway } from "./fixtures.ts";
 
@@ -174,6 +180,7 @@ Deno.test("main: the key-file notice is printed once; bad or wrong keys stop it 
 
     const wrong = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
     const refused = spawnMain(["--port", "0", "--data", dataDir], {
+      ...await databaseEnv(dataDir),
       GATEHOUSE_ADMIN_KEY: adminKey,
       GATEHOUSE_SECRET_KEY: wrong,
     });
