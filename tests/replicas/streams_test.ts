@@ -5,16 +5,21 @@
  * B, a resource update of a subscription made on B, the progress and log
  * messages of a call B answers in JSON, and a sampling request of a call
  * running on B, whose answer the client sends to A (also when either is
- * larger than a PostgreSQL notice may carry). A cancellation sent to
- * A stops the call running on B, and with no stream open anywhere a request
- * to the client is refused at once. The delays are measured and printed.
+ * larger than a PostgreSQL notice may carry). A cancellation sent to A stops
+ * the call running on B, and with no stream open anywhere a request to the
+ * client is refused at once. The official SDK's client behind a round-robin
+ * proxy has its sampling answers reach the replica that asked. The delays
+ * are measured and printed.
  *
  * @module
  */
 import assert from "node:assert/strict";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import {
   CallToolRequestSchema,
+  CreateMessageRequestSchema,
   CreateMessageResultSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
@@ -31,6 +36,7 @@ import {
   delayUntil,
   echoBackend,
   expect,
+  roundRobin,
   startReplicas,
 } from "../helpers/replicas.ts";
 import { sessionServer } from "../upstream/session_server.ts";
@@ -372,6 +378,39 @@ Deno.test("what arises for a session on one replica reaches its stream on the ot
       // Long before the call's 20 s timeout.
       assert.ok(took < 5000, `refused after ${took.toFixed(0)} ms`);
     });
+    await t.step(
+      "the official SDK client through a round-robin proxy answers sampling",
+      async () => {
+        const proxy = roundRobin([a, b]);
+        const client = new Client({ name: "round-robin", version: "1.0.0" }, {
+          capabilities: { sampling: {} },
+        });
+        client.setRequestHandler(CreateMessageRequestSchema, () => ({
+          role: "assistant",
+          model: "test",
+          content: { type: "text", text: "from the sdk" },
+        }));
+        try {
+          const transport = new StreamableHTTPClientTransport(new URL(proxy.url + gw.path), {
+            requestInit: { headers: { authorization: `Bearer ${gw.key}` } },
+          });
+          await client.connect(transport);
+          // Each answer reaches the replica after the call's: half of them not the one that asked.
+          for (let i = 0; i < 4; i++) {
+            const out = await client.callTool(
+              { name: "sample", arguments: {} },
+              undefined,
+              { timeout: 10_000 },
+            );
+            assert.match(JSON.stringify(out.content), /sampled: from the sdk/);
+          }
+          await transport.terminateSession();
+        } finally {
+          await client.close();
+          await proxy.close();
+        }
+      },
+    );
     console.log(`from B to the client on A's stream: ${delays.join(", ")}`);
   } finally {
     await set.close();
