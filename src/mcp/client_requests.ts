@@ -39,6 +39,9 @@ export class ClientRequests {
   #next = 0;
   readonly #pending = new Map<RequestId, Pending>();
 
+  /** Requests whose ids start with `idPrefix` (a counter follows it). */
+  constructor(readonly idPrefix = "gatehouse-") {}
+
   /** How many requests await an answer. */
   get size(): number {
     return this.#pending.size;
@@ -56,7 +59,7 @@ export class ClientRequests {
     signal: AbortSignal,
   ): Promise<Record<string, unknown>> {
     if (signal.aborted) return Promise.reject(aborted(method, signal));
-    const id = `gatehouse-${++this.#next}`;
+    const id = `${this.idPrefix}${++this.#next}`;
     return new Promise((resolve, reject) => {
       const settle = () => {
         this.#pending.delete(id);
@@ -79,15 +82,7 @@ export class ClientRequests {
       });
       signal.addEventListener("abort", onAbort, { once: true });
       const delivered = send({ jsonrpc: "2.0", id, method, params });
-      if (delivered === false) {
-        this.#pending.get(id)?.reject(
-          new RpcError(
-            ErrorCode.InternalError,
-            `the client has no open stream to receive ${method} (it accepts only JSON answers ` +
-              "and has no GET stream open)",
-          ),
-        );
-      }
+      if (delivered === false) this.#pending.get(id)?.reject(noStreamFor(method));
     });
   }
 
@@ -113,6 +108,15 @@ export class ClientRequests {
       p.reject(new RpcError(ErrorCode.InternalError, reason));
     }
   }
+}
+
+/** Why a request `method` could not be sent: nothing carries it to the client. */
+export function noStreamFor(method: string): RpcError {
+  return new RpcError(
+    ErrorCode.InternalError,
+    `the client has no open stream to receive ${method} (it accepts only JSON answers ` +
+      "and has no GET stream open)",
+  );
 }
 
 function aborted(method: string, signal: AbortSignal): RpcError {

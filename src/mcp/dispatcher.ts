@@ -31,6 +31,7 @@ import {
   classify,
   ErrorCode,
   failure,
+  isRequestId,
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
@@ -471,7 +472,7 @@ export class Dispatcher {
     if (c.kind === "invalid") return { response: failure(c.id, c.error), status: 400 };
     // A client's answer to a request relayed to it; one that answers nothing is ignored.
     if (c.kind === "response") {
-      ex.session.clientRequests.answer(c.message);
+      ex.session.answer(c.message);
       return { status: 202 };
     }
     if (c.kind === "notification") {
@@ -584,11 +585,12 @@ export class Dispatcher {
       session.initialized = true;
     } else if (msg.method === "notifications/cancelled") {
       const id = msg.params?.requestId;
-      if (typeof id === "string" || typeof id === "number") {
-        session.inflight.get(id)?.abort(new Error("cancelled by the client"));
-      }
+      // Not running here: with replicas sharing the session, it may run on another.
+      if (isRequestId(id) && !session.cancel(id)) session.relay?.toOthers(msg);
     } else if (msg.method === "notifications/roots/list_changed") {
       session.rootsChanged();
+      // Other replicas serving the session have upstream connections of it to tell too.
+      session.relay?.toOthers(msg);
     }
     // Unknown notifications are ignored, as JSON-RPC requires.
   }
@@ -770,14 +772,11 @@ export class Dispatcher {
       stateless: call.stateless,
       logLevel: session.logLevel,
       upstream: call.draft ? (report) => (call.draft!.upstream = report) : undefined,
-      notify: (method, notifyParams) => session.outbound?.(notification(method, notifyParams)),
+      notify: (method, notifyParams) => void session.deliver(notification(method, notifyParams)),
       request: ask,
       requestLater: call.stateless ? undefined : (method, p, signal) => {
         this.#mayAsk(call, method, p);
-        const standing: ClientChannel = (m) => {
-          if (!session.outbound) return false;
-          session.outbound(m);
-        };
+        const standing: ClientChannel = (m) => session.deliver(m);
         return session.clientRequests.ask(standing, method, p, signal);
       },
     };

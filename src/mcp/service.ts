@@ -87,7 +87,7 @@ export class McpService {
     // Replicas share one PostgreSQL database, and with it the Streamable HTTP sessions.
     this.sessions = new SessionRegistry(
       options,
-      store.db.kind === "postgres" ? store.mcpSessions : undefined,
+      store.sessionMessages && { store: store.mcpSessions, messages: store.sessionMessages },
     );
     this.#unsubscribeSessions = store.changes.onSessionsChanged((ids, ended) => {
       if (ended) { for (const id of ids) this.sessions.close(id); }

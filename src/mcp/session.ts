@@ -6,17 +6,39 @@
  * @module
  */
 import type { McpSessions, StoredSession } from "../store/mcp_sessions.ts";
+import type { SessionMessage, SessionMessages } from "../store/session_messages.ts";
 import { StoreUnavailable } from "../store/sql.ts";
 import type { TransportName } from "../telemetry/requests.ts";
 import type { LogLevel } from "../tools/executor.ts";
-import { ClientRequests } from "./client_requests.ts";
-import type { JsonRpcMessage, JsonRpcResponse, RequestId } from "./jsonrpc.ts";
+import { ClientRequests, noStreamFor } from "./client_requests.ts";
+import {
+  failure,
+  isRequestId,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  type RequestId,
+} from "./jsonrpc.ts";
 
 /**
  * Where a session's server-initiated messages go (a GET stream, an SSE
  * stream, a socket); a list is a batch's responses.
  */
 export type Outbound = (message: JsonRpcMessage | JsonRpcResponse[]) => void;
+
+/**
+ * Where a shared session's messages go that this replica cannot act on
+ * itself (sessions of replicas sharing a database; see {@link SessionRegistry}).
+ */
+export interface SessionRelay {
+  /** Hands a message for the client to the replica holding its stream; false when none does. */
+  toStream(message: JsonRpcRequest | JsonRpcNotification): boolean;
+  /** Hands a client's answer to the replica whose request it answers; false when none. */
+  toAsker(response: JsonRpcResponse): boolean;
+  /** Hands a client's notification (cancelled, roots changed) to the other replicas. */
+  toOthers(message: JsonRpcNotification): void;
+}
 
 /** Who opened a session: only the same credential may use it. */
 export interface SessionOwner {
@@ -39,9 +61,18 @@ export class Session {
   /** Calls still running, by request id, so `notifications/cancelled` can abort them. */
   readonly inflight = new Map<RequestId, AbortController>();
   /** Requests relayed to the client (sampling, elicitation, roots) awaiting its answer. */
-  readonly clientRequests = new ClientRequests();
-  /** The channel for server-initiated messages, when the transport has one open. */
-  outbound: Outbound | undefined;
+  readonly clientRequests: ClientRequests;
+  #outbound: Outbound | undefined;
+  /** The replica holding the session's stream, as last heard (shared sessions only). */
+  streamReplica: string | undefined;
+  /** Where what this replica cannot act on goes (shared sessions only). */
+  relay: SessionRelay | undefined;
+  /**
+   * Runs when the transport opens (true) or closes (false) its channel to
+   * the client here; settles once the change is recorded where it must be.
+   */
+  onStreamChange: ((open: boolean) => Promise<void>) | undefined;
+  #streamRecorded: Promise<void> | undefined;
   /** Last time a message arrived or a call finished (ms since epoch). */
   lastActive = Date.now();
   /** When it started (ms since epoch). */
@@ -65,9 +96,59 @@ export class Session {
     protocolVersion: string,
     logLevel?: LogLevel,
     readonly transport: TransportName = "http",
+    requestIdPrefix?: string,
   ) {
     this.protocolVersion = protocolVersion;
     this.#logLevel = logLevel;
+    this.clientRequests = new ClientRequests(requestIdPrefix);
+  }
+
+  /** The channel for server-initiated messages, when the transport has one open here. */
+  get outbound(): Outbound | undefined {
+    return this.#outbound;
+  }
+
+  set outbound(channel: Outbound | undefined) {
+    const opened = this.#outbound === undefined && channel !== undefined;
+    const closed = this.#outbound !== undefined && channel === undefined;
+    this.#outbound = channel;
+    if (opened || closed) this.#streamRecorded = this.onStreamChange?.(opened);
+  }
+
+  /**
+   * Settles once the last opening or closing of the channel is recorded (in
+   * the store, for shared sessions: from then on other replicas send here).
+   */
+  streamRecorded(): Promise<void> {
+    return this.#streamRecorded ?? Promise.resolve();
+  }
+
+  /**
+   * Sends a server-initiated message to the client: on the channel open
+   * here, else through the replica holding the session's stream. False
+   * when nothing can carry it.
+   */
+  deliver(message: JsonRpcRequest | JsonRpcNotification): boolean {
+    if (this.#outbound) {
+      this.#outbound(message);
+      return true;
+    }
+    return this.relay?.toStream(message) ?? false;
+  }
+
+  /**
+   * Settles the request the client's `response` answers, here or on the
+   * replica that made it; false when none awaits it.
+   */
+  answer(response: JsonRpcResponse): boolean {
+    return this.clientRequests.answer(response) || (this.relay?.toAsker(response) ?? false);
+  }
+
+  /** Stops the request `id` running here (the client cancelled it); false when none is. */
+  cancel(id: RequestId): boolean {
+    const running = this.inflight.get(id);
+    running?.abort(new Error("cancelled by the client"));
+    return running !== undefined;
   }
 
   /** Messages below this level are not sent; undefined sends none (stateless requests). */
@@ -129,6 +210,34 @@ function storedOf(s: Session, now: number): StoredSession {
   if (s.clientInfo !== undefined) stored.clientInfo = s.clientInfo;
   if (s.logLevel !== undefined) stored.logLevel = s.logLevel;
   return stored;
+}
+
+/** What replicas sharing a database share Streamable HTTP sessions through. */
+export interface SharedSessions {
+  /** The stored sessions. */
+  store: McpSessions;
+  /** Messages for sessions between the replicas. */
+  messages: SessionMessages;
+}
+
+/**
+ * What one replica hands another for a session: a message for the client,
+ * to send on the stream held there; a client's answer to a request made
+ * there; a client's notification for the requests running there.
+ */
+type Forwarded =
+  | { kind: "stream"; message: JsonRpcRequest | JsonRpcNotification }
+  | { kind: "answer"; message: JsonRpcResponse }
+  | { kind: "notice"; message: JsonRpcNotification };
+
+/** The start of the ids of requests a replica sends clients of shared sessions. */
+function requestIdPrefix(replica: string): string {
+  return `gatehouse-${replica}-`;
+}
+
+/** The replica that sent the request `id` answers, if it names one. */
+function askerOf(id: unknown): string | undefined {
+  return typeof id === "string" ? /^gatehouse-(.+)-\d+$/.exec(id)?.[1] : undefined;
 }
 
 /** Logs a background write of shared sessions that failed, unless the store is merely down. */
@@ -194,6 +303,10 @@ function evictable(set: Iterable<Session>): Session | undefined {
  * hold one loads it on its first request there, ending one deletes it
  * everywhere, last-seen times are written in the background at most every
  * two minutes, and idle ones expire across replicas. Limits stay per replica.
+ * The store also says which replica holds a session's GET stream: what
+ * another replica has for the client (a notification, a request) goes there,
+ * a client's answer goes to the replica that asked, and a cancellation or a
+ * change of roots to every replica (see `store/session_messages.ts`).
  */
 export class SessionRegistry {
   #byId = new Map<string, Session>();
@@ -203,6 +316,8 @@ export class SessionRegistry {
   #byTransport: Record<TransportName, number> = { http: 0, sse: 0, ws: 0 };
   #timer: ReturnType<typeof setInterval>;
   readonly #shared: McpSessions | undefined;
+  readonly #messages: SessionMessages | undefined;
+  readonly #unsubscribe: () => void;
   /** Loads from the store under way, by id, so concurrent first requests load once. */
   #loading = new Map<string, Promise<StoredSession | undefined>>();
   /** The deletion of the stored session each new one replaced, awaited before it is stored. */
@@ -210,8 +325,10 @@ export class SessionRegistry {
   #lastExpiry = 0;
 
   /** Starts the idle sweep; `shared` keeps Streamable HTTP sessions in the store too. */
-  constructor(readonly limits: SessionLimits, shared?: McpSessions) {
-    this.#shared = shared;
+  constructor(readonly limits: SessionLimits, shared?: SharedSessions) {
+    this.#shared = shared?.store;
+    this.#messages = shared?.messages;
+    this.#unsubscribe = shared?.messages.onMessage((m) => this.#received(m)) ?? (() => {});
     const every = Math.max(50, Math.min(30_000, Math.floor(limits.idleTimeoutMs / 4)));
     this.#timer = setInterval(() => this.sweep(), every);
     Deno.unrefTimer(this.#timer);
@@ -253,7 +370,14 @@ export class SessionRegistry {
         ? this.#shared.delete(victim.id)
         : undefined;
     }
-    const session = new Session(newSessionId(), owner, protocolVersion, logLevel, transport);
+    const session = new Session(
+      newSessionId(),
+      owner,
+      protocolVersion,
+      logLevel,
+      transport,
+      this.#requestIdPrefix(transport),
+    );
     this.#add(session);
     if (replaced) {
       // Failures surface in publish, which waits for it; a session never published drops it.
@@ -261,6 +385,13 @@ export class SessionRegistry {
       this.#replacing.set(session, replaced);
     }
     return session;
+  }
+
+  /** Ids of requests to clients of shared sessions name this replica: their answers find it. */
+  #requestIdPrefix(transport: TransportName): string | undefined {
+    return this.#messages && transport === "http"
+      ? requestIdPrefix(this.#messages.replica)
+      : undefined;
   }
 
   #add(session: Session): void {
@@ -289,15 +420,75 @@ export class SessionRegistry {
     this.#watch(session);
   }
 
-  /** Writes the state of `session` again whenever it changes. */
+  /**
+   * Writes the state of `session` again whenever it changes, records where
+   * its stream is, and relays what this replica cannot act on.
+   */
   #watch(session: Session): void {
     const shared = this.#shared!;
+    const messages = this.#messages!;
+    const self = messages.replica;
     session.onStateChange = () => {
       if (session.closed) return;
       const now = Date.now();
       session.seenStored = now;
       shared.save(storedOf(session, now)).catch(reportFailure("storing an MCP session's state"));
     };
+    session.onStreamChange = (open) => {
+      if (open) session.streamReplica = self;
+      else if (session.streamReplica === self) session.streamReplica = undefined;
+      return (open ? shared.holdStream(session.id, self) : shared.releaseStream(session.id, self))
+        .catch(reportFailure("recording which replica holds an MCP session's stream"));
+    };
+    const send = (to: string | undefined, forwarded: Forwarded) =>
+      messages.send(to, session.id, JSON.stringify(forwarded)).catch(
+        reportFailure("handing an MCP message to another replica"),
+      );
+    session.relay = {
+      toStream: (message) => {
+        const holder = session.streamReplica;
+        if (holder === undefined || holder === self) return false;
+        send(holder, { kind: "stream", message });
+        return true;
+      },
+      toAsker: (response) => {
+        const asker = askerOf(response.id);
+        if (asker === undefined || asker === self) return false;
+        send(asker, { kind: "answer", message: response });
+        return true;
+      },
+      toOthers: (message) => void send(undefined, { kind: "notice", message }),
+    };
+  }
+
+  /** Acts on what another replica handed over for a session held here. */
+  #received({ from, sessionId, body }: SessionMessage): void {
+    const forwarded = JSON.parse(body) as Forwarded;
+    const held = this.#byId.get(sessionId);
+    const session = held && !held.closed ? held : undefined;
+    if (forwarded.kind === "stream") {
+      const message = forwarded.message;
+      if (session?.outbound) return session.outbound(message);
+      // A request no stream here can carry: its asker hears so now, not at its timeout.
+      if ("id" in message) {
+        const refusal: Forwarded = {
+          kind: "answer",
+          message: failure(message.id, noStreamFor(message.method)),
+        };
+        this.#messages!.send(from, sessionId, JSON.stringify(refusal)).catch(
+          reportFailure("answering another replica's MCP message"),
+        );
+      }
+    } else if (forwarded.kind === "answer") {
+      session?.clientRequests.answer(forwarded.message);
+    } else if (session) {
+      const { method, params } = forwarded.message;
+      const id = params?.requestId;
+      if (method === "notifications/cancelled" && isRequestId(id)) session.cancel(id);
+      else if (method === "notifications/roots/list_changed") {
+        session.rootsChanged();
+      }
+    }
   }
 
   /**
@@ -329,8 +520,10 @@ export class SessionRegistry {
       stored.protocolVersion,
       stored.logLevel as LogLevel | undefined,
       "http",
+      this.#requestIdPrefix("http"),
     );
     session.clientCapabilities = stored.clientCapabilities;
+    session.streamReplica = stored.streamReplica;
     session.clientInfo = stored.clientInfo;
     session.initialized = true;
     session.createdAt = Date.parse(stored.createdAt);
@@ -343,6 +536,8 @@ export class SessionRegistry {
   /** Another replica changed the state of stored sessions `ids`: what is held here is re-read. */
   async reload(ids: string[]): Promise<void> {
     for (const id of ids) {
+      // A load under way may have read the row before this change: it is read again once held.
+      await this.#loading.get(id)?.catch(() => {});
       const held = this.#byId.get(id);
       const stored = held && await this.#shared?.find(id);
       if (!held || held.closed) continue;
@@ -351,6 +546,8 @@ export class SessionRegistry {
         // Set underneath the setter: the state came from the store and is not written back.
         held.onStateChange = undefined;
         held.logLevel = stored.logLevel as LogLevel | undefined;
+        // The stream held here stays this replica's, whatever an older write said.
+        if (!held.outbound) held.streamReplica = stored.streamReplica;
         this.#watch(held);
       }
     }
@@ -459,7 +656,10 @@ export class SessionRegistry {
    */
   sweep(now = Date.now()): void {
     for (const s of [...this.#byId.values()]) {
-      const busy = s.inflight.size > 0 || s.outbound !== undefined;
+      // A stream held by another replica keeps the copy here too (subscriptions made here go
+      // there); the store's expiry ends it everywhere once no replica has seen it.
+      const busy = s.inflight.size > 0 || s.outbound !== undefined ||
+        s.streamReplica !== undefined;
       if (!busy && now - s.lastActive > this.limits.idleTimeoutMs) this.close(s.id);
     }
     if (this.#shared) this.#share(now);
@@ -498,6 +698,7 @@ export class SessionRegistry {
   /** Stops the sweep and closes every session. */
   dispose(): void {
     clearInterval(this.#timer);
+    this.#unsubscribe();
     for (const id of [...this.#byId.keys()]) this.close(id);
   }
 }

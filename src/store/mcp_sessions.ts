@@ -3,8 +3,8 @@
  * PostgreSQL database: the state a session needs to be served by any of
  * them. Each replica keeps the sessions it serves in memory; this table is
  * read once per session and replica, and written when a session starts,
- * changes its log level, ends, and (at most every few minutes) when it was
- * last seen.
+ * changes its log level, opens or closes its stream, ends, and (at most
+ * every few minutes) when it was last seen.
  *
  * @module
  */
@@ -22,6 +22,8 @@ export interface StoredSession {
   clientCapabilities: Record<string, unknown>;
   clientInfo?: Record<string, unknown>;
   logLevel?: string;
+  /** The replica holding the session's stream (its GET stream), if one does. */
+  streamReplica?: string;
   createdAt: string;
   lastSeenAt: string;
 }
@@ -39,6 +41,7 @@ function toStored(r: Row): StoredSession {
   };
   if (r.client_info !== null) s.clientInfo = JSON.parse(r.client_info as string);
   if (r.log_level !== null) s.logLevel = r.log_level as string;
+  if (r.stream_replica !== null) s.streamReplica = r.stream_replica as string;
   return s;
 }
 
@@ -71,6 +74,36 @@ export class McpSessions {
         s.lastSeenAt,
       );
       if (res.changes > 0) this.changes.sessionsChanged([s.id], false);
+    });
+  }
+
+  /** Records that `replica` holds the stream of session `id`; the other replicas are told. */
+  async holdStream(id: string, replica: string): Promise<void> {
+    await this.#changeStream(
+      id,
+      "UPDATE mcp_sessions SET stream_replica = ? WHERE id = ? AND " +
+        "(stream_replica IS NULL OR stream_replica <> ?)",
+      replica,
+      id,
+      replica,
+    );
+  }
+
+  /** Records that `replica` no longer holds it, unless another replica took it meanwhile. */
+  async releaseStream(id: string, replica: string): Promise<void> {
+    await this.#changeStream(
+      id,
+      "UPDATE mcp_sessions SET stream_replica = NULL WHERE id = ? AND stream_replica = ?",
+      id,
+      replica,
+    );
+  }
+
+  /** Runs `sql` on session `id`'s row; when it changed it, the other replicas are told. */
+  async #changeStream(id: string, sql: string, ...args: string[]): Promise<void> {
+    await this.db.tx(async () => {
+      const res = await this.db.run(sql, ...args);
+      if (res.changes > 0) this.changes.sessionsChanged([id], false);
     });
   }
 

@@ -542,6 +542,16 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX mcp_sessions_last_seen ON mcp_sessions(last_seen_at);
   CREATE INDEX mcp_sessions_gateway ON mcp_sessions(gateway_id);
   `,
+  // 15: which replica holds a stored session's stream, and messages for sessions too large for
+  // a notice between replicas (see session_messages.ts); unused on SQLite.
+  `
+  ALTER TABLE mcp_sessions ADD COLUMN stream_replica TEXT;
+  CREATE TABLE mcp_session_messages (
+    id INTEGER PRIMARY KEY,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this build expects. */

@@ -24,11 +24,14 @@ interface Envelope {
 }
 
 /**
- * Relays `feed`'s notices to the other replicas over `channel` and feeds it
- * theirs; resolves once listening.
+ * Relays `feed`'s notices to the other replicas over `channel`, as replica
+ * `self`, and feeds it theirs; resolves once listening.
  */
-export async function linkReplicas(feed: ChangeFeed, channel: ChangeChannel): Promise<void> {
-  const self = crypto.randomUUID();
+export async function linkReplicas(
+  feed: ChangeFeed,
+  channel: ChangeChannel,
+  self: string,
+): Promise<void> {
   const send = (notice: Notice) => {
     const payload = JSON.stringify({ from: self, notice } satisfies Envelope);
     // Inside a transaction a failed NOTIFY fails the transaction too: the write and its

@@ -23,6 +23,7 @@ import type { SqlEngine } from "./sql.ts";
 import { PostgresEngine } from "./postgres_engine.ts";
 import { migratePostgres } from "./postgres_migrations.ts";
 import { linkReplicas } from "./replicas.ts";
+import { SessionMessages } from "./session_messages.ts";
 import { SqliteEngine } from "./sqlite_engine.ts";
 import { Tools } from "./tools.ts";
 import { Users } from "./users.ts";
@@ -60,6 +61,10 @@ export class Store {
   readonly requestLog: RequestLog;
   /** MCP sessions shared by replicas (used with PostgreSQL only). */
   readonly mcpSessions: McpSessions;
+  /** This process's name among the replicas sharing the database (random, per start). */
+  readonly replicaId = replicaName();
+  /** Messages for MCP sessions between replicas: with PostgreSQL only. */
+  readonly sessionMessages: SessionMessages | undefined;
 
   /** The repositories over `db`, whose schema is already current. */
   constructor(db: SqlEngine) {
@@ -82,6 +87,9 @@ export class Store {
     this.audit = new AuditLog(this.db);
     this.requestLog = new RequestLog(this.db);
     this.mcpSessions = new McpSessions(this.db, this.changes);
+    this.sessionMessages = db instanceof PostgresEngine
+      ? new SessionMessages(db, this.replicaId)
+      : undefined;
   }
 
   /**
@@ -97,6 +105,11 @@ export class Store {
   close(): Promise<void> {
     return this.db.close();
   }
+}
+
+/** 16 random hex digits: a replica's name, short enough to go into ids it hands out. */
+function replicaName(): string {
+  return crypto.getRandomValues(new Uint8Array(8)).toHex();
 }
 
 /** The store in the SQLite file at `path` (`:memory:` for a throwaway one), migrated. */
@@ -117,7 +130,8 @@ export async function openConfiguredStore(
   try {
     await migratePostgres(engine);
     const store = new Store(engine);
-    await linkReplicas(store.changes, engine);
+    await linkReplicas(store.changes, engine, store.replicaId);
+    await store.sessionMessages?.listen();
     return store;
   } catch (err) {
     await engine.close();

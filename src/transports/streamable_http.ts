@@ -195,8 +195,7 @@ export class StreamableHttpTransport {
       else if (accepts.sse) {
         pending.push(n);
         switchToStream("stream");
-      } else if (session.outbound) session.outbound(n);
-      else return false;
+      } else return session.deliver(n);
     };
     // The call stops when the client disconnects or drops the response stream.
     const streamGone = new AbortController();
@@ -314,8 +313,7 @@ export class StreamableHttpTransport {
     headerVersion: string | null,
   ): Promise<Response> {
     const version = session.id ? session.protocolVersion : headerVersion ?? DEFAULT_HTTP_VERSION;
-    const emit = (n: JsonRpcNotification | JsonRpcRequest) =>
-      session.outbound ? session.outbound(n) : false;
+    const emit = (n: JsonRpcNotification | JsonRpcRequest) => session.deliver(n);
     const exchange = exchangeFor(call, session, emit);
     const out = await call.service.dispatcher.handleBatch(
       messages,
@@ -421,6 +419,8 @@ export class StreamableHttpTransport {
       if (st.replay.length > call.limits.replayEvents) st.replay.shift();
       st.stream?.send({ event: "message", id: String(ev.id), data: ev.data });
     };
+    // Once the client sees its stream open, other replicas serving the session send to it.
+    await session.streamRecorded();
     return new Response(stream.readable, { status: 200, headers: { ...SSE_HEADERS, ...EXPOSE } });
   }
 

@@ -77,6 +77,22 @@ export async function startReplicas(
   };
 }
 
+/** A round-robin balancer in front of `replicas`: each request goes to the next one. */
+export function roundRobin(replicas: Replica[]): { url: string; close(): Promise<void> } {
+  let next = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (r) => {
+    const target = replicas[next++ % replicas.length];
+    const url = new URL(r.url);
+    return fetch(target.url + url.pathname + url.search, {
+      method: r.method,
+      headers: r.headers,
+      body: r.body,
+      signal: r.signal,
+    });
+  });
+  return { url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
+}
+
 /** Asserts `res` has `status` (showing the body otherwise); its body. */
 // deno-lint-ignore no-explicit-any
 export function expect(res: ApiResponse, status = 200): any {

@@ -14,26 +14,10 @@ import { initializeRequest, MCP_ACCEPT, req, rpc, type RpcOptions } from "../hel
 import {
   createGateway,
   echoBackend,
-  type Replica,
+  roundRobin,
   spread,
   startReplicas,
 } from "../helpers/replicas.ts";
-
-/** A round-robin balancer in front of `replicas`: each request goes to the next one. */
-function roundRobin(replicas: Replica[]): { url: string; close(): Promise<void> } {
-  let next = 0;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (r) => {
-    const target = replicas[next++ % replicas.length];
-    const url = new URL(r.url);
-    return fetch(target.url + url.pathname + url.search, {
-      method: r.method,
-      headers: r.headers,
-      body: r.body,
-      signal: r.signal,
-    });
-  });
-  return { url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
-}
 
 Deno.test("replicas share Streamable HTTP sessions", async (t) => {
   const backend = echoBackend();

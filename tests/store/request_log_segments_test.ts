@@ -164,7 +164,8 @@ Deno.test("a database from before segments keeps its log rows", async () => {
     // Back to schema 12: its request_log table, two rows, and the version (no later tables).
     const raw = new DatabaseSync(path);
     raw.exec(
-      `DROP TABLE mcp_sessions; DROP TABLE request_log_terms; DROP TABLE request_log_segments;
+      `DROP TABLE mcp_session_messages; DROP TABLE mcp_sessions; DROP TABLE request_log_terms;
+      DROP TABLE request_log_segments;
       CREATE TABLE request_log (id INTEGER PRIMARY KEY, at INTEGER NOT NULL,
         org_id TEXT NOT NULL, gateway_id TEXT NOT NULL, transport TEXT NOT NULL,
         protocol_version TEXT, method TEXT NOT NULL, name TEXT, caller_id TEXT NOT NULL,
