@@ -1,7 +1,7 @@
 /**
  * The change feed across replicas: what is changed through replica A (a new
- * tool, a revoked key, an auth method, an attached upstream server, org
- * settings) takes effect on replica B within a second, with no request to
+ * tool, a revoked key, a rotated secret, an auth method, an attached upstream
+ * server, org settings) takes effect on replica B within a second, with no request to
  * B's management API. The delays are measured and printed.
  *
  * @module
@@ -75,6 +75,53 @@ Deno.test("changes made through one replica take effect on the other within a se
       assert.ok(ms < PROPAGATION_MS);
       // The stream on B closes without a request to B.
       await ended;
+    });
+
+    await t.step("a secret rotated on A is what B's next calls send", async () => {
+      const tokens: string[] = [];
+      const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (r) => {
+        tokens.push(r.headers.get("x-token") ?? "");
+        return Response.json({ ok: true });
+      });
+      try {
+        const secret = expect(
+          await a.api("POST", "/secrets", { name: "ROTATED", type: "api_key", value: "first-1" }),
+          201,
+        );
+        const tool = expect(
+          await a.api("POST", "/tools", {
+            name: "with_secret",
+            description: "Sends the secret",
+            inputSchema: { type: "object", properties: {} },
+            type: "http",
+            executionConfig: {
+              method: "GET",
+              url: `http://127.0.0.1:${upstream.addr.port}/t`,
+              headers: { "X-Token": "{{secrets.ROTATED}}" },
+            },
+          }),
+          201,
+        ).id;
+        expect(await a.api("POST", `/gateways/${gw.id}/tools`, { toolIds: [tool] }), 201);
+        const onB = await openSession(b.url + gw.path, gw.key);
+        let id = 100;
+        const sent = async () => {
+          const res = await onB.rpc(req(id++, "tools/call", { name: "with_secret" }));
+          assert.equal(res.body.result?.isError, undefined, JSON.stringify(res.body));
+          return tokens.at(-1);
+        };
+        await delayUntil(async () => (await sent()) === "first-1", "the secret used on B");
+        // B now holds the decrypted value; the rotation must reach it without a request to B.
+        expect(await a.api("PATCH", `/secrets/${secret.id}`, { value: "second-2" }));
+        const ms = await delayUntil(
+          async () => (await sent()) === "second-2",
+          "the rotated secret used on B",
+        );
+        console.log(`secret rotation A -> B: ${ms.toFixed(1)} ms`);
+        assert.ok(ms < PROPAGATION_MS);
+      } finally {
+        await upstream.shutdown();
+      }
     });
 
     await t.step("an auth method added on A admits anonymous callers on B", async () => {
