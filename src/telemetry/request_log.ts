@@ -135,8 +135,8 @@ export class RequestLogWriter implements RecordSink {
     this.#seal();
     // Dropped a whole batch at a time, never the one being written.
     while (this.#buffered > this.#maxBuffered) {
-      const at = this.#writing && this.#full.length > 1 ? 1 : 0;
-      if (this.#writing && at === 0) break;
+      const at = this.#writing ? 1 : 0;
+      if (at >= this.#full.length) break;
       const [gone] = this.#full.splice(at, 1);
       this.#buffered -= gone.packer.size;
       this.#dropped += gone.packer.size;
