@@ -25,13 +25,12 @@ import {
   Field,
   type FormState,
   PostButton,
-  Select,
   Table,
-  TextArea,
   valueOf,
   When,
 } from "./components.tsx";
 import type { UiDeps, UiEnv, UiRequest } from "./context.ts";
+import { DocumentFields, secretNames } from "./document_fields.tsx";
 import { done, optional, statusOf, text, valuesOf } from "./forms.ts";
 import { missing, Page } from "./layout.tsx";
 import { reimportRoutes } from "./reimport.tsx";
@@ -79,8 +78,7 @@ async function listView(ui: UiRequest) {
 }
 
 async function importForm(ui: UiRequest, state?: FormState) {
-  const secrets = await ui.api.get("/secrets");
-  const names: string[] = secrets.ok ? secrets.body.secrets.map((s: Json) => s.name) : [];
+  const secrets = await secretNames(ui);
   const v = (name: string, fallback = "") => valueOf(state, "import", name, fallback);
   const e = (name: string) => errorOf(state, "import", name);
   return (
@@ -101,33 +99,11 @@ async function importForm(ui: UiRequest, state?: FormState) {
           hint="What the API is called here, e.g. petstore."
           required
         />
-        <Field
-          label="Upload the document"
-          name="file"
-          type="file"
-          hint="A .json, .yaml or .yml file. Or paste it below."
-        />
-        <TextArea
-          label="Or paste it"
-          name="spec"
-          value={v("spec")}
-          error={e("spec")}
-          rows={8}
-        />
-        <Field
-          label="Base URL (optional)"
-          name="baseUrl"
-          type="url"
-          value={v("baseUrl")}
-          error={e("baseUrl")}
-          hint="Replaces the document's servers: where the tools send their requests."
-        />
-        <Select
-          label="Secret that authenticates the calls (optional)"
-          name="secret"
-          value={v("secret")}
-          error={e("secret")}
-          options={[["", "(none)"], ...names]}
+        <DocumentFields
+          form="import"
+          state={state}
+          fileLabel="Upload the document"
+          secrets={secrets}
         />
         <Check label="Slim the schemas (smaller tools/list, same calls)" name="slim" />
         <button type="submit">See what it makes</button>

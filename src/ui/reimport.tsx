@@ -22,12 +22,11 @@ import {
   ErrorSummary,
   Field,
   type FormState,
-  Select,
   Table,
-  TextArea,
   valueOf,
 } from "./components.tsx";
 import type { UiEnv, UiRequest } from "./context.ts";
+import { DocumentFields, secretNames } from "./document_fields.tsx";
 import { optional, statusOf, text, valuesOf } from "./forms.ts";
 import { missing, Page } from "./layout.tsx";
 
@@ -50,8 +49,7 @@ function bodyOf(f: FormData, spec: string): Json {
 }
 
 async function formView(ui: UiRequest, api: Json, state?: FormState) {
-  const secrets = await ui.api.get("/secrets");
-  const names: string[] = secrets.ok ? secrets.body.secrets.map((s: Json) => s.name) : [];
+  const secrets = await secretNames(ui);
   const v = (name: string, fallback = "") => valueOf(state, "reimport", name, fallback);
   const e = (name: string) => errorOf(state, "reimport", name);
   return (
@@ -76,33 +74,12 @@ async function formView(ui: UiRequest, api: Json, state?: FormState) {
           error={e("name")}
           required
         />
-        <Field
-          label="Upload the new document"
-          name="file"
-          type="file"
-          hint="A .json, .yaml or .yml file. Or paste it below."
-        />
-        <TextArea
-          label="Or paste it"
-          name="spec"
-          value={v("spec")}
-          error={e("spec")}
-          rows={8}
-        />
-        <Field
-          label="Base URL (optional)"
-          name="baseUrl"
-          type="url"
-          value={v("baseUrl", api.baseUrl ?? "")}
-          error={e("baseUrl")}
-          hint="Replaces the document's servers: where the tools send their requests."
-        />
-        <Select
-          label="Secret that authenticates the calls (optional)"
-          name="secret"
-          value={v("secret", api.secret ?? "")}
-          error={e("secret")}
-          options={[["", "(none)"], ...names]}
+        <DocumentFields
+          form="reimport"
+          state={state}
+          fileLabel="Upload the new document"
+          secrets={secrets}
+          current={{ baseUrl: api.baseUrl ?? "", secret: api.secret ?? "" }}
         />
         <Field
           label="Only these tags or operationIds (optional)"
