@@ -58,6 +58,11 @@ export interface AppDeps {
 /** The app and the MCP service behind it (which owns sessions and open streams). */
 export interface Gatehouse {
   app: Hono;
+  /**
+   * The server's handler: the app, but MCP requests go straight to their
+   * transports, and the settings' per-request logging wraps both.
+   */
+  fetch: ServeHandler;
   mcp: McpService;
   /** The upstream servers' connections and processes (ended at shutdown). */
   upstreams: Supervisor;
@@ -77,33 +82,6 @@ export function createApp(deps: AppDeps): Gatehouse {
   const { store, config } = deps;
   const app = new Hono();
   app.onError(handleError);
-  if (TRACING) {
-    app.use(async (c, next) => {
-      redactRequestSpan(c.req.url);
-      await next();
-    });
-  }
-  if (config.logFormat === "json" || config.logRequests) {
-    // Outermost, so that every line logged for a request, its request line too, carries its id.
-    app.use(async (c, next) => {
-      const id = crypto.randomUUID();
-      await withRequestId(id, next);
-      try {
-        c.res.headers.set("x-request-id", id);
-      } catch {
-        // A response with immutable headers (a WebSocket upgrade) goes out without it.
-      }
-    });
-  }
-  if (config.logRequests) {
-    // Path only: query strings may carry an `api_key`, which must never reach a log.
-    app.use(async (c, next) => {
-      const start = performance.now();
-      await next();
-      const ms = (performance.now() - start).toFixed(1);
-      console.log(`${c.req.method} ${c.req.path} ${c.res.status} ${ms}ms`);
-    });
-  }
   app.notFound((c) =>
     c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404)
   );
@@ -184,7 +162,7 @@ export function createApp(deps: AppDeps): Gatehouse {
     baseUrl: (req) => baseUrl(config, req),
     signIn,
   });
-  mountMcp(app, {
+  const mcpHandler = mountMcp(app, {
     service: mcp,
     auth: new GatewayAuthenticator(store, { jwt: config.jwt, secrets: vault, passwords: signIn }),
     trustedProxies: new Set(config.trustedProxies),
@@ -209,7 +187,80 @@ export function createApp(deps: AppDeps): Gatehouse {
   });
   // The admin UI: a client of the routes above, through this app.
   mountUi(app, config);
-  return { app, mcp, upstreams, forwarder, importPool, requestLog };
+  const fetch = observed(
+    config,
+    (req, info) =>
+      isMcpRequest(req) ? mcpHandler(req, info?.remoteAddr.hostname) : app.fetch(req, info),
+  );
+  return { app, fetch, mcp, upstreams, forwarder, importPool, requestLog };
+}
+
+/** A handler of the server's requests; `info` is what `Deno.serve` passes. */
+export type ServeHandler = (
+  req: Request,
+  info?: Deno.ServeHandlerInfo<Deno.NetAddr>,
+) => Response | Promise<Response>;
+
+const OAUTH_ENDPOINT = /\/oauth\/(authorize|token|register|revoke)$/;
+
+/**
+ * True when `req` is for an MCP endpoint, which the server answers without
+ * the app's router and middleware chain (about a fifth of a tools/list's CPU
+ * time on Streamable HTTP, `bench/README.md`): a path under `/mcp/` that is
+ * not a gateway's OAuth endpoint or metadata, which the app's OAuth routes
+ * claim.
+ */
+function isMcpRequest(req: Request): boolean {
+  const url = req.url;
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (!url.startsWith("/mcp/", start)) return false;
+  const end = url.indexOf("?", start);
+  const pathname = end < 0 ? url.slice(start) : url.slice(start, end);
+  // An escaped path is left to the router, which decodes it before matching the OAuth routes.
+  return !pathname.includes("%") && !pathname.includes("/.well-known/") &&
+    !OAUTH_ENDPOINT.test(pathname);
+}
+
+/**
+ * `handle`, with what the settings add to every request: its span's query
+ * redacted (tracing), an id for its log lines and its `X-Request-Id` (JSON
+ * logs or request logging), and its request line (request logging).
+ */
+function observed(config: Config, handle: ServeHandler): ServeHandler {
+  let h = handle;
+  if (config.logRequests) {
+    const inner = h;
+    // Path only: query strings may carry an `api_key`, which must never reach a log.
+    h = async (req, info) => {
+      const start = performance.now();
+      const res = await inner(req, info);
+      const ms = (performance.now() - start).toFixed(1);
+      console.log(`${req.method} ${new URL(req.url).pathname} ${res.status} ${ms}ms`);
+      return res;
+    };
+  }
+  if (config.logFormat === "json" || config.logRequests) {
+    const inner = h;
+    // Outermost, so that every line logged for a request, its request line too, carries its id.
+    h = async (req, info) => {
+      const id = crypto.randomUUID();
+      const res = await withRequestId(id, () => inner(req, info));
+      try {
+        res.headers.set("x-request-id", id);
+      } catch {
+        // A response with immutable headers (a WebSocket upgrade) goes out without it.
+      }
+      return res;
+    };
+  }
+  if (TRACING) {
+    const inner = h;
+    h = (req, info) => {
+      redactRequestSpan(req.url);
+      return inner(req, info);
+    };
+  }
+  return h;
 }
 
 /** A supervisor whose HTTP upstreams obey each org's outbound policy. */

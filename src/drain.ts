@@ -15,7 +15,7 @@ export class Drain {
   #closing = false;
 
   /** Runs `fn` as one request; once closing, new requests get 503. */
-  async track(fn: () => Response | Promise<Response>): Promise<Response> {
+  track(fn: () => Response | Promise<Response>): Response | Promise<Response> {
     if (this.#closing) {
       return Response.json(
         { error: { code: "unavailable", message: "the server is shutting down" } },
@@ -23,12 +23,23 @@ export class Drain {
       );
     }
     this.#active++;
+    let answer: Response | Promise<Response>;
     try {
-      return await fn();
-    } finally {
-      if (--this.#active === 0) this.#waiters.splice(0).forEach((w) => w());
+      answer = fn();
+    } catch (err) {
+      this.#ended();
+      throw err;
     }
+    if (!(answer instanceof Promise)) {
+      this.#ended();
+      return answer;
+    }
+    return answer.finally(this.#ended);
   }
+
+  #ended = () => {
+    if (--this.#active === 0) this.#waiters.splice(0).forEach((w) => w());
+  };
 
   /** Stops taking requests; resolves when none is running, or after `maxMs`. */
   idle(maxMs: number): Promise<void> {

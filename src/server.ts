@@ -75,7 +75,7 @@ export async function startServer(
     outbound: (orgId) => policies.get(orgId),
   });
   const upstreams = defaultSupervisor(store, config, vault, guard, policies);
-  const { app, mcp, forwarder, importPool, requestLog } = createApp({
+  const { fetch, mcp, forwarder, importPool, requestLog } = createApp({
     store,
     config,
     executors,
@@ -93,7 +93,7 @@ export async function startServer(
       onListen: (addr) => resolve(addr),
       reusePort: false,
     },
-    (req, info) => refuseMalformedPath(req) ?? drain.track(() => app.fetch(req, info)),
+    (req, info) => refuseMalformedPath(req) ?? drain.track(() => fetch(req, info)),
   );
   const addr = await listening;
   // Upstream servers connect in the background: a slow or dead one must not delay start-up.

@@ -103,18 +103,18 @@ export function bearerToken(header: string | null | undefined): string | undefin
 }
 
 /**
- * Everything `req` presents. `url` is the request's parsed URL (the caller
- * has it already); the query is only searched when it names `api_key`, and
- * the subprotocol only on the WebSocket path.
+ * Everything `req` presents. The URL is only parsed when it names
+ * `api_key`, and the subprotocol only read on the WebSocket path: this runs
+ * on every MCP request.
  */
-export function presentedCredentials(req: Request, url: URL, transport: TransportKind): Presented {
+export function presentedCredentials(req: Request, transport: TransportKind): Presented {
   const out: Presented = { transport };
   const authorization = parseAuthorization(req.headers.get("authorization"));
   if (authorization) out.authorization = authorization;
   const apiKey = req.headers.get("x-api-key")?.trim();
   if (apiKey) out.apiKey = apiKey;
-  if (url.search.includes("api_key=")) {
-    const query = url.searchParams.get("api_key");
+  if (req.url.includes("api_key=")) {
+    const query = new URL(req.url).searchParams.get("api_key");
     if (query) out.query = query;
   }
   if (transport === "ws") {

@@ -20,9 +20,10 @@
  * the method list: each gateway's methods (with their JWT verifiers, which
  * hold fetched JWKS and imported keys, and their parsed address ranges) are
  * compiled once and cached until the store announces a change to that
- * gateway; gateway keys are cached by hash until any key is created or
- * revoked (`GatewayKeys.version`), so a revocation applies to the very next
- * request; and Basic sign-ins are cached briefly by a hash of the credential
+ * gateway; valid gateway keys are cached by their value (the store's hash
+ * is computed only on a miss: it was a twentieth of a tools/list's CPU time)
+ * until any key is created or revoked (`GatewayKeys.version`), so a
+ * revocation applies to the very next request; and Basic sign-ins are cached briefly by a hash of the credential
  * until any password or membership changes, so a session does not pay the
  * password hash on every request. A request served from these caches awaits
  * nothing; what a cache lacks is read from the store, and kept only if no
@@ -179,6 +180,13 @@ interface Outcome {
   specific: boolean;
 }
 
+/** What the methods run so far decided: who was accepted, and the refusals worth reporting. */
+interface AuthState {
+  principal?: GatewayPrincipal;
+  first?: Outcome;
+  best?: Outcome;
+}
+
 /** A cached JWT verifier and what it was built from, so it is reused only for the same method. */
 interface VerifierEntry {
   gatewayId: string;
@@ -255,6 +263,7 @@ export class GatewayAuthenticator {
   /** Increments on every change, so a method list read before one is not kept after it. */
   #generation = 0;
   readonly #verifiers = new Map<string, VerifierEntry>();
+  /** Valid keys by their raw value. */
   readonly #keys = new Map<string, CachedKey>();
   #keysVersion = -1;
   readonly #signIns = new Map<string, CachedSignIn>();
@@ -293,38 +302,72 @@ export class GatewayAuthenticator {
     return (g instanceof Promise ? await g : g).accepts.basic;
   }
 
-  /** Checks what `request` presents against the methods of `gateway`, in order. */
-  async authenticate(
+  /**
+   * Checks what `request` presents against the methods of `gateway`, in
+   * order. Answered without a promise when every step is in the caches (the
+   * hot path: each await costs on every request).
+   */
+  authenticate(
     gateway: GatewayRef,
     request: AuthRequest,
-  ): Promise<GatewayPrincipal | AuthRefusal> {
+  ): GatewayPrincipal | AuthRefusal | Promise<GatewayPrincipal | AuthRefusal> {
     const compiled = this.#compiled(gateway);
-    const g = compiled instanceof Promise ? await compiled : compiled;
+    const state: AuthState = {};
+    if (compiled instanceof Promise) {
+      return compiled.then((g) => this.#continue(g, gateway, request, 0, state));
+    }
+    return this.#continue(compiled, gateway, request, 0, state);
+  }
+
+  /** Runs the methods from index `from` on; a promise from the first one that awaits. */
+  #continue(
+    g: CompiledGateway,
+    gateway: GatewayRef,
+    request: AuthRequest,
+    from: number,
+    state: AuthState,
+  ): GatewayPrincipal | AuthRefusal | Promise<GatewayPrincipal | AuthRefusal> {
     if (g.methods.length === 0) return { reason: NO_METHOD };
-    let principal: GatewayPrincipal | undefined;
-    let first: Outcome | undefined;
-    let best: Outcome | undefined;
-    for (let i = 0; i < g.methods.length; i++) {
+    for (let i = from; i < g.methods.length; i++) {
       const m = g.methods[i];
-      if (principal && i > g.lastRequired) break;
+      if (state.principal && i > g.lastRequired) break;
       // Once someone is accepted, only the required methods still have a say.
-      if (principal && !m.required) continue;
+      if (state.principal && !m.required) continue;
       // Cached keys skip the await (hot path): jwt, basic, oauth2 and uncached keys take one.
       const pending = this.#run(m, gateway, request);
-      const r = pending instanceof Promise ? await pending : pending;
-      if ("id" in r) {
-        principal ??= r;
-        continue;
+      if (pending instanceof Promise) {
+        return pending.then((r) =>
+          this.#settle(g, m, r, request, state) ??
+            this.#continue(g, gateway, request, i + 1, state)
+        );
       }
-      if (m.required) {
-        const why = r.specific ? r.reason : this.#formProblem(g, request.presented) ?? r.reason;
-        return { reason: `the required '${m.type}' method refused the request: ${why}` };
-      }
-      first ??= r;
-      if (r.specific) best ??= r;
+      const refused = this.#settle(g, m, pending, request, state);
+      if (refused) return refused;
     }
-    if (principal) return principal;
-    return { reason: best?.reason ?? this.#formProblem(g, request.presented) ?? first!.reason };
+    if (state.principal) return state.principal;
+    const best = state.best?.reason ?? this.#formProblem(g, request.presented);
+    return { reason: best ?? state.first!.reason };
+  }
+
+  /** Takes method `m`'s answer `r` into `state`; the refusal when a required method refused. */
+  #settle(
+    g: CompiledGateway,
+    m: Compiled,
+    r: GatewayPrincipal | Outcome,
+    request: AuthRequest,
+    state: AuthState,
+  ): AuthRefusal | undefined {
+    if ("id" in r) {
+      state.principal ??= r;
+      return undefined;
+    }
+    if (m.required) {
+      const why = r.specific ? r.reason : this.#formProblem(g, request.presented) ?? r.reason;
+      return { reason: `the required '${m.type}' method refused the request: ${why}` };
+    }
+    state.first ??= r;
+    if (r.specific) state.best ??= r;
+    return undefined;
   }
 
   /**
@@ -461,8 +504,8 @@ export class GatewayAuthenticator {
   }
 
   /**
-   * The gateway key with `raw`'s hash: from the cache, or (as a promise)
-   * from the store, then cached if usable.
+   * The gateway key `raw`: from the cache, or (as a promise) from the store
+   * by its hash, then cached if usable.
    */
   #key(raw: string): CachedKey | undefined | Promise<CachedKey | undefined> {
     const version = this.#store.gatewayKeys.version;
@@ -471,16 +514,15 @@ export class GatewayAuthenticator {
       this.#keys.clear();
       this.#keysVersion = version;
     }
-    const hash = hashToken(raw);
-    return this.#keys.get(hash) ?? this.#loadKey(hash, version, this.#generation);
+    return this.#keys.get(raw) ?? this.#loadKey(raw, version, this.#generation);
   }
 
   async #loadKey(
-    hash: string,
+    raw: string,
     version: number,
     generation: number,
   ): Promise<CachedKey | undefined> {
-    const stored = await this.#store.gatewayKeys.byHash(hash);
+    const stored = await this.#store.gatewayKeys.byHash(hashToken(raw));
     // Unknown and revoked keys are not cached: a flood of made-up keys must not evict real ones.
     if (!stored || stored.revokedAt !== null) return undefined;
     const entry: CachedKey = {
@@ -502,7 +544,7 @@ export class GatewayAuthenticator {
     if (this.#keys.size >= this.#maxKeys) {
       this.#keys.delete(this.#keys.keys().next().value!);
     }
-    this.#keys.set(hash, entry);
+    this.#keys.set(raw, entry);
     return entry;
   }
 

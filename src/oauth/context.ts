@@ -51,9 +51,22 @@ export interface OAuthRequest {
  */
 export function clientAddress(c: Context, trusted: ReadonlySet<string>): string {
   const info = c.env as { remoteAddr?: { hostname?: string } } | undefined;
-  const peer = info?.remoteAddr?.hostname ?? "unknown";
+  return peerAddress(info?.remoteAddr?.hostname, c.req.raw.headers, trusted);
+}
+
+/**
+ * The client's address from the connection's `peer` and the request's
+ * headers: the last `X-Forwarded-For` hop not in `trusted`, when the peer
+ * itself is a trusted proxy; else the peer.
+ */
+export function peerAddress(
+  peer: string | undefined,
+  headers: Headers,
+  trusted: ReadonlySet<string>,
+): string {
+  peer ??= "unknown";
   if (!trusted.has(peer)) return peer;
-  const hops = (c.req.header("x-forwarded-for") ?? "").split(",").map((h) => h.trim())
+  const hops = (headers.get("x-forwarded-for") ?? "").split(",").map((h) => h.trim())
     .filter(Boolean);
   for (let i = hops.length - 1; i >= 0; i--) {
     if (!trusted.has(hops[i])) return hops[i];

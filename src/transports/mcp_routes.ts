@@ -7,17 +7,19 @@
  * @module
  */
 import type { Hono } from "hono";
+import { getPath } from "hono/utils/url";
 import { presentedCredentials, type TransportKind } from "../auth/credentials.ts";
 import type { GatewayAuthenticator } from "../auth/gateway_auth.ts";
 import { ErrorCode, messageBytes } from "../mcp/jsonrpc.ts";
-import { clientAddress } from "../oauth/context.ts";
+import { peerAddress } from "../oauth/context.ts";
+import { StoreUnavailable } from "../store/sql.ts";
 import { OAUTH_SCOPES, oauthSettings } from "../oauth/settings.ts";
 import type { McpService, ResolvedGateway } from "../mcp/service.ts";
 import type { RequestRecord, TransportName } from "../telemetry/requests.ts";
 import { type McpCall, observationOf, type TransportLimits } from "./call.ts";
 import { ConnectionLimiter } from "./connection_limits.ts";
 import { checkOrigin, type OriginPolicy } from "./guards.ts";
-import { jsonResponse, orStoreUnavailable, rpcErrorResponse } from "./responses.ts";
+import { jsonResponse, rpcErrorResponse, storeUnavailableResponse } from "./responses.ts";
 import { SseTransport } from "./sse_transport.ts";
 import { StreamableHttpTransport } from "./streamable_http.ts";
 import { WebSocketTransport } from "./websocket.ts";
@@ -52,8 +54,18 @@ function metadataUrl(base: string, target: ResolvedGateway): string {
   return `${base}${PRM_SUFFIX}/mcp/${target.orgSlug}${target.gateway.endpoint}`;
 }
 
-/** Mounts the MCP endpoints and the protected-resource metadata on `app`. */
-export function mountMcp(app: Hono, deps: McpRouteDeps): void {
+/**
+ * Answers one request under `/mcp/`; `peer` is the connection's remote
+ * address. Every MCP request comes here, so it is a plain function the server
+ * may call without the app's router (see `createApp`).
+ */
+export type McpHandler = (req: Request, peer: string | undefined) => Promise<Response>;
+
+/**
+ * Mounts the MCP endpoints and the protected-resource metadata on `app`, and
+ * returns the handler of the MCP endpoints.
+ */
+export function mountMcp(app: Hono, deps: McpRouteDeps): McpHandler {
   const http = new StreamableHttpTransport();
   const limiter = new ConnectionLimiter(
     deps.limits.maxConnectionsPerGateway,
@@ -87,11 +99,10 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
     return target ? await metadata(c.req.raw, target) : notFoundResponse();
   });
 
-  // Requests that need the database while it is unreachable get a JSON-RPC error, not a crash.
-  app.all("/mcp/*", (c) =>
-    orStoreUnavailable(async () => {
-      const req = c.req.raw;
-      const parts = splitPath(c.req.path);
+  // One async function from here to the transport: each layer of promises costs on every request.
+  const handle: McpHandler = async (req, peer) => {
+    try {
+      const parts = splitPath(getPath(req));
       if (!parts) return notFoundResponse();
       if (parts.rest.endsWith(PRM_SUFFIX)) {
         const target = await deps.service.resolve(
@@ -103,18 +114,11 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
       const refusal = checkOrigin(req, deps.policy);
       if (refusal) return rpcErrorResponse(403, ErrorCode.InvalidRequest, refusal);
       const origin = req.headers.get("origin");
-      const cors: Record<string, string> = origin
-        ? {
-          "access-control-allow-origin": origin,
-          "access-control-expose-headers": CORS_EXPOSE_HEADERS,
-          vary: "origin",
-        }
-        : {};
       if (req.method === "OPTIONS") {
         return new Response(null, {
           status: 204,
           headers: {
-            ...cors,
+            ...corsHeaders(origin),
             "access-control-allow-methods": "GET, POST, DELETE",
             "access-control-allow-headers": CORS_ALLOW_HEADERS,
             "access-control-max-age": "600",
@@ -129,14 +133,15 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
       const resolving = deps.service.resolve(parts.org, endpoint);
       const target = resolving instanceof Promise ? await resolving : resolving;
       if (!target) return notFoundResponse();
-      const url = new URL(req.url);
       const started = performance.now();
       let address: string | undefined;
-      const auth = await deps.auth.authenticate(target.gateway, {
-        presented: presentedCredentials(req, url, kind),
+      const clientAddress = () => address ??= peerAddress(peer, req.headers, deps.trustedProxies);
+      const authenticating = deps.auth.authenticate(target.gateway, {
+        presented: presentedCredentials(req, kind),
         headers: req.headers,
-        clientAddress: () => address ??= clientAddress(c, deps.trustedProxies),
+        clientAddress,
       });
+      const auth = authenticating instanceof Promise ? await authenticating : authenticating;
       if ("reason" in auth) {
         const message = `Unauthorized: ${auth.reason}`;
         if (deps.service.telemetry.active) {
@@ -145,7 +150,7 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
           );
         }
         return rpcErrorResponse(401, ErrorCode.InvalidRequest, message, {
-          ...cors,
+          ...corsHeaders(origin),
           "www-authenticate": wwwAuthenticate(
             metadataUrl(deps.baseUrl(req), target),
             req,
@@ -155,9 +160,7 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
       }
       const transport = transportOf(kind);
       // Without a credential, the client's address is who a request is (for limits and records).
-      const anonymous = auth.method === "none"
-        ? address ??= clientAddress(c, deps.trustedProxies)
-        : undefined;
+      const anonymous = auth.method === "none" ? clientAddress() : undefined;
       const call: McpCall = {
         req,
         service: deps.service,
@@ -168,14 +171,38 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): void {
         limitKey: anonymous === undefined ? auth.id : `address:${anonymous}`,
       };
       if (kind === "ws") return ws.upgrade(call);
-      const res = kind === "sse"
-        ? sse.open(call, `/mcp/${parts.org}${endpoint}/messages`)
-        : kind === "messages"
-        ? await sse.post(call)
-        : await http.handle(call);
-      for (const [k, v] of Object.entries(cors)) res.headers.set(k, v);
+      let answering: Response | Promise<Response>;
+      if (kind === "sse") answering = sse.open(call, `/mcp/${parts.org}${endpoint}/messages`);
+      else if (kind === "messages") answering = sse.post(call);
+      else answering = http.handle(call);
+      const res = answering instanceof Promise ? await answering : answering;
+      if (origin !== null) {
+        for (const [k, v] of Object.entries(corsHeaders(origin))) res.headers.set(k, v);
+      }
       return res;
-    }));
+    } catch (err) {
+      // Requests that need the database while it is unreachable get a JSON-RPC error, not a crash.
+      if (err instanceof StoreUnavailable) return storeUnavailableResponse();
+      throw err;
+    }
+  };
+  app.all(
+    "/mcp/*",
+    (c) => handle(c.req.raw, (c.env as ServeInfo | undefined)?.remoteAddr?.hostname),
+  );
+  return handle;
+}
+
+/** What `Deno.serve` passes the app as its env (Hono's `c.env`): the peer's address. */
+type ServeInfo = { remoteAddr?: { hostname?: string } };
+
+/** The CORS headers of an answer to a browser's request from `origin`. */
+function corsHeaders(origin: string | null): Record<string, string> {
+  return origin === null ? {} : {
+    "access-control-allow-origin": origin,
+    "access-control-expose-headers": CORS_EXPOSE_HEADERS,
+    vary: "origin",
+  };
 }
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 import { encodeMessage, ErrorCode, type RequestId } from "../mcp/jsonrpc.ts";
-import { STORE_RETRY_AFTER_SECONDS, StoreUnavailable } from "../store/sql.ts";
+import { STORE_RETRY_AFTER_SECONDS } from "../store/sql.ts";
 import { BodyTimeoutError, BodyTooLargeError, readBodyText } from "../util/body.ts";
 import type { TransportLimits } from "./call.ts";
 import { isJsonType } from "./guards.ts";
@@ -36,22 +36,17 @@ export function rpcErrorResponse(
 }
 
 /**
- * The response of `answer`, or, when the database it needed cannot be
- * reached, a 503 JSON-RPC error with `Retry-After` (served from memory,
- * other requests carry on).
+ * The answer to a request that needed the database while it cannot be
+ * reached: a 503 JSON-RPC error with `Retry-After` (served from memory, other
+ * requests carry on).
  */
-export async function orStoreUnavailable(answer: () => Promise<Response>): Promise<Response> {
-  try {
-    return await answer();
-  } catch (err) {
-    if (!(err instanceof StoreUnavailable)) throw err;
-    return rpcErrorResponse(
-      503,
-      ErrorCode.InternalError,
-      "Service Unavailable: the database cannot be reached; try again shortly",
-      { "retry-after": String(STORE_RETRY_AFTER_SECONDS) },
-    );
-  }
+export function storeUnavailableResponse(): Response {
+  return rpcErrorResponse(
+    503,
+    ErrorCode.InternalError,
+    "Service Unavailable: the database cannot be reached; try again shortly",
+    { "retry-after": String(STORE_RETRY_AFTER_SECONDS) },
+  );
 }
 
 /** A client message body read off a POST: the parsed JSON, or why it could not be. */

@@ -47,7 +47,7 @@ export function readBodyBytes(
   return readWithin(req, limit, timeoutMs, new Uint8Array(0), (r) => r.bytes(), (b) => b);
 }
 
-async function readWithin<T>(
+function readWithin<T>(
   req: Request,
   limit: number,
   timeoutMs: number,
@@ -56,27 +56,36 @@ async function readWithin<T>(
   from: (bytes: Uint8Array<ArrayBuffer>) => T,
 ): Promise<T> {
   const declared = Number(req.headers.get("content-length") ?? NaN);
-  if (declared > limit) throw new BodyTooLargeError();
-  if (!req.body) return empty;
-  // A declared length within the limit is enforced by the HTTP layer itself, so
-  // read it whole: streaming it chunk by chunk costs far more on small bodies.
-  const reader = Number.isInteger(declared) ? undefined : req.body.getReader();
-  const reading = reader ? readCapped(reader, limit).then(from) : whole(req);
-  const deadline: Deadline = { until: Date.now() + timeoutMs, timeoutMs, fail: () => {} };
-  const late = new Promise<never>((_, reject) => (deadline.fail = reject));
-  watch(deadline);
-  try {
-    return await Promise.race([reading, late]);
-  } catch (err) {
-    if (err instanceof BodyTimeoutError) {
-      // A streamed body stops here; a whole one (`text()`) fails once the connection goes.
-      reading.catch(() => {});
-      reader?.cancel().catch(() => {});
-    }
-    throw err;
-  } finally {
-    waiting.delete(deadline);
+  if (declared > limit) return Promise.reject(new BodyTooLargeError());
+  // A declared length within the limit is enforced by the HTTP layer itself, so read it whole:
+  // streaming it chunk by chunk costs far more on small bodies, and so does touching `req.body`
+  // first (it makes the body a JavaScript stream, which `text()` then reads chunk by chunk).
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  if (!Number.isInteger(declared)) {
+    if (!req.body) return Promise.resolve(empty);
+    reader = req.body.getReader();
   }
+  const reading = reader ? readCapped(reader, limit).then(from) : whole(req);
+  return new Promise<T>((resolve, reject) => {
+    const deadline: Deadline = {
+      until: Date.now() + timeoutMs,
+      timeoutMs,
+      fail: (err) => {
+        // A streamed body stops here; a whole one (`text()`) fails once the connection goes.
+        reading.catch(() => {});
+        reader?.cancel().catch(() => {});
+        reject(err);
+      },
+    };
+    watch(deadline);
+    reading.then((value) => {
+      waiting.delete(deadline);
+      resolve(value);
+    }, (err) => {
+      waiting.delete(deadline);
+      reject(err);
+    });
+  });
 }
 
 /** A body being read: when it must be complete, and how to give up on it. */
