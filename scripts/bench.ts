@@ -32,6 +32,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const SCRIPTS = `${ROOT}scripts/`;
 /** The Gatehouse entry point under test; `--gatehouse` replaces it (set once, in main). */
 let MAIN = `${ROOT}src/main.ts`;
+let TWIN = "";
 const ADMIN_KEY = `gha_bench_${crypto.randomUUID().replaceAll("-", "")}`;
 const GATEWAY_PATH = "/mcp/default/bench";
 const TOOL_COUNT = 20;
@@ -76,6 +77,8 @@ export interface Settings {
   outDir: string;
   /** The Gatehouse entry point under test (another checkout's `src/main.ts` for A/B runs). */
   gatehouseMain: string;
+  /** Another entry point to measure in turns with Gatehouse, instead of the unrecorded twin. */
+  twinMain: string;
   /**
    * `both`: the in-memory rows also run against a Gatehouse whose store is
    * in PostgreSQL (a local server the bench starts), when it is installed;
@@ -101,6 +104,7 @@ const KNOBS = {
   profile: ["BENCH_PROFILE", ""],
   out: ["BENCH_OUT", `${ROOT}bench/results`],
   gatehouse: ["BENCH_GATEHOUSE_MAIN", `${ROOT}src/main.ts`],
+  twin: ["BENCH_TWIN", ""],
   store: ["BENCH_STORE", "both"],
 } as const;
 
@@ -133,6 +137,7 @@ function loadSettings(args: string[]): Settings {
     profile: ["1", "true", "yes"].includes(get("profile")),
     outDir: get("out").replace(/\/+$/, ""),
     gatehouseMain: get("gatehouse"),
+    twinMain: get("twin"),
     store: get("store") as Settings["store"],
   };
   if (!["auto", "wrk", "deno"].includes(s.loadgen)) {
@@ -297,7 +302,7 @@ interface GatehouseProc {
 
 async function startGatehouse(
   dataDir: string,
-  opts: { profileDir?: string; pollMs?: number; env?: Record<string, string> } = {},
+  opts: { profileDir?: string; pollMs?: number; env?: Record<string, string>; main?: string } = {},
 ): Promise<GatehouseProc & { healthyAfterMs: number; startedAt: number }> {
   const port = freePort();
   const flags = opts.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`] : [];
@@ -307,7 +312,7 @@ async function startGatehouse(
     "run",
     "-A",
     ...flags,
-    MAIN,
+    opts.main ?? MAIN,
     "--port",
     String(port),
     "--data",
@@ -1092,7 +1097,11 @@ async function throughput(
   if (scenarios.some((sc) => sc.federated) && !fed) throw new Error("no federated database");
   let gh = await startGatehouse(ctx.dataDir);
   // The same database served with nothing recorded: the difference is what recording costs.
-  const ghOff = await startGatehouse(ctx.dataDir, { env: UNOBSERVED_ENV });
+  // Or, for an A/B comparison (`--twin`), another tree's Gatehouse, recording as shipped.
+  const ghOff = await startGatehouse(
+    ctx.dataDir,
+    TWIN ? { main: TWIN } : { env: UNOBSERVED_ENV },
+  );
   const ghPg = ctx.pg && await startGatehouse(ctx.pg.dataDir, { env: ctx.pg.env });
   // The federated gateways' Gatehouse runs on its own database, started when first needed.
   let ghFed: GatehouseProc | undefined;
@@ -1569,7 +1578,7 @@ const pct = (a: number, b: number) =>
  */
 const cost = (on: Run, off: Run) =>
   Number.isFinite(on.rps / off.rps) && off.rps > 0
-    ? `${Math.round((1 - on.rps / off.rps) * 100)}% (${int(off.rps)}/s off; ${
+    ? `${Math.round((1 - on.rps / off.rps) * 100)}% (${int(off.rps)}/s ${TWIN ? "twin" : "off"}; ${
       int(on.serverCpuUsPerRequest)
     } vs ${int(off.serverCpuUsPerRequest)} µs)`
     : "–";
@@ -1627,7 +1636,7 @@ function table(r: BenchReport): string {
     "MCP SDK",
     "Gatehouse / ceiling",
     "Gatehouse / SDK",
-    "log + metrics cost",
+    r.settings.twinMain ? `Gatehouse vs twin (${r.settings.twinMain})` : "log + metrics cost",
     "errors",
   ];
   for (const sc of SCENARIOS) {
@@ -1801,6 +1810,7 @@ function header(r: BenchReport): string {
 async function main(): Promise<number> {
   const s = loadSettings(Deno.args);
   MAIN = s.gatehouseMain;
+  TWIN = s.twinMain;
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   const wanted = (id: string) =>

@@ -72,6 +72,8 @@ export interface McpCall {
   limitKey: string;
   /** Bytes of its body, once an HTTP transport has read it (for the request log). */
   bytesIn?: number;
+  /** Its `MCP-Protocol-Version` header, once a transport has read it (read once a request). */
+  protocolVersion?: string | null;
 }
 
 /**
@@ -117,30 +119,76 @@ export function exchangeFor(
   withEnvelope = true,
   signal: () => AbortSignal | undefined = () => call.req.signal,
 ): Exchange {
-  const h = call.req.headers;
-  const gw = call.target.gateway;
-  let made: { signal: AbortSignal | undefined } | undefined;
-  const ex: Exchange = {
-    gateway: { id: gw.id, name: gw.name, description: gw.description },
-    caller: {
+  return new CallExchange(call, session, emit, withEnvelope, signal);
+}
+
+/**
+ * An {@link Exchange} whose signal and header envelope are read when first
+ * asked for: each header read and each `AbortSignal` costs about a
+ * microsecond on every request, and most never need them. (A class, because
+ * an object literal with getters is built slowly on every call.)
+ */
+class CallExchange implements Exchange {
+  readonly gateway: Exchange["gateway"];
+  readonly caller: Exchange["caller"];
+  readonly observe: Observation;
+  readonly envelope?: Envelope;
+  #signal?: () => AbortSignal | undefined;
+  #made?: AbortSignal;
+
+  constructor(
+    call: McpCall,
+    readonly session: Session,
+    readonly emit: ClientChannel,
+    withEnvelope: boolean,
+    signal: () => AbortSignal | undefined,
+  ) {
+    // The gateway's record is what the core reads (id, name, description): no copy.
+    this.gateway = call.target.gateway;
+    this.caller = {
       scopes: call.principal.scopes,
       limitKey: call.limitKey,
       rateLimit: call.principal.rateLimit,
-    },
-    session,
-    emit,
-    observe: call.observe,
-    get signal() {
-      made ??= { signal: signal() };
-      return made.signal;
-    },
-  };
-  if (withEnvelope) {
-    ex.envelope = {
-      protocolVersion: h.get("mcp-protocol-version"),
-      method: h.get("mcp-method"),
-      name: h.get("mcp-name"),
-    } satisfies Envelope;
+    };
+    this.observe = call.observe;
+    this.#signal = signal;
+    if (withEnvelope) this.envelope = new HeaderEnvelope(call);
   }
-  return ex;
+
+  get signal(): AbortSignal | undefined {
+    if (this.#signal) {
+      this.#made = this.#signal();
+      this.#signal = undefined;
+    }
+    return this.#made;
+  }
+}
+
+/** The envelope headers of `call`'s request, each read when first asked for. */
+class HeaderEnvelope implements Envelope {
+  #headers: Headers;
+  #version?: string | null;
+  #method?: string | null;
+  #name?: string | null;
+
+  constructor(call: McpCall) {
+    this.#headers = call.req.headers;
+    if (call.protocolVersion !== undefined) this.#version = call.protocolVersion;
+  }
+
+  get protocolVersion(): string | null {
+    return this.#version === undefined
+      ? this.#version = this.#headers.get("mcp-protocol-version")
+      : this.#version;
+  }
+
+  get method(): string | null {
+    return this.#method === undefined
+      ? this.#method = this.#headers.get("mcp-method")
+      : this.#method;
+  }
+
+  get name(): string | null {
+    return this.#name === undefined ? this.#name = this.#headers.get("mcp-name") : this.#name;
+  }
 }

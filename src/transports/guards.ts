@@ -55,16 +55,21 @@ function hostnameOf(hostHeader: string): string | undefined {
   return name;
 }
 
-/** Why `req` must be refused with 403, or undefined when its Host and Origin are acceptable. */
-export function checkOrigin(req: Request, policy: OriginPolicy): string | undefined {
-  const host = req.headers.get("host");
+/**
+ * Why a request with these `Host` and `Origin` headers must be refused with
+ * 403, or undefined when they are acceptable.
+ */
+export function checkOrigin(
+  host: string | null,
+  origin: string | null,
+  policy: OriginPolicy,
+): string | undefined {
   if (policy.allowedHosts) {
     const name = host ? hostnameOf(host) : undefined;
     if (!name || !policy.allowedHosts.has(name)) {
       return `Forbidden: Host '${host ?? ""}' is not allowed for this server`;
     }
   }
-  const origin = req.headers.get("origin");
   if (origin === null) return undefined;
   if (policy.allowedOrigins.includes("*") || policy.allowedOrigins.includes(origin)) {
     return undefined;

@@ -50,6 +50,33 @@ function splitPath(pathname: string): { org: string; rest: string } | undefined 
   return m ? { org: decodeURIComponent(m[1]), rest: m[2] } : undefined;
 }
 
+/** An MCP path taken apart: its org, the rest, and the endpoint and transport the rest names. */
+interface Route {
+  org: string;
+  rest: string;
+  endpoint: string;
+  kind: TransportKind;
+}
+
+/** Paths seen, taken apart once: a server sees few distinct ones (null: no MCP path). */
+const routes = new Map<string, Route | null>();
+
+function routeOf(path: string): Route | undefined {
+  let route = routes.get(path);
+  if (route === undefined) {
+    const parts = splitPath(path);
+    // The last path segment may name a transport; endpoints never end with one.
+    const m = parts && /^(.*)\/(sse|messages|ws)$/.exec(parts.rest);
+    route = parts
+      ? { ...parts, kind: (m ? m[2] : "http") as TransportKind, endpoint: m ? m[1] : parts.rest }
+      : null;
+    // Bounded: arbitrary paths must not grow memory without end.
+    if (routes.size >= 1024) routes.clear();
+    routes.set(path, route);
+  }
+  return route ?? undefined;
+}
+
 function metadataUrl(base: string, target: ResolvedGateway): string {
   return `${base}${PRM_SUFFIX}/mcp/${target.orgSlug}${target.gateway.endpoint}`;
 }
@@ -102,7 +129,7 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): McpHandler {
   // One async function from here to the transport: each layer of promises costs on every request.
   const handle: McpHandler = async (req, peer) => {
     try {
-      const parts = splitPath(getPath(req));
+      const parts = routeOf(getPath(req));
       if (!parts) return notFoundResponse();
       if (parts.rest.endsWith(PRM_SUFFIX)) {
         const target = await deps.service.resolve(
@@ -111,9 +138,9 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): McpHandler {
         );
         return target && req.method === "GET" ? await metadata(req, target) : notFoundResponse();
       }
-      const refusal = checkOrigin(req, deps.policy);
-      if (refusal) return rpcErrorResponse(403, ErrorCode.InvalidRequest, refusal);
       const origin = req.headers.get("origin");
+      const refusal = checkOrigin(req.headers.get("host"), origin, deps.policy);
+      if (refusal) return rpcErrorResponse(403, ErrorCode.InvalidRequest, refusal);
       if (req.method === "OPTIONS") {
         return new Response(null, {
           status: 204,
@@ -125,10 +152,7 @@ export function mountMcp(app: Hono, deps: McpRouteDeps): McpHandler {
           },
         });
       }
-      // The last path segment may name a transport; endpoints never end with one.
-      const m = /^(.*)\/(sse|messages|ws)$/.exec(parts.rest);
-      const kind = (m ? m[2] : "http") as TransportKind;
-      const endpoint = m ? m[1] : parts.rest;
+      const { kind, endpoint } = parts;
       // From memory once looked up: no await then (every MCP request comes here).
       const resolving = deps.service.resolve(parts.org, endpoint);
       const target = resolving instanceof Promise ? await resolving : resolving;

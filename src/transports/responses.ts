@@ -6,7 +6,7 @@
  */
 import { encodeMessage, ErrorCode, type RequestId } from "../mcp/jsonrpc.ts";
 import { STORE_RETRY_AFTER_SECONDS } from "../store/sql.ts";
-import { BodyTimeoutError, BodyTooLargeError, readBodyText } from "../util/body.ts";
+import { BodyTimeoutError, BodyTooLargeError, declaredLength, readBodyText } from "../util/body.ts";
 import type { TransportLimits } from "./call.ts";
 import { isJsonType } from "./guards.ts";
 
@@ -61,43 +61,51 @@ export type MessageBody =
  * malformed JSON is reported separately because transports answer it
  * differently (in the response, or down the session's stream).
  */
-export async function readMessageBody(
+export function readMessageBody(
   req: Request,
   limits: Pick<TransportLimits, "maxBodyBytes" | "bodyTimeoutMs">,
 ): Promise<MessageBody> {
   const maxBytes = limits.maxBodyBytes;
   if (!isJsonType(req.headers.get("content-type"))) {
-    return {
+    return Promise.resolve({
       refusal: rpcErrorResponse(
         415,
         ErrorCode.InvalidRequest,
         "Unsupported Media Type: Content-Type must be application/json",
       ),
-    };
+    });
   }
-  try {
-    const text = await readBodyText(req, maxBytes, limits.bodyTimeoutMs);
-    // The declared length is the bytes read; without one, the text's length is close enough.
-    const length = req.headers.get("content-length");
-    const declared = length === null ? NaN : Number(length);
-    return { value: JSON.parse(text), bytes: Number.isInteger(declared) ? declared : text.length };
-  } catch (err) {
-    if (err instanceof BodyTimeoutError) {
+  const declared = declaredLength(req);
+  return readBodyText(req, maxBytes, limits.bodyTimeoutMs, declared).then(
+    (text): MessageBody => {
+      try {
+        // The declared length is the bytes read; without one, the text's length is close enough.
+        return {
+          value: JSON.parse(text),
+          bytes: Number.isInteger(declared) ? declared : text.length,
+        };
+      } catch {
+        return { parseError: true };
+      }
+    },
+    (err): MessageBody => {
+      if (err instanceof BodyTimeoutError) {
+        return {
+          refusal: rpcErrorResponse(
+            408,
+            ErrorCode.InvalidRequest,
+            `Request Timeout: ${err.message}`,
+          ),
+        };
+      }
+      if (!(err instanceof BodyTooLargeError)) return { parseError: true };
       return {
         refusal: rpcErrorResponse(
-          408,
+          413,
           ErrorCode.InvalidRequest,
-          `Request Timeout: ${err.message}`,
+          `Payload Too Large: the body exceeds ${maxBytes} bytes`,
         ),
       };
-    }
-    if (!(err instanceof BodyTooLargeError)) return { parseError: true };
-    return {
-      refusal: rpcErrorResponse(
-        413,
-        ErrorCode.InvalidRequest,
-        `Payload Too Large: the body exceeds ${maxBytes} bytes`,
-      ),
-    };
-  }
+    },
+  );
 }

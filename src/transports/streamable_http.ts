@@ -95,6 +95,7 @@ export class StreamableHttpTransport {
     const parsed = body.value;
     call.bytesIn = body.bytes;
     const headerVersion = req.headers.get("mcp-protocol-version");
+    call.protocolVersion = headerVersion;
     const envelope = { protocolVersion: headerVersion, method: null, name: null };
     const stateless = !Array.isArray(parsed) && isStatelessMessage(parsed, envelope);
     if (!stateless && headerVersion !== null && !SUPPORTED_VERSIONS.includes(headerVersion)) {

@@ -30,8 +30,27 @@ export class BodyTimeoutError extends Error {
  * buffering them (`BodyTooLargeError`) and bodies still incomplete after
  * `timeoutMs` (`BodyTimeoutError`).
  */
-export function readBodyText(req: Request, limit: number, timeoutMs: number): Promise<string> {
-  return readWithin(req, limit, timeoutMs, "", (r) => r.text(), (b) => new TextDecoder().decode(b));
+export function readBodyText(
+  req: Request,
+  limit: number,
+  timeoutMs: number,
+  declared: number = declaredLength(req),
+): Promise<string> {
+  return readWithin(
+    req,
+    limit,
+    timeoutMs,
+    declared,
+    "",
+    (r) => r.text(),
+    (b) => new TextDecoder().decode(b),
+  );
+}
+
+/** `req`'s Content-Length, or NaN when it declares none. */
+export function declaredLength(req: Request): number {
+  const length = req.headers.get("content-length");
+  return length === null ? NaN : Number(length);
 }
 
 /**
@@ -44,18 +63,26 @@ export function readBodyBytes(
   limit: number,
   timeoutMs: number,
 ): Promise<Uint8Array<ArrayBuffer>> {
-  return readWithin(req, limit, timeoutMs, new Uint8Array(0), (r) => r.bytes(), (b) => b);
+  return readWithin(
+    req,
+    limit,
+    timeoutMs,
+    declaredLength(req),
+    new Uint8Array(0),
+    (r) => r.bytes(),
+    (b) => b,
+  );
 }
 
 function readWithin<T>(
   req: Request,
   limit: number,
   timeoutMs: number,
+  declared: number,
   empty: T,
   whole: (req: Request) => Promise<T>,
   from: (bytes: Uint8Array<ArrayBuffer>) => T,
 ): Promise<T> {
-  const declared = Number(req.headers.get("content-length") ?? NaN);
   if (declared > limit) return Promise.reject(new BodyTooLargeError());
   // A declared length within the limit is enforced by the HTTP layer itself, so read it whole:
   // streaming it chunk by chunk costs far more on small bodies, and so does touching `req.body`
