@@ -9,7 +9,9 @@
 import assert from "node:assert/strict";
 import { withServer } from "../api/fixtures.ts";
 import { addSecret, httpTool, toolGateway } from "../secrets/fixtures.ts";
-import { req } from "../helpers/mcp.ts";
+import { createGateway, ok, req } from "../helpers/mcp.ts";
+import { createApp } from "../../src/app.ts";
+import { loadConfig } from "../../src/config.ts";
 import type { TestServer } from "../helpers/server.ts";
 import { startUpstream } from "../tools/upstream.ts";
 
@@ -90,4 +92,95 @@ Deno.test("tools/list and tools/call run no SQL once a gateway is warm", async (
   } finally {
     await up.close();
   }
+});
+
+/**
+ * Wraps `req` so that what the server reads of it is counted: each header
+ * name asked for, and whether its signal or its body stream was touched.
+ */
+function watchRequest(req: Request): { headers: Map<string, number>; touched: string[] } {
+  const seen = { headers: new Map<string, number>(), touched: [] as string[] };
+  const headers = req.headers;
+  for (const name of ["get", "has"] as const) {
+    const original = headers[name].bind(headers);
+    headers[name] = ((key: string) => {
+      const k = key.toLowerCase();
+      seen.headers.set(k, (seen.headers.get(k) ?? 0) + 1);
+      return original(key);
+    }) as never;
+  }
+  for (const prop of ["signal", "body"]) {
+    const getter = Object.getOwnPropertyDescriptor(Request.prototype, prop)!.get!;
+    Object.defineProperty(req, prop, {
+      get() {
+        seen.touched.push(prop);
+        return getter.call(this);
+      },
+    });
+  }
+  return seen;
+}
+
+Deno.test("a warm tools/list over HTTP skips the router, reads each header once, and never touches the request's signal or body stream", async () => {
+  await withServer(async (s) => {
+    const tool = ok(
+      await s.api("POST", "/tools", httpTool("get_users", "http://127.0.0.1:9/u")),
+      201,
+    );
+    const gw = await createGateway(s, { tools: [{ id: tool.id, name: tool.name }] });
+    // A second app over the same store, so its handler can be given requests directly.
+    const config = loadConfig([], () => undefined);
+    const built = createApp({ store: s.store, config, executors: new Map() });
+    let routed = 0;
+    const route = built.app.fetch;
+    built.app.fetch = (...args) => {
+      routed++;
+      return route(...args);
+    };
+    const body = JSON.stringify(req(1, "tools/list"));
+    const list = async (extra: Record<string, string> = {}) => {
+      const request = new Request(`http://127.0.0.1${new URL(gw.url).pathname}`, {
+        method: "POST",
+        headers: {
+          host: "127.0.0.1",
+          authorization: `Bearer ${gw.key}`,
+          "content-type": "application/json",
+          "content-length": String(new TextEncoder().encode(body).byteLength),
+          ...extra,
+        },
+        body,
+      });
+      const seen = watchRequest(request);
+      const res = await built.fetch(request);
+      const answer = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(answer));
+      assert.deepEqual(answer.result.tools.map((t: { name: string }) => t.name), ["get_users"]);
+      return seen;
+    };
+    try {
+      await list();
+      const seen = await list();
+      assert.equal(seen.headers.get("authorization"), 1, "the credential was not read");
+      const twice = [...seen.headers].filter(([, n]) => n > 1).map(([name]) => name);
+      assert.deepEqual(twice, [], "headers read more than once");
+      // A gateway key in Authorization: X-API-Key is never looked at; nor are the envelope
+      // headers of the stateless era, for a request of an earlier one.
+      for (const name of ["x-api-key", "mcp-method", "mcp-name"]) {
+        assert.equal(seen.headers.has(name), false, `${name} was read`);
+      }
+      assert.deepEqual(seen.touched, [], "the request's signal or body stream was touched");
+      assert.equal(routed, 0, "a tools/list went through the app's router");
+      // The router still serves what is not an MCP request.
+      const health = await built.fetch(new Request("http://127.0.0.1/healthz"));
+      assert.equal(health.status, 200);
+      await health.body?.cancel();
+      assert.equal(routed, 1);
+    } finally {
+      await built.importPool.close();
+      built.mcp.dispose();
+      await built.forwarder.close();
+      await built.upstreams.close();
+      await built.requestLog?.close();
+    }
+  });
 });
