@@ -132,7 +132,9 @@ export function createApp(deps: AppDeps): Gatehouse {
       { retentionMs: settings.retentionDays * 86_400_000, maxRows: settings.maxRows },
       // A store in memory cannot be shared with a thread, and PostgreSQL's writes wait on the
       // network, not on this thread: their batches are written here.
-      database && "path" in database ? new RequestLogThread(database.path) : store.requestLog,
+      database && "path" in database
+        ? new RequestLogThread(database.path, Infinity)
+        : store.requestLog,
     )
     : undefined;
   if (requestLog) mcp.telemetry.addSink(requestLog);

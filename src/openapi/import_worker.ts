@@ -15,8 +15,8 @@
  *
  * @module
  */
-import { setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
+import { lowerThreadPriority } from "../util/background.ts";
 import { openThreadStore, type Store, type ThreadDatabase } from "../store/store.ts";
 import { installJsonConsole } from "../telemetry/logger.ts";
 import { checkSecret, type ImportTarget, storeImport } from "./import_store.ts";
@@ -34,23 +34,9 @@ if (Deno.env.get("GATEHOUSE_LOG_FORMAT") === "json") installJsonConsole();
  */
 const BATCH_BYTES = 512 * 1024;
 
-/**
- * The nice value of this thread (Linux: per thread). An import competes for
- * the CPU with the thread that answers requests; on a machine with two
- * cores, and other work, at equal priority the scheduler hands the import
- * enough time to stretch every request's own work past 50 ms. Lowered, the
- * import takes what the server does not need.
- */
-export const WORKER_NICE = 5;
-
 const port = parentPort!;
 
-try {
-  // Needs `--allow-sys=setPriority`; without it, the import runs at normal priority.
-  setPriority(WORKER_NICE);
-} catch {
-  port.postMessage({ kind: "priority", lowered: false });
-}
+if (!lowerThreadPriority()) port.postMessage({ kind: "priority", lowered: false });
 
 function sendTools(ops: OperationTool[]): void {
   let batch: OperationTool[] = [];

@@ -114,9 +114,10 @@ export class RequestLogWriter implements RecordSink {
     return this.#dropped;
   }
 
-  /** Starts the flush and retention timers (neither keeps the process alive). */
+  /** Starts the flush and retention timers (neither keeps the process alive) and warms the writer. */
   start(): void {
     if (this.#flushTimer !== undefined || this.#closed) return;
+    this.#batches.warm?.();
     const flush = setInterval(() => {
       if (!this.#draining) void this.#drain(true);
     }, this.#flushMs);

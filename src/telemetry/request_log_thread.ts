@@ -21,15 +21,19 @@ export interface BatchWriter {
   writePacked(packed: PackedRecords): Promise<void>;
   /** Releases what it holds (a thread), after the last batch. */
   close?(): Promise<void>;
+  /** Gets ready for the first batch now (starts a thread), so no request waits for that. */
+  warm?(): void;
 }
 
 /**
  * A worker thread that writes batches into the database file at `dbPath`.
  * A Web Worker keeps the process alive while it runs, so it starts with the
- * first batch and ends after `idleMs` without one, so a process that stops
- * writing can exit. Starting one and writing its first batch takes about
- * 50 ms of CPU time (loading its modules), so the wait is long enough that
- * a gateway called now and then does not start one per batch.
+ * first batch (or {@link warm}) and ends after `idleMs` without one, so a
+ * process that stops writing can exit; the server, which closes it at
+ * shutdown, keeps it for good (`Infinity`). Starting one holds up the main
+ * thread for about 25 ms (and takes about 50 ms of CPU time with its first
+ * batch): a server starts it with itself, not when a request's record
+ * fills the first batch.
  */
 export class RequestLogThread implements BatchWriter {
   readonly #dbPath: string;
@@ -45,6 +49,11 @@ export class RequestLogThread implements BatchWriter {
   constructor(dbPath: string, idleMs = 60_000) {
     this.#dbPath = dbPath;
     this.#idleMs = idleMs;
+  }
+
+  /** Starts the thread now, if none runs. */
+  warm(): void {
+    this.#started();
   }
 
   /** Hands `packed` to the thread (shared: the caller keeps it to retry); resolves once committed. */
@@ -68,7 +77,7 @@ export class RequestLogThread implements BatchWriter {
       this.#pending.delete(data.id);
       if (data.error === undefined) waiting?.resolve();
       else waiting?.reject(new Error(data.error));
-      if (this.#pending.size === 0 && this.#worker === worker) {
+      if (this.#pending.size === 0 && this.#worker === worker && Number.isFinite(this.#idleMs)) {
         this.#idle = setTimeout(() => this.#end(), this.#idleMs);
         Deno.unrefTimer(this.#idle);
       }

@@ -16,6 +16,7 @@
 import type { PackedRecords } from "../store/log_segments.ts";
 import { RequestLog } from "../store/request_log.ts";
 import { SqliteEngine } from "../store/sqlite_engine.ts";
+import { lowerThreadPriority } from "../util/background.ts";
 
 const port = self as unknown as Worker;
 let db: SqliteEngine | undefined;
@@ -28,6 +29,9 @@ type Message =
 
 // Messages are handled in arrival order: the engine queues each write behind the one before, and
 // the close behind them all.
+// Its writes wait a little when the server is busy; its requests must not.
+lowerThreadPriority();
+
 port.onmessage = async ({ data: m }: MessageEvent<Message>) => {
   if (m.kind === "open") {
     // This connection only writes the log. In WAL mode NORMAL still survives a crash of the

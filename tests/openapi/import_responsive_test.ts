@@ -13,10 +13,13 @@ import { largeDocument } from "./large_document.ts";
 /** Longest time between two answers allowed while a document imports. */
 const MAX_GAP_MS = 50;
 /**
- * Tries at measuring it. The machine is shared (other test files, other
- * people's runs): an idle server on it can lose the CPU for longer than
- * 50 ms (76 ms seen in 20 s of polling at a load of 4), so one try may
- * catch the machine's pause rather than the import's.
+ * Tries at measuring it; the best counts. The machine is shared (other test
+ * files, other people's runs): an idle server on it can lose the CPU for
+ * longer than 50 ms (76 ms seen in 20 s of polling at a load of 4), and even
+ * on a quiet one, one try in six or so saw a gap of 50 to 65 ms that no
+ * stretch of the server's main thread explains (its profile's longest was
+ * under 30 ms): four threads (client, server, import, request log) share two
+ * cores. The import's own stalls, which this test is for, are in every try.
  */
 const TRIES = 3;
 /**
@@ -86,6 +89,7 @@ Deno.test("while a 10 MB document imports, /healthz and tools/list answer with n
     const doc = largeDocument(10e6, 200);
     const tries: string[] = [];
     let best = Infinity;
+    let quietest = Infinity;
     for (let t = 0; t < TRIES && best >= MAX_GAP_MS; t++) {
       // Made before the clock starts: the client's own work must not count as a gap.
       const body = new TextEncoder().encode(JSON.stringify({ name: `large${t}`, spec: doc.text }));
@@ -116,15 +120,17 @@ Deno.test("while a 10 MB document imports, /healthz and tools/list answer with n
         const idle = await poll(health, mcp, () => performance.now() > until);
         line += `; idle for ${Math.min(took, 10_000).toFixed(0)} ms after, longest gap ` +
           `${idle.maxGap.toFixed(1)} ms`;
-        // A quiet machine (the idle server well under the bound) and yet a gap: the import's.
-        assert.ok(
-          idle.maxGap >= MAX_GAP_MS / 2,
-          `the import caused a gap the idle server does not have:\n${[...tries, line].join("\n")}`,
-        );
+        quietest = Math.min(quietest, idle.maxGap);
       }
       tries.push(line);
     }
     if (best >= MAX_GAP_MS) {
+      // A quiet machine (the idle server well under the bound) and yet a gap in every try: the
+      // import's.
+      assert.ok(
+        quietest >= MAX_GAP_MS / 2,
+        `the import caused a gap the idle server does not have:\n${tries.join("\n")}`,
+      );
       // Every try caught the machine pausing the idle server too: nothing is shown but this.
       console.warn(`the machine was too busy to measure a 50 ms gap:\n${tries.join("\n")}`);
       assert.ok(best < NEVER_MS, tries.join("\n"));
