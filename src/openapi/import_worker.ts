@@ -69,7 +69,7 @@ port.on("message", async ({ body, database, target }: ImportMessage) => {
     const prepared = await prepareImport(new TextDecoder().decode(body), {
       checked: async (request) => {
         if (database !== undefined && target) {
-          store = await openThreadStore(database);
+          store = openThreadStore(database);
           // Now, not after the document is converted: a typo is refused at once.
           await checkSecret(store, target.orgId, request.options.secret);
         }

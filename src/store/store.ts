@@ -20,7 +20,9 @@ import { Secrets } from "./secrets.ts";
 import { ServerItems } from "./server_items.ts";
 import { UpstreamServers } from "./servers.ts";
 import type { SqlEngine } from "./sql.ts";
-import type { PostgresEngine } from "./postgres_engine.ts";
+import { PostgresEngine } from "./postgres_engine.ts";
+import { migratePostgres } from "./postgres_migrations.ts";
+import { linkReplicas } from "./replicas.ts";
 import { SessionMessages } from "./session_messages.ts";
 import { SqliteEngine } from "./sqlite_engine.ts";
 import { Tools } from "./tools.ts";
@@ -85,8 +87,8 @@ export class Store {
     this.audit = new AuditLog(this.db);
     this.requestLog = new RequestLog(this.db);
     this.mcpSessions = new McpSessions(this.db, this.changes);
-    this.sessionMessages = db.kind === "postgres"
-      ? new SessionMessages(db as PostgresEngine, this.replicaId)
+    this.sessionMessages = db instanceof PostgresEngine
+      ? new SessionMessages(db, this.replicaId)
       : undefined;
   }
 
@@ -124,12 +126,6 @@ export async function openConfiguredStore(
   where: { databaseUrl?: string; dbPath: string },
 ): Promise<Store> {
   if (!where.databaseUrl) return openStore(where.dbPath);
-  // Loaded only for PostgreSQL: the driver and its engine are about 9 MiB of a SQLite server's RSS.
-  const [{ PostgresEngine }, { migratePostgres }, { linkReplicas }] = await Promise.all([
-    import("./postgres_engine.ts"),
-    import("./postgres_migrations.ts"),
-    import("./replicas.ts"),
-  ]);
   const engine = new PostgresEngine(where.databaseUrl);
   try {
     await migratePostgres(engine);
@@ -153,7 +149,7 @@ export type ThreadDatabase = { path: string } | { url: string };
  */
 export function threadDatabase(store: Store): ThreadDatabase | undefined {
   const db = store.db;
-  if (db.kind === "postgres") return { url: (db as PostgresEngine).url };
+  if (db instanceof PostgresEngine) return { url: db.url };
   return db instanceof SqliteEngine && db.path !== ":memory:" ? { path: db.path } : undefined;
 }
 
@@ -162,8 +158,8 @@ export function threadDatabase(store: Store): ThreadDatabase | undefined {
  * its own. Its schema is current (the process migrated it), and it tells no
  * other replica of its writes: the thread's owner announces them.
  */
-export async function openThreadStore(database: ThreadDatabase): Promise<Store> {
-  if ("path" in database) return openStore(database.path);
-  const { PostgresEngine } = await import("./postgres_engine.ts");
-  return new Store(new PostgresEngine(database.url, { maxConnections: 1 }));
+export function openThreadStore(database: ThreadDatabase): Store {
+  return "path" in database
+    ? openStore(database.path)
+    : new Store(new PostgresEngine(database.url, { maxConnections: 1 }));
 }
