@@ -183,14 +183,22 @@ Deno.test("a 10 MB document that cannot be imported is refused fast, with its re
     for (const [label, document, field, reason] of refusals) {
       const text = JSON.stringify(document);
       assert.ok(text.length > 9e6, `${label}: ${text.length} bytes`);
-      const refused = await fastest({ name: label, spec: text }, 3);
-      assert.match(expectFail(refused.res, 400, field), reason);
-      assert.ok(
-        // A third when the machine is quiet; 0.36 was seen under the whole suite's parallel load.
-        refused.ms < whole.ms / 2,
-        `${label}: refused in ${refused.ms.toFixed(0)} ms, the whole import takes ` +
-          `${whole.ms.toFixed(0)} ms`,
-      );
+      // A third of the whole import when the machine is quiet. Under the whole suite's parallel
+      // load one measurement can be far off (0.36, and once 0.71): up to three rounds, each
+      // measuring the whole import again beside the refusal, so both see the same machine.
+      const rounds: string[] = [];
+      let scale = whole.ms;
+      let fast = false;
+      for (let round = 0; round < 3 && !fast; round++) {
+        if (round > 0) scale = (await fastest({ name: `whole${round}-`, spec: doc.text }, 1)).ms;
+        const refused = await fastest({ name: label, spec: text }, 3);
+        assert.match(expectFail(refused.res, 400, field), reason);
+        rounds.push(
+          `refused in ${refused.ms.toFixed(0)} ms, the whole import ${scale.toFixed(0)} ms`,
+        );
+        fast = refused.ms < scale / 2;
+      }
+      assert.ok(fast, `${label}: ${rounds.join("; ")}`);
     }
 
     // Refused by the pre-check: the job never got past parsing to the expensive steps.
