@@ -23,6 +23,7 @@ import {
   type RequestPlan,
 } from "./http_request.ts";
 import { attempt, discard, type HopDecision, readCapped } from "./outbound.ts";
+import { Deadline } from "../util/deadline.ts";
 import { DEFAULT_OUTBOUND_POLICY, OutboundGuard, type OutboundPolicy } from "./outbound_policy.ts";
 import {
   httpErrorResult,
@@ -320,12 +321,9 @@ export class HttpExecutor implements ToolExecutor {
       // The request log keeps the last attempt: its status (none without an answer) and time.
       const report = (status: number | null) =>
         ctx.upstream?.({ status, durationMs: performance.now() - started, target: plan.url.host });
-      const out = await attempt(plan, {
-        timeoutMs: t.timeoutMs,
-        signal: ctx.signal,
-        maxRedirects: this.#maxRedirects,
-        guard,
-      });
+      // A fresh time limit per attempt, let go of once its body is read.
+      using deadline = new Deadline(t.timeoutMs, ctx.signal);
+      const out = await attempt(plan, { deadline, maxRedirects: this.#maxRedirects, guard });
       let reason: string;
       let delay: number;
       report(out.kind === "response" ? out.response.status : null);
@@ -355,7 +353,7 @@ export class HttpExecutor implements ToolExecutor {
           continue;
         }
         if (res.status >= 200 && res.status < 300) {
-          const read = await this.#read(res, this.#cap, out.timeout, ctx);
+          const read = await this.#read(res, this.#cap, deadline, ctx);
           // Its time includes the body's.
           report(res.status);
           if (typeof read === "string") return this.#readFailure(read, t, target, redact);
@@ -368,7 +366,7 @@ export class HttpExecutor implements ToolExecutor {
           const note = asked !== undefined && retryable
             ? ` (the upstream asks to retry after ${Math.ceil(asked / 1000)} s)`
             : "";
-          const read = await this.#read(res, ERROR_BODY_BYTES, out.timeout, ctx);
+          const read = await this.#read(res, ERROR_BODY_BYTES, deadline, ctx);
           if (read === "cancelled") return cancelled();
           // The status alone still tells the model what happened.
           if (typeof read === "string") {
@@ -408,7 +406,7 @@ export class HttpExecutor implements ToolExecutor {
   async #read(
     res: Response,
     cap: number,
-    timeout: AbortSignal,
+    deadline: Deadline,
     ctx: ExecutionContext,
   ): Promise<ReadResponse | "cancelled" | "timeout" | "broken"> {
     try {
@@ -422,7 +420,7 @@ export class HttpExecutor implements ToolExecutor {
       };
     } catch {
       if (ctx.signal.aborted) return "cancelled";
-      return timeout.aborted ? "timeout" : "broken";
+      return deadline.expired ? "timeout" : "broken";
     }
   }
 }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Deadline } from "../util/deadline.ts";
 import type { RequestPlan } from "./http_request.ts";
 
 /** What one attempt ended with. */
@@ -15,9 +16,6 @@ export type AttemptOutcome =
     response: Response;
     /** The URL that answered (after redirects), with secrets masked. */
     logUrl: string;
-    /** Aborts when the attempt times out or the caller cancels; it governs body reads too. */
-    signal: AbortSignal;
-    timeout: AbortSignal;
   }
   | { kind: "timeout" }
   | { kind: "cancelled" }
@@ -100,9 +98,11 @@ export type HopDecision =
 
 /** Options of one attempt. */
 export interface AttemptOptions {
-  timeoutMs: number;
-  /** The caller's cancellation. */
-  signal: AbortSignal;
+  /**
+   * The caller's cancellation and this attempt's time limit. It governs the
+   * body read too, so the caller disposes of it once the body is read.
+   */
+  deadline: Deadline;
   maxRedirects: number;
   /**
    * Checks every hop's destination before connecting (the outbound policy).
@@ -116,9 +116,9 @@ export interface AttemptOptions {
  * every failure becomes an outcome.
  */
 export async function attempt(plan: RequestPlan, opts: AttemptOptions): Promise<AttemptOutcome> {
-  // A fresh timeout per attempt; combined so either the deadline or the caller aborts the fetch.
-  const timeout = AbortSignal.timeout(opts.timeoutMs);
-  const signal = AbortSignal.any([opts.signal, timeout]);
+  const { deadline } = opts;
+  const signal = deadline.signal;
+  const ended = (): AttemptOutcome => ({ kind: deadline.expired ? "timeout" : "cancelled" });
   let url = plan.url;
   let logUrl = plan.logUrl;
   let method = plan.method;
@@ -132,8 +132,7 @@ export async function attempt(plan: RequestPlan, opts: AttemptOptions): Promise<
       try {
         decision = await opts.guard(url, signal);
       } catch (err) {
-        if (opts.signal.aborted) return { kind: "cancelled" };
-        if (timeout.aborted) return { kind: "timeout" };
+        if (signal.aborted) return ended();
         throw err;
       }
       if (!decision.ok) {
@@ -156,13 +155,12 @@ export async function attempt(plan: RequestPlan, opts: AttemptOptions): Promise<
         ...(client ? { client } : {}),
       });
     } catch (err) {
-      if (opts.signal.aborted) return { kind: "cancelled" };
-      if (timeout.aborted) return { kind: "timeout" };
+      if (signal.aborted) return ended();
       return { kind: "network", ...describeNetworkError(err, url) };
     }
     const location = response.headers.get("location");
     if (!REDIRECTS.has(response.status) || location === null) {
-      return { kind: "response", response, logUrl, signal, timeout };
+      return { kind: "response", response, logUrl };
     }
     await response.body?.cancel().catch(() => {});
     if (hop >= opts.maxRedirects) {

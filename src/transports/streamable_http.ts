@@ -200,13 +200,13 @@ export class StreamableHttpTransport {
     };
     // The call stops when the client disconnects or drops the response stream.
     const streamGone = new AbortController();
-    const exchange = exchangeFor(
-      call,
-      session,
-      emit,
-      true,
-      () => AbortSignal.any([call.req.signal, streamGone.signal]),
-    );
+    const exchange = exchangeFor(call, session, emit, true, () => {
+      // A listener, not AbortSignal.any: that one keeps weak references the collector must trace.
+      const req = call.req.signal;
+      if (req.aborted) streamGone.abort(req.reason);
+      else req.addEventListener("abort", () => streamGone.abort(req.reason), { once: true });
+      return streamGone.signal;
+    });
     const outcome = call.service.dispatcher.handle(message, exchange, call.bytesIn);
     // A caller that shapes the response headers by the outcome needs it before answering.
     if (settled) settled(await outcome);

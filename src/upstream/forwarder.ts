@@ -36,6 +36,7 @@ import {
 import { CLIENT_REQUEST_CAPABILITIES } from "../mcp/client_requests.ts";
 import type { ProgressHandler, UpstreamConnection } from "./connection.ts";
 import { messageOf, type Supervisor } from "./supervisor.ts";
+import { Deadline } from "../util/deadline.ts";
 
 /** The downstream side of a forwarded request. */
 export interface ForwardCaller {
@@ -211,15 +212,14 @@ export class Forwarder {
 
     // One deadline for the whole request: connecting, sending and a retry all fit in it.
     const timeoutMs = this.#supervisor.timeout(serverId);
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new Error("timed out")), timeoutMs);
+    using deadline = new Deadline(timeoutMs, caller.signal);
     const call: Call = {
       serverId,
       name,
       method,
       params,
       caller,
-      signal: AbortSignal.any([caller.signal, deadline.signal]),
+      signal: deadline.signal,
       redact: this.#supervisor.redactor(serverId),
     };
     const started = performance.now();
@@ -238,14 +238,12 @@ export class Forwarder {
       let e: Error;
       if (caller.signal.aborted) e = cancelled(name);
       else if (err instanceof UpstreamRpcError || err instanceof UpstreamUnavailable) e = err;
-      else if (deadline.signal.aborted) e = timedOut(name, timeoutMs);
+      else if (deadline.expired) e = timedOut(name, timeoutMs);
       else e = new UpstreamUnavailable(`server '${name}' failed: ${messageOf(err, call.redact)}`);
       if (e instanceof UpstreamRpcError) breaker.succeeded(admission.probe);
       else if (e instanceof NotCounted) breaker.abandoned(admission.probe);
       else breaker.failed(admission.probe, e.message);
       throw e;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

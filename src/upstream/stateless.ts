@@ -21,6 +21,7 @@ import type { FetchLike } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { STATELESS_VERSION } from "../mcp/versions.ts";
 import { isObject } from "../util/json.ts";
+import { Deadline } from "../util/deadline.ts";
 import { GATEHOUSE_VERSION } from "../version.ts";
 import type {
   RequestOptions,
@@ -216,11 +217,10 @@ export class StatelessConnection implements UpstreamConnection {
     };
     if (options.logLevel) meta[META_LOG_LEVEL] = options.logLevel;
     if (progressToken) meta.progressToken = progressToken;
-    const signals = [this.#closing.signal, AbortSignal.timeout(this.#timeoutMs)];
-    if (options.signal) signals.push(options.signal);
+    using deadline = new Deadline(this.#timeoutMs, this.#closing.signal, options.signal);
     const response = await this.#fetch(this.#url, {
       ...envelope(id, method, { ...params, _meta: meta }, "application/json, text/event-stream"),
-      signal: AbortSignal.any(signals),
+      signal: deadline.signal,
     });
     let answer: Record<string, unknown> | undefined;
     await readMessages(response, (m) => {

@@ -35,6 +35,32 @@ function watchStatements(s: TestServer): () => string[] {
   };
 }
 
+/**
+ * Records the `AbortSignal.timeout` and `AbortSignal.any` calls made from
+ * `src/` until the returned function is called. Neither can be let go of
+ * when the work ends: each keeps about 1 KB for as long as its timeout.
+ */
+function watchUnclearableSignals(): () => string[] {
+  const original = { timeout: AbortSignal.timeout, any: AbortSignal.any };
+  const seen: string[] = [];
+  const record = (name: string) => {
+    const at = new Error().stack?.split("\n").find((line) => line.includes("/src/"));
+    if (at) seen.push(`${name} ${at.trim()}`);
+  };
+  AbortSignal.timeout = (ms: number) => {
+    record("AbortSignal.timeout");
+    return original.timeout.call(AbortSignal, ms);
+  };
+  AbortSignal.any = (signals: AbortSignal[]) => {
+    record("AbortSignal.any");
+    return original.any.call(AbortSignal, signals);
+  };
+  return () => {
+    Object.assign(AbortSignal, original);
+    return seen;
+  };
+}
+
 Deno.test("tools/list and tools/call run no SQL once a gateway is warm", async () => {
   const up = startUpstream({ "/users": () => Response.json([{ id: 1, name: "Ada" }]) });
   try {
@@ -58,14 +84,18 @@ Deno.test("tools/list and tools/call run no SQL once a gateway is warm", async (
       assert.equal((await gw.call("get_users", { page: 1 })).isError, undefined);
 
       const stop = watchStatements(s);
+      const stopSignals = watchUnclearableSignals();
       for (let i = 0; i < 10; i++) {
         const list = await gw.session.rpc(req(id++, "tools/list"));
         assert.equal(list.body.result.tools.length, 1, list.text);
         const result = await gw.call("get_users", { page: i + 1 });
         assert.equal(result.isError, undefined, JSON.stringify(result));
       }
+      const signals = stopSignals();
       const statements = stop();
       assert.deepEqual(statements, [], "statements run by 10 lists and 10 calls");
+      // Under load they would pile up for the whole tool timeout (30 s): 126 → 400 MiB at 12,000/s.
+      assert.deepEqual(signals, [], "signals that outlive 10 lists and 10 calls");
       assert.equal(up.to("/users").length, 11);
       assert.equal(up.to("/users")[10].headers.authorization, "Bearer tok-hot-1");
 
