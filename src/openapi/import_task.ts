@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { load as loadYaml } from "js-yaml";
 import { parseJsonBody } from "../api/body.ts";
 import { ApiError, invalid } from "../api/errors.ts";
 import {
@@ -25,7 +24,14 @@ import { SECRET_NAME } from "../tools/definition.ts";
 import { isObject } from "../util/json.ts";
 import { type ContextLimits, DEFAULT_CONTEXT_LIMITS, MAX_CONTEXT_LIMIT } from "./context_cost.ts";
 import { type Conversion, type ConvertOptions, convertSpec, MAX_OPERATIONS } from "./convert.ts";
-import { type Json, type LoadedSpec, loadSpec, MAX_SPEC_DEPTH, SpecError } from "./parse.ts";
+import {
+  type Json,
+  type LoadedSpec,
+  loadSpec,
+  MAX_SPEC_DEPTH,
+  parserLibraries,
+  SpecError,
+} from "./parse.ts";
 
 const FIELDS = ["name", "spec", "baseUrl", "secret", "include", "exclude", "slim", "limits"];
 
@@ -149,15 +155,17 @@ export function checkImportBody(body: Body): ImportRequest & { spec: unknown } {
  * The document as parsed data, cheaply, for the pre-check; undefined when it
  * does not parse here (the loader then says why, in its own words).
  */
-function rawDocument(spec: unknown): Json | undefined {
+async function rawDocument(spec: unknown): Promise<Json | undefined> {
   if (isObject(spec)) return spec;
   if (typeof spec !== "string") return undefined;
+  // Loaded here, not imported: this module is also loaded by the server's own thread, which
+  // never parses a document.
+  const yaml = spec.trimStart().startsWith("{") ? undefined : (await parserLibraries())[1];
   try {
-    const trimmed = spec.trimStart();
     // The same readers and limits as the loader, so both see the same document.
-    const raw = trimmed.startsWith("{")
-      ? JSON.parse(spec)
-      : loadYaml(spec, { json: true, maxAliases: 0, maxDepth: MAX_SPEC_DEPTH });
+    const raw = yaml
+      ? yaml.load(spec, { json: true, maxAliases: 0, maxDepth: MAX_SPEC_DEPTH })
+      : JSON.parse(spec);
     return isObject(raw) ? raw : undefined;
   } catch {
     return undefined;
@@ -184,7 +192,7 @@ async function precheck(
   spec: unknown,
   options: ConvertOptions,
 ): Promise<Map<string, number> | undefined> {
-  const raw = rawDocument(spec);
+  const raw = await rawDocument(spec);
   if (!raw) return undefined;
   const paths = isObject(raw.paths) ? raw.paths : {};
   const keys = Object.keys(paths);

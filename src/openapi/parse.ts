@@ -23,7 +23,7 @@ let libraries:
     [typeof import("@scalar/openapi-parser"), typeof import("js-yaml"), typeof import("yaml")]
   >
   | undefined;
-function parserLibraries() {
+export function parserLibraries() {
   return libraries ??= Promise.all([
     import("@scalar/openapi-parser"),
     import("js-yaml"),

@@ -9,7 +9,10 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport, SseError } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+} from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   CreateMessageRequestSchema,
@@ -21,6 +24,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { CLIENT_REQUEST_CAPABILITIES } from "../mcp/client_requests.ts";
 import { GATEHOUSE_VERSION } from "../version.ts";
+import type { UpstreamRpcFailure } from "./rpc_failure.ts";
 
 /** How long a Streamable HTTP upstream gets to answer the DELETE that ends its session. */
 const TERMINATE_GRACE_MS = 2000;
@@ -115,6 +119,18 @@ export interface UpstreamConnection {
   onServerRequest(handler: ServerRequestHandler): void;
   /** Calls `handler` once when the connection ends, with the error that ended it if known. */
   onClose(handler: (error?: Error) => void): void;
+  /**
+   * The JSON-RPC error a failed {@link request} ended with: one the upstream
+   * answered, or one raised on this side (`REQUEST_TIMEOUT` with
+   * `data.timeout`, `CONNECTION_CLOSED`: see `rpc_failure.ts`). Undefined for any other
+   * failure (the network, a malformed answer).
+   */
+  rpcErrorOf(err: unknown): UpstreamRpcFailure | undefined;
+  /**
+   * Whether a failed {@link request} was refused because the upstream no
+   * longer knows this connection's session (it restarted, or expired it).
+   */
+  lostSession(err: unknown): boolean;
   /**
    * Ends the connection: for stdio, the process; for a Streamable HTTP
    * session, the upstream is told to end it (DELETE).
@@ -242,6 +258,21 @@ export class SdkConnection implements UpstreamConnection {
     this.#closeHandler = handler;
   }
 
+  /** {@inheritDoc UpstreamConnection.rpcErrorOf} */
+  rpcErrorOf(err: unknown): UpstreamRpcFailure | undefined {
+    return sdkRpcError(err);
+  }
+
+  /** {@inheritDoc UpstreamConnection.lostSession} */
+  lostSession(err: unknown): boolean {
+    if (!this.sessionful || !(err instanceof StreamableHTTPError)) return false;
+    // The SDK's declarations do not type its error classes' fields for Deno. 404 is what the
+    // specification says; 400 naming the session is what the SDK's example servers (and many
+    // servers made from them) answer. Both come before the request is handled.
+    const { code, message } = err as { code: number; message: string };
+    return code === 404 || (code === 400 && /session/i.test(message));
+  }
+
   /** {@inheritDoc UpstreamConnection.close} */
   async close(): Promise<void> {
     this.#closed = true;
@@ -257,4 +288,21 @@ export class SdkConnection implements UpstreamConnection {
     // The client closes the transport only once connected; a failed connect leaves it to us.
     await this.#transport.close().catch(() => {});
   }
+}
+
+/**
+ * The fields of an SDK `McpError` (a JSON-RPC error, answered or raised by the
+ * SDK itself), with the "MCP error <code>: " the SDK puts before the message
+ * taken off.
+ */
+export function sdkRpcError(err: unknown): UpstreamRpcFailure | undefined {
+  if (!(err instanceof McpError)) return undefined;
+  // The SDK's declarations do not type its error classes' fields for Deno.
+  const e = err as { code: number; message: string; data?: Record<string, unknown> };
+  const out: UpstreamRpcFailure = {
+    code: e.code,
+    message: e.message.replace(/^MCP error -?\d+: /, ""),
+  };
+  if (e.data !== undefined) out.data = e.data;
+  return out;
 }

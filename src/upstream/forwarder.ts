@@ -22,8 +22,6 @@
  *
  * @module
  */
-import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 import type { UpstreamServer } from "../store/servers.ts";
 import type { UpstreamReport } from "../telemetry/requests.ts";
 import { redactJson, type Redactor } from "../tools/response_content.ts";
@@ -34,7 +32,9 @@ import {
   CircuitBreaker,
 } from "./breaker.ts";
 import { CLIENT_REQUEST_CAPABILITIES } from "../mcp/client_requests.ts";
+import { ErrorCode, RpcError } from "../mcp/jsonrpc.ts";
 import type { ProgressHandler, UpstreamConnection } from "./connection.ts";
+import { CONNECTION_CLOSED, REQUEST_TIMEOUT } from "./rpc_failure.ts";
 import { messageOf, type Supervisor } from "./supervisor.ts";
 import { Deadline } from "../util/deadline.ts";
 
@@ -312,7 +312,7 @@ export class Forwarder {
         if (call.method === "resources/subscribe") this.#subscribe(lease.conn, call);
         return result;
       } catch (err) {
-        if (attempt === 1 && !call.signal.aborted && (!sent || sessionLost(err, lease.conn))) {
+        if (attempt === 1 && !call.signal.aborted && (!sent || lease.conn.lostSession(err))) {
           lease.discard();
           continue;
         }
@@ -410,7 +410,7 @@ export class Forwarder {
       return await askClient(owner.askLater, method, params, AbortSignal.any([signal, limit]));
     }
     if (!caller) {
-      throw new McpError(
+      throw new RpcError(
         ErrorCode.InvalidRequest,
         `${method} reached Gatehouse outside any call of a client, so no client can answer it`,
       );
@@ -418,7 +418,7 @@ export class Forwarder {
     const sessions = new Set(callers.map((c) => c.session.id));
     // Calls of different sessions (or sessionless ones, which cannot be told apart) share it.
     if (callers.length > 1 && (sessions.size > 1 || sessions.has(""))) {
-      throw new McpError(
+      throw new RpcError(
         ErrorCode.InvalidRequest,
         `${method}: calls of several clients are in flight on this server's shared connection, ` +
           "so Gatehouse cannot tell which client to ask (run the server with isolation " +
@@ -630,47 +630,22 @@ export class Forwarder {
   /** What a failed request turns into, now that it was sent on `lease`. */
   #answerError(call: Call, lease: Lease, err: unknown): Error {
     if (call.signal.aborted) return err as Error;
-    const answer = mcpError(err);
+    const answer = lease.conn.rpcErrorOf(err);
     // The SDK's own timeout carries what it waited.
-    const waited = answer?.code === ErrorCode.RequestTimeout ? answer?.data?.timeout : undefined;
+    const waited = answer?.code === REQUEST_TIMEOUT ? answer?.data?.timeout : undefined;
     if (typeof waited === "number") return timedOut(call.name, waited);
     // The SDK rejects requests in flight with ConnectionClosed when the connection ends.
-    const local = answer?.code === ErrorCode.ConnectionClosed && lease.ended();
+    const local = answer?.code === CONNECTION_CLOSED && lease.ended();
     if (answer && !local) {
-      // The SDK prefixes "MCP error <code>: " to the upstream's message.
-      const message = answer.message.replace(/^MCP error -?\d+: /, "");
       return new UpstreamRpcError(
         answer.code,
-        call.redact(message),
+        call.redact(answer.message),
         answer.data === undefined ? undefined : redactJson(answer.data, call.redact),
       );
     }
     const why = local ? "the connection closed before it answered" : messageOf(err, call.redact);
     return new UpstreamUnavailable(`server '${call.name}' failed: ${why}`);
   }
-}
-
-/**
- * Whether the upstream refused the request because it no longer knows the
- * connection's session: 404 is what the specification says; 400 naming the
- * session is what the SDK's example servers (and many servers made from
- * them) answer. Both come before the request is handled.
- */
-function sessionLost(err: unknown, conn: UpstreamConnection): boolean {
-  if (!conn.sessionful || !(err instanceof StreamableHTTPError)) return false;
-  // The SDK's declarations do not type its error classes' fields for Deno.
-  const { code, message } = err as { code: number; message: string };
-  return code === 404 || (code === 400 && /session/i.test(message));
-}
-
-/** The fields of an SDK `McpError` (a JSON-RPC error, answered or raised by the SDK itself). */
-function mcpError(
-  err: unknown,
-): { code: number; message: string; data?: Record<string, unknown> } | undefined {
-  // The SDK's declarations do not type its error classes' fields for Deno.
-  return err instanceof McpError
-    ? err as { code: number; message: string; data?: Record<string, unknown> }
-    : undefined;
 }
 
 function stopping(name: string): UpstreamUnavailable {
@@ -714,7 +689,7 @@ async function askCaller(
   key?: string,
 ): Promise<Record<string, unknown>> {
   const ask = call.caller.ask;
-  if (!ask) throw new McpError(ErrorCode.MethodNotFound, `the client cannot be asked ${method}`);
+  if (!ask) throw new RpcError(ErrorCode.MethodNotFound, `the client cannot be asked ${method}`);
   return await askClient(
     (m, p, s) => ask(m, p, s, key),
     method,
@@ -735,9 +710,9 @@ async function askClient(
   } catch (err) {
     const e = err as { code?: unknown; message?: unknown; data?: unknown };
     if (typeof e?.code === "number") {
-      throw new McpError(e.code, String(e.message ?? ""), e.data);
+      throw new RpcError(e.code, String(e.message ?? ""), e.data);
     }
-    throw new McpError(
+    throw new RpcError(
       ErrorCode.InternalError,
       `the client did not answer ${method}: ${err instanceof Error ? err.message : String(err)}`,
     );

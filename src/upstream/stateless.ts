@@ -23,12 +23,14 @@ import { STATELESS_VERSION } from "../mcp/versions.ts";
 import { isObject } from "../util/json.ts";
 import { Deadline } from "../util/deadline.ts";
 import { GATEHOUSE_VERSION } from "../version.ts";
-import type {
-  RequestOptions,
-  ServerHello,
-  ServerRequestHandler,
-  UpstreamConnection,
+import {
+  type RequestOptions,
+  sdkRpcError,
+  type ServerHello,
+  type ServerRequestHandler,
+  type UpstreamConnection,
 } from "./connection.ts";
+import type { UpstreamRpcFailure } from "./rpc_failure.ts";
 import { readMessages } from "./message_stream.ts";
 
 const META_VERSION = "io.modelcontextprotocol/protocolVersion";
@@ -161,6 +163,16 @@ export class StatelessConnection implements UpstreamConnection {
   /** {@inheritDoc UpstreamConnection.onClose} */
   onClose(handler: (error?: Error) => void): void {
     this.#closeHandler = handler;
+  }
+
+  /** {@inheritDoc UpstreamConnection.rpcErrorOf} */
+  rpcErrorOf(err: unknown): UpstreamRpcFailure | undefined {
+    return sdkRpcError(err);
+  }
+
+  /** There is no session to lose. */
+  lostSession(): boolean {
+    return false;
   }
 
   /** Aborts what is under way; there is no session to end. */

@@ -13,13 +13,16 @@ import type { HopDecision } from "../tools/outbound.ts";
 import { NO_REDACTION, type Redactor, redactorFor } from "../tools/response_content.ts";
 import { type AuthMaterial, SecretError, type SecretResolver } from "../tools/secrets.ts";
 import { compileString, renderString, secretNames } from "../tools/templates.ts";
-import { SdkConnection, type ServerHello, type UpstreamConnection } from "./connection.ts";
+import type { ServerHello, UpstreamConnection } from "./connection.ts";
 import { guardedFetch } from "./http_fetch.ts";
 import { LogBuffer } from "./log_buffer.ts";
-import { sseTransport } from "./sse.ts";
-import { StatelessConnection } from "./stateless.ts";
 import { StdioTransport } from "./stdio.ts";
-import { streamableHttpTransport } from "./streamable_http.ts";
+
+/** The SDK-based connection kinds, loaded with the first connection (see `sdk_clients.ts`). */
+let sdkModule: Promise<typeof import("./sdk_clients.ts")> | undefined;
+function sdkClients(): Promise<typeof import("./sdk_clients.ts")> {
+  return sdkModule ??= import("./sdk_clients.ts");
+}
 
 /** Where a server's connection stands. */
 export type ServerState = "connecting" | "ready" | "degraded" | "failed";
@@ -614,20 +617,21 @@ export class Supervisor {
           link.pid = transport.pid;
         };
       }
-      return new SdkConnection(transport, timeoutMs, capabilities);
+      return new (await sdkClients()).SdkConnection(transport, timeoutMs, capabilities);
     }
     const url = new URL(s.url!);
     const fetch = await this.#fetchFor(link);
+    const sdk = await sdkClients();
     const transport = s.transport === "sse"
-      ? sseTransport(url, fetch)
-      : streamableHttpTransport(url, fetch);
-    return new SdkConnection(transport, timeoutMs, capabilities);
+      ? sdk.sseTransport(url, fetch)
+      : sdk.streamableHttpTransport(url, fetch);
+    return new sdk.SdkConnection(transport, timeoutMs, capabilities);
   }
 
   /** A 2026-07-28 connection to the Streamable HTTP server of `link`, not yet connected. */
   async #openStateless(link: Link): Promise<UpstreamConnection> {
     const s = link.server;
-    return new StatelessConnection(
+    return new (await sdkClients()).StatelessConnection(
       new URL(s.url!),
       await this.#fetchFor(link),
       s.timeout ?? this.#timeoutMs,
