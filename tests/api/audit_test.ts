@@ -654,6 +654,9 @@ Deno.test("GET /audit pages newest first and filters; bad filters are a 400 nami
     for (let i = 0; i < 7; i++) {
       gateways.push(await create(admin, "/gateways", gatewayBody(`/g${i}`)));
     }
+    // Apart by a few ms on both sides: `middle` has millisecond precision, PostgreSQL's
+    // timestamps microseconds, so an event in the same millisecond would sort after it.
+    await new Promise((r) => setTimeout(r, 5));
     const middle = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 5));
     await create(other.call, "/tools", toolBody("t"));
