@@ -406,8 +406,8 @@ export class Forwarder {
     const owner = caller ? undefined : this.#ownerOf(conn);
     if (owner?.askLater) {
       // Not tied to a call: the session's standing channel, for as long as a call may take.
-      const limit = AbortSignal.timeout(this.#supervisor.timeout(owner.serverId));
-      return await askClient(owner.askLater, method, params, AbortSignal.any([signal, limit]));
+      using limit = new Deadline(this.#supervisor.timeout(owner.serverId), signal);
+      return await askClient(owner.askLater, method, params, limit.signal);
     }
     if (!caller) {
       throw new RpcError(

@@ -45,3 +45,64 @@ Deno.test("a disposed deadline lets go: neither its timer nor its sources abort 
   await wait(80);
   assert.equal(d.signal.aborted, false, "the timer after disposal");
 });
+
+/**
+ * Resolves with the time `d` aborts at, measured from `from`. A deadline's
+ * timer does not keep the process alive, so a timer of the test does.
+ */
+function abortedAt(d: Deadline, from: number): Promise<number> {
+  const alive = setTimeout(() => {}, 5000);
+  return new Promise((resolve) =>
+    d.signal.addEventListener("abort", () => {
+      clearTimeout(alive);
+      resolve(performance.now() - from);
+    }, { once: true })
+  );
+}
+
+Deno.test("deadlines of one length each end on time, whichever of them were disposed", async () => {
+  const deadlines: Deadline[] = [];
+  const ends: Promise<number>[] = [];
+  for (let i = 0; i < 5; i++) {
+    const d = new Deadline(60);
+    deadlines.push(d);
+    // Only the ones that are not disposed below are waited for.
+    ends.push(i === 0 || i === 2 ? Promise.resolve(0) : abortedAt(d, performance.now()));
+    await wait(5);
+  }
+  // The first (for which the shared timer is armed) and one in the middle are done early.
+  deadlines[0][Symbol.dispose]();
+  deadlines[2][Symbol.dispose]();
+  for (const i of [1, 3, 4]) {
+    const end = await ends[i];
+    assert.ok(
+      end >= 59 && end < 60 + 30,
+      `deadline ${i} ended ${end.toFixed(1)} ms after its start`,
+    );
+  }
+  await wait(40);
+  assert.equal(deadlines[0].signal.aborted, false);
+  assert.equal(deadlines[2].signal.aborted, false);
+});
+
+Deno.test("a short deadline started after a long one ends on its own time", async () => {
+  const start = performance.now();
+  using long = new Deadline(400);
+  const short = new Deadline(30);
+  const end = await abortedAt(short, start);
+  assert.ok(end >= 29 && end < 30 + 30, `ended ${end.toFixed(1)} ms after its start`);
+  assert.equal(long.signal.aborted, false);
+});
+
+Deno.test("a deadline started by work that another one's end stopped still ends", async () => {
+  const first = new Deadline(20);
+  const alive = setTimeout(() => {}, 5000);
+  const second = await new Promise<{ d: Deadline; start: number }>((resolve) =>
+    first.signal.addEventListener("abort", () => {
+      resolve({ d: new Deadline(20), start: performance.now() });
+    })
+  );
+  clearTimeout(alive);
+  const end = await abortedAt(second.d, second.start);
+  assert.ok(end >= 19 && end < 20 + 30, `ended ${end.toFixed(1)} ms after its start`);
+});
