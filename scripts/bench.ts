@@ -1199,21 +1199,14 @@ async function throughput(
           : REFERENCE[sc.transport][target];
         runs.push({ ...r, scenario: sc.id, target, reference });
       };
-      for (const target of targets) {
-        if (twins.includes(target)) continue;
-        if (target === "gatehouse" && targets.includes("unobserved")) {
-          const together: Target[] = ["gatehouse", ...twins];
-          const legs: Leg[] = [];
-          for (const t of together) legs.push(await legOf(t));
-          progress(`${sc.id} against ${together.join(", ")}, in turns...`);
-          const got = await measureInTurns(legs, s, ctx.useWrk, ctx.tmp);
-          for (const [k, t] of together.entries()) await record(t, legs[k], got[k]);
-          continue;
-        }
-        const leg = await legOf(target);
-        progress(`${sc.id} against ${target}...`);
-        await record(target, leg, await measure(leg.load, s, ctx.useWrk, ctx.tmp, leg.server));
-      }
+      // Every target of the row in the same rounds, so that the ratios compare servers that saw
+      // the same machine: measured one after the other, on a VM whose speed drifts over minutes,
+      // the ceiling ran 1.7× faster in one run than in another of the same hour.
+      const legs: Leg[] = [];
+      for (const t of targets) legs.push(await legOf(t));
+      progress(`${sc.id} against ${targets.join(", ")}, in turns...`);
+      const got = await measureInTurns(legs, s, ctx.useWrk, ctx.tmp);
+      for (const [k, t] of targets.entries()) await record(t, legs[k], got[k]);
     }
   } finally {
     await Promise.all([
