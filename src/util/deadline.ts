@@ -90,6 +90,8 @@ class Lane {
     }
     this.#armed = false;
     if (this.#head) this.#arm(Math.ceil(this.#head.at - now));
+    // Lengths come from configuration, which changes: a lane unused for its length goes.
+    else lanes.delete(this.#ms);
   };
 }
 

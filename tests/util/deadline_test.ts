@@ -106,3 +106,13 @@ Deno.test("a deadline started by work that another one's end stopped still ends"
   const end = await abortedAt(second.d, second.start);
   assert.ok(end >= 19 && end < 20 + 30, `ended ${end.toFixed(1)} ms after its start`);
 });
+
+Deno.test("a length used again after its timer went idle still ends on time", async () => {
+  const length = 15;
+  const first = new Deadline(length);
+  first[Symbol.dispose]();
+  await wait(50);
+  const again = new Deadline(length);
+  const end = await abortedAt(again, performance.now());
+  assert.ok(end >= 14 && end < 15 + 30, `ended ${end.toFixed(1)} ms after its start`);
+});
