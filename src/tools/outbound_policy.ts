@@ -205,6 +205,21 @@ export interface OutboundGuardOptions {
 /** Names whose addresses are remembered at most (oldest dropped first). */
 const DNS_CACHE_ENTRIES = 1024;
 
+/** Host names whose kind is remembered at most (all forgotten at once past it). */
+const HOST_KIND_ENTRIES = 1024;
+
+/**
+ * What a URL's host name is, worked out once per distinct name: its
+ * normalized form and, when no DNS can change the answer (an address literal,
+ * a metadata or localhost name), the address and class it is judged as.
+ */
+interface HostKind {
+  host: string;
+  fixed?: { ip: string; cls: AddressClass };
+}
+
+const ALLOWED: Decision = Object.freeze({ ok: true });
+
 /** How long an evicted pinned client lives on, so in-flight responses can finish (ms). */
 const RETIRE_AFTER_MS = 310_000;
 
@@ -218,6 +233,8 @@ export class OutboundGuard {
   readonly #maxClients: number;
   readonly #dnsCacheMs: number;
   readonly #resolved = new Map<string, { addresses: string[]; until: number }>();
+  // Every tool call's destination is checked: parsing its host once per name, not per call.
+  readonly #kinds = new Map<string, HostKind>();
   readonly #clients = new Map<string, Deno.HttpClient>();
   readonly #retiring = new Map<Deno.HttpClient, ReturnType<typeof setTimeout>>();
 
@@ -239,16 +256,8 @@ export class OutboundGuard {
     signal: AbortSignal,
     orgSlug?: string,
   ): Promise<Decision> {
-    const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase().replace(/\.$/, "");
-    const literal = classifyAddress(host);
-    if (literal) return this.#judge(host, host, literal, policy, orgSlug) ?? { ok: true };
-    if (METADATA_NAMES.has(host)) {
-      return this.#judge(host, host, "metadata", policy, orgSlug) ?? { ok: true };
-    }
-    // RFC 6761: localhost names are this machine, whatever a DNS server says.
-    if (host === "localhost" || host.endsWith(".localhost")) {
-      return this.#judge(host, "localhost", "loopback", policy, orgSlug) ?? { ok: true };
-    }
+    const { host, fixed } = this.#kindOf(url.hostname);
+    if (fixed) return this.#judge(host, fixed.ip, fixed.cls, policy, orgSlug) ?? ALLOWED;
     const addresses = await this.#resolve(host, signal);
     if (addresses.length === 0) {
       return {
@@ -262,6 +271,22 @@ export class OutboundGuard {
       if (refused) return refused;
     }
     return url.protocol === "http:" ? { ok: true, pin: addresses[0] } : { ok: true };
+  }
+
+  #kindOf(hostname: string): HostKind {
+    let kind = this.#kinds.get(hostname);
+    if (kind) return kind;
+    const host = hostname.replace(/^\[|\]$/g, "").toLowerCase().replace(/\.$/, "");
+    const literal = classifyAddress(host);
+    if (literal) kind = { host, fixed: { ip: host, cls: literal } };
+    else if (METADATA_NAMES.has(host)) kind = { host, fixed: { ip: host, cls: "metadata" } };
+    // RFC 6761: localhost names are this machine, whatever a DNS server says.
+    else if (host === "localhost" || host.endsWith(".localhost")) {
+      kind = { host, fixed: { ip: "localhost", cls: "loopback" } };
+    } else kind = { host };
+    if (this.#kinds.size >= HOST_KIND_ENTRIES) this.#kinds.clear();
+    this.#kinds.set(hostname, kind);
+    return kind;
   }
 
   #judge(

@@ -177,7 +177,11 @@ export function kindOf(type: string): BodyKind {
   return "binary";
 }
 
+// Shared for whole bodies only: a streaming decode (a cut body) keeps state between calls.
+const UTF8 = new TextDecoder();
+
 function decode(bytes: Uint8Array, charset: string | undefined, truncated: boolean): string {
+  if (!truncated && (charset === undefined || /^utf-?8$/i.test(charset))) return UTF8.decode(bytes);
   let decoder: TextDecoder;
   try {
     decoder = new TextDecoder(charset ?? "utf-8");

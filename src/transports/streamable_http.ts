@@ -40,6 +40,7 @@ import {
   SUPPORTED_VERSIONS,
 } from "../mcp/versions.ts";
 import { exchangeFor, type McpCall, ownerOf } from "./call.ts";
+import { CallerWatch } from "./caller_watch.ts";
 import { type Accepts, parseAccept } from "./guards.ts";
 import { isPostEventId, LateAnswers, type PostStream, PostStreams } from "./post_streams.ts";
 import { jsonResponse, readMessageBody, rpcErrorResponse } from "./responses.ts";
@@ -60,6 +61,7 @@ export class StreamableHttpTransport {
   #streams = new Map<string, GetStream>();
   #posts = new PostStreams();
   #late = new LateAnswers();
+  #callers = new CallerWatch();
 
   /** Answers one request to a gateway's MCP URL. */
   handle(call: McpCall): Promise<Response> | Response {
@@ -198,16 +200,20 @@ export class StreamableHttpTransport {
         switchToStream("stream");
       } else return session.deliver(n);
     };
-    // The call stops when the client disconnects or drops the response stream.
+    // The call stops when the client disconnects (noticed once past the grace period) or drops
+    // the response stream.
     const streamGone = new AbortController();
+    let watching: (() => void) | undefined | null;
     const exchange = exchangeFor(call, session, emit, true, () => {
-      // A listener, not AbortSignal.any: that one keeps weak references the collector must trace.
-      const req = call.req.signal;
-      if (req.aborted) streamGone.abort(req.reason);
-      else req.addEventListener("abort", () => streamGone.abort(req.reason), { once: true });
+      // The work may ask for its signal after an await: watched from then until it ends.
+      if (watching === undefined) watching = this.#callers.watch(call.req, streamGone);
       return streamGone.signal;
     });
     const outcome = call.service.dispatcher.handle(message, exchange, call.bytesIn);
+    void outcome.then(() => {
+      watching?.();
+      watching = null;
+    });
     // A caller that shapes the response headers by the outcome needs it before answering.
     if (settled) settled(await outcome);
     const first = await Promise.race([outcome, wantsStream]);
@@ -253,17 +259,13 @@ export class StreamableHttpTransport {
     // Until the answer is a resumable stream, losing the POST's connection stops the call; after
     // that only the stream's abandonment does (or notifications/cancelled): the spec says a
     // disconnection is no cancellation, and the client comes back with Last-Event-ID. The
-    // request's signal is only touched when the work asks for a signal (tools/list never does,
-    // and reading `req.signal` costs on every request).
+    // connection is only watched when the work asks for a signal (tools/list never does), and
+    // from the grace period on (`CallerWatch`).
     const stop = new AbortController();
-    const lost = () => stop.abort(call.req.signal.reason);
-    let watching = false;
-    const unwatch = () => watching && call.req.signal.removeEventListener("abort", lost);
+    let watching: (() => void) | undefined;
+    const unwatch = () => watching?.();
     const exchange = exchangeFor(call, session, emit, true, () => {
-      if (!live.stream && !watching) {
-        watching = true;
-        call.req.signal.addEventListener("abort", lost, { once: true });
-      }
+      if (!live.stream) watching ??= this.#callers.watch(call.req, stop);
       return stop.signal;
     });
     const outcome = call.service.dispatcher.handle(message, exchange, call.bytesIn);
@@ -295,6 +297,7 @@ export class StreamableHttpTransport {
       live.held = held;
       for (const n of pending) held.send({ event: "message", data: encodeMessage(n) });
       outcome.then((o) => {
+        unwatch();
         if (o.response) held.send({ event: "message", data: encodeMessage(o.response) });
         held.close();
       });

@@ -9,11 +9,14 @@
 import assert from "node:assert/strict";
 import { withServer } from "../api/fixtures.ts";
 import { addSecret, httpTool, toolGateway } from "../secrets/fixtures.ts";
-import { createGateway, ok, req } from "../helpers/mcp.ts";
+import { createGateway, ok, req, sleep } from "../helpers/mcp.ts";
 import { createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import type { TestServer } from "../helpers/server.ts";
-import { startUpstream } from "../tools/upstream.ts";
+import { hang, startUpstream } from "../tools/upstream.ts";
+import { defaultExecutors } from "../../src/tools/registry.ts";
+import { CALLER_GRACE_MS } from "../../src/transports/caller_watch.ts";
+import { OrgOutboundPolicies } from "../../src/tools/outbound_policy.ts";
 
 /** Records every statement `s`'s store runs until the returned function is called. */
 function watchStatements(s: TestServer): () => string[] {
@@ -151,6 +154,47 @@ function watchRequest(req: Request): { headers: Map<string, number>; touched: st
   return seen;
 }
 
+/** A second app over `s`'s store, so its handler can be given requests directly. */
+async function withDirectApp(
+  s: TestServer,
+  fn: (built: ReturnType<typeof createApp>) => Promise<void>,
+): Promise<void> {
+  const policies = new OrgOutboundPolicies(s.store);
+  const executors = defaultExecutors({ outbound: (orgId) => policies.get(orgId) });
+  const built = createApp({ store: s.store, config: loadConfig([], () => undefined), executors });
+  try {
+    await fn(built);
+  } finally {
+    await built.importPool.close();
+    built.mcp.dispose();
+    await built.forwarder.close();
+    await built.upstreams.close();
+    for (const e of executors.values()) e.close?.();
+    await built.requestLog?.close();
+  }
+}
+
+/** A POST of `message` to `gatewayUrl`'s path, as the server would receive it. */
+function mcpRequest(
+  gatewayUrl: string,
+  key: string,
+  message: unknown,
+  signal?: AbortSignal,
+): Request {
+  const body = JSON.stringify(message);
+  return new Request(`http://127.0.0.1${new URL(gatewayUrl).pathname}`, {
+    method: "POST",
+    headers: {
+      host: "127.0.0.1",
+      authorization: `Bearer ${key}`,
+      "content-type": "application/json",
+      "content-length": String(new TextEncoder().encode(body).byteLength),
+    },
+    body,
+    signal,
+  });
+}
+
 Deno.test("a warm tools/list over HTTP skips the router, reads each header once, and never touches the request's signal or body stream", async () => {
   await withServer(async (s) => {
     const tool = ok(
@@ -158,36 +202,22 @@ Deno.test("a warm tools/list over HTTP skips the router, reads each header once,
       201,
     );
     const gw = await createGateway(s, { tools: [{ id: tool.id, name: tool.name }] });
-    // A second app over the same store, so its handler can be given requests directly.
-    const config = loadConfig([], () => undefined);
-    const built = createApp({ store: s.store, config, executors: new Map() });
-    let routed = 0;
-    const route = built.app.fetch;
-    built.app.fetch = (...args) => {
-      routed++;
-      return route(...args);
-    };
-    const body = JSON.stringify(req(1, "tools/list"));
-    const list = async (extra: Record<string, string> = {}) => {
-      const request = new Request(`http://127.0.0.1${new URL(gw.url).pathname}`, {
-        method: "POST",
-        headers: {
-          host: "127.0.0.1",
-          authorization: `Bearer ${gw.key}`,
-          "content-type": "application/json",
-          "content-length": String(new TextEncoder().encode(body).byteLength),
-          ...extra,
-        },
-        body,
-      });
-      const seen = watchRequest(request);
-      const res = await built.fetch(request);
-      const answer = await res.json();
-      assert.equal(res.status, 200, JSON.stringify(answer));
-      assert.deepEqual(answer.result.tools.map((t: { name: string }) => t.name), ["get_users"]);
-      return seen;
-    };
-    try {
+    await withDirectApp(s, async (built) => {
+      let routed = 0;
+      const route = built.app.fetch;
+      built.app.fetch = (...args) => {
+        routed++;
+        return route(...args);
+      };
+      const list = async () => {
+        const request = mcpRequest(gw.url, gw.key, req(1, "tools/list"));
+        const seen = watchRequest(request);
+        const res = await built.fetch(request);
+        const answer = await res.json();
+        assert.equal(res.status, 200, JSON.stringify(answer));
+        assert.deepEqual(answer.result.tools.map((t: { name: string }) => t.name), ["get_users"]);
+        return seen;
+      };
       await list();
       const seen = await list();
       assert.equal(seen.headers.get("authorization"), 1, "the credential was not read");
@@ -205,12 +235,77 @@ Deno.test("a warm tools/list over HTTP skips the router, reads each header once,
       assert.equal(health.status, 200);
       await health.body?.cancel();
       assert.equal(routed, 1);
-    } finally {
-      await built.importPool.close();
-      built.mcp.dispose();
-      await built.forwarder.close();
-      await built.upstreams.close();
-      await built.requestLog?.close();
-    }
+    });
   });
+});
+
+Deno.test("a tools/call answered within the grace period never touches the request's signal; a longer one whose client is gone is stopped", async () => {
+  const up = startUpstream({
+    "/fast": () => Response.json({ ok: true }),
+    // Watches its client: it records whether the gateway gave up on it.
+    "/hang": hang(10_000, true),
+  });
+  try {
+    await withServer(async (s) => {
+      const gw = await createGateway(s, {
+        tools: [
+          ok(await s.api("POST", "/tools", httpTool("fast", `${up.url}/fast`)), 201),
+          ok(await s.api("POST", "/tools", httpTool("hang", `${up.url}/hang`)), 201),
+        ].map((t) => ({ id: t.id, name: t.name })),
+      });
+      await withDirectApp(s, async (built) => {
+        const call = (name: string, signal?: AbortSignal) =>
+          mcpRequest(gw.url, gw.key, req(7, "tools/call", { name, arguments: {} }), signal);
+        const fast: string[][] = [];
+        for (let i = 0; i < 3; i++) {
+          const request = call("fast");
+          fast.push(watchRequest(request).touched);
+          const res = await built.fetch(request);
+          const answer = await res.json();
+          assert.equal(answer.result.isError, undefined, JSON.stringify(answer));
+        }
+        // Not later either: an answered call stops waiting for its grace period to end.
+        await sleep(CALLER_GRACE_MS * 2);
+        assert.deepEqual(fast, [[], [], []], "the request's signal or body stream was touched");
+        // The client goes away at once; its call is stopped once past the grace period.
+        const gone = new AbortController();
+        const request = call("hang", gone.signal);
+        const seen = watchRequest(request);
+        const answering = built.fetch(request);
+        const upstream = await up.nth(3);
+        gone.abort();
+        const stopped = await Promise.race([
+          upstream.aborted.then(() => "stopped"),
+          sleep(5000).then(() => "still running after 5 s"),
+        ]);
+        assert.equal(stopped, "stopped");
+        assert.deepEqual(seen.touched, ["signal"]);
+        await Promise.resolve(answering).then((r) => r.body?.cancel(), () => {});
+      });
+      // The same through a real connection: the runtime still tells a signal read after the
+      // client hung up.
+      const gone = new AbortController();
+      const body = JSON.stringify(req(8, "tools/call", { name: "hang", arguments: {} }));
+      const answering = fetch(gw.url, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${gw.key}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+        },
+        body,
+        signal: gone.signal,
+      }).catch(() => "hung up");
+      const upstream = await up.nth(4);
+      gone.abort();
+      assert.equal(await answering, "hung up");
+      const stopped = await Promise.race([
+        upstream.aborted.then(() => "stopped"),
+        sleep(5000).then(() => "still running after 5 s"),
+      ]);
+      assert.equal(stopped, "stopped");
+    });
+  } finally {
+    await up.close();
+  }
 });
