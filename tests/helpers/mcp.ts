@@ -347,6 +347,8 @@ export interface RpcOptions {
   method?: string;
   headers?: Record<string, string>;
   client?: Deno.HttpClient;
+  /** Ends the request early (the client hangs up). */
+  signal?: AbortSignal;
 }
 
 /** A read HTTP answer: JSON body (or SSE messages), status and headers. */
@@ -408,7 +410,9 @@ export async function rpc(url: string, body: unknown, opts: RpcOptions = {}): Pr
     body: typeof body === "string" ? body : JSON.stringify(body),
     client: opts.client,
     // An answer that never ends (a stream where none belongs) fails the test instead of hanging it.
-    signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
+    signal: opts.signal
+      ? AbortSignal.any([opts.signal, AbortSignal.timeout(ANSWER_TIMEOUT_MS)])
+      : AbortSignal.timeout(ANSWER_TIMEOUT_MS),
   });
   return await readAnswer(res);
 }

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { withServer } from "../api/fixtures.ts";
 import { addSecret, httpTool, toolGateway } from "../secrets/fixtures.ts";
-import { createGateway, ok, req, sleep } from "../helpers/mcp.ts";
+import { createGateway, ok, req, rpc, sleep } from "../helpers/mcp.ts";
 import { createApp } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import type { TestServer } from "../helpers/server.ts";
@@ -285,15 +285,8 @@ Deno.test("a tools/call answered within the grace period never touches the reque
       // The same through a real connection: the runtime still tells a signal read after the
       // client hung up.
       const gone = new AbortController();
-      const body = JSON.stringify(req(8, "tools/call", { name: "hang", arguments: {} }));
-      const answering = fetch(gw.url, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${gw.key}`,
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-        },
-        body,
+      const answering = rpc(gw.url, req(8, "tools/call", { name: "hang", arguments: {} }), {
+        key: gw.key,
         signal: gone.signal,
       }).catch(() => "hung up");
       const upstream = await up.nth(4);
