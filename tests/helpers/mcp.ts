@@ -580,6 +580,20 @@ export async function openListenStream(
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-type") ?? "", /text\/event-stream/);
   const frames: Json[] = [];
+  const close = readSseMessages(res, controller, (m) => frames.push(m));
+  return { frames, close };
+}
+
+/**
+ * Reads the SSE messages of `res` as they arrive, handing each one's JSON to
+ * `each` (events without data are skipped), until the body ends; the returned
+ * function aborts `controller` (the request's) and waits for the reading to stop.
+ */
+export function readSseMessages(
+  res: Response,
+  controller: AbortController,
+  each: (message: Json) => void,
+): () => Promise<void> {
   const reading = (async () => {
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
@@ -590,21 +604,17 @@ export async function openListenStream(
         buffer += value;
         let end;
         while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const data = buffer.slice(0, end).split("\n").filter((l) => l.startsWith("data: "))
-            .map((l) => l.slice(6)).join("\n");
+          const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          if (data) frames.push(JSON.parse(data));
+          for (const message of sseMessages(block)) each(message);
         }
       }
     } catch {
       // Aborted by the test.
     }
   })();
-  return {
-    frames,
-    close: async () => {
-      controller.abort();
-      await reading;
-    },
+  return async () => {
+    controller.abort();
+    await reading;
   };
 }

@@ -29,7 +29,7 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import { type Json, req, rpc, type RpcOptions } from "../helpers/mcp.ts";
+import { type Json, readSseMessages, req, rpc, type RpcOptions } from "../helpers/mcp.ts";
 import {
   createEchoTool,
   createGateway,
@@ -158,27 +158,12 @@ async function openGetStream(url: string, key: string, session: string) {
   });
   assert.equal(res.status, 200);
   const arrivals: Arrival[] = [];
-  const reading = (async () => {
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    try {
-      while (true) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += value;
-        let end;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const data = buffer.slice(0, end).split("\n").filter((l) => l.startsWith("data:"))
-            .map((l) => l.slice(5).trim()).join("\n");
-          buffer = buffer.slice(end + 2);
-          // The priming event has no data.
-          if (data) arrivals.push({ at: performance.now(), message: JSON.parse(data) });
-        }
-      }
-    } catch {
-      // Aborted by the test.
-    }
-  })();
+  // The priming event has no data, so it is no arrival.
+  const close = readSseMessages(
+    res,
+    controller,
+    (message) => arrivals.push({ at: performance.now(), message }),
+  );
   return {
     arrivals,
     /** The first message `match` accepts, waiting for it up to 5 s. */
@@ -186,10 +171,7 @@ async function openGetStream(url: string, key: string, session: string) {
       await delayUntil(() => Promise.resolve(arrivals.some((a) => match(a.message))), what);
       return arrivals.find((a) => match(a.message))!;
     },
-    async close() {
-      controller.abort();
-      await reading;
-    },
+    close,
   };
 }
 
