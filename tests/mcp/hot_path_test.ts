@@ -17,6 +17,7 @@ import { hang, startUpstream } from "../tools/upstream.ts";
 import { defaultExecutors } from "../../src/tools/registry.ts";
 import { CALLER_GRACE_MS } from "../../src/transports/caller_watch.ts";
 import { OrgOutboundPolicies } from "../../src/tools/outbound_policy.ts";
+import { waitFor } from "../transports/fixtures.ts";
 
 /** Records every statement `s`'s store runs until the returned function is called. */
 function watchStatements(s: TestServer): () => string[] {
@@ -274,11 +275,7 @@ Deno.test("a tools/call answered within the grace period never touches the reque
         const answering = built.fetch(request);
         const upstream = await up.nth(3);
         gone.abort();
-        const stopped = await Promise.race([
-          upstream.aborted.then(() => "stopped"),
-          sleep(5000).then(() => "still running after 5 s"),
-        ]);
-        assert.equal(stopped, "stopped");
+        await waitFor("the call to stop", () => upstream.wasAborted());
         assert.deepEqual(seen.touched, ["signal"]);
         await Promise.resolve(answering).then((r) => r.body?.cancel(), () => {});
       });
@@ -292,11 +289,7 @@ Deno.test("a tools/call answered within the grace period never touches the reque
       const upstream = await up.nth(4);
       gone.abort();
       assert.equal(await answering, "hung up");
-      const stopped = await Promise.race([
-        upstream.aborted.then(() => "stopped"),
-        sleep(5000).then(() => "still running after 5 s"),
-      ]);
-      assert.equal(stopped, "stopped");
+      await waitFor("the call to stop", () => upstream.wasAborted());
     });
   } finally {
     await up.close();
