@@ -203,20 +203,21 @@ export class StreamableHttpTransport {
     // The call stops when the client disconnects (noticed once past the grace period) or drops
     // the response stream.
     const streamGone = new AbortController();
+    // The work may ask for its signal after an await: watched from then until it ends (null).
     let watching: (() => void) | undefined | null;
+    const unwatch = () => {
+      watching?.();
+      watching = null;
+    };
     const exchange = exchangeFor(call, session, emit, true, () => {
-      // The work may ask for its signal after an await: watched from then until it ends.
       if (watching === undefined) watching = this.#callers.watch(call.req, streamGone);
       return streamGone.signal;
     });
     const outcome = call.service.dispatcher.handle(message, exchange, call.bytesIn);
-    void outcome.then(() => {
-      watching?.();
-      watching = null;
-    });
     // A caller that shapes the response headers by the outcome needs it before answering.
     if (settled) settled(await outcome);
     const first = await Promise.race([outcome, wantsStream]);
+    if (first !== "stream") unwatch();
     // Answered before any notification: JSON when accepted. A refusal (4xx) or a bare 202 keeps its
     // HTTP status even for SSE-only clients; only a 200 answer is worth a stream to them.
     if (first !== "stream" && (accepts.json || first.status !== 200)) return outcomeResponse(first);
@@ -229,6 +230,7 @@ export class StreamableHttpTransport {
     open.stream = stream;
     for (const n of pending) stream.send({ event: "message", data: encodeMessage(n) });
     outcome.then((o) => {
+      unwatch();
       if (o.response) stream.send({ event: "message", data: encodeMessage(o.response) });
       stream.close();
     });
