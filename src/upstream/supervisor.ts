@@ -108,7 +108,7 @@ export interface SupervisorOptions {
   defaultTimeoutMs?: number;
   /** Whether stdio servers may run (`GATEHOUSE_ALLOW_STDIO`; default true). */
   allowStdio?: boolean;
-  /** Environment variables a stdio server inherits from Gatehouse (default PATH, HOME and a few). */
+  /** Environment variables a stdio server inherits from Gatehouse (default PATH, HOME, TLS roots, proxies and a few). */
   inheritEnv?: readonly string[];
   /** Called after every complete listing of a server (connect, refresh, list_changed). */
   onListed?: Listed;
@@ -118,10 +118,33 @@ export interface SupervisorOptions {
 
 /**
  * What a stdio server inherits from Gatehouse's environment: enough to find
- * commands and their caches, and nothing else (Gatehouse's own environment
- * holds its secret key and admin key).
+ * commands and their caches, and to reach the network the way Gatehouse does
+ * (the host's extra TLS roots and proxies: without them `npx` or `deno run
+ * npm:` behind an intercepting proxy fails to fetch its package with "invalid
+ * peer certificate"), and nothing else (Gatehouse's own environment holds its
+ * secret key and admin key).
  */
-const INHERITED_ENV = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "DENO_DIR"];
+const INHERITED_ENV = [
+  "PATH",
+  "HOME",
+  "USER",
+  "LANG",
+  "LC_ALL",
+  "TZ",
+  "TMPDIR",
+  "DENO_DIR",
+  "NODE_EXTRA_CA_CERTS",
+  "DENO_CERT",
+  "DENO_TLS_CA_STORE",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+  "http_proxy",
+  "https_proxy",
+  "no_proxy",
+];
 
 /**
  * The client capabilities a connection shared by every caller declares: all

@@ -13,6 +13,7 @@ import {
   until,
 } from "../upstream/fixtures.ts";
 import {
+  type Call,
   client,
   create,
   expectError,
@@ -179,6 +180,19 @@ Deno.test("bad server bodies are 400s naming the field", async () => {
   });
 });
 
+/**
+ * Asserts that a refreshed stdio server is ready. When it is not, the message
+ * carries what its process wrote to stderr: a child that ends at once says why
+ * only there.
+ */
+async function assertReady(owner: Call, id: string, status: Json): Promise<void> {
+  if (status.state === "ready") return;
+  const logs = (await owner("GET", `/servers/${id}/logs`)).body;
+  assert.fail(
+    `state ${status.state}: ${status.lastError}\nstderr: ${JSON.stringify(logs?.lines ?? logs)}`,
+  );
+}
+
 Deno.test("a stdio server over the API: ready, refreshed, logs, a vault secret in env never shown, delete ends it", async () => {
   await withServer(async (s) => {
     const owner = client(s, s.adminKey);
@@ -201,7 +215,7 @@ Deno.test("a stdio server over the API: ready, refreshed, logs, a vault secret i
     const answers: unknown[] = [srv];
     const refreshed = expectStatus(await owner("POST", `/servers/${srv.id}/refresh`), 200).body;
     answers.push(refreshed);
-    assert.equal(refreshed.status.state, "ready", refreshed.status.lastError);
+    await assertReady(owner, srv.id, refreshed.status);
     assert.deepEqual(
       {
         tools: refreshed.status.tools,
@@ -235,7 +249,7 @@ Deno.test("stopping Gatehouse ends its stdio servers' processes", async () => {
       ...shellThen(`(trap '' TERM; exec ${marker}) & exec "$@" ${leader}`, MEMORY),
     });
     const st = expectStatus(await owner("POST", `/servers/${srv.id}/refresh`), 200).body.status;
-    assert.equal(st.state, "ready", st.lastError);
+    await assertReady(owner, srv.id, st);
     assert.equal(livePids(marker).length, 1);
     assert.equal(livePids(leader).length, 1);
   });

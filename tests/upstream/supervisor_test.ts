@@ -190,6 +190,36 @@ Deno.test("stderr is kept, bounded to 500 lines, with secrets from env redacted"
   });
 });
 
+Deno.test("a stdio server inherits the host's TLS roots and proxies, and nothing of Gatehouse's own", async () => {
+  // What `npx` or `deno run npm:` needs behind an intercepting proxy; harmless in this process.
+  const set = { SSL_CERT_DIR: "/etc/ssl/certs", no_proxy: "127.0.0.1,localhost" };
+  const before = Object.fromEntries(Object.keys(set).map((k) => [k, Deno.env.get(k)]));
+  for (const [k, v] of Object.entries(set)) Deno.env.set(k, v);
+  Deno.env.set("GATEHOUSE_TEST_PRIVATE", "not-for-children");
+  try {
+    await withSupervisor(async (sup) => {
+      const s = server({ command: "/bin/sh", args: ["-c", "env >&2; exit 1"] });
+      await sup.upsert(s);
+      assert.equal((await sup.refresh(s.id)).state, "failed");
+      const lines = await until(
+        () => {
+          const l = sup.logs(s.id).lines;
+          return l.some((x) => x.startsWith("PATH=")) ? l : undefined;
+        },
+        5000,
+        "the environment on stderr",
+      );
+      for (const [k, v] of Object.entries(set)) assert.ok(lines.includes(`${k}=${v}`), k);
+      assert.ok(!lines.some((l) => l.startsWith("GATEHOUSE_")), lines.join("\n"));
+    });
+  } finally {
+    for (const [k, v] of Object.entries(before)) {
+      v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    }
+    Deno.env.delete("GATEHOUSE_TEST_PRIVATE");
+  }
+});
+
 Deno.test("a secret in env never reaches lastError", async () => {
   await withSupervisor(async (sup) => {
     const s = server({
