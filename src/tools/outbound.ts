@@ -43,7 +43,7 @@ const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
  * itself (it converts that one as a sequence of pairs): 2 to 4 µs a call in
  * a bare forwarder, measured in turns (`scripts/bench_steps.ts`).
  */
-function headerRecord(headers: Headers): Record<string, string> {
+export function headerRecord(headers: Headers): Record<string, string> {
   const out: Record<string, string> = {};
   headers.forEach((value, name) => out[name] = value);
   return out;
