@@ -110,6 +110,8 @@ export interface SupervisorOptions {
   allowStdio?: boolean;
   /** Environment variables a stdio server inherits from Gatehouse (default PATH, HOME, TLS roots, proxies and a few). */
   inheritEnv?: readonly string[];
+  /** Reads Gatehouse's environment for what stdio servers inherit (default `Deno.env.get`). */
+  environment?: (name: string) => string | undefined;
   /** Called after every complete listing of a server (connect, refresh, list_changed). */
   onListed?: Listed;
   /** How often a connected server is listed again, in ms (default 5 min). */
@@ -145,6 +147,20 @@ const INHERITED_ENV = [
   "https_proxy",
   "no_proxy",
 ];
+
+/**
+ * The password of a proxy URL (`http://user:password@proxy:3128`): the
+ * operator's, which a child's stderr (readable by the org's viewers) must not
+ * show when a tool prints its proxy settings.
+ */
+function proxyPassword(value: string): string | undefined {
+  try {
+    const password = new URL(value).password;
+    return password ? decodeURIComponent(password) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The client capabilities a connection shared by every caller declares: all
@@ -253,6 +269,7 @@ export class Supervisor {
   readonly #maxMs: number;
   readonly #timeoutMs: number;
   readonly #inherit: readonly string[];
+  readonly #environment: (name: string) => string | undefined;
   readonly #allowStdio: boolean;
   readonly #onListed?: Listed;
   readonly #refreshMs: number;
@@ -266,6 +283,7 @@ export class Supervisor {
     this.#maxMs = options.backoffMaxMs ?? 30_000;
     this.#timeoutMs = options.defaultTimeoutMs ?? 30_000;
     this.#inherit = options.inheritEnv ?? INHERITED_ENV;
+    this.#environment = options.environment ?? ((name) => Deno.env.get(name));
     this.#allowStdio = options.allowStdio ?? true;
     this.#onListed = options.onListed;
     this.#refreshMs = options.refreshIntervalMs ?? 300_000;
@@ -624,9 +642,17 @@ export class Supervisor {
     if (s.transport === "stdio") {
       const { render } = await this.#credentials(link, s.env ?? {});
       const env: Record<string, string> = {};
+      const hidden: string[] = [];
       for (const name of this.#inherit) {
-        const v = Deno.env.get(name);
-        if (v !== undefined) env[name] = v;
+        const v = this.#environment(name);
+        if (v === undefined) continue;
+        env[name] = v;
+        const password = name.toLowerCase().endsWith("_proxy") ? proxyPassword(v) : undefined;
+        if (password) hidden.push(password);
+      }
+      if (hidden.length > 0) {
+        link.sensitive = new Set([...link.sensitive, ...hidden]);
+        link.redact = redactorFor(link.sensitive);
       }
       for (const [k, v] of Object.entries(s.env ?? {})) env[k] = render(v);
       const transport = new StdioTransport(

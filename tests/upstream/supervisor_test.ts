@@ -190,33 +190,40 @@ Deno.test("stderr is kept, bounded to 500 lines, with secrets from env redacted"
   });
 });
 
-Deno.test("a stdio server inherits the host's TLS roots and proxies, and nothing of Gatehouse's own", async () => {
-  // What `npx` or `deno run npm:` needs behind an intercepting proxy; harmless in this process.
-  const set = { SSL_CERT_DIR: "/etc/ssl/certs", no_proxy: "127.0.0.1,localhost" };
-  const before = Object.fromEntries(Object.keys(set).map((k) => [k, Deno.env.get(k)]));
-  for (const [k, v] of Object.entries(set)) Deno.env.set(k, v);
-  Deno.env.set("GATEHOUSE_TEST_PRIVATE", "not-for-children");
+Deno.test("a stdio server inherits the host's TLS roots and proxies, never a proxy's password in its logs, and nothing of Gatehouse's own", async () => {
+  const password = "pr0xy-pass-5d1e9a";
+  const host: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    SSL_CERT_DIR: "/etc/ssl/certs",
+    NODE_EXTRA_CA_CERTS: "/etc/ssl/certs/ca-certificates.crt",
+    HTTPS_PROXY: `http://ops:${password}@proxy.internal:3128`,
+    no_proxy: "127.0.0.1,localhost",
+    GATEHOUSE_SECRET_KEY: "not-for-children",
+  };
+  const sup = new Supervisor({ secrets, check: allowAll, environment: (name) => host[name] });
   try {
-    await withSupervisor(async (sup) => {
-      const s = server({ command: "/bin/sh", args: ["-c", "env >&2; exit 1"] });
-      await sup.upsert(s);
-      assert.equal((await sup.refresh(s.id)).state, "failed");
-      const lines = await until(
-        () => {
-          const l = sup.logs(s.id).lines;
-          return l.some((x) => x.startsWith("PATH=")) ? l : undefined;
-        },
-        5000,
-        "the environment on stderr",
-      );
-      for (const [k, v] of Object.entries(set)) assert.ok(lines.includes(`${k}=${v}`), k);
-      assert.ok(!lines.some((l) => l.startsWith("GATEHOUSE_")), lines.join("\n"));
-    });
-  } finally {
-    for (const [k, v] of Object.entries(before)) {
-      v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    const s = server({ command: "/bin/sh", args: ["-c", "env >&2; exit 1"] });
+    await sup.upsert(s);
+    assert.equal((await sup.refresh(s.id)).state, "failed");
+    const lines = await until(
+      () => {
+        const l = sup.logs(s.id).lines;
+        return l.some((x) => x.startsWith("PATH=")) ? l : undefined;
+      },
+      5000,
+      "the environment on stderr",
+    );
+    for (const k of ["SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "no_proxy"]) {
+      assert.ok(lines.includes(`${k}=${host[k]}`), k);
     }
-    Deno.env.delete("GATEHOUSE_TEST_PRIVATE");
+    assert.ok(
+      lines.includes("HTTPS_PROXY=http://ops:[REDACTED]@proxy.internal:3128"),
+      lines.join("\n"),
+    );
+    assert.ok(!JSON.stringify(sup.logs(s.id)).includes(password));
+    assert.ok(!lines.some((l) => l.startsWith("GATEHOUSE_")), lines.join("\n"));
+  } finally {
+    await sup.close();
   }
 });
 
