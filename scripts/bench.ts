@@ -151,7 +151,7 @@ function loadSettings(args: string[]): Settings {
 // ---------------------------------------------------------------- processes
 
 /** A child process with its output collected and scannable. */
-class Child {
+export class Child {
   readonly proc: Deno.ChildProcess;
   readonly pid: number;
   #out = "";
@@ -287,8 +287,8 @@ function freePort(): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A server that printed `LISTENING <port>`. */
-async function startScript(name: string, script: string, args: string[]) {
+/** A server among `scripts/` started on a free port, once it printed `LISTENING <port>`. */
+export async function startScript(name: string, script: string, args: string[]) {
   const child = spawn(name, denoScript(script, ["--port", "0", ...args]));
   const port = Number((await child.waitFor(/LISTENING (\d+)/))[1]);
   return { child, url: `http://127.0.0.1:${port}` };
@@ -548,7 +548,7 @@ const FED_CALL_BODY = JSON.stringify({
 const ACCEPT_BOTH = "application/json, text/event-stream";
 
 /** One HTTP or WebSocket load recipe against one target. */
-type Load =
+export type Load =
   | {
     kind: "http";
     url: string;
@@ -705,10 +705,16 @@ function wrkUniqueIds(body: string): string[] {
   ];
 }
 
-async function runWrk(
+/**
+ * `load` by wrk for `seconds` (`s.threads` threads, `s.connections`
+ * connections), with `server`'s CPU time per request over that window.
+ * Socket errors and non-2xx answers are counted in `errors`; throws when wrk
+ * itself fails. Its Lua script is written under `tmp`.
+ */
+export async function runWrk(
   load: Load & { kind: "http" },
   seconds: number,
-  s: Settings,
+  s: Pick<Settings, "threads" | "connections">,
   tmp: string,
   server: Child,
 ): Promise<Measured> {
@@ -805,7 +811,7 @@ async function runDenoLoad(
 }
 
 /** A load result with the server's CPU time per request over the measured window. */
-interface Measured extends LoadResult {
+export interface Measured extends LoadResult {
   /**
    * CPU time (user + system, all threads) the server process spent per
    * request, in microseconds: steadier than requests/s on a shared machine.

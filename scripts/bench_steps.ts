@@ -8,12 +8,14 @@
  * `/proc`). `bench/README.md` quotes its figures.
  *
  * Usage: `deno run -A scripts/bench_steps.ts [--rounds 6] [--seconds 3]
- * [--connections 32] [--only name,name]`. Needs `wrk` and Linux.
+ * [--connections 32] [--only name,name]`. Needs `wrk` and Linux; servers and
+ * wrk run as `scripts/bench.ts` runs them.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { headerRecord } from "../src/tools/outbound.ts";
+import type { Child } from "./bench.ts";
 
 /** One server variant: what it does per request. */
 interface Step {
@@ -182,77 +184,58 @@ if (values.serve) {
   await measure();
 }
 
-/** Spawns `script` with `args` and resolves with its port once it listens. */
-async function spawn(args: string[]): Promise<{ child: Deno.ChildProcess; port: number }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...args, "--port", "0"],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`${args.join(" ")} ended before listening`);
-    seen += value;
-    const m = /LISTENING (\d+)/.exec(seen);
-    if (m) {
-      reader.releaseLock();
-      void child.stdout.cancel().catch(() => {});
-      return { child, port: Number(m[1]) };
-    }
-  }
-}
-
-/** Clock ticks of CPU time (user + system, all threads) `pid` has used. */
-function cpuTicks(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-async function wrk(port: number, seconds: number, connections: string): Promise<number> {
-  const out = await new Deno.Command("wrk", {
-    args: ["-t1", `-c${connections}`, `-d${seconds}s`, `http://127.0.0.1:${port}/`],
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  const m = /(\d+) requests in/.exec(text);
-  if (!m || /Non-2xx|Socket errors/.test(text)) throw new Error(`wrk failed:\n${text}`);
-  return Number(m[1]);
-}
-
 async function measure(): Promise<void> {
+  // Only here: the step servers stay bare processes that load nothing of the orchestrator.
+  const { runWrk, startScript } = await import("./bench.ts");
   const rounds = Number(values.rounds);
   const seconds = Number(values.seconds);
+  const load = { threads: 1, connections: Number(values.connections) };
   const only = values.only?.split(",");
   const steps = only ? STEPS.filter((s) => only.includes(s.name)) : STEPS;
-  const self = new URL(import.meta.url).pathname;
-  const up = await spawn([new URL("./bench_upstream.ts", import.meta.url).pathname]);
-  const upstream = `http://127.0.0.1:${up.port}`;
-  const servers = [];
-  for (const step of steps) {
-    const s = await spawn([self, "--serve", step.name, "--upstream", upstream]);
-    servers.push({ step, ...s, ticks: 0, requests: 0 });
-  }
+  const tmp = await Deno.makeTempDir({ prefix: "bench-steps-" });
+  const up = await startScript("upstream", "bench_upstream.ts", []);
+  const servers: { step: Step; child: Child; url: string; cpuUs: number; requests: number }[] = [];
   try {
-    for (const s of servers) await wrk(s.port, 1, values.connections!);
+    for (const step of steps) {
+      const s = await startScript(step.name, "bench_steps.ts", [
+        "--serve",
+        step.name,
+        "--upstream",
+        up.url,
+      ]);
+      servers.push({ step, ...s, cpuUs: 0, requests: 0 });
+    }
+    const run = async (s: (typeof servers)[number], secs: number) => {
+      const m = await runWrk(
+        { kind: "http", url: `${s.url}/`, headers: {}, body: "{}" },
+        secs,
+        load,
+        tmp,
+        s.child,
+      );
+      const failed = m.errors.socket + m.errors.status;
+      if (failed > 0) throw new Error(`${s.step.name}: ${failed} failed requests`);
+      return m;
+    };
+    for (const s of servers) await run(s, 1);
     for (let r = 0; r < rounds; r++) {
       // Alternating order, so that neither end of a round is always the same server.
       for (const s of r % 2 ? [...servers].reverse() : servers) {
-        const before = cpuTicks(s.child.pid);
-        s.requests += await wrk(s.port, seconds, values.connections!);
-        s.ticks += cpuTicks(s.child.pid) - before;
+        const m = await run(s, seconds);
+        s.requests += m.requests;
+        s.cpuUs += m.serverCpuUsPerRequest * m.requests;
       }
     }
   } finally {
-    for (const s of [...servers, up]) s.child.kill();
+    await Promise.all([...servers, up].map((s) => s.child.kill()));
+    await Deno.remove(tmp, { recursive: true });
   }
-  const tick = 1e6 / 100;
-  console.log(`${rounds} rounds of ${seconds} s each, ${values.connections} connections\n`);
+  console.log(`${rounds} rounds of ${seconds} s each, ${load.connections} connections\n`);
   console.log("| step | what | requests/s | µs CPU a request |\n| --- | --- | --- | --- |");
   for (const s of servers) {
     const rate = Math.round(s.requests / (rounds * seconds)).toLocaleString("en-US");
-    const cpu = (s.ticks * tick / s.requests).toFixed(1);
-    console.log(`| ${s.step.name} | ${s.step.what} | ${rate} | ${cpu} |`);
+    console.log(
+      `| ${s.step.name} | ${s.step.what} | ${rate} | ${(s.cpuUs / s.requests).toFixed(1)} |`,
+    );
   }
 }
