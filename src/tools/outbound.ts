@@ -40,8 +40,8 @@ const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
 
 /**
  * `headers` as a record, which fetch takes for less than the `Headers` object
- * itself (it converts that one as a sequence of pairs): 2 to 4 µs a call in
- * a bare forwarder, measured in turns (`scripts/bench_steps.ts`).
+ * itself (it converts that one as a sequence of pairs): 2 to 6 µs less a
+ * call in a bare forwarder, measured in turns (`scripts/bench_steps.ts`).
  */
 export function headerRecord(headers: Headers): Record<string, string> {
   const out: Record<string, string> = {};

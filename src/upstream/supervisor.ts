@@ -162,6 +162,23 @@ function proxyPassword(value: string): string | undefined {
   }
 }
 
+/** The variables of `names` that `read` finds, and the proxy passwords among their values. */
+function inheritedEnvironment(
+  names: readonly string[],
+  read: (name: string) => string | undefined,
+): { env: Record<string, string>; hidden: string[] } {
+  const env: Record<string, string> = {};
+  const hidden: string[] = [];
+  for (const name of names) {
+    const value = read(name);
+    if (value === undefined) continue;
+    env[name] = value;
+    const password = name.toLowerCase().endsWith("_proxy") ? proxyPassword(value) : undefined;
+    if (password) hidden.push(password);
+  }
+  return { env, hidden };
+}
+
 /**
  * The client capabilities a connection shared by every caller declares: all
  * Gatehouse can relay, since some caller may answer them (one that cannot
@@ -268,8 +285,8 @@ export class Supervisor {
   readonly #baseMs: number;
   readonly #maxMs: number;
   readonly #timeoutMs: number;
-  readonly #inherit: readonly string[];
-  readonly #environment: (name: string) => string | undefined;
+  /** What stdio servers inherit, read once, and the proxy passwords in it to hide. */
+  readonly #inherited: { env: Readonly<Record<string, string>>; hidden: readonly string[] };
   readonly #allowStdio: boolean;
   readonly #onListed?: Listed;
   readonly #refreshMs: number;
@@ -282,8 +299,10 @@ export class Supervisor {
     this.#baseMs = options.backoffBaseMs ?? 500;
     this.#maxMs = options.backoffMaxMs ?? 30_000;
     this.#timeoutMs = options.defaultTimeoutMs ?? 30_000;
-    this.#inherit = options.inheritEnv ?? INHERITED_ENV;
-    this.#environment = options.environment ?? ((name) => Deno.env.get(name));
+    this.#inherited = inheritedEnvironment(
+      options.inheritEnv ?? INHERITED_ENV,
+      options.environment ?? ((name) => Deno.env.get(name)),
+    );
     this.#allowStdio = options.allowStdio ?? true;
     this.#onListed = options.onListed;
     this.#refreshMs = options.refreshIntervalMs ?? 300_000;
@@ -641,19 +660,8 @@ export class Supervisor {
     const timeoutMs = s.timeout ?? this.#timeoutMs;
     if (s.transport === "stdio") {
       const { render } = await this.#credentials(link, s.env ?? {});
-      const env: Record<string, string> = {};
-      const hidden: string[] = [];
-      for (const name of this.#inherit) {
-        const v = this.#environment(name);
-        if (v === undefined) continue;
-        env[name] = v;
-        const password = name.toLowerCase().endsWith("_proxy") ? proxyPassword(v) : undefined;
-        if (password) hidden.push(password);
-      }
-      if (hidden.length > 0) {
-        link.sensitive = new Set([...link.sensitive, ...hidden]);
-        link.redact = redactorFor(link.sensitive);
-      }
+      const env: Record<string, string> = { ...this.#inherited.env };
+      if (this.#inherited.hidden.length > 0) this.#hide(link, this.#inherited.hidden);
       for (const [k, v] of Object.entries(s.env ?? {})) env[k] = render(v);
       const transport = new StdioTransport(
         { command: s.command!, args: s.args ?? [], env, cwd: s.cwd },
@@ -725,11 +733,16 @@ export class Supervisor {
       sensitive.push(...material.sensitive);
       auth = material;
     }
-    link.sensitive = new Set([...link.sensitive, ...sensitive]);
-    link.redact = redactorFor(link.sensitive);
+    this.#hide(link, sensitive);
     const render = (v: string) =>
       renderString(compileString(v), { args: {}, secrets: values }) ?? "";
     return { render, auth };
+  }
+
+  /** Adds `values` to what the link's status and logs show as `[REDACTED]`. */
+  #hide(link: Link, values: readonly string[]): void {
+    link.sensitive = new Set([...link.sensitive, ...values]);
+    link.redact = redactorFor(link.sensitive);
   }
 
   async #resolve(
