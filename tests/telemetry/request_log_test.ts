@@ -165,7 +165,11 @@ Deno.test("filters, cursor paging and CSV and NDJSON exports of /logs", async ()
     const echoTool = tools.find((t) => t.name === "echo");
     const other = await createGateway(f.s, { tools: [{ id: echoTool.id, name: "echo" }] });
     const { client, close } = await connectSdk("http", f.gw);
-    for (let i = 0; i < 5; i++) await client.callTool({ name: "echo", arguments: { i } });
+    for (let i = 0; i < 5; i++) {
+      await client.callTool({ name: "echo", arguments: { i } });
+      // Records carry millisecond times: two calls within one ms would make the range below empty.
+      await new Promise((r) => setTimeout(r, 3));
+    }
     await client.callTool({ name: "boom", arguments: {} }).catch(() => {});
     await close();
     const c2 = new Client({ name: "other", version: "1" });
